@@ -1,0 +1,23 @@
+"""Where, and how much, could the United States mine Bitcoin on energy it already owns or wastes.
+
+The package is a pipeline of plain functions, one subpackage per stage::
+
+    sources   -> gis.sources   download / mirror / local directory, cached and hash-checked
+    layers    -> gis.layers    canonical GeoDataFrames, validated against gis.schema
+    sites     -> gis.sites     candidate sites with mineable MW
+    criteria  -> gis.criteria  spatial measures per site (EPSG:5070 metres)
+    scores    -> gis.scoring   0..1 suitability, breakdown, exclusions, rank, stability
+    estimates -> gis.estimates national GW, EH/s, BTC a year, cost, CO2, hashrate share
+    outputs   -> gis.outputs   folium map, GeoPackage, ranked CSV/XLSX, report
+
+Coordinates are stored in EPSG:4326; every distance and area is measured in EPSG:5070
+(CONUS Albers, metres) or geodesically.
+"""
+
+__version__ = "0.1.0"
+
+STORAGE_CRS = "EPSG:4326"
+"""CRS every layer is stored in (WGS 84 longitude/latitude, degrees)."""
+
+METRIC_CRS = "EPSG:5070"
+"""CRS every distance and area is measured in (NAD83 / CONUS Albers equal-area, metres)."""

@@ -1,0 +1,272 @@
+"""The ``gis`` command line (pinned in DESIGN.md; scripts outside the repo rely on it).
+
+Every command exits 0 on success and non-zero with a one-paragraph message on any error; the
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gis import __version__
+from gis.errors import GisError
+from gis.settings import DEFAULT_OUT, data_origin
+
+app = typer.Typer(
+    name="gis",
+    help="Where, and how much, could the United States mine Bitcoin on energy it already owns or wastes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+_state = {"debug": False}
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Local folder laid out like the data mirror (env GIS_DATA_DIR).",
+        show_default=False,
+    ),
+]
+MirrorOpt = Annotated[
+    str | None,
+    typer.Option("--mirror", help="HTTP mirror of the data (env GIS_DATA_MIRROR).", show_default=False),
+]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
+ScenarioOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--scenario", help="Scenario TOML (default: the packaged default scenario).", show_default=False
+    ),
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    _state["debug"] = debug
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def _resolver(data_dir: Path | None, mirror: str | None):
+    from gis.sources import Resolver
+
+    return Resolver(data_origin(data_dir, mirror), progress=sys.stderr.isatty())
+
+
+@app.command()
+def fetch(data_dir: DataDirOpt = None, mirror: MirrorOpt = None) -> None:
+    """Download / cache every source listed in layers/ (or check a local data directory)."""
+    resolver = _resolver(data_dir, mirror)
+    table = Table(title=f"Sources ({resolver.origin.describe()})")
+    for col in ("source", "file", "form", "MB", "path"):
+        table.add_column(col)
+    assert resolver.catalog is not None
+    for source in resolver.catalog.values():
+        for f in source.files:
+            got = resolver.get(source.name, f.key)
+            if got is None:
+                table.add_row(source.name, f.key, "-", "-", "not available (optional)")
+            else:
+                table.add_row(
+                    source.name, f.key, got.form, f"{got.path.stat().st_size / 1e6:.1f}", str(got.path)
+                )
+    console.print(table)
+    for w in resolver.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+
+
+def _print_build(result) -> None:
+    table = Table(title="Layers built")
+    for col in ("layer", "read", "kept", "dropped", "why dropped / repaired"):
+        table.add_column(col, overflow="fold")
+    for name, log in result.logs.items():
+        why = "; ".join(f"{k}: {v:,}" for k, v in log.dropped.items())
+        rep = "; ".join(f"repaired {k}: {v:,}" for k, v in log.repaired.items())
+        table.add_row(
+            name,
+            f"{log.rows_read:,}",
+            f"{log.rows_kept:,}",
+            f"{log.rows_dropped:,}",
+            "; ".join(x for x in (why, rep) if x),
+        )
+    console.print(table)
+    for log in result.logs.values():
+        for note in log.notes:
+            console.print(f"[cyan]{log.name}:[/] {note}")
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+
+
+def _do_build(data_dir: Path | None, mirror: str | None, out: Path) -> Path:
+    from gis.layers import build_layers, write_layers
+    from gis.layers.plants import federal_summary
+
+    resolver = _resolver(data_dir, mirror)
+    console.print(f"Building layers from {resolver.origin.describe()} ...")
+    with console.status("building layers"):
+        result = build_layers(resolver)
+    _print_build(result)
+    console.print(federal_summary(result.layers["plants"]))
+    target = write_layers(result, resolver, out / "layers.gpkg")
+    console.print(f"Wrote {target}")
+    return target
+
+
+@app.command()
+def build(data_dir: DataDirOpt = None, mirror: MirrorOpt = None, out: OutOpt = DEFAULT_OUT) -> None:
+    """Build the canonical source layers into OUT/layers.gpkg."""
+    _do_build(data_dir, mirror, out)
+
+
+@app.command()
+def score(scenario: ScenarioOpt = None, out: OutOpt = DEFAULT_OUT) -> None:
+    """Score candidate sites: OUT/sites.gpkg and OUT/sites_ranked.csv."""
+    from gis.scoring.api import score_command
+
+    score_command(out=out, scenario_path=scenario, console=console)
+
+
+@app.command()
+def estimate(
+    scenario: ScenarioOpt = None,
+    out: OutOpt = DEFAULT_OUT,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    gw: Annotated[float | None, typer.Option("--gw", help="Calculator mode: site power in GW.")] = None,
+    asic_watts: Annotated[
+        float | None, typer.Option("--asic-watts", help="Calculator: W per machine.")
+    ] = None,
+    asic_ths: Annotated[
+        float | None, typer.Option("--asic-ths", help="Calculator: TH/s per machine.")
+    ] = None,
+    network_ehs: Annotated[
+        float | None, typer.Option("--network-ehs", help="Network hashrate, EH/s.")
+    ] = None,
+    pue: Annotated[
+        float | None, typer.Option("--pue", help="Power usage effectiveness (calculator default 1.0).")
+    ] = None,
+    uptime: Annotated[
+        float | None, typer.Option("--uptime", help="Share of time mining (calculator default 1.0).")
+    ] = None,
+    subsidy: Annotated[
+        float | None, typer.Option("--subsidy", help="Calculator: BTC per block subsidy.")
+    ] = None,
+    fees: Annotated[
+        float | None, typer.Option("--fees", help="Calculator: mean fees per block, BTC.")
+    ] = None,
+) -> None:
+    """National roll-up to OUT/estimates.json, or calculator mode with --gw (no sites)."""
+    from gis.estimates.api import calculator_command, estimate_command
+
+    if gw is not None:
+        calculator_command(
+            gw=gw,
+            asic_watts=asic_watts,
+            asic_ths=asic_ths,
+            network_ehs=network_ehs,
+            pue=pue,
+            uptime=uptime,
+            subsidy=subsidy,
+            fees=fees,
+            as_json=json_,
+            console=console,
+        )
+        return
+    estimate_command(out=out, scenario_path=scenario, as_json=json_, network_ehs=network_ehs, console=console)
+
+
+@app.command("map")
+def map_(
+    out: OutOpt = DEFAULT_OUT,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Self-contained HTML: no CDN, vector basemap.")
+    ] = False,
+) -> None:
+    """Render the interactive map: OUT/map.html."""
+    from gis.outputs.api import map_command
+
+    map_command(out=out, offline=offline, console=console)
+
+
+@app.command()
+def run(
+    data_dir: DataDirOpt = None,
+    mirror: MirrorOpt = None,
+    scenario: ScenarioOpt = None,
+    out: OutOpt = DEFAULT_OUT,
+) -> None:
+    """Everything in order: build, score, estimate, map, GeoPackage, ranked lists, report."""
+    t0 = time.perf_counter()
+    _do_build(data_dir, mirror, out)
+    from gis.estimates.api import estimate_command
+    from gis.outputs.api import outputs_command
+    from gis.scoring.api import score_command
+
+    score_command(out=out, scenario_path=scenario, console=console)
+    estimate_command(out=out, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
+    written = outputs_command(out=out, scenario_path=scenario, console=console)
+    table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
+    table.add_column("file")
+    table.add_column("MB", justify="right")
+    for path in sorted(
+        {out / "layers.gpkg", out / "sites.gpkg", out / "sites_ranked.csv", out / "estimates.json", *written}
+    ):
+        if path.exists():
+            table.add_row(str(path), f"{path.stat().st_size / 1e6:.2f}")
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, turn errors into one-paragraph messages and exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=args, standalone_mode=False)
+    except SystemExit as exc:  # typer.Exit inside standalone_mode=False
+        return int(exc.code or 0)
+    except GisError as exc:
+        if debug:
+            traceback.print_exc()
+        console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        console.print(
+            "[bold red]interrupted[/]: outputs already written are whole; partial ones were discarded."
+        )
+        return 130
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 1
+        if debug:
+            traceback.print_exc()
+        console.print(
+            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. This is a bug in gis; rerun with "
+            "--debug for the traceback and report it with the command you ran.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

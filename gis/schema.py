@@ -1,0 +1,517 @@
+"""The column registry: every canonical layer's columns, defined once, with dtype, unit and meaning.
+
+Code, files and documentation read the same definitions, so ``capacity_mw`` cannot mean two
+things (compare reV's output column enum). :func:`validate` checks a frame against its schema
+at load time and fails with a message that names the source file, the column and the fix.
+
+Units: ``MW`` megawatts (electric), ``kV`` kilovolts, ``km`` kilometres, ``bcm/yr`` billion
+cubic metres per year, ``GWh`` gigawatt-hours, ``EH/s`` exahashes per second, ``TH/s``
+terahashes per second, ``J/TH`` joules per terahash, ``1`` dimensionless fraction 0..1,
+``deg`` decimal degrees (EPSG:4326), empty for text and identifiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis import STORAGE_CRS
+from gis.errors import GisError
+
+DTYPES = {"str", "int64", "Int64", "float64", "bool"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical layer.
+
+    ``dtype`` is one of ``str``, ``int64`` (no missing values), ``Int64`` (nullable integer),
+    ``float64`` (NaN for unknown) or ``bool``; ``unit`` follows the module docstring.
+    """
+
+    name: str
+    dtype: str
+    unit: str
+    description: str
+    required: bool = True
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"column {self.name}: unknown dtype {self.dtype}")
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """A canonical layer: its columns, geometry type (None for a plain table) and key."""
+
+    name: str
+    description: str
+    geometry: tuple[str, ...] | None
+    columns: tuple[Column, ...]
+    key: str | None = None
+    extra_prefixes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _c(name: str, dtype: str, unit: str, description: str, required: bool = True) -> Column:
+    return Column(name, dtype, unit, description, required)
+
+
+OWNER_CLASSES = (
+    "federal_tva",
+    "federal_usace",
+    "federal_usbr",
+    "federal_other",
+    "military",
+    "public_other",
+    "private",
+)
+"""Values of ``owner_class``: who operates a plant (EIA-860 operator, not equity owner)."""
+
+FUELS = (
+    "coal",
+    "gas",
+    "oil",
+    "nuclear",
+    "hydro",
+    "pumped_storage",
+    "wind",
+    "solar",
+    "geothermal",
+    "biomass",
+    "storage",
+    "waste",
+    "other",
+)
+"""Values of ``fuel``: the plant's primary energy source, harmonised across EIA and WRI."""
+
+PLANT_STATUSES = ("operating", "retiring", "retired", "retooled")
+"""Values of ``status``: EIA-860M operating state of a plant (``retooled``: some units retired,
+others still running, e.g. coal units retired and gas units kept)."""
+
+CATEGORIES = (
+    "federal_hydro",
+    "retired_coal",
+    "nuclear_surplus",
+    "military_backup",
+    "flare_gas",
+    "stranded_wind",
+    "stranded_solar",
+)
+"""Values of ``category`` in ``candidate_sites`` (pinned in DESIGN.md)."""
+
+PLANTS = LayerSchema(
+    name="plants",
+    description=(
+        "US power plants, one row per EIA plant code. Merged from the EIA Energy Atlas (Nov 2023: "
+        "name, operator, state, nameplate and summer MW, technology), WRI GPPD (EIA-923 net "
+        "generation 2013-2019, commissioning year) and EIA-860 2019 (grid voltage, balancing "
+        "authority), with EIA-860M Dec 2025 status joined on."
+    ),
+    geometry=("Point",),
+    key="plant_id",
+    columns=(
+        _c("plant_id", "int64", "", "EIA plant code (ORISPL)"),
+        _c("name", "str", "", "plant name"),
+        _c("owner", "str", "", "operator / utility name as reported to EIA-860 (not the equity owners)"),
+        _c("owner_class", "str", "", "operator class: " + ", ".join(OWNER_CLASSES)),
+        _c("fuel", "str", "", "primary energy source: " + ", ".join(FUELS)),
+        _c("technology", "str", "", "EIA technology / prime mover description", required=False),
+        _c("capacity_mw", "float64", "MW", "nameplate capacity"),
+        _c("summer_capacity_mw", "float64", "MW", "net summer capacity", required=False),
+        _c("generation_gwh", "float64", "GWh", "annual net generation of generation_year (EIA-923)"),
+        _c("generation_year", "Int64", "", "year of generation_gwh"),
+        _c("capacity_factor", "float64", "1", "generation_gwh / (capacity_mw x 8.76); NaN if unknown"),
+        _c("commissioning_year", "float64", "", "capacity-weighted commissioning year (WRI)"),
+        _c("state", "str", "", "two-letter state code"),
+        _c("status", "str", "", "operating state: " + ", ".join(PLANT_STATUSES)),
+        _c("retirement_date", "str", "", "retirement month YYYY-MM (actual or planned); empty if none"),
+        _c("grid_voltage_kv", "float64", "kV", "highest grid interconnection voltage (EIA-860 2019)"),
+        _c("balancing_authority", "str", "", "balancing authority code (EIA-860 2019)", required=False),
+        _c("nerc_region", "str", "", "NERC region (EIA-860 2019)", required=False),
+        _c("sources", "str", "", "catalog sources that contributed to this row, ';'-separated"),
+    ),
+)
+
+PLANT_STATUS = LayerSchema(
+    name="plant_status",
+    description=(
+        "EIA-860M (Dec 2025) plants of 50 MW or more with their operating / retiring / retired / "
+        "retooled status, joined to plants by name, state and distance (no shared id exists)."
+    ),
+    geometry=("Point",),
+    key="status_id",
+    columns=(
+        _c("status_id", "int64", "", "row number in the source file"),
+        _c("name", "str", "", "plant name"),
+        _c("state", "str", "", "two-letter state code"),
+        _c("technology", "str", "", "EIA technology of the generators with the most MW"),
+        _c("fuel", "str", "", "primary energy source: " + ", ".join(FUELS)),
+        _c("status", "str", "", "operating state: " + ", ".join(PLANT_STATUSES)),
+        _c("capacity_mw", "float64", "MW", "nameplate MW of the generators on that EIA-860M sheet"),
+        _c("retirement_date", "str", "", "retirement month YYYY-MM (actual or planned)"),
+        _c("owner", "str", "", "operator with the most MW"),
+        _c("utility_id", "Int64", "", "EIA utility id of that operator"),
+        _c("plant_id", "Int64", "", "EIA plant code of the joined plants row; empty if not joined"),
+        _c("join_method", "str", "", "how plant_id was found: exact_name, fuzzy_name, nearest, none"),
+        _c("join_dist_km", "float64", "km", "distance to the joined plant"),
+    ),
+)
+
+TRANSMISSION_LINES = LayerSchema(
+    name="transmission_lines",
+    description="High-voltage transmission lines (HIFLD national where available, else GridKit/OSM).",
+    geometry=("LineString", "MultiLineString"),
+    key="line_id",
+    columns=(
+        _c("line_id", "str", "", "source-prefixed id, e.g. hifld:123 or gridkit:456"),
+        _c("voltage_kv", "float64", "kV", "operating voltage (highest if several); NaN if unknown"),
+        _c(
+            "volt_class",
+            "str",
+            "",
+            "HIFLD voltage class or derived: UNDER 100, 100-161, 220-287, 345, 500, 735 AND ABOVE, NOT AVAILABLE",
+        ),
+        _c("owner", "str", "", "owner / operator; empty if unknown"),
+        _c("length_km", "float64", "km", "geodesic length"),
+        _c("source", "str", "", "catalog source name"),
+    ),
+)
+
+SUBSTATIONS = LayerSchema(
+    name="substations",
+    description="Substations and stations (HIFLD where available, else GridKit/OSM vertices).",
+    geometry=("Point",),
+    key="substation_id",
+    columns=(
+        _c("substation_id", "str", "", "source-prefixed id"),
+        _c("name", "str", "", "name; empty if unknown"),
+        _c("voltage_kv", "float64", "kV", "highest voltage; NaN if unknown"),
+        _c("kind", "str", "", "substation, station, plant, joint (source type)"),
+        _c("operator", "str", "", "operator; empty if unknown"),
+        _c("source", "str", "", "catalog source name"),
+    ),
+)
+
+FLARE_SITES = LayerSchema(
+    name="flare_sites",
+    description="US gas flare sites detected by VIIRS Nightfire, one row per site and survey year.",
+    geometry=("Point",),
+    key="flare_id",
+    columns=(
+        _c("flare_id", "str", "", "source-prefixed id, e.g. vnf2017:8855"),
+        _c("year", "int64", "", "survey year of volume_bcm"),
+        _c("volume_bcm", "float64", "bcm/yr", "flared gas volume, billion m3 per year"),
+        _c("avg_temp_k", "float64", "K", "mean flame temperature"),
+        _c("detection_freq", "float64", "1", "share of clear observations with a detection"),
+        _c("flare_type", "str", "", "upstream, downstream, refinery, lng, flare, gas (as the survey says)"),
+        _c("setting", "str", "", "onshore or offshore"),
+        _c("basin", "str", "", "EIA shale basin the site lies in; empty if none"),
+        _c("state", "str", "", "two-letter state code; empty offshore"),
+        _c("source", "str", "", "catalog source name"),
+    ),
+)
+
+FLARE_BASINS = LayerSchema(
+    name="flare_basins",
+    description="EIA Lower-48 shale basins/plays with satellite-modelled flared gas (Flaring Monitor).",
+    geometry=("Polygon", "MultiPolygon"),
+    key="basin_id",
+    columns=(
+        _c("basin_id", "int64", "", "polygon id in the source"),
+        _c("basin", "str", "", "basin name"),
+        _c("shale_play", "str", "", "play name"),
+        _c("area_km2", "float64", "km2", "area"),
+        _c(
+            "flared_bcm_2020",
+            "float64",
+            "bcm/yr",
+            "VIIRS-modelled flared gas in 2020 for the basin (all its plays); NaN if not covered",
+        ),
+        _c("source", "str", "", "catalog source name"),
+    ),
+)
+
+OFFSHORE_WELLS = LayerSchema(
+    name="offshore_wells",
+    description="BSEE Outer Continental Shelf boreholes in the Gulf (surface locations).",
+    geometry=("Point",),
+    key="api_well_number",
+    columns=(
+        _c("api_well_number", "int64", "", "12-digit API well number"),
+        _c("well_name", "str", "", "well name"),
+        _c("operator", "str", "", "operator (COMPANY_NAME)"),
+        _c("status_code", "str", "", "BSEE borehole status code (COM completed, PA abandoned, TA, ST, ...)"),
+        _c("well_type", "str", "", "D development, E exploratory"),
+        _c("water_depth_ft", "float64", "ft", "water depth"),
+        _c("spud_year", "Int64", "", "year drilling began"),
+        _c("status_year", "Int64", "", "year of the status"),
+        _c("region", "str", "", "BSEE region code"),
+    ),
+)
+
+MILITARY_SITES = LayerSchema(
+    name="military_sites",
+    description="DoD installations (MIRTA points).",
+    geometry=("Point",),
+    key="site_id",
+    columns=(
+        _c("site_id", "int64", "", "row number in the source"),
+        _c("name", "str", "", "site name"),
+        _c("branch", "str", "", "service branch"),
+        _c("component", "str", "", "Active, National Guard, Reserve, Unknown"),
+        _c("site_status", "str", "", "Active, Caretaker, Closed, Excess, Semi-Active"),
+        _c("joint_base", "bool", "", "joint base"),
+        _c("state", "str", "", "two-letter state code"),
+    ),
+)
+
+RESOURCE_GRID = LayerSchema(
+    name="resource_grid",
+    description="NREL solar (GHI) and wind power class on a 1-degree grid (contiguous US).",
+    geometry=("Polygon",),
+    key="cell_id",
+    columns=(
+        _c("cell_id", "str", "", "lon_lat of the cell's south-west corner"),
+        _c(
+            "ghi_kwh_m2_day", "float64", "kWh/m2/day", "annual mean global horizontal irradiance; NaN if none"
+        ),
+        _c("wind_class", "float64", "", "NREL 50 m wind power class 1-7; NaN if none"),
+    ),
+)
+
+STATES = LayerSchema(
+    name="states",
+    description="US states (Census cartographic boundaries) with NREL technical potential.",
+    geometry=("Polygon", "MultiPolygon"),
+    key="state",
+    columns=(
+        _c("state", "str", "", "two-letter state code"),
+        _c("state_fips", "str", "", "two-digit FIPS code"),
+        _c("name", "str", "", "state name"),
+        _c("land_area_km2", "float64", "km2", "land area"),
+        _c(
+            "pv_potential_gw",
+            "float64",
+            "GW",
+            "NREL rural utility-scale PV technical potential",
+            required=False,
+        ),
+        _c("wind_potential_gw", "float64", "GW", "NREL onshore wind technical potential", required=False),
+    ),
+)
+
+COUNTIES = LayerSchema(
+    name="counties",
+    description="US counties (Census cartographic boundaries).",
+    geometry=("Polygon", "MultiPolygon"),
+    key="geoid",
+    columns=(
+        _c("geoid", "str", "", "five-digit FIPS code"),
+        _c("state_fips", "str", "", "two-digit state FIPS"),
+        _c("county_fips", "str", "", "three-digit county FIPS"),
+        _c("name", "str", "", "county name"),
+        _c("state", "str", "", "two-letter state code"),
+        _c("land_area_km2", "float64", "km2", "land area"),
+    ),
+)
+
+BTC_NETWORK = LayerSchema(
+    name="btc_network",
+    description="Bitcoin network history: daily hashrate and difficulty (Blockchain.com, Coin Metrics).",
+    geometry=None,
+    key="date",
+    columns=(
+        _c("date", "str", "", "day, YYYY-MM-DD"),
+        _c("hashrate_ehs", "float64", "EH/s", "estimated network hashrate; NaN if unknown"),
+        _c("difficulty", "float64", "", "mining difficulty; NaN if unknown"),
+        _c("source", "str", "", "catalog source(s) of the row"),
+    ),
+)
+
+ASIC_MODELS = LayerSchema(
+    name="asic_models",
+    description="SHA-256 ASIC models with nameplate hashrate and power.",
+    geometry=None,
+    key="model",
+    columns=(
+        _c("model", "str", "", "maker and model"),
+        _c("maker", "str", "", "manufacturer"),
+        _c("hashrate_ths", "float64", "TH/s", "nameplate hashrate"),
+        _c("power_w", "float64", "W", "wall power at nameplate hashrate"),
+        _c("efficiency_j_th", "float64", "J/TH", "power_w / hashrate_ths"),
+        _c("release_year", "Int64", "", "year released"),
+        _c("source", "str", "", "where the figures come from"),
+    ),
+)
+
+LAYER_SCHEMAS: dict[str, LayerSchema] = {
+    s.name: s
+    for s in (
+        PLANTS,
+        PLANT_STATUS,
+        TRANSMISSION_LINES,
+        SUBSTATIONS,
+        FLARE_SITES,
+        FLARE_BASINS,
+        OFFSHORE_WELLS,
+        MILITARY_SITES,
+        RESOURCE_GRID,
+        STATES,
+        COUNTIES,
+        BTC_NETWORK,
+        ASIC_MODELS,
+    )
+}
+"""Canonical source layers written to ``layers.gpkg``, in build order."""
+
+
+def register(schema: LayerSchema) -> LayerSchema:
+    """Add a schema defined by a later stage (e.g. ``candidate_sites``) to the registry."""
+    SCHEMA_REGISTRY[schema.name] = schema
+    return schema
+
+
+SCHEMA_REGISTRY: dict[str, LayerSchema] = dict(LAYER_SCHEMAS)
+"""Every schema known: the source layers plus those later stages register."""
+
+
+def _coerce(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "str":
+        out = series.astype("object").where(series.notna(), "")
+        return out.map(lambda v: v if isinstance(v, str) else str(v)).astype(object)
+    if dtype == "float64":
+        return pd.to_numeric(series, errors="raise").astype("float64")
+    if dtype == "int64":
+        values = pd.to_numeric(series, errors="raise")
+        if values.isna().any():
+            raise ValueError("missing values in a column that must be complete")
+        return values.astype("int64")
+    if dtype == "Int64":
+        return pd.to_numeric(series, errors="raise").astype("Int64")
+    if dtype == "bool":
+        if series.isna().any():
+            raise ValueError("missing values in a boolean column")
+        return series.astype(bool)
+    raise ValueError(dtype)
+
+
+def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Path = "") -> pd.DataFrame:
+    """Check ``frame`` against a schema and return it with canonical dtypes and column order.
+
+    Checks: required columns present, values castable to the column dtype, key unique,
+    geometry type allowed, CRS is EPSG:4326 (coordinates in degrees within range).
+    Optional columns that are missing are added as empty; extra columns are kept after the
+    schema's own only when they start with one of ``schema.extra_prefixes``.
+
+    Raises
+    ------
+    GisError
+        naming ``source`` (the file the frame was read from), the column and the fix.
+    """
+    if isinstance(schema, str):
+        schema = SCHEMA_REGISTRY[schema]
+    where = str(source) or f"layer {schema.name}"
+    missing = [c.name for c in schema.columns if c.required and c.name not in frame.columns]
+    if missing:
+        raise GisError(
+            f"the {schema.name} layer lacks required column(s) {', '.join(missing)}",
+            file=where,
+            field=missing[0],
+            fix="check that the file is the catalogued source and its column mapping in layers/*.toml",
+        )
+    out = frame.copy()
+    for col in schema.columns:
+        if col.name not in out.columns:
+            out[col.name] = (
+                _coerce(pd.Series([np.nan] * len(out), index=out.index), col.dtype)
+                if col.dtype != "str"
+                else ""
+            )
+            continue
+        try:
+            out[col.name] = _coerce(out[col.name], col.dtype)
+        except (ValueError, TypeError) as exc:
+            raise GisError(
+                f"values in the {schema.name} layer are not {col.dtype} ({exc})",
+                file=where,
+                field=col.name,
+                fix=f"the column must hold {col.description} as {col.dtype}",
+            ) from exc
+    if schema.key and out[schema.key].duplicated().any():
+        dups = out.loc[out[schema.key].duplicated(), schema.key].head(3).tolist()
+        raise GisError(
+            f"duplicate {schema.key} values in the {schema.name} layer, e.g. {dups}",
+            file=where,
+            field=schema.key,
+            fix="deduplicate the rows (the layer builder should count and drop duplicates)",
+        )
+    extras = (
+        [c for c in out.columns if c.startswith(schema.extra_prefixes) and c not in schema.column_names]
+        if schema.extra_prefixes
+        else []
+    )
+    ordered = schema.column_names + extras
+    if schema.geometry is None:
+        return pd.DataFrame(out[ordered]).reset_index(drop=True)
+    if not isinstance(out, gpd.GeoDataFrame) or out.geometry is None:
+        raise GisError(
+            f"the {schema.name} layer has no geometry", file=where, fix="build it as a GeoDataFrame"
+        )
+    if out.crs is None:
+        raise GisError(
+            f"the {schema.name} layer has no CRS",
+            file=where,
+            field="crs",
+            fix=f"declare the source CRS in its catalog entry; layers are stored in {STORAGE_CRS}",
+        )
+    if out.crs != gpd.GeoSeries([], crs=STORAGE_CRS).crs:
+        out = out.to_crs(STORAGE_CRS)
+    geoms = out.geometry
+    if geoms.isna().any() or geoms.is_empty.any():
+        raise GisError(
+            f"{int((geoms.isna() | geoms.is_empty).sum())} rows of the {schema.name} layer have no geometry",
+            file=where,
+            field="geometry",
+            fix="the builder must drop (and count) rows without coordinates",
+        )
+    bad_types = sorted(set(geoms.geom_type) - set(schema.geometry))
+    if bad_types:
+        raise GisError(
+            f"the {schema.name} layer has geometry types {bad_types}, expected {list(schema.geometry)}",
+            file=where,
+            field="geometry",
+        )
+    minx, miny, maxx, maxy = geoms.total_bounds if len(geoms) else (0, 0, 0, 0)
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise GisError(
+            f"coordinates of the {schema.name} layer are outside longitude/latitude range",
+            file=where,
+            field="geometry",
+            fix="the source may be in a projected CRS or have swapped lat/lon; declare its CRS",
+        )
+    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS)
+    return result.reset_index(drop=True)
+
+
+def schema_table(schema: LayerSchema | str) -> pd.DataFrame:
+    """The schema as a table (column, dtype, unit, meaning) for docs, metadata and reports."""
+    if isinstance(schema, str):
+        schema = SCHEMA_REGISTRY[schema]
+    return pd.DataFrame(
+        [(c.name, c.dtype, c.unit, c.description) for c in schema.columns],
+        columns=["column", "dtype", "unit", "meaning"],
+    )

@@ -1,0 +1,68 @@
+"""Paging an ArcGIS FeatureServer layer into one GeoJSON file.
+
+HIFLD transmission lines and substations, MIRTA sites and the EIA Atlas plants are published
+as ArcGIS feature services; their "download" is a series of ``/query`` requests of at most
+2,000 features each (``resultOffset`` / ``resultRecordCount``), in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+
+from gis.errors import DataUnavailableError, GisError
+from gis.io import atomic_path
+from gis.sources.fetch import CONNECT_TIMEOUT_S, OFFLINE_FIX, READ_TIMEOUT_S
+
+PAGE = 2000
+
+
+def fetch_featureserver(
+    url: str, dest: Path, *, where: str = "1=1", page: int = PAGE, max_pages: int = 500
+) -> Path:
+    """Query every feature of the layer at ``url`` (``.../FeatureServer/0``) into GeoJSON ``dest``."""
+    features: list[dict] = []
+    offset = 0
+    for _ in range(max_pages):
+        params = {
+            "where": where,
+            "outFields": "*",
+            "outSR": "4326",
+            "f": "geojson",
+            "resultOffset": str(offset),
+            "resultRecordCount": str(page),
+            "orderByFields": "OBJECTID",
+        }
+        try:
+            resp = requests.get(
+                url.rstrip("/") + "/query", params=params, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+            )
+        except requests.exceptions.RequestException as exc:
+            raise DataUnavailableError(
+                f"cannot query the feature service {url}", file=url, fix=OFFLINE_FIX
+            ) from exc
+        if resp.status_code >= 400:
+            raise GisError(
+                f"the feature service answered HTTP {resp.status_code}",
+                file=url,
+                fix="check the service URL in the layer catalog, or use --data-dir / --mirror",
+            )
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise GisError("the feature service did not answer with JSON", file=url) from exc
+        if "error" in data:
+            raise GisError(f"the feature service reported an error: {data['error']}", file=url)
+        batch = data.get("features", [])
+        features.extend(batch)
+        more = data.get("exceededTransferLimit") or data.get("properties", {}).get("exceededTransferLimit")
+        if not batch or (len(batch) < page and not more):
+            break
+        offset += len(batch)
+    else:
+        raise GisError(f"the feature service returned more than {max_pages} pages", file=url)
+    with atomic_path(dest) as tmp:
+        tmp.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return dest

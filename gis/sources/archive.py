@@ -1,0 +1,64 @@
+"""Reading members of downloaded archives safely.
+
+Official downloads are often zips (WRI's global GPPD, EIA-860, Census shapefiles). Members are
+read in place; a member whose name would escape the archive (``../`` or an absolute path,
+"zip-slip") is refused rather than trusted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from gis.errors import GisError
+
+
+def safe_members(archive: Path) -> list[str]:
+    """Member names of a zip, refusing any that would escape the archive."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+    except zipfile.BadZipFile as exc:
+        raise GisError(
+            "not a readable zip archive (truncated or corrupted download?)",
+            file=archive,
+            fix="delete the file from the cache and fetch again",
+        ) from exc
+    for name in names:
+        p = PurePosixPath(name.replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
+            raise GisError(
+                f"the archive holds a member that escapes it: {name!r}",
+                file=archive,
+                field=name,
+                fix="this archive is unsafe; get the file from the official source",
+            )
+    return names
+
+
+def find_member(archive: Path, pattern: str) -> str:
+    """The one member matching a glob ``pattern`` (case-insensitive)."""
+    matches = [n for n in safe_members(archive) if fnmatch.fnmatch(n.lower(), pattern.lower())]
+    if not matches:
+        raise GisError(
+            f"no member matching {pattern!r} in the archive",
+            file=archive,
+            fix="check the official download's layout against the catalog entry",
+        )
+    return sorted(matches, key=len)[0]
+
+
+def extract_member(archive: Path, member: str, dest_dir: Path) -> Path:
+    """Extract one (safe) member to ``dest_dir`` and return its path; reuses an earlier extract."""
+    safe_members(archive)
+    target = dest_dir / PurePosixPath(member).name
+    if target.exists() and target.stat().st_mtime >= archive.stat().st_mtime:
+        return target
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    with zipfile.ZipFile(archive) as zf, zf.open(member) as src, open(tmp, "wb") as out:
+        while block := src.read(1 << 20):
+            out.write(block)
+    tmp.replace(target)
+    return target
