@@ -30,6 +30,7 @@ Example ``layers/example.toml``::
 
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -148,8 +149,9 @@ def _load_catalog(folder: str) -> dict[str, Source]:
 
 
 def load_catalog(folder: str | Path | None = None) -> dict[str, Source]:
-    """All catalog entries by name (default folder: the packaged ``layers/``)."""
-    return _load_catalog(str(Path(folder) if folder else resource_dir("layers")))
+    """All catalog entries by name (default folder: ``$GIS_CATALOG_DIR`` or the packaged ``layers/``)."""
+    folder = folder or os.environ.get("GIS_CATALOG_DIR") or resource_dir("layers")
+    return _load_catalog(str(Path(folder)))
 
 
 def get_source(name: str, folder: str | Path | None = None) -> Source:

@@ -51,15 +51,21 @@ ScenarioOpt = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
 ) -> None:
     _state["debug"] = debug
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
 
 
 def _resolver(data_dir: Path | None, mirror: str | None):
@@ -113,10 +119,10 @@ def _print_build(result) -> None:
 
 
 def _do_build(data_dir: Path | None, mirror: str | None, out: Path) -> Path:
+    resolver = _resolver(data_dir, mirror)
     from gis.layers import build_layers, write_layers
     from gis.layers.plants import federal_summary
 
-    resolver = _resolver(data_dir, mirror)
     console.print(f"Building layers from {resolver.origin.describe()} ...")
     with console.status("building layers"):
         result = build_layers(resolver)
@@ -235,27 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, standalone_mode=False)
-    except SystemExit as exc:  # typer.Exit inside standalone_mode=False
-        return int(exc.code or 0)
+        app(args=args, prog_name="gis")  # click's standalone mode: usage errors print usage, exit 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except GisError as exc:
         if debug:
             traceback.print_exc()
         console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         return 1
-    except KeyboardInterrupt:
-        console.print(
-            "[bold red]interrupted[/]: outputs already written are whole; partial ones were discarded."
-        )
-        return 130
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
+    except Exception as exc:  # the last line of defence for users
         if debug:
             traceback.print_exc()
         console.print(

@@ -48,12 +48,19 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise GisError("the scenario file does not exist", file=path,
-                       fix=f"pass an existing TOML with --scenario, or copy {DEFAULT_SCENARIO}") from exc
+        raise GisError(
+            "the scenario file does not exist",
+            file=path,
+            fix=f"pass an existing TOML with --scenario, or copy {DEFAULT_SCENARIO}",
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise GisError(f"cannot read the scenario file ({exc})", file=path, fix="pass a UTF-8 TOML file") from exc
+        raise GisError(
+            f"cannot read the scenario file ({exc})", file=path, fix="pass a UTF-8 TOML file"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise GisError(f"the scenario is not valid TOML ({exc})", file=path, fix="fix the TOML syntax") from exc
+        raise GisError(
+            f"the scenario is not valid TOML ({exc})", file=path, fix="fix the TOML syntax"
+        ) from exc
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -55,6 +55,12 @@ class Resolver:
     _seen: dict[tuple[str, str], Fetched | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.origin.data_dir is not None and not self.origin.data_dir.is_dir():
+            raise GisError(
+                "the data directory does not exist",
+                file=self.origin.data_dir,
+                fix="pass an existing folder with --data-dir (or GIS_DATA_DIR)",
+            )
         if self.catalog is None:
             self.catalog = load_catalog()
         if self.cache is None:
