@@ -1,0 +1,34 @@
+"""National estimates: GW of mineable power -> EH/s -> BTC a year, money, CO2, hashrate share, bands.
+
+Modules, one job each::
+
+    config       the [estimates...] scenario tables (typed, defaults cited)
+    asics        the ASIC catalogue (TH/s, W, J/TH, source)
+    bitcoin      hashrate, subsidy by height, expected BTC with dilution, hashprice, supply
+    economics    revenue, energy cost, capex, payback (USD)
+    carbon       CO2 by fuel; avoided flaring as a reduction
+    rollup       site selection, per-site figures, sums by category / state / owner class
+    uncertainty  seeded Monte Carlo bands and one-at-a-time sensitivity
+    projection   year-by-year BTC across halvings
+    calculator   calculator mode and the seed-claim check
+    api          estimate() and the `gis estimate` commands
+"""
+
+from gis.estimates.api import calculator_command, estimate, estimate_command, network_from_layer
+from gis.estimates.asics import asic_model, asic_table, known_models
+from gis.estimates.calculator import calculator, seed_claim_check
+from gis.estimates.config import EstimatesConfig, load_estimates_config
+
+__all__ = [
+    "EstimatesConfig",
+    "asic_model",
+    "asic_table",
+    "calculator",
+    "calculator_command",
+    "estimate",
+    "estimate_command",
+    "known_models",
+    "load_estimates_config",
+    "network_from_layer",
+    "seed_claim_check",
+]

@@ -1,0 +1,208 @@
+"""Calculator mode: GW of site power to machines, EH/s and BTC a year, no sites needed.
+
+Also recomputes the seed claim ("5 GW = 1.66 M machines = 33 EH/s; 20 GW = 6.66 M machines =
+133 EH/s; about 450-1,800 BTC a year") so anyone can check it in one command.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gis.errors import GisError
+from gis.estimates import bitcoin
+
+__all__ = ["FORMULAS", "SEED_CLAIM", "calculator", "seed_claim_check"]
+
+FORMULAS = {
+    "it_power_w": "site power (W) / PUE",
+    "machines": "IT power (W) / ASIC power (W)",
+    "hashrate_ths": "IT power (W) / efficiency (J/TH), efficiency = ASIC W / ASIC TH/s",
+    "share_of_network": "H / (H_net + H): the fleet's hashrate raises difficulty",
+    "btc_per_year": "blocks/yr x (subsidy + fees) x uptime x H / (H_net + H)",
+    "naive_btc_per_year": "blocks/yr x (subsidy + fees) x uptime x H / H_net (ignores the fleet's own dilution)",
+    "network_issuance_btc_per_year": "blocks/yr x (subsidy + fees)",
+}
+"""The formulas the calculator applies, in words (copied into its output)."""
+
+SEED_CLAIM = {
+    "text": "5 GW = 1.66 M machines = 33 EH/s; 20 GW = 6.66 M machines = 133 EH/s; about 450-1,800 BTC a year",
+    "source": "Gate.io policy analysis of mining on US state-owned energy (Antminer S21 'about 3 kW, 200 TH/s')",
+    "asic_watts": 3000.0,
+    "asic_ths": 200.0,
+    "network_ehs": 1070.0,
+    "cases": [
+        {"gw": 5.0, "machines": 1.66e6, "hashrate_ehs": 33.0, "btc_per_year": 450.0},
+        {"gw": 20.0, "machines": 6.66e6, "hashrate_ehs": 133.0, "btc_per_year": 1800.0},
+    ],
+}
+"""The claim as stated; the network hashrate is the 7-day figure of 2025-12-27 (1,070 EH/s)."""
+
+
+def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
+    value = float(value)
+    ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise GisError(
+            f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}",
+            field=f"--{name.replace('_', '-')}",
+            fix=f"pass a finite {'non-negative' if allow_zero else 'positive'} number",
+        )
+    return value
+
+
+def calculator(
+    *,
+    gw: float,
+    asic_watts: float,
+    asic_ths: float,
+    network_ehs: float,
+    pue: float = 1.0,
+    uptime: float = 1.0,
+    subsidy: float = 3.125,
+    fees: float = 0.0,
+    blocks_per_year: float = 52_560,
+) -> dict:
+    """GW of site power -> machines, EH/s and expected BTC a year.
+
+    Parameters
+    ----------
+    gw
+        site power, GW.
+    asic_watts, asic_ths
+        one machine's wall power (W) and hashrate (TH/s).
+    network_ehs
+        network hashrate before the fleet joins, EH/s.
+    pue
+        power usage effectiveness (>= 1): site power / IT power.
+    uptime
+        share of the year mining (0..1].
+    subsidy, fees
+        block subsidy and mean fees per block, BTC.
+
+    Returns
+    -------
+    dict with machines, it_gw, hashrate_ehs, share_of_network, btc_per_year, btc_per_day,
+    naive_btc_per_year, network_issuance_btc_per_year and ``assumptions`` (every input, its unit,
+    and the formulas).
+
+    Raises
+    ------
+    GisError
+        for a non-positive power, hashrate or network, PUE < 1, uptime outside (0, 1], negative
+        subsidy or fees.
+    """
+    gw = _positive("gw", gw)
+    asic_watts = _positive("asic_watts", asic_watts)
+    asic_ths = _positive("asic_ths", asic_ths)
+    network_ehs = _positive("network_ehs", network_ehs)
+    subsidy = _positive("subsidy", subsidy, allow_zero=True)
+    fees = _positive("fees", fees, allow_zero=True)
+    if not (math.isfinite(pue) and pue >= 1.0):
+        raise GisError(
+            f"PUE must be >= 1, got {pue}",
+            field="--pue",
+            fix="PUE is site power / IT power: 1.0 ideal, ~1.03-1.5 in practice",
+        )
+    if not (math.isfinite(uptime) and 0.0 < uptime <= 1.0):
+        raise GisError(
+            f"uptime must be in (0, 1], got {uptime}",
+            field="--uptime",
+            fix="give the share of the year mining, e.g. 0.95",
+        )
+    it_w = float(bitcoin.it_power_w(gw * 1e9, pue))
+    ths = float(bitcoin.hashrate_ths(it_w, asic_watts / asic_ths))
+    ehs = ths / 1e6
+    kw = {
+        "subsidy_btc": subsidy,
+        "fees_btc_per_block": fees,
+        "uptime": uptime,
+        "blocks_per_year": blocks_per_year,
+    }
+    btc = float(bitcoin.expected_btc_per_year(ehs, network_ehs, **kw))
+    return {
+        "machines": float(bitcoin.machine_count(it_w, asic_watts)),
+        "it_gw": it_w / 1e9,
+        "hashrate_ehs": ehs,
+        "share_of_network": float(bitcoin.share_of_network(ehs, network_ehs)),
+        "btc_per_year": btc,
+        "btc_per_day": btc / 365.0,
+        "naive_btc_per_year": float(bitcoin.naive_btc_per_year(ehs, network_ehs, **kw)),
+        "network_issuance_btc_per_year": float(
+            bitcoin.network_issuance_btc_per_year(subsidy, fees, blocks_per_year=blocks_per_year)
+        ),
+        "assumptions": {
+            "gw": {"value": gw, "unit": "GW", "meaning": "site power"},
+            "asic_watts": {"value": asic_watts, "unit": "W", "meaning": "wall power per machine"},
+            "asic_ths": {"value": asic_ths, "unit": "TH/s", "meaning": "hashrate per machine"},
+            "efficiency_j_th": {"value": asic_watts / asic_ths, "unit": "J/TH", "meaning": "W / TH/s"},
+            "network_ehs": {"value": network_ehs, "unit": "EH/s", "meaning": "network before the fleet"},
+            "pue": {"value": pue, "unit": "1", "meaning": "site power / IT power"},
+            "uptime": {"value": uptime, "unit": "1", "meaning": "share of the year mining"},
+            "subsidy": {"value": subsidy, "unit": "BTC/block", "meaning": "block subsidy"},
+            "fees": {"value": fees, "unit": "BTC/block", "meaning": "mean fees per block"},
+            "blocks_per_year": {"value": blocks_per_year, "unit": "blocks/yr", "meaning": "6 x 24 x 365"},
+            "formulas": dict(FORMULAS),
+        },
+    }
+
+
+def seed_claim_check(*, s21_watts: float = 3500.0, s21_ths: float = 200.0) -> dict:
+    """The seed claim recomputed with :func:`calculator` (PUE 1, uptime 1, 3.125 BTC, no fees,
+    1,070 EH/s), next to the claimed figures; also at the S21's real spec (3,500 W, 200 TH/s)."""
+    cases = []
+    for claimed in SEED_CLAIM["cases"]:
+        got = calculator(
+            gw=claimed["gw"],
+            asic_watts=SEED_CLAIM["asic_watts"],
+            asic_ths=SEED_CLAIM["asic_ths"],
+            network_ehs=SEED_CLAIM["network_ehs"],
+        )
+        spec = calculator(
+            gw=claimed["gw"], asic_watts=s21_watts, asic_ths=s21_ths, network_ehs=SEED_CLAIM["network_ehs"]
+        )
+        cases.append(
+            {
+                "gw": claimed["gw"],
+                "claimed_machines": claimed["machines"],
+                "machines": got["machines"],
+                "claimed_hashrate_ehs": claimed["hashrate_ehs"],
+                "hashrate_ehs": got["hashrate_ehs"],
+                "hashrate_understated_by": got["hashrate_ehs"] / claimed["hashrate_ehs"],
+                "claimed_btc_per_year": claimed["btc_per_year"],
+                "btc_per_year": got["btc_per_year"],
+                "btc_understated_by": got["btc_per_year"] / claimed["btc_per_year"],
+                "naive_btc_per_year": got["naive_btc_per_year"],
+                "share_of_network": got["share_of_network"],
+                "over_half_network": got["share_of_network"] > 0.5,
+                "at_s21_spec": {
+                    "asic_watts": s21_watts,
+                    "machines": spec["machines"],
+                    "hashrate_ehs": spec["hashrate_ehs"],
+                    "btc_per_year": spec["btc_per_year"],
+                },
+            }
+        )
+    first, last = cases[0], cases[-1]
+    verdict = (
+        f"Machine counts hold ({first['machines'] / 1e6:.3f} M and {last['machines'] / 1e6:.3f} M), but "
+        f"the hashrate is {first['hashrate_ehs']:.1f} and {last['hashrate_ehs']:.1f} EH/s "
+        f"(x{first['hashrate_understated_by']:.1f} and x{last['hashrate_understated_by']:.1f} the claim) and "
+        f"the fleet would mine {first['btc_per_year']:,.0f} and {last['btc_per_year']:,.0f} BTC a year, "
+        f"not {first['claimed_btc_per_year']:,.0f}-{last['claimed_btc_per_year']:,.0f}; at 20 GW it would be "
+        f"{last['share_of_network']:.1%} of the network."
+    )
+    return {
+        "claim": SEED_CLAIM["text"],
+        "source": SEED_CLAIM["source"],
+        "inputs": {
+            "asic_watts": SEED_CLAIM["asic_watts"],
+            "asic_ths": SEED_CLAIM["asic_ths"],
+            "network_ehs": SEED_CLAIM["network_ehs"],
+            "pue": 1.0,
+            "uptime": 1.0,
+            "subsidy_btc": 3.125,
+            "fees_btc_per_block": 0.0,
+        },
+        "cases": cases,
+        "verdict": verdict,
+    }
