@@ -99,6 +99,8 @@ def test_parse_voltage_takes_the_highest_in_kv() -> None:
     assert hifld[0] == 345.0 and np.isnan(hifld[1]) and hifld[2] == 138.0
     with pytest.raises(ValueError):
         grid.parse_voltage_kv(values, unit="MV")
+    repeated = grid.parse_voltage_kv(pd.Series(["345000", "138000;69000"], index=[7, 7]))
+    assert repeated.tolist() == [345.0, 138.0] and repeated.index.tolist() == [7, 7]
 
 
 def test_volt_class_follows_hifld_classes() -> None:
@@ -462,3 +464,168 @@ def test_real_hifld_regional_extracts_read_as_official_schema(real_data_dir: Pat
     assert log.rows_read == 1_095 and len(indiana) > 1_000
     assert indiana["voltage_kv"].dropna().between(1, 800).all()
     assert not math.isnan(indiana["length_km"].sum())
+
+
+# -------------------------------------------------------------------------------------------- OSM (no network)
+
+
+def osmnx_like_features() -> gpd.GeoDataFrame:
+    """What ``osmnx.features.features_from_bbox`` returns for power tags: (element, id) index, tag columns."""
+    index = pd.MultiIndex.from_tuples(
+        [("way", 101), ("way", 102), ("node", 201), ("way", 202), ("way", 301), ("way", 103), ("node", 401)],
+        names=["element", "id"],
+    )
+    return gpd.GeoDataFrame(
+        {
+            "power": ["line", "line", "substation", "substation", "plant", "line", "tower"],
+            "voltage": ["345000;138000", None, "138000", "230000;115000", None, "69000", None],
+            "operator": ["Evergy", None, "Evergy", None, "Westar Energy", None, None],
+            "name": [None, None, "Rose Hill", None, "Gordon Evans Energy Center", None, None],
+            "plant:source": [None, None, None, None, "gas;oil", None, None],
+            "plant:output:electricity": [None, None, None, None, "1.2 GW", None, None],
+        },
+        geometry=[
+            LineString([(-97.10, 37.58), (-97.10, 37.62)]),
+            LineString([(-97.30, 37.68), (-97.31, 37.68)]),
+            Point(-97.105, 37.589),
+            box_polygon(-97.34, 37.68, -97.33, 37.69),
+            box_polygon(-97.52, 37.79, -97.50, 37.80),
+            box_polygon(-97.0, 37.0, -96.99, 37.01),  # a power=line mapped as an area
+            Point(-97.2, 37.6),
+        ],
+        index=index,
+        crs="EPSG:4326",
+    )
+
+
+def box_polygon(west: float, south: float, east: float, north: float):
+    from shapely.geometry import box
+
+    return box(west, south, east, north)
+
+
+def test_osm_normalisation_of_osmnx_features() -> None:
+    from gis.layers.osm import normalise_osm_power
+
+    out = normalise_osm_power(osmnx_like_features())
+    lines = out["transmission_lines"].set_index("line_id")
+    assert sorted(lines.index) == ["osm:way/101", "osm:way/102"]
+    assert lines.loc["osm:way/101", "voltage_kv"] == 345.0
+    assert lines.loc["osm:way/101", "volt_class"] == "345"
+    assert lines.loc["osm:way/101", "owner"] == "Evergy"
+    assert lines.loc["osm:way/101", "length_km"] == pytest.approx(4.44, abs=0.02)  # 0.04° of latitude
+    assert np.isnan(lines.loc["osm:way/102", "voltage_kv"])
+    assert out["transmission_lines"].attrs["row_log"]["dropped"] == {"power=line not mapped as a line": 1}
+
+    subs = out["substations"].set_index("substation_id")
+    assert subs.loc["osm:node/201", "voltage_kv"] == 138.0
+    assert subs.loc["osm:way/202", "voltage_kv"] == 230.0
+    assert subs.loc["osm:way/202"].geometry.geom_type == "Point"  # area -> point inside
+    assert set(subs["source"]) == {"osm"}
+
+    plants = out["plants"]
+    assert plants["plant_id"].tolist() == ["osm:way/301"]
+    assert plants["fuel"].iloc[0] == "gas" and plants["capacity_mw"].iloc[0] == 1200.0
+
+
+def test_osm_power_features_query_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import osmnx
+    import requests
+
+    from gis.errors import DataUnavailableError
+    from gis.layers.osm import POWER_TAGS, osm_power_features
+
+    calls = []
+
+    def fake(bbox, tags):
+        calls.append((bbox, tags))
+        return osmnx_like_features()
+
+    monkeypatch.setattr(osmnx.features, "features_from_bbox", fake)
+    out = osm_power_features(bbox=(-97.6, 37.5, -97.0, 37.9))
+    assert calls == [((-97.6, 37.5, -97.0, 37.9), POWER_TAGS)]
+    assert len(out["transmission_lines"]) == 2 and len(out["plants"]) == 1
+
+    with pytest.raises(GisError) as err:
+        osm_power_features(bbox=(-97.0, 37.5, -97.6, 37.9))  # west > east
+    assert err.value.field == "bbox"
+    with pytest.raises(GisError):
+        osm_power_features()
+
+    def empty(bbox, tags):
+        raise osmnx._errors.InsufficientResponseError(
+            "No matching features. Check query location, tags, and log."
+        )
+
+    monkeypatch.setattr(osmnx.features, "features_from_bbox", empty)
+    out = osm_power_features(bbox=(-97.6, 37.5, -97.0, 37.9))
+    assert all(len(frame) == 0 for frame in out.values())
+    validate(out["substations"], "substations")
+
+    def offline(bbox, tags):
+        raise requests.exceptions.ConnectionError("Failed to resolve 'overpass-api.de'")
+
+    monkeypatch.setattr(osmnx.features, "features_from_bbox", offline)
+    with pytest.raises(DataUnavailableError, match="cannot query OpenStreetMap"):
+        osm_power_features(bbox=(-97.6, 37.5, -97.0, 37.9))
+
+
+def street_graph():
+    """A two-road street graph as osmnx builds it (EPSG:4326 node coordinates)."""
+    import networkx as nx
+
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    graph.add_node(1, x=-97.40, y=37.70)
+    graph.add_node(2, x=-97.30, y=37.70)
+    graph.add_node(3, x=-97.30, y=37.60)
+    graph.add_edge(1, 2, key=0, osmid=11, length=8800.0)
+    graph.add_edge(2, 3, key=0, osmid=12, length=11100.0)
+    return graph
+
+
+def test_nearest_road_km_with_a_replayed_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    import osmnx
+
+    from gis.layers.osm import nearest_road_km
+
+    seen = {}
+
+    def fake_graph(bbox, **kwargs):
+        seen["bbox"], seen["kwargs"] = bbox, kwargs
+        return street_graph()
+
+    monkeypatch.setattr(osmnx.graph, "graph_from_bbox", fake_graph)
+    points = gpd.GeoDataFrame(
+        geometry=[Point(-97.35, 37.70), Point(-97.35, 37.71), Point(-97.35, 37.95)],
+        index=["on_road", "north_1km", "far"],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:5070")
+    km = nearest_road_km(points, buffer_km=10.0)
+    assert km.index.tolist() == ["on_road", "north_1km", "far"]
+    assert km["on_road"] == pytest.approx(0.0, abs=0.05)
+    assert km["north_1km"] == pytest.approx(1.11, abs=0.08)  # 0.01° of latitude, EPSG:5070 scale
+    assert np.isnan(km["far"])  # ~25 km away: beyond the 10 km buffer
+    west, south, east, north = seen["bbox"]
+    assert west < -97.35 < east and south < 37.70 and north > 37.95 + 0.08
+    assert seen["kwargs"]["network_type"] == "drive"
+
+
+def test_nearest_road_km_offline_and_too_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    import osmnx
+    import requests
+
+    from gis.errors import DataUnavailableError
+    from gis.layers.osm import nearest_road_km
+
+    def offline(bbox, **kwargs):
+        raise requests.exceptions.ConnectionError("Failed to resolve 'overpass-api.de'")
+
+    monkeypatch.setattr(osmnx.graph, "graph_from_bbox", offline)
+    points = gpd.GeoSeries([Point(-97.35, 37.70)], crs="EPSG:4326")
+    with pytest.raises(DataUnavailableError):
+        nearest_road_km(points)
+    wide = gpd.GeoSeries([Point(-120.0, 37.0), Point(-75.0, 40.0)], crs="EPSG:4326")
+    with pytest.raises(GisError) as err:
+        nearest_road_km(wide)
+    assert err.value.field == "points"
+    assert nearest_road_km(points.iloc[:0]).empty

@@ -107,16 +107,16 @@ def parse_voltage_kv(values: pd.Series, *, unit: str = "V", log: RowLog | None =
     if unit not in {"V", "kV"}:
         raise ValueError(f"unit must be 'V' or 'kV', not {unit!r}")
     scale = 1000.0 if unit == "V" else 1.0
-    text = values.astype("string").str.replace(",", ";", regex=False)
-    parts = text.str.split(";").explode().str.strip()
+    text = values.astype("string").str.replace(",", ";", regex=False).reset_index(drop=True)
+    parts = text.str.split(";").explode().str.strip()  # index: row position, for any input index
     numbers = pd.to_numeric(parts, errors="coerce").astype("float64")
     implausible = numbers / scale > MAX_PLAUSIBLE_KV
     if log is not None and implausible.any():
         rows = int(implausible.groupby(level=0).any().sum())
         log.repair(rows, f"voltage above {MAX_PLAUSIBLE_KV:,.0f} kV ignored (tagging error)")
     numbers = numbers.where((numbers > 0) & ~implausible)
-    highest = numbers.groupby(level=0, sort=False).max()
-    return (highest.reindex(values.index) / scale).astype("float64").rename("voltage_kv")
+    highest = numbers.groupby(level=0, sort=False).max().reindex(range(len(values)))
+    return pd.Series((highest / scale).to_numpy(dtype="float64"), index=values.index, name="voltage_kv")
 
 
 def volt_class(voltage_kv: pd.Series) -> pd.Series:
