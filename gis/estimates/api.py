@@ -25,7 +25,14 @@ from gis.estimates.calculator import FORMULAS, calculator, seed_claim_check
 from gis.estimates.config import EstimatesConfig, assumptions, load_estimates_config
 from gis.estimates.projection import project
 
-__all__ = ["calculator", "calculator_command", "estimate", "estimate_command", "network_from_layer"]
+__all__ = [
+    "calculator",
+    "calculator_command",
+    "estimate",
+    "estimate_command",
+    "latest_difficulty",
+    "network_from_layer",
+]
 
 SITES_LAYER = "candidate_sites"
 
@@ -44,17 +51,21 @@ def _finite(value: object) -> object:
 
 
 def network_from_layer(btc_network: pd.DataFrame) -> dict:
-    """Latest network state from the ``btc_network`` layer: date, difficulty, hashrate_ehs (as
-    reported) and implied_hashrate_ehs (difficulty x 2^32 / 600 s, EH/s).
+    """Latest network state from the ``btc_network`` layer: date, hashrate_ehs (as reported),
+    difficulty, difficulty_date and implied_hashrate_ehs (difficulty x 2^32 / 600 s, EH/s).
 
-    Uses ``gis.layers.bitcoin.latest_network`` when that builder provides it.
+    Uses ``gis.layers.bitcoin.latest_network`` when the layer builder provides it, else
+    :func:`latest_difficulty`.
     """
     try:
-        from gis.layers.bitcoin import latest_network  # type: ignore[attr-defined]
+        from gis.layers.bitcoin import latest_network
     except ImportError:
-        latest_network = None
-    if latest_network is not None:
-        return dict(latest_network(btc_network))
+        return latest_difficulty(btc_network)
+    return dict(latest_network(btc_network))
+
+
+def latest_difficulty(btc_network: pd.DataFrame) -> dict:
+    """The last day of ``btc_network`` with a difficulty, and the hashrate it implies (EH/s)."""
     rows = btc_network.dropna(subset=["difficulty"]).sort_values("date", kind="mergesort")
     if rows.empty:
         raise GisError(
@@ -65,8 +76,9 @@ def network_from_layer(btc_network: pd.DataFrame) -> dict:
     last = rows.iloc[-1]
     return {
         "date": str(last["date"]),
-        "difficulty": float(last["difficulty"]),
         "hashrate_ehs": float(last["hashrate_ehs"]),
+        "difficulty": float(last["difficulty"]),
+        "difficulty_date": str(last["date"]),
         "implied_hashrate_ehs": float(bitcoin.hashrate_from_difficulty_ehs(last["difficulty"])),
     }
 
@@ -94,7 +106,7 @@ def _network_ehs(config: EstimatesConfig, network: dict | None) -> tuple[float, 
     return float(value), {
         "value": float(value),
         "unit": "EH/s",
-        "source": f"btc_network layer, {network.get('date', '?')}: {how} "
+        "source": f"btc_network layer, {network.get('difficulty_date') or network.get('date', '?')}: {how} "
         f"(difficulty {network.get('difficulty')}, reported {network.get('hashrate_ehs')} EH/s)",
     }
 
