@@ -587,3 +587,17 @@ def test_real_misc_layers(real_data_dir: Path) -> None:
     assert 800 < latest["hashrate_ehs"] < 1_100 and 800 < latest["implied_hashrate_ehs"] < 1_000
     asics = validate(out["asic_models"][0], "asic_models")
     assert len(asics) == 86 and asics["efficiency_j_th"].min() == pytest.approx(3250 / 110)
+
+
+@pytest.mark.realdata
+def test_real_mirror_checksums(real_mirror, tmp_path: Path) -> None:
+    """Every catalogued file of these sources downloads from a mirror and matches its sha256."""
+    names = (*SOURCES, "vnf_flares_2017", "vnf_flares_2015", "flaring_monitor")
+    catalog = {n: load_source(REPO / "layers" / f"{n}.toml") for n in names}
+    resolver = Resolver(DataOrigin(mirror=real_mirror.url), cache=tmp_path, catalog=catalog, progress=False)
+    for name, source in catalog.items():
+        for f in source.files:
+            got = resolver.require(name, f.key)
+            assert got.form == "mirror" and got.path.stat().st_size == f.size_bytes
+    wells = offshore.build(resolver, {})["offshore_wells"][0]
+    assert len(wells) == 55_296
