@@ -50,7 +50,7 @@ NAME_STOP_WORDS = (
     "energy center", "energy centre", "energy facility", "power plant", "power station",
     "generating station", "generating plant", "generating facility", "generation station",
     "plant", "station", "generating", "generation", "power", "facility", "project", "complex",
-    "steam", "electric", "stn", "gen", "llc", "inc", "lp", "co", "company", "the", "and", "farm",
+    "steam", "fossil", "electric", "stn", "gen", "llc", "inc", "lp", "co", "company", "the", "and", "farm",
 )  # fmt: skip
 """Words removed from plant names before comparing them (longest first)."""
 
