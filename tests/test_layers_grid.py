@@ -629,3 +629,18 @@ def test_nearest_road_km_offline_and_too_wide(monkeypatch: pytest.MonkeyPatch) -
         nearest_road_km(wide)
     assert err.value.field == "points"
     assert nearest_road_km(points.iloc[:0]).empty
+
+
+@pytest.mark.realdata
+def test_real_data_through_an_http_mirror(real_mirror, tmp_path: Path) -> None:
+    """The same national build when the public data is served as a mirror (downloaded, cached)."""
+    from gis.layers import boundaries
+
+    resolver = Resolver(
+        DataOrigin(mirror=real_mirror.url), cache=tmp_path / "cache", progress=False, catalog=catalog()
+    )
+    states = boundaries.build(resolver, {})["states"][0]
+    out = grid.build(resolver, {"states": states})
+    assert len(out["transmission_lines"][0]) > 10_000 and len(out["substations"][0]) > 3_000
+    assert resolver.get("gridkit_north_america", "links").path.is_relative_to(tmp_path / "cache")
+    assert any("not on the mirror" in w for w in resolver.warnings)
