@@ -166,7 +166,7 @@ PLANT_STATUS = LayerSchema(
         _c("owner", "str", "", "operator with the most MW"),
         _c("utility_id", "Int64", "", "EIA utility id of that operator"),
         _c("plant_id", "Int64", "", "EIA plant code of the joined plants row; empty if not joined"),
-        _c("join_method", "str", "", "how plant_id was found: exact_name, fuzzy_name, nearest, none"),
+        _c("join_method", "str", "", "how joined: plant_id, exact_name, fuzzy_name, nearest, none"),
         _c("join_dist_km", "float64", "km", "distance to the joined plant"),
     ),
 )
