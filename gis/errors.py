@@ -49,7 +49,8 @@ class GisError(Exception):
         if self.field:
             where.append(f"field '{self.field}'")
         if where:
-            parts.append(f"{' '.join(where).capitalize()}: {self.problem}")
+            prefix = " ".join(where)
+            parts.append(f"{prefix[:1].upper()}{prefix[1:]}: {self.problem}")
         else:
             parts.append(self.problem)
         if self.fix:
