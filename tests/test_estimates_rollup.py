@@ -197,6 +197,11 @@ def test_sensitivity_is_sorted_and_moves_the_right_way(result: dict) -> None:
     assert by["pue"]["btc_at_low"] > by["pue"]["btc_at_high"]
     assert by["btc_price_usd"]["swing_btc"] == 0.0  # price moves dollars, not bitcoin
     assert by["energy_cost_scale"]["swing_btc"] == 0.0
+    assert by["btc_price_usd"]["margin_usd_at_high"] > by["btc_price_usd"]["margin_usd_at_low"]
+    assert by["energy_cost_scale"]["margin_usd_at_high"] < by["energy_cost_scale"]["margin_usd_at_low"]
+    zero_btc = [r["input"] for r in rows if r["swing_btc"] == 0.0]
+    margins = [by[name]["swing_margin_usd"] for name in zero_btc]
+    assert margins == sorted(margins, reverse=True)
 
 
 def test_deterministic_and_json_safe(result: dict) -> None:
@@ -219,6 +224,27 @@ def test_deterministic_and_json_safe(result: dict) -> None:
     ):
         assert key in result
     assert [r["year"] for r in result["projection"]][:3] == [2026, 2027, 2028]
+
+
+NATIONAL_KEYS = (
+    "sites", "mineable_gw", "it_gw", "machines", "hashrate_ehs", "network_ehs", "share_of_network",
+    "btc_per_year", "btc_per_day", "revenue_usd_per_year", "energy_cost_usd_per_year", "asic_capex_usd",
+    "site_capex_usd", "payback_years", "hashprice_usd_per_ph_day", "co2_mt_per_year", "co2_avoided_mt_per_year",
+    "share_of_remaining_supply_per_year", "over_half_network",
+)  # fmt: skip
+
+
+def test_output_has_the_pinned_contract_keys(result: dict) -> None:
+    assert set(NATIONAL_KEYS) <= set(result["national"])
+    assert {"rule", "value", "sites_selected"} <= set(result["selection"])
+    assert {"mineable_gw", "hashrate_ehs", "btc_per_year", "share_of_network", "revenue_usd_per_year"} <= set(
+        result["bands"]
+    )
+    for group in ("by_category", "by_state", "by_owner_class"):
+        for entry in result[group].values():
+            assert {"sites", "mineable_gw", "hashrate_ehs", "btc_per_year", "co2_mt_per_year"} <= set(entry)
+    assert {"year", "block_subsidy_btc", "network_ehs", "btc"} <= set(result["projection"][0])
+    assert {"input", "low", "high", "btc_at_low", "btc_at_high", "swing_btc"} <= set(result["sensitivity"][0])
 
 
 def test_projection_starts_at_the_national_figure(result: dict) -> None:

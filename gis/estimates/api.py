@@ -307,9 +307,14 @@ def _print_estimates(result: dict, console: Console) -> None:
             *(_fmt(band[p] / scale, digits) if p in band else "-" for p in ("p10", "p50", "p90")),
         )
     console.print(t)
+    payback = (
+        "no payback (energy cost exceeds revenue)"
+        if n["payback_years"] is None
+        else f"payback {n['payback_years']:,.1f} years"
+    )
     console.print(
         f"network {n['network_ehs']:,.1f} EH/s; subsidy {n['block_subsidy_btc']} BTC at height {n['block_height']:,}; "
-        f"payback {_fmt(n['payback_years'])} years; {n['share_of_remaining_supply_per_year']:.2%} of the "
+        f"{payback}; {n['share_of_remaining_supply_per_year']:.2%} of the "
         f"remaining supply a year"
         + ("; [bold red]over half the network[/]" if n["over_half_network"] else "")
     )
@@ -327,7 +332,7 @@ def _print_estimates(result: dict, console: Console) -> None:
         )
     console.print(cat)
     sens = Table(title="What moves BTC a year most (one at a time, low / high)")
-    for col in ("input", "low", "high", "BTC at low", "BTC at high", "swing"):
+    for col in ("input", "low", "high", "BTC at low", "BTC at high", "swing", "margin swing $M"):
         sens.add_column(col, justify="left" if col == "input" else "right")
     for row in result["sensitivity"]:
         sens.add_row(
@@ -337,6 +342,7 @@ def _print_estimates(result: dict, console: Console) -> None:
             _fmt(row["btc_at_low"], 0),
             _fmt(row["btc_at_high"], 0),
             _fmt(row["swing_btc"], 0),
+            _fmt(row["swing_margin_usd"] / 1e6, 0),
         )
     console.print(sens)
 

@@ -151,25 +151,27 @@ def sensitivity(
     network_ehs: float,
     subsidy_btc: float,
 ) -> list[dict]:
-    """One-at-a-time swings: each ranged input at its low and high, the others at base; sorted by
-    the swing in BTC a year, largest first (the tornado chart's rows)."""
+    """One-at-a-time swings: each ranged input at its low and high, the others at base; BTC a year
+    and the yearly margin (revenue - energy cost, USD) at each end. Sorted by the swing in BTC a
+    year, largest first (the tornado chart's rows), then by the margin swing (price and energy
+    cost move dollars, not bitcoin)."""
     rows = []
     for name in sorted(config.uncertainty.ranges):
         r = config.uncertainty.ranges[name]
-        btc = {}
+        btc, margin = {}, {}
         for end, value in (("low", r.low), ("high", r.high)):
             x = base_inputs(config)
             x[name] = np.full_like(x[name], value)
-            btc[end] = float(
-                fleet_totals(
-                    summary,
-                    x,
-                    efficiency_j_th=efficiency_j_th,
-                    network_ehs=network_ehs,
-                    subsidy_btc=subsidy_btc,
-                    blocks_per_year=config.network.blocks_per_year,
-                )["btc_per_year"][0]
+            totals = fleet_totals(
+                summary,
+                x,
+                efficiency_j_th=efficiency_j_th,
+                network_ehs=network_ehs,
+                subsidy_btc=subsidy_btc,
+                blocks_per_year=config.network.blocks_per_year,
             )
+            btc[end] = float(totals["btc_per_year"][0])
+            margin[end] = float(totals["revenue_usd_per_year"][0] - totals["energy_cost_usd_per_year"][0])
         rows.append(
             {
                 "input": name,
@@ -179,7 +181,10 @@ def sensitivity(
                 "btc_at_low": btc["low"],
                 "btc_at_high": btc["high"],
                 "swing_btc": abs(btc["high"] - btc["low"]),
+                "margin_usd_at_low": margin["low"],
+                "margin_usd_at_high": margin["high"],
+                "swing_margin_usd": abs(margin["high"] - margin["low"]),
             }
         )
-    rows.sort(key=lambda row: (-row["swing_btc"], row["input"]))
+    rows.sort(key=lambda row: (-row["swing_btc"], -row["swing_margin_usd"], row["input"]))
     return rows
