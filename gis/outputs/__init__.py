@@ -1,0 +1,31 @@
+"""Outputs users open: the folium map (online and offline), the styled GeoPackage, the ranked
+spreadsheet and the static report.
+
+Modules::
+
+    presets  map presets (maps/*.toml), validated
+    map      the folium map: source layers, sites by category, state choropleth, legends
+    assets   offline maps: vendored JS/CSS inlined (gis/outputs/vendor)
+    gpkg     sites.gpkg for analysts: summaries, source layers, QGIS styles, provenance
+    styles   QGIS QML styles and the layer_styles table
+    tables   sites_ranked.xlsx
+    charts   report charts (matplotlib PNG)
+    report   report.html
+    inputs   reading layers.gpkg, sites.gpkg and estimates.json from OUT
+    api      the commands behind `gis map` and `gis run`
+"""
+
+from gis.outputs.api import map_command, outputs_command, report_command
+from gis.outputs.map import build_map, render_map_html, write_map
+from gis.outputs.presets import MapPreset, load_preset
+
+__all__ = [
+    "MapPreset",
+    "build_map",
+    "load_preset",
+    "map_command",
+    "outputs_command",
+    "render_map_html",
+    "report_command",
+    "write_map",
+]

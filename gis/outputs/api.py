@@ -1,0 +1,106 @@
+"""Commands of the outputs stage, called by ``gis map`` and ``gis run``.
+
+``gis map`` writes ``OUT/map.html`` (web tiles and CDN assets; ``--offline``: self-contained,
+vector basemap). ``gis run`` writes every output: ``map.html`` (online), ``map_offline.html``
+(opens from disk on a machine without network), the styled ``sites.gpkg``,
+``sites_ranked.xlsx`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from gis.outputs.assets import vendored_licences
+from gis.outputs.gpkg import write_sites_gpkg
+from gis.outputs.inputs import StageOutputs, read_stage_outputs
+from gis.outputs.map import build_map, write_map
+from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
+from gis.outputs.report import sources_from_metadata, write_report
+from gis.outputs.tables import write_ranked_xlsx
+
+MAP_SIZE_BUDGET_MB = 15.0
+"""A national map above this size is slow to open and to e-mail; the command warns."""
+
+
+def _report_notes(console, notes: list[str]) -> None:
+    for note in notes:
+        console.print(f"[cyan]outputs:[/] {note}")
+
+
+def _write_map(inputs: StageOutputs, preset: MapPreset, target: Path, *, offline: bool, console) -> Path:
+    t0 = time.perf_counter()
+    fmap = build_map(
+        layers=inputs.layers, sites=inputs.sites, estimates=inputs.estimates, preset=preset, offline=offline
+    )
+    path = write_map(fmap, target, offline=offline)
+    size_mb = path.stat().st_size / 1e6
+    kind = "offline, self-contained" if offline else "online tiles"
+    console.print(f"Wrote {path} ({kind}, {size_mb:.1f} MB, {time.perf_counter() - t0:.1f} s)")
+    if size_mb > MAP_SIZE_BUDGET_MB:
+        console.print(
+            f"[yellow]warning:[/] {path.name} is {size_mb:.1f} MB (budget {MAP_SIZE_BUDGET_MB:g} MB): "
+            "raise simplify_m or lower coordinate_decimals in the map preset"
+        )
+    return path
+
+
+def map_command(*, out: Path, offline: bool, console, preset: str | Path = DEFAULT_PRESET) -> Path:
+    """``gis map``: render ``OUT/map.html`` (``offline``: no network needed to open it)."""
+    spec = load_preset(preset)
+    inputs = read_stage_outputs(Path(out), layer_names=_map_layers(spec))
+    _report_notes(console, inputs.notes)
+    return _write_map(inputs, spec, Path(out) / "map.html", offline=offline, console=console)
+
+
+def report_command(*, out: Path, console) -> Path:
+    """Write ``OUT/report.html`` alone."""
+    inputs = read_stage_outputs(Path(out), layer_names=[])
+    return _write_report(inputs, Path(out), console=console)
+
+
+def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
+    path = write_report(
+        out / "report.html",
+        sites=inputs.sites,
+        estimates=inputs.estimates,
+        sources=sources_from_metadata(inputs.layers_metadata),
+        vendored=vendored_licences(),
+    )
+    console.print(f"Wrote {path}")
+    return path
+
+
+def _map_layers(preset: MapPreset) -> list[str]:
+    return sorted({"states", *(spec.layer for spec in preset.layers)})
+
+
+def outputs_command(
+    *, out: Path, scenario_path: Path | None, console, preset: str | Path = DEFAULT_PRESET
+) -> list[Path]:
+    """``gis run``'s last step: both maps, the styled GeoPackage, the spreadsheet and the report."""
+    out = Path(out)
+    spec = load_preset(preset)
+    inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
+    _report_notes(console, inputs.notes)
+    written = [
+        _write_map(inputs, spec, out / "map.html", offline=False, console=console),
+        _write_map(inputs, spec, out / "map_offline.html", offline=True, console=console),
+    ]
+    gpkg = write_sites_gpkg(
+        out / "sites.gpkg",
+        sites=inputs.sites,
+        source_layers=inputs.layers,
+        estimates=inputs.estimates,
+        preset=spec,
+        layers_metadata=inputs.layers_metadata,
+        sites_metadata=inputs.sites_metadata,
+        scenario_path=scenario_path,
+    )
+    console.print(
+        f"Wrote {gpkg} (candidate sites, summaries, {len(inputs.layers)} source layers, QGIS styles)"
+    )
+    xlsx = write_ranked_xlsx(out / "sites_ranked.xlsx", inputs.sites)
+    console.print(f"Wrote {xlsx}")
+    written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
+    return written

@@ -1,0 +1,168 @@
+"""Reading what the earlier stages wrote into ``OUT``: layers.gpkg, sites.gpkg, estimates.json.
+
+A missing file fails with a :class:`~gis.errors.GisError` that names the command to run first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from gis import STORAGE_CRS
+from gis.errors import GisError
+from gis.layers import read_layers
+
+SITES_LAYER = "candidate_sites"
+
+REQUIRED_SITE_COLUMNS = {
+    "site_id": "str",
+    "name": "str",
+    "category": "str",
+    "owner": "str",
+    "state": "str",
+    "capacity_mw": "float64",
+    "mineable_mw": "float64",
+    "score": "float64",
+    "rank": "int64",
+}
+"""``candidate_sites`` columns every output needs (the rest of the contract is used when present)."""
+
+OPTIONAL_SITE_COLUMNS = {
+    "setting": "str",
+    "owner_class": "str",
+    "fuel": "str",
+    "p_top_n": "float64",
+    "dist_tx_km": "float64",
+    "tx_voltage_kv": "float64",
+    "dist_sub_km": "float64",
+    "headroom_mw": "float64",
+    "energy_cost_usd_mwh": "float64",
+    "co2_t_per_mwh": "float64",
+    "flexible_load": "bool",
+    "ai_convertible": "bool",
+    "excluded": "bool",
+    "exclusion_reason": "str",
+    "confidence": "str",
+    "basis": "str",
+}
+"""Further contract columns; filled with empty values (and noted) when a sites file lacks them."""
+
+
+@dataclass
+class StageOutputs:
+    """What the outputs stage reads: sites, estimates, source layers and their metadata."""
+
+    sites: gpd.GeoDataFrame
+    estimates: dict
+    layers: dict[str, pd.DataFrame]
+    layers_metadata: dict[str, str]
+    sites_metadata: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _need(path: Path, command: str) -> Path:
+    if not path.is_file():
+        raise GisError(
+            f"{path.name} does not exist",
+            file=path,
+            fix=f"run `{command}` first with the same --out (or `gis run` for everything)",
+        )
+    return path
+
+
+def read_sites(path: Path, *, notes: list[str] | None = None) -> gpd.GeoDataFrame:
+    """``candidate_sites`` from ``sites.gpkg`` (EPSG:4326 points), best first, columns checked."""
+    _need(path, "gis score")
+    layers = {row[0] for row in pyogrio.list_layers(path)}
+    if SITES_LAYER not in layers:
+        raise GisError(
+            f"the GeoPackage has no {SITES_LAYER} layer",
+            file=path,
+            field=SITES_LAYER,
+            fix="rerun `gis score`",
+        )
+    sites = pyogrio.read_dataframe(path, layer=SITES_LAYER)
+    missing = [c for c in REQUIRED_SITE_COLUMNS if c not in sites.columns]
+    if missing:
+        raise GisError(
+            f"the {SITES_LAYER} layer lacks column(s) {', '.join(missing)}",
+            file=path,
+            field=missing[0],
+            fix="rerun `gis score` so the layer follows the candidate_sites contract",
+        )
+    for col, dtype in OPTIONAL_SITE_COLUMNS.items():
+        if col not in sites.columns:
+            sites[col] = False if dtype == "bool" else ("" if dtype == "str" else np.nan)
+            if notes is not None:
+                notes.append(f"{path.name}: column {col} absent, shown empty")
+    for col, dtype in {**REQUIRED_SITE_COLUMNS, **OPTIONAL_SITE_COLUMNS}.items():
+        if dtype == "str":
+            sites[col] = sites[col].astype("object").where(sites[col].notna(), "").astype(str)
+        elif dtype == "bool":
+            sites[col] = sites[col].fillna(False).astype(bool)
+        else:
+            try:
+                sites[col] = pd.to_numeric(sites[col], errors="raise").astype("float64")
+            except (ValueError, TypeError) as exc:
+                raise GisError(
+                    f"{col} is not numeric ({exc})", file=path, field=col, fix="rerun `gis score`"
+                ) from exc
+    if sites["rank"].isna().any():
+        raise GisError("some sites have no rank", file=path, field="rank", fix="rerun `gis score`")
+    sites["rank"] = sites["rank"].astype("int64")
+    if sites.crs is None:
+        raise GisError("the sites layer has no CRS", file=path, field="crs", fix="rerun `gis score`")
+    sites = sites.to_crs(STORAGE_CRS)
+    return sites.sort_values(["rank", "site_id"], kind="stable").reset_index(drop=True)
+
+
+def read_estimates(path: Path) -> dict:
+    """The ``estimates.json`` payload."""
+    _need(path, "gis estimate")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GisError(f"cannot read the estimates ({exc})", file=path, fix="rerun `gis estimate`") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("national"), dict):
+        raise GisError(
+            "the estimates have no 'national' table", file=path, field="national", fix="rerun `gis estimate`"
+        )
+    return payload
+
+
+def gpkg_metadata(path: Path) -> dict[str, str]:
+    """Dataset metadata of a GeoPackage written by :func:`gis.io.write_gpkg` (empty if none)."""
+    layers = pyogrio.list_layers(path)
+    if len(layers) == 0:
+        return {}
+    info = pyogrio.read_info(path, layer=layers[0][0])
+    return dict(info.get("dataset_metadata") or {})
+
+
+def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs:
+    """Read sites, estimates and the wanted source layers (those present) from ``out``."""
+    notes: list[str] = []
+    layers_path = _need(out / "layers.gpkg", "gis build")
+    sites = read_sites(out / "sites.gpkg", notes=notes)
+    estimates = read_estimates(out / "estimates.json")
+    available = {row[0] for row in pyogrio.list_layers(layers_path)}
+    wanted = sorted(set(layer_names))
+    absent = [n for n in wanted if n not in available]
+    if absent:
+        notes.append(f"layers.gpkg lacks {', '.join(absent)}: not drawn")
+    layers = read_layers(layers_path, [n for n in wanted if n in available])
+    return StageOutputs(
+        sites=sites,
+        estimates=estimates,
+        layers=layers,
+        layers_metadata=gpkg_metadata(layers_path),
+        sites_metadata=gpkg_metadata(out / "sites.gpkg"),
+        notes=notes,
+    )

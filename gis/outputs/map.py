@@ -1,0 +1,501 @@
+"""The interactive map (folium): source layers, candidate sites by category, state choropleth.
+
+Coordinates drawn are EPSG:4326, simplified for display in EPSG:5070 metres and rounded to the
+preset's decimals so the national map stays small. Every text value shown (popups, tooltips,
+layer names, title) is HTML-escaped in Python before it reaches the page: a plant named
+``<script>alert(1)</script>`` shows as text. Offline maps inline their JS/CSS
+(:mod:`gis.outputs.assets`) and draw the states as a vector basemap instead of web tiles.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import branca.colormap as cm
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium import plugins
+from folium.utilities import JsCode
+
+from gis import METRIC_CRS, STORAGE_CRS
+from gis.errors import GisError
+from gis.io import write_text
+from gis.outputs.assets import collect_assets, inline_assets
+from gis.outputs.labels import CATEGORY_LABELS, display_frame, header
+from gis.outputs.presets import MapPreset, SourceLayer
+from gis.schema import CATEGORIES
+
+SITE_POPUP_COLUMNS = (
+    "owner",
+    "owner_class",
+    "category",
+    "setting",
+    "state",
+    "fuel",
+    "capacity_mw",
+    "mineable_mw",
+    "score",
+    "rank",
+    "p_top_n",
+    "confidence",
+    "dist_tx_km",
+    "tx_voltage_kv",
+    "dist_sub_km",
+    "energy_cost_usd_mwh",
+    "co2_t_per_mwh",
+    "exclusion_reason",
+    "basis",
+)
+"""Columns of ``candidate_sites`` shown in a site's popup (those present), after its name."""
+
+MIN_ZOOM, MAX_ZOOM = 2, 18
+
+_METRIC_LABELS = {"mineable_gw": "mineable GW", "hashrate_ehs": "EH/s", "btc_per_year": "BTC a year"}
+
+
+# ----------------------------------------------------------------------------- colours and shapes
+
+
+def colour_values(
+    values: np.ndarray | pd.Series,
+    ramp: list[str],
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    breaks: list[float] | None = None,
+    missing: str = "#999999",
+) -> np.ndarray:
+    """``#rrggbb`` per value: stepped by ``breaks``, else linear over ``vmin..vmax`` (branca ramp)."""
+    x = np.asarray(values, dtype="float64")
+    out = np.full(x.shape, missing, dtype=object)
+    ok = np.isfinite(x)
+    if breaks:
+        out[ok] = np.asarray(ramp, dtype=object)[np.digitize(x[ok], breaks)]
+        return out
+    lo = np.nanmin(x) if vmin is None and ok.any() else (vmin or 0.0)
+    hi = np.nanmax(x) if vmax is None and ok.any() else (vmax if vmax is not None else 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    colormap = cm.LinearColormap(ramp, vmin=0.0, vmax=1.0)
+    lut = np.array([colormap.rgb_hex_str(v) for v in np.linspace(0.0, 1.0, 256)], dtype=object)
+    idx = np.clip(np.round((x[ok] - lo) / (hi - lo) * 255), 0, 255).astype(int)
+    out[ok] = lut[idx]
+    return out
+
+
+def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: int) -> gpd.GeoSeries:
+    """Geometry for drawing: simplified in EPSG:5070 (tolerance in metres), rounded, EPSG:4326."""
+    geoms = frame.geometry
+    if simplify_m > 0 and not geoms.geom_type.isin(["Point", "MultiPoint"]).all():
+        geoms = geoms.to_crs(METRIC_CRS).simplify(simplify_m, preserve_topology=True).to_crs(STORAGE_CRS)
+    else:
+        geoms = geoms.to_crs(STORAGE_CRS)
+    rounded = shapely.transform(geoms.values, lambda xy: np.round(xy, decimals))
+    return gpd.GeoSeries(rounded, index=frame.index, crs=STORAGE_CRS)
+
+
+def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
+    """A GeoJSON dict of ``frame``'s columns (already display-ready) on ``geometry``."""
+    keep = ~(geometry.isna() | geometry.is_empty)
+    gdf = gpd.GeoDataFrame(frame.loc[keep], geometry=geometry.loc[keep], crs=STORAGE_CRS)
+    return gdf.to_geo_dict(na="null", drop_id=True)
+
+
+def _js_rows(fields: list[tuple[str, str]]) -> str:
+    """JS array literal of [property, escaped label] pairs."""
+    return json.dumps([[key, html.escape(label)] for key, label in fields])
+
+
+_TABLE_JS = """
+function gisRows(p, fields) {
+  return fields.map(function (f) {
+    var v = p[f[0]];
+    if (v === null || v === undefined || v === '') { return ''; }
+    if (typeof v === 'number') { v = v.toLocaleString(undefined, {maximumFractionDigits: 3}); }
+    return '<tr><th>' + f[1] + '</th><td>' + v + '</td></tr>';
+  }).join('');
+}
+"""
+
+
+def _source_on_each(static_style: dict, fields: list[tuple[str, str]]) -> JsCode:
+    """Style each feature from its ``_c`` colour and bind a tooltip of escaped fields."""
+    return JsCode(
+        "function (feature, layer) {\n"
+        + _TABLE_JS
+        + f"  var style = {json.dumps(static_style)};\n"
+        + "  var p = feature.properties;\n"
+        + "  style.color = p._c; style.fillColor = p._c;\n"
+        + "  if (layer.setStyle) { layer.setStyle(style); }\n"
+        + f"  var fields = {_js_rows(fields)};\n"
+        + "  if (fields.length) { layer.bindTooltip(function () {"
+        + " return '<table class=\"gis-tip\">' + gisRows(p, fields) + '</table>'; }, {sticky: true}); }\n"
+        + "}"
+    )
+
+
+def _site_on_each(fields: list[tuple[str, str]], criteria: list[tuple[str, str]]) -> JsCode:
+    """Size/colour each site from ``_r``/``_c``; popup with its figures and score breakdown."""
+    return JsCode(
+        "function (feature, layer) {\n"
+        + _TABLE_JS
+        + "  var p = feature.properties;\n"
+        + "  layer.setStyle({className: 'gis-site', color: '#333333', weight: 0.7, opacity: 0.9,"
+        + " fillColor: p._c, fillOpacity: 0.85, radius: p._r});\n"
+        + f"  var fields = {_js_rows(fields)};\n"
+        + f"  var criteria = {_js_rows(criteria)};\n"
+        + "  layer.bindPopup(function () {\n"
+        + "    var html = '<div class=\"gis-popup\"><h4>' + p.name + '</h4><table>' + gisRows(p, fields) + '</table>';\n"
+        + "    if (criteria.length) { html += '<h5>Score breakdown (0..1)</h5><table>' + gisRows(p, criteria) + '</table>'; }\n"
+        + "    return html + '</div>';\n"
+        + "  }, {maxWidth: 420});\n"
+        + "  layer.bindTooltip(p.name);\n"
+        + "}"
+    )
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+def _filtered(frame: gpd.GeoDataFrame, spec: SourceLayer) -> gpd.GeoDataFrame:
+    mask = np.ones(len(frame), dtype=bool)
+    for col, values in spec.where.items():
+        mask &= frame[col].isin(values).to_numpy()
+    for col, minimum in spec.at_least.items():
+        mask &= (pd.to_numeric(frame[col], errors="coerce") >= minimum).fillna(False).to_numpy(dtype=bool)
+    return frame.loc[mask]
+
+
+def add_source_layer(
+    fmap: folium.Map, frame: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int
+) -> folium.FeatureGroup:
+    """Draw one source layer (points, lines or polygons) as a toggleable overlay."""
+    rows = _filtered(frame, spec)
+    group = folium.FeatureGroup(name=html.escape(f"{spec.label} ({len(rows):,})"), show=spec.show)
+    group.add_to(fmap)
+    if rows.empty:
+        return group
+    props = display_frame(rows, list(spec.tooltip))
+    props["_c"] = (
+        colour_values(rows[spec.colour_by], spec.ramp, breaks=spec.breaks or None)
+        if spec.colour_by
+        else spec.colour
+    )
+    geometry = display_geometry(rows, simplify_m=spec.simplify_m, decimals=decimals)
+    points = bool(geometry.geom_type.isin(["Point", "MultiPoint"]).all())
+    style = {
+        "weight": spec.weight_px if not points else 0.5,
+        "opacity": spec.opacity,
+        "fillOpacity": spec.fill_opacity,
+        "fill": points or spec.fill_opacity > 0,
+    }
+    if points:
+        style["radius"] = spec.radius_px
+    layer_name = spec.layer
+    fields = [(col, header(col, layer=layer_name)) for col in spec.tooltip]
+    folium.GeoJson(
+        _feature_collection(props, geometry),
+        marker=folium.CircleMarker(radius=spec.radius_px) if points else None,
+        on_each_feature=_source_on_each(style, fields),
+        control=False,
+    ).add_to(group)
+    return group
+
+
+def _site_radius(values: pd.Series, *, min_px: float, max_px: float) -> np.ndarray:
+    """Marker radius in pixels, area proportional to MW (square-root scale)."""
+    mw = np.clip(np.nan_to_num(values.to_numpy(dtype="float64"), nan=0.0), 0.0, None)
+    top = mw.max() if len(mw) and mw.max() > 0 else 1.0
+    return np.round(min_px + (max_px - min_px) * np.sqrt(mw / top), 1)
+
+
+def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset, *, decimals: int) -> int:
+    """One toggleable layer per category (clustered when dense) plus excluded sites; returns sites drawn."""
+    style = preset.sites
+    fields = [(c, header(c)) for c in SITE_POPUP_COLUMNS if c in sites.columns]
+    criteria = [(c, c.removeprefix("s_")) for c in sites.columns if c.startswith("s_")]
+    columns = ["site_id", "name"] + [c for c, _ in fields] + [c for c, _ in criteria]
+    excluded = (
+        sites["excluded"].to_numpy(dtype=bool) if "excluded" in sites.columns else np.zeros(len(sites), bool)
+    )
+    radius = _site_radius(sites[style.size_by], min_px=style.min_radius_px, max_px=style.max_radius_px)
+    colours = colour_values(sites["score"], style.ramp, vmin=0.0, vmax=1.0)
+    colours[excluded] = style.excluded_colour
+    props = display_frame(sites, columns)
+    props["_r"] = radius
+    props["_c"] = colours
+    geometry = display_geometry(sites, simplify_m=0.0, decimals=decimals)
+    on_each = _site_on_each(fields, criteria)
+    drawn = 0
+    groups = [(CATEGORY_LABELS[c], (sites["category"] == c).to_numpy() & ~excluded, True) for c in CATEGORIES]
+    if style.show_excluded:
+        groups.append(("Excluded sites", excluded, False))
+    for label, mask, show in groups:
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        group = folium.FeatureGroup(name=html.escape(f"Sites: {label} ({n:,})"), show=show).add_to(fmap)
+        parent = group
+        if n > style.cluster_above:
+            parent = plugins.MarkerCluster(
+                control=False, options={"maxClusterRadius": 40, "showCoverageOnHover": False}
+            ).add_to(group)
+        folium.GeoJson(
+            _feature_collection(props.loc[mask], geometry.loc[mask]),
+            marker=folium.CircleMarker(radius=style.min_radius_px),
+            on_each_feature=on_each,
+            control=False,
+        ).add_to(parent)
+        drawn += n
+    return drawn
+
+
+def add_choropleth(
+    fmap: folium.Map, states: gpd.GeoDataFrame, by_state: Mapping[str, Mapping], preset: MapPreset
+) -> tuple[float, float]:
+    """State choropleth of ``preset.choropleth.metric``; returns the colour scale's (min, max)."""
+    spec = preset.choropleth
+    metric = spec.metric
+    values = pd.Series({k: v.get(metric) for k, v in by_state.items()}, dtype="float64")
+    frame = states.assign(_v=states["state"].map(values).astype("float64"))
+    vmax = float(np.nanmax(frame["_v"])) if frame["_v"].notna().any() else 1.0
+    props = display_frame(frame, ["name", "_v"])
+    props["_c"] = colour_values(frame["_v"], spec.ramp, vmin=0.0, vmax=vmax, missing="#ffffff")
+    geometry = display_geometry(frame, simplify_m=1000.0, decimals=preset.coordinate_decimals)
+    label = f"State {_METRIC_LABELS[metric]}"
+    group = folium.FeatureGroup(name=html.escape(label), show=spec.show).add_to(fmap)
+    style = {"weight": 0.5, "opacity": 0.6, "fillOpacity": spec.opacity, "fill": True}
+    folium.GeoJson(
+        _feature_collection(props, geometry),
+        on_each_feature=_source_on_each(style, [("name", "state"), ("_v", _METRIC_LABELS[metric])]),
+        control=False,
+    ).add_to(group)
+    return 0.0, vmax
+
+
+def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapPreset) -> None:
+    """States as a vector basemap (no tiles, no network)."""
+    basemap = preset.basemap
+    geometry = display_geometry(states, simplify_m=1000.0, decimals=preset.coordinate_decimals)
+    props = pd.DataFrame({"_c": basemap.offline_line}, index=states.index)
+    group = folium.FeatureGroup(name="Basemap: states (offline)", overlay=False, control=True).add_to(fmap)
+    style = {
+        "weight": 0.6,
+        "opacity": 1.0,
+        "fillColor": basemap.offline_fill,
+        "fillOpacity": 1.0,
+        "fill": True,
+    }
+    on_each = JsCode(
+        f"function (feature, layer) {{ var s = {json.dumps(style)}; s.color = feature.properties._c;"
+        " layer.setStyle(s); }"
+    )
+    folium.GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
+    css = f"<style>.folium-map.leaflet-container {{ background: {basemap.offline_background}; }}</style>"
+    fmap.get_root().header.add_child(folium.Element(css), name="gis_offline_background")
+
+
+# ----------------------------------------------------------------------------- boxes and legends
+
+
+def _fmt(value: object, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    return f"{float(value):,.{digits}f}"
+
+
+def _band(bands: Mapping, metric: str, digits: int) -> str:
+    band = bands.get(metric) or {}
+    if band.get("p10") is None or band.get("p90") is None:
+        return ""
+    return f" <span class='gis-band'>(p10–p90 {_fmt(band['p10'], digits)}–{_fmt(band['p90'], digits)})</span>"
+
+
+def title_box(preset: MapPreset, estimates: Mapping) -> str:
+    """HTML of the title box: national GW, EH/s and BTC a year, with their p10–p90 bands."""
+    national = estimates.get("national", {})
+    bands = estimates.get("bands", {})
+    scenario = html.escape(str(estimates.get("scenario", "")))
+    rows = [
+        ("Mineable power", f"{_fmt(national.get('mineable_gw'), 2)} GW" + _band(bands, "mineable_gw", 2)),
+        ("Hashrate", f"{_fmt(national.get('hashrate_ehs'), 0)} EH/s" + _band(bands, "hashrate_ehs", 0)),
+        (
+            "Bitcoin mined",
+            f"{_fmt(national.get('btc_per_year'), 0)} BTC a year" + _band(bands, "btc_per_year", 0),
+        ),
+        ("Share of network", f"{_fmt(100 * (national.get('share_of_network') or 0), 1)} %"),
+        ("Sites", f"{int(national.get('sites') or 0):,}"),
+    ]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return (
+        "<div class='gis-box gis-title'>"
+        f"<h3>{html.escape(preset.title)}</h3>"
+        f"<div class='gis-sub'>scenario <b>{scenario}</b></div><table>{body}</table></div>"
+    )
+
+
+def _gradient(ramp: list[str]) -> str:
+    return f"background: linear-gradient(to right, {', '.join(ramp)});"
+
+
+def legend_box(preset: MapPreset, *, choropleth_max: float | None, layers_drawn: list[SourceLayer]) -> str:
+    """HTML of the legend: site score ramp and size, choropleth ramp, source-layer colours."""
+    parts = [
+        "<div class='gis-legend-item'><b>Site score</b>"
+        f"<div class='gis-ramp' style='{_gradient(preset.sites.ramp)}'></div>"
+        "<div class='gis-ramp-labels'><span>0</span><span>0.5</span><span>1</span></div>"
+        f"<div>circle area ∝ {html.escape(header(preset.sites.size_by))}; grey: excluded</div></div>"
+    ]
+    if choropleth_max is not None:
+        metric = _METRIC_LABELS[preset.choropleth.metric]
+        parts.append(
+            f"<div class='gis-legend-item'><b>State {html.escape(metric)}</b>"
+            f"<div class='gis-ramp' style='{_gradient(preset.choropleth.ramp)}'></div>"
+            f"<div class='gis-ramp-labels'><span>0</span><span>{_fmt(choropleth_max, 2)}</span></div></div>"
+        )
+    for spec in layers_drawn:
+        if spec.colour_by and spec.breaks:
+            edges = [f"< {spec.breaks[0]:g}"]
+            edges += [f"{a:g}–{b:g}" for a, b in zip(spec.breaks[:-1], spec.breaks[1:], strict=True)]
+            edges += [f"≥ {spec.breaks[-1]:g}"]
+            swatches = "".join(
+                f"<div><i style='background:{c}'></i>{html.escape(e)} {html.escape(spec.legend_unit)}</div>"
+                for c, e in zip(spec.ramp, edges, strict=True)
+            )
+            parts.append(f"<div class='gis-legend-item'><b>{html.escape(spec.label)}</b>{swatches}</div>")
+        elif spec.colour_by:
+            parts.append(
+                f"<div class='gis-legend-item'><b>{html.escape(spec.label)}</b>"
+                f"<div class='gis-ramp' style='{_gradient(spec.ramp)}'></div></div>"
+            )
+        else:
+            parts.append(
+                f"<div class='gis-legend-item'><i style='background:{spec.colour}'></i>"
+                f"{html.escape(spec.label)}</div>"
+            )
+    return f"<div class='gis-box gis-legend'>{''.join(parts)}</div>"
+
+
+_CSS = """
+<style>
+.gis-box { position: fixed; z-index: 1000; background: rgba(255,255,255,0.93); padding: 8px 10px;
+  border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 12px/1.35 sans-serif; }
+.gis-title { top: 10px; left: 60px; max-width: 360px; }
+.gis-title h3 { font-size: 15px; margin: 0 0 2px 0; }
+.gis-title th { text-align: left; padding-right: 8px; font-weight: 600; }
+.gis-sub, .gis-band { color: #555; }
+.gis-legend { bottom: 60px; left: 10px; max-width: 260px; max-height: 45vh; overflow-y: auto; }
+.gis-legend-item { margin-bottom: 6px; }
+.gis-legend i { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: middle; }
+.gis-ramp { height: 10px; width: 200px; margin-top: 2px; }
+.gis-ramp-labels { display: flex; justify-content: space-between; width: 200px; color: #555; }
+.gis-popup h4 { margin: 0 0 4px 0; font-size: 14px; }
+.gis-popup h5 { margin: 6px 0 2px 0; font-size: 12px; }
+.gis-popup th, .gis-tip th { text-align: left; padding-right: 8px; font-weight: 600; vertical-align: top; }
+.gis-popup td { word-break: break-word; }
+</style>
+"""
+
+
+# ----------------------------------------------------------------------------- the map
+
+
+def build_map(
+    *,
+    layers: Mapping[str, pd.DataFrame],
+    sites: gpd.GeoDataFrame,
+    estimates: Mapping,
+    preset: MapPreset,
+    offline: bool,
+) -> folium.Map:
+    """Build the folium map of candidate sites over their source layers.
+
+    Parameters
+    ----------
+    layers
+        canonical source layers by name (EPSG:4326); layers a preset names but ``layers`` lacks
+        are left out (the caller reports them).
+    sites
+        ``candidate_sites`` (EPSG:4326 points), columns per the scoring contract.
+    estimates
+        the ``estimates.json`` payload (national figures, bands, ``by_state``).
+    preset
+        which layers to draw and how (:class:`~gis.outputs.presets.MapPreset`).
+    offline
+        draw the states as a vector basemap instead of web tiles (assets are inlined at write).
+    """
+    fmap = folium.Map(
+        location=[preset.center_lat, preset.center_lon],
+        zoom_start=preset.zoom,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+    )
+    # marker clusters need the map's zoom range, which folium only sets through a tile layer
+    fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM)
+    states = layers.get("states")
+    if offline:
+        if states is None or len(states) == 0:
+            raise GisError(
+                "an offline map needs the states layer as its basemap",
+                field="states",
+                fix="rebuild layers.gpkg with `gis build` (the states layer comes from the Census boundaries)",
+            )
+        add_offline_basemap(fmap, states, preset)
+    else:
+        folium.TileLayer(
+            preset.basemap.tiles, max_zoom=MAX_ZOOM, name=html.escape(f"Basemap: {preset.basemap.tiles}")
+        ).add_to(fmap)
+    choropleth_max = None
+    if states is not None and len(states) and estimates.get("by_state"):
+        _, choropleth_max = add_choropleth(fmap, states, estimates["by_state"], preset)
+    drawn_specs = []
+    for spec in preset.layers:
+        frame = layers.get(spec.layer)
+        if frame is None:
+            continue
+        add_source_layer(fmap, frame, spec, decimals=preset.coordinate_decimals)
+        drawn_specs.append(spec)
+    add_site_layers(fmap, sites, preset, decimals=preset.coordinate_decimals)
+    plugins.Fullscreen(position="topright").add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    root = fmap.get_root()
+    root.header.add_child(folium.Element(_CSS), name="gis_css")
+    root.html.add_child(folium.Element(title_box(preset, estimates)), name="gis_title")
+    root.html.add_child(
+        folium.Element(legend_box(preset, choropleth_max=choropleth_max, layers_drawn=drawn_specs)),
+        name="gis_legend",
+    )
+    return fmap
+
+
+def render_map_html(fmap: folium.Map, *, offline: bool) -> str:
+    """The map's whole HTML page; offline: every asset inlined, no network reference left."""
+    for element in _walk(fmap):
+        if offline and isinstance(element, folium.Icon):
+            raise GisError(
+                "an offline map cannot draw icon markers (their icon fonts are not vendored)",
+                field="offline",
+                fix="draw sites and points as circle markers",
+            )
+    page = fmap.get_root().render()
+    if offline:
+        page = inline_assets(page, collect_assets(fmap.get_root()))
+    return page
+
+
+def _walk(element):
+    yield element
+    for child in element._children.values():
+        yield from _walk(child)
+
+
+def write_map(fmap: folium.Map, target: str | Path, *, offline: bool) -> Path:
+    """Render ``fmap`` and write it to ``target`` atomically."""
+    return write_text(target, render_map_html(fmap, offline=offline))

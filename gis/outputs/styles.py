@@ -1,0 +1,174 @@
+"""QGIS layer styles (QML) for the analyst GeoPackage, and the ``layer_styles`` table that holds them.
+
+QGIS opens a GeoPackage layer with the style its ``layer_styles`` row marks ``useAsDefault``
+(the convention QGIS itself uses when it saves a style into a GeoPackage). Colours follow the
+map preset, so the GeoPackage and the HTML map agree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+QGIS_VERSION = "3.28.0"
+
+LAYER_STYLES_DDL = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  f_table_catalog TEXT(256),
+  f_table_schema TEXT(256),
+  f_table_name TEXT(256),
+  f_geometry_column TEXT(256),
+  styleName TEXT(30),
+  styleQML TEXT,
+  styleSLD TEXT,
+  useAsDefault BOOLEAN,
+  description TEXT,
+  owner TEXT(30),
+  ui TEXT(30),
+  update_time DATETIME DEFAULT CURRENT_TIMESTAMP
+)
+"""
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one layer is drawn: a geometry kind, and one colour or classes on a numeric column."""
+
+    kind: str  # "marker", "line" or "fill"
+    colour: str = "#555555"
+    column: str | None = None
+    breaks: tuple[float, ...] = ()  # class limits, len(colours) + 1 values (first/last: min/max)
+    colours: tuple[str, ...] = ()
+    size: float = 2.0  # marker mm / line mm / outline mm
+    fill: bool = True
+    description: str = ""
+
+
+def _rgba(hex_colour: str, alpha: int = 255) -> str:
+    h = hex_colour.lstrip("#")
+    return f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha}"
+
+
+def _symbol(parent: ET.Element, name: str, style: Style, colour: str) -> None:
+    symbol = ET.SubElement(
+        parent,
+        "symbol",
+        {"type": style.kind, "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"},
+    )
+    cls = {"marker": "SimpleMarker", "line": "SimpleLine", "fill": "SimpleFill"}[style.kind]
+    layer = ET.SubElement(symbol, "layer", {"class": cls, "enabled": "1", "pass": "0", "locked": "0"})
+    options = ET.SubElement(layer, "Option", {"type": "Map"})
+    if style.kind == "marker":
+        values = {
+            "name": "circle",
+            "color": _rgba(colour),
+            "outline_color": "35,35,35,255",
+            "outline_width": "0.2",
+            "size": f"{style.size:g}",
+            "size_unit": "MM",
+        }
+    elif style.kind == "line":
+        values = {
+            "line_color": _rgba(colour),
+            "line_width": f"{style.size:g}",
+            "line_width_unit": "MM",
+            "line_style": "solid",
+            "capstyle": "round",
+            "joinstyle": "round",
+        }
+    else:
+        values = {
+            "color": _rgba(colour, 170),
+            "style": "solid" if style.fill else "no",
+            "outline_color": "80,80,80,255",
+            "outline_width": f"{style.size:g}",
+            "outline_style": "solid",
+        }
+    for key, value in values.items():
+        ET.SubElement(options, "Option", {"name": key, "type": "QString", "value": value})
+
+
+def qml(style: Style) -> str:
+    """A QGIS QML document (symbology only) for ``style``."""
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": "Symbology"})
+    if style.column and style.colours:
+        renderer = ET.SubElement(
+            root,
+            "renderer-v2",
+            {
+                "type": "graduatedSymbol",
+                "attr": style.column,
+                "graduatedMethod": "GraduatedColor",
+                "symbollevels": "0",
+                "enableorderby": "0",
+                "forceraster": "0",
+            },
+        )
+        ranges = ET.SubElement(renderer, "ranges")
+        symbols = ET.SubElement(renderer, "symbols")
+        for i, colour in enumerate(style.colours):
+            lo, hi = style.breaks[i], style.breaks[i + 1]
+            ET.SubElement(
+                ranges,
+                "range",
+                {
+                    "lower": f"{lo:g}",
+                    "upper": f"{hi:g}",
+                    "symbol": str(i),
+                    "label": f"{lo:g} – {hi:g}",
+                    "render": "true",
+                },
+            )
+            _symbol(symbols, str(i), style, colour)
+    else:
+        renderer = ET.SubElement(
+            root,
+            "renderer-v2",
+            {"type": "singleSymbol", "symbollevels": "0", "enableorderby": "0", "forceraster": "0"},
+        )
+        symbols = ET.SubElement(renderer, "symbols")
+        _symbol(symbols, "0", style, style.colour)
+    ET.SubElement(root, "layerGeometryType").text = {"marker": "0", "line": "1", "fill": "2"}[style.kind]
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        root, encoding="unicode"
+    )
+
+
+def classes(ramp: Sequence[str], lo: float, hi: float) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """Equal-interval class limits from ``lo`` to ``hi``, one class per ramp colour."""
+    n = len(ramp)
+    step = (hi - lo) / n if hi > lo else 1.0 / n
+    return tuple(round(lo + i * step, 6) for i in range(n + 1)), tuple(ramp)
+
+
+def write_layer_styles(gpkg: Path, styles: dict[str, Style]) -> int:
+    """Create ``layer_styles`` in ``gpkg`` (registered in gpkg_contents) with one default QML per
+    layer that exists in the file; returns the number of styles written."""
+    con = sqlite3.connect(gpkg)
+    try:
+        geometry_columns = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+        con.execute(LAYER_STYLES_DDL)
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change)"
+            " VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles',"
+            " strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+        )
+        n = 0
+        for table, style in styles.items():
+            if table not in geometry_columns:
+                continue
+            con.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
+                " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui)"
+                " VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '')",
+                (table, geometry_columns[table], table, qml(style), style.description),
+            )
+            n += 1
+        con.commit()
+    finally:
+        con.close()
+    return n
