@@ -418,12 +418,13 @@ _SUMMARY_FUELS = (("hydro", ("hydro", "pumped_storage")), ("nuclear", ("nuclear"
 def federal_summary(plants: pd.DataFrame) -> Table:
     """Nameplate MW and plant counts of federal and military operators, split by fuel.
 
-    Retired plants are counted apart (``retired MW``); the other columns cover plants that
-    are operating, retiring or retooled.
+    Retired plants are counted apart (``retired``, MW); the other columns cover plants that
+    are operating, retiring or retooled (``hydro`` includes pumped storage).
     """
-    table = Table(title="Federal and military power plants (nameplate MW, EIA operator)")
-    for col in ("owner class", "plants", "MW", "hydro MW", "nuclear MW", "coal MW", "other MW", "retired MW"):
-        table.add_column(col, justify="left" if col == "owner class" else "right")
+    table = Table(title="Federal and military power plants (nameplate MW by fuel, EIA operator)")
+    table.add_column("owner class", no_wrap=True)
+    for col in ("plants", "MW", "hydro", "nuclear", "coal", "other", "retired"):
+        table.add_column(col, justify="right", no_wrap=True)
     frame = pd.DataFrame(plants)
     live = frame.loc[~frame["status"].eq("retired")]
     total = np.zeros(6)
@@ -435,5 +436,5 @@ def federal_summary(plants: pd.DataFrame) -> Table:
         row = np.array([len(mine), mw, *by_fuel, mw - sum(by_fuel)])
         total += row
         table.add_row(cls, *(f"{v:,.0f}" for v in row), f"{retired:,.0f}")
-    table.add_row("all federal + military", *(f"{v:,.0f}" for v in total), "", style="bold")
+    table.add_row("federal + military", *(f"{v:,.0f}" for v in total), "", style="bold")
     return table
