@@ -42,8 +42,17 @@ def test_gpkg_layers_crs_units_and_counts(written) -> None:
     out, _ = written
     gpkg = out / "sites.gpkg"
     layers = {name: geom for name, geom in pyogrio.list_layers(gpkg)}
-    for name in ("candidate_sites", "state_summary", "category_summary", "layer_styles", "plants",
-                 "transmission_lines", "substations", "flare_sites", "states"):
+    for name in (
+        "candidate_sites",
+        "state_summary",
+        "category_summary",
+        "layer_styles",
+        "plants",
+        "transmission_lines",
+        "substations",
+        "flare_sites",
+        "states",
+    ):
         assert name in layers
     ranked = pd.read_csv(out / "sites_ranked.csv")
     sites = pyogrio.read_dataframe(gpkg, layer="candidate_sites")
@@ -110,7 +119,8 @@ def test_xlsx_formula_text_stays_text(tmp_path: Path) -> None:
 
     sites = gpd.GeoDataFrame(
         {"site_id": ["a"], "name": ['=HYPERLINK("http://x","y")'], "category": ["flare_gas"], "rank": [1]},
-        geometry=[Point(-100, 32)], crs="EPSG:4326",
+        geometry=[Point(-100, 32)],
+        crs="EPSG:4326",
     )
     wb = load_workbook(write_ranked_xlsx(tmp_path / "x.xlsx", sites))
     cell = wb["all"]["B2"]

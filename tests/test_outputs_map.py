@@ -111,10 +111,14 @@ def test_preset_rejects_unknown_keys_and_bad_values(tmp_path: Path) -> None:
     bad.write_text('name = "x"\ntitle = "x"\nbogus = 1\n')
     with pytest.raises(GisError, match="bogus"):
         load_preset(bad)
-    bad.write_text('name = "x"\ntitle = "x"\n[[layers]]\nkey = "a"\nlabel = "A"\nlayer = "plants"\ncolour = "red"\n')
+    bad.write_text(
+        'name = "x"\ntitle = "x"\n[[layers]]\nkey = "a"\nlabel = "A"\nlayer = "plants"\ncolour = "red"\n'
+    )
     with pytest.raises(GisError, match=r"layers\.0\.colour"):
         load_preset(bad)
-    bad.write_text('name = "x"\ntitle = "x"\n[[layers]]\nkey = "a"\nlabel = "A"\nlayer = "plants"\ntooltip = ["nope"]\n')
+    bad.write_text(
+        'name = "x"\ntitle = "x"\n[[layers]]\nkey = "a"\nlabel = "A"\nlayer = "plants"\ntooltip = ["nope"]\n'
+    )
     with pytest.raises(GisError, match="no column 'nope'"):
         load_preset(bad)
     with pytest.raises(GisError, match="does not exist"):
