@@ -171,6 +171,14 @@ def _members(data: bytes) -> dict[str, bytes]:
     return out
 
 
+def stored_path(path: str) -> str:
+    """Where a tarball file is kept: without a leading ``dist/`` (build folders are git-ignored).
+
+    Every file of a package loses the same prefix, so relative CSS ``url()`` references still hold.
+    """
+    return path.removeprefix("dist/")
+
+
 def vendor_package(pkg: Package, version: str) -> dict:
     """Extract one package's files into ``VENDOR/<name>/`` and return its manifest entry."""
     url, data = fetch_tarball(pkg.name, version)
@@ -187,7 +195,7 @@ def vendor_package(pkg: Package, version: str) -> dict:
     for path in wanted:
         if path not in files:
             raise SystemExit(f"{pkg.name}@{version}: {path} is not in the tarball")
-        out = target / path
+        out = target / stored_path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(files[path])
     if pkg.licence_note:
@@ -199,7 +207,7 @@ def vendor_package(pkg: Package, version: str) -> dict:
         "sha256": hashlib.sha256(data).hexdigest(),
         "licence_files": [f"{pkg.name}/{p}" for p in pkg.licence_files]
         or ([f"{pkg.name}/LICENSE.txt"] if pkg.licence_note else []),
-        "files": sorted(f"{pkg.name}/{p}" for p in wanted),
+        "files": sorted(f"{pkg.name}/{stored_path(p)}" for p in wanted),
     }
 
 
@@ -233,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             entry = vendor_package(pkg, version)
             packages.append(entry)
             for asset_name, path in pkg.assets.items():
-                assets[asset_name] = {"file": f"{pkg.name}/{path}", "url": urls[asset_name]}
+                assets[asset_name] = {"file": f"{pkg.name}/{stored_path(path)}", "url": urls[asset_name]}
             print(f"vendored {pkg.name}@{version} ({len(entry['files'])} files)")
         manifest = {
             "about": "Third-party JS/CSS inlined into offline maps; written by scripts/vendor_assets.py.",

@@ -123,3 +123,16 @@ def test_preset_rejects_unknown_keys_and_bad_values(tmp_path: Path) -> None:
         load_preset(bad)
     with pytest.raises(GisError, match="does not exist"):
         load_preset("no_such_preset")
+
+
+def test_vendored_files_are_all_present() -> None:
+    from gis.outputs.assets import VENDOR_DIR
+
+    manifest = load_manifest()
+    for package in manifest["packages"]:
+        assert len(package["sha256"]) == 64 and package["tarball"].startswith("https://registry.npmjs.org/")
+        assert package["licence_files"]
+        for path in [*package["files"], *package["licence_files"]]:
+            assert (VENDOR_DIR / path).is_file(), path
+    for asset in manifest["assets"].values():
+        assert (VENDOR_DIR / asset["file"]).is_file()
