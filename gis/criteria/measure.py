@@ -1,0 +1,99 @@
+"""All measures of all sites in one pass: the geometry work, computed once and cacheable.
+
+Scoring (:func:`gis.scoring.score.score_measures`) reads only this table, so a weight change
+re-scores without touching geometry.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis.criteria.carbon import co2_t_per_mwh
+from gis.criteria.climate import latitude_deg
+from gis.criteria.economics import energy_cost_usd_mwh
+from gis.criteria.grid import headroom_mw, line_vertices, nearest_line, nearest_substation
+from gis.criteria.land import within_states
+from gis.criteria.roads import road_distance_km
+from gis.scoring.config import ScoringConfig
+
+__all__ = ["MEASURE_COLUMNS", "measure_sites"]
+
+MEASURE_COLUMNS = (
+    "site_id",
+    "category",
+    "setting",
+    "offgrid",
+    "capacity_mw",
+    "asset_mw",
+    "mineable_mw",
+    "dist_tx_km",
+    "tx_voltage_kv",
+    "dist_sub_km",
+    "sub_voltage_kv",
+    "substation_id",
+    "headroom_mw",
+    "energy_cost_usd_mwh",
+    "co2_t_per_mwh",
+    "lat_deg",
+    "in_us",
+    "dist_road_km",
+)
+"""Columns of the measures table (one row per site, same order as the sites)."""
+
+
+def measure_sites(
+    sites: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame], config: ScoringConfig
+) -> pd.DataFrame:
+    """Measure every site (EPSG:5070 metres inside, km / kV / MW / $/MWh / t/MWh out).
+
+    ``headroom_mw`` comes from the plant's own interconnection voltage (EIA-860) when known,
+    else from the nearest line's voltage. ``mineable_mw`` = ``asset_mw`` for off-grid sites,
+    ``min(asset_mw, headroom_mw)`` for grid-connected ones (before shared-interconnect allocation).
+    Layers ``transmission_lines``, ``substations`` and ``states`` are optional: a missing one
+    gives NaN measures (scored as the criterion's ``missing`` value).
+    """
+    points = gpd.GeoSeries(sites.geometry, crs=sites.crs).reset_index(drop=True)
+    n = len(points)
+    lines = layers.get("transmission_lines")
+    if lines is not None and len(lines):
+        dist_tx, tx_kv = nearest_line(points, lines)
+    else:
+        dist_tx, tx_kv = np.full(n, np.nan), np.full(n, np.nan)
+    subs = layers.get("substations")
+    if (subs is None or len(subs) == 0) and lines is not None and len(lines):
+        subs = line_vertices(lines)
+    if subs is not None and len(subs):
+        dist_sub, sub_kv, sub_id = nearest_substation(points, subs)
+    else:
+        dist_sub, sub_kv, sub_id = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "", dtype=object)
+    own_kv = sites["grid_voltage_kv"].to_numpy(dtype="float64")
+    connection_kv = np.where(np.isnan(own_kv), tx_kv, own_kv)
+    headroom = headroom_mw(connection_kv, config.grid)
+    offgrid = sites["offgrid"].to_numpy(dtype=bool)
+    asset = sites["asset_mw"].to_numpy(dtype="float64")
+    mineable = np.where(offgrid, asset, np.minimum(asset, headroom))
+    return pd.DataFrame(
+        {
+            "site_id": sites["site_id"].to_numpy(dtype=object),
+            "category": sites["category"].to_numpy(dtype=object),
+            "setting": sites["setting"].to_numpy(dtype=object),
+            "offgrid": offgrid,
+            "capacity_mw": sites["capacity_mw"].to_numpy(dtype="float64"),
+            "asset_mw": asset,
+            "mineable_mw": mineable,
+            "dist_tx_km": dist_tx,
+            "tx_voltage_kv": tx_kv,
+            "dist_sub_km": dist_sub,
+            "sub_voltage_kv": sub_kv,
+            "substation_id": sub_id,
+            "headroom_mw": headroom,
+            "energy_cost_usd_mwh": energy_cost_usd_mwh(sites, config.costs),
+            "co2_t_per_mwh": co2_t_per_mwh(sites, config.carbon, config.sites.flare_gas),
+            "lat_deg": latitude_deg(points),
+            "in_us": within_states(points, layers.get("states")),
+            "dist_road_km": road_distance_km(points, enabled=config.roads.enabled),
+        },
+        columns=list(MEASURE_COLUMNS),
+    )

@@ -1,0 +1,90 @@
+"""Shared interconnects: sites that would use one connection must not count the same MW twice.
+
+Grid-connected sites are grouped when they share a nearest substation within
+``grid.shared_substation_km``, or lie within ``grid.colocated_km`` of each other (co-located
+plants); groups are connected components of that graph (EPSG:5070 metres). A group can carry
+the largest headroom among its members. It is handed out in score order, best first::
+
+    allocated_i = clip(group_headroom - sum(allocated of better members), 0, mineable_i)
+
+Off-grid sites (flare gas, military gensets) use no interconnect and keep their MW; one flare
+cluster is already one site, and Gulf platforms near a flare were merged into it upstream.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from gis import METRIC_CRS
+from gis.scoring.config import GridConfig
+
+__all__ = ["allocate_shared", "interconnect_groups"]
+
+
+def interconnect_groups(points: gpd.GeoSeries, measures: pd.DataFrame, grid: GridConfig) -> NDArray[np.int64]:
+    """Group label per site (-1 for off-grid sites); sites alone in a group get their own label."""
+    n = len(measures)
+    ongrid = ~measures["offgrid"].to_numpy(dtype=bool)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    sub = measures["substation_id"].astype(str).to_numpy(dtype=object)
+    near = (
+        ongrid
+        & (measures["dist_sub_km"].to_numpy(dtype="float64") <= grid.shared_substation_km)
+        & (sub != "")
+    )
+    idx = np.flatnonzero(near)
+    if len(idx):
+        codes = pd.factorize(pd.Series(sub[idx]))[0]
+        leader = pd.Series(idx).groupby(codes).transform("min").to_numpy()
+        rows.append(idx)
+        cols.append(leader)
+    on = np.flatnonzero(ongrid)
+    if len(on) and grid.colocated_km > 0:
+        metric = gpd.GeoSeries(points.values, crs=points.crs).to_crs(METRIC_CRS).iloc[on]
+        a, b = metric.sindex.query(metric.values, predicate="dwithin", distance=grid.colocated_km * 1000.0)
+        rows.append(on[a])
+        cols.append(on[b])
+    if rows:
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
+        _, labels = connected_components(graph, directed=False)
+    else:
+        labels = np.arange(n)
+    return np.where(ongrid, labels, -1).astype("int64")
+
+
+def allocate_shared(
+    mineable_mw: NDArray[np.float64],
+    headroom_mw: NDArray[np.float64],
+    groups: NDArray[np.int64],
+    order: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """MW each site keeps after its group's headroom is handed out in ``order`` (best first).
+
+    ``groups`` -1 means not shared (the site keeps its ``mineable_mw``).
+    """
+    mineable = np.asarray(mineable_mw, dtype="float64")
+    frame = pd.DataFrame(
+        {
+            "mw": mineable[order],
+            "headroom": np.asarray(headroom_mw, dtype="float64")[order],
+            "group": groups[order],
+        }
+    )
+    shared = frame["group"] >= 0
+    cap = frame.groupby("group")["headroom"].transform("max")
+    before = frame.groupby("group")["mw"].cumsum() - frame["mw"]
+    # what better members took: their allocations, i.e. min(cumulative demand, cap)
+    taken = np.minimum(before, cap)
+    kept = np.clip(cap - taken, 0.0, frame["mw"])
+    result_sorted = np.where(shared, kept, frame["mw"])
+    out = np.empty_like(mineable)
+    out[order] = result_sorted
+    return out

@@ -1,0 +1,202 @@
+"""The scoring stage end to end: layers -> candidate sites -> measures -> scores -> files.
+
+:func:`score_sites` is pure (data in, data out); :func:`score_command` does the I/O for
+``gis score``: reads ``OUT/layers.gpkg``, writes ``OUT/sites.gpkg`` (layer ``candidate_sites``)
+and ``OUT/sites_ranked.csv`` (best first, with lat/lon; byte-identical for the same inputs).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from gis import STORAGE_CRS, __version__
+from gis.criteria import measure_sites
+from gis.io import write_csv, write_gpkg
+from gis.rowlog import RowLog
+from gis.schema import CATEGORIES, validate
+from gis.scoring.allocate import allocate_shared, interconnect_groups
+from gis.scoring.columns import CANDIDATE_SITES, CSV_FLOAT_DIGITS
+from gis.scoring.config import ScoringConfig
+from gis.scoring.flags import site_flags
+from gis.scoring.score import score_measures
+from gis.scoring.stability import p_top_n
+from gis.sites import candidate_sites
+
+__all__ = ["ranked_csv_frame", "score_command", "score_sites", "score_sites_with_log"]
+
+LAYER_NAMES = (
+    "plants",
+    "plant_status",
+    "transmission_lines",
+    "substations",
+    "flare_sites",
+    "offshore_wells",
+    "military_sites",
+    "states",
+)
+"""Layers the scoring stage reads from layers.gpkg (those present)."""
+
+
+def _config(scenario_or_config) -> ScoringConfig:
+    if isinstance(scenario_or_config, ScoringConfig):
+        return scenario_or_config
+    return scenario_or_config.scoring
+
+
+def score_sites_with_log(
+    layers: dict[str, pd.DataFrame], scenario_or_config
+) -> tuple[gpd.GeoDataFrame, RowLog]:
+    """Like :func:`score_sites`, also returning the row log of the candidate-site assembly."""
+    config = _config(scenario_or_config)
+    sites, log = candidate_sites(layers, config)
+    measures = measure_sites(sites, layers, config)
+    scored = score_measures(measures, config)
+    order = np.argsort(scored["rank"].to_numpy(), kind="stable")
+    groups = interconnect_groups(gpd.GeoSeries(sites.geometry, crs=sites.crs), measures, config.grid)
+    potential = measures["mineable_mw"].to_numpy(dtype="float64")
+    kept = allocate_shared(potential, measures["headroom_mw"].to_numpy(dtype="float64"), groups, order)
+    cut = potential - kept
+    log.repair(int((cut > 1e-9).sum()), "sites with MW cut by a better site on a shared interconnect")
+    frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"]).copy()
+    for col in (
+        "dist_tx_km",
+        "tx_voltage_kv",
+        "dist_sub_km",
+        "headroom_mw",
+        "energy_cost_usd_mwh",
+        "co2_t_per_mwh",
+    ):
+        frame[col] = measures[col].to_numpy()
+    frame["mineable_mw"] = kept
+    frame["shared_cut_mw"] = cut
+    frame["interconnect_group"] = np.where(
+        groups >= 0, pd.Series(sites["site_id"].to_numpy(dtype=object)[_group_leader(groups, order)]), ""
+    )
+    for col in scored.columns:
+        frame[col] = scored[col].to_numpy()
+    frame = pd.concat([frame, site_flags(frame, config.flags)], axis=1)
+    subs = scored[[c for c in scored.columns if c.startswith("s_")]].to_numpy(dtype="float64")
+    weights = np.array([c.weight for c in config.criteria.values()])
+    p = np.zeros(len(frame))
+    p[order] = p_top_n(subs[order], weights, scored["excluded"].to_numpy()[order], config.stability)
+    frame["p_top_n"] = p
+    frame = frame.iloc[order].reset_index(drop=True)
+    result = validate(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), CANDIDATE_SITES)
+    return result, log
+
+
+def _group_leader(groups: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Per site, the position of its group's best-ranked member (the group's id holder)."""
+    ranked_groups = pd.Series(groups[order])
+    leader_sorted = pd.Series(order).groupby(ranked_groups.to_numpy()).transform("first").to_numpy()
+    leader = np.empty_like(order)
+    leader[order] = leader_sorted
+    return leader
+
+
+def score_sites(layers: dict[str, pd.DataFrame], scenario_or_config) -> gpd.GeoDataFrame:
+    """Candidate sites, scored and ranked, best first (EPSG:4326 points, ``candidate_sites`` schema).
+
+    Parameters
+    ----------
+    layers
+        canonical layers by name (``gis.layers.read_layers``); plants, plant_status,
+        military_sites, flare_sites, offshore_wells, transmission_lines, substations, states.
+    scenario_or_config
+        a :class:`gis.scenario.Scenario` or its :class:`ScoringConfig`.
+    """
+    return score_sites_with_log(layers, scenario_or_config)[0]
+
+
+def ranked_csv_frame(sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The CSV form: same rows and columns without geometry, plus lat/lon, floats rounded."""
+    frame = pd.DataFrame(sites.drop(columns="geometry"))
+    frame["lat"] = sites.geometry.y.to_numpy()
+    frame["lon"] = sites.geometry.x.to_numpy()
+    digits = {c: 6 for c in frame.columns if c.startswith("s_")} | CSV_FLOAT_DIGITS
+    frame = frame.round({c: d for c, d in digits.items() if c in frame.columns})
+    return frame
+
+
+def _category_table(sites: gpd.GeoDataFrame) -> Table:
+    table = Table(title="Mineable MW by category")
+    for col in ("category", "sites", "excluded", "mineable MW", "nameplate MW"):
+        table.add_column(col, justify="left" if col == "category" else "right")
+    for category in CATEGORIES:
+        rows = sites.loc[sites["category"] == category]
+        kept = rows.loc[~rows["excluded"]]
+        table.add_row(
+            category,
+            f"{len(rows):,}",
+            f"{int(rows['excluded'].sum()):,}",
+            f"{kept['mineable_mw'].sum():,.0f}",
+            f"{rows['capacity_mw'].sum():,.0f}",
+        )
+    kept = sites.loc[~sites["excluded"]]
+    table.add_row(
+        "total",
+        f"{len(sites):,}",
+        f"{int(sites['excluded'].sum()):,}",
+        f"{kept['mineable_mw'].sum():,.0f}",
+        f"{sites['capacity_mw'].sum():,.0f}",
+    )
+    return table
+
+
+def _top_table(sites: gpd.GeoDataFrame, n: int = 10) -> Table:
+    table = Table(title=f"Top {n} sites")
+    for col in ("rank", "site", "category", "state", "mineable MW", "score", "p_top_n"):
+        table.add_column(
+            col, justify="right" if col in {"rank", "mineable MW", "score", "p_top_n"} else "left"
+        )
+    for row in sites.head(n).itertuples():
+        table.add_row(
+            str(row.rank),
+            f"{row.name} ({row.site_id})",
+            row.category,
+            row.state,
+            f"{row.mineable_mw:,.1f}",
+            f"{row.score:.3f}",
+            f"{row.p_top_n:.2f}",
+        )
+    return table
+
+
+def score_command(*, out: Path, scenario_path: Path | None, console: Console) -> dict[str, Path]:
+    """``gis score``: read OUT/layers.gpkg, score, write OUT/sites.gpkg and OUT/sites_ranked.csv."""
+    import pyogrio
+
+    from gis.layers import read_layers
+    from gis.scenario import load_scenario
+
+    out = Path(out)
+    scenario = load_scenario(scenario_path)
+    source = out / "layers.gpkg"
+    available = {row[0] for row in pyogrio.list_layers(source)} if source.is_file() else set()
+    layers = read_layers(source, names=[n for n in LAYER_NAMES if n in available] or None)
+    sites, log = score_sites_with_log(layers, scenario)
+    metadata = {
+        "tool": f"gis-btc-sites {__version__}",
+        "scenario": scenario.name,
+        "row_log": json.dumps(log.as_dict()),
+        "schema": json.dumps(CANDIDATE_SITES.description),
+    }
+    gpkg = write_gpkg(
+        out / "sites.gpkg", {"candidate_sites": sites}, layer_metadata={"candidate_sites": metadata}
+    )
+    csv = write_csv(out / "sites_ranked.csv", ranked_csv_frame(sites))
+    console.print(_category_table(sites))
+    console.print(_top_table(sites))
+    for reason, count in log.dropped.items():
+        console.print(f"[cyan]left out:[/] {reason}: {count:,}")
+    for note in log.notes:
+        console.print(f"[cyan]note:[/] {note}")
+    console.print(f"Wrote {gpkg} and {csv}")
+    return {"sites_gpkg": gpkg, "sites_csv": csv}

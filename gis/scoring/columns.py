@@ -1,0 +1,92 @@
+"""The ``candidate_sites`` schema (sites.gpkg layer, sites_ranked.csv), registered in gis.schema.
+
+Every column once, with dtype, unit and meaning, so the GeoPackage, the CSV, the map popups and
+the estimates stage agree. ``s_<criterion>`` sub-score columns (0..1) follow the listed ones.
+"""
+
+from __future__ import annotations
+
+from gis.schema import CATEGORIES, FUELS, OWNER_CLASSES, Column, LayerSchema, register
+
+__all__ = ["CANDIDATE_SITES", "CSV_FLOAT_DIGITS"]
+
+
+def _c(name: str, dtype: str, unit: str, description: str) -> Column:
+    return Column(name, dtype, unit, description)
+
+
+CANDIDATE_SITES = register(
+    LayerSchema(
+        name="candidate_sites",
+        description=(
+            "Candidate mining sites, one per asset or cluster, best first: mineable MW after the "
+            "category model, the grid-connection limit and shared-interconnect allocation; 0..1 "
+            "score with one s_<criterion> sub-score per criterion; rank and rank stability."
+        ),
+        geometry=("Point",),
+        key="site_id",
+        extra_prefixes=("s_",),
+        columns=(
+            _c("site_id", "str", "", "stable id '<category>:<source id>', e.g. federal_hydro:6163"),
+            _c("name", "str", "", "plant, installation or cluster name"),
+            _c("category", "str", "", "one of " + ", ".join(CATEGORIES)),
+            _c("setting", "str", "", "onshore or offshore for flare_gas; empty otherwise"),
+            _c("owner", "str", "", "operator (EIA-860), service branch or well operator"),
+            _c("owner_class", "str", "", "one of " + ", ".join(OWNER_CLASSES)),
+            _c("state", "str", "", "two-letter state code; empty offshore"),
+            _c("fuel", "str", "", "energy source of the asset: " + ", ".join(FUELS)),
+            _c("capacity_mw", "float64", "MW", "asset nameplate (retired MW for coal, gas power for flares)"),
+            _c("asset_mw", "float64", "MW", "mineable MW the asset alone allows (category model)"),
+            _c(
+                "mineable_mw",
+                "float64",
+                "MW",
+                "MW available for mining after the category model, the grid limit and shared interconnects",
+            ),
+            _c("shared_cut_mw", "float64", "MW", "MW cut because a better site took a shared interconnect"),
+            _c("score", "float64", "1", "weighted sum of the s_ sub-scores, 0..1; 0 when excluded"),
+            _c("rank", "int64", "", "1 = best; ties broken by site_id"),
+            _c("p_top_n", "float64", "1", "share of weight draws in which the site stays in the top N"),
+            _c("dist_tx_km", "float64", "km", "distance to the nearest transmission line (EPSG:5070)"),
+            _c("tx_voltage_kv", "float64", "kV", "voltage of that line; NaN if unknown"),
+            _c("dist_sub_km", "float64", "km", "distance to the nearest substation (or line endpoint)"),
+            _c("headroom_mw", "float64", "MW", "interconnection headroom from the connection voltage class"),
+            _c("energy_cost_usd_mwh", "float64", "USD/MWh", "energy cost proxy (scenario table)"),
+            _c(
+                "co2_t_per_mwh",
+                "float64",
+                "t/MWh",
+                "emission factor of the energy used (flare gas: combustion, before the avoided-flaring credit)",
+            ),
+            _c("flexible_load", "bool", "", "fit for demand response (rule in gis.scoring.flags)"),
+            _c("ai_convertible", "bool", "", "fit for later AI/HPC conversion (rule in gis.scoring.flags)"),
+            _c("excluded", "bool", "", "removed by a hard exclusion rule"),
+            _c("exclusion_reason", "str", "", "why, '; '-joined; empty when kept"),
+            _c("confidence", "str", "", "high, medium or low: how well the data supports mineable_mw"),
+            _c("basis", "str", "", "how mineable_mw was derived, one sentence"),
+            _c("offgrid", "bool", "", "limited by on-site fuel (flare gas, gensets), not by a line"),
+            _c("interconnect_group", "str", "", "shared-interconnect group id; empty for off-grid sites"),
+            _c("retirement_date", "str", "", "retirement month YYYY-MM (plants); empty if none"),
+            _c("members", "int64", "", "plants, flares or wells merged into the site"),
+        ),
+    )
+)
+"""The registered ``candidate_sites`` schema."""
+
+CSV_FLOAT_DIGITS: dict[str, int] = {
+    "capacity_mw": 3,
+    "asset_mw": 3,
+    "mineable_mw": 3,
+    "shared_cut_mw": 3,
+    "score": 6,
+    "p_top_n": 4,
+    "dist_tx_km": 3,
+    "tx_voltage_kv": 1,
+    "dist_sub_km": 3,
+    "headroom_mw": 1,
+    "energy_cost_usd_mwh": 2,
+    "co2_t_per_mwh": 4,
+    "lat": 6,
+    "lon": 6,
+}
+"""Decimals kept per float column in sites_ranked.csv (s_ columns: 6); deterministic text."""

@@ -1,0 +1,80 @@
+"""The frame every category module returns: one row per candidate site, EPSG:4326 points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis import STORAGE_CRS
+
+SITE_COLUMNS: dict[str, str] = {
+    "site_id": "str",
+    "name": "str",
+    "category": "str",
+    "setting": "str",
+    "owner": "str",
+    "owner_class": "str",
+    "state": "str",
+    "fuel": "str",
+    "energy_fuel": "str",
+    "capacity_mw": "float64",
+    "asset_mw": "float64",
+    "offgrid": "bool",
+    "grid_voltage_kv": "float64",
+    "retirement_date": "str",
+    "members": "int64",
+    "confidence": "str",
+    "basis": "str",
+}
+"""Columns of a category module's output (``asset_mw``: mineable MW the asset alone allows,
+before the grid limit and shared-interconnect allocation; ``energy_fuel``: key of the emission
+factor; ``members``: plants, flares or wells merged into the site)."""
+
+
+def site_frame(geometry: gpd.GeoSeries | gpd.array.GeometryArray, **columns: Any) -> gpd.GeoDataFrame:
+    """Assemble a site frame from columns (Series, arrays or scalars) and point geometries.
+
+    Missing columns take their empty value ("" / NaN / 0 / False); geometry is in EPSG:4326.
+    """
+    geoms = gpd.GeoSeries(geometry)
+    if geoms.crs is None:
+        geoms = geoms.set_crs(STORAGE_CRS)
+    geoms = geoms.to_crs(STORAGE_CRS).reset_index(drop=True)
+    n = len(geoms)
+    data: dict[str, Any] = {}
+    for name, dtype in SITE_COLUMNS.items():
+        value = columns.pop(name, None)
+        if value is None:
+            value = {"str": "", "float64": np.nan, "int64": 0, "bool": False}[dtype]
+        if isinstance(value, pd.Series):
+            value = value.to_numpy()
+        if dtype == "str":
+            series = pd.Series(value, index=range(n)) if np.ndim(value) else pd.Series([value] * n)
+            data[name] = series.fillna("").astype(str).to_numpy(dtype=object)
+        else:
+            arr = np.broadcast_to(np.asarray(value), (n,)) if n else np.asarray([], dtype=dtype)
+            data[name] = arr.astype(dtype)
+    if columns:
+        raise TypeError(f"unknown site columns {sorted(columns)}")
+    return gpd.GeoDataFrame(data, geometry=geoms.values, crs=STORAGE_CRS)
+
+
+def empty_sites() -> gpd.GeoDataFrame:
+    """A site frame with no rows."""
+    return site_frame(gpd.GeoSeries([], crs=STORAGE_CRS))
+
+
+def fmt_mw(values: pd.Series | np.ndarray, digits: int = 1) -> pd.Series:
+    """Numbers as text with ``digits`` decimals, vectorised (for ``basis`` sentences)."""
+    series = pd.Series(np.asarray(values, dtype="float64"))
+    return series.round(digits).map(lambda v: f"{v:,.{digits}f}")
+
+
+def capacity_factor(plants: pd.DataFrame, *, default: float) -> tuple[np.ndarray, np.ndarray]:
+    """The plants' capacity factor clipped to [0, 1] and a mask of rows where ``default`` was used."""
+    cf = pd.to_numeric(plants["capacity_factor"], errors="coerce").to_numpy(dtype="float64")
+    unknown = ~np.isfinite(cf)
+    return np.clip(np.where(unknown, default, cf), 0.0, 1.0), unknown

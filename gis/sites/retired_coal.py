@@ -1,0 +1,104 @@
+"""Retired coal: retired, retiring and retooled coal plants from ``plant_status`` (EIA-860M).
+
+Model (``[scoring.sites.retired_coal]``)::
+
+    mineable_mw = capacity_mw (MW retired or retiring) x interconnect_reuse_fraction
+
+A restart is rarely realistic; the asset is the grid connection the plant leaves behind, so the
+energy is bought from the grid (``energy_fuel``, default the grid-average emission factor).
+Several EIA-860M rows of one plant (e.g. a retired and a retooled row) become one site with the
+largest row's MW (the rows may describe overlapping generators: no sum, no double count) and
+the latest retirement month. Retooled plants (some units retired, others running) are "low"
+confidence: the EIA-860M extract gives a plant total, not the retired units' MW. The plant's own interconnection voltage comes from
+the joined ``plants`` row (EIA-860 2019) when the join succeeded.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis.rowlog import RowLog
+from gis.scoring.config import RetiredCoalModel
+from gis.sites._frame import empty_sites, fmt_mw, site_frame
+
+__all__ = ["retired_coal_sites"]
+
+
+def retired_coal_sites(
+    plant_status: pd.DataFrame, plants: pd.DataFrame, model: RetiredCoalModel, log: RowLog
+) -> gpd.GeoDataFrame:
+    """Candidate sites of category ``retired_coal`` (EPSG:4326 points, MW)."""
+    rows = plant_status.loc[(plant_status["fuel"] == "coal") & (plant_status["status"] != "operating")]
+    log.read(len(rows))
+    rows = log.drop(rows, ~rows["status"].isin(model.statuses), "retired_coal: status not chosen in scenario")
+    rows = log.drop(rows, ~(rows["capacity_mw"] > 0), "retired_coal: no MW retired")
+    date = rows["retirement_date"].astype(str)
+    retired = rows["status"] == "retired"
+    rows = log.drop(
+        rows, retired & (date < model.retired_since), f"retired_coal: retired before {model.retired_since}"
+    )
+    date = rows["retirement_date"].astype(str)
+    later = (rows["status"] != "retired") & ((date > model.retiring_by) | (date == ""))
+    rows = log.drop(rows, later, f"retired_coal: retirement planned after {model.retiring_by} or undated")
+    if rows.empty:
+        log.note("retired_coal: no retired or retiring coal plants in plant_status (EIA-860M)")
+        return empty_sites()
+    rows = rows.copy()
+    plant_id = pd.to_numeric(rows["plant_id"], errors="coerce").astype("Int64")
+    rows["key"] = np.where(
+        plant_id.notna(), plant_id.astype(str), "s" + rows["status_id"].astype("int64").astype(str)
+    )
+    rows = rows.sort_values(["key", "capacity_mw"], ascending=[True, False], kind="stable")
+    grouped = rows.groupby("key", sort=True)
+    merged = grouped.agg(
+        name=("name", "first"),
+        state=("state", "first"),
+        owner=("owner", "first"),
+        status=("status", lambda s: ";".join(sorted(set(s)))),
+        capacity_mw=("capacity_mw", "max"),
+        retirement_date=("retirement_date", "max"),
+        plant_id=("plant_id", "first"),
+        members=("status_id", "size"),
+    )
+    log.repair(
+        int(len(rows) - len(merged)), "retired_coal: EIA-860M rows of one plant merged (largest MW kept)"
+    )
+    geometry = gpd.GeoSeries(grouped["geometry"].first(), crs=rows.crs)
+    voltage = plants.set_index("plant_id")["grid_voltage_kv"] if len(plants) else pd.Series(dtype=float)
+    pid = pd.to_numeric(merged["plant_id"], errors="coerce")
+    kv = pid.map(voltage).to_numpy(dtype="float64")
+    owner_class = pid.map(plants.set_index("plant_id")["owner_class"]) if len(plants) else pid * np.nan
+    log.repair(
+        int(owner_class.isna().sum()), "retired_coal: not joined to plants, owner_class set to private"
+    )
+    cap = merged["capacity_mw"].to_numpy(dtype="float64")
+    asset = cap * model.interconnect_reuse_fraction
+    basis = (
+        fmt_mw(cap, 0)
+        + " MW coal ("
+        + merged["status"].to_numpy(dtype=object)
+        + ", "
+        + merged["retirement_date"].replace("", "date unknown").to_numpy(dtype=object)
+        + f") x grid-connection reuse fraction {model.interconnect_reuse_fraction:g}"
+    )
+    return site_frame(
+        geometry,
+        site_id="retired_coal:" + merged.index.to_series().astype(str),
+        name=merged["name"],
+        category="retired_coal",
+        owner=merged["owner"],
+        owner_class=owner_class.astype(object).where(owner_class.notna(), "private"),
+        state=merged["state"],
+        fuel="coal",
+        energy_fuel=model.energy_fuel,
+        capacity_mw=cap,
+        asset_mw=asset,
+        offgrid=False,
+        grid_voltage_kv=kv,
+        retirement_date=merged["retirement_date"],
+        members=merged["members"].to_numpy(dtype="int64"),
+        confidence=np.where(merged["status"].str.contains("retooled"), "low", "medium"),
+        basis=basis,
+    )

@@ -1,0 +1,117 @@
+"""Candidate sites per category on the tiny hand-made layers: known answers and the row log."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from gis.scenario import load_scenario
+from gis.schema import CATEGORIES
+from gis.sites import bcm_to_mw, candidate_sites
+
+_spec = importlib.util.spec_from_file_location(
+    "tiny_layers", Path(__file__).parent / "fixtures" / "scoring" / "tiny_layers.py"
+)
+tiny = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tiny)
+
+
+@pytest.fixture(scope="module")
+def built():
+    config = load_scenario().scoring
+    sites, log = candidate_sites(tiny.tiny_layers(), config)
+    return sites.set_index("site_id"), log, config
+
+
+def test_every_category_has_a_site(built):
+    sites, _, _ = built
+    assert set(sites["category"]) == set(CATEGORIES)
+
+
+def test_bcm_to_mw_known_answer():
+    # 1 bcm/yr x 38 MJ/m3 x 35 % / 31,536,000 s = 13.3e9 MJ / 31.536e6 s = 421.74 MW
+    assert float(bcm_to_mw(1.0, heating_value_mj_m3=38.0, efficiency=0.35)) == pytest.approx(
+        421.7402, rel=1e-5
+    )
+
+
+def test_federal_hydro_model(built):
+    sites, log, _ = built
+    dam = sites.loc["federal_hydro:101"]
+    assert dam["asset_mw"] == pytest.approx(1000 * (1 - 0.4) * 0.25)
+    assert dam["owner_class"] == "federal_tva" and dam["confidence"] == "medium"
+    assert "federal_hydro:106" not in sites.index  # pumped storage left out by default
+    assert log.dropped["federal_hydro: pumped storage (net consumer; scenario)"] == 1
+
+
+def test_retired_coal_filters_and_model(built):
+    sites, log, _ = built
+    coal = sites.loc[sites["category"] == "retired_coal"]
+    assert list(coal["name"]) == ["Old Coal"]
+    assert coal["asset_mw"].iloc[0] == pytest.approx(600 * 0.5)
+    assert coal["retirement_date"].iloc[0] == "2020-06"
+    assert log.dropped["retired_coal: retired before 2018-01"] == 1
+    assert log.dropped["retired_coal: retirement planned after 2030-12 or undated"] == 1
+
+
+def test_nuclear_and_military(built):
+    sites, log, _ = built
+    assert sites.loc["nuclear_surplus:102", "asset_mw"] == pytest.approx(2000 * 0.10 * 0.5)
+    fort = sites.loc["military_backup:mirta:1"]
+    assert fort["asset_mw"] == pytest.approx(5.0 * 0.25) and fort["offgrid"] and fort["confidence"] == "low"
+    plant = sites.loc["military_backup:plant:105"]
+    assert plant["asset_mw"] == pytest.approx(20 * (1 - 0.5) * 0.5) and not plant["offgrid"]
+    assert log.dropped["military_backup: installation not active (status not chosen in scenario)"] == 1
+
+
+def test_flare_clusters_latest_year_and_refinery(built):
+    sites, log, config = built
+    flares = sites.loc[(sites["category"] == "flare_gas") & (sites["setting"] == "onshore")]
+    assert len(flares) == 1  # the refinery-typed cluster is dropped whole
+    site = flares.iloc[0]
+    assert flares.index[0] == "flare_gas:vnf2017:1" and site["members"] == 2
+    expected = bcm_to_mw(0.016, heating_value_mj_m3=38.0, efficiency=0.35)
+    assert site["capacity_mw"] == pytest.approx(expected)
+    assert site["asset_mw"] == pytest.approx(expected * config.sites.flare_gas.capture_fraction)
+    assert log.repaired["flare_gas: older survey year of a flare cluster not counted (latest kept)"] == 1
+    assert log.dropped["flare_gas: flare in a cluster typed refinery/downstream in some survey"] == 2
+
+
+def test_offshore_platforms_merge_or_default(built):
+    sites, log, _ = built
+    off = sites.loc[(sites["category"] == "flare_gas") & (sites["setting"] == "offshore")]
+    assert sorted(off.index) == ["flare_gas:bsee:177000000003", "flare_gas:vnf2017:4"]
+    assert "3 producing wells" in off.loc["flare_gas:vnf2017:4", "basis"]
+    platform = off.loc["flare_gas:bsee:177000000003"]
+    assert platform["asset_mw"] == pytest.approx(0.5) and platform["confidence"] == "low"
+    assert log.dropped["flare_gas: offshore well not producing"] == 1
+
+
+def test_stranded_allocation_by_capacity(built):
+    sites, log, _ = built
+    # ERCOT 10.5 TWh, no solar share: split by MW, wind 300 / solar 100 of 400 MW
+    wind = sites.loc["stranded_wind:103", "asset_mw"]
+    solar = sites.loc["stranded_solar:104", "asset_mw"]
+    assert wind == pytest.approx(10.5e6 * 0.75 / 8760)
+    assert solar == pytest.approx(10.5e6 * 0.25 / 8760)
+    assert log.dropped["stranded: plant retired"] == 1
+
+
+def test_curtailment_table_overrides(tmp_path):
+    table = tmp_path / "curtailment.csv"
+    table.write_text("plant_id,curtailed_mwh_per_year\n104,8760\n", encoding="utf-8")
+    base = load_scenario().scoring
+    stranded = base.sites.stranded.model_copy(update={"curtailment_table": str(table)})
+    config = base.model_copy(update={"sites": base.sites.model_copy(update={"stranded": stranded})})
+    sites, _ = candidate_sites(tiny.tiny_layers(), config)
+    solar = sites.set_index("site_id").loc["stranded_solar:104"]
+    assert solar["asset_mw"] == pytest.approx(1.0) and solar["confidence"] == "medium"
+
+
+def test_empty_category_leaves_a_note():
+    layers = tiny.tiny_layers()
+    layers["plants"] = layers["plants"].loc[layers["plants"]["fuel"] != "nuclear"]
+    _, log = candidate_sites(layers, load_scenario().scoring)
+    assert any(n.startswith("nuclear_surplus") for n in log.notes)
