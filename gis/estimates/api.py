@@ -410,9 +410,8 @@ def calculator_command(
             field="--asic-watts/--asic-ths",
             fix="pass the machine's wall power (W) and hashrate (TH/s) together",
         )
-    _, config = (
-        (None, None) if asic_watts is not None and network_ehs is not None else load_estimates_config()
-    )
+    needs_scenario = asic_watts is None or network_ehs is None
+    config = load_estimates_config()[1] if needs_scenario else None
     if asic_watts is None:
         asic = asic_model(config.asic_model)
         asic_watts, asic_ths = asic.power_w, asic.hashrate_ths
