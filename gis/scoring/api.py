@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +30,9 @@ from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
 from gis.sites import candidate_sites
 
+if TYPE_CHECKING:
+    from gis.scenario import Scenario
+
 __all__ = ["ranked_csv_frame", "score_command", "score_sites", "score_sites_with_log"]
 
 LAYER_NAMES = (
@@ -44,14 +48,14 @@ LAYER_NAMES = (
 """Layers the scoring stage reads from layers.gpkg (those present)."""
 
 
-def _config(scenario_or_config) -> ScoringConfig:
+def _config(scenario_or_config: Scenario | ScoringConfig) -> ScoringConfig:
     if isinstance(scenario_or_config, ScoringConfig):
         return scenario_or_config
     return scenario_or_config.scoring
 
 
 def score_sites_with_log(
-    layers: dict[str, pd.DataFrame], scenario_or_config
+    layers: dict[str, pd.DataFrame], scenario_or_config: Scenario | ScoringConfig
 ) -> tuple[gpd.GeoDataFrame, RowLog]:
     """Like :func:`score_sites`, also returning the row log of the candidate-site assembly."""
     config = _config(scenario_or_config)
@@ -101,7 +105,9 @@ def _group_leader(groups: np.ndarray, order: np.ndarray) -> np.ndarray:
     return leader
 
 
-def score_sites(layers: dict[str, pd.DataFrame], scenario_or_config) -> gpd.GeoDataFrame:
+def score_sites(
+    layers: dict[str, pd.DataFrame], scenario_or_config: Scenario | ScoringConfig
+) -> gpd.GeoDataFrame:
     """Candidate sites, scored and ranked, best first (EPSG:4326 points, ``candidate_sites`` schema).
 
     Parameters
