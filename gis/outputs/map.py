@@ -10,6 +10,7 @@ layer names, title) is HTML-escaped in Python before it reaches the page: a plan
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -107,6 +108,51 @@ def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
     return gdf.to_geo_dict(na="null", drop_id=True)
 
 
+def _short_keys(
+    props: pd.DataFrame,
+    fields: list[tuple[str, str]],
+    *,
+    keep: tuple[str, ...] = ("site_id", "name", "_c", "_r"),
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Rename property columns to short keys (``p0``, ``p1`` ...) to keep the page small; the
+    popup/tooltip field list is renamed alike. Columns in ``keep`` keep their names."""
+    mapping = {c: (c if c in keep else f"p{i}") for i, c in enumerate(props.columns)}
+    return props.rename(columns=mapping), [(mapping.get(k, k), label) for k, label in fields]
+
+
+def class_labels(breaks: list[float], unit: str = "") -> list[str]:
+    """Legend text of each class of a stepped ramp: ``< b0``, ``b0–b1``, ..., ``≥ bn``."""
+    edges = [f"< {breaks[0]:g}"]
+    edges += [f"{a:g}–{b:g}" for a, b in itertools.pairwise(breaks)]
+    edges += [f"≥ {breaks[-1]:g}"]
+    return [f"{e} {unit}".strip() for e in edges]
+
+
+def _dissolved_lines(
+    rows: gpd.GeoDataFrame, geometry: gpd.GeoSeries, spec: SourceLayer
+) -> tuple[pd.DataFrame, gpd.GeoSeries]:
+    """One multi-line per colour class (no noding: parts are only collected), with its label."""
+    values = pd.to_numeric(rows[spec.colour_by], errors="coerce") if spec.colour_by else None
+    if values is not None and spec.breaks:
+        colours = colour_values(values, spec.ramp, breaks=spec.breaks, missing=spec.colour)
+        labels = np.asarray(class_labels(spec.breaks, spec.legend_unit), dtype=object)
+        text = np.where(values.notna(), labels[np.digitize(values.fillna(0), spec.breaks)], "unknown")
+    else:
+        colours = np.full(len(rows), spec.colour, dtype=object)
+        text = np.full(len(rows), html.escape(spec.label), dtype=object)
+    parts = gpd.GeoDataFrame({"_c": colours, "class": text}, geometry=geometry.values, crs=STORAGE_CRS)
+    parts = parts.explode(index_parts=False)
+    parts = parts.loc[~(parts.geometry.isna() | parts.geometry.is_empty)]
+    keys = parts[["_c", "class"]].drop_duplicates().sort_values(["class", "_c"]).reset_index(drop=True)
+    merged = [
+        shapely.multilinestrings(
+            parts.geometry.values[(parts["_c"] == c).to_numpy() & (parts["class"] == t).to_numpy()]
+        )
+        for c, t in keys.itertuples(index=False, name=None)
+    ]
+    return keys.assign(**{"class": keys["class"].map(html.escape)}), gpd.GeoSeries(merged, crs=STORAGE_CRS)
+
+
 def _js_rows(fields: list[tuple[str, str]]) -> str:
     """JS array literal of [property, escaped label] pairs."""
     return json.dumps([[key, html.escape(label)] for key, label in fields])
@@ -181,24 +227,29 @@ def add_source_layer(
     group.add_to(fmap)
     if rows.empty:
         return group
-    props = display_frame(rows, list(spec.tooltip))
-    props["_c"] = (
-        colour_values(rows[spec.colour_by], spec.ramp, breaks=spec.breaks or None)
-        if spec.colour_by
-        else spec.colour
-    )
     geometry = display_geometry(rows, simplify_m=spec.simplify_m, decimals=decimals)
+    fields = [(col, header(col, layer=spec.layer)) for col in spec.tooltip]
+    if spec.dissolve:
+        props, geometry = _dissolved_lines(rows, geometry, spec)
+        fields = [("class", html.escape(spec.colour_by or "layer"))]
+    else:
+        props = display_frame(rows, list(spec.tooltip), decimals=2)
+        props["_c"] = (
+            colour_values(rows[spec.colour_by], spec.ramp, breaks=spec.breaks or None)
+            if spec.colour_by
+            else spec.colour
+        )
+        props, fields = _short_keys(props, fields)
     points = bool(geometry.geom_type.isin(["Point", "MultiPoint"]).all())
+    lines = bool(geometry.geom_type.isin(["LineString", "MultiLineString"]).all())
     style = {
         "weight": spec.weight_px if not points else 0.5,
         "opacity": spec.opacity,
         "fillOpacity": spec.fill_opacity,
-        "fill": points or spec.fill_opacity > 0,
+        "fill": not lines and (points or spec.fill_opacity > 0),
     }
     if points:
         style["radius"] = spec.radius_px
-    layer_name = spec.layer
-    fields = [(col, header(col, layer=layer_name)) for col in spec.tooltip]
     folium.GeoJson(
         _feature_collection(props, geometry),
         marker=folium.CircleMarker(radius=spec.radius_px) if points else None,
@@ -227,9 +278,11 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
     radius = _site_radius(sites[style.size_by], min_px=style.min_radius_px, max_px=style.max_radius_px)
     colours = colour_values(sites["score"], style.ramp, vmin=0.0, vmax=1.0)
     colours[excluded] = style.excluded_colour
-    props = display_frame(sites, columns)
+    props = display_frame(sites, columns, decimals=2)
     props["_r"] = radius
     props["_c"] = colours
+    props, fields = _short_keys(props, fields)
+    criteria = [(f"p{columns.index(c)}", label) for c, label in criteria]
     geometry = display_geometry(sites, simplify_m=0.0, decimals=decimals)
     on_each = _site_on_each(fields, criteria)
     drawn = 0
@@ -361,12 +414,9 @@ def legend_box(preset: MapPreset, *, choropleth_max: float | None, layers_drawn:
         )
     for spec in layers_drawn:
         if spec.colour_by and spec.breaks:
-            edges = [f"< {spec.breaks[0]:g}"]
-            edges += [f"{a:g}–{b:g}" for a, b in zip(spec.breaks[:-1], spec.breaks[1:], strict=True)]
-            edges += [f"≥ {spec.breaks[-1]:g}"]
             swatches = "".join(
-                f"<div><i style='background:{c}'></i>{html.escape(e)} {html.escape(spec.legend_unit)}</div>"
-                for c, e in zip(spec.ramp, edges, strict=True)
+                f"<div><i style='background:{c}'></i>{html.escape(e)}</div>"
+                for c, e in zip(spec.ramp, class_labels(spec.breaks, spec.legend_unit), strict=True)
             )
             parts.append(f"<div class='gis-legend-item'><b>{html.escape(spec.label)}</b>{swatches}</div>")
         elif spec.colour_by:

@@ -94,6 +94,11 @@ class SourceLayer(_Strict):
     fill_opacity: float = Field(0.6, ge=0, le=1)
     tooltip: list[str] = Field(default_factory=list, description="columns shown on hover")
     simplify_m: float = Field(0.0, ge=0, description="display simplification tolerance, EPSG:5070 metres")
+    dissolve: bool = Field(
+        False,
+        description="draw lines of one colour class as one multi-line (much smaller file; the "
+        "tooltip then shows the class, not each line's fields)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceLayer:
@@ -117,6 +122,8 @@ class SourceLayer(_Strict):
             raise ValueError("breaks must have one value fewer than ramp")
         if self.breaks != sorted(self.breaks):
             raise ValueError("breaks must increase")
+        if self.dissolve and schema.geometry != ("LineString", "MultiLineString"):
+            raise ValueError("dissolve applies to line layers only")
         return self
 
 
