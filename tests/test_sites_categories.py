@@ -50,7 +50,7 @@ def test_retired_coal_filters_and_model(built):
     sites, log, _ = built
     coal = sites.loc[sites["category"] == "retired_coal"]
     assert list(coal["name"]) == ["Old Coal"]
-    assert coal["asset_mw"].iloc[0] == pytest.approx(600 * 0.5)
+    assert coal["asset_mw"].iloc[0] == pytest.approx(600 * 0.25)
     assert coal["retirement_date"].iloc[0] == "2020-06"
     assert log.dropped["retired_coal: retired before 2018-01"] == 1
     assert log.dropped["retired_coal: retirement planned after 2030-12 or undated"] == 1

@@ -71,7 +71,8 @@ class RetiredCoalModel(_Model):
 
     Retired plants count only if retired in or after ``retired_since`` (interconnection rights
     lapse a few years after retirement); retiring and retooled ones only if their month is on
-    or before ``retiring_by``.
+    or before ``retiring_by``. A retooled plant's row gives the plant total, so only
+    ``retooled_retired_share`` of it counts as retired MW.
 
     The grid connection a retired (or retiring) coal plant leaves behind can carry that share
     of the retired MW as a new load; the energy is then bought from the grid (``energy_fuel``).
@@ -80,7 +81,8 @@ class RetiredCoalModel(_Model):
     statuses: list[str] = ["retired", "retiring", "retooled"]
     retired_since: str = "2018-01"
     retiring_by: str = "2030-12"
-    interconnect_reuse_fraction: Fraction = 0.5
+    retooled_retired_share: Fraction = 0.5
+    interconnect_reuse_fraction: Fraction = 0.25
     energy_fuel: str = "grid_average"
 
     @field_validator("retired_since", "retiring_by")

@@ -4,6 +4,8 @@ Model (``[scoring.sites.retired_coal]``)::
 
     mineable_mw = capacity_mw (MW retired or retiring) x interconnect_reuse_fraction
 
+where a retooled plant's MW retired = its EIA-860M row MW x ``retooled_retired_share``.
+
 A restart is rarely realistic; the asset is the grid connection the plant leaves behind, so the
 energy is bought from the grid (``energy_fuel``, default the grid-average emission factor).
 Several EIA-860M rows of one plant (e.g. a retired and a retooled row) become one site with the
@@ -46,6 +48,11 @@ def retired_coal_sites(
         log.note("retired_coal: no retired or retiring coal plants in plant_status (EIA-860M)")
         return empty_sites()
     rows = rows.copy()
+    retooled = rows["status"] == "retooled"
+    rows["capacity_mw"] = rows["capacity_mw"].where(
+        ~retooled, rows["capacity_mw"] * model.retooled_retired_share
+    )
+    log.repair(int(retooled.sum()), "retired_coal: retooled plant total scaled by retooled_retired_share")
     plant_id = pd.to_numeric(rows["plant_id"], errors="coerce").astype("Int64")
     rows["key"] = np.where(
         plant_id.notna(), plant_id.astype(str), "s" + rows["status_id"].astype("int64").astype(str)
