@@ -47,7 +47,8 @@ def column_unit(name: str, *, layer: str = "candidate_sites") -> str:
     """Unit of a column: from the registered schema if any, else from its name ('' if none)."""
     schema = SCHEMA_REGISTRY.get(layer)
     if schema is not None and name in schema.column_names:
-        return schema.column(name).unit
+        unit = schema.column(name).unit
+        return "0..1" if unit == "1" else unit
     if name in _FRACTIONS or name.startswith("s_"):
         return "0..1"
     for suffix, unit in _SUFFIX_UNITS:

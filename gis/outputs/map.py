@@ -434,7 +434,7 @@ def legend_box(preset: MapPreset, *, choropleth_max: float | None, layers_drawn:
 
 _CSS = """
 <style>
-.gis-box { position: fixed; z-index: 1000; background: rgba(255,255,255,0.93); padding: 8px 10px;
+.gis-box { position: fixed; z-index: 650; /* above markers (600), below popups (700) */ background: rgba(255,255,255,0.93); padding: 8px 10px;
   border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 12px/1.35 sans-serif; }
 .gis-title { top: 10px; left: 60px; max-width: 360px; }
 .gis-title h3 { font-size: 15px; margin: 0 0 2px 0; }
