@@ -112,7 +112,7 @@ def _short_keys(
     props: pd.DataFrame,
     fields: list[tuple[str, str]],
     *,
-    keep: tuple[str, ...] = ("site_id", "name", "_c", "_r"),
+    keep: tuple[str, ...] = ("site_id", "name", "_c", "_r", "_s"),
 ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Rename property columns to short keys (``p0``, ``p1`` ...) to keep the page small; the
     popup/tooltip field list is renamed alike. Columns in ``keep`` keep their names."""
@@ -266,6 +266,21 @@ def _site_radius(values: pd.Series, *, min_px: float, max_px: float) -> np.ndarr
     return np.round(min_px + (max_px - min_px) * np.sqrt(mw / top), 1)
 
 
+_CLUSTER_ICON = """
+function (cluster) {
+  // a cluster shows how many sites it holds, coloured like its best-scoring site
+  var kids = cluster.getAllChildMarkers(), best = -2, colour = '#9e9e9e';
+  for (var i = 0; i < kids.length; i++) {
+    var p = kids[i].feature ? kids[i].feature.properties : null;
+    if (p && p._s > best) { best = p._s; colour = p._c; }
+  }
+  var n = cluster.getChildCount(), size = n < 10 ? 28 : (n < 100 ? 34 : 42);
+  return L.divIcon({html: '<div style="background-color:' + colour + '"><span>' + n + '</span></div>',
+                    className: 'marker-cluster gis-cluster', iconSize: new L.Point(size, size)});
+}
+"""
+
+
 def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset, *, decimals: int) -> int:
     """One toggleable layer per category (clustered when dense) plus excluded sites; returns sites drawn."""
     style = preset.sites
@@ -281,6 +296,7 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
     props = display_frame(sites, columns, decimals=2)
     props["_r"] = radius
     props["_c"] = colours
+    props["_s"] = np.where(excluded, -1.0, sites["score"].to_numpy(dtype=float).round(4))
     props, fields = _short_keys(props, fields)
     criteria = [(f"p{columns.index(c)}", label) for c, label in criteria]
     geometry = display_geometry(sites, simplify_m=0.0, decimals=decimals)
@@ -297,7 +313,9 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
         parent = group
         if n > style.cluster_above:
             parent = plugins.MarkerCluster(
-                control=False, options={"maxClusterRadius": 40, "showCoverageOnHover": False}
+                control=False,
+                options={"maxClusterRadius": 40, "showCoverageOnHover": False},
+                icon_create_function=_CLUSTER_ICON,
             ).add_to(group)
         folium.GeoJson(
             _feature_collection(props.loc[mask], geometry.loc[mask]),
@@ -403,7 +421,8 @@ def legend_box(preset: MapPreset, *, choropleth_max: float | None, layers_drawn:
         "<div class='gis-legend-item'><b>Site score</b>"
         f"<div class='gis-ramp' style='{_gradient(preset.sites.ramp)}'></div>"
         "<div class='gis-ramp-labels'><span>0</span><span>0.5</span><span>1</span></div>"
-        f"<div>circle area ∝ {html.escape(header(preset.sites.size_by))}; grey: excluded</div></div>"
+        f"<div>circle area ∝ {html.escape(header(preset.sites.size_by))}; grey: excluded; numbered "
+        "circles: clusters of sites, coloured by their best site</div></div>"
     ]
     if choropleth_max is not None:
         metric = _METRIC_LABELS[preset.choropleth.metric]
@@ -443,6 +462,8 @@ _CSS = """
 .gis-legend { bottom: 60px; left: 10px; max-width: 260px; max-height: 45vh; overflow-y: auto; }
 .gis-legend-item { margin-bottom: 6px; }
 .gis-legend i { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: middle; }
+.gis-cluster { background-color: rgba(60, 60, 60, 0.25); }
+.gis-cluster div { color: #111; font-weight: 600; opacity: 0.9; }
 .gis-ramp { height: 10px; width: 200px; margin-top: 2px; }
 .gis-ramp-labels { display: flex; justify-content: space-between; width: 200px; color: #555; }
 .gis-popup h4 { margin: 0 0 4px 0; font-size: 14px; }
@@ -515,6 +536,9 @@ def build_map(
     add_site_layers(fmap, sites, preset, decimals=preset.coordinate_decimals)
     plugins.Fullscreen(position="topright").add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    if preset.fit_bounds is not None:
+        west, south, east, north = preset.fit_bounds
+        fmap.fit_bounds([[south, west], [north, east]])
     root = fmap.get_root()
     root.header.add_child(folium.Element(_CSS), name="gis_css")
     root.html.add_child(folium.Element(title_box(preset, estimates)), name="gis_title")

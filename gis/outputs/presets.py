@@ -136,6 +136,9 @@ class MapPreset(_Strict):
     center_lat: float = Field(39.5, ge=-90, le=90)
     center_lon: float = Field(-98.35, ge=-180, le=180)
     zoom: int = Field(4, ge=1, le=18)
+    fit_bounds: tuple[float, float, float, float] | None = Field(
+        None, description="west, south, east, north (degrees) to fit the first view to; overrides zoom"
+    )
     coordinate_decimals: int = Field(
         4, ge=2, le=7, description="decimals kept in drawn coordinates (4 = about 11 m)"
     )
