@@ -172,6 +172,23 @@ figure { margin: 8px 0; } img { max-width: 100%; }
 """
 
 
+def selection_sentence(selection: Mapping) -> str:
+    """One plain sentence on which sites the national figures add up, and what was left out."""
+    rule, value = selection.get("rule"), selection.get("value")
+    how = {
+        "score_threshold": f"over the sites scoring at least {fmt(value)}",
+        "target_gw": f"over the best sites until {fmt(value)} GW",
+    }.get(rule, f"{rule} {value}")
+    text = (
+        f"The figures add up {how}: {fmt(selection.get('sites_selected'))} of "
+        f"{fmt(selection.get('sites_considered'))} candidate sites."
+    )
+    dropped = (selection.get("row_log") or {}).get("dropped") or {}
+    if dropped:
+        text += " Left out: " + "; ".join(f"{reason} {fmt(n)}" for reason, n in dropped.items()) + "."
+    return text
+
+
 def build_report(
     *, sites: pd.DataFrame, estimates: Mapping, sources: Sequence[Mapping], vendored: Sequence[Mapping] = ()
 ) -> str:
@@ -208,8 +225,8 @@ def build_report(
         f"<title>Bitcoin mining on owned or wasted US energy — {_e(scenario)}</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Bitcoin mining on energy the United States owns or wastes</h1>",
-        f"<p>Scenario <b>{_e(scenario)}</b>; selection {generic_table(selection)}; "
-        f"gis-btc-sites {_e(estimates.get('tool_version', __version__))}.</p>",
+        f"<p>Scenario <b>{_e(scenario)}</b>, gis-btc-sites {_e(estimates.get('tool_version', __version__))}. "
+        f"{_e(selection_sentence(selection))}</p>",
         f"<p><b>{headline}</b></p>",
         "<h2>National figures</h2>",
         "<p class='note'>p10 / p50 / p90: spread over the scenario's uncertain inputs.</p>",
