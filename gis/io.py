@@ -92,8 +92,10 @@ def write_gpkg(
 ) -> Path:
     """Write several layers into one GeoPackage atomically.
 
-    GeoDataFrames become feature layers, plain DataFrames attribute tables. Metadata values
-    are strings (use JSON for structure); GDAL stores them in ``gpkg_metadata``.
+    GeoDataFrames become feature layers, plain DataFrames attribute tables. A layer mixing
+    single and multi geometries (Polygon and MultiPolygon) is written as multi, so GIS programs
+    see one geometry type per layer. Metadata values are strings (use JSON for structure); GDAL
+    stores them in ``gpkg_metadata``.
     """
     import geopandas as gpd
     import pyogrio
@@ -109,7 +111,7 @@ def write_gpkg(
                 kwargs["layer_metadata"] = {k: str(v) for k, v in layer_metadata[name].items()}
             data = frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame)
             pyogrio.write_dataframe(
-                data, tmp, layer=name, driver="GPKG", append=not first, promote_to_multi=False, **kwargs
+                data, tmp, layer=name, driver="GPKG", append=not first, **kwargs
             )
             first = False
     return Path(target)
