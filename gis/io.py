@@ -110,8 +110,6 @@ def write_gpkg(
             if name in layer_metadata:
                 kwargs["layer_metadata"] = {k: str(v) for k, v in layer_metadata[name].items()}
             data = frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame)
-            pyogrio.write_dataframe(
-                data, tmp, layer=name, driver="GPKG", append=not first, **kwargs
-            )
+            pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", append=not first, **kwargs)
             first = False
     return Path(target)

@@ -9,6 +9,11 @@ The file has two top-level tables, each validated by the model of the stage that
   (:class:`gis.estimates.config.EstimatesConfig`).
 
 The packaged default is ``gis/scenarios/default.toml``; every figure in it cites its source.
+A user's scenario file is laid over it table by table, so it need only hold what it changes::
+
+    name = "cheap-power"
+    [estimates.market]
+    energy_cost_usd_mwh = 25.0
 """
 
 from __future__ import annotations
@@ -36,17 +41,20 @@ class Scenario(BaseModel):
     estimates: EstimatesConfig
 
 
-def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Read and validate a scenario TOML (default: the packaged default scenario).
+def merge_tables(base: dict, override: dict) -> dict:
+    """``override`` laid over ``base``: tables merged key by key, any other value replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
-    Raises
-    ------
-    GisError
-        naming the file, the offending key (dotted path) and what is allowed.
-    """
-    path = Path(path) if path is not None else DEFAULT_SCENARIO
+
+def _read_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise GisError(
             "the scenario file does not exist",
@@ -61,6 +69,22 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         raise GisError(
             f"the scenario is not valid TOML ({exc})", file=path, fix="fix the TOML syntax"
         ) from exc
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read and validate a scenario TOML laid over the packaged default (default: the default itself).
+
+    Raises
+    ------
+    GisError
+        naming the file, the offending key (dotted path) and what is allowed.
+    """
+    data = _read_toml(DEFAULT_SCENARIO)
+    path = Path(path) if path is not None else DEFAULT_SCENARIO
+    if path != DEFAULT_SCENARIO:
+        own = _read_toml(path)
+        data = merge_tables(data, own)
+        data["name"] = own.get("name", path.stem)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -32,7 +32,9 @@ def real_data_dir() -> Path:
     """The real public data; skips (or fails under GIS_REQUIRE_DATA=1) when absent."""
     path = real_data_path()
     if path is None:
-        reason = "real data absent: set GIS_DATA_DIR to a copy of the public data (or put it in ../shared/data)"
+        reason = (
+            "real data absent: set GIS_DATA_DIR to a copy of the public data (or put it in ../shared/data)"
+        )
         if require_real_data():
             pytest.fail(reason + " — GIS_REQUIRE_DATA=1 makes this a failure")
         pytest.skip(reason)

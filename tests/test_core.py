@@ -101,8 +101,15 @@ def test_rowlog_counts_drops_and_repairs() -> None:
     df = log.drop(df, df["a"] < 0, "negative")
     log.repair(2, "rounded")
     assert len(df) == 2
-    assert log.as_dict() == {"layer": "x", "rows_read": 4, "rows_kept": 2, "rows_dropped": 2,
-                             "dropped": {"negative": 1, "no value": 1}, "repaired": {"rounded": 2}, "notes": []}
+    assert log.as_dict() == {
+        "layer": "x",
+        "rows_read": 4,
+        "rows_kept": 2,
+        "rows_dropped": 2,
+        "dropped": {"negative": 1, "no value": 1},
+        "repaired": {"rounded": 2},
+        "notes": [],
+    }
 
 
 def test_atomic_write_leaves_old_file_when_writer_dies(tmp_path: Path) -> None:
@@ -118,8 +125,12 @@ def test_atomic_write_leaves_old_file_when_writer_dies(tmp_path: Path) -> None:
 def test_atomic_gpkg_with_metadata_and_attribute_table(tmp_path: Path) -> None:
     target = tmp_path / "x.gpkg"
     table = pd.DataFrame({"date": ["2024-01-01"], "hashrate_ehs": [500.0]})
-    write_gpkg(target, {"military_sites": _military(), "btc": table},
-               dataset_metadata={"tool": "t"}, layer_metadata={"military_sites": {"row_log": "{}"}})
+    write_gpkg(
+        target,
+        {"military_sites": _military(), "btc": table},
+        dataset_metadata={"tool": "t"},
+        layer_metadata={"military_sites": {"row_log": "{}"}},
+    )
     layers = dict(pyogrio.list_layers(target))
     assert layers == {"military_sites": "Point", "btc": None}
     info = pyogrio.read_info(target, layer="military_sites")
@@ -163,3 +174,25 @@ def test_cli_unknown_command_is_nonzero(capsys) -> None:
     from gis.cli import main
 
     assert main(["frobnicate"]) != 0
+
+
+def test_scenario_file_holds_only_what_it_changes(tmp_path: Path) -> None:
+    from gis.scenario import load_scenario
+
+    base = load_scenario()
+    path = tmp_path / "cheap.toml"
+    path.write_text("[estimates.market]\nbtc_price_usd = 100000.0\n", encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.name == "cheap"
+    assert scenario.estimates.market.btc_price_usd == 100_000.0
+    assert scenario.scoring == base.scoring
+
+
+def test_scenario_error_names_file_and_dotted_key(tmp_path: Path) -> None:
+    from gis.scenario import load_scenario
+
+    path = tmp_path / "typo.toml"
+    path.write_text("[estimates]\nuptim = 0.9\n", encoding="utf-8")
+    with pytest.raises(GisError) as err:
+        load_scenario(path)
+    assert err.value.field == "estimates.uptim" and str(path) in err.value.message

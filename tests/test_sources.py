@@ -24,10 +24,26 @@ def _sha(data: bytes) -> str:
 
 
 def _catalog(url: str | None = None, sha: str | None = None, url_sha: str | None = None, optional=False):
-    file = SourceFile(key="table", path="demo/plants.csv", url=url, format="csv", sha256=sha,
-                      url_sha256=url_sha, optional=optional)
-    src = Source(name="demo", title="Demo plants", publisher="Test", licence="PD", attribution="Test",
-                 vintage="2024", homepage="https://example.invalid/", feeds=["plants"], files=[file])
+    file = SourceFile(
+        key="table",
+        path="demo/plants.csv",
+        url=url,
+        format="csv",
+        sha256=sha,
+        url_sha256=url_sha,
+        optional=optional,
+    )
+    src = Source(
+        name="demo",
+        title="Demo plants",
+        publisher="Test",
+        licence="PD",
+        attribution="Test",
+        vintage="2024",
+        homepage="https://example.invalid/",
+        feeds=["plants"],
+        files=[file],
+    )
     return {"demo": src}
 
 
@@ -85,10 +101,14 @@ def test_official_download_is_the_same_code_path(mirror_root: Path, serve_dir, t
     assert got.path.read_bytes() == CSV
 
 
-def test_corrupted_mirror_file_is_refused_with_clear_message(mirror_root: Path, serve_dir, tmp_path: Path) -> None:
+def test_corrupted_mirror_file_is_refused_with_clear_message(
+    mirror_root: Path, serve_dir, tmp_path: Path
+) -> None:
     (mirror_root / "demo" / "plants.csv").write_bytes(CSV[:-10])  # truncated at the source
     server = serve_dir(mirror_root)
-    r = Resolver(DataOrigin(mirror=server.url), cache=tmp_path / "c", catalog=_catalog(sha=_sha(CSV)), progress=False)
+    r = Resolver(
+        DataOrigin(mirror=server.url), cache=tmp_path / "c", catalog=_catalog(sha=_sha(CSV)), progress=False
+    )
     with pytest.raises(GisError) as err:
         r.get("demo", "table")
     assert "sha256" in err.value.message
@@ -102,14 +122,20 @@ def test_corrupted_cache_is_detected_and_refetched(mirror_root: Path, serve_dir,
     server = serve_dir(mirror_root)
     cache = tmp_path / "c"
     cat = _catalog(sha=_sha(CSV))
-    first = Resolver(DataOrigin(mirror=server.url), cache=cache, catalog=cat, progress=False).require("demo", "table")
+    first = Resolver(DataOrigin(mirror=server.url), cache=cache, catalog=cat, progress=False).require(
+        "demo", "table"
+    )
     first.path.write_bytes(b"garbage")  # bit rot in the cache
-    again = Resolver(DataOrigin(mirror=server.url), cache=cache, catalog=cat, progress=False).require("demo", "table")
+    again = Resolver(DataOrigin(mirror=server.url), cache=cache, catalog=cat, progress=False).require(
+        "demo", "table"
+    )
     assert again.path.read_bytes() == CSV
     assert len(server.requests) == 2
 
 
-def test_unhashed_download_keeps_a_sidecar_and_catches_cache_corruption(mirror_root, serve_dir, tmp_path) -> None:
+def test_unhashed_download_keeps_a_sidecar_and_catches_cache_corruption(
+    mirror_root, serve_dir, tmp_path
+) -> None:
     server = serve_dir(mirror_root)
     dest = tmp_path / "dl" / "plants.csv"
     download(f"{server.url}/demo/plants.csv", dest, progress=False)
@@ -140,7 +166,9 @@ def test_http_error_names_url(mirror_root: Path, serve_dir, tmp_path: Path) -> N
 def test_optional_file_missing_on_mirror_is_noted(mirror_root: Path, serve_dir, tmp_path: Path) -> None:
     (mirror_root / "demo" / "plants.csv").unlink()
     server = serve_dir(mirror_root)
-    r = Resolver(DataOrigin(mirror=server.url), cache=tmp_path / "c", catalog=_catalog(optional=True), progress=False)
+    r = Resolver(
+        DataOrigin(mirror=server.url), cache=tmp_path / "c", catalog=_catalog(optional=True), progress=False
+    )
     assert r.get("demo", "table") is None
     assert any("not on the mirror" in w for w in r.warnings)
 
@@ -165,8 +193,9 @@ def test_cli_without_network_or_data_fails_fast(tmp_path: Path, monkeypatch, cap
     def offline_catalog(self):  # every official URL points at a closed local port
         real(self)
         self.catalog = {
-            name: src.model_copy(update={"files": [f.model_copy(update={"url": "http://127.0.0.1:9/x"})
-                                                   for f in src.files]})
+            name: src.model_copy(
+                update={"files": [f.model_copy(update={"url": "http://127.0.0.1:9/x"}) for f in src.files]}
+            )
             for name, src in self.catalog.items()
         }
 
@@ -239,7 +268,9 @@ def test_packaged_catalog_is_valid_and_complete() -> None:
 
 
 @pytest.mark.realdata
-def test_real_mirror_serves_every_catalogued_file_with_matching_checksums(real_mirror, tmp_path: Path) -> None:
+def test_real_mirror_serves_every_catalogued_file_with_matching_checksums(
+    real_mirror, tmp_path: Path
+) -> None:
     r = Resolver(DataOrigin(mirror=real_mirror.url), cache=tmp_path / "cache", progress=False)
     fetched = 0
     for src in r.catalog.values():

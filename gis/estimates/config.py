@@ -9,11 +9,10 @@ into ``estimates.json`` next to the value actually used.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gis.errors import GisError
 from gis.estimates.asics import asic_model, known_models
@@ -427,44 +426,20 @@ class EstimatesConfig(_Model):
 
 
 def load_estimates_config(path: str | Path | None = None) -> tuple[str, EstimatesConfig]:
-    """Read the scenario's name and ``[estimates...]`` tables (default: the packaged default scenario).
+    """The scenario's name and its ``[estimates...]`` tables (default: the packaged default scenario).
+
+    The file is read and checked whole by :func:`gis.scenario.load_scenario` (so a value that is
+    wrong anywhere in it is reported, whichever command reads it).
 
     Raises
     ------
     GisError
         naming the file, the offending key (dotted path) and what is allowed.
     """
-    path = Path(path) if path is not None else DEFAULT_SCENARIO
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise GisError(
-            "the scenario file does not exist",
-            file=path,
-            fix=f"pass an existing TOML with --scenario, or copy {DEFAULT_SCENARIO}",
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GisError(
-            f"cannot read the scenario file ({exc})", file=path, fix="pass a UTF-8 TOML file"
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise GisError(
-            f"the scenario is not valid TOML ({exc})", file=path, fix="fix the TOML syntax"
-        ) from exc
-    name = str(data.get("name") or path.stem)
-    try:
-        config = EstimatesConfig.model_validate(data.get("estimates", {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(["estimates", *(str(x) for x in err["loc"])])
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise GisError(
-            f"invalid scenario value: {err['msg']}{more}",
-            file=path,
-            field=field,
-            fix=f"compare with the documented default scenario {DEFAULT_SCENARIO}",
-        ) from exc
-    return name, config
+    from gis.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    return scenario.name, scenario.estimates
 
 
 def _leaves(model: BaseModel, prefix: str) -> dict[str, dict]:
