@@ -109,6 +109,13 @@ def _read_processed(fetched: Fetched) -> pd.DataFrame:
             field="installations",
             fix='expected {"metadata": {...}, "installations": [...]}',
         )
+    if not data["installations"]:
+        raise GisError(
+            "the file lists no installations",
+            file=fetched.path,
+            field="installations",
+            fix="fetch the source again; the catalogued file lists several hundred installations",
+        )
     frame = pd.DataFrame(data["installations"])
     columns = fetched.source.columns
     wanted = ("name", "branch", "component", "site_status", "joint_base", "state", "latitude", "longitude")
@@ -170,8 +177,15 @@ def read_mirta(fetched: Fetched) -> pd.DataFrame:
     The form is recognised from the file's content: a processed JSON object with
     ``installations``, or a GeoJSON FeatureCollection from the FeatureServer.
     """
-    with open(fetched.path, encoding="utf-8") as fh:
-        head = fh.read(4096)
+    try:
+        with open(fetched.path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except UnicodeDecodeError as exc:
+        raise GisError(
+            "the file is not UTF-8 JSON (a binary or other format was saved under this name)",
+            file=fetched.path,
+            fix="delete it and fetch the source again (gis fetch)",
+        ) from exc
     if '"FeatureCollection"' in head or '"features"' in head:
         return _read_featureserver(fetched)
     return _read_processed(fetched)
@@ -186,6 +200,9 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
     frame = frame.assign(site_id=np.arange(len(frame)))
     lat = pd.to_numeric(frame["latitude"], errors="coerce")
     lon = pd.to_numeric(frame["longitude"], errors="coerce")
+    swapped = (lat < 0) & (lon > 0)  # no US site lies south of the equator and east of Greenwich
+    lat, lon = lat.where(~swapped, lon), lon.where(~swapped, lat)
+    log.repair(int(swapped.sum()), "latitude/longitude swapped")
     bad = lat.isna() | lon.isna() | ~lat.between(-90, 90) | ~lon.between(-180, 180)
     frame = log.drop(frame.assign(latitude=lat, longitude=lon), bad, "no valid coordinates")
     codes = state_code(frame["state"])
