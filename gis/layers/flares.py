@@ -96,7 +96,7 @@ def read_table(path: Path) -> pd.DataFrame:
             return pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
         except UnicodeDecodeError:
             return pd.read_csv(path, encoding="cp1252", low_memory=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+    except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:  # EOFError: truncated gzip
         raise GisError(
             f"cannot read the table ({exc})",
             file=path,
