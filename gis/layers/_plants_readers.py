@@ -35,7 +35,7 @@ import pyogrio
 from gis.errors import GisError
 from gis.rowlog import RowLog
 from gis.sources import Fetched
-from gis.sources.archive import find_member
+from gis.sources.archive import find_member, open_member
 
 MIN_STATUS_PLANT_MW = 50.0
 """EIA-860M plants below this nameplate (MW, summed per plant and sheet) are left out, as in the
@@ -172,7 +172,7 @@ def read_gppd(fetched: Fetched) -> pd.DataFrame:
     """WRI GPPD US rows: the US source table (mirror) or the global CSV in WRI's zip (official)."""
     if form_of(fetched) == "zip":
         member = find_member(fetched.path, "*global_power_plant_database*.csv")
-        with zipfile.ZipFile(fetched.path) as zf, zf.open(member) as handle:
+        with open_member(fetched.path, member) as handle:
             frame = pd.read_csv(handle, low_memory=False)
         where = f"{fetched.path}:{member}"
         out = apply_columns(frame, fetched, file=where)

@@ -37,7 +37,7 @@ from gis.errors import GisError
 from gis.layers.boundaries import read_vector, repair_geometries
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
-from gis.sources.archive import find_member
+from gis.sources.archive import find_member, open_member
 
 __all__ = [
     "US_TOLERANCE_KM",
@@ -367,7 +367,7 @@ def read_gridkit_table(fetched: Fetched | Path, table: str) -> pd.DataFrame:
         if zipfile.is_zipfile(path):
             member = find_member(path, f"*{table}.csv*")
             compression = "gzip" if member.lower().endswith(".gz") else None
-            with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
+            with open_member(path, member) as fh:
                 return pd.read_csv(fh, dtype=str, compression=compression)
         return pd.read_csv(path, dtype=str)
     except (OSError, EOFError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

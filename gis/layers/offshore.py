@@ -26,7 +26,7 @@ from gis import STORAGE_CRS
 from gis.errors import GisError
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
-from gis.sources.archive import find_member
+from gis.sources.archive import find_member, open_member
 
 __all__ = ["SOURCE_CRS", "build", "parse_year", "read_boreholes"]
 
@@ -67,7 +67,7 @@ def read_boreholes(fetched: Fetched) -> pd.DataFrame:
     path = Path(fetched.path)
     if zipfile.is_zipfile(path):
         member = find_member(path, MEMBER_PATTERN)
-        with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
+        with open_member(path, member) as fh:
             return _read_csv(fh, file=f"{path}!{member}")
     return _read_csv(path, file=path)
 

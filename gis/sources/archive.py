@@ -7,9 +7,13 @@ read in place; a member whose name would escape the archive (``../`` or an absol
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from gis.errors import GisError
 
@@ -62,3 +66,22 @@ def extract_member(archive: Path, member: str, dest_dir: Path) -> Path:
             out.write(block)
     tmp.replace(target)
     return target
+
+
+@contextlib.contextmanager
+def open_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
+    """Open one (safe) member for reading.
+
+    A damaged archive (bad local header, CRC mismatch, truncated data) is a GisError naming
+    the archive and member, whether it shows when opening the member or while reading it.
+    """
+    safe_members(archive)
+    try:
+        with zipfile.ZipFile(archive) as zf, zf.open(member) as handle:
+            yield handle
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise GisError(
+            f"the archive member is damaged ({exc})",
+            file=f"{archive}!{member}",
+            fix="delete the file from the cache or data directory and fetch it again",
+        ) from exc
