@@ -161,6 +161,16 @@ def read_vector(path: str | Path, *, member_glob: str = "*.shp") -> gpd.GeoDataF
                 fix="add the .prj (shapefile) or a crs member (GeoJSON), or reproject it to EPSG:4326",
             )
         frame = frame.set_crs(STORAGE_CRS)
+    elif frame.crs.is_geographic and len(frame):
+        minx, miny, maxx, maxy = frame.total_bounds
+        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            raise GisError(
+                f"the file declares {frame.crs.to_string()} (degrees) but holds coordinates beyond "
+                "longitude/latitude range, as a projected file in metres would",
+                file=path,
+                field="crs",
+                fix="declare the file's real CRS (a .prj or a GeoJSON crs member), or reproject it to EPSG:4326",
+            )
     return frame
 
 
