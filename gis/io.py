@@ -2,7 +2,9 @@
 
 Every writer renders into a temporary file in the target's own directory and renames it over
 the target (``os.replace`` is atomic on one filesystem). A read-only or missing output
-directory fails with a :class:`~gis.errors.GisError` that names it.
+directory fails with a :class:`~gis.errors.GisError` that names it. Reading a GeoPackage
+back (:func:`gpkg_layer_names`, :func:`read_gpkg_layer`) turns a file GDAL cannot open into
+such an error too.
 """
 
 from __future__ import annotations
@@ -50,7 +52,14 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp_path.unlink()  # writers such as GDAL want to create the file themselves
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        try:
+            os.replace(tmp_path, target)
+        except OSError as exc:  # e.g. a folder already has the output's name
+            raise GisError(
+                f"cannot replace the output file ({exc.strerror})",
+                file=target,
+                fix="move the folder or file of that name away, or choose another --out",
+            ) from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
@@ -113,3 +122,23 @@ def write_gpkg(
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", append=not first, **kwargs)
             first = False
     return Path(target)
+
+
+def gpkg_layer_names(path: str | Path, *, fix: str) -> list[str]:
+    """Layer names of a GeoPackage; a file that is not one (or is damaged) is a GisError naming it."""
+    import pyogrio
+
+    try:
+        return [str(row[0]) for row in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise GisError(f"the file is not a readable GeoPackage ({exc})", file=path, fix=fix) from exc
+
+
+def read_gpkg_layer(path: str | Path, layer: str, *, fix: str) -> pd.DataFrame:
+    """One layer of a GeoPackage (a GeoDataFrame, or a DataFrame for an attribute table)."""
+    import pyogrio
+
+    try:
+        return pyogrio.read_dataframe(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise GisError(f"cannot read the GeoPackage layer ({exc})", file=path, field=layer, fix=fix) from exc

@@ -259,7 +259,7 @@ def estimate(
 
 
 def _read_sites(path: Path) -> pd.DataFrame:
-    import pyogrio
+    from gis.io import gpkg_layer_names, read_gpkg_layer
 
     if not path.is_file():
         raise GisError(
@@ -267,7 +267,7 @@ def _read_sites(path: Path) -> pd.DataFrame:
             file=path,
             fix="run `gis score` first (or `gis run`), with the same --out",
         )
-    layers = {row[0] for row in pyogrio.list_layers(path)}
+    layers = set(gpkg_layer_names(path, fix="rerun `gis score` to rewrite it"))
     if SITES_LAYER not in layers:
         raise GisError(
             f"the GeoPackage has no layer {SITES_LAYER}",
@@ -275,7 +275,7 @@ def _read_sites(path: Path) -> pd.DataFrame:
             field=SITES_LAYER,
             fix="rerun `gis score` to rewrite it",
         )
-    return pyogrio.read_dataframe(path, layer=SITES_LAYER)
+    return read_gpkg_layer(path, SITES_LAYER, fix="rerun `gis score` to rewrite it")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

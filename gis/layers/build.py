@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pyogrio
 
 from gis import __version__
 from gis.errors import GisError
-from gis.io import write_gpkg
+from gis.io import gpkg_layer_names, read_gpkg_layer, write_gpkg
 from gis.rowlog import RowLog
 from gis.schema import LAYER_SCHEMAS, validate
 from gis.sources import Resolver
@@ -125,7 +124,8 @@ def read_layers(path: Path, names: Iterable[str] | None = None) -> dict[str, pd.
             file=path,
             fix="run `gis build` (or `gis run`) first, with the same --out",
         )
-    available = {row[0] for row in pyogrio.list_layers(path)}
+    rebuild = "rebuild it with `gis build` (or `gis run`), with the same --out"
+    available = set(gpkg_layer_names(path, fix=rebuild))
     wanted = list(names) if names is not None else [n for n in LAYER_SCHEMAS if n in available]
     layers = {}
     for name in wanted:
@@ -136,7 +136,7 @@ def read_layers(path: Path, names: Iterable[str] | None = None) -> dict[str, pd.
                 field=name,
                 fix="rebuild it with `gis build`",
             )
-        frame = pyogrio.read_dataframe(path, layer=name)
+        frame = read_gpkg_layer(path, name, fix=rebuild)
         schema = LAYER_SCHEMAS[name]
         if schema.geometry is None and "geometry" in frame.columns:
             frame = pd.DataFrame(frame.drop(columns="geometry"))

@@ -17,6 +17,7 @@ import pyogrio
 
 from gis import STORAGE_CRS
 from gis.errors import GisError
+from gis.io import gpkg_layer_names, read_gpkg_layer
 from gis.layers import read_layers
 
 SITES_LAYER = "candidate_sites"
@@ -80,7 +81,7 @@ def _need(path: Path, command: str) -> Path:
 def read_sites(path: Path, *, notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """``candidate_sites`` from ``sites.gpkg`` (EPSG:4326 points), best first, columns checked."""
     _need(path, "gis score")
-    layers = {row[0] for row in pyogrio.list_layers(path)}
+    layers = set(gpkg_layer_names(path, fix="rerun `gis score`"))
     if SITES_LAYER not in layers:
         raise GisError(
             f"the GeoPackage has no {SITES_LAYER} layer",
@@ -88,7 +89,7 @@ def read_sites(path: Path, *, notes: list[str] | None = None) -> gpd.GeoDataFram
             field=SITES_LAYER,
             fix="rerun `gis score`",
         )
-    sites = pyogrio.read_dataframe(path, layer=SITES_LAYER)
+    sites = read_gpkg_layer(path, SITES_LAYER, fix="rerun `gis score`")
     missing = [c for c in REQUIRED_SITE_COLUMNS if c not in sites.columns]
     if missing:
         raise GisError(
@@ -152,7 +153,7 @@ def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs
     layers_path = _need(out / "layers.gpkg", "gis build")
     sites = read_sites(out / "sites.gpkg", notes=notes)
     estimates = read_estimates(out / "estimates.json")
-    available = {row[0] for row in pyogrio.list_layers(layers_path)}
+    available = set(gpkg_layer_names(layers_path, fix="rerun `gis build`"))
     wanted = sorted(set(layer_names))
     absent = [n for n in wanted if n not in available]
     if absent:

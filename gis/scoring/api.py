@@ -19,7 +19,7 @@ from rich.table import Table
 
 from gis import STORAGE_CRS, __version__
 from gis.criteria import measure_sites
-from gis.io import write_csv, write_gpkg
+from gis.io import gpkg_layer_names, write_csv, write_gpkg
 from gis.rowlog import RowLog
 from gis.schema import CATEGORIES, validate
 from gis.scoring.allocate import allocate_shared, interconnect_groups
@@ -177,15 +177,15 @@ def _top_table(sites: gpd.GeoDataFrame, n: int = 10) -> Table:
 
 def score_command(*, out: Path, scenario_path: Path | None, console: Console) -> dict[str, Path]:
     """``gis score``: read OUT/layers.gpkg, score, write OUT/sites.gpkg and OUT/sites_ranked.csv."""
-    import pyogrio
-
     from gis.layers import read_layers
     from gis.scenario import load_scenario
 
     out = Path(out)
     scenario = load_scenario(scenario_path)
     source = out / "layers.gpkg"
-    available = {row[0] for row in pyogrio.list_layers(source)} if source.is_file() else set()
+    available = (
+        set(gpkg_layer_names(source, fix="rebuild it with `gis build`")) if source.is_file() else set()
+    )
     layers = read_layers(source, names=[n for n in LAYER_NAMES if n in available] or None)
     sites, log = score_sites_with_log(layers, scenario)
     metadata = {
