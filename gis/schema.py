@@ -38,6 +38,8 @@ class Column:
     unit: str
     description: str
     required: bool = True
+    bounds: tuple[float, float] | None = None
+    """Plausible range (inclusive) of a numeric column; values outside it are refused."""
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -66,8 +68,19 @@ class LayerSchema:
         raise KeyError(name)
 
 
-def _c(name: str, dtype: str, unit: str, description: str, required: bool = True) -> Column:
-    return Column(name, dtype, unit, description, required)
+def _c(
+    name: str,
+    dtype: str,
+    unit: str,
+    description: str,
+    required: bool = True,
+    bounds: tuple[float, float] | None = None,
+) -> Column:
+    return Column(name, dtype, unit, description, required, bounds)
+
+
+PLANT_MW_BOUNDS = (0.0, 10_000.0)
+"""Plausible nameplate of one plant (MW): the largest US plant, Grand Coulee, has 6,809 MW."""
 
 
 OWNER_CLASSES = (
@@ -130,7 +143,7 @@ PLANTS = LayerSchema(
         _c("owner_class", "str", "", "operator class: " + ", ".join(OWNER_CLASSES)),
         _c("fuel", "str", "", "primary energy source: " + ", ".join(FUELS)),
         _c("technology", "str", "", "EIA technology / prime mover description", required=False),
-        _c("capacity_mw", "float64", "MW", "nameplate capacity"),
+        _c("capacity_mw", "float64", "MW", "nameplate capacity", bounds=PLANT_MW_BOUNDS),
         _c("summer_capacity_mw", "float64", "MW", "net summer capacity", required=False),
         _c("generation_gwh", "float64", "GWh", "annual net generation of generation_year (EIA-923)"),
         _c("generation_year", "Int64", "", "year of generation_gwh"),
@@ -161,7 +174,13 @@ PLANT_STATUS = LayerSchema(
         _c("technology", "str", "", "EIA technology of the generators with the most MW"),
         _c("fuel", "str", "", "primary energy source: " + ", ".join(FUELS)),
         _c("status", "str", "", "operating state: " + ", ".join(PLANT_STATUSES)),
-        _c("capacity_mw", "float64", "MW", "nameplate MW of the generators on that EIA-860M sheet"),
+        _c(
+            "capacity_mw",
+            "float64",
+            "MW",
+            "nameplate MW of the generators on that EIA-860M sheet",
+            bounds=PLANT_MW_BOUNDS,
+        ),
         _c("retirement_date", "str", "", "retirement month YYYY-MM (actual or planned)"),
         _c("owner", "str", "", "operator with the most MW"),
         _c("utility_id", "Int64", "", "EIA utility id of that operator"),
@@ -451,6 +470,19 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
                 field=col.name,
                 fix=f"the column must hold {col.description} as {col.dtype}",
             ) from exc
+    for col in schema.columns:
+        if col.bounds is None:
+            continue
+        values = out[col.name].astype("float64")
+        outside = (values < col.bounds[0]) | (values > col.bounds[1])
+        if outside.any():
+            raise GisError(
+                f"{int(outside.sum())} values of the {schema.name} layer lie outside the plausible range "
+                f"{col.bounds[0]:g}..{col.bounds[1]:g} {col.unit}, e.g. {values[outside].head(3).tolist()}",
+                file=where,
+                field=col.name,
+                fix="correct the values or rebuild the layer with `gis build` (its builder drops and counts them)",
+            )
     if schema.key and out[schema.key].duplicated().any():
         dups = out.loc[out[schema.key].duplicated(), schema.key].head(3).tolist()
         raise GisError(
