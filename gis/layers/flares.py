@@ -50,6 +50,8 @@ MMCF_TO_BCM = 1e6 * 0.028316846592 / 1e9
 US_ISO = "USA"
 BLANK_ROWS = "blank rows left by the Excel export"
 OUTSIDE_US = "outside the US"
+MAX_SITE_BCM = 10.0
+"""Largest believable flared volume of one site (bcm/yr): all US flaring was 9.5 bcm in 2017 (VNF)."""
 OVERLAP_SHARE = 0.5
 """Two plays of one basin whose polygons overlap by more than this share of the smaller one see
 the same flares (e.g. Williston: Bakken lies inside Three Forks); their volumes are not added."""
@@ -147,6 +149,14 @@ def _survey_sites(fetched: Fetched, survey: _Survey, log: RowLog) -> pd.DataFram
     iso = frame["country_iso"].astype("string").str.strip().str.upper()
     frame = log.drop(frame, iso != US_ISO, OUTSIDE_US)
     numeric = {c: pd.to_numeric(frame[c], errors="coerce") for c in ("latitude", "longitude", "volume_bcm")}
+    swapped = (numeric["latitude"] < 0) & (
+        numeric["longitude"] > 0
+    )  # no US site lies at S latitude, E longitude
+    numeric["latitude"], numeric["longitude"] = (
+        numeric["latitude"].where(~swapped, numeric["longitude"]),
+        numeric["longitude"].where(~swapped, numeric["latitude"]),
+    )
+    log.repair(int(swapped.sum()), f"{survey.year}: latitude/longitude swapped")
     frame = frame.assign(**numeric)
     bad_xy = (
         frame["latitude"].isna()
@@ -156,6 +166,10 @@ def _survey_sites(fetched: Fetched, survey: _Survey, log: RowLog) -> pd.DataFram
     )
     frame = log.drop(frame, bad_xy, f"{survey.year}: no valid coordinates")
     frame = log.drop(frame, frame["volume_bcm"].isna(), f"{survey.year}: no flared volume")
+    frame = log.drop(frame, frame["volume_bcm"] < 0, f"{survey.year}: negative flared volume")
+    frame = log.drop(
+        frame, frame["volume_bcm"] > MAX_SITE_BCM, f"{survey.year}: above {MAX_SITE_BCM:g} bcm/yr (absurd)"
+    )
     key = frame["site_key"].astype("string").str.strip()
     as_number = pd.to_numeric(key, errors="coerce")
     whole = as_number.notna() & (as_number % 1 == 0)
