@@ -436,6 +436,26 @@ def nan_mineable_in_sites(tmp_path: Path, capsys) -> Cli:
     return counted
 
 
+def vnf2017_with(tmp_path: Path, old: str, new: str) -> RowLog:
+    """Build flare sites with one value of the 2017 survey fixture edited; its row log."""
+    text = (FIXTURES / "flares" / Path(VNF2017).name).read_text(encoding="utf-8-sig")
+    assert text.count(old) == 1, old
+    root = data_dir(tmp_path, flare_files() | {VNF2017: text.replace(old, new)})
+    return build(root, "flares")["flare_sites"]
+
+
+def negative_flare_volume(tmp_path: Path, capsys) -> RowLog:
+    return vnf2017_with(tmp_path, "0.052311871", "-0.052311871")
+
+
+def absurd_flare_volume(tmp_path: Path, capsys) -> RowLog:
+    return vnf2017_with(tmp_path, "0.010550000", "1e9")
+
+
+def swapped_lat_lon_flare(tmp_path: Path, capsys) -> RowLog:
+    return vnf2017_with(tmp_path, "47.981200,-102.904150", "-102.904150,47.981200")
+
+
 def coordinates_out_of_range(tmp_path: Path, capsys) -> RowLog:
     rows = [
         fort("Fort North", "Alaska", 95.0, -150.0),
@@ -659,8 +679,11 @@ CASES: list[tuple[str, Callable, object]] = [
     ("absurd capacity 1e9 MW in layers.gpkg", absurd_capacity_in_layers_gpkg, Refused("layers.gpkg", "capacity_mw")),
     ("NaN / negative mineable MW in sites.gpkg", nan_mineable_in_sites, Counted("mineable", 2)),
     ("latitude out of range / missing", coordinates_out_of_range, Counted("no valid coordinates", 2)),
+    ("negative flared volume", negative_flare_volume, Counted("2017: negative flared volume", 1)),
+    ("absurd flared volume 1e9 bcm/yr", absurd_flare_volume, Counted("2017: above 10 bcm/yr", 1)),
     ("swapped lat/lon (plants)", swapped_lat_lon, Counted("atlas: latitude/longitude swapped", 1, "repaired")),
     ("swapped lat/lon (military)", swapped_lat_lon_mirta, Counted("swapped", 1, "repaired")),
+    ("swapped lat/lon (flares)", swapped_lat_lon_flare, Counted("2017: latitude/longitude swapped", 1, "repaired")),
     ("duplicate ids in a source", duplicate_ids, Counted("atlas: duplicate plant code", 1)),
     ("duplicate ids in layers.gpkg", duplicate_ids_in_layers_gpkg, Refused("layers.gpkg", "plant_id")),
     ("layers.gpkg is not a GeoPackage", not_a_geopackage, Refused("layers.gpkg", None)),
