@@ -403,6 +403,48 @@ class FlagsConfig(_Model):
     ai_convertible: AiConvertibleRule = AiConvertibleRule()
 
 
+class NationalGridConfig(_Model):
+    """Grid mode: a regular national grid of square cells (EPSG:5070) scored for stranded wind/solar.
+
+    Per cell (``cell_km`` square, centre inside a state not in ``exclude_states``), from the
+    resource raster sampled at the cell centre::
+
+        solar_mw  = cell_km2 x solar_land_fraction x solar_mw_per_km2
+        solar_avg = solar_mw x ghi_kwh_m2_day x solar_performance_ratio / 24 h
+        wind_mw   = cell_km2 x wind_land_fraction x wind_mw_per_km2
+        wind_avg  = wind_mw x interp(wind_class, wind_classes, wind_capacity_factors)
+        asset_mw  = the average MW of ``resource`` ("best": the larger of the two)
+
+    Cells are written as their own layer (``grid_cells``), never added to the national estimates.
+    """
+
+    enabled: bool = False
+    cell_km: Positive = 5.0
+    resource: Literal["best", "solar", "wind"] = "best"
+    raster: str = ""
+    raster_res_deg: Positive = 0.25
+    exclude_states: list[str] = ["AK", "HI", "PR"]
+    min_ghi_kwh_m2_day: NonNegative = 0.0
+    min_wind_class: NonNegative = 0.0
+    solar_land_fraction: Fraction = 0.02
+    solar_mw_per_km2: Positive = 31.0
+    solar_performance_ratio: Fraction = 0.8
+    wind_land_fraction: Fraction = 0.1
+    wind_mw_per_km2: Positive = 3.0
+    wind_classes: list[float] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    wind_capacity_factors: list[Fraction] = [0.10, 0.18, 0.27, 0.33, 0.38, 0.42, 0.45]
+    max_cells: int = Field(default=5_000_000, ge=1)
+    chunk_rows: int = Field(default=250_000, ge=1)
+
+    @model_validator(mode="after")
+    def _wind_table(self) -> NationalGridConfig:
+        if len(self.wind_classes) != len(self.wind_capacity_factors) or not self.wind_classes:
+            raise ValueError("wind_classes and wind_capacity_factors need the same, non-zero length")
+        if self.wind_classes != sorted(self.wind_classes):
+            raise ValueError(f"wind_classes must increase, got {self.wind_classes}")
+        return self
+
+
 class ScoringConfig(_Model):
     """The whole ``[scoring]`` table."""
 
@@ -415,6 +457,7 @@ class ScoringConfig(_Model):
     exclusions: list[ExclusionRule] = []
     stability: StabilityConfig = StabilityConfig()
     flags: FlagsConfig = FlagsConfig()
+    national_grid: NationalGridConfig = NationalGridConfig()
 
     @field_validator("criteria")
     @classmethod

@@ -1,0 +1,134 @@
+"""Measures cached by a hash of their inputs, so a weight change re-scores without geometry.
+
+The key hashes the sites (attributes and WKB geometry), the measured layers, the scenario
+tables the measures read (grid, costs, carbon, site models, roads) and the measure function.
+A hit is read back from ``<cache_dir>/measures-<key>.parquet`` (or memory); a miss runs the
+wrapped engine and stores the result atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from gis.criteria import measure_sites
+from gis.engine.base import MEASURE_LAYERS, Engine, MeasureFunc
+from gis.io import atomic_path, ensure_dir
+from gis.scoring.config import ScoringConfig
+
+__all__ = ["CachedEngine", "measures_key"]
+
+CONFIG_TABLES = {"grid", "costs", "carbon", "sites", "roads"}
+"""``[scoring]`` tables the measures depend on (criteria, weights and exclusions do not)."""
+
+
+def _hash_frame(digest: hashlib._Hash, frame: pd.DataFrame | None) -> None:
+    if frame is None:
+        digest.update(b"<absent>")
+        return
+    digest.update(repr(list(frame.columns)).encode())
+    digest.update(str(len(frame)).encode())
+    if isinstance(frame, gpd.GeoDataFrame):
+        digest.update(str(frame.crs).encode())
+        digest.update(b"".join(shapely.to_wkb(frame.geometry.values, hex=False)))
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    if len(frame.columns):
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+
+
+def measures_key(
+    sites: gpd.GeoDataFrame,
+    layers: dict[str, pd.DataFrame],
+    config: ScoringConfig,
+    *,
+    func: MeasureFunc | None = None,
+) -> str:
+    """Hex key of everything the measures of ``sites`` depend on."""
+    func = func or measure_sites
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{func.__module__}.{func.__qualname__}".encode())
+    digest.update(config.model_dump_json(include=CONFIG_TABLES).encode())
+    _hash_frame(digest, sites)
+    for name in MEASURE_LAYERS:
+        digest.update(name.encode())
+        _hash_frame(digest, layers.get(name))
+    return digest.hexdigest()
+
+
+class CachedEngine:
+    """Wrap an engine: measures come from ``cache_dir`` (or memory) when their inputs are unchanged.
+
+    Parameters
+    ----------
+    inner
+        the engine that measures on a miss.
+    cache_dir
+        folder of the parquet files (e.g. ``OUT/.cache``); None keeps them in memory only.
+    memory_items
+        measures tables kept in memory (most recent first).
+    """
+
+    def __init__(self, inner: Engine, *, cache_dir: str | Path | None = None, memory_items: int = 4) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.memory_items = memory_items
+        self._memory: OrderedDict[str, pd.DataFrame] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def measure(
+        self,
+        sites: gpd.GeoDataFrame,
+        layers: dict[str, pd.DataFrame],
+        config: ScoringConfig,
+        *,
+        func: MeasureFunc | None = None,
+    ) -> pd.DataFrame:
+        """Cached measures of ``sites``; computed by the wrapped engine on a miss."""
+        key = measures_key(sites, layers, config, func=func)
+        if key in self._memory:
+            self.hits += 1
+            self._memory.move_to_end(key)
+            return self._memory[key].copy()
+        path = self.cache_dir / f"measures-{key}.parquet" if self.cache_dir is not None else None
+        if path is not None and path.is_file():
+            self.hits += 1
+            measures = _restore_text(pd.read_parquet(path))
+        else:
+            self.misses += 1
+            measures = self.inner.measure(sites, layers, config, func=func)
+            if path is not None:
+                ensure_dir(path.parent)
+                with atomic_path(path) as tmp:
+                    measures.to_parquet(tmp, index=False)
+        self._remember(key, measures)
+        return measures.copy()
+
+    def _remember(self, key: str, measures: pd.DataFrame) -> None:
+        self._memory[key] = measures
+        while len(self._memory) > self.memory_items:
+            self._memory.popitem(last=False)
+
+    def close(self) -> None:
+        """Close the wrapped engine."""
+        self.inner.close()
+
+    def __enter__(self) -> CachedEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _restore_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns back to object dtype, as the measure functions return them."""
+    for col in frame.columns:
+        if pd.api.types.is_string_dtype(frame[col]) and not pd.api.types.is_object_dtype(frame[col]):
+            frame[col] = frame[col].to_numpy(dtype=object)
+    return frame
