@@ -1,0 +1,36 @@
+"""National grid mode: square cells in EPSG:5070 scored for stranded wind/solar potential.
+
+::
+
+    cells       cell generation (numpy + one rasterisation of the state polygons)
+    resource    resource values at cell centres through rasterio windowed reads
+    potential   cell -> candidate row: average MW of a co-located wind or solar plant
+    stability   rank stability over a million cells, in chunks of draws
+    columns     the ``grid_cells`` schema
+    api         ``score_grid(layers, scenario)`` and the ``gis score --grid`` command
+
+Cells are scored with the same measures, criteria and weights as the asset sites and written
+as their own layer; they are never added to the national estimates.
+"""
+
+from gis.grid.api import GRID_LAYERS, grid_command, measure_cells, score_grid, score_grid_with_log
+from gis.grid.cells import cell_ids, square_cells
+from gis.grid.columns import GRID_CELLS
+from gis.grid.potential import cell_sites
+from gis.grid.resource import resource_raster_for, sample_points
+from gis.grid.stability import p_top_n_chunked
+
+__all__ = [
+    "GRID_CELLS",
+    "GRID_LAYERS",
+    "cell_ids",
+    "cell_sites",
+    "grid_command",
+    "measure_cells",
+    "p_top_n_chunked",
+    "resource_raster_for",
+    "sample_points",
+    "score_grid",
+    "score_grid_with_log",
+    "square_cells",
+]
