@@ -411,6 +411,8 @@ SCHEMA_REGISTRY: dict[str, LayerSchema] = dict(LAYER_SCHEMAS)
 def _coerce(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == "str":
         out = series.astype("object").where(series.notna(), "")
+        if pd.api.types.infer_dtype(out, skipna=False) in ("string", "empty"):
+            return out  # already all text: skip the per-value conversion (a million-row layer)
         return out.map(lambda v: v if isinstance(v, str) else str(v)).astype(object)
     if dtype == "float64":
         return pd.to_numeric(series, errors="raise").astype("float64")
