@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gis.scenario import load_scenario
@@ -91,11 +92,19 @@ def test_offshore_platforms_merge_or_default(built):
 
 def test_stranded_allocation_by_capacity(built):
     sites, log, _ = built
-    # ERCOT 10.5 TWh, no solar share: split by MW, wind 300 / solar 100 of 400 MW
+    # ERCOT 10.5 TWh, no solar share: split by MW, wind 300 / solar 100 of 400 MW; but a plant
+    # cannot curtail more than it makes in a year (capacity x 8760 h x capacity factor)
+    layers = tiny.tiny_layers()
+    plants = layers["plants"].set_index("plant_id")
     wind = sites.loc["stranded_wind:103", "asset_mw"]
     solar = sites.loc["stranded_solar:104", "asset_mw"]
-    assert wind == pytest.approx(10.5e6 * 0.75 / 8760)
-    assert solar == pytest.approx(10.5e6 * 0.25 / 8760)
+    wind_cap = 300 * plants.loc[103, "capacity_factor"]
+    solar_cf = plants.loc[104, "capacity_factor"]
+    solar_cap = 100 * (1.0 if np.isnan(solar_cf) else solar_cf)
+    assert wind == pytest.approx(min(10.5e6 * 0.75 / 8760, wind_cap))
+    assert solar == pytest.approx(min(10.5e6 * 0.25 / 8760, solar_cap))
+    assert wind <= 300 and solar <= 100
+    assert log.repaired["stranded: curtailment share capped at the plant's own yearly generation"] == 2
     assert log.dropped["stranded: plant retired"] == 1
 
 

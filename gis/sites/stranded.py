@@ -8,6 +8,10 @@ No curtailment time series is available, so each region's annual curtailed energ
     plant_mwh        = region_fuel_mwh x capacity_mw / region_fuel_capacity_mw
     mineable_mw      = plant_mwh / 8760 h      (average MW of energy that is thrown away today)
 
+A plant cannot throw away more than it can make: ``plant_mwh`` is capped at what it generates
+in a year (``capacity_mw x 8760 h x capacity_factor``, or x 1 where the capacity factor is
+unknown). The cap matters in regions with few plants of a fuel; capped plants are counted.
+
 A plant belongs to a region by its balancing authority (EIA-860), else by its state.
 ``curtailment_table`` (CSV ``plant_id,curtailed_mwh_per_year``) overrides the allocation for the
 plants it lists. Plants outside every region have no known curtailment and are not candidates
@@ -121,6 +125,17 @@ def stranded_sites(plants: pd.DataFrame, model: StrandedModel, log: RowLog) -> g
         mwh = np.where(listed.to_numpy(), from_table, mwh)
         source = np.where(listed.to_numpy(), "user curtailment table", source)
     mwh = np.nan_to_num(mwh, nan=0.0)
+    cf = (
+        rows["capacity_factor"].astype("float64")
+        if "capacity_factor" in rows
+        else pd.Series(np.nan, rows.index)
+    )
+    producible = (
+        rows["capacity_mw"].to_numpy(dtype="float64") * HOURS_PER_YEAR * cf.fillna(1.0).clip(0, 1).to_numpy()
+    )
+    capped = mwh > producible
+    log.repair(int(capped.sum()), "stranded: curtailment share capped at the plant's own yearly generation")
+    mwh = np.minimum(mwh, producible)
     basis = fmt_mw(mwh / 1000.0, 1) + " GWh/yr curtailed (" + pd.Series(source, dtype=object) + ") / 8760 h"
     return site_frame(
         rows.geometry,
