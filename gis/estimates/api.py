@@ -24,6 +24,7 @@ from gis.estimates.asics import asic_model
 from gis.estimates.calculator import FORMULAS, calculator, seed_claim_check
 from gis.estimates.config import EstimatesConfig, assumptions, load_estimates_config
 from gis.estimates.projection import project
+from gis.scoring.columns import read_candidate_sites
 
 __all__ = [
     "calculator",
@@ -258,26 +259,6 @@ def estimate(
     return _finite(result)
 
 
-def _read_sites(path: Path) -> pd.DataFrame:
-    from gis.io import gpkg_layer_names, read_gpkg_layer
-
-    if not path.is_file():
-        raise GisError(
-            "the scored sites do not exist",
-            file=path,
-            fix="run `gis score` first (or `gis run`), with the same --out",
-        )
-    layers = set(gpkg_layer_names(path, fix="rerun `gis score` to rewrite it"))
-    if SITES_LAYER not in layers:
-        raise GisError(
-            f"the GeoPackage has no layer {SITES_LAYER}",
-            file=path,
-            field=SITES_LAYER,
-            fix="rerun `gis score` to rewrite it",
-        )
-    return read_gpkg_layer(path, SITES_LAYER, fix="rerun `gis score` to rewrite it")
-
-
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -370,7 +351,7 @@ def estimate_command(
             )
         config = config.with_network_ehs(network_ehs)
     sites_path = out / "sites.gpkg"
-    sites = _read_sites(sites_path)
+    sites = read_candidate_sites(sites_path)
     network = None
     if config.network.hashrate_ehs == "from_data":
         from gis.layers import read_layers

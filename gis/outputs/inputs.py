@@ -17,8 +17,9 @@ import pyogrio
 
 from gis import STORAGE_CRS
 from gis.errors import GisError
-from gis.io import gpkg_layer_names, read_gpkg_layer
+from gis.io import gpkg_layer_names
 from gis.layers import read_layers
+from gis.scoring.columns import read_candidate_sites
 
 SITES_LAYER = "candidate_sites"
 
@@ -80,16 +81,7 @@ def _need(path: Path, command: str) -> Path:
 
 def read_sites(path: Path, *, notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """``candidate_sites`` from ``sites.gpkg`` (EPSG:4326 points), best first, columns checked."""
-    _need(path, "gis score")
-    layers = set(gpkg_layer_names(path, fix="rerun `gis score`"))
-    if SITES_LAYER not in layers:
-        raise GisError(
-            f"the GeoPackage has no {SITES_LAYER} layer",
-            file=path,
-            field=SITES_LAYER,
-            fix="rerun `gis score`",
-        )
-    sites = read_gpkg_layer(path, SITES_LAYER, fix="rerun `gis score`")
+    sites = read_candidate_sites(path)
     missing = [c for c in REQUIRED_SITE_COLUMNS if c not in sites.columns]
     if missing:
         raise GisError(

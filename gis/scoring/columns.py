@@ -6,9 +6,15 @@ the estimates stage agree. ``s_<criterion>`` sub-score columns (0..1) follow the
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import geopandas as gpd
+
+from gis.errors import GisError
+from gis.io import gpkg_layer_names, read_gpkg_layer
 from gis.schema import CATEGORIES, FUELS, OWNER_CLASSES, Column, LayerSchema, register
 
-__all__ = ["CANDIDATE_SITES", "CSV_FLOAT_DIGITS"]
+__all__ = ["CANDIDATE_SITES", "CSV_FLOAT_DIGITS", "read_candidate_sites"]
 
 
 def _c(name: str, dtype: str, unit: str, description: str) -> Column:
@@ -90,3 +96,25 @@ CSV_FLOAT_DIGITS: dict[str, int] = {
     "lon": 6,
 }
 """Decimals kept per float column in sites_ranked.csv (s_ columns: 6); deterministic text."""
+
+
+def read_candidate_sites(path: str | Path) -> gpd.GeoDataFrame:
+    """The ``candidate_sites`` layer of ``sites.gpkg`` as written by ``gis score`` (EPSG:4326, unvalidated).
+
+    Raises
+    ------
+    GisError
+        when the file is absent, unreadable or lacks the layer, saying to run ``gis score``.
+    """
+    path = Path(path)
+    fix = "run `gis score` first (or `gis run`), with the same --out"
+    if not path.is_file():
+        raise GisError("the scored sites do not exist", file=path, fix=fix)
+    if CANDIDATE_SITES.name not in gpkg_layer_names(path, fix=fix):
+        raise GisError(
+            f"the GeoPackage has no layer {CANDIDATE_SITES.name}",
+            file=path,
+            field=CANDIDATE_SITES.name,
+            fix=fix,
+        )
+    return read_gpkg_layer(path, CANDIDATE_SITES.name, fix=fix)
