@@ -43,6 +43,23 @@ MirrorOpt = Annotated[
     typer.Option("--mirror", help="HTTP mirror of the data (env GIS_DATA_MIRROR).", show_default=False),
 ]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
+EngineOpt = Annotated[
+    str,
+    typer.Option("--engine", help="Where the measures run: local (this process) or dask (a cluster)."),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (with --engine dask; "
+        "default: a local cluster).",
+        show_default=False,
+    ),
+]
+GridOpt = Annotated[
+    bool,
+    typer.Option("--grid", help="Also score the national grid cells: OUT/grid_cells.gpkg and .csv."),
+]
 ScenarioOpt = Annotated[
     Path | None,
     typer.Option(
@@ -140,11 +157,19 @@ def build(data_dir: DataDirOpt = None, mirror: MirrorOpt = None, out: OutOpt = D
 
 
 @app.command()
-def score(scenario: ScenarioOpt = None, out: OutOpt = DEFAULT_OUT) -> None:
+def score(
+    scenario: ScenarioOpt = None,
+    out: OutOpt = DEFAULT_OUT,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    grid: GridOpt = False,
+) -> None:
     """Score candidate sites: OUT/sites.gpkg and OUT/sites_ranked.csv."""
     from gis.scoring.api import score_command
 
-    score_command(out=out, scenario_path=scenario, console=console)
+    score_command(
+        out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+    )
 
 
 @app.command()
@@ -214,6 +239,9 @@ def run(
     mirror: MirrorOpt = None,
     scenario: ScenarioOpt = None,
     out: OutOpt = DEFAULT_OUT,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    grid: GridOpt = False,
 ) -> None:
     """Everything in order: build, score, estimate, map, GeoPackage, ranked lists, report."""
     t0 = time.perf_counter()
@@ -222,7 +250,9 @@ def run(
     from gis.outputs.api import outputs_command
     from gis.scoring.api import score_command
 
-    score_command(out=out, scenario_path=scenario, console=console)
+    score_command(
+        out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+    )
     estimate_command(out=out, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
     written = outputs_command(out=out, scenario_path=scenario, console=console)
     table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")

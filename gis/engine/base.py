@@ -36,6 +36,10 @@ class Engine(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 def metric_layers(layers: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The :data:`MEASURE_LAYERS` present in ``layers``, reprojected once to EPSG:5070 (metres).

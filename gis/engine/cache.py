@@ -71,13 +71,23 @@ class CachedEngine:
         folder of the parquet files (e.g. ``OUT/.cache``); None keeps them in memory only.
     memory_items
         measures tables kept in memory (most recent first).
+    disk_items
+        files kept in ``cache_dir``; the least recently used beyond it are deleted.
     """
 
-    def __init__(self, inner: Engine, *, cache_dir: str | Path | None = None, memory_items: int = 4) -> None:
+    def __init__(
+        self,
+        inner: Engine,
+        *,
+        cache_dir: str | Path | None = None,
+        memory_items: int = 4,
+        disk_items: int = 8,
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.memory_items = memory_items
+        self.disk_items = disk_items
         self._memory: OrderedDict[str, pd.DataFrame] = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -100,6 +110,7 @@ class CachedEngine:
         if path is not None and path.is_file():
             self.hits += 1
             measures = _restore_text(pd.read_parquet(path))
+            path.touch()
         else:
             self.misses += 1
             measures = self.inner.measure(sites, layers, config, func=func)
@@ -107,6 +118,7 @@ class CachedEngine:
                 ensure_dir(path.parent)
                 with atomic_path(path) as tmp:
                     measures.to_parquet(tmp, index=False)
+                self._prune()
         self._remember(key, measures)
         return measures.copy()
 
@@ -114,6 +126,11 @@ class CachedEngine:
         self._memory[key] = measures
         while len(self._memory) > self.memory_items:
             self._memory.popitem(last=False)
+
+    def _prune(self) -> None:
+        files = sorted(self.cache_dir.glob("measures-*.parquet"), key=lambda p: p.stat().st_mtime)
+        for old in files[: max(0, len(files) - self.disk_items)]:
+            old.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close the wrapped engine."""

@@ -37,6 +37,10 @@ class DaskEngine:
         largest partition, rows.
     workers
         worker processes of the LocalCluster (default: CPU count, at most 8).
+    client
+        an existing ``distributed.Client`` to use instead (left open by :meth:`close`).
+    connect_timeout_s
+        how long to wait for ``scheduler``, seconds.
     """
 
     name = "dask"
@@ -48,6 +52,8 @@ class DaskEngine:
         partitions: int | None = None,
         chunk_rows: int = 250_000,
         workers: int | None = None,
+        client=None,
+        connect_timeout_s: float = 20.0,
     ) -> None:
         if partitions is not None and partitions < 1:
             raise GisError(
@@ -59,8 +65,10 @@ class DaskEngine:
         self.partitions = partitions
         self.chunk_rows = max(1, int(chunk_rows))
         self.workers = workers or min(os.cpu_count() or 2, 8)
-        self._client = None
+        self._client = client
+        self._owns_client = client is None
         self._cluster = None
+        self.connect_timeout_s = connect_timeout_s
 
     @property
     def client(self):
@@ -70,7 +78,7 @@ class DaskEngine:
 
             if self.scheduler:
                 try:
-                    self._client = Client(self.scheduler, timeout="20s")
+                    self._client = Client(self.scheduler, timeout=f"{self.connect_timeout_s}s")
                 except (OSError, TimeoutError) as exc:
                     raise GisError(
                         f"cannot reach the dask scheduler ({exc})",
@@ -117,7 +125,7 @@ class DaskEngine:
 
     def close(self) -> None:
         """Close the client (and the LocalCluster this engine started)."""
-        if self._client is not None:
+        if self._client is not None and self._owns_client:
             self._client.close()
             self._client = None
         if self._cluster is not None:

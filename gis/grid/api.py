@@ -195,7 +195,7 @@ def grid_command(
     available = {row[0] for row in pyogrio.list_layers(source)} if source.is_file() else set()
     layers = read_layers(source, names=[n for n in GRID_LAYERS if n in available] or None)
     t0 = time.perf_counter()
-    cells, log, _ = score_grid_with_log(layers, scenario, engine=engine, workdir=out / ".cache")
+    cells, log, _ = score_grid_with_log(layers, scenario, engine=engine)
     metadata = {
         "tool": f"gis-btc-sites {__version__}",
         "scenario": scenario.name,

@@ -80,7 +80,7 @@ def sample_points(
             return pd.DataFrame(out, columns=names)
         if src.crs is not None:
             x, y = Transformer.from_crs(crs, src.crs, always_xy=True).transform(x, y)
-        col_f, row_f = ~src.transform * (np.asarray(x), np.asarray(y))
+        col_f, row_f = ~src.transform @ (np.asarray(x), np.asarray(y))
         with np.errstate(invalid="ignore"):
             rows = np.floor(row_f)
             cols = np.floor(col_f)

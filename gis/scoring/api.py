@@ -19,6 +19,7 @@ from rich.table import Table
 
 from gis import STORAGE_CRS, __version__
 from gis.criteria import measure_sites
+from gis.engine import Engine
 from gis.io import gpkg_layer_names, write_csv, write_gpkg
 from gis.rowlog import RowLog
 from gis.schema import CATEGORIES, validate
@@ -55,12 +56,17 @@ def _config(scenario_or_config: Scenario | ScoringConfig) -> ScoringConfig:
 
 
 def score_sites_with_log(
-    layers: dict[str, pd.DataFrame], scenario_or_config: Scenario | ScoringConfig
+    layers: dict[str, pd.DataFrame],
+    scenario_or_config: Scenario | ScoringConfig,
+    *,
+    engine: Engine | None = None,
 ) -> tuple[gpd.GeoDataFrame, RowLog]:
     """Like :func:`score_sites`, also returning the row log of the candidate-site assembly."""
     config = _config(scenario_or_config)
     sites, log = candidate_sites(layers, config)
-    measures = measure_sites(sites, layers, config)
+    measures = (
+        engine.measure(sites, layers, config) if engine is not None else measure_sites(sites, layers, config)
+    )
     scored = score_measures(measures, config)
     order = np.argsort(scored["rank"].to_numpy(), kind="stable")
     groups = interconnect_groups(gpd.GeoSeries(sites.geometry, crs=sites.crs), measures, config.grid)
@@ -106,7 +112,10 @@ def _group_leader(groups: np.ndarray, order: np.ndarray) -> np.ndarray:
 
 
 def score_sites(
-    layers: dict[str, pd.DataFrame], scenario_or_config: Scenario | ScoringConfig
+    layers: dict[str, pd.DataFrame],
+    scenario_or_config: Scenario | ScoringConfig,
+    *,
+    engine: Engine | None = None,
 ) -> gpd.GeoDataFrame:
     """Candidate sites, scored and ranked, best first (EPSG:4326 points, ``candidate_sites`` schema).
 
@@ -117,8 +126,11 @@ def score_sites(
         military_sites, flare_sites, offshore_wells, transmission_lines, substations, states.
     scenario_or_config
         a :class:`gis.scenario.Scenario` or its :class:`ScoringConfig`.
+    engine
+        where the measures (the geometry work) run: :mod:`gis.engine` (default: in-process);
+        ranking and stability always run here, on all sites at once.
     """
-    return score_sites_with_log(layers, scenario_or_config)[0]
+    return score_sites_with_log(layers, scenario_or_config, engine=engine)[0]
 
 
 def ranked_csv_frame(sites: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -175,10 +187,24 @@ def _top_table(sites: gpd.GeoDataFrame, n: int = 10) -> Table:
     return table
 
 
-def score_command(*, out: Path, scenario_path: Path | None, console: Console) -> dict[str, Path]:
-    """``gis score``: read OUT/layers.gpkg, score, write OUT/sites.gpkg and OUT/sites_ranked.csv."""
+def score_command(
+    *,
+    out: Path,
+    scenario_path: Path | None,
+    console: Console,
+    engine: str = "local",
+    scheduler: str | None = None,
+    grid: bool = False,
+) -> dict[str, Path]:
+    """``gis score``: read OUT/layers.gpkg, score, write OUT/sites.gpkg and OUT/sites_ranked.csv.
+
+    ``engine``/``scheduler`` choose where the measures run (:func:`gis.engine.get_engine`; cached
+    in the user's cache directory); ``grid`` (or ``[scoring.national_grid] enabled``) also writes the grid cells.
+    """
+    from gis.engine import get_engine
     from gis.layers import read_layers
     from gis.scenario import load_scenario
+    from gis.settings import cache_dir
 
     out = Path(out)
     scenario = load_scenario(scenario_path)
@@ -187,7 +213,21 @@ def score_command(*, out: Path, scenario_path: Path | None, console: Console) ->
         set(gpkg_layer_names(source, fix="rebuild it with `gis build`")) if source.is_file() else set()
     )
     layers = read_layers(source, names=[n for n in LAYER_NAMES if n in available] or None)
-    sites, log = score_sites_with_log(layers, scenario)
+    chunk_rows = scenario.scoring.national_grid.chunk_rows
+    measures_cache = cache_dir() / "measures"
+    with get_engine(engine, scheduler=scheduler, chunk_rows=chunk_rows, cache_dir=measures_cache) as runner:
+        sites, log = score_sites_with_log(layers, scenario, engine=runner)
+        written = _write_sites(out, scenario, sites, log, console)
+        if grid or scenario.scoring.national_grid.enabled:
+            from gis.grid import grid_command
+
+            written |= grid_command(out=out, scenario=scenario, engine=runner, console=console)
+    return written
+
+
+def _write_sites(
+    out: Path, scenario: Scenario, sites: gpd.GeoDataFrame, log: RowLog, console: Console
+) -> dict[str, Path]:
     metadata = {
         "tool": f"gis-btc-sites {__version__}",
         "scenario": scenario.name,
