@@ -1,0 +1,252 @@
+"""Grid mode: cells, windowed resource sampling, cell potential, chunked stability, scoring, CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from shapely.geometry import box
+
+from gis import METRIC_CRS
+from gis.cli import main
+from gis.criteria import measure_sites
+from gis.errors import GisError
+from gis.grid import (
+    p_top_n_chunked,
+    sample_points,
+    score_grid,
+    score_grid_with_log,
+    square_cells,
+)
+from gis.grid.potential import cell_sites
+from gis.io import write_gpkg
+from gis.layers.resource import resource_raster, sample_raster
+from gis.rowlog import RowLog
+from gis.scenario import load_scenario
+from gis.schema import LAYER_SCHEMAS, validate
+from gis.scoring.config import StabilityConfig
+from gis.scoring.score import score_measures
+from gis.scoring.stability import p_top_n
+from gis.settings import cache_dir
+
+_spec = importlib.util.spec_from_file_location(
+    "scale_synthetic", Path(__file__).parent / "fixtures" / "scale" / "synthetic.py"
+)
+synthetic = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(synthetic)
+
+SCENARIO = load_scenario()
+
+
+def _config(**grid):
+    config = SCENARIO.scoring
+    return config.model_copy(update={"national_grid": config.national_grid.model_copy(update=grid)})
+
+
+def _states(*boxes_m: tuple[str, tuple[float, float, float, float]]) -> gpd.GeoDataFrame:
+    rows = {
+        "state": [s for s, _ in boxes_m],
+        "state_fips": [f"{i:02d}" for i in range(len(boxes_m))],
+        "name": [s for s, _ in boxes_m],
+        "land_area_km2": [1.0] * len(boxes_m),
+    }
+    geoms = gpd.GeoSeries([box(*b) for _, b in boxes_m], crs=METRIC_CRS).to_crs("EPSG:4326")
+    return validate(gpd.GeoDataFrame(rows, geometry=geoms.values, crs="EPSG:4326"), LAYER_SCHEMAS["states"])
+
+
+# ---------------------------------------------------------------- cells
+
+
+def test_square_cells_cover_an_aligned_state_exactly_once_with_stable_ids():
+    states = _states(("KS", (0.0, 1_500_000.0, 50_000.0, 1_530_000.0)), ("AK", (-2e6, 3e6, -1.9e6, 3.1e6)))
+    log = RowLog("grid")
+    cells = square_cells(states, cell_km=10.0, exclude_states=["AK"], log=log)
+    assert len(cells) == 5 * 3  # 50 km x 30 km in 10 km cells; the excluded state adds none
+    assert set(cells["state"]) == {"KS"}
+    assert cells["cell_id"].is_unique
+    assert set(cells["x_m"]) == {5_000.0, 15_000.0, 25_000.0, 35_000.0, 45_000.0}
+    assert set(cells["y_m"]) == {1_505_000.0, 1_515_000.0, 1_525_000.0}
+    assert "g10km:0_150" in set(cells["cell_id"])  # ix = floor(5 km / 10 km), iy = floor(1505 km / 10 km)
+    assert np.allclose(cells["area_km2"], 100.0)
+    assert any("AK" in note for note in log.notes)
+    again = square_cells(states, cell_km=10.0, exclude_states=["AK"])
+    pd.testing.assert_frame_equal(cells, again)
+
+
+def test_square_cells_assign_each_border_cell_to_one_state():
+    states = _states(("AA", (0.0, 0.0, 25_000.0, 20_000.0)), ("BB", (25_000.0, 0.0, 50_000.0, 20_000.0)))
+    cells = square_cells(states, cell_km=10.0)
+    assert cells["cell_id"].is_unique
+    assert len(cells) == 10  # 5 columns x 2 rows, the border column (centre 25 km) counted once
+    assert (cells.loc[cells["x_m"] < 25_000, "state"] == "AA").all()
+    assert (cells.loc[cells["x_m"] > 25_000, "state"] == "BB").all()
+
+
+def test_square_cells_refuse_more_cells_than_allowed():
+    states = _states(("KS", (0.0, 0.0, 100_000.0, 100_000.0)))
+    with pytest.raises(GisError) as err:
+        square_cells(states, cell_km=1.0, max_cells=500)
+    assert err.value.field == "scoring.national_grid.cell_km"
+    with pytest.raises(GisError):
+        square_cells(states, cell_km=0.0)
+
+
+# ---------------------------------------------------------------- resource sampling
+
+
+def test_windowed_sampling_matches_the_whole_window_sampler(tmp_path: Path):
+    raster = resource_raster(synthetic.resource_grid(), res_deg=0.25, path=tmp_path / "r.tif")
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-101, -90, 500), rng.uniform(33, 42, 500)  # some fall outside the raster
+    points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    metric = points.to_crs(METRIC_CRS)
+    tiled = sample_points(raster, metric.x.to_numpy(), metric.y.to_numpy(), tile_px=3)  # many windows
+    whole = sample_raster(raster, points)
+    np.testing.assert_allclose(tiled.to_numpy(), whole.to_numpy(), rtol=0, atol=1e-6, equal_nan=True)
+    assert tiled.isna().any().any() and tiled.notna().any().any()
+
+
+def test_sampling_names_a_missing_band(tmp_path: Path):
+    path = tmp_path / "one_band.tif"
+    profile = {"driver": "GTiff", "height": 2, "width": 2, "count": 1, "dtype": "float32", "crs": "EPSG:4326",
+               "transform": rasterio.transform.from_origin(-100, 40, 1, 1)}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.ones((1, 2, 2), dtype="float32"))
+        dst.set_band_description(1, "ghi_kwh_m2_day")
+    with pytest.raises(GisError) as err:
+        sample_points(path, np.array([0.0]), np.array([1.5e6]))
+    assert err.value.field == "wind_class"
+
+
+# ---------------------------------------------------------------- potential
+
+
+def test_cell_potential_follows_the_scenario_formula_and_counts_drops():
+    model = _config().national_grid  # default table: 2 % solar at 31 MW/km2, 10 % wind at 3 MW/km2
+    cells = pd.DataFrame(
+        {"cell_id": ["a", "b", "c", "d"], "state": "KS", "x_m": [0.0, 5e3, 1e4, 1.5e4],
+         "y_m": 1.5e6, "area_km2": 25.0}
+    )  # fmt: skip
+    resource = pd.DataFrame(
+        {"ghi_kwh_m2_day": [5.0, 3.0, np.nan, 3.5], "wind_class": [4.0, 6.0, np.nan, 2.0]}
+    )
+    log = RowLog("grid")
+    sites = cell_sites(cells, resource, model, log)
+    assert list(sites["cell_id"]) == ["a", "b"]
+    solar = 25 * 0.02 * 31.0 * 5.0 * 0.8 / 24  # 2.583 MW beats wind 25 x 0.1 x 3 x 0.33 = 2.475 MW
+    wind = 25 * 0.1 * 3.0 * 0.42
+    assert sites.loc[0, "category"] == "stranded_solar" and sites.loc[0, "asset_mw"] == pytest.approx(solar)
+    assert sites.loc[0, "capacity_mw"] == pytest.approx(15.5)
+    assert sites.loc[1, "category"] == "stranded_wind" and sites.loc[1, "asset_mw"] == pytest.approx(wind)
+    assert sites.loc[1, "site_id"] == "stranded_wind:b"
+    assert "GHI 5.00" in sites.loc[0, "basis"] and "wind class 6.00" in sites.loc[1, "basis"]
+    assert log.dropped == {
+        "grid: no resource value at the cell centre": 1,
+        "grid: best resource below the thresholds": 1,
+    }
+    solar_only = cell_sites(cells, resource, model.model_copy(update={"resource": "solar"}), RowLog("g"))
+    assert set(solar_only["category"]) == {"stranded_solar"} and list(solar_only["cell_id"]) == ["a"]
+
+
+# ---------------------------------------------------------------- stability
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("max_elements", [50, 5_000, 20_000_000])
+def test_chunked_stability_equals_the_all_draws_version(seed: int, max_elements: int):
+    rng = np.random.default_rng(seed)
+    subs = rng.random((600, 5))
+    subs[100:110] = subs[50]  # exact ties, broken by row order in both
+    excluded = rng.random(600) < 0.1
+    weights = np.array([0.3, 0.25, 0.2, 0.15, 0.1])
+    config = StabilityConfig(draws=200, top_n=20, seed=seed)
+    expected = p_top_n(subs, weights, excluded, config)
+    got = p_top_n_chunked(subs, weights, excluded, config, max_elements=max_elements)
+    np.testing.assert_array_equal(got, expected)
+    assert got[excluded].sum() == 0 and got.sum() == pytest.approx(20)
+
+
+def test_chunked_stability_when_everyone_is_in_the_top():
+    subs = np.random.default_rng(0).random((5, 3))
+    got = p_top_n_chunked(
+        subs, np.array([0.5, 0.3, 0.2]), np.array([0, 0, 1, 0, 0], bool), StabilityConfig(top_n=10)
+    )
+    np.testing.assert_array_equal(got, [1, 1, 0, 1, 1])
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def test_grid_cells_are_scored_with_the_site_measures_and_criteria(tmp_path: Path):
+    layers = synthetic.synthetic_layers()
+    config = _config(cell_km=10.0)
+    cells, log, timings = score_grid_with_log(layers, config, workdir=tmp_path)
+    assert len(cells) == 900 and log.rows_read == 900  # 300 km square on 10 km multiples
+    assert list(cells["rank"]) == list(range(1, 901))
+    assert cells["score"].is_monotonic_decreasing
+    assert cells["site_id"].is_unique and set(cells["state"]) == {"KS"}
+    assert set(timings) == {"cells_s", "measure_s", "score_s", "stability_s"}
+    # the same measures and scoring code as asset sites, on the same points
+    points = cells.drop(columns=[c for c in cells.columns if c.startswith("s_")])
+    frame = points.assign(energy_fuel=points["fuel"], grid_voltage_kv=np.nan, asset_mw=cells["asset_mw"])
+    measures = measure_sites(frame, layers, config)
+    np.testing.assert_allclose(cells["dist_tx_km"], measures["dist_tx_km"], rtol=0, atol=1e-9)
+    assert (measures["in_us"] == 1.0).all()
+    again = score_measures(measures, config)
+    for col in [c for c in cells.columns if c.startswith("s_")] + ["score"]:
+        np.testing.assert_allclose(cells[col], again[col], rtol=0, atol=1e-12)
+    assert cells["p_top_n"].between(0, 1).all() and cells["p_top_n"].sum() == pytest.approx(50)
+    assert (cells["shared_cut_mw"] == 0).all() and (cells["interconnect_group"] == "").all()
+
+
+def test_grid_mode_needs_states_and_a_resource(tmp_path: Path):
+    layers = synthetic.synthetic_layers()
+    with pytest.raises(GisError) as err:
+        score_grid({k: v for k, v in layers.items() if k != "resource_grid"}, _config(cell_km=50.0))
+    assert err.value.field == "resource_grid"
+    with pytest.raises(GisError) as err:
+        score_grid(layers, _config(cell_km=50.0, raster=str(tmp_path / "absent.tif")))
+    assert err.value.field == "scoring.national_grid.raster"
+    with pytest.raises(GisError) as err:
+        score_grid({k: v for k, v in layers.items() if k != "states"}, _config(cell_km=50.0))
+    assert err.value.field == "states"
+
+
+def test_gis_score_grid_writes_its_own_layer_and_ranked_csv(tmp_path: Path):
+    layers = synthetic.synthetic_layers(plants=60)
+    write_gpkg(tmp_path / "layers.gpkg", layers)
+    scenario = tmp_path / "coarse.toml"
+    text = Path(SCENARIO_PATH()).read_text(encoding="utf-8").replace("cell_km = 5.0", "cell_km = 20.0")
+    scenario.write_text(text, encoding="utf-8")
+    assert main(["score", "--out", str(tmp_path), "--scenario", str(scenario), "--grid"]) == 0
+    cells = gpd.read_file(tmp_path / "grid_cells.gpkg", layer="grid_cells")
+    csv = pd.read_csv(tmp_path / "grid_cells_ranked.csv")
+    # x from -150 to 150 km: 15 columns; y from 1,350 to 1,650 km: centres 1,370..1,630 km, 14 rows
+    assert len(cells) == len(csv) == 15 * 14
+    assert list(csv["rank"]) == list(range(1, len(csv) + 1))
+    assert list(csv["site_id"]) == list(cells["site_id"])
+    assert {"lat", "lon", "cell_id", "s_grid_distance", "score"} <= set(csv.columns)
+    sites = gpd.read_file(tmp_path / "sites.gpkg", layer="candidate_sites")
+    assert not sites["site_id"].str.contains(":g20km:").any()  # cells never enter candidate_sites
+    assert list(
+        (cache_dir() / "measures").glob("measures-*.parquet")
+    )  # the next weight change skips geometry
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "coarse.toml",
+        "grid_cells.gpkg",
+        "grid_cells_ranked.csv",
+        "layers.gpkg",
+        "sites.gpkg",
+        "sites_ranked.csv",
+    ]
+
+
+def SCENARIO_PATH() -> Path:
+    from gis.scenario import DEFAULT_SCENARIO
+
+    return DEFAULT_SCENARIO
