@@ -81,8 +81,11 @@ def test_measure_sites_known_answers():
     assert dam["energy_cost_usd_mwh"] == 35.0 and dam["co2_t_per_mwh"] == 0.0
     # the nuclear plant's own 500 kV connection sets its headroom
     assert m.loc["nuclear_surplus:102", "headroom_mw"] == 1500.0
-    # wind: 899 MW of curtailment, capped by the 345 kV class headroom
-    assert m.loc["stranded_wind:103", "mineable_mw"] == 750.0
+    # wind: ERCOT's share is 899 MW, but the plant makes only 300 MW x 0.35; the 345 kV class
+    # headroom (750 MW) would cap it next: mineable = min(asset, headroom)
+    wind = m.loc["stranded_wind:103"]
+    assert wind["asset_mw"] == pytest.approx(105.0) and wind["headroom_mw"] == 750.0
+    assert wind["mineable_mw"] == pytest.approx(min(wind["asset_mw"], wind["headroom_mw"]))
     # off-grid flare: limited by the gas only; flare CO2 = 53.06 x 3.412 / 0.35 / 1000
     flare = m.loc["flare_gas:vnf2017:1"]
     assert flare["offgrid"] and flare["mineable_mw"] == pytest.approx(flare["asset_mw"])
@@ -111,3 +114,21 @@ def test_line_geometry_helper_is_metric():
         ).crs
         == "EPSG:4326"
     )
+
+
+def test_grid_headroom_caps_a_large_asset_on_a_weak_line():
+    layers = tiny.tiny_layers()
+    lines = layers["transmission_lines"].copy()
+    lines["voltage_kv"] = 69.0  # the only line becomes a 69 kV line: 50 MW of headroom
+    layers["transmission_lines"] = lines
+    plants = layers["plants"].copy()
+    plants["grid_voltage_kv"] = np.nan  # no own interconnection voltage: the nearest line decides
+    layers["plants"] = plants
+    config = load_scenario().scoring
+    sites, _ = candidate_sites(layers, config)
+    m = measure_sites(sites, layers, config).set_index("site_id")
+    ongrid = m.loc[~m["offgrid"].astype(bool)]
+    assert (ongrid["mineable_mw"] <= ongrid["headroom_mw"] + 1e-9).all()
+    big = ongrid.loc[ongrid["asset_mw"] > ongrid["headroom_mw"]]
+    assert len(big) >= 1  # the case really binds somewhere
+    assert big["mineable_mw"].tolist() == pytest.approx(big["headroom_mw"].tolist())
