@@ -9,10 +9,12 @@ back in order, so the measures are identical to the in-process ones.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from gis.criteria import measure_sites
@@ -108,6 +110,7 @@ class DaskEngine:
         func: MeasureFunc | None = None,
     ) -> pd.DataFrame:
         """Measures of ``sites`` (one row each, same order, RangeIndex), computed on the cluster."""
+        import dask.dataframe as dd
         import dask_geopandas
 
         func = func or measure_sites
@@ -116,7 +119,12 @@ class DaskEngine:
         if len(sites) == 0:
             return func(sites, needed, config)
         client = self.client
-        frame = dask_geopandas.from_geopandas(sites, npartitions=self._npartitions(len(sites)))
+        bounds = np.linspace(0, len(sites), self._npartitions(len(sites)) + 1).astype(int)
+        # partitions are scattered to the workers, not embedded in the task graph
+        parts = client.scatter([sites.iloc[a:b] for a, b in itertools.pairwise(bounds)])
+        frame = dask_geopandas.from_dask_dataframe(
+            dd.from_delayed(parts, meta=sites.iloc[:0], divisions=[*bounds[:-1].tolist(), len(sites) - 1])
+        )
         [shared] = client.scatter([needed], broadcast=True)
         meta = func(sites.iloc[:0], needed, config)
         measured = frame.map_partitions(func, shared, config, meta=meta, align_dataframes=False)
