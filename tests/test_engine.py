@@ -89,6 +89,9 @@ def test_unreachable_scheduler_is_a_user_error(sites, layers):
     with pytest.raises(GisError) as err:
         engine.measure(sites, layers, CONFIG)
     assert err.value.field == "--scheduler"
+    cached = CachedEngine(DaskEngine(scheduler="tcp://127.0.0.1:9", connect_timeout_s=1.0))
+    with pytest.raises(GisError), cached:  # fails on entry, even when every measure would be cached
+        pass
 
 
 @pytest.fixture(scope="module")

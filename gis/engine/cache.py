@@ -137,6 +137,7 @@ class CachedEngine:
         self.inner.close()
 
     def __enter__(self) -> CachedEngine:
+        self.inner.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -141,6 +141,8 @@ class DaskEngine:
             self._cluster = None
 
     def __enter__(self) -> DaskEngine:
+        if self.scheduler:
+            _ = self.client  # an unreachable scheduler fails now, not after the cached steps
         return self
 
     def __exit__(self, *exc: object) -> None:
