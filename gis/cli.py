@@ -250,7 +250,7 @@ def run(
     from gis.outputs.api import outputs_command
     from gis.scoring.api import score_command
 
-    score_command(
+    scored = score_command(
         out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
     )
     estimate_command(out=out, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
@@ -258,9 +258,7 @@ def run(
     table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
     table.add_column("file")
     table.add_column("MB", justify="right")
-    for path in sorted(
-        {out / "layers.gpkg", out / "sites.gpkg", out / "sites_ranked.csv", out / "estimates.json", *written}
-    ):
+    for path in sorted({out / "layers.gpkg", out / "estimates.json", *scored.values(), *written}):
         if path.exists():
             table.add_row(str(path), f"{path.stat().st_size / 1e6:.2f}")
     console.print(table)
