@@ -5,7 +5,6 @@
     cells       cell generation (numpy + one rasterisation of the state polygons)
     resource    resource values at cell centres through rasterio windowed reads
     potential   cell -> candidate row: average MW of a co-located wind or solar plant
-    stability   rank stability over a million cells, in chunks of draws
     columns     the ``grid_cells`` schema
     api         ``score_grid(layers, scenario)`` and the ``gis score --grid`` command
 
@@ -18,7 +17,6 @@ from gis.grid.cells import cell_ids, square_cells
 from gis.grid.columns import GRID_CELLS
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
-from gis.grid.stability import p_top_n_chunked
 
 __all__ = [
     "GRID_CELLS",
@@ -27,7 +25,6 @@ __all__ = [
     "cell_sites",
     "grid_command",
     "measure_cells",
-    "p_top_n_chunked",
     "resource_raster_for",
     "sample_points",
     "score_grid",

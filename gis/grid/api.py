@@ -29,13 +29,13 @@ from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
-from gis.grid.stability import p_top_n_chunked
 from gis.io import write_csv, write_gpkg
 from gis.rowlog import RowLog
 from gis.schema import validate
 from gis.scoring.config import ScoringConfig
 from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
+from gis.scoring.stability import p_top_n
 
 if TYPE_CHECKING:
     from gis.scenario import Scenario
@@ -125,7 +125,7 @@ def score_grid_with_log(
     subs = scored[[c for c in scored.columns if c.startswith("s_")]].to_numpy(dtype="float64")
     weights = np.array([c.weight for c in config.criteria.values()])
     p = np.zeros(len(frame))
-    p[order] = p_top_n_chunked(subs[order], weights, scored["excluded"].to_numpy()[order], config.stability)
+    p[order] = p_top_n(subs[order], weights, scored["excluded"].to_numpy()[order], config.stability)
     frame["p_top_n"] = p
     timings["stability_s"] = time.perf_counter() - t0
     frame = frame.iloc[order].reset_index(drop=True)

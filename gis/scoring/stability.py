@@ -1,10 +1,20 @@
 """Rank stability: how often a site stays in the top N when the weights are uncertain.
 
 Weights are drawn from a Dirichlet distribution centred on the scenario's weights
-(``alpha = weights x concentration``; criteria of weight 0 stay 0), seeded, and all draws are
-scored at once with one matrix product ``S (sites x criteria) @ W.T (criteria x draws)``.
-``p_top_n`` is the share of draws in which a site ranks within the top ``top_n`` of the
-non-excluded sites (ties broken by the site order given, i.e. by site_id upstream).
+(``alpha = weights x concentration``; criteria of weight 0 stay 0), seeded. ``p_top_n`` is the
+share of draws in which a row ranks within the top ``top_n`` of the non-excluded rows (ties
+broken by the row order given, i.e. by site_id upstream).
+
+Scoring every row in every draw would hold rows x draws numbers (gigabytes for a million grid
+cells), so each draw's top N is found among the rows that can reach it::
+
+    threshold_d = N-th best score of draw d among the 4N + 100 best rows at the scenario's weights
+    lift_d      = sum_c max(0, w_dc - w_c)          (sub-scores <= 1: no row gains more in draw d)
+    reach_d     = rows whose score at the scenario's weights is >= threshold_d - lift_d
+
+Only the ``reach_d`` best rows are scored for draw d (draws batched so that at most
+``max_elements`` scores are held at once), and the top N is taken among those scoring
+>= threshold_d, a superset of the true top N: the result equals scoring everything.
 """
 
 from __future__ import annotations
@@ -32,10 +42,14 @@ def p_top_n(
     weights: NDArray[np.float64],
     excluded: NDArray[np.bool_],
     config: StabilityConfig,
+    *,
+    max_elements: int = 20_000_000,
 ) -> NDArray[np.float64]:
-    """Share of weight draws (0..1) in which each site ranks within the top ``config.top_n``.
+    """Share of weight draws (0..1) in which each row ranks within the top ``config.top_n``.
 
-    ``subscores`` is sites x criteria (0..1); excluded sites never count (p = 0).
+    ``subscores`` is rows x criteria (0..1); excluded rows never count (p = 0); ties are broken
+    by row order. At most ``max_elements`` scores (rows x draws) are held at once, so a
+    million grid cells and a few thousand sites go through the same function.
     """
     subscores = np.asarray(subscores, dtype="float64")
     n = subscores.shape[0]
@@ -45,14 +59,41 @@ def p_top_n(
         return np.zeros(n)
     top = min(config.top_n, m)
     w = draw_weights(weights, config)
-    scores = subscores[eligible] @ w.T  # eligible sites x draws
-    # stable tie-break by row order: subtract a tiny, strictly increasing epsilon per row
-    scores = scores - np.arange(m)[:, None] * 1e-12
-    if top < m:
-        best = np.argpartition(-scores, top - 1, axis=0)[:top]
+    chosen = subscores[eligible]
+    tie_break = np.arange(m)[:, None] * 1e-12
+    counts = np.zeros(m, dtype="int64")
+    if top >= m:
+        counts += w.shape[0]
     else:
-        best = np.broadcast_to(np.arange(m)[:, None], (m, scores.shape[1]))
-    counts = np.bincount(best.ravel(), minlength=m)
+        weights = np.asarray(weights, dtype="float64")
+        base = chosen @ weights
+        by_base = np.argsort(-base, kind="stable")
+        size = min(m, 4 * top + 100)
+        pool = by_base[:size]
+        pool_scores = chosen[pool] @ w.T - tie_break[pool]
+        # slack: the same score computed in another matrix product may differ in the last bits
+        thresholds = -np.partition(-pool_scores, top - 1, axis=0)[top - 1] - 1e-9
+        # sub-scores are <= 1, so draw d lifts a row by at most sum_c max(0, w_dc - w_c)
+        lift = np.clip(w - weights, 0.0, None).sum(axis=1)
+        reach = np.searchsorted(-base[by_base], -(thresholds - lift - 1e-9), side="right")
+        sorted_rows = chosen[by_base]
+        draws = np.argsort(reach, kind="stable")
+        start = 0
+        while start < len(draws):
+            stop = start + 1
+            while stop < len(draws) and reach[draws[stop]] * (stop + 1 - start) <= max_elements:
+                stop += 1
+            chunk = draws[start:stop]
+            prefix = max(int(reach[chunk].max()), top)
+            raw = sorted_rows[:prefix] @ w[chunk].T
+            # tie-broken scores never exceed raw ones: comparing raw scores keeps a superset
+            rows = np.flatnonzero((raw >= thresholds[chunk]).any(axis=1))
+            if len(rows) < top:  # never with the slack above; kept as a guard for argpartition
+                rows = np.arange(prefix)
+            scores = raw[rows] - tie_break[by_base[rows]]
+            best = np.argpartition(-scores, top - 1, axis=0)[:top]
+            counts += np.bincount(by_base[rows[best]].ravel(), minlength=m)
+            start = stop
     out = np.zeros(n)
     out[eligible] = counts / w.shape[0]
     return out
