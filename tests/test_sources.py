@@ -293,3 +293,29 @@ def test_real_data_dir_matches_catalog_checksums(real_data_dir: Path) -> None:
         for f in src.files:
             r.get(src.name, f.key)
     assert not [w for w in r.warnings if "differs" in w], r.warnings
+
+
+NOT_CATALOGUED = {
+    "flaring_monitor/flaring_monitor_company_stats_reported.csv": "operator-level monthly flaring; no locations",
+    "flaring_monitor/flaring_monitor_company_stats_satellite_modeled.csv": "operator-level; no locations",
+    "hifld_tx_samples/hifld_tx_indiana.geojson.gz": "regional HIFLD extract: official-schema test input; "
+    "merging it with GridKit nationally would count the same lines twice",
+    "hifld_tx_samples/hifld_tx_wichita_ks.geojson": "regional HIFLD extract with the full schema: test input",
+}
+"""Files of the public data copy the catalog deliberately does not read, with the reason."""
+
+
+@pytest.mark.realdata
+def test_every_real_data_file_is_catalogued_or_named_unused(real_data_dir: Path) -> None:
+    catalogued = {f.path for src in load_catalog().values() for f in src.files}
+    present = {
+        str(p.relative_to(real_data_dir))
+        for p in real_data_dir.rglob("*")
+        if p.is_file() and not p.name.endswith(".md")
+    }
+    new = sorted(present - catalogued - set(NOT_CATALOGUED))
+    assert not new, (
+        f"data files no catalog entry reads: {new}. Add a layers/<source>.toml for each (and a loader), "
+        "or list it in NOT_CATALOGUED with the reason"
+    )
+    assert not (set(NOT_CATALOGUED) & catalogued), "a file is both catalogued and listed as unused"
