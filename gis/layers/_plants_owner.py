@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 OWNER_RULES: tuple[tuple[str, str, str], ...] = (
-    # --- federal operators named in the brief ---------------------------------------------
+    # --- federal operators: TVA, Army Corps of Engineers, Bureau of Reclamation ---------------
     (r"\btennessee valley auth", "federal_tva", "Tennessee Valley Authority (federal corporation)"),
     (
         r"^usc?e\b|^usace\b|corps of eng",
