@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
@@ -132,3 +133,25 @@ def test_grid_headroom_caps_a_large_asset_on_a_weak_line():
     big = ongrid.loc[ongrid["asset_mw"] > ongrid["headroom_mw"]]
     assert len(big) >= 1  # the case really binds somewhere
     assert big["mineable_mw"].tolist() == pytest.approx(big["headroom_mw"].tolist())
+
+
+def test_road_distance_queries_tile_by_tile(monkeypatch):
+    import gis.layers.osm as osm
+    from gis.criteria.roads import road_distance_km
+
+    calls = []
+
+    def fake_nearest_road_km(points):
+        calls.append(len(points))
+        west, south, east, north = points.total_bounds
+        assert east - west <= 2.0 and north - south <= 2.0  # never wider than one tile
+        return pd.Series(np.arange(len(points), dtype=float) + 0.5, index=points.index)
+
+    monkeypatch.setattr(osm, "nearest_road_km", fake_nearest_road_km)
+    pts = gpd.GeoSeries(
+        [Point(-122.3, 47.6), Point(-122.1, 47.5), Point(-97.7, 30.3), Point(-80.2, 25.8)], crs="EPSG:4326"
+    )
+    got = road_distance_km(pts, enabled=True)
+    assert sorted(calls) == [1, 1, 2]  # Seattle pair shares a tile; Austin and Miami alone
+    assert got.tolist() == [0.5, 1.5, 0.5, 0.5]
+    assert np.isnan(road_distance_km(pts, enabled=False)).all()
