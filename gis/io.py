@@ -17,8 +17,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyogrio
 
 from gis.errors import GisError
+
+# GDAL would otherwise leave a "<file>.aux.xml" beside a GeoPackage it only read (its
+# persistent auxiliary metadata): outputs hold exactly the files the commands name.
+pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
 
 
 def ensure_dir(path: Path) -> Path:

@@ -196,3 +196,18 @@ def test_scenario_error_names_file_and_dotted_key(tmp_path: Path) -> None:
     with pytest.raises(GisError) as err:
         load_scenario(path)
     assert err.value.field == "estimates.uptim" and str(path) in err.value.message
+
+
+def test_reading_a_gpkg_with_metadata_leaves_no_sidecar(tmp_path: Path) -> None:
+    from gis.layers import read_layers
+
+    target = tmp_path / "layers.gpkg"
+    write_gpkg(
+        target,
+        {"military_sites": _military()},
+        dataset_metadata={"build_report": "[]"},
+        layer_metadata={"military_sites": {"row_log": "{}"}},
+    )
+    assert len(read_layers(target, ["military_sites"])["military_sites"]) == 3
+    pyogrio.read_info(target, layer="military_sites")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["layers.gpkg"]
