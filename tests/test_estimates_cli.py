@@ -115,7 +115,9 @@ def test_estimate_writes_json_deterministically(tmp_path: Path, capsys: pytest.C
     assert capsys.readouterr().out == ""
     assert (out / "estimates.json").read_bytes() == first
     data = json.loads(first)
-    assert data["scenario"] == "default" and data["national"]["sites"] == 8
+    assert data["scenario"] == "default" and data["selection"]["rule"] == "max_margin"
+    # of the 8 sites above the threshold, the margin-maximising fleet keeps the cheap ones
+    assert 0 < data["national"]["sites"] == data["selection"]["sites_selected"] <= 8
     assert not list(out.glob(".estimates.json.*"))  # no temporary file left behind
 
 

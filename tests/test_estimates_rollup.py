@@ -31,8 +31,10 @@ def candidate_sites() -> gpd.GeoDataFrame:
 
 
 def config(**selection: object) -> EstimatesConfig:
+    """The default estimates config with a fixed score-threshold selection (the formula tests'
+    sites must not depend on the default rule)."""
     data = EstimatesConfig().model_dump()
-    data["selection"].update(selection)
+    data["selection"].update({"rule": "score_threshold", **selection})
     return EstimatesConfig.model_validate(data)
 
 
@@ -348,3 +350,45 @@ def test_network_from_the_real_difficulty_series(real_data_dir: Path) -> None:
     # difficulty 121.5 T -> 870 EH/s; Blockchain.com's smoothed estimate that day: 924 EH/s
     assert network["implied_hashrate_ehs"] == pytest.approx(870.0, rel=0.01)
     assert network["implied_hashrate_ehs"] == pytest.approx(network["hashrate_ehs"], rel=0.1)
+
+
+def _margin_figures(usd_mwh: list[float], mw: float = 100.0, ths_per_mw: float = 5.0e4) -> pd.DataFrame:
+    n = len(usd_mwh)
+    return pd.DataFrame(
+        {
+            "mineable_mw": [mw] * n,
+            "hashrate_ths": [mw * ths_per_mw] * n,
+            "energy_cost_usd_per_year": [mw * 8760 * c for c in usd_mwh],
+        }
+    )
+
+
+def test_max_margin_keeps_cheap_energy_until_the_fleet_margin_peaks() -> None:
+    from gis.estimates.rollup import max_margin_cut
+    from gis.rowlog import RowLog
+
+    figures = _margin_figures([200.0, 10.0, 20.0, 60.0])  # listed in rank order, not by cost
+
+    def revenue(fleet_ehs):  # concave, like the diluted share: 1e10 USD x H / (1000 + H)
+        return 1e10 * np.asarray(fleet_ehs) / (1000.0 + np.asarray(fleet_ehs))
+
+    log = RowLog("sel")
+    keep = max_margin_cut(figures, fleet_revenue_usd=revenue, log=log)
+    # by hand: 5 EH/s per site; margins after 1, 2, 3, 4 sites (cheapest first: 10, 20, 60, 200 $/MWh)
+    ehs = np.arange(1, 5) * 5.0
+    cost = np.cumsum([100 * 8760 * c for c in (10.0, 20.0, 60.0, 200.0)])
+    margins = revenue(ehs) - cost
+    assert int(np.argmax(margins)) == 1  # adding the 60 $/MWh site would lower the fleet margin
+    assert keep.tolist() == [False, True, True, False]
+    assert log.dropped == {"beyond the margin-maximising fleet": 2}
+
+
+def test_max_margin_selects_nothing_when_no_fleet_pays() -> None:
+    from gis.estimates.rollup import max_margin_cut
+    from gis.rowlog import RowLog
+
+    log = RowLog("sel")
+    keep = max_margin_cut(
+        _margin_figures([500.0, 900.0]), fleet_revenue_usd=lambda h: 0.0 * np.asarray(h), log=log
+    )
+    assert not keep.any() and any("none selected" in n for n in log.notes)

@@ -133,6 +133,25 @@ def estimate(
         blocks_per_year=c.network.blocks_per_year,
     )
     subsidy = float(bitcoin.block_subsidy_btc(height))
+    if c.selection.rule == "max_margin":
+        candidates = rollup.site_figures(
+            chosen.sites, c, asic=asic, network_ehs=network_ehs, subsidy_btc=subsidy
+        )
+
+        def fleet_revenue_usd(fleet_ehs):
+            btc = bitcoin.expected_btc_per_year(
+                fleet_ehs,
+                network_ehs,
+                subsidy_btc=subsidy,
+                fees_btc_per_block=c.network.fees_btc_per_block,
+                uptime=c.uptime,
+                blocks_per_year=c.network.blocks_per_year,
+            )
+            return btc * c.market.btc_price_usd
+
+        keep = rollup.max_margin_cut(candidates, fleet_revenue_usd=fleet_revenue_usd, log=chosen.log)
+        chosen.sites = chosen.sites.loc[keep].reset_index(drop=True)
+        chosen.info["sites_selected"] = len(chosen.sites)
     figures = rollup.site_figures(
         chosen.sites, c, asic=asic, network_ehs=network_ehs, subsidy_btc=subsidy, log=chosen.log
     )

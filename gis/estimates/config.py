@@ -44,11 +44,14 @@ class _Model(BaseModel):
 
 
 class SelectionConfig(_Model):
-    """Which candidate sites count: all non-excluded sites scoring at least ``score_threshold``,
-    or the best-ranked sites until ``target_gw`` GW of mineable power is reached."""
+    """Which candidate sites count: all non-excluded sites scoring at least ``score_threshold``;
+    the best-ranked sites until ``target_gw`` GW of mineable power is reached; or
+    ``max_margin``: among the sites scoring at least ``score_threshold``, the cheapest energy
+    first, as many as maximise the fleet's yearly operating margin (revenue after the fleet's own
+    difficulty dilution minus energy cost)."""
 
-    rule: Literal["score_threshold", "target_gw"] = _f(
-        "score_threshold", "", "choice", "score_threshold or target_gw"
+    rule: Literal["score_threshold", "target_gw", "max_margin"] = _f(
+        "max_margin", "", "choice", "score_threshold, target_gw or max_margin"
     )
     score_threshold: float = _f(
         0.5,
@@ -68,8 +71,8 @@ class SelectionConfig(_Model):
 
     @property
     def value(self) -> float:
-        """The number the rule uses (threshold or GW)."""
-        return self.score_threshold if self.rule == "score_threshold" else self.target_gw
+        """The number the rule uses (GW for target_gw, else the score threshold)."""
+        return self.target_gw if self.rule == "target_gw" else self.score_threshold
 
 
 class NetworkConfig(_Model):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from gis.errors import GisError
 from gis.estimates import bitcoin, carbon, economics
@@ -110,7 +111,7 @@ def select_sites(sites: pd.DataFrame, selection: SelectionConfig) -> Selection:
     frame = log.drop(frame, ~(np.isfinite(mw) & (mw > 0)), "no positive mineable_mw")
     frame = log.drop(frame, ~np.isfinite(frame["score"]), "no score")
     eligible_mw = float(frame["mineable_mw"].sum())
-    if selection.rule == "score_threshold":
+    if selection.rule in ("score_threshold", "max_margin"):
         frame = log.drop(frame, frame["score"] < selection.score_threshold, "score below threshold")
     else:
         target_mw = selection.target_gw * 1_000.0
@@ -129,6 +130,32 @@ def select_sites(sites: pd.DataFrame, selection: SelectionConfig) -> Selection:
         "eligible_gw": eligible_mw / 1e3,
     }
     return Selection(sites=frame.reset_index(drop=True), log=log, info=info)
+
+
+def max_margin_cut(figures: pd.DataFrame, *, fleet_revenue_usd, log: RowLog) -> NDArray[np.bool_]:
+    """Which sites a profit-maximising fleet keeps (``max_margin`` rule), as a mask over ``figures``.
+
+    Sites are taken cheapest energy per MWh first (ties by the given order, i.e. rank), and the
+    fleet stops where its yearly operating margin ``fleet_revenue_usd(H_k) - sum(energy cost)``
+    peaks; ``fleet_revenue_usd`` maps cumulative fleet hashrate (EH/s, array) to USD a year after
+    the fleet's own difficulty dilution. No site is kept when no fleet has a positive margin.
+    """
+    keep = np.zeros(len(figures), dtype=bool)
+    if len(figures) == 0:
+        return keep
+    mwh = figures["mineable_mw"].to_numpy(dtype=float)
+    cost = figures["energy_cost_usd_per_year"].to_numpy(dtype=float)
+    usd_mwh = np.divide(cost, mwh, out=np.zeros_like(cost), where=mwh > 0)
+    order = np.lexsort((np.arange(len(figures)), usd_mwh))
+    cum_ehs = np.cumsum(figures["hashrate_ths"].to_numpy(dtype=float)[order]) / 1e6
+    margin = np.asarray(fleet_revenue_usd(cum_ehs), dtype=float) - np.cumsum(cost[order])
+    best = int(np.argmax(margin))
+    if margin[best] <= 0:
+        log.note("max_margin: no fleet of these sites earns more than its energy costs; none selected")
+        best = -1
+    keep[order[: best + 1]] = True
+    log.drop(figures, ~keep, "beyond the margin-maximising fleet")
+    return keep
 
 
 def site_figures(

@@ -178,10 +178,13 @@ def selection_sentence(selection: Mapping) -> str:
     how = {
         "score_threshold": f"over the sites scoring at least {fmt(value)}",
         "target_gw": f"over the best sites until {fmt(value)} GW",
+        "max_margin": f"over the sites scoring at least {fmt(value)}, cheapest energy first, as many as "
+        "maximise the fleet's yearly margin after its own difficulty dilution",
     }.get(rule, f"{rule} {value}")
     text = (
         f"The figures add up {how}: {fmt(selection.get('sites_selected'))} of "
-        f"{fmt(selection.get('sites_considered'))} candidate sites."
+        f"{fmt(selection.get('sites_considered'))} candidate sites "
+        f"({fmt(selection.get('eligible_gw'))} GW are eligible: not excluded, with mineable power)."
     )
     dropped = (selection.get("row_log") or {}).get("dropped") or {}
     if dropped:
