@@ -41,22 +41,6 @@ MIN_STATUS_PLANT_MW = 50.0
 """EIA-860M plants below this nameplate (MW, summed per plant and sheet) are left out, as in the
 mirror copy (gridsite ``scripts/process-eia.py`` keeps plants of 50 MW or more)."""
 
-STATE_CODES: dict[str, str] = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
-    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
-    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
-    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
-    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI", "minnesota": "MN",
-    "mississippi": "MS", "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV",
-    "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY",
-    "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR",
-    "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
-    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
-    "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
-    "puerto rico": "PR", "guam": "GU", "virgin islands": "VI", "u.s. virgin islands": "VI",
-    "american samoa": "AS", "northern mariana islands": "MP",
-}  # fmt: skip
-"""Full state / territory name (lowercase) -> USPS code (the Atlas spells states out)."""
 
 EIA860M_WORKBOOK_COLUMNS: dict[str, str] = {
     "plant_id": "Plant ID",
@@ -132,14 +116,6 @@ def _text(values: pd.Series) -> pd.Series:
 def _number(values: pd.Series) -> pd.Series:
     """Numbers from text or numbers; blanks and junk become NaN."""
     return pd.to_numeric(_text(values).str.replace(",", "", regex=False), errors="coerce")
-
-
-def state_code(values: pd.Series) -> pd.Series:
-    """Two-letter codes from codes or full names; unknown values become ''."""
-    text = _text(values)
-    code = text.str.lower().map(STATE_CODES)
-    two = text.str.upper().where(text.str.fullmatch(r"[A-Za-z]{2}"))
-    return code.fillna(two).fillna("").astype(object)
 
 
 # --- EIA Atlas --------------------------------------------------------------------------------

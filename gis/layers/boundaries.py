@@ -38,6 +38,7 @@ __all__ = [
     "read_state_potential",
     "read_vector",
     "repair_geometries",
+    "state_code",
     "states_from_frame",
 ]
 
@@ -106,6 +107,28 @@ STATE_FIPS: dict[str, tuple[str, str]] = {
     "78": ("VI", "United States Virgin Islands"),
 }
 """Census state FIPS code -> (USPS two-letter code, name): 50 states, DC, PR and the territories."""
+
+
+_NAME_VARIANTS = {
+    "virgin islands": "VI",
+    "u.s. virgin islands": "VI",
+    "commonwealth of the northern mariana islands": "MP",
+}
+"""Spellings of territory names other than the Census one, as MIRTA and EIA write them."""
+
+_STATE_KEYS: dict[str, str] = (
+    {name.lower(): code for code, name in STATE_FIPS.values()}
+    | {code.lower(): code for code, _ in STATE_FIPS.values()}
+    | _NAME_VARIANTS
+)
+
+
+def state_code(values: pd.Series) -> pd.Series:
+    """Two-letter USPS codes from state / territory names or codes (any case, any spacing); ""
+    for anything else. One table (:data:`STATE_FIPS`) serves every source that spells states out."""
+    key = values.astype("string").str.strip().str.lower()
+    return key.map(_STATE_KEYS).fillna("").astype(object)
+
 
 # Census attribute names of the two cartographic-boundary schemas, by canonical meaning.
 _STATE_SCHEMAS = {

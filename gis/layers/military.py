@@ -25,30 +25,12 @@ import pandas as pd
 
 from gis import STORAGE_CRS
 from gis.errors import GisError
+from gis.layers.boundaries import state_code
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
 
-__all__ = ["STATE_CODES", "build", "read_mirta", "state_code"]
+__all__ = ["build", "read_mirta", "state_code"]
 
-STATE_CODES: dict[str, str] = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "District of Columbia": "DC",
-    "Florida": "FL", "Georgia": "GA", "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL",
-    "Indiana": "IN", "Iowa": "IA", "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA",
-    "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN",
-    "Mississippi": "MS", "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV",
-    "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY",
-    "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR",
-    "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC", "South Dakota": "SD",
-    "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT", "Virginia": "VA",
-    "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
-    "Puerto Rico": "PR", "Guam": "GU", "Virgin Islands": "VI", "United States Virgin Islands": "VI",
-    "U.S. Virgin Islands": "VI", "American Samoa": "AS", "Northern Mariana Islands": "MP",
-    "Commonwealth of the Northern Mariana Islands": "MP",
-}  # fmt: skip
-"""State and territory names (as MIRTA and the Census spell them) -> USPS two-letter codes."""
-
-_BY_KEY = {k.lower(): v for k, v in STATE_CODES.items()} | {v.lower(): v for v in STATE_CODES.values()}
 
 BRANCHES = {
     "usa": "Army", "usar": "Army Reserve", "armynationalguard": "Army National Guard",
@@ -79,12 +61,6 @@ OFFICIAL_FIELDS = {
 
 TRUE_WORDS = {"true", "yes", "y", "1", "t"}
 FALSE_WORDS = {"false", "no", "n", "0", "f", "", "n/a", "na", "none"}
-
-
-def state_code(names: pd.Series) -> pd.Series:
-    """Two-letter codes for state / territory names or codes (any case); "" when unknown."""
-    key = names.astype("string").str.strip().str.lower()
-    return key.map(_BY_KEY).fillna("").astype(str)
 
 
 def _flag(values: pd.Series) -> pd.Series:

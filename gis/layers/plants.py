@@ -53,9 +53,9 @@ from gis.layers._plants_readers import (
     read_eia860,
     read_eia860m,
     read_gppd,
-    state_code,
 )
 from gis.layers._plants_status import join_status, normalise_plant_name, status_by_plant
+from gis.layers.boundaries import state_code
 from gis.rowlog import RowLog
 from gis.schema import PLANT_STATUS, PLANT_STATUSES, PLANTS
 from gis.sources import Resolver
