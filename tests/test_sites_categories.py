@@ -80,14 +80,24 @@ def test_flare_clusters_latest_year_and_refinery(built):
     assert log.dropped["flare_gas: flare in a cluster typed refinery/downstream in some survey"] == 2
 
 
-def test_offshore_platforms_merge_or_default(built):
+def test_offshore_platforms_merge_or_left_out_without_flare_evidence(built):
     sites, log, _ = built
     off = sites.loc[(sites["category"] == "flare_gas") & (sites["setting"] == "offshore")]
-    assert sorted(off.index) == ["flare_gas:bsee:177000000003", "flare_gas:vnf2017:4"]
+    # the platform with no VIIRS flare within 10 km has no evidence of gas: left out, counted
+    assert sorted(off.index) == ["flare_gas:vnf2017:4"]
     assert "3 producing wells" in off.loc["flare_gas:vnf2017:4", "basis"]
-    platform = off.loc["flare_gas:bsee:177000000003"]
-    assert platform["asset_mw"] == pytest.approx(0.5) and platform["confidence"] == "low"
+    assert log.dropped["flare_gas: offshore platform without a VIIRS flare nearby (no evidence of gas)"] == 1
     assert log.dropped["flare_gas: offshore well not producing"] == 1
+
+
+def test_offshore_platform_default_only_when_the_scenario_asks():
+    base = load_scenario().scoring
+    flare = base.sites.flare_gas
+    offshore = flare.offshore.model_copy(update={"platforms_without_flare": True})
+    sites_cfg = base.sites.model_copy(update={"flare_gas": flare.model_copy(update={"offshore": offshore})})
+    sites, _ = candidate_sites(tiny.tiny_layers(), base.model_copy(update={"sites": sites_cfg}))
+    platform = sites.set_index("site_id").loc["flare_gas:bsee:177000000003"]
+    assert platform["asset_mw"] == pytest.approx(0.5) and platform["confidence"] == "low"
 
 
 def test_stranded_allocation_by_capacity(built):

@@ -143,6 +143,7 @@ class OffshoreModel(_Model):
     platform_eps_km: Positive = 1.0
     min_wells: int = Field(default=3, ge=1)
     flare_match_km: Positive = 10.0
+    platforms_without_flare: bool = False
     default_platform_mw: NonNegative = 0.5
 
 
@@ -156,6 +157,7 @@ class FlareGasModel(_Model):
     """
 
     flare_types: list[str] = ["upstream", "flare"]
+    latest_survey_only: bool = True
     cluster_eps_km: Positive = 2.0
     heating_value_mj_m3: Positive = 38.0
     genset_efficiency: Annotated[float, Field(gt=0.0, le=1.0)] = 0.35
