@@ -5,6 +5,8 @@ The file has two top-level tables, each validated by the model of the stage that
 
 - ``[scoring...]``   candidate sites, mineable-MW models, criteria, weights, exclusions,
   stability draws (:class:`gis.scoring.config.ScoringConfig`);
+- ``[energy...]``    reference year, market nodes, the wasted-energy model per category
+  (:class:`gis.energy.config.EnergyConfig`);
 - ``[estimates...]`` site selection, ASICs, network, prices, costs, CO2, uncertainty
   (:class:`gis.estimates.config.EstimatesConfig`).
 
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gis.energy.config import EnergyConfig
 from gis.errors import GisError
 from gis.estimates.config import EstimatesConfig
 from gis.scoring.config import ScoringConfig
@@ -39,6 +42,7 @@ class Scenario(BaseModel):
     description: str = ""
     scoring: ScoringConfig
     estimates: EstimatesConfig
+    energy: EnergyConfig
 
 
 def merge_tables(base: dict, override: dict) -> dict:

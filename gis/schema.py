@@ -148,6 +148,13 @@ PLANTS = LayerSchema(
         _c("generation_gwh", "float64", "GWh", "annual net generation of generation_year (EIA-923)"),
         _c("generation_year", "Int64", "", "year of generation_gwh"),
         _c("capacity_factor", "float64", "1", "generation_gwh / (capacity_mw x 8.76); NaN if unknown"),
+        _c(
+            "capacity_factor_max",
+            "float64",
+            "1",
+            "capacity factor of the plant's best (for hydro: wettest) year 2013-2019 (EIA-923 via GPPD); NaN if unknown",
+            required=False,
+        ),
         _c("commissioning_year", "float64", "", "capacity-weighted commissioning year (WRI)"),
         _c("state", "str", "", "two-letter state code"),
         _c("status", "str", "", "operating state: " + ", ".join(PLANT_STATUSES)),
@@ -377,6 +384,56 @@ ASIC_MODELS = LayerSchema(
     ),
 )
 
+MARKET_PRICES = LayerSchema(
+    name="market_prices",
+    description=(
+        "Hourly wholesale prices at market hubs (EIA Wholesale Electricity Market Portal: ERCOT, CAISO, "
+        "SPP, MISO, PJM; CAISO OASIS day-ahead), mean of the intervals in each UTC hour; missing hours absent."
+    ),
+    geometry=None,
+    key=None,
+    columns=(
+        _c("node", "str", "", "market hub, MARKET:HUB, e.g. ERCOT:HB_WEST"),
+        _c("market", "str", "", "ERCOT, CAISO, SPP, MISO or PJM"),
+        _c("kind", "str", "", "rt (real time) or da (day ahead)"),
+        _c("hour_utc", "str", "", "hour beginning in UTC, YYYY-MM-DDTHH:00Z"),
+        _c("price_usd_mwh", "float64", "USD/MWh", "mean price of the intervals present in the hour"),
+        _c("intervals", "int64", "", "intervals present in the hour"),
+        _c("intervals_expected", "int64", "", "intervals an hour has (4 for 15-min, 12 for 5-min, 1 hourly)"),
+    ),
+)
+
+MARKET_MIX = LayerSchema(
+    name="market_mix",
+    description="Hourly generation by fuel per market region (EIA Wholesale Electricity Market Portal).",
+    geometry=None,
+    key=None,
+    columns=(
+        _c("market", "str", "", "ERCOT, MISO or PJM"),
+        _c("region", "str", "", "market or MARKET:REGION"),
+        _c("hour_utc", "str", "", "hour beginning in UTC, YYYY-MM-DDTHH:00Z"),
+        *(
+            _c(f"{fuel}_mw", "float64", "MW", f"{fuel} generation, hourly mean; NaN if not published", required=False)
+            for fuel in ("coal", "gas", "nuclear", "hydro", "wind", "solar", "oil", "other", "storage", "total")
+        ),
+    ),
+)
+
+CURTAILMENT_DAILY = LayerSchema(
+    name="curtailment_daily",
+    description="Daily curtailed wind and solar energy per market (CAISO Production and Curtailments data).",
+    geometry=None,
+    key=None,
+    columns=(
+        _c("market", "str", "", "market, e.g. CAISO"),
+        _c("date", "str", "", "local day, YYYY-MM-DD"),
+        _c("solar_mwh", "float64", "MWh", "solar energy curtailed that day; NaN if unknown"),
+        _c("wind_mwh", "float64", "MWh", "wind energy curtailed that day; NaN if unknown"),
+        _c("local_mwh", "float64", "MWh", "curtailment for local (congestion) reasons; NaN if unknown"),
+        _c("system_mwh", "float64", "MWh", "curtailment for system-wide oversupply; NaN if unknown"),
+    ),
+)
+
 LAYER_SCHEMAS: dict[str, LayerSchema] = {
     s.name: s
     for s in (
@@ -393,6 +450,9 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
         COUNTIES,
         BTC_NETWORK,
         ASIC_MODELS,
+        MARKET_PRICES,
+        MARKET_MIX,
+        CURTAILMENT_DAILY,
     )
 }
 """Canonical source layers written to ``layers.gpkg``, in build order."""

@@ -538,7 +538,7 @@ def scenario_out_of_range(tmp_path: Path, capsys) -> Cli:
 
 
 def scenario_wrong_type(tmp_path: Path, capsys) -> Cli:
-    path = scenario(tmp_path, r"^spill_offpeak_fraction = .*$", 'spill_offpeak_fraction = "a quarter"')
+    path = scenario(tmp_path, r"^capture_fraction = .*$", 'capture_fraction = "a quarter"')
     return cli(capsys, "score", "--scenario", path, "--out", tmp_path / "out")
 
 
@@ -694,7 +694,7 @@ CASES: list[tuple[str, Callable, object]] = [
     ("scenario: weights not summing to 1", scenario_weights_not_one, Refused("scenario.toml", "scoring.criteria")),
     ("scenario: negative price", scenario_negative_value, Refused("scenario.toml", "estimates.market.btc_price_usd")),
     ("scenario: uptime 1.5", scenario_out_of_range, Refused("scenario.toml", "estimates.uptime")),
-    ("scenario: text where a number goes", scenario_wrong_type, Refused("scenario.toml", "scoring.sites.federal_hydro.spill_offpeak_fraction")),
+    ("scenario: text where a number goes", scenario_wrong_type, Refused("scenario.toml", "scoring.sites.flare_gas.capture_fraction")),
     ("scenario: nan", scenario_nan, Refused("scenario.toml", "estimates.pue")),
     ("scenario: not TOML", scenario_not_toml, Refused("scenario.toml", None)),
     ("scenario: file missing", scenario_missing, Refused("nope.toml", None)),

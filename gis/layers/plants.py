@@ -172,6 +172,7 @@ def _gppd_plants(rows: pd.DataFrame, log: RowLog) -> pd.DataFrame:
     latest = np.where(last >= 0, values[np.arange(len(values)), np.clip(last, 0, None)], np.nan)
     year = pd.array(np.where(last >= 0, np.asarray(years)[np.clip(last, 0, None)], 0), dtype="Int64")
     year[last < 0] = pd.NA
+    wettest = gen.max(axis=1, skipna=True).to_numpy(dtype="float64")
     return pd.DataFrame(
         {
             "plant_id": rows["plant_id"].astype("int64").to_numpy(),
@@ -183,6 +184,7 @@ def _gppd_plants(rows: pd.DataFrame, log: RowLog) -> pd.DataFrame:
             "commissioning_year": pd.to_numeric(rows["commissioning_year"], errors="coerce").to_numpy(),
             "generation_gwh": latest,
             "generation_year": year,
+            "generation_max_gwh": wettest,
             "longitude": pd.to_numeric(rows["longitude"], errors="coerce").to_numpy(),
             "latitude": pd.to_numeric(rows["latitude"], errors="coerce").to_numpy(),
         }
@@ -239,7 +241,14 @@ def _merge(
     plants = pd.concat([base[columns], extra[columns]], ignore_index=True)
 
     generation = gppd.set_index("plant_id")[
-        ["capacity_mw", "capacity_year", "generation_gwh", "generation_year", "commissioning_year"]
+        [
+            "capacity_mw",
+            "capacity_year",
+            "generation_gwh",
+            "generation_year",
+            "generation_max_gwh",
+            "commissioning_year",
+        ]
     ].rename(columns={"capacity_mw": "gppd_capacity_mw"})
     plants = plants.join(generation, on="plant_id")
     from_gppd = plants["plant_id"].isin(gppd["plant_id"]) & plants["sources"].eq(ATLAS)
@@ -252,6 +261,9 @@ def _merge(
         log=log,
     )
 
+    cap = pd.to_numeric(plants["gppd_capacity_mw"], errors="coerce")
+    wet = plants["generation_max_gwh"] / (cap * HOURS_PER_YEAR_THOUSANDS)
+    plants["capacity_factor_max"] = wet.where((cap > 0) & (wet >= 0)).clip(upper=1.0)
     plants = plants.join(eia860.set_index("plant_id"), on="plant_id")
     from_860 = plants["state_860"].notna()
     plants.loc[from_860, "sources"] = plants.loc[from_860, "sources"] + ";" + EIA860

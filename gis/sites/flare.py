@@ -237,8 +237,8 @@ def _merge_platforms(
     if rest.empty:
         return sites
     if not model.offshore.platforms_without_flare:
-        log.dropped["flare_gas: offshore platform without a VIIRS flare nearby (no evidence of gas)"] = int(
-            len(rest)
+        log.dropped["flare_gas: offshore platform without a VIIRS flare nearby (no evidence of gas)"] = len(
+            rest
         )
         return sites
     mw = model.offshore.default_platform_mw
