@@ -387,50 +387,69 @@ ASIC_MODELS = LayerSchema(
 MARKET_PRICES = LayerSchema(
     name="market_prices",
     description=(
-        "Hourly wholesale prices at market hubs (EIA Wholesale Electricity Market Portal: ERCOT, CAISO, "
-        "SPP, MISO, PJM; CAISO OASIS day-ahead), mean of the intervals in each UTC hour; missing hours absent."
+        "Hourly wholesale hub prices (EIA market portal RT; ERCOT and CAISO OASIS DA), long format, "
+        "key (node, kind, hour_utc); missing hours are absent rows, never zeros."
     ),
     geometry=None,
-    key=None,
     columns=(
-        _c("node", "str", "", "market hub, MARKET:HUB, e.g. ERCOT:HB_WEST"),
-        _c("market", "str", "", "ERCOT, CAISO, SPP, MISO or PJM"),
-        _c("kind", "str", "", "rt (real time) or da (day ahead)"),
+        _c("node", "str", "", "<MARKET>:<HUB>, e.g. ERCOT:HB_WEST, CAISO:SP15, PJM:WESTERN_HUB"),
+        _c("market", "str", "", "ISO: ERCOT, CAISO, SPP, MISO or PJM"),
+        _c("kind", "str", "", "rt (real-time) or da (day-ahead)"),
         _c("hour_utc", "str", "", "hour beginning in UTC, YYYY-MM-DDTHH:00Z"),
-        _c("price_usd_mwh", "float64", "USD/MWh", "mean price of the intervals present in the hour"),
-        _c("intervals", "int64", "", "intervals present in the hour"),
-        _c("intervals_expected", "int64", "", "intervals an hour has (4 for 15-min, 12 for 5-min, 1 hourly)"),
+        _c(
+            "price_usd_mwh",
+            "float64",
+            "$/MWh",
+            "mean LMP of the intervals present in the hour",
+            bounds=(-10_000.0, 20_000.0),
+        ),
+        _c("intervals", "int64", "", "intervals present in the hour", bounds=(1, 12)),
+        _c("intervals_expected", "int64", "", "intervals per hour: 12 (5-min), 4 (15-min), 1 (hourly)"),
     ),
 )
 
 MARKET_MIX = LayerSchema(
     name="market_mix",
-    description="Hourly generation by fuel per market region (EIA Wholesale Electricity Market Portal).",
+    description=(
+        "Hourly ISO generation by fuel and load (EIA market portal), key (region, hour_utc); "
+        "NaN where the source has no such column or hour."
+    ),
     geometry=None,
-    key=None,
     columns=(
-        _c("market", "str", "", "ERCOT, MISO or PJM"),
-        _c("region", "str", "", "market or MARKET:REGION"),
+        _c("market", "str", "", "ISO: ERCOT, MISO or PJM"),
+        _c("region", "str", "", "ERCOT, ERCOT:<wind region>, MISO, MISO:CENTRAL|NORTH|SOUTH or PJM"),
         _c("hour_utc", "str", "", "hour beginning in UTC, YYYY-MM-DDTHH:00Z"),
-        *(
-            _c(f"{fuel}_mw", "float64", "MW", f"{fuel} generation, hourly mean; NaN if not published", required=False)
-            for fuel in ("coal", "gas", "nuclear", "hydro", "wind", "solar", "oil", "other", "storage", "total")
-        ),
+        _c("coal_mw", "float64", "MW", "coal generation, hourly mean"),
+        _c("gas_mw", "float64", "MW", "gas generation (ERCOT: Gas + Gas-CC), hourly mean"),
+        _c("nuclear_mw", "float64", "MW", "nuclear generation, hourly mean"),
+        _c("hydro_mw", "float64", "MW", "hydro generation, hourly mean"),
+        _c("wind_mw", "float64", "MW", "wind generation, hourly mean"),
+        _c("solar_mw", "float64", "MW", "solar generation, hourly mean"),
+        _c("oil_mw", "float64", "MW", "oil generation, hourly mean (PJM only)"),
+        _c("other_mw", "float64", "MW", "other, biomass, multiple fuels, other renewables, hourly mean"),
+        _c("storage_mw", "float64", "MW", "storage output (ERCOT WSL: negative while charging)"),
+        _c("total_mw", "float64", "MW", "total generation, hourly mean"),
+        _c("load_mw", "float64", "MW", "actual load, hourly mean (ERCOT only)", required=False),
     ),
 )
 
 CURTAILMENT_DAILY = LayerSchema(
     name="curtailment_daily",
-    description="Daily curtailed wind and solar energy per market (CAISO Production and Curtailments data).",
+    description="Daily wind and solar curtailment (CAISO), key (market, date); NaN where unknown.",
     geometry=None,
-    key=None,
     columns=(
-        _c("market", "str", "", "market, e.g. CAISO"),
+        _c("market", "str", "", "ISO: CAISO"),
         _c("date", "str", "", "local day, YYYY-MM-DD"),
-        _c("solar_mwh", "float64", "MWh", "solar energy curtailed that day; NaN if unknown"),
-        _c("wind_mwh", "float64", "MWh", "wind energy curtailed that day; NaN if unknown"),
-        _c("local_mwh", "float64", "MWh", "curtailment for local (congestion) reasons; NaN if unknown"),
-        _c("system_mwh", "float64", "MWh", "curtailment for system-wide oversupply; NaN if unknown"),
+        _c("solar_mwh", "float64", "MWh", "solar curtailment", bounds=(0.0, 1e6)),
+        _c("wind_mwh", "float64", "MWh", "wind curtailment", bounds=(0.0, 1e6)),
+        _c("local_mwh", "float64", "MWh", "congestion (local) curtailment, wind + solar", bounds=(0.0, 1e6)),
+        _c(
+            "system_mwh",
+            "float64",
+            "MWh",
+            "system-wide oversupply curtailment, wind + solar",
+            bounds=(0.0, 1e6),
+        ),
     ),
 )
 
