@@ -43,7 +43,9 @@ def _config(**categories: CategoryEnergy) -> EnergyConfig:
             NodeRule(node="ERCOT:HB_WEST", balancing_authorities=["ERCO"]),
             NodeRule(node="MISO:MISSISSIPPI", balancing_authorities=["TVA"], proxy="Southeast (TVA)"),
         ],
-        curtailment=[CurtailmentRegion(name="ERCOT", markets=["ERCOT"], twh_per_year=0.0876, solar_share=1.0)],
+        curtailment=[
+            CurtailmentRegion(name="ERCOT", markets=["ERCOT"], twh_per_year=0.0876, solar_share=1.0)
+        ],
         categories=categories,
         military_engine_hours=50.0,
     )
@@ -68,7 +70,12 @@ def _sites(rows: list[dict]) -> gpd.GeoDataFrame:
 def test_nodes_own_market_proxy_and_none():
     rules = _config().nodes
     frame = pd.DataFrame(
-        {"balancing_authority": ["ERCO", "TVA", "HECO"], "state": ["TX", "TN", "HI"], "lon": [-101, -86, -157], "lat": [31, 35, 21]}
+        {
+            "balancing_authority": ["ERCO", "TVA", "HECO"],
+            "state": ["TX", "TN", "HI"],
+            "lon": [-101, -86, -157],
+            "lat": [31, 35, 21],
+        }
     )
     nodes = assign_nodes(frame, rules)
     assert nodes["node"].tolist() == ["ERCOT:HB_WEST", "Southeast (TVA)<-MISO:MISSISSIPPI", ""]
@@ -126,9 +133,23 @@ def test_nuclear_and_hydro_surplus_only_in_hours_at_or_below_zero():
     sites = _sites(
         [
             {"site_id": "n", "category": "nuclear_surplus", "capacity_mw": 2000.0, "lon": -101, "lat": 31},
-            {"site_id": "h", "category": "federal_hydro", "capacity_mw": 400.0, "capacity_factor_max": 0.5, "lon": -101, "lat": 31},
+            {
+                "site_id": "h",
+                "category": "federal_hydro",
+                "capacity_mw": 400.0,
+                "capacity_factor_max": 0.5,
+                "lon": -101,
+                "lat": 31,
+            },
             {"site_id": "dry", "category": "federal_hydro", "capacity_mw": 400.0, "lon": -101, "lat": 31},
-            {"site_id": "tva", "category": "nuclear_surplus", "balancing_authority": "TVA", "state": "TN", "lon": -86, "lat": 35},
+            {
+                "site_id": "tva",
+                "category": "nuclear_surplus",
+                "balancing_authority": "TVA",
+                "state": "TN",
+                "lon": -86,
+                "lat": 35,
+            },
         ]
     )
     profiles, summary = surplus_profiles(sites, layers, config, RowLog("t"))
@@ -137,7 +158,9 @@ def test_nuclear_and_hydro_surplus_only_in_hours_at_or_below_zero():
     assert summary["wasted_hours_per_year"].tolist()[:2] == pytest.approx([hours_le0, hours_le0])
     # nuclear: 10 % of 2,000 MW in those hours; hydro: 400 MW x 0.5 (wettest year) x 0.5
     assert summary["wasted_peak_mw"].tolist()[:2] == pytest.approx([200.0, 100.0])
-    assert summary["wasted_mwh_per_year"].tolist()[:2] == pytest.approx([200.0 * hours_le0, 100.0 * hours_le0])
+    assert summary["wasted_mwh_per_year"].tolist()[:2] == pytest.approx(
+        [200.0 * hours_le0, 100.0 * hours_le0]
+    )
     assert summary["wasted_price_usd_mwh"].iat[0] == pytest.approx(-5.0)
     # a dam without generation history, and a reactor priced only by a proxy, have no surplus
     assert summary["wasted_mwh_per_year"].tolist()[2:] == [0.0, 0.0]
@@ -153,8 +176,22 @@ def test_flare_is_constant_and_military_gensets_run_their_engine_hours():
     config = _config(flare_gas=CategoryEnergy(flexible_share=1.0, wasted_cost_usd_mwh=15.0))
     sites = _sites(
         [
-            {"site_id": "f", "category": "flare_gas", "offgrid": True, "asset_mw": 4.0, "lon": -103, "lat": 32},
-            {"site_id": "m", "category": "military_backup", "offgrid": True, "asset_mw": 5.0, "lon": -98, "lat": 29},
+            {
+                "site_id": "f",
+                "category": "flare_gas",
+                "offgrid": True,
+                "asset_mw": 4.0,
+                "lon": -103,
+                "lat": 32,
+            },
+            {
+                "site_id": "m",
+                "category": "military_backup",
+                "offgrid": True,
+                "asset_mw": 5.0,
+                "lon": -98,
+                "lat": 29,
+            },
         ]
     )
     profiles, summary = surplus_profiles(sites, {}, config, RowLog("t"))
@@ -171,10 +208,19 @@ def test_retired_coal_buys_at_its_node_or_the_flat_price():
     sites = _sites(
         [
             {"site_id": "c", "category": "retired_coal", "asset_mw": 150.0, "lon": -101, "lat": 31},
-            {"site_id": "hi", "category": "retired_coal", "balancing_authority": "HECO", "state": "HI", "lon": -157, "lat": 21},
+            {
+                "site_id": "hi",
+                "category": "retired_coal",
+                "balancing_authority": "HECO",
+                "state": "HI",
+                "lon": -157,
+                "lat": 21,
+            },
         ]
     )
-    profiles, summary = surplus_profiles(sites, {"market_prices": _prices("ERCOT:HB_WEST", values)}, config, RowLog("t"))
+    profiles, summary = surplus_profiles(
+        sites, {"market_prices": _prices("ERCOT:HB_WEST", values)}, config, RowLog("t")
+    )
     assert profiles.sites["can_buy"].tolist() == [True, True]
     assert profiles.sites["max_mw"].tolist() == [150.0, 100.0]
     nodes = [profiles.node_ids[j] for j in profiles.sites["node"]]
@@ -188,8 +234,21 @@ def test_solar_curtailment_is_placed_in_daylight_surplus_hours():
     # every hour of the day below zero: curtailed solar still only lands while the sun is up
     values = np.full(len(HOURS), -1.0)
     config = _config(stranded_solar=CategoryEnergy(flexible_share=1.0, wasted_cost_usd_mwh=10.0))
-    sites = _sites([{"site_id": "s", "category": "stranded_solar", "capacity_mw": 50.0, "capacity_factor_max": 0.25, "lon": -101, "lat": 31}])
-    profiles, summary = surplus_profiles(sites, {"market_prices": _prices("ERCOT:HB_WEST", values)}, config, RowLog("t"))
+    sites = _sites(
+        [
+            {
+                "site_id": "s",
+                "category": "stranded_solar",
+                "capacity_mw": 50.0,
+                "capacity_factor_max": 0.25,
+                "lon": -101,
+                "lat": 31,
+            }
+        ]
+    )
+    profiles, summary = surplus_profiles(
+        sites, {"market_prices": _prices("ERCOT:HB_WEST", values)}, config, RowLog("t")
+    )
     shape = profiles.shapes[profiles.sites["shape"].iat[0]]
     light = daylight_weights(np.array([-100.5]), np.array([31.5]), HOURS)[0]
     assert np.array_equal(shape > 0, light > 0)  # 1-degree bin centre

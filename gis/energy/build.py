@@ -191,9 +191,12 @@ def _daily_spread(
 
     Returns MWh per hour per row; a day whose weights are all zero spreads evenly over its hours.
     """
-    local_day = (hours + pd.Timedelta(hours=utc_offset_hours)).strftime("%Y-%m-%d")
-    day_codes, day_index = np.unique(np.asarray(local_day), return_inverse=True)
-    mwh = daily_mwh.reindex(day_codes).fillna(0.0).to_numpy(dtype="float64")
+    local = (
+        (hours + pd.Timedelta(hours=utc_offset_hours)).tz_localize(None).to_numpy().astype("datetime64[D]")
+    )
+    day_codes, day_index = np.unique(local, return_inverse=True)
+    by_day = pd.Series(daily_mwh.to_numpy(dtype="float64"), index=pd.to_datetime(daily_mwh.index).to_numpy())
+    mwh = by_day.reindex(day_codes.astype("datetime64[ns]")).fillna(0.0).to_numpy(dtype="float64")
     weights = np.atleast_2d(weights)
     sums = np.zeros((weights.shape[0], len(day_codes)))
     np.add.at(sums.T, day_index, weights.T)
@@ -317,9 +320,13 @@ def surplus_profiles(
     wasted_mw = np.zeros(n)
     why = np.full(n, "", dtype=object)
 
+    node_text = nodes["node"].to_numpy(dtype=object)
+    own = np.array(
+        [x not in ("", FLAT_NODE) and (PROXY_MARK not in x or config.proxy_counts_surplus) for x in node_text]
+    )
+
     def own_market(i: int) -> bool:
-        node = nodes["node"].iat[i]
-        return node not in ("", FLAT_NODE) and (PROXY_MARK not in node or config.proxy_counts_surplus)
+        return bool(own[i])
 
     threshold = config.surplus_price_usd_mwh
     # flare gas: the gas flows every hour
@@ -339,9 +346,7 @@ def surplus_profiles(
             if name == "federal_hydro" and not np.isfinite(cf_max[i]):
                 why[i] = "no generation history (EIA-923): spill unknown"
                 continue
-            k = shapes.add(
-                f"le{threshold:g}:{nodes['node'].iat[i]}", _surplus_hours(price[node_index[i]], threshold)
-            )
+            k = shapes.add(f"le{threshold:g}:{node_text[i]}", _surplus_hours(price[node_index[i]], threshold))
             if not shapes.rows[k].any():
                 why[i] = f"no hour at or below {threshold:g} $/MWh at its hub"
                 continue
@@ -353,7 +358,7 @@ def surplus_profiles(
         )
     # stranded wind and solar: the market's curtailment, allocated and placed in time
     market = np.array(
-        [hub_of(x).split(":")[0] if own_market(i) else "" for i, x in enumerate(nodes["node"])], dtype=object
+        [hub_of(x).split(":")[0] if own[i] else "" for i, x in enumerate(node_text)], dtype=object
     )
     annual, region, daily = _stranded_annual(sites, market, layers, config, log)
     stranded = np.flatnonzero((annual > 0) & (region != ""))
@@ -371,7 +376,7 @@ def surplus_profiles(
                     dist = _daily_spread(daily[region[i]][fuel], curve, hours, -8)[0]  # CAISO: Pacific dates
                     shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)
             elif node_index[i] >= 0 and own_market(i):
-                key = f"{fuel}:{nodes['node'].iat[i]} le{threshold:g}:{bin_of[j] if solar else 'all'}"
+                key = f"{fuel}:{node_text[i]} le{threshold:g}:{bin_of[j] if solar else 'all'}"
                 if key not in shapes.ids:
                     dist = _surplus_hours(price[node_index[i]], threshold) * curve
                     shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)

@@ -43,16 +43,21 @@ def year_hours(year: int) -> pd.DatetimeIndex:
 
 
 def parse_hours(values: pd.Series) -> pd.DatetimeIndex:
-    """``YYYY-MM-DDTHH:00Z`` strings as a UTC DatetimeIndex."""
-    return pd.DatetimeIndex(pd.to_datetime(values.astype(str), format="%Y-%m-%dT%H:%MZ", utc=True))
+    """``YYYY-MM-DDTHH:00Z`` strings as a UTC DatetimeIndex (numpy's ISO parser: fast on millions)."""
+    text = np.asarray(values.astype(str).str.slice(0, 13), dtype="U13")
+    return pd.DatetimeIndex(text.astype("datetime64[h]")).tz_localize("UTC")
+
+
+def _month_day_hour(times: pd.DatetimeIndex) -> np.ndarray:
+    """A (month, day, hour) key per time: month x 10,000 + day x 100 + hour."""
+    return times.month.to_numpy() * 10_000 + times.day.to_numpy() * 100 + times.hour.to_numpy()
 
 
 def _series_in_year(times: pd.DatetimeIndex, values: np.ndarray, hours: pd.DatetimeIndex) -> np.ndarray:
     """Values placed on ``hours`` by (month, day, hour); NaN where absent (e.g. 29 February)."""
-    key = pd.Index(times.strftime("%m-%dT%H"))
-    series = pd.Series(values, index=key)
+    series = pd.Series(values, index=_month_day_hour(times))
     series = series[~series.index.duplicated()]
-    return series.reindex(pd.Index(hours.strftime("%m-%dT%H"))).to_numpy(dtype="float64", copy=True)
+    return series.reindex(_month_day_hour(hours)).to_numpy(dtype="float64", copy=True)
 
 
 def hub_prices(

@@ -90,18 +90,15 @@ def retired_coal_sites(
         fuel = pid.map(plants.set_index("plant_id")["fuel"])
         status = pid.map(plants.set_index("plant_id")["status"])
         other = (fuel.isin(["nuclear", "hydro"]) & (status != "retired")).to_numpy()
-        log.dropped["retired_coal: plant is an operating nuclear or hydro site (one category per plant)"] = (
-            int(other.sum())
-        )
-        if not log.dropped[
-            "retired_coal: plant is an operating nuclear or hydro site (one category per plant)"
-        ]:
-            del log.dropped[
-                "retired_coal: plant is an operating nuclear or hydro site (one category per plant)"
-            ]
+        if other.any():
+            reason = "retired_coal: plant is an operating nuclear or hydro site (one category per plant)"
+            log.dropped[reason] = log.dropped.get(reason, 0) + int(other.sum())
         keep = ~other
         merged, geometry, pid, kv = merged.loc[keep], geometry.loc[keep], pid.loc[keep], kv[keep]
         owner_class = owner_class.loc[keep]
+    if merged.empty:
+        log.note("retired_coal: every retired coal plant is another category's site")
+        return empty_sites()
     ba = pid.map(plants.set_index("plant_id")["balancing_authority"]) if len(plants) else pid * np.nan
     cap = merged["capacity_mw"].to_numpy(dtype="float64")
     asset = cap * model.interconnect_reuse_fraction
