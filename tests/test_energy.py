@@ -284,3 +284,59 @@ def test_market_intensity_from_fuel_mix_by_hand():
     assert "fuel mix" in how
     flat, how = market_intensity(mix, "SPP", year=YEAR, fuel_t_per_mwh=factors, fallback_t_per_mwh=0.367)
     assert (flat == 0.367).all() and "regional average" in how
+
+
+def test_surplus_table_and_published_comparison_by_hand():
+    from gis.energy.config import PublishedFigure
+    from gis.energy.summary import published_comparison, surplus_by_category
+
+    sites = pd.DataFrame(
+        {
+            "category": ["stranded_solar", "stranded_wind", "nuclear_surplus", "nuclear_surplus"],
+            "ledger": "wasted",
+            "node": ["CAISO:SP15", "ERCOT:HB_WEST", "ERCOT:HB_SOUTH", "Southeast (TVA)<-MISO:MISSISSIPPI"],
+            "wasted_peak_mw": [10.0, 50.0, 120.0, 0.0],
+            "wasted_mwh_per_year": [20_000.0, 40_000.0, 12_000.0, 0.0],
+            "wasted_hours_per_year": [2_000.0, 800.0, 100.0, 0.0],
+            "wasted_avg_mw": [20_000 / 8760, 40_000 / 8760, 12_000 / 8760, 0.0],
+            "no_surplus_reason": ["", "", "", "no hourly prices in its region: no evidence of surplus hours"],
+        }
+    )
+    table = {r["category"]: r for r in surplus_by_category(sites)}
+    assert table["stranded_solar"]["twh_per_year"] == pytest.approx(0.02)
+    assert table["nuclear_surplus"]["sites_with_surplus"] == 1
+    assert table["nuclear_surplus"]["no_surplus"] == {
+        "no hourly prices in its region: no evidence of surplus hours": 1
+    }
+    assert table["nuclear_surplus"]["hours_per_year"] == pytest.approx(100.0)
+    config = EnergyConfig(
+        published=[
+            PublishedFigure(
+                label="caiso",
+                categories=["stranded_wind", "stranded_solar"],
+                scope="CAISO",
+                quantity="twh_per_year",
+                value=0.04,
+                source="s",
+            ),
+            PublishedFigure(
+                label="deal",
+                categories=["nuclear_surplus"],
+                quantity="peak_mw_per_site",
+                value=200.0,
+                source="s",
+            ),
+            PublishedFigure(
+                label="se",
+                categories=["nuclear_surplus"],
+                scope="Southeast",
+                quantity="avg_gw",
+                value=1.0,
+                source="s",
+            ),
+        ]
+    )
+    rows = {r["label"]: r for r in published_comparison(sites, config)}
+    assert rows["caiso"]["tool"] == pytest.approx(0.02) and rows["caiso"]["ratio"] == pytest.approx(0.5)
+    assert rows["deal"]["tool"] == pytest.approx(120.0)
+    assert rows["se"]["tool"] == 0.0

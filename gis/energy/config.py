@@ -16,6 +16,7 @@ __all__ = [
     "CurtailmentRegion",
     "EnergyConfig",
     "NodeRule",
+    "PublishedFigure",
     "RegionIntensity",
 ]
 
@@ -87,6 +88,26 @@ class RegionIntensity(_Model):
     source: str = ""
 
 
+class PublishedFigure(_Model):
+    """A published figure for a quantity the energy stage computes, shown beside it."""
+
+    label: str
+    categories: list[str]
+    scope: str = ""
+    quantity: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+    source: str
+
+    @model_validator(mode="after")
+    def _known_quantity(self) -> PublishedFigure:
+        allowed = ("twh_per_year", "avg_gw", "peak_mw_per_site")
+        if self.quantity not in allowed:
+            raise ValueError(f"quantity must be one of {allowed}, got {self.quantity!r}")
+        return self
+
+
 class EnergyConfig(_Model):
     """The whole ``[energy]`` table."""
 
@@ -103,6 +124,7 @@ class EnergyConfig(_Model):
     intensity: list[RegionIntensity] = []
     default_intensity_t_per_mwh: NonNegative = 0.367
     fuel_t_per_mwh: dict[str, NonNegative] = {}
+    published: list[PublishedFigure] = []
 
     @model_validator(mode="after")
     def _known(self) -> EnergyConfig:

@@ -78,7 +78,7 @@ def with_energy(
     wasted = sites["category"].isin(WASTED_CATEGORIES).to_numpy()
     sites["asset_mw"] = np.where(wasted, profiles.sites["max_mw"].to_numpy(), sites["asset_mw"].to_numpy())
     sites["basis"] = describe_surplus(sites, summary, energy)
-    for col in SUMMARY_COLUMNS:
+    for col in [*SUMMARY_COLUMNS, "no_surplus_reason"]:
         sites[col] = summary[col].to_numpy()
     return sites
 

@@ -123,6 +123,20 @@ CANDIDATE_SITES = register(
             _e("node_price_p10_usd_mwh", "float64", "USD/MWh", "10th percentile of the node's hourly prices"),
             _e("node_price_p50_usd_mwh", "float64", "USD/MWh", "median of the node's hourly prices"),
             _e("node_price_p90_usd_mwh", "float64", "USD/MWh", "90th percentile of the node's hourly prices"),
+            _e("balancing_authority", "str", "", "balancing authority (EIA-860 2019); empty if unknown"),
+            _e("capacity_factor_max", "float64", "1", "capacity factor of the plant's best year 2013-2019"),
+            _e(
+                "annual_wasted_mwh",
+                "float64",
+                "MWh/yr",
+                "plant-level curtailment from the user's table; NaN if none",
+            ),
+            _e(
+                "no_surplus_reason",
+                "str",
+                "",
+                "why a wasted-energy site has none (no prices, no history ...)",
+            ),
         ),
     )
 )
