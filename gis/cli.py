@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from gis import __version__
 from gis.errors import GisError
 from gis.settings import DEFAULT_OUT, data_origin
+from gis.textsafe import SafeConsole
 
 app = typer.Typer(
     name="gis",
@@ -27,7 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
+console = SafeConsole(stderr=True, width=None if sys.stderr.isatty() else 132)
 _state = {"debug": False}
 
 DataDirOpt = Annotated[

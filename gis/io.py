@@ -91,9 +91,16 @@ def write_json(target: str | Path, payload: object) -> Path:
 
 
 def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
-    """Write a CSV atomically (UTF-8, ``\\n`` line endings, no index)."""
+    """Write a CSV atomically (UTF-8, ``\\n`` line endings, no index).
+
+    Text goes through :func:`gis.textsafe.csv_text` (one line per field, no control characters,
+    formula-like cells neutralised); fields holding a comma or a quote are quoted. So a row is a
+    row in any reader and a spreadsheet evaluates nothing.
+    """
+    from gis.textsafe import csv_frame
+
     with atomic_path(target) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
+        csv_frame(frame).to_csv(tmp, index=False, lineterminator="\n")
     return Path(target)
 
 
