@@ -25,6 +25,7 @@ from gis.sources.fetch import LimitExceeded, download
 from gis.sources.resolve import inside
 
 BODY = b"name,capacity_mw\nA,1.5\nB,2.5\n"
+BOMB = gzip.compress(b"0" * (16 << 20), compresslevel=9)  # 16 MiB of zeros in ~16 kB
 
 
 class Misbehaving(BaseHTTPRequestHandler):
@@ -53,8 +54,8 @@ class Misbehaving(BaseHTTPRequestHandler):
                 self.wfile.write(b"x")
                 self.wfile.flush()
                 time.sleep(5)
-            elif path == "/bomb.csv":  # 64 MiB of zeros in ~65 kB of gzip
-                body = gzip.compress(b"0" * (64 << 20), compresslevel=9)
+            elif path == "/bomb.csv":
+                body = BOMB
                 self.send_response(200)
                 self.send_header("Content-Encoding", "gzip")
                 self.send_header("Content-Length", str(len(body)))
