@@ -101,8 +101,18 @@ class SafeConsole(Console):
     """A rich console whose printed strings go through :func:`terminal_text` first.
 
     Rich itself removes only a few control codes (bell, backspace, carriage return); an escape
-    (``\\x1b``) from a data file would reach the terminal.
+    (``\\x1b``) from a data file would reach the terminal. ``aliases`` maps a path prefix to the
+    one shown instead (a staging folder to the output folder it is swapped into).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.aliases: dict[str, str] = {}
+
+    def _clean(self, text: str) -> str:
+        for real, shown in self.aliases.items():
+            text = text.replace(real, shown)
+        return terminal_text(text)
+
     def print(self, *objects: Any, **kwargs: Any) -> None:
-        super().print(*(terminal_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
+        super().print(*(self._clean(o) if isinstance(o, str) else o for o in objects), **kwargs)
