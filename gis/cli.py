@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from gis import __version__
-from gis.errors import GisError
+from gis.errors import GisError, environment_error
 from gis.settings import DEFAULT_OUT, data_origin
 from gis.textsafe import SafeConsole
 
@@ -309,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence for users
         if debug:
             traceback.print_exc()
+        user = environment_error(exc)  # disk full, unwritable folder, network: the user can fix it
+        if user is not None:
+            console.print(f"[bold red]error:[/] {user.message}", highlight=False, soft_wrap=True)
+            return 1
         console.print(
             f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. This is a bug in gis; rerun with "
             "--debug for the traceback and report it with the command you ran.",

@@ -27,6 +27,7 @@ __all__ = [
     "STAGING_PREFIX",
     "atomic_path",
     "clean_stale",
+    "disk_nearly_full",
     "ensure_dir",
     "gpkg_layer_names",
     "read_gpkg_layer",
@@ -87,10 +88,28 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                 file=target,
                 fix="move the folder or file of that name away, or choose another --out",
             ) from exc
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, Exception) and not isinstance(exc, GisError) and disk_nearly_full(target.parent):
+            raise GisError(
+                f"the disk is full: the output could not be written ({type(exc).__name__})",
+                file=target,
+                fix="free space on that disk or choose another folder with --out, then rerun",
+            ) from exc
         raise
+
+
+DISK_FULL_BYTES = 1 << 20
+"""A failed write into a folder with less free space than this (bytes) is reported as a full disk."""
+
+
+def disk_nearly_full(folder: Path) -> bool:
+    """True when ``folder``'s file system has less than :data:`DISK_FULL_BYTES` free."""
+    try:
+        return shutil.disk_usage(folder).free < DISK_FULL_BYTES
+    except OSError:
+        return False
 
 
 def write_text(target: str | Path, text: str) -> Path:
