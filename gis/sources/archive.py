@@ -52,17 +52,20 @@ def check_compressed(path: Path) -> None:
     """
     path = Path(path)
     bound = limits().max_inflate_bytes
-    name = path.name.lower()
-    if name.endswith((".zip", ".xlsx", ".xlsm")):
-        if not zipfile.is_zipfile(path):
-            return  # readers report a damaged archive with their own message
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if _over(info.file_size, info.compress_size, bound):
-                    raise _refuse_inflation(
-                        f"{path}!{info.filename}", info.file_size, info.compress_size, bound
-                    )
-    elif name.endswith(".gz"):
+    if not path.is_file():
+        return
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if zipfile.is_zipfile(path):  # by content: a zip saved under a .gz name is still a zip
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError):
+            return  # damaged: the reader's own message names it
+        for info in infos:
+            if _over(info.file_size, info.compress_size, bound):
+                raise _refuse_inflation(f"{path}!{info.filename}", info.file_size, info.compress_size, bound)
+    elif magic == b"\x1f\x8b":
         packed = path.stat().st_size
         inflated = 0
         zobj = zlib.decompressobj(zlib.MAX_WBITS | 32)
