@@ -386,6 +386,26 @@ def boundaries_without_crs_in_metres(tmp_path: Path, capsys) -> object:
     return build(data_dir(tmp_path, files), "boundaries")
 
 
+def counties_in_web_mercator_without_crs(tmp_path: Path, capsys) -> RowLog:
+    import geopandas as gpd
+
+    counties = gpd.read_file(FIXTURES / "boundaries" / "gz_2010_us_050_00_20m.json").to_crs(3857)
+    doc = json.loads(counties.to_json())
+    doc.pop("crs", None)  # as a hand-made export without a crs member
+    files = {
+        "census_cb_2010_20m/gz_2010_us_040_00_20m.json": FIXTURES
+        / "boundaries"
+        / "gz_2010_us_040_00_20m.json",
+        "census_cb_2010_20m/gz_2010_us_050_00_20m.json": json.dumps(doc),
+        "nrel_coarse_resource/renewable_energy_technical_potential_data.csv": FIXTURES
+        / "boundaries"
+        / "renewable_energy_technical_potential_data.csv",
+    }
+    logs = build(data_dir(tmp_path, files), "boundaries")
+    assert sum(logs["counties"].dropped.values()) == 0
+    return logs["counties"]
+
+
 def invalid_geometry(tmp_path: Path, capsys) -> RowLog:
     bowtie = shapely.Polygon([(-104, 31), (-103, 32), (-103, 31), (-104, 32), (-104, 31)])
     square = shapely.box(-102.5, 31.0, -101.0, 33.0)
@@ -743,6 +763,16 @@ def status_geojson_in_unknown_units(tmp_path: Path, capsys) -> object:
     return build(status_geojson_edited(tmp_path, scramble), "plants")
 
 
+def very_long_plant_name(tmp_path: Path, capsys) -> RowLog:
+    def longer(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame.loc[0, "Plant_Name"] = "Dam " * 100_000  # 400 kB of name
+        return frame
+
+    log = build(atlas_with(tmp_path, longer), "plants")["plants"]
+    return log
+
+
 def conflicting_duplicate_ids(tmp_path: Path, capsys) -> RowLog:
     def twin(frame: pd.DataFrame) -> pd.DataFrame:
         extra = frame.iloc[[0]].copy()
@@ -852,6 +882,7 @@ CASES: list[tuple[str, Callable, object]] = [
     ("missing CRS in layers.gpkg", missing_crs_in_layers_gpkg, Refused("layers.gpkg", "crs")),
     ("projected metres in a lat/lon source", projected_coordinates_declared_degrees, Counted("no valid coordinates", 1)),
     ("boundaries without CRS, coordinates in metres", boundaries_without_crs_in_metres, Refused("gz_2010_us_040", "crs")),
+    ("counties in EPSG:3857 without crs (as the 860M case)", counties_in_web_mercator_without_crs, Counted("EPSG:3857 detected", 3, "repaired")),
     ("invalid (self-intersecting) polygon", invalid_geometry, Counted("made valid", 1, "repaired")),
     ("empty layer in layers.gpkg", empty_layer_in_layers_gpkg, Noted("no federal hydro plants in the plants layer")),
     ("empty source (no rows)", empty_source, Refused(MIRTA, "installations")),
@@ -898,6 +929,7 @@ CASES: list[tuple[str, Callable, object]] = [
     ("zip bomb in the data directory", zip_bomb_in_data_dir, Refused(BSEE, None)),
     ("EIA-860M GeoJSON in EPSG:3857 without crs", status_geojson_in_web_mercator, Counted("EPSG:3857 detected", 8, "repaired")),
     ("EIA-860M coordinates in no known unit", status_geojson_in_unknown_units, Refused("power-plants.geojson", "latitude/longitude")),
+    ("a 400 kB plant name", very_long_plant_name, Counted("name longer than 200 characters clipped", 1, "repaired")),
     ("one plant code, two capacities", conflicting_duplicate_ids, Counted("atlas: duplicate plant code", 2)),  # the fixture has one
     ("formula-like and multi-line names in the CSV", hostile_names_in_outputs, Safe()),
     ("control characters in names reaching the XLSX", control_characters_in_the_spreadsheet, Safe()),

@@ -60,7 +60,7 @@ from gis.layers.boundaries import state_code
 from gis.rowlog import RowLog
 from gis.schema import PLANT_STATUS, PLANT_STATUSES, PLANTS
 from gis.sources import Resolver
-from gis.textsafe import clip_text
+from gis.textsafe import NAME_MAX_CHARS, clip_text
 
 __all__ = [
     "FEDERAL_CLASSES",
@@ -116,6 +116,11 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
     plants = _apply_status(plants, joined, log, status_log)
     plants = plants.sort_values("plant_id", kind="stable").reset_index(drop=True)
     plants["owner_class"] = classify_owner(plants["owner"])
+    for col in ("name", "owner"):  # a name is a label, not a document: capped, counted
+        long = plants[col].astype(str).str.len() > NAME_MAX_CHARS
+        if long.any():
+            plants.loc[long, col] = plants.loc[long, col].astype(str).map(clip_text)
+            log.repair(int(long.sum()), f"{col} longer than {NAME_MAX_CHARS} characters clipped")
 
     plant_status = gpd.GeoDataFrame(
         joined[PLANT_STATUS.column_names], geometry=joined.geometry, crs=STORAGE_CRS
