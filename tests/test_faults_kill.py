@@ -1,8 +1,8 @@
 """A run killed with SIGKILL at several moments leaves the previous complete outputs or the new ones.
 
 A real ``gis`` process (the same staging transaction as ``gis run``: score, estimate, the
-GeoPackage and lists, in one staging folder) is stopped with SIGKILL after scoring, after the
-estimates, after all outputs were written, and in the middle of swapping them in. Each time the
+GeoPackage and lists, in one staging folder) is stopped with SIGKILL after scoring and, once
+every output is written, in the middle of swapping them in. Each time the
 output folder is then opened and checked: byte-identical to the previous set, or (the kill during
 the swap) completed by the next command into the whole new set; no hidden file is left.
 """
@@ -81,10 +81,6 @@ def _run(tmp_path: Path, out: Path, scenario: Path, point: str) -> subprocess.Po
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    if point == "none":
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err.decode()
-        return proc
     for _ in range(3000):
         if flag.exists() or proc.poll() is not None:
             break
@@ -94,6 +90,23 @@ def _run(tmp_path: Path, out: Path, scenario: Path, point: str) -> subprocess.Po
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     return proc
+
+
+def _run_in_process(out: Path, scenario: Path) -> None:
+    """The same transaction as the driver, whole, in this process (the previous complete set)."""
+    from rich.console import Console
+
+    from gis.estimates.api import estimate_command
+    from gis.outputs.api import outputs_command
+    from gis.scoring.api import score_command
+
+    quiet = Console(quiet=True)
+    with staged_outputs(out) as stage:
+        score_command(
+            out=stage, scenario_path=scenario, console=quiet, engine="local", scheduler=None, grid=False
+        )
+        estimate_command(out=stage, scenario_path=scenario, as_json=False, network_ehs=None, console=quiet)
+        outputs_command(out=stage, scenario_path=scenario, console=quiet)
 
 
 def _check_complete(out: Path) -> None:
@@ -112,23 +125,22 @@ def _check_complete(out: Path) -> None:
 def test_a_run_killed_at_any_moment_leaves_a_complete_set(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_gpkg(out / "layers.gpkg", tiny_layers())
-    _run(tmp_path, out, DEFAULT_SCENARIO, "none")
+    _run_in_process(out, DEFAULT_SCENARIO)
     _check_complete(out)
     before = _listing(out)
     changed = tmp_path / "changed.toml"
     text = DEFAULT_SCENARIO.read_text(encoding="utf-8")
     changed.write_text(text.replace("spill_offpeak_fraction = 0.25", "spill_offpeak_fraction = 0.5"))
 
-    # killed after scoring (sites.gpkg staged with candidate_sites only), then after every output
-    for point in ("score", "outputs"):
-        proc = _run(tmp_path, out, changed, point)
-        assert _listing(out) == before, point  # byte for byte the previous complete set
-        assert any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
-    # the second killed run cleaned up the first one's staging folder and said so
-    assert "staging folder of a killed run" in proc.stderr.read().decode()
+    # killed after scoring: sites.gpkg staged with candidate_sites only, OUT untouched
+    _run(tmp_path, out, changed, "score")
+    assert _listing(out) == before  # byte for byte the previous complete set
+    assert any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
 
-    # killed in the middle of the swap: one new file in place, the journal left behind
-    _run(tmp_path, out, changed, "swap")
+    # killed in the middle of the swap (every output written): one new file in place, the
+    # journal left behind; this run first removed the staging folder of the one killed above
+    proc = _run(tmp_path, out, changed, "swap")
+    assert "staging folder of a killed run" in proc.stderr.read().decode()
     staged = next(p for p in sorted(out.iterdir()) if p.name.startswith(STAGING_PREFIX) and any(p.iterdir()))
     assert list(out.glob(".commit-*.json"))
     new = _listing(staged)
