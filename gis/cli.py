@@ -281,9 +281,8 @@ def run(
         )
         estimate_command(out=stage, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
         written = outputs_command(out=stage, scenario_path=scenario, console=console)
-        names = {
-            p.name for p in (stage / "layers.gpkg", stage / "estimates.json", *scored.values(), *written)
-        }
+        made = (stage / "layers.gpkg", stage / "estimates.json", *scored.values(), *written)
+        names = {Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p).name for p in made}
     table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
     table.add_column("file")
     table.add_column("MB", justify="right")
