@@ -6,19 +6,21 @@ traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from gis import __version__
-from gis.errors import GisError
+from gis.errors import GisError, environment_error
 from gis.settings import DEFAULT_OUT, data_origin
+from gis.textsafe import SafeConsole
 
 app = typer.Typer(
     name="gis",
@@ -27,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
+console = SafeConsole(stderr=True, width=None if sys.stderr.isatty() else 132)
 _state = {"debug": False}
 
 DataDirOpt = Annotated[
@@ -135,6 +137,23 @@ def _print_build(result) -> None:
         console.print(f"[yellow]warning:[/] {w}")
 
 
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """The command's outputs go to a staging folder inside OUT, swapped in together on success."""
+    from gis.io import staged_outputs
+
+    with staged_outputs(out, report=lambda line: console.print(f"[cyan]cleaned up:[/] {line}")) as stage:
+        console.aliases[str(stage)] = str(out)
+        try:
+            yield stage
+        except GisError as exc:  # name the file the user knows, not its staged copy
+            if exc.file:
+                exc.file = exc.file.replace(str(stage), str(out))
+            raise
+        finally:
+            console.aliases.pop(str(stage), None)
+
+
 def _do_build(data_dir: Path | None, mirror: str | None, out: Path) -> Path:
     resolver = _resolver(data_dir, mirror)
     from gis.layers import build_layers, write_layers
@@ -153,7 +172,8 @@ def _do_build(data_dir: Path | None, mirror: str | None, out: Path) -> Path:
 @app.command()
 def build(data_dir: DataDirOpt = None, mirror: MirrorOpt = None, out: OutOpt = DEFAULT_OUT) -> None:
     """Build the canonical source layers into OUT/layers.gpkg."""
-    _do_build(data_dir, mirror, out)
+    with _staged(out) as stage:
+        _do_build(data_dir, mirror, stage)
 
 
 @app.command()
@@ -167,9 +187,10 @@ def score(
     """Score candidate sites: OUT/sites.gpkg and OUT/sites_ranked.csv."""
     from gis.scoring.api import score_command
 
-    score_command(
-        out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
-    )
+    with _staged(out) as stage:
+        score_command(
+            out=stage, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+        )
 
 
 @app.command()
@@ -217,7 +238,10 @@ def estimate(
             console=console,
         )
         return
-    estimate_command(out=out, scenario_path=scenario, as_json=json_, network_ehs=network_ehs, console=console)
+    with _staged(out) as stage:
+        estimate_command(
+            out=stage, scenario_path=scenario, as_json=json_, network_ehs=network_ehs, console=console
+        )
 
 
 @app.command("map")
@@ -230,7 +254,8 @@ def map_(
     """Render the interactive map: OUT/map.html."""
     from gis.outputs.api import map_command
 
-    map_command(out=out, offline=offline, console=console)
+    with _staged(out) as stage:
+        map_command(out=stage, offline=offline, console=console)
 
 
 @app.command()
@@ -245,20 +270,23 @@ def run(
 ) -> None:
     """Everything in order: build, score, estimate, map, GeoPackage, ranked lists, report."""
     t0 = time.perf_counter()
-    _do_build(data_dir, mirror, out)
     from gis.estimates.api import estimate_command
     from gis.outputs.api import outputs_command
     from gis.scoring.api import score_command
 
-    scored = score_command(
-        out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
-    )
-    estimate_command(out=out, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
-    written = outputs_command(out=out, scenario_path=scenario, console=console)
+    with _staged(out) as stage:  # all outputs swap in together: a killed run leaves the old set
+        _do_build(data_dir, mirror, stage)
+        scored = score_command(
+            out=stage, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+        )
+        estimate_command(out=stage, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
+        written = outputs_command(out=stage, scenario_path=scenario, console=console)
+        made = (stage / "layers.gpkg", stage / "estimates.json", *scored.values(), *written)
+        names = {Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p).name for p in made}
     table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
     table.add_column("file")
     table.add_column("MB", justify="right")
-    for path in sorted({out / "layers.gpkg", out / "estimates.json", *scored.values(), *written}):
+    for path in sorted(out / name for name in names):
         if path.exists():
             table.add_row(str(path), f"{path.stat().st_size / 1e6:.2f}")
     console.print(table)
@@ -280,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence for users
         if debug:
             traceback.print_exc()
+        user = environment_error(exc)  # disk full, unwritable folder, network: the user can fix it
+        if user is not None:
+            console.print(f"[bold red]error:[/] {user.message}", highlight=False, soft_wrap=True)
+            return 1
         console.print(
             f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. This is a bug in gis; rerun with "
             "--debug for the traceback and report it with the command you ran.",
