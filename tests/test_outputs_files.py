@@ -84,12 +84,56 @@ def test_gpkg_styles_and_provenance(written) -> None:
         root = ET.fromstring(qml.split("\n", 1)[1])
         assert root.tag == "qgis" and root.find("renderer-v2") is not None
     sites_qml = next(r[2] for r in rows if r[0] == "candidate_sites")
-    assert 'attr="score"' in sites_qml and "graduatedSymbol" in sites_qml
+    renderer = ET.fromstring(sites_qml.split("\n", 1)[1]).find("renderer-v2")
+    assert renderer.get("type") == "graduatedSymbol" and '"score"' in renderer.get("attr")
+    assert "excluded (not counted)" in sites_qml
+    plants_qml = next(r[2] for r in rows if r[0] == "plants")
+    assert "categorizedSymbol" in plants_qml and 'attr="owner_class"' in plants_qml
     meta = pyogrio.read_info(gpkg, layer="candidate_sites")["dataset_metadata"]
     assert meta["tool"].startswith("gis-btc-sites")
     assert json.loads(meta["sources"])[0]["licence"] == "CC BY 4.0"
     assert meta["scenario"] == "default <b>test</b>"
     assert json.loads(meta["national"])["mineable_gw"] > 0
+
+
+def test_gpkg_version_metadata_and_data_columns(written) -> None:
+    """GeoPackage 1.2 (opens without warning in GDAL 3.6 / QGIS 3.22), valid DATETIMEs,
+    descriptions that describe, units right, field titles from the column registry."""
+    import re
+
+    out, _ = written
+    with sqlite3.connect(out / "sites.gpkg") as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 10200
+        times = [r[0] for r in con.execute("SELECT update_time FROM layer_styles")]
+        contents = con.execute("SELECT table_name, identifier, description FROM gpkg_contents").fetchall()
+        columns = {
+            (t, c): (title, desc)
+            for t, c, title, desc in con.execute(
+                "SELECT table_name, column_name, title, description FROM gpkg_data_columns"
+            )
+        }
+        extensions = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_schema'"
+            )
+        }
+    assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times)
+    for table, _ident, description in contents:
+        assert description and description != table, table
+    assert {"gpkg_data_columns", "gpkg_data_column_constraints"} <= extensions
+    assert columns[("state_summary", "btc_per_year")][0] == "Bitcoin mined (BTC/yr)"
+    assert columns[("state_summary", "co2_mt_per_year")][0] == "CO2 emitted (Mt CO2/yr)"
+    assert columns[("candidate_sites", "mineable_mw")][0] == "Mineable power (MW)"
+    assert "grid limit" in columns[("candidate_sites", "mineable_mw")][1]
+
+
+def test_graduated_classes_cover_the_maximum() -> None:
+    from gis.outputs.styles import classes
+
+    top = 1.9004624
+    breaks, _ = classes(["#000000", "#111111", "#222222"], 0.0, top)
+    assert breaks[0] <= 0.0 and breaks[-1] >= top
 
 
 def test_xlsx_headers_sheets_freeze_filter(written) -> None:
