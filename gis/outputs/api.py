@@ -73,6 +73,7 @@ def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
         estimates=inputs.estimates,
         sources=sources_from_metadata(inputs.layers_metadata),
         vendored=vendored_licences(),
+        layer_notes=inputs.layer_notes,
     )
     console.print(f"Wrote {path}")
     return path
