@@ -250,7 +250,7 @@ function gisBreakdown(p, criteria) {
     var s = p[c[0]];
     if (s === null || s === undefined) { return ''; }
     var why = gisWhy(p, c);
-    return '<tr><th>' + c[1] + '</th><td>' + s.toFixed(2) + '</td><td class="gis-why">' + why + '</td></tr>';
+    return '<tr><th>' + c[1] + '</th><td class="gis-num">' + s.toFixed(2) + '</td><td class="gis-why">' + why + '</td></tr>';
   }).join('');
 }
 """
@@ -591,6 +591,7 @@ _CSS = """
 .gis-legend { bottom: 56px; left: 10px; max-width: 240px; max-height: 38vh; overflow-y: auto; }
 @media (max-width: 900px), (max-height: 600px) { .gis-legend:not(.gis-touched) { display: none; } }
 .gis-popup .gis-why { color: #666; font-size: 11px; }
+.gis-popup td.gis-num { white-space: nowrap; }
 .gis-popup .gis-excluded { color: #8b0000; margin: 2px 0 6px 0; }
 .gis-fallback { position: fixed; z-index: 2000; top: 30%; left: 50%; transform: translateX(-50%);
   max-width: 520px; background: #fff; padding: 16px 20px; border: 1px solid #999; border-radius: 6px;
