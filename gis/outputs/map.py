@@ -584,12 +584,11 @@ _CSS = """
 .gis-box summary { cursor: pointer; font-size: 13px; }
 .gis-box.gis-hidden, .leaflet-control.gis-hidden { visibility: hidden; }
 /* title over the Atlantic, legend over the Pacific / Mexico: clear of the top sites at 1400x900 */
-.gis-title { bottom: 24px; right: 10px; max-width: 330px; }
+.gis-title { bottom: 24px; right: 10px; max-width: 300px; }
 .gis-title[open] summary { font-size: 14px; }
 .gis-title th { text-align: left; padding-right: 8px; font-weight: 600; }
 .gis-sub, .gis-band { color: #555; }
 .gis-legend { bottom: 56px; left: 10px; max-width: 240px; max-height: 38vh; overflow-y: auto; }
-@media (max-width: 900px), (max-height: 600px) { .gis-legend:not(.gis-touched) { display: none; } }
 .gis-popup .gis-why { color: #666; font-size: 11px; }
 .gis-popup td.gis-num { white-space: nowrap; }
 .gis-popup .gis-excluded { color: #8b0000; margin: 2px 0 6px 0; }
@@ -644,9 +643,10 @@ window.addEventListener('load', function () {
   map.on('popupopen', function (e) { hideOver(e.popup); setTimeout(function () { hideOver(e.popup); }, 300); });
   map.on('moveend', function () { if (map._popup && map.hasLayer(map._popup)) { hideOver(map._popup); } });
   map.on('popupclose', reveal);
-  document.querySelectorAll('.gis-legend').forEach(function (d) {
-    d.addEventListener('toggle', function () { d.classList.add('gis-touched'); });
-  });
+  // on a short screen the legend starts folded (one click opens it): it would cover the South-West
+  if (window.innerHeight < 1000 || window.innerWidth < 1000) {
+    document.querySelectorAll('.gis-legend').forEach(function (d) { d.removeAttribute('open'); });
+  }
 });
 </script>
 """
