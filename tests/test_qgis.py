@@ -80,6 +80,10 @@ def test_every_layer_loads_with_its_style(qgis_report) -> None:
     for name, renderer in expected.items():
         assert layers[name]["renderer"] == renderer, name
         assert layers[name]["styles_in_db"] >= 1, name
+    # field titles with units reach QGIS as aliases (from the style: QGIS 3.22 does not read
+    # gpkg_data_columns yet)
+    assert layers["candidate_sites"]["aliases"]["mineable_mw"] == "Mineable power (MW)"
+    assert layers["state_summary"]["aliases"]["btc_per_year"] == "Bitcoin mined (BTC/yr)"
 
 
 def test_every_feature_gets_a_symbol(qgis_report) -> None:

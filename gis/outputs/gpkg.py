@@ -12,6 +12,7 @@ import itertools
 import json
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -260,9 +261,7 @@ def write_data_columns(gpkg: Path, frames: Mapping[str, pd.DataFrame]) -> int:
             for column in frame.columns:
                 if column == "geometry":
                     continue
-                unit = column_unit(column, layer=layer)
-                name = title(column)
-                label = f"{name} ({unit})" if unit else name
+                label = _field_title(layer, column)
                 description = _column_description(layer, column)
                 con.execute(
                     "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, description)"
@@ -282,6 +281,16 @@ def write_data_columns(gpkg: Path, frames: Mapping[str, pd.DataFrame]) -> int:
     finally:
         con.close()
     return n
+
+
+def _field_title(layer: str, column: str) -> str:
+    unit = column_unit(column, layer=layer)
+    name = title(column)
+    return f"{name} ({unit})" if unit else name
+
+
+def _aliases(frame: pd.DataFrame, layer: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c, _field_title(layer, c)) for c in frame.columns if c != "geometry")
 
 
 def _columns_metadata(frame: pd.DataFrame, layer: str) -> str:
@@ -327,6 +336,11 @@ def write_sites_gpkg(
     )
     with atomic_path(target) as tmp:
         write_gpkg(tmp, frames, dataset_metadata=meta, layer_metadata=layer_meta)
-        write_layer_styles(tmp, layer_styles_for(preset, state_max_gw=state_max))
+        styles = layer_styles_for(preset, state_max_gw=state_max)
+        styles = {
+            name: replace(style, aliases=_aliases(frames[name], name)) if name in frames else style
+            for name, style in styles.items()
+        }
+        write_layer_styles(tmp, styles)
         write_data_columns(tmp, frames)
     return Path(target)

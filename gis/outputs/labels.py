@@ -125,7 +125,8 @@ def title(name: str) -> str:
     if name.startswith("s_"):
         crit = name.removeprefix("s_")
         return f"Sub-score: {CRITERION_TITLES.get(crit, (crit.replace('_', ' '),))[0]}"
-    return FIELD_TITLES.get(name, name.replace("_", " "))
+    words = FIELD_TITLES.get(name, name.replace("_", " "))
+    return words[:1].upper() + words[1:]
 
 
 _SUFFIX_UNITS = (

@@ -63,6 +63,7 @@ class Style:
     labels: tuple[str, ...] = ()
     extra: tuple[tuple[float, float, str, str], ...] = ()
     categories: tuple[tuple[str, str, str], ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()  # (field, title) shown by QGIS as field aliases
 
 
 def _rgba(hex_colour: str, alpha: int = 255) -> str:
@@ -111,7 +112,8 @@ def _symbol(parent: ET.Element, name: str, style: Style, colour: str) -> None:
 
 def qml(style: Style) -> str:
     """A QGIS QML document (symbology only) for ``style``."""
-    root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": "Symbology"})
+    categories = "Symbology|Fields" if style.aliases else "Symbology"
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": categories})
     if style.column and style.categories:
         renderer = ET.SubElement(
             root,
@@ -174,6 +176,11 @@ def qml(style: Style) -> str:
         )
         symbols = ET.SubElement(renderer, "symbols")
         _symbol(symbols, "0", style, style.colour)
+    if style.aliases:
+        # QGIS 3.22 / GDAL 3.6 do not read gpkg_data_columns titles yet; the style carries them too
+        aliases = ET.SubElement(root, "aliases")
+        for i, (field_name, alias) in enumerate(style.aliases):
+            ET.SubElement(aliases, "alias", {"field": field_name, "index": str(i), "name": alias})
     ET.SubElement(root, "layerGeometryType").text = {"marker": "0", "line": "1", "fill": "2"}[style.kind]
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"
