@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gis import __version__
@@ -28,6 +29,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: flags show as flags (the rich help printed "--debug <bool>")
+    rich_markup_mode=None,
 )
 console = SafeConsole(stderr=True, width=None if sys.stderr.isatty() else 132)
 _state = {"debug": False}
@@ -62,6 +65,15 @@ GridOpt = Annotated[
     bool,
     typer.Option("--grid", help="Also score the national grid cells: OUT/grid_cells.gpkg and .csv."),
 ]
+LayersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--layers",
+        help="layers.gpkg to read instead of OUT/layers.gpkg (e.g. one built once for several "
+        "scenarios); OUT/layers.gpkg becomes a link to it.",
+        show_default=False,
+    ),
+]
 ScenarioOpt = Annotated[
     Path | None,
     typer.Option(
@@ -85,6 +97,53 @@ def _root(
     ] = False,
 ) -> None:
     _state["debug"] = debug
+
+
+def use_layers(out: Path, layers: Path | None) -> None:
+    """Make ``OUT/layers.gpkg`` read ``layers`` (a symbolic link), so every stage finds it there.
+
+    Raises
+    ------
+    GisError
+        if ``layers`` is not a file, or ``OUT`` already holds a layers.gpkg of its own (not a link).
+    """
+    if layers is None:
+        return
+    from gis.io import ensure_dir
+
+    source = Path(layers).expanduser().resolve()
+    if not source.is_file():
+        raise GisError(
+            "the layers file does not exist", file=layers, fix="pass a layers.gpkg written by `gis build`"
+        )
+    target = ensure_dir(Path(out)) / "layers.gpkg"
+    if target.is_symlink():
+        if target.resolve() == source:
+            return
+        target.unlink()
+    elif target.exists():
+        if target.resolve() == source:
+            return
+        raise GisError(
+            "the output folder already holds its own layers.gpkg",
+            file=target,
+            field="--layers",
+            fix="drop --layers to use it, or move it away to read the other one",
+        )
+    target.symlink_to(source)
+    console.print(f"Reading layers from {source} (linked as {target})")
+
+
+def _stages(enabled: bool) -> Progress:
+    """One progress bar per stage of ``gis run`` (elapsed time each); silent when not a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not enabled,
+    )
 
 
 def _resolver(data_dir: Path | None, mirror: str | None):
@@ -154,13 +213,16 @@ def _staged(out: Path) -> Iterator[Path]:
             console.aliases.pop(str(stage), None)
 
 
-def _do_build(data_dir: Path | None, mirror: str | None, out: Path) -> Path:
+def _do_build(data_dir: Path | None, mirror: str | None, out: Path, *, spinner: bool = True) -> Path:
     resolver = _resolver(data_dir, mirror)
     from gis.layers import build_layers, write_layers
     from gis.layers.plants import federal_summary
 
     console.print(f"Building layers from {resolver.origin.describe()} ...")
-    with console.status("building layers"):
+    if spinner:
+        with console.status("building layers"):
+            result = build_layers(resolver)
+    else:
         result = build_layers(resolver)
     _print_build(result)
     console.print(federal_summary(result.layers["plants"]))
@@ -183,10 +245,12 @@ def score(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     grid: GridOpt = False,
+    layers: LayersOpt = None,
 ) -> None:
     """Score candidate sites: OUT/sites.gpkg and OUT/sites_ranked.csv."""
     from gis.scoring.api import score_command
 
+    use_layers(out, layers)
     with _staged(out) as stage:
         score_command(
             out=stage, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
@@ -220,6 +284,7 @@ def estimate(
     fees: Annotated[
         float | None, typer.Option("--fees", help="Calculator: mean fees per block, BTC.")
     ] = None,
+    layers: LayersOpt = None,
 ) -> None:
     """National roll-up to OUT/estimates.json, or calculator mode with --gw (no sites)."""
     from gis.estimates.api import calculator_command, estimate_command
@@ -238,6 +303,7 @@ def estimate(
             console=console,
         )
         return
+    use_layers(out, layers)
     with _staged(out) as stage:
         estimate_command(
             out=stage, scenario_path=scenario, as_json=json_, network_ehs=network_ehs, console=console
@@ -250,12 +316,29 @@ def map_(
     offline: Annotated[
         bool, typer.Option("--offline", help="Self-contained HTML: no CDN, vector basemap.")
     ] = False,
+    layers: LayersOpt = None,
 ) -> None:
     """Render the interactive map: OUT/map.html."""
     from gis.outputs.api import map_command
 
+    use_layers(out, layers)
     with _staged(out) as stage:
         map_command(out=stage, offline=offline, console=console)
+
+
+@app.command()
+def report(scenario: ScenarioOpt = None, out: OutOpt = DEFAULT_OUT, layers: LayersOpt = None) -> None:
+    """Re-render every output from the stage files in OUT (after `gis score` / `gis estimate`):
+    map.html, map_offline.html, sites.gpkg, sites_ranked.xlsx, sites_ranked.csv, report.html."""
+    from gis.outputs.api import outputs_command
+
+    use_layers(out, layers)
+    with _staged(out) as stage:
+        written = outputs_command(out=stage, scenario_path=scenario, console=console, csv=True)
+        names = {
+            Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p).name for p in written
+        }
+    _print_written([out / name for name in names], title="Outputs")
 
 
 @app.command()
@@ -267,26 +350,61 @@ def run(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     grid: GridOpt = False,
+    layers: LayersOpt = None,
 ) -> None:
-    """Everything in order: build, score, estimate, map, GeoPackage, ranked lists, report."""
-    t0 = time.perf_counter()
+    """Everything in order: build (skipped with --layers), score, estimate, map, GeoPackage,
+    ranked lists, report. The scenario is checked before any work starts."""
     from gis.estimates.api import estimate_command
+    from gis.io import ensure_dir
     from gis.outputs.api import outputs_command
+    from gis.scenario import load_scenario
     from gis.scoring.api import score_command
 
-    with _staged(out) as stage:  # all outputs swap in together: a killed run leaves the old set
-        _do_build(data_dir, mirror, stage)
+    t0 = time.perf_counter()
+    load_scenario(scenario)  # every scenario problem, before 20 s of layer building
+    ensure_dir(Path(out))
+    use_layers(out, layers)
+    stages = ["build layers", "score sites", "estimate", "write outputs"]
+    if layers is not None:
+        stages = stages[1:]
+    # all outputs swap in together: a killed run leaves the old set
+    with _staged(out) as staged, _stages(sys.stderr.isatty()) as progress:
+        tasks = {
+            name: progress.add_task(f"{i}/{len(stages)} {name}", total=1, start=False)
+            for i, name in enumerate(stages, 1)
+        }
+
+        def stage(name):
+            progress.start_task(tasks[name])
+            return tasks[name]
+
+        if layers is None:
+            task = stage("build layers")
+            _do_build(data_dir, mirror, staged, spinner=progress.disable)
+            progress.update(task, completed=1)
+        task = stage("score sites")
         scored = score_command(
-            out=stage, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+            out=staged, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
         )
-        estimate_command(out=stage, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
-        written = outputs_command(out=stage, scenario_path=scenario, console=console)
-        made = (stage / "layers.gpkg", stage / "estimates.json", *scored.values(), *written)
-        names = {Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p).name for p in made}
-    table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
+        progress.update(task, completed=1)
+        task = stage("estimate")
+        estimate_command(out=staged, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
+        progress.update(task, completed=1)
+        task = stage("write outputs")
+        written = outputs_command(out=staged, scenario_path=scenario, console=console)
+        progress.update(task, completed=1)
+        made = (staged / "layers.gpkg", staged / "estimates.json", *scored.values(), *written)
+        names = {
+            Path(p).relative_to(staged) if Path(p).is_relative_to(staged) else Path(p).name for p in made
+        }
+    _print_written([out / name for name in names], title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
+
+
+def _print_written(paths, *, title: str) -> None:
+    table = Table(title=title)
     table.add_column("file")
     table.add_column("MB", justify="right")
-    for path in sorted(out / name for name in names):
+    for path in sorted(set(paths)):
         if path.exists():
             table.add_row(str(path), f"{path.stat().st_size / 1e6:.2f}")
     console.print(table)

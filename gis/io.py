@@ -44,6 +44,11 @@ STAGING_PREFIX = ".staging-"
 _COMMIT_PREFIX = ".commit-"
 _TEMP_SUFFIXES = ("-journal", "-wal", "-shm", ".part")
 
+GPKG_VERSION = "1.2"
+"""GeoPackage version written: GDAL >= 3.7 writes 1.4 by default, which GDAL 3.6 / QGIS 3.22 (the
+long-term release in Debian 12) open with a "may only be partially supported" warning on every
+open. Nothing written here needs a feature newer than 1.2."""
+
 # GDAL would otherwise leave a "<file>.aux.xml" beside a GeoPackage it only read (its
 # persistent auxiliary metadata): outputs hold exactly the files the commands name.
 pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
@@ -157,7 +162,7 @@ def write_gpkg(
     GeoDataFrames become feature layers, plain DataFrames attribute tables. A layer mixing
     single and multi geometries (Polygon and MultiPolygon) is written as multi, so GIS programs
     see one geometry type per layer. Metadata values are strings (use JSON for structure); GDAL
-    stores them in ``gpkg_metadata``.
+    stores them in ``gpkg_metadata``. The file is GeoPackage :data:`GPKG_VERSION`.
     """
     import geopandas as gpd
     import pyogrio
@@ -167,6 +172,8 @@ def write_gpkg(
         first = True
         for name, frame in layers.items():
             kwargs = {}
+            if first:
+                kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
             if first and dataset_metadata:
                 kwargs["dataset_metadata"] = {k: str(v) for k, v in dataset_metadata.items()}
             if name in layer_metadata:
