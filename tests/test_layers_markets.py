@@ -330,9 +330,10 @@ def test_implausible_hourly_solar_is_set_to_nan_and_counted(tmp_path: Path) -> N
     catalog = {"eia_wm_ercot": src.model_copy(update={"files": [f]})}
     r = Resolver(DataOrigin(data_dir=tmp_path), catalog=catalog, progress=False)
     log = RowLog("t")
-    long = markets._mix_file(r.require("eia_wm_ercot", f.key), "gen_sun-wnd", "hr", src.columns, log)
-    ercot = long[long["region"] == "ERCOT"]
-    assert ercot["solar_mw"].isna().sum() == 1 and ercot["solar_mw"].max() == 20_000.0
+    parts = markets._mix_group([r.require("eia_wm_ercot", f.key)], "gen_sun-wnd", "hr", src.columns, log)
+    _, hours, values = next(p for p in parts if p[0] == "ERCOT")
+    solar = values[:, markets.MIX_COLUMNS.index("solar_mw")]
+    assert len(hours) == 300 and np.isnan(solar).sum() == 1 and np.nanmax(solar) == 20_000.0
     assert sum(log.repaired.values()) == 1
 
 
