@@ -202,7 +202,7 @@ def _parse_hours(labels: pd.Series) -> pd.DatetimeIndex:
 
 def _parse_stamps(values: pd.Series, *, file: str | Path, field: str) -> pd.Series:
     """Naive UTC datetimes from the portal's stamp column, in either of its two forms."""
-    text = values
+    text = values.astype(object)
     sample = text.dropna()
     if sample.empty:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -373,13 +373,6 @@ def _codes(names: list[str], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(names, dtype=object)[order], rank[ids]
 
 
-def _labels(hours_ns: np.ndarray) -> pd.Series:
-    """``"YYYY-MM-DDTHH:00Z"`` text of int64-ns hours, formatted once per distinct hour."""
-    uniq, inv = np.unique(hours_ns, return_inverse=True)
-    text = pd.DatetimeIndex(uniq.astype("datetime64[ns]")).strftime(HOUR_FORMAT).to_numpy(dtype=object)
-    return _text(text[inv])
-
-
 def _count_drop(log: RowLog, n: int, reason: str) -> None:
     if n:
         log.dropped[reason] = log.dropped.get(reason, 0) + int(n)
@@ -465,7 +458,7 @@ def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
             "node": _text(node_text),
             "market": _text(market_of[cols["node"]]),
             "kind": _text(np.array(KINDS, dtype=object)[cols["kind"]]),
-            "hour_utc": _labels(cols["hour"]),
+            "hour_utc": _text(hour_label(pd.DatetimeIndex(cols["hour"].astype("datetime64[ns]")))),
             "price_usd_mwh": cols["price"],
             "intervals": cols["intervals"],
             "intervals_expected": cols["expected"],
@@ -609,7 +602,9 @@ def build_mix(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
         {
             "market": _text(market_of[region_idx]),
             "region": _text(names_sorted[region_idx]),
-            "hour_utc": _labels((keys & ((1 << 40) - 1)) * HOUR_NS),
+            "hour_utc": _text(
+                hour_label(pd.DatetimeIndex(((keys & ((1 << 40) - 1)) * HOUR_NS).astype("datetime64[ns]")))
+            ),
         }
     )
     for c, col in enumerate(MIX_COLUMNS):
