@@ -497,3 +497,24 @@ def test_real_layer_sizes(real_layers) -> None:
     assert not real_layers["market_mix"].duplicated(["region", "hour_utc"]).any()
     assert 500_000 < len(prices) < 530_000
     assert len(set(prices["node"])) == 32
+
+
+def test_official_plain_csv_through_http_gives_the_same_hours(
+    tmp_path: Path, serve_dir, resolver: Resolver
+) -> None:
+    """The official form (plain CSV at the EIA URL) goes through the same resolver and reader."""
+    server = serve_dir(FIXTURES)
+    catalog = {}
+    for name, src in _catalog().items():
+        files = []
+        if name == "eia_wm_spp":
+            f = src.file("spp_lmp_rt_5min_hubs_2024Q2")
+            files = [f.model_copy(update={"url": f"{server.url}/{f.key}.csv", "sha256": None})]
+        catalog[name] = src.model_copy(update={"files": files})
+    official = Resolver(DataOrigin(), cache=tmp_path / "cache", catalog=catalog, progress=False)
+    got = official.require("eia_wm_spp", "spp_lmp_rt_5min_hubs_2024Q2")
+    assert got.form == "official" and got.path.name.endswith(".csv")
+    frame, _ = markets.build_prices(official)
+    mirror, _ = markets.build_prices(resolver)
+    spp = mirror[mirror["market"] == "SPP"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), spp)

@@ -405,11 +405,12 @@ def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
     for source in PRICE_SOURCES:
         src = resolver.source(source)
         if source == "caiso_oasis_np15_dam_2024":
-            got = resolver.get(source, "lmp_da_hr_oasis")
-            if got is not None:
-                long = read_oasis_zip(got.path, log=log, columns=src.columns)
-                hours = long["hour"].to_numpy(dtype="datetime64[ns]").view("int64")
-                add(long["node"].tolist(), hours, long["price_usd_mwh"], long["intervals"], "da", 1)
+            for f in src.files:  # one zip per query (the mirror holds 2024 in one)
+                got = resolver.get(source, f.key)
+                if got is not None:
+                    long = read_oasis_zip(got.path, log=log, columns=src.columns)
+                    hours = long["hour"].to_numpy(dtype="datetime64[ns]").view("int64")
+                    add(long["node"].tolist(), hours, long["price_usd_mwh"], long["intervals"], "da", 1)
             continue
         names = {v: k for k, v in _mapped(src.columns, "price").items()}
         groups: dict[tuple[str, str], list[pd.DataFrame]] = {}
