@@ -53,10 +53,11 @@ Each ``mix:<column>`` entry of the catalog names the source column(s), several j
 * ERCOT (15-min ``gen_all``, hourly mean): ``gas_mw`` = Gas + Gas-CC; ``other_mw`` = Other +
   Biomass; ``storage_mw`` = WSL (wholesale storage load, negative while charging); ``oil_mw``
   NaN (no column). The ``gen_all`` files were re-saved by a spreadsheet program: stamps are
-  ``M/D/YYYY H:MM``, lines end in commas (empty ``Unnamed:`` columns, dropped). Their FIRST
-  column is still UTC interval ending (UTC - local beginning = 6 h 15 min in CST, 5 h 15 min in
-  CDT, checked on every row of 2023); on 2023-11-05 the repeated local hour (07:00-08:00Z) is
-  absent from the file, which is why 2023 has 35,036 rows, not 35,040.
+  ``M/D/YYYY H:MM`` and the preamble lines end in commas (empty ``Unnamed:`` columns, which a
+  re-save may add, are never read). Their FIRST column is still UTC interval ending (UTC -
+  local beginning = 6 h 15 min in CST, 5 h 15 min in CDT on every row of the 2023 and 2024
+  files); on 2023-11-05 the repeated local hour (07:00-08:00Z) is absent from the file, which
+  is why 2023 has 35,036 rows, not 35,040.
 * ERCOT regional wind (hourly ``gen_sun-wnd``): regions ``ERCOT:COASTAL``, ``ERCOT:NORTH``,
   ``ERCOT:PANHANDLE``, ``ERCOT:SOUTH``, ``ERCOT:WEST`` with only ``wind_mw`` set. The file's
   ERCOT totals fill ``wind_mw`` / ``solar_mw`` of region ``ERCOT`` only for hours the 15-min
