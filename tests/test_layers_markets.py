@@ -518,3 +518,17 @@ def test_official_plain_csv_through_http_gives_the_same_hours(
     mirror, _ = markets.build_prices(resolver)
     spp = mirror[mirror["market"] == "SPP"].reset_index(drop=True)
     pd.testing.assert_frame_equal(frame.reset_index(drop=True), spp)
+
+
+def test_fuel_mix_without_a_total_column_is_refused(tmp_path: Path) -> None:
+    name = "miso_gen_all_hr_2023.csv"
+    (tmp_path / name).write_text(
+        (FIXTURES / name).read_text().replace("Central Total Generation (MW)", "Central Sum (MW)")
+    )
+    src = _catalog()["eia_wm_miso"]
+    f = src.file("miso_gen_all_hr_2023").model_copy(update={"path": name, "sha256": None})
+    catalog = {"eia_wm_miso": src.model_copy(update={"files": [f]})}
+    r = Resolver(DataOrigin(data_dir=tmp_path), catalog=catalog, progress=False)
+    with pytest.raises(GisError) as err:
+        markets._mix_group([r.require("eia_wm_miso", f.key)], "gen_all", "hr", src.columns, RowLog("t"))
+    assert err.value.field == "Central Total Generation (MW)" and name in err.value.message

@@ -223,12 +223,14 @@ def _parts(spec: str) -> list[str]:
     return [p.strip() for p in spec.split(" + ") if p.strip()]
 
 
-def read_eia_csv(path: str | Path, columns: list[str], *, log: RowLog, label: str) -> pd.DataFrame:
+def read_eia_csv(
+    path: str | Path, columns: list[str], *, log: RowLog, label: str, optional: list[str] | None = None
+) -> pd.DataFrame:
     """One portal CSV: ``utc_end`` (naive UTC datetime) and the wanted value columns as float64.
 
     Skips the 3 preamble lines, accepts the plain or gzipped file (by name) and the
     spreadsheet-saved form (trailing commas, ``M/D/YYYY H:MM``). Rows without a readable stamp
-    and repeated stamps are dropped and counted.
+    and repeated stamps are dropped and counted. ``optional`` columns are read when present.
 
     Raises
     ------
@@ -236,7 +238,7 @@ def read_eia_csv(path: str | Path, columns: list[str], *, log: RowLog, label: st
         when the header lacks the UTC column or a wanted column, naming the file and column.
     """
     path = Path(path)
-    wanted = set(columns) | {UTC_COLUMN}
+    wanted = set(columns) | set(optional or ()) | {UTC_COLUMN}
     try:
         frame = pd.read_csv(
             path,
@@ -259,7 +261,8 @@ def read_eia_csv(path: str | Path, columns: list[str], *, log: RowLog, label: st
         )
     log.read(len(frame))
     stamps = _parse_stamps(frame[UTC_COLUMN], file=path, field=UTC_COLUMN)
-    values = frame[list(dict.fromkeys(columns))].apply(pd.to_numeric, errors="coerce").astype("float64")
+    present = [c for c in dict.fromkeys([*columns, *(optional or ())]) if c in frame.columns]
+    values = frame[present].apply(pd.to_numeric, errors="coerce").astype("float64")
     out = pd.concat([pd.DataFrame({"utc_end": stamps}), values], axis=1)
     out = log.drop(out, out["utc_end"].isna(), f"{label}: no readable UTC timestamp")
     out = log.drop(out, out["utc_end"].duplicated(keep="first"), f"{label}: repeated UTC timestamp")
@@ -489,15 +492,19 @@ def _drop_spikes(values: np.ndarray, labels: list[str], *, log: RowLog, label: s
     return values
 
 
-def _mix_plan(path: Path, what: str, columns: Mapping[str, str]) -> dict[tuple[str, str], list[str]]:
-    """``{(region, mix column): [source columns to sum]}`` for one kind of generation/load file."""
+def _mix_plan(
+    header: set[str] | None, what: str, columns: Mapping[str, str], *, path: Path
+) -> dict[tuple[str, str], list[str]]:
+    """``{(region, mix column): [source columns to sum]}`` for one kind of generation/load file.
+
+    With ``header`` None: every candidate column; with the columns read: those present.
+    """
     if what == "gen_all":
-        header = set(pd.read_csv(path, skiprows=PREAMBLE_LINES, nrows=0, encoding="utf-8-sig").columns)
         plan = {}
         for region, prefix in _mapped(columns, "region").items():
             for fuel, spec in _mapped(columns, "mix").items():
                 wanted = [f"{prefix} {part}".strip() for part in _parts(spec)]
-                have = [c for c in wanted if c in header]
+                have = wanted if header is None else [c for c in wanted if c in header]
                 if fuel == "total_mw" and not have:
                     raise GisError(
                         f"the fuel-mix file has no total column for region {region}",
@@ -523,9 +530,14 @@ def _mix_group(
     frames = []
     plan: dict[tuple[str, str], list[str]] = {}
     for got in files:
-        file_plan = _mix_plan(got.path, what, columns)
-        needed = sorted({c for cols in file_plan.values() for c in cols})
-        frame = read_eia_csv(got.path, needed, log=log, label=got.file.key)
+        candidates = sorted(
+            {c for cols in _mix_plan(None, what, columns, path=got.path).values() for c in cols}
+        )
+        if what == "gen_all":  # fuels differ by region and ISO: read the ones present, in one pass
+            frame = read_eia_csv(got.path, [], optional=candidates, log=log, label=got.file.key)
+        else:
+            frame = read_eia_csv(got.path, candidates, log=log, label=got.file.key)
+        file_plan = _mix_plan(set(frame.columns), what, columns, path=got.path)
         data = {"utc_end": frame["utc_end"]}
         for (region, col), cols in file_plan.items():
             data[f"{region}|{col}"] = (
