@@ -59,7 +59,7 @@ MAX_DESCRIPTION_CHARS = 2000
 class Scenario(BaseModel):
     """A whole scenario file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
     description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_CHARS)] = ""

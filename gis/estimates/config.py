@@ -40,7 +40,7 @@ def _f(default: Any, unit: str, source: str, description: str, **kwargs: Any) ->
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SelectionConfig(_Model):
