@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gis.energy.config import EnergyConfig
 from gis.errors import GisError
 from gis.estimates.config import EstimatesConfig
+from gis.explorer_config import ExplorerConfig
 from gis.scoring.config import ScoringConfig
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "default.toml"
@@ -43,6 +44,7 @@ class Scenario(BaseModel):
     scoring: ScoringConfig
     estimates: EstimatesConfig
     energy: EnergyConfig
+    explorer: ExplorerConfig = ExplorerConfig()
 
 
 def merge_tables(base: dict, override: dict) -> dict:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from gis.outputs.assets import vendored_licences
+from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
 from gis.outputs.inputs import StageOutputs, read_stage_outputs
 from gis.outputs.map import build_map, write_map
@@ -54,9 +55,25 @@ def map_command(*, out: Path, offline: bool, console, preset: str | Path = DEFAU
 
 
 def report_command(*, out: Path, console) -> Path:
-    """Write ``OUT/report.html`` alone."""
-    inputs = read_stage_outputs(Path(out), layer_names=[])
+    """Write ``OUT/report.html`` and ``OUT/explorer.html``."""
+    inputs = read_stage_outputs(Path(out), layer_names=["states"])
+    _write_explorer(inputs, Path(out), console=console)
     return _write_report(inputs, Path(out), console=console)
+
+
+def _write_explorer(inputs: StageOutputs, out: Path, *, console) -> Path:
+    t0 = time.perf_counter()
+    path, notes = write_explorer(
+        out / "explorer.html",
+        sites=inputs.sites,
+        estimates=inputs.estimates,
+        out=out,
+        states=inputs.layers.get("states"),
+    )
+    _report_notes(console, notes)
+    size_mb = path.stat().st_size / 1e6
+    console.print(f"Wrote {path} (offline explorer, {size_mb:.1f} MB, {time.perf_counter() - t0:.1f} s)")
+    return path
 
 
 def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
@@ -102,5 +119,6 @@ def outputs_command(
     )
     xlsx = write_ranked_xlsx(out / "sites_ranked.xlsx", inputs.sites)
     console.print(f"Wrote {xlsx}")
+    written += [write_run_scenario(out, scenario_path), _write_explorer(inputs, out, console=console)]
     written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
     return written
