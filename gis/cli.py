@@ -264,6 +264,23 @@ def run(
     console.print(table)
 
 
+@app.command()
+def compare(
+    out_a: Annotated[Path, typer.Argument(help="Output folder of the first run (A).")],
+    out_b: Annotated[Path, typer.Argument(help="Output folder of the second run (B).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to write compare.html and compare.csv (default: OUT_B).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Two runs side by side: per-site rank, score, MW and fleet changes, national deltas, scenario keys."""
+    from gis.compare import compare_command
+
+    compare_command(out_a, out_b, out=out, console=console)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn errors into one-paragraph messages and exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)

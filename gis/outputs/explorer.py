@@ -45,9 +45,11 @@ __all__ = [
     "FORMULA",
     "SCENARIO_FILE",
     "explorer_data",
+    "fleet_membership",
     "interpolate_grid",
     "read_run_scenario",
     "scenario_grid",
+    "states_geojson",
     "write_explorer",
     "write_run_scenario",
 ]
@@ -212,7 +214,7 @@ def _column(sites: pd.DataFrame, name: str, default) -> list:
     return [default] * len(sites)
 
 
-def _fleet(sites: pd.DataFrame, estimates: Mapping) -> tuple[list | None, str]:
+def fleet_membership(sites: pd.DataFrame, estimates: Mapping) -> tuple[list | None, str]:
     """Per site: in the fleet the estimate stage selected? (``in_fleet`` column or a site-id list)."""
     if "in_fleet" in sites.columns:
         return [bool(v) for v in sites["in_fleet"]], "candidate_sites.in_fleet"
@@ -292,7 +294,7 @@ def explorer_data(
                 f"scores recomputed from the sub-scores differ from the run's by up to {worst:.3g}: "
                 "the run was scored with other weights than its recorded scenario's"
             )
-    fleet, fleet_note = _fleet(sites, estimates)
+    fleet, fleet_note = fleet_membership(sites, estimates)
     grid = estimates.get("explorer_grid") if isinstance(estimates, Mapping) else None
     geometry = sites.geometry
     data = {
@@ -320,7 +322,7 @@ def explorer_data(
         "grid": grid if isinstance(grid, Mapping) and grid.get("axes") else None,
         "grid_base": _grid_base(scenario),
         "notes": notes,
-        "states": _states_geojson(states),
+        "states": states_geojson(states),
     }
     return data
 
@@ -361,7 +363,7 @@ def _jsonable(value):
     return str(value)
 
 
-def _states_geojson(states: gpd.GeoDataFrame | None) -> dict | None:
+def states_geojson(states: gpd.GeoDataFrame | None) -> dict | None:
     if states is None or len(states) == 0:
         return None
     geometry = display_geometry(states, simplify_m=2000.0, decimals=3)
