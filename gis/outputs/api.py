@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from gis.errors import GisError
 from gis.outputs.assets import vendored_licences
 from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
@@ -61,15 +62,20 @@ def report_command(*, out: Path, console) -> Path:
     return _write_report(inputs, Path(out), console=console)
 
 
-def _write_explorer(inputs: StageOutputs, out: Path, *, console) -> Path:
+def _write_explorer(inputs: StageOutputs, out: Path, *, console) -> Path | None:
+    """``OUT/explorer.html``; when the sites cannot feed it (no sub-scores), say why and go on."""
     t0 = time.perf_counter()
-    path, notes = write_explorer(
-        out / "explorer.html",
-        sites=inputs.sites,
-        estimates=inputs.estimates,
-        out=out,
-        states=inputs.layers.get("states"),
-    )
+    try:
+        path, notes = write_explorer(
+            out / "explorer.html",
+            sites=inputs.sites,
+            estimates=inputs.estimates,
+            out=out,
+            states=inputs.layers.get("states"),
+        )
+    except GisError as exc:
+        console.print(f"[yellow]warning:[/] explorer.html not written: {exc.message}")
+        return None
     _report_notes(console, notes)
     size_mb = path.stat().st_size / 1e6
     console.print(f"Wrote {path} (offline explorer, {size_mb:.1f} MB, {time.perf_counter() - t0:.1f} s)")
@@ -119,6 +125,8 @@ def outputs_command(
     )
     xlsx = write_ranked_xlsx(out / "sites_ranked.xlsx", inputs.sites)
     console.print(f"Wrote {xlsx}")
-    written += [write_run_scenario(out, scenario_path), _write_explorer(inputs, out, console=console)]
+    written.append(write_run_scenario(out, scenario_path))
+    if (explorer := _write_explorer(inputs, out, console=console)) is not None:
+        written.append(explorer)
     written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
     return written
