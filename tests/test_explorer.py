@@ -355,3 +355,12 @@ def test_exported_scenario_reproduces_the_page_ranks(browser, tmp_path: Path) ->
     first = next(c for c in CATEGORIES if c in set(sites["category"]))  # switch #cat-0
     assert again.loc[again["category"] == first, "excluded"].all()
     assert "switched off in the explorer" in toml_text
+
+
+def test_fleet_membership_from_a_column_or_the_estimates() -> None:
+    from gis.outputs.explorer import fleet_membership
+
+    sites = pd.DataFrame({"site_id": ["a", "b", "c"]})
+    assert fleet_membership(sites, {"fleet": {"site_ids": ["c", "a"]}})[0] == [True, False, True]
+    assert fleet_membership(sites.assign(in_fleet=[False, True, False]), {})[0] == [False, True, False]
+    assert fleet_membership(sites, {"national": {}})[0] is None

@@ -274,9 +274,14 @@ def explorer_data(
         hits = [i for i, r in enumerate(reasons) if rule.reason in r]
         rules.append({"rule": rule.model_dump(exclude_none=True), "hits": hits})
     notes = []
-    subs = (
-        np.column_stack([sites[f"s_{n}"].to_numpy(dtype="float64") for n in names]) if n else np.zeros((0, 0))
-    )
+    subs = np.column_stack([sites[f"s_{name}"].to_numpy(dtype="float64") for name in names])
+    if not np.isfinite(subs).all():
+        raise GisError(
+            "some sub-scores are not numbers",
+            file="sites.gpkg",
+            field="s_*",
+            fix=f"score again with the same scenario (`gis score --scenario OUT/{SCENARIO_FILE}`)",
+        )
     weights = np.array([c.weight for c in config.criteria.values()])
     hit_any = np.zeros(n, dtype=bool)
     for r in rules:
@@ -340,6 +345,12 @@ def _grid_base(scenario: Scenario) -> dict:
             node = getattr(node, part, None)
         if isinstance(node, int | float):
             base[name] = float(node)
+    try:  # the ASIC the scenario fits every site with (the estimate stage's table, read only)
+        from gis.estimates.asics import asic_model
+
+        base["efficiency_j_th"] = float(asic_model(est.asic_model).efficiency_j_th)
+    except (AttributeError, GisError, ImportError):
+        pass
     return base
 
 
