@@ -329,6 +329,12 @@ def test_no_grid_is_said_plainly_and_table_links_to_map(browser, tmp_path: Path)
     page.locator("#f-category").select_option("flare_gas")
     cats = page.locator("#sites tbody tr td:nth-child(4)").all_inner_texts()
     assert cats and set(cats) == {"flare_gas"}
+    # a marker click highlights its row, clearing a filter that hid it
+    other = sites.loc[sites["category"] != "flare_gas", "site_id"].iloc[-1]
+    page.evaluate("(id) => window.explorer.marker(id).fire('click')", other)
+    selected = page.locator("#sites tbody tr.selected")
+    assert selected.count() == 1 and other in selected.inner_text()
+    assert page.locator("#f-category").input_value() == ""
     page.screenshot(path=str(tmp_path / "explorer.png"))
     w.close()
 

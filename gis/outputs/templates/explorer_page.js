@@ -80,7 +80,16 @@
       `<br>rank ${rank[i]} of ${n} (run: ${S.rank[i]})<br>score ${score[i].toFixed(4)}<br>${fmt(S.mineable_mw[i], 1)} MW mineable` +
       (why.length ? `<br><i>excluded: ${esc(why.join("; "))}</i>` : "");
   }
-  function restyle() { for (let i = 0; i < n; i++) markers[i].setStyle(off[i] ? { fillColor: colour(i), fillOpacity: 0.3, opacity: 0.3 } : { fillColor: colour(i), fillOpacity: 0.85, opacity: 1 }); }
+  const drawn = new Array(n).fill("");
+  function restyle() {
+    // only markers whose colour changed are restyled (a canvas redraw per change is the slow part)
+    for (let i = 0; i < n; i++) {
+      const c = colour(i);
+      if (c === drawn[i]) continue;
+      drawn[i] = c;
+      markers[i].setStyle(off[i] ? { fillColor: c, fillOpacity: 0.3, opacity: 0.3 } : { fillColor: c, fillOpacity: 0.85, opacity: 1 });
+    }
+  }
 
   // ------------------------------------------------------------------ table
   const tbody = document.querySelector("#sites tbody");
@@ -312,5 +321,6 @@
     scores: () => { const r = {}; for (let i = 0; i < n; i++) r[S.site_id[i]] = score[i]; return r; },
     setWeights: (ws) => { state.raw = ws.slice(); ws.forEach((x, j) => { document.getElementById(`w-${j}`).value = String(x); }); showWeights(); update(); },
     national: (ledger, metric) => interpolate(D.grid.ledgers[ledger][metric]),
+    marker: (siteId) => markers[S.site_id.indexOf(siteId)],
   };
 })();
