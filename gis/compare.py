@@ -56,7 +56,8 @@ def compare_sites(
     """Per site (outer join on ``site_id``): rank, score, MW and fleet in A and B, and the changes.
 
     Rows sorted by rank in B, then the lost sites by rank in A. ``in_fleet_*`` is empty when a run
-    has no fleet membership. Lat/lon EPSG:4326 degrees, MW megawatts.
+    has no fleet membership (a site absent from a run that has one is not in its fleet). Lat/lon
+    EPSG:4326 degrees, MW megawatts.
     """
 
     def side(sites: pd.DataFrame, fleet: list | None, tag: str) -> pd.DataFrame:
@@ -109,6 +110,11 @@ def compare_sites(
     merged["rank_change"] = merged["rank_a"] - merged["rank_b"]
     merged["score_change"] = merged["score_b"] - merged["score_a"]
     merged["mineable_mw_change"] = merged["mineable_mw_b"] - merged["mineable_mw_a"]
+    # a run with fleet membership: a site absent from it is not in its fleet
+    if fleet_a is not None:
+        merged["in_fleet_a"] = merged["in_fleet_a"].astype("boolean").fillna(False)
+    if fleet_b is not None:
+        merged["in_fleet_b"] = merged["in_fleet_b"].astype("boolean").fillna(False)
     fa, fb = merged["in_fleet_a"].astype("boolean"), merged["in_fleet_b"].astype("boolean")
     merged["fleet_change"] = np.select(
         [(fa.fillna(False) == False) & fb.fillna(False), fa.fillna(False) & (fb.fillna(False) == False)],  # noqa: E712

@@ -111,3 +111,35 @@ def test_scenario_differences_list_changed_and_absent_keys() -> None:
     )
     assert diff["key"].tolist() == ["a.c", "a.d"]
     assert diff.set_index("key").loc["a.d", "a"] == json.dumps("(absent)")
+
+
+def test_compare_sites_fleet_and_lost() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from gis.compare import compare_sites
+
+    def frame(ids, ranks, mw):
+        return gpd.GeoDataFrame(
+            {
+                "site_id": ids,
+                "name": ids,
+                "category": "flare_gas",
+                "state": "TX",
+                "rank": ranks,
+                "score": [1.0 - r / 10 for r in ranks],
+                "mineable_mw": mw,
+            },
+            geometry=[Point(-100, 30 + k) for k in range(len(ids))],
+            crs="EPSG:4326",
+        )
+
+    a = frame(["x", "y", "z"], [1, 2, 3], [5.0, 6.0, 7.0])
+    b = frame(["y", "x", "w"], [1, 2, 3], [6.0, 4.0, 1.0])
+    table = compare_sites(a, b, [True, True, False], [True, False, True]).set_index("site_id")
+    assert table.loc["z", "status"] == "lost" and table.loc["w", "status"] == "gained"
+    assert table.loc["y", "rank_change"] == 1 and table.loc["x", "rank_change"] == -1
+    assert table.loc["x", "mineable_mw_change"] == -1.0
+    assert table.loc["x", "fleet_change"] == "left" and table.loc["y", "fleet_change"] == ""
+    assert table.loc["w", "fleet_change"] == "joined"
+    assert table.index.tolist() == ["y", "x", "w", "z"]  # by rank in B, lost sites last
