@@ -217,8 +217,8 @@ def compare_runs(out_a: Path, out_b: Path) -> CompareResult:
     out_a, out_b = Path(out_a), Path(out_b)
     sites_a, sites_b = read_sites(out_a / "sites.gpkg"), read_sites(out_b / "sites.gpkg")
     est_a, est_b = read_estimates(out_a / "estimates.json"), read_estimates(out_b / "estimates.json")
-    scen_a, _, _ = read_run_scenario(out_a)
-    scen_b, _, _ = read_run_scenario(out_b)
+    scen_a, _, note_a = read_run_scenario(out_a)
+    scen_b, _, note_b = read_run_scenario(out_b)
     table = compare_sites(
         sites_a, sites_b, fleet_membership(sites_a, est_a)[0], fleet_membership(sites_b, est_b)[0]
     )
@@ -235,7 +235,10 @@ def compare_runs(out_a: Path, out_b: Path) -> CompareResult:
         national=national_deltas(est_a, est_b),
         scenario=scenario_differences(scen_a.model_dump(mode="json"), scen_b.model_dump(mode="json")),
         states=states,
-        names=(f"A: {scen_a.name} ({out_a})", f"B: {scen_b.name} ({out_b})"),
+        names=(
+            f"A: {scen_a.name} ({out_a}; scenario: {note_a})",
+            f"B: {scen_b.name} ({out_b}; scenario: {note_b})",
+        ),
     )
 
 
