@@ -31,7 +31,7 @@ from gis.outputs.explorer import (
     render_explorer,
     scenario_grid,
 )
-from gis.scenario import Scenario, load_scenario
+from gis.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from gis.schema import CATEGORIES
 from gis.scoring.score import score_measures
 
@@ -105,7 +105,7 @@ def test_explorer_table_in_the_scenario(tmp_path: Path) -> None:
     bad.write_text("[explorer]\nbtc_price_usd = [3.0, 2.0]\n", encoding="utf-8")
     with pytest.raises(GisError, match=r"explorer\.btc_price_usd"):
         load_scenario(bad)
-    assert tomllib.loads(Path("gis/scenarios/default.toml").read_text())["explorer"] == AXES
+    assert tomllib.loads(DEFAULT_SCENARIO.read_text(encoding="utf-8"))["explorer"] == AXES
 
 
 # ---------------------------------------------------------------- synthetic sites
