@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import GisError
-from gis.io import write_csv
+from gis.io import write_csv, write_text
 from gis.outputs.assets import VENDOR_DIR, _css_with_data_uris
 from gis.outputs.explorer import fleet_membership, read_run_scenario, states_geojson
 from gis.outputs.inputs import read_estimates, read_sites
@@ -343,8 +343,7 @@ def compare_command(out_a: Path, out_b: Path, *, out: Path | None, console) -> d
     for col in ("mineable_mw_a", "mineable_mw_b", "mineable_mw_change", "lat", "lon"):
         frame[col] = frame[col].round(4 if col not in {"lat", "lon"} else 5)
     csv = write_csv(target / "compare.csv", frame)
-    page = target / "compare.html"
-    page.write_text(render_compare(result), encoding="utf-8")
+    page = write_text(target / "compare.html", render_compare(result))
     counts = result.sites["status"].value_counts().to_dict()
     console.print(
         f"{counts.get('gained', 0):,} sites gained, {counts.get('lost', 0):,} lost, "

@@ -330,9 +330,10 @@ def test_implausible_hourly_solar_is_set_to_nan_and_counted(tmp_path: Path) -> N
     catalog = {"eia_wm_ercot": src.model_copy(update={"files": [f]})}
     r = Resolver(DataOrigin(data_dir=tmp_path), catalog=catalog, progress=False)
     log = RowLog("t")
-    long = markets._mix_file(r.require("eia_wm_ercot", f.key), "gen_sun-wnd", "hr", src.columns, log)
-    ercot = long[long["region"] == "ERCOT"]
-    assert ercot["solar_mw"].isna().sum() == 1 and ercot["solar_mw"].max() == 20_000.0
+    parts = markets._mix_group([r.require("eia_wm_ercot", f.key)], "gen_sun-wnd", "hr", src.columns, log)
+    _, hours, values = next(p for p in parts if p[0] == "ERCOT")
+    solar = values[:, markets.MIX_COLUMNS.index("solar_mw")]
+    assert len(hours) == 300 and np.isnan(solar).sum() == 1 and np.nanmax(solar) == 20_000.0
     assert sum(log.repaired.values()) == 1
 
 
@@ -496,3 +497,38 @@ def test_real_layer_sizes(real_layers) -> None:
     assert not real_layers["market_mix"].duplicated(["region", "hour_utc"]).any()
     assert 500_000 < len(prices) < 530_000
     assert len(set(prices["node"])) == 32
+
+
+def test_official_plain_csv_through_http_gives_the_same_hours(
+    tmp_path: Path, serve_dir, resolver: Resolver
+) -> None:
+    """The official form (plain CSV at the EIA URL) goes through the same resolver and reader."""
+    server = serve_dir(FIXTURES)
+    catalog = {}
+    for name, src in _catalog().items():
+        files = []
+        if name == "eia_wm_spp":
+            f = src.file("spp_lmp_rt_5min_hubs_2024Q2")
+            files = [f.model_copy(update={"url": f"{server.url}/{f.key}.csv", "sha256": None})]
+        catalog[name] = src.model_copy(update={"files": files})
+    official = Resolver(DataOrigin(), cache=tmp_path / "cache", catalog=catalog, progress=False)
+    got = official.require("eia_wm_spp", "spp_lmp_rt_5min_hubs_2024Q2")
+    assert got.form == "official" and got.path.name.endswith(".csv")
+    frame, _ = markets.build_prices(official)
+    mirror, _ = markets.build_prices(resolver)
+    spp = mirror[mirror["market"] == "SPP"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), spp)
+
+
+def test_fuel_mix_without_a_total_column_is_refused(tmp_path: Path) -> None:
+    name = "miso_gen_all_hr_2023.csv"
+    (tmp_path / name).write_text(
+        (FIXTURES / name).read_text().replace("Central Total Generation (MW)", "Central Sum (MW)")
+    )
+    src = _catalog()["eia_wm_miso"]
+    f = src.file("miso_gen_all_hr_2023").model_copy(update={"path": name, "sha256": None})
+    catalog = {"eia_wm_miso": src.model_copy(update={"files": [f]})}
+    r = Resolver(DataOrigin(data_dir=tmp_path), catalog=catalog, progress=False)
+    with pytest.raises(GisError) as err:
+        markets._mix_group([r.require("eia_wm_miso", f.key)], "gen_all", "hr", src.columns, RowLog("t"))
+    assert err.value.field == "Central Total Generation (MW)" and name in err.value.message

@@ -2,7 +2,7 @@
 
 Reads the canonical ``market_prices`` and ``market_mix`` layers (built from EIA's Wholesale
 Electricity Market Portal, SOURCES.md §11) into dense (hubs, hours) arrays over the UTC hours of
-the reference year. Missing hours stay NaN: never zero. A hub with no data in the reference year
+the reference year (:func:`gis.layers.markets.year_hours`). Missing hours stay NaN: never zero. A hub with no data in the reference year
 takes its nearest year's series, hour for hour by (month, day, hour), and says so.
 
 Grid intensity (t CO2/MWh) of a market-hour, where its fuel mix is published::
@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gis.layers.markets import year_hours
+
 __all__ = ["FUEL_COLUMNS", "hub_prices", "market_intensity", "parse_hours", "year_hours"]
 
 FUEL_COLUMNS = (
@@ -31,15 +33,6 @@ FUEL_COLUMNS = (
     "other_mw",
     "storage_mw",
 )
-
-
-def year_hours(year: int) -> pd.DatetimeIndex:
-    """Every UTC hour beginning of ``year`` (8,760 or 8,784).
-
-    >>> len(year_hours(2024)), len(year_hours(2023))
-    (8784, 8760)
-    """
-    return pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", tz="UTC", inclusive="left")
 
 
 def parse_hours(values: pd.Series) -> pd.DatetimeIndex:

@@ -53,10 +53,11 @@ Each ``mix:<column>`` entry of the catalog names the source column(s), several j
 * ERCOT (15-min ``gen_all``, hourly mean): ``gas_mw`` = Gas + Gas-CC; ``other_mw`` = Other +
   Biomass; ``storage_mw`` = WSL (wholesale storage load, negative while charging); ``oil_mw``
   NaN (no column). The ``gen_all`` files were re-saved by a spreadsheet program: stamps are
-  ``M/D/YYYY H:MM``, lines end in commas (empty ``Unnamed:`` columns, dropped). Their FIRST
-  column is still UTC interval ending (UTC - local beginning = 6 h 15 min in CST, 5 h 15 min in
-  CDT, checked on every row of 2023); on 2023-11-05 the repeated local hour (07:00-08:00Z) is
-  absent from the file, which is why 2023 has 35,036 rows, not 35,040.
+  ``M/D/YYYY H:MM`` and the preamble lines end in commas (empty ``Unnamed:`` columns, which a
+  re-save may add, are never read). Their FIRST column is still UTC interval ending (UTC -
+  local beginning = 6 h 15 min in CST, 5 h 15 min in CDT on every row of the 2023 and 2024
+  files); on 2023-11-05 the repeated local hour (07:00-08:00Z) is absent from the file, which
+  is why 2023 has 35,036 rows, not 35,040.
 * ERCOT regional wind (hourly ``gen_sun-wnd``): regions ``ERCOT:COASTAL``, ``ERCOT:NORTH``,
   ``ERCOT:PANHANDLE``, ``ERCOT:SOUTH``, ``ERCOT:WEST`` with only ``wind_mw`` set. The file's
   ERCOT totals fill ``wind_mw`` / ``solar_mw`` of region ``ERCOT`` only for hours the 15-min
@@ -149,6 +150,9 @@ PREAMBLE_LINES = 3
 HOUR_FORMAT = "%Y-%m-%dT%H:00Z"
 STAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M")
 INTERVAL_MINUTES = {"5min": 5, "15min": 15, "hr": 60}
+MINUTE_NS = 60 * 10**9
+HOUR_NS = 60 * MINUTE_NS
+KINDS = ("da", "rt")
 SPIKE_FACTOR = 1.5
 """Gap-filling wind/solar values above this multiple of the column's 99th percentile are errors."""
 CHECK_TOLERANCE = 0.005
@@ -193,20 +197,13 @@ def _text(values: object) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), dtype=object)
 
 
-def _market_of(nodes: pd.Series) -> pd.Series:
-    """``"ERCOT"`` from ``"ERCOT:HB_WEST"``, split once per distinct id."""
-    codes, uniques = pd.factorize(nodes)
-    markets = np.array([str(u).split(":", 1)[0] for u in uniques], dtype=object)
-    return _text(markets[codes])
-
-
 def _parse_hours(labels: pd.Series) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(labels, format="%Y-%m-%dT%H:%MZ", utc=True))
 
 
 def _parse_stamps(values: pd.Series, *, file: str | Path, field: str) -> pd.Series:
     """Naive UTC datetimes from the portal's stamp column, in either of its two forms."""
-    text = values
+    text = values.astype(object)
     sample = text.dropna()
     if sample.empty:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -226,12 +223,14 @@ def _parts(spec: str) -> list[str]:
     return [p.strip() for p in spec.split(" + ") if p.strip()]
 
 
-def read_eia_csv(path: str | Path, columns: list[str], *, log: RowLog, label: str) -> pd.DataFrame:
+def read_eia_csv(
+    path: str | Path, columns: list[str], *, log: RowLog, label: str, optional: list[str] | None = None
+) -> pd.DataFrame:
     """One portal CSV: ``utc_end`` (naive UTC datetime) and the wanted value columns as float64.
 
     Skips the 3 preamble lines, accepts the plain or gzipped file (by name) and the
     spreadsheet-saved form (trailing commas, ``M/D/YYYY H:MM``). Rows without a readable stamp
-    and repeated stamps are dropped and counted.
+    and repeated stamps are dropped and counted. ``optional`` columns are read when present.
 
     Raises
     ------
@@ -239,13 +238,13 @@ def read_eia_csv(path: str | Path, columns: list[str], *, log: RowLog, label: st
         when the header lacks the UTC column or a wanted column, naming the file and column.
     """
     path = Path(path)
-    wanted = set(columns) | {UTC_COLUMN}
+    wanted = set(columns) | set(optional or ()) | {UTC_COLUMN}
     try:
         frame = pd.read_csv(
             path,
             skiprows=PREAMBLE_LINES,
             usecols=lambda c: c in wanted,
-            dtype={UTC_COLUMN: str},
+            dtype={UTC_COLUMN: object},
             encoding="utf-8-sig",
         )
     except (OSError, ValueError, EOFError, pd.errors.ParserError) as exc:
@@ -262,33 +261,12 @@ def read_eia_csv(path: str | Path, columns: list[str], *, log: RowLog, label: st
         )
     log.read(len(frame))
     stamps = _parse_stamps(frame[UTC_COLUMN], file=path, field=UTC_COLUMN)
-    values = frame[list(dict.fromkeys(columns))].apply(pd.to_numeric, errors="coerce").astype("float64")
+    present = [c for c in dict.fromkeys([*columns, *(optional or ())]) if c in frame.columns]
+    values = frame[present].apply(pd.to_numeric, errors="coerce").astype("float64")
     out = pd.concat([pd.DataFrame({"utc_end": stamps}), values], axis=1)
     out = log.drop(out, out["utc_end"].isna(), f"{label}: no readable UTC timestamp")
     out = log.drop(out, out["utc_end"].duplicated(keep="first"), f"{label}: repeated UTC timestamp")
     return out
-
-
-def _hour_begin(utc_end: pd.Series, res: str) -> pd.Series:
-    return (utc_end - pd.Timedelta(minutes=INTERVAL_MINUTES[res])).dt.floor("h")
-
-
-def _hourly_long(frame: pd.DataFrame, names: Mapping[str, str], res: str) -> pd.DataFrame:
-    """Hourly mean and count of each value column, long: ``node, hour, price_usd_mwh, intervals``."""
-    cols = list(names)
-    hours = _hour_begin(frame["utc_end"], res)
-    grouped = frame[cols].groupby(hours.to_numpy())
-    mean = grouped.mean().rename(columns=names)
-    count = grouped.count().rename(columns=names)
-    long = pd.DataFrame(
-        {
-            "price_usd_mwh": mean.stack(future_stack=True),
-            "intervals": count.stack(future_stack=True),
-        }
-    )
-    long = long[long["intervals"] > 0]
-    long.index = long.index.set_names(["hour", "node"])
-    return long.reset_index()
 
 
 def _mapped(columns: Mapping[str, str], prefix: str) -> dict[str, str]:
@@ -366,17 +344,77 @@ def read_oasis_zip(path: str | Path, *, log: RowLog, columns: Mapping[str, str])
     return frame.assign(intervals=1)
 
 
+def _hourly_means(
+    utc_end: pd.Series, values: np.ndarray, res: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hourly means of interval values, NaN-aware, with numpy (no per-row Python).
+
+    Returns ``(hours, mean, count)``: the sorted distinct hour beginnings (int64 ns since the
+    epoch, UTC), the mean of the non-NaN values of each column in each hour (NaN where none) and
+    their count, both shaped ``(n_hours, n_columns)``.
+    """
+    ends = utc_end.to_numpy(dtype="datetime64[ns]").view("int64")
+    hours = (ends - INTERVAL_MINUTES[res] * MINUTE_NS) // HOUR_NS * HOUR_NS
+    uniq, inv = np.unique(hours, return_inverse=True)
+    present = ~np.isnan(values)
+    filled = np.where(present, values, 0.0)
+    n, k = len(uniq), values.shape[1]
+    sums = np.empty((n, k))
+    counts = np.empty((n, k), dtype="int64")
+    for j in range(k):  # a handful of columns, each summed in one vectorised pass
+        sums[:, j] = np.bincount(inv, weights=filled[:, j], minlength=n)
+        counts[:, j] = np.bincount(inv, weights=present[:, j], minlength=n).astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return uniq, mean, counts
+
+
+def _codes(names: list[str], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Object array of names sorted, and ``ids`` (indices into ``names``) renumbered to match."""
+    order = np.argsort(np.array(names, dtype=object))
+    rank = np.empty(len(names), dtype="int64")
+    rank[order] = np.arange(len(names))
+    return np.array(names, dtype=object)[order], rank[ids]
+
+
+def _count_drop(log: RowLog, n: int, reason: str) -> None:
+    if n:
+        log.dropped[reason] = log.dropped.get(reason, 0) + int(n)
+
+
 def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
     """The ``market_prices`` table and its row log (interval rows read; hourly rows kept)."""
     log = RowLog("market_prices")
-    hourly = []
+    nodes: list[str] = []
+    parts: list[dict[str, np.ndarray]] = []
+
+    def add(node_ids: list[str], hours, price, intervals, kind: str, expected: int) -> None:
+        base = {n: i for i, n in enumerate(nodes)}
+        for n in node_ids:
+            if n not in base:
+                base[n] = len(nodes)
+                nodes.append(n)
+        codes = np.array([base[n] for n in node_ids], dtype="int64")
+        parts.append(
+            {
+                "node": codes,
+                "kind": np.full(len(codes), KINDS.index(kind), dtype="int64"),
+                "hour": np.asarray(hours, dtype="int64"),
+                "price": np.asarray(price, dtype="float64"),
+                "intervals": np.asarray(intervals, dtype="int64"),
+                "expected": np.full(len(codes), expected, dtype="int64"),
+            }
+        )
+
     for source in PRICE_SOURCES:
         src = resolver.source(source)
         if source == "caiso_oasis_np15_dam_2024":
-            got = resolver.get(source, "lmp_da_hr_oasis")
-            if got is not None:
-                long = read_oasis_zip(got.path, log=log, columns=src.columns)
-                hourly.append(long.assign(kind="da", intervals_expected=1))
+            for f in src.files:  # one zip per query (the mirror holds 2024 in one)
+                got = resolver.get(source, f.key)
+                if got is not None:
+                    long = read_oasis_zip(got.path, log=log, columns=src.columns)
+                    hours = long["hour"].to_numpy(dtype="datetime64[ns]").view("int64")
+                    add(long["node"].tolist(), hours, long["price_usd_mwh"], long["intervals"], "da", 1)
             continue
         names = {v: k for k, v in _mapped(src.columns, "price").items()}
         groups: dict[tuple[str, str], list[pd.DataFrame]] = {}
@@ -386,32 +424,49 @@ def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
         for (what, res), frames in groups.items():
             frame = pd.concat(frames, ignore_index=True)
             frame = log.drop(frame, frame["utc_end"].duplicated(), f"{source}: interval in two files")
-            empty = frame[list(names)].isna().sum().sum()
+            values = frame[list(names)].to_numpy(dtype="float64")
+            empty = int(np.isnan(values).sum())
             if empty:
-                log.note(f"{source} {what}: {int(empty)} interval prices empty in the source (not averaged)")
-            long = _hourly_long(frame, names, res)
-            hourly.append(
-                long.assign(kind=what.removeprefix("lmp_"), intervals_expected=60 // INTERVAL_MINUTES[res])
+                log.note(f"{source} {what}: {empty} interval prices empty in the source (not averaged)")
+            hours, mean, count = _hourly_means(frame["utc_end"], values, res)
+            row, col = np.nonzero(count > 0)  # hours with no interval of a node make no row
+            ids = list(names.values())
+            add(
+                [ids[j] for j in col],
+                hours[row],
+                mean[row, col],
+                count[row, col],
+                what.removeprefix("lmp_"),
+                60 // INTERVAL_MINUTES[res],
             )
-    if not hourly:
+    if not parts:
         raise GisError(
             "no market price file is available",
             fix="add the eia_wm_* folders to the data directory or mirror (see layers/eia_wm_*.toml)",
         )
-    table = pd.concat(hourly, ignore_index=True)
-    table = log.drop(
-        table, table.duplicated(["node", "kind", "hour"]), "same node, kind and hour from two sources"
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    names_sorted, cols["node"] = _codes(nodes, cols["node"])
+    order = np.lexsort((cols["hour"], cols["kind"], cols["node"]))
+    cols = {k: v[order] for k, v in cols.items()}
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = (
+        (cols["node"][1:] == cols["node"][:-1])
+        & (cols["kind"][1:] == cols["kind"][:-1])
+        & (cols["hour"][1:] == cols["hour"][:-1])
     )
-    table = table.sort_values(["node", "kind", "hour"], kind="stable")
+    _count_drop(log, same.sum(), "same node, kind and hour from two sources")
+    cols = {k: v[~same] for k, v in cols.items()}
+    node_text = names_sorted[cols["node"]]
+    market_of = np.array([n.split(":", 1)[0] for n in names_sorted], dtype=object)
     out = pd.DataFrame(
         {
-            "node": _text(table["node"]),
-            "market": _market_of(table["node"]),
-            "kind": _text(table["kind"]),
-            "hour_utc": _text(hour_label(table["hour"])),
-            "price_usd_mwh": table["price_usd_mwh"].to_numpy(dtype="float64"),
-            "intervals": table["intervals"].to_numpy(dtype="int64"),
-            "intervals_expected": table["intervals_expected"].to_numpy(dtype="int64"),
+            "node": _text(node_text),
+            "market": _text(market_of[cols["node"]]),
+            "kind": _text(np.array(KINDS, dtype=object)[cols["kind"]]),
+            "hour_utc": _text(hour_label(pd.DatetimeIndex(cols["hour"].astype("datetime64[ns]")))),
+            "price_usd_mwh": cols["price"],
+            "intervals": cols["intervals"],
+            "intervals_expected": cols["expected"],
         }
     )
     partial = int((out["intervals"] < out["intervals_expected"]).sum())
@@ -422,72 +477,92 @@ def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
     return out, log
 
 
-def _drop_spikes(frame: pd.DataFrame, cols: list[str], *, log: RowLog, label: str) -> pd.DataFrame:
-    for col in cols:
-        limit = SPIKE_FACTOR * frame[col].quantile(0.99)
-        bad = frame[col] > limit
+def _drop_spikes(values: np.ndarray, labels: list[str], *, log: RowLog, label: str) -> np.ndarray:
+    """Set values above SPIKE_FACTOR x the column's 99th percentile to NaN, counting them."""
+    for j, name in enumerate(labels):
+        col = values[:, j]
+        if np.isnan(col).all():
+            continue
+        bad = col > SPIKE_FACTOR * np.nanquantile(col, 0.99)
         if bad.any():
-            frame.loc[bad, col] = np.nan
+            col[bad] = np.nan
             log.repair(
-                int(bad.sum()), f"{label} {col}: above {SPIKE_FACTOR} x the 99th percentile, set to NaN"
+                int(bad.sum()), f"{label} {name}: above {SPIKE_FACTOR} x the 99th percentile, set to NaN"
             )
-    return frame
+    return values
 
 
-def _mix_file(got: Fetched, what: str, res: str, columns: Mapping[str, str], log: RowLog) -> pd.DataFrame:
-    """Hourly mean MW of one generation/load file, long by region: ``region, hour, <MIX_COLUMNS>``."""
-    label = got.file.key
+def _mix_plan(
+    header: set[str] | None, what: str, columns: Mapping[str, str], *, path: Path
+) -> dict[tuple[str, str], list[str]]:
+    """``{(region, mix column): [source columns to sum]}`` for one kind of generation/load file.
+
+    With ``header`` None: every candidate column; with the columns read: those present.
+    """
     if what == "gen_all":
-        regions = _mapped(columns, "region")
-        fuels = _mapped(columns, "mix")
-        plan = {
-            (region, fuel): [f"{prefix} {part}".strip() for part in _parts(spec)]
-            for region, prefix in regions.items()
-            for fuel, spec in fuels.items()
-        }
-        header = pd.read_csv(got.path, skiprows=PREAMBLE_LINES, nrows=0, encoding="utf-8-sig").columns
-        present = set(header)
-        needed = sorted({c for cols in plan.values() for c in cols if c in present})
-        for (region, fuel), cols in plan.items():
-            if fuel == "total_mw" and not any(c in present for c in cols):
-                raise GisError(
-                    f"the fuel-mix file has no total column for region {region}",
-                    file=got.path,
-                    field=cols[0],
-                    fix="check the file against the region:/mix: entries of its layers/*.toml",
-                )
-        frame = read_eia_csv(got.path, needed, log=log, label=label)
-        data: dict[str, object] = {"utc_end": frame["utc_end"]}
-        for (region, fuel), cols in plan.items():
-            have = [c for c in cols if c in present]
-            if len(have) == 1:
-                data[f"{region}|{fuel}"] = frame[have[0]]
-            elif have:
-                data[f"{region}|{fuel}"] = frame[have].sum(axis=1, min_count=1)
-            else:
-                data[f"{region}|{fuel}"] = np.nan
-        wide = pd.DataFrame(data)
-    else:
-        prefix = {"gen_sun-wnd": ("wind", "solar"), "gen_wnd": ("wind",), "load_act": ("load",)}[what]
-        plan = {
-            (region, f"{kind}_mw"): [src] for kind in prefix for region, src in _mapped(columns, kind).items()
-        }
-        frame = read_eia_csv(got.path, [c[0] for c in plan.values()], log=log, label=label)
-        wide = pd.DataFrame(
-            {
-                "utc_end": frame["utc_end"],
-                **{f"{region}|{col}": frame[src] for (region, col), (src,) in plan.items()},
-            }
+        plan = {}
+        for region, prefix in _mapped(columns, "region").items():
+            for fuel, spec in _mapped(columns, "mix").items():
+                wanted = [f"{prefix} {part}".strip() for part in _parts(spec)]
+                have = wanted if header is None else [c for c in wanted if c in header]
+                if fuel == "total_mw" and not have:
+                    raise GisError(
+                        f"the fuel-mix file has no total column for region {region}",
+                        file=path,
+                        field=wanted[0],
+                        fix="check the file against the region:/mix: entries of its layers/*.toml",
+                    )
+                if have:
+                    plan[(region, fuel)] = have
+        return plan
+    kinds = {"gen_sun-wnd": ("wind", "solar"), "gen_wnd": ("wind",), "load_act": ("load",)}[what]
+    return {(region, f"{kind}_mw"): [src] for kind in kinds for region, src in _mapped(columns, kind).items()}
+
+
+def _mix_group(
+    files: list[Fetched], what: str, res: str, columns: Mapping[str, str], log: RowLog
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Hourly mean MW of one kind of file (all its years/quarters): ``[(region, hours, values)]``.
+
+    ``values`` is ``(n_hours, len(MIX_COLUMNS))`` with NaN for columns the file lacks; only
+    hours with at least one value of the region are kept.
+    """
+    frames = []
+    plan: dict[tuple[str, str], list[str]] = {}
+    for got in files:
+        candidates = sorted(
+            {c for cols in _mix_plan(None, what, columns, path=got.path).values() for c in cols}
         )
-        if what != "load_act":
-            wide = _drop_spikes(wide, [c for c in wide.columns if c != "utc_end"], log=log, label=label)
-    hours = _hour_begin(wide["utc_end"], res)
-    hourly = wide.drop(columns="utc_end").groupby(hours.to_numpy()).mean()
-    hourly.columns = pd.MultiIndex.from_tuples([tuple(c.split("|")) for c in hourly.columns])
-    long = hourly.stack(level=0, future_stack=True)
-    long.index = long.index.set_names(["hour", "region"])
-    long = long.reset_index().dropna(how="all", subset=[c for c in long.columns if c.endswith("_mw")])
-    return long
+        if what == "gen_all":  # fuels differ by region and ISO: read the ones present, in one pass
+            frame = read_eia_csv(got.path, [], optional=candidates, log=log, label=got.file.key)
+        else:
+            frame = read_eia_csv(got.path, candidates, log=log, label=got.file.key)
+        file_plan = _mix_plan(set(frame.columns), what, columns, path=got.path)
+        data = {"utc_end": frame["utc_end"]}
+        for (region, col), cols in file_plan.items():
+            data[f"{region}|{col}"] = (
+                frame[cols[0]] if len(cols) == 1 else frame[cols].sum(axis=1, min_count=1)
+            )
+        frames.append(pd.DataFrame(data))
+        plan.update(file_plan)
+    label = files[0].file.key.rsplit("_", 1)[0]
+    frame = pd.concat(frames, ignore_index=True)
+    frame = log.drop(frame, frame["utc_end"].duplicated(), f"{label}: interval in two files")
+    keys = [c for c in frame.columns if c != "utc_end"]
+    values = frame[keys].to_numpy(dtype="float64", copy=True)
+    if what in ("gen_sun-wnd", "gen_wnd"):
+        values = _drop_spikes(values, keys, log=log, label=label)
+    hours, mean, _ = _hourly_means(frame["utc_end"], values, res)
+    out = []
+    for region in dict.fromkeys(k.split("|")[0] for k in keys):
+        block = np.full((len(hours), len(MIX_COLUMNS)), np.nan)
+        for j, key in enumerate(keys):
+            reg, col = key.split("|")
+            if reg == region:
+                block[:, MIX_COLUMNS.index(col)] = mean[:, j]
+        keep = ~np.isnan(block).all(axis=1)
+        out.append((region, hours[keep], block[keep]))
+    return out
 
 
 def build_mix(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
@@ -498,40 +573,56 @@ def build_mix(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
     """
     log = RowLog("market_mix")
     order = {"gen_all": 0, "gen_sun-wnd": 1, "gen_wnd": 1, "load_act": 2}
-    parts = []
+    parts: list[tuple[int, str, np.ndarray, np.ndarray]] = []
     for source in MIX_SOURCES:
         columns = resolver.source(source).columns
+        groups: dict[tuple[str, str], list[Fetched]] = {}
         for got, what, res in _source_files(resolver, source, tuple(order)):
-            parts.append(_mix_file(got, what, res, columns, log).assign(priority=order[what]))
+            groups.setdefault((what, res), []).append(got)
+        for (what, res), files in groups.items():
+            for region, hours, values in _mix_group(files, what, res, columns, log):
+                parts.append((order[what], region, hours, values))
     if not parts:
         raise GisError(
             "no fuel-mix file is available",
             fix="add eia_wm_ercot, eia_wm_miso and eia_wm_pjm to the data directory or mirror",
         )
-    stacked = pd.concat(parts, ignore_index=True)
-    for col in MIX_COLUMNS:
-        if col not in stacked.columns:
-            stacked[col] = np.nan
-    stacked = stacked.sort_values(["region", "hour", "priority"], kind="stable")
-    merged = stacked.groupby(["region", "hour"], sort=True)[list(MIX_COLUMNS)].first().reset_index()
-    primary = stacked.loc[stacked["priority"] == 0]
-    with_mix = merged["region"].isin(primary["region"].unique())
-    n_primary = primary[["region", "hour"]].drop_duplicates().shape[0]
-    filled = int(with_mix.sum()) - n_primary
+    regions = list(dict.fromkeys(p[1] for p in parts))
+    names_sorted, _ = _codes(regions, np.arange(len(regions)))
+    rank = {name: i for i, name in enumerate(names_sorted)}
+    key_parts = [rank[region] * (1 << 40) + hours // HOUR_NS for _, region, hours, _ in parts]
+    keys, inverse = np.unique(np.concatenate(key_parts), return_inverse=True)
+    result = np.full((len(keys), len(MIX_COLUMNS)), np.nan)
+    primary = np.zeros(len(keys), dtype=bool)
+    starts = np.cumsum([0] + [len(k) for k in key_parts])
+    for i in sorted(range(len(parts)), key=lambda i: -parts[i][0]):  # lowest priority first
+        idx = inverse[starts[i] : starts[i + 1]]
+        vals = parts[i][3]
+        for c in range(len(MIX_COLUMNS)):
+            ok = ~np.isnan(vals[:, c])
+            result[idx[ok], c] = vals[ok, c]
+        if parts[i][0] == 0:
+            primary[idx] = True
+    region_idx = keys >> 40
+    with_mix = np.isin(region_idx, np.unique(region_idx[primary]))
+    filled = int((with_mix & ~primary).sum())
     if filled:
         log.note(
             f"{filled:,} hours of regions with a fuel mix lack it: wind/solar (and load) from the "
             "hourly files only, other fuels NaN"
         )
+    market_of = np.array([n.split(":", 1)[0] for n in names_sorted], dtype=object)
     out = pd.DataFrame(
         {
-            "market": _market_of(merged["region"]),
-            "region": _text(merged["region"]),
-            "hour_utc": _text(hour_label(merged["hour"])),
+            "market": _text(market_of[region_idx]),
+            "region": _text(names_sorted[region_idx]),
+            "hour_utc": _text(
+                hour_label(pd.DatetimeIndex(((keys & ((1 << 40) - 1)) * HOUR_NS).astype("datetime64[ns]")))
+            ),
         }
     )
-    for col in MIX_COLUMNS:
-        out[col] = merged[col].to_numpy(dtype="float64")
+    for c, col in enumerate(MIX_COLUMNS):
+        out[col] = result[:, c]
     log.note(f"{len(out):,} region-hours from {log.rows_kept:,} interval rows (hourly means)")
     return out, log
 

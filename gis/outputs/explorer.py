@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import GisError
+from gis.io import write_text
 from gis.outputs.assets import VENDOR_DIR, _css_with_data_uris
 from gis.outputs.map import display_geometry
 from gis.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, merge_tables
@@ -182,12 +183,10 @@ def interpolate_grid(grid: Mapping, ledger: str, metric: str, point: Mapping[str
 def write_run_scenario(out: Path, scenario_path: Path | None) -> Path:
     """Copy the scenario a run used to ``OUT/scenario.toml`` (the packaged default when None)."""
     source = Path(scenario_path) if scenario_path is not None else DEFAULT_SCENARIO
-    target = Path(out) / SCENARIO_FILE
     text = source.read_text(encoding="utf-8")
     if source.resolve() != DEFAULT_SCENARIO and not tomllib.loads(text).get("name"):
-        text = f'name = "{source.stem}"\n' + text
-    target.write_text(text, encoding="utf-8")
-    return target
+        text = f"name = {json.dumps(source.stem)}\n" + text
+    return write_text(Path(out) / SCENARIO_FILE, text)
 
 
 def read_run_scenario(out: Path) -> tuple[Scenario, dict, str]:
@@ -418,10 +417,7 @@ def write_explorer(
     """Write ``explorer.html`` for the run in ``out``; returns the path and notes to print."""
     scenario, raw, note = read_run_scenario(out)
     data = explorer_data(sites, scenario, raw, estimates, states=states, scenario_note=note)
-    path = Path(path)
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render_explorer(data), encoding="utf-8")
-    tmp.replace(path)
+    path = write_text(path, render_explorer(data))
     notes = list(data["notes"])
     if data["grid"] is None:
         notes.append("estimates.json has no explorer_grid: the explorer shows no national figures")

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from gis.io import atomic_path
 from gis.outputs.labels import CATEGORY_LABELS, header
 from gis.schema import CATEGORIES
+from gis.textsafe import xlsx_text
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -35,7 +36,9 @@ def _cell_value(value: object) -> object:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return None
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, str):
+        return xlsx_text(value)
     return value
 
 
