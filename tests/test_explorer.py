@@ -320,8 +320,13 @@ def test_btc_price_slider_shows_the_grid_value(browser, tmp_path: Path) -> None:
 def test_no_grid_is_said_plainly_and_table_links_to_map(browser, tmp_path: Path) -> None:
     scenario, raw, _ = read_run_scenario(tmp_path)
     sites = _sites_frame(synthetic_sites(80), scenario)
+    sites["in_fleet"] = np.arange(len(sites)) % 3 == 0
     w = Page(browser, _write_page(tmp_path, sites, scenario, raw, {"national": {}}))
     page = w.page
+    page.locator("#f-fleet").select_option("1")
+    assert set(page.locator("#sites tbody tr td:nth-child(7)").all_inner_texts()) == {"yes"}
+    assert page.locator("#sites tbody tr").count() == int(sites["in_fleet"].sum())
+    page.locator("#f-fleet").select_option("")
     assert "no explorer_grid" in page.locator("#no-grid").inner_text().replace("<code>", "")
     page.locator("#sites tbody tr").nth(2).click()
     assert page.locator(".leaflet-popup-content").count() == 1
@@ -369,4 +374,6 @@ def test_fleet_membership_from_a_column_or_the_estimates() -> None:
     sites = pd.DataFrame({"site_id": ["a", "b", "c"]})
     assert fleet_membership(sites, {"fleet": {"site_ids": ["c", "a"]}})[0] == [True, False, True]
     assert fleet_membership(sites.assign(in_fleet=[False, True, False]), {})[0] == [False, True, False]
+    unknown = sites.assign(in_fleet=pd.array([True, None, False], dtype="boolean"))
+    assert fleet_membership(unknown, {})[0] == [True, None, False]
     assert fleet_membership(sites, {"national": {}})[0] is None

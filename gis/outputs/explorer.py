@@ -216,7 +216,8 @@ def _column(sites: pd.DataFrame, name: str, default) -> list:
 def fleet_membership(sites: pd.DataFrame, estimates: Mapping) -> tuple[list | None, str]:
     """Per site: in the fleet the estimate stage selected? (``in_fleet`` column or a site-id list)."""
     if "in_fleet" in sites.columns:
-        return [bool(v) for v in sites["in_fleet"]], "candidate_sites.in_fleet"
+        fleet = sites["in_fleet"].astype("boolean")
+        return [None if pd.isna(v) else bool(v) for v in fleet], "candidate_sites.in_fleet"
     fleet = estimates.get("fleet") if isinstance(estimates, Mapping) else None
     ids = fleet.get("site_ids") if isinstance(fleet, Mapping) else None
     if isinstance(ids, list):

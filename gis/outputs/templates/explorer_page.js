@@ -104,7 +104,7 @@
   if (!fleet) document.getElementById("f-fleet").disabled = true;
   const keyOf = {
     rank: (i) => rank[i], delta: (i) => S.rank[i] - rank[i], name: (i) => S.name[i].toLowerCase(), category: (i) => S.category[i],
-    state: (i) => S.state[i], ledger: (i) => S.ledger[i], fleet: (i) => (fleet ? (fleet[i] ? 1 : 0) : 0),
+    state: (i) => S.state[i], ledger: (i) => S.ledger[i], fleet: (i) => (fleet && fleet[i] !== null ? (fleet[i] ? 1 : 0) : -1),
     mw: (i) => S.mineable_mw[i] || 0, score: (i) => score[i],
   };
   function computeView() {
@@ -114,7 +114,7 @@
       if (filters.category && S.category[i] !== filters.category) continue;
       if (filters.state && S.state[i] !== filters.state) continue;
       if (filters.ledger && S.ledger[i] !== filters.ledger) continue;
-      if (filters.fleet && fleet && String(fleet[i] ? 1 : 0) !== filters.fleet) continue;
+      if (filters.fleet && fleet && (fleet[i] === null || String(fleet[i] ? 1 : 0) !== filters.fleet)) continue;
       if (t && !S.name[i].toLowerCase().includes(t) && !S.site_id[i].toLowerCase().includes(t)) continue;
       rows.push(i);
     }
@@ -130,7 +130,7 @@
       const d = S.rank[i] - rank[i];
       parts.push(`<tr data-i="${i}" class="${off[i] ? "excluded" : ""}${i === selected ? " selected" : ""}"><td class="num">${rank[i]}</td>` +
         `<td class="num ${d > 0 ? "up" : d < 0 ? "down" : ""}">${d > 0 ? "+" + d : d}</td><td>${esc(S.name[i])} <small>${esc(S.site_id[i])}</small></td>` +
-        `<td>${esc(S.category[i])}</td><td>${esc(S.state[i])}</td><td>${esc(S.ledger[i])}</td><td>${fleet ? (fleet[i] ? "yes" : "no") : "?"}</td>` +
+        `<td>${esc(S.category[i])}</td><td>${esc(S.state[i])}</td><td>${esc(S.ledger[i])}</td><td>${fleet && fleet[i] !== null ? (fleet[i] ? "yes" : "no") : "?"}</td>` +
         `<td class="num">${fmt(S.mineable_mw[i], 1)}</td><td class="num">${score[i].toFixed(4)}</td></tr>`);
     }
     tbody.innerHTML = parts.join("");
