@@ -334,7 +334,9 @@ def report(scenario: ScenarioOpt = None, out: OutOpt = DEFAULT_OUT, layers: Laye
 
     use_layers(out, layers)
     with _staged(out) as stage:
-        written = outputs_command(out=stage, scenario_path=scenario, console=console, csv=True)
+        written = outputs_command(
+            out=stage, scenario_path=scenario, console=console, csv=True, record_scenario=scenario is not None
+        )
         names = {
             Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p).name for p in written
         }
@@ -408,6 +410,23 @@ def _print_written(paths, *, title: str) -> None:
         if path.exists():
             table.add_row(str(path), f"{path.stat().st_size / 1e6:.2f}")
     console.print(table)
+
+
+@app.command()
+def compare(
+    out_a: Annotated[Path, typer.Argument(help="Output folder of the first run (A).")],
+    out_b: Annotated[Path, typer.Argument(help="Output folder of the second run (B).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to write compare.html and compare.csv (default: OUT_B).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Two runs side by side: per-site rank, score, MW and fleet changes, national deltas, scenario keys."""
+    from gis.compare import compare_command
+
+    compare_command(out_a, out_b, out=out, console=console)
 
 
 def main(argv: list[str] | None = None) -> int:

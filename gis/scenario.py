@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from gis.energy.config import EnergyConfig
 from gis.errors import GisError
 from gis.estimates.config import EstimatesConfig
+from gis.explorer_config import ExplorerConfig
 from gis.scoring.config import ScoringConfig
 
 __all__ = [
@@ -66,6 +67,7 @@ class Scenario(BaseModel):
     scoring: ScoringConfig
     estimates: EstimatesConfig
     energy: EnergyConfig
+    explorer: ExplorerConfig = ExplorerConfig()
 
 
 def merge_tables(base: dict, override: dict) -> dict:

@@ -34,7 +34,15 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]
 def test_outputs_command_writes_every_file(written) -> None:
     out, paths = written
     names = sorted(p.name for p in paths)
-    assert names == ["map.html", "map_offline.html", "report.html", "sites.gpkg", "sites_ranked.xlsx"]
+    # explorer.html needs the scenario's sub-scores, which the synthetic sites lack (a warning says so)
+    assert names == [
+        "map.html",
+        "map_offline.html",
+        "report.html",
+        "scenario.toml",
+        "sites.gpkg",
+        "sites_ranked.xlsx",
+    ]
     assert all(p.stat().st_size > 0 for p in paths)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 

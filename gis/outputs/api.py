@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from gis.errors import GisError
 from gis.outputs.assets import vendored_licences
+from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
 from gis.outputs.inputs import StageOutputs, read_stage_outputs
 from gis.outputs.map import build_map, write_map
@@ -61,9 +63,30 @@ def map_command(*, out: Path, offline: bool, console, preset: str | Path = DEFAU
 
 
 def report_command(*, out: Path, console) -> Path:
-    """Write ``OUT/report.html`` alone."""
-    inputs = read_stage_outputs(Path(out), layer_names=[])
+    """Write ``OUT/report.html`` and ``OUT/explorer.html``."""
+    inputs = read_stage_outputs(Path(out), layer_names=["states"])
+    _write_explorer(inputs, Path(out), console=console)
     return _write_report(inputs, Path(out), console=console)
+
+
+def _write_explorer(inputs: StageOutputs, out: Path, *, console) -> Path | None:
+    """``OUT/explorer.html``; when the sites cannot feed it (no sub-scores), say why and go on."""
+    t0 = time.perf_counter()
+    try:
+        path, notes = write_explorer(
+            out / "explorer.html",
+            sites=inputs.sites,
+            estimates=inputs.estimates,
+            out=out,
+            states=inputs.layers.get("states"),
+        )
+    except GisError as exc:
+        console.print(f"[yellow]warning:[/] explorer.html not written: {exc.message}")
+        return None
+    _report_notes(console, notes)
+    size_mb = path.stat().st_size / 1e6
+    console.print(f"Wrote {path} (offline explorer, {size_mb:.1f} MB, {time.perf_counter() - t0:.1f} s)")
+    return path
 
 
 def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
@@ -90,9 +113,11 @@ def outputs_command(
     console,
     preset: str | Path = DEFAULT_PRESET,
     csv: bool = False,
+    record_scenario: bool = True,
 ) -> list[Path]:
     """Both maps, the styled GeoPackage, the spreadsheet and the report (``gis run``'s last step,
-    and ``gis report``, which also rewrites ``sites_ranked.csv`` with ``csv``)."""
+    and ``gis report``, which also rewrites ``sites_ranked.csv`` with ``csv``). ``record_scenario``:
+    write ``OUT/scenario.toml`` from ``scenario_path`` (the packaged default when None)."""
     out = Path(out)
     spec = load_preset(preset)
     inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
@@ -125,5 +150,9 @@ def outputs_command(
     )
     xlsx = write_ranked_xlsx(out / "sites_ranked.xlsx", inputs.sites)
     console.print(f"Wrote {xlsx}")
+    if record_scenario:  # OUT/scenario.toml: the scenario the sites were scored with
+        written.append(write_run_scenario(out, scenario_path))
+    if (explorer := _write_explorer(inputs, out, console=console)) is not None:
+        written.append(explorer)
     written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
     return written
