@@ -33,7 +33,8 @@ def project(
 ) -> list[dict]:
     """One row per calendar year: year, height_start, blocks, block_subsidy_btc (at 1 January),
     halvings_in_year, network_ehs (network without the fleet, EH/s, grown from ``base_year``),
-    issuance_btc (whole network: subsidy + fees), share_of_network, btc (the fleet's expected BTC)."""
+    issuance_btc (whole network: subsidy + fees), share_of_network (u.H / (N + u.H)), btc (the fleet's
+    expected BTC)."""
     year = np.arange(start_year, start_year + years)
     heights = np.array(
         [
@@ -53,8 +54,8 @@ def project(
     blocks = h1 - h0
     issuance = bitcoin.mined_supply_btc(h1) - bitcoin.mined_supply_btc(h0) + blocks * fees_btc_per_block
     network = network_ehs * (1.0 + growth_per_year) ** (year - base_year)
-    share = bitcoin.share_of_network(hashrate_ehs, network)
-    btc = issuance * uptime * share
+    share = bitcoin.share_of_network(uptime * hashrate_ehs, network)
+    btc = issuance * share
     halvings = h1 // bitcoin.HALVING_INTERVAL_BLOCKS - h0 // bitcoin.HALVING_INTERVAL_BLOCKS
     subsidy = bitcoin.block_subsidy_btc(h0)
     return [
