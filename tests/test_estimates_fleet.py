@@ -371,7 +371,9 @@ def test_supply_curve_grows_with_the_price_cap() -> None:
 
 def test_monte_carlo_brackets_the_central_case() -> None:
     profiles = synthetic_profiles(300, n_shapes=12, n_nodes=4, seed=3)
-    config = _config(network_growth_per_year=0.05, btc_price_usd=110_000.0)
+    data = EstimatesConfig().model_dump()  # every central value at its range's mode
+    data["market"]["btc_price_usd"] = 160_000.0  # the range is relative: it moves along
+    config = EstimatesConfig.model_validate(data)
     result = fleet_economics(profiles, None, config)
     mc = monte_carlo(result, config, draws=200)
     for metric in ("installed_gw", "btc_per_year", "hashrate_average_ehs"):
@@ -445,3 +447,31 @@ def test_seed_claims_with_uptime_inside_the_dilution() -> None:
     assert out["network_share"][2]["hashrate_average_ehs"] == pytest.approx(99 * 1_070)
     assert out["wasted_ledger"]["share_of_network"] == pytest.approx(50 / 1_120)
     assert out["years_to_reserve"]["years"] == pytest.approx(2 + 182_000 / 8_000)
+
+
+def test_ledgers_split_btc_by_energy_share() -> None:
+    profiles = synthetic_profiles(300, n_shapes=12, n_nodes=4, seed=3)
+    data = EstimatesConfig().model_dump()
+    data["market"]["btc_price_usd"] = 160_000.0
+    out = fleet_economics(profiles, None, EstimatesConfig.model_validate(data))
+    n, led = out.national, out.ledgers
+    assert led["wasted"]["btc_per_year"] + led["bought"]["btc_per_year"] == pytest.approx(n["btc_per_year"])
+    assert led["wasted"]["average_gw"] + led["bought"]["average_gw"] == pytest.approx(n["average_gw"])
+    assert led["bought"]["btc_per_year"] > 0 and led["wasted"]["btc_per_year"] > 0
+    assert out.sites["btc_per_year"].sum() == pytest.approx(n["btc_per_year"])
+    assert out.sites["fleet_mw"].sum() / 1e3 == pytest.approx(n["installed_gw"])
+    cum = out.projection[-1]["cumulative_cash_usd"]
+    assert cum == pytest.approx(-n["capex_usd"] + sum(row["margin_usd"] for row in out.projection))
+
+
+def test_network_growth_fit_recovers_a_known_rate() -> None:
+    from gis.estimates.projection import network_growth_fit
+
+    dates = np.arange("2023-01-01", "2025-01-01", 7, dtype="datetime64[D]")
+    years = (dates - dates[0]).astype(float) / 365.25
+    fit = network_growth_fit(dates, 500.0 * 1.345**years)
+    assert fit["growth_per_year"] == pytest.approx(0.345, rel=1e-9)
+    assert fit["left_out"] == 0
+    h = 500.0 * 1.345**years
+    h[0] = np.nan
+    assert network_growth_fit(dates, h)["left_out"] == 1
