@@ -194,7 +194,9 @@ def test_sensitivity_is_sorted_and_moves_the_right_way(result: dict) -> None:
     swings = [r["swing_btc"] for r in rows]
     assert swings == sorted(swings, reverse=True)
     by = {r["input"]: r for r in rows}
-    assert set(by) == set(EstimatesConfig().uncertainty.ranges)
+    from gis.estimates.uncertainty import FLEET_ONLY_INPUTS
+
+    assert set(by) == set(EstimatesConfig().uncertainty.ranges) - FLEET_ONLY_INPUTS
     assert by["network_ehs_scale"]["btc_at_low"] > by["network_ehs_scale"]["btc_at_high"]
     assert by["capacity_scale"]["btc_at_low"] < by["capacity_scale"]["btc_at_high"]
     assert by["pue"]["btc_at_low"] > by["pue"]["btc_at_high"]

@@ -800,7 +800,8 @@ class _Model:
         sites falls as ``x`` rises, so the bracket [lo, hi] with response(lo) >= lo and
         response(hi) <= hi closes on the equilibrium; there the marginal sites (in the fleet at lo,
         out at hi) enter pro rata (``theta``) so that the fleet's hashrate is the one it is priced
-        at. ``X0`` is unused (kept for callers); ``steps`` defaults to ``fleet.iterations``."""
+        at. Odd steps take the false-position point instead of the midpoint. ``X0`` is unused
+        (kept for callers); ``steps`` defaults to ``fleet.iterations``."""
         D = inp.draws
         Y = len(self.sched.years)
         mk = self.market(inp)
@@ -811,12 +812,21 @@ class _Model:
         prof = _profile(top["X"], np.ones((D, Y)))
         lo = np.zeros(D)
         hi = top["X"].mean(1)
-        for _ in range(n_steps):
+        g_lo = hi - lo  # response - priced-at, at lo = 0: the whole top fleet
+        g_hi = np.zeros(D)  # at hi: the top fleet priced at itself wants at most itself
+        for step in range(n_steps):
+            # odd steps: false position on the response gap (fast where the response is smooth);
+            # even steps: bisection (the bracket at least halves every two steps)
             mid = 0.5 * (lo + hi)
+            if step % 2:
+                denom = g_lo - g_hi
+                fp = np.divide(lo * -g_hi + hi * g_lo, denom, out=mid.copy(), where=denom > 0)
+                mid = np.clip(fp, lo + 0.01 * (hi - lo), hi - 0.01 * (hi - lo))
             r = self.response(inp, mid[:, None] * prof, mk, cost=False, idx=active)[0]
-            up = r["X"].mean(1) >= mid  # the fleet priced at mid wants more: the equilibrium is above
-            lo = np.where(up, mid, lo)
-            hi = np.where(up, hi, mid)
+            gap = r["X"].mean(1) - mid
+            up = gap >= 0  # the fleet priced at mid wants more: the equilibrium is above
+            lo, g_lo = np.where(up, mid, lo), np.where(up, gap, g_lo)
+            hi, g_hi = np.where(up, hi, mid), np.where(up, g_hi, gap)
             prof = _profile(r["X"], prof)
         A = self.response(inp, lo[:, None] * prof, mk, idx=active)[0]  # the larger fleet
         B = self.response(inp, hi[:, None] * prof, mk, idx=active)[0]  # the smaller fleet

@@ -17,7 +17,19 @@ from gis.estimates import bitcoin
 from gis.estimates.config import UNCERTAIN_INPUTS, EstimatesConfig, Range
 from gis.schema import CATEGORIES
 
-__all__ = ["BAND_METRICS", "FleetSummary", "bands", "draw_inputs", "fleet_totals", "sensitivity", "summarise"]
+__all__ = [
+    "BAND_METRICS",
+    "FLEET_ONLY_INPUTS",
+    "FleetSummary",
+    "bands",
+    "draw_inputs",
+    "fleet_totals",
+    "sensitivity",
+    "summarise",
+]
+
+FLEET_ONLY_INPUTS = frozenset({"capex_scale", "network_growth_per_year", "btc_price_growth_per_year"})
+"""Inputs only the fleet economics (gis.estimates.fleet) uses; this flat-fleet model ignores them."""
 
 BAND_METRICS = (
     "mineable_gw",
@@ -162,6 +174,8 @@ def sensitivity(
     cost move dollars, not bitcoin)."""
     rows = []
     for name in sorted(config.uncertainty.ranges):
+        if name in FLEET_ONLY_INPUTS:
+            continue
         r = config.uncertainty.ranges[name].scaled(float(base_inputs(config)[name].flat[0]))
         btc, margin = {}, {}
         for end, value in (("low", r.low), ("high", r.high)):
