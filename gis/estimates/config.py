@@ -323,13 +323,11 @@ class FleetConfig(_Model):
     iterations: int = _f(
         30,
         "1",
-        "choice: the dilution fixed point settles to < 0.1 % of the fleet hashrate",
-        "damped fixed-point iterations of fleet size vs hashprice",
+        "choice: the bracket on the fleet's hashrate closes to ~1e-6 of its first width",
+        "steps solving the fleet and the hashprice together (bisection, false position every other "
+        "step); the Monte Carlo takes 12 per draw",
         ge=1,
-        le=500,
-    )
-    damping: float = _f(
-        0.5, "1", "choice", "first step of the damped fixed point (shrinks each iteration)", gt=0.0, le=1.0
+        le=200,
     )
 
 

@@ -28,7 +28,10 @@ when its cost is below ``R_y``; where it can buy, it tops the rest up with grid 
 ``price_h`` when ``price_h < R_y``; otherwise it stands idle (curtails: the flexible load the policy
 debate counts, given back to the grid in the hours it would have bought). Hours count as the
 contract says: at a node, only hours with a known price, each ``hour_weight``; without a node,
-every hour once.
+every hour once. Wasted energy goes first whenever it pays, even in an hour when the grid is
+cheaper than the site's own wasted energy (a simplification; wasted costs are low). Machines
+that stand idle in an hour are counted as curtailed only where the fleet buys (``mwh_curtailed``:
+the MW of a buying fleet left idle because the price is at or above the revenue per MWh).
 
 Fleet size
 ----------
@@ -44,8 +47,17 @@ O(1) and sites sharing a shape and node share the tables. NPV of a size ``C``::
           + sum_{t=1..L} margin_t / (1 + r)^t
 
 (end-of-year cash flows, no salvage value). Each site takes the size that maximises its NPV
-given the hashprice; the national fleet and the hashprice are solved together by damped
-fixed-point iterations on the fleet's average hashrate of each year.
+given the hashprice.
+
+One dilution
+------------
+The national fleet and the hashprice are solved together: the fleet wanted at a hashprice
+shrinks as the fleet's own hashrate ``X`` grows, so a bracket on ``X`` (bisection, with a
+false-position step every other step) closes on the hashrate at which the sites that pay build
+exactly ``X``. Sites alike (same shape, node and cost) switch together, so at the solution the
+marginal sites enter in part: the best-ranked of them (rank, then row order: stable, never float
+noise) until the fleet's hashrate is the one it was priced at. Every machine's reward is diluted
+by the whole fleet, shared pro rata.
 
 CO2 by consequence: wasted energy counts ``wasted_co2 - avoided_co2`` per MWh (a flare's methane
 destroyed is a reduction); bought energy the node's hourly grid intensity in the hours bought.
