@@ -1428,7 +1428,7 @@ def _metrics(model: _Model, inp: _Inputs, sol: _Solution) -> dict[str, np.ndarra
         "btc_per_year": btc.mean(1),
         "btc_year_one": btc[:, 0],
         "npv_usd": npv,
-        "payback_years": _payback_vec(cf),
+        "payback_years": np.where(sol.capex > 0, _payback_vec(cf), np.nan),  # nan: no fleet
         "share_of_network_year_one": X[:, 0] / (N[:, 0] + X[:, 0]),
         "wasted_average_gw": sol.wasted_mwh.mean(1) / HOURS_PER_YEAR / 1e3,
         "wasted_btc_per_year": (btc * share_w).mean(1),
@@ -1460,8 +1460,9 @@ def monte_carlo(
     """Seeded bands over the uncertain inputs, re-sizing and re-selecting the fleet in every draw.
 
     Every draw solves the fleet and its dilution again (vectorised over a chunk of draws). Returns
-    ``{"draws", "bands": {metric: {p10, p50, p90, central}}, "share_paying_back",
-    "sensitivity": [rows]}``; sensitivity moves one input at a time to its low and high (the
+    ``{"draws", "bands": {metric: {p10, p50, p90, central}}, "share_with_a_fleet",
+    "share_paying_back" (within the machines' life), "sensitivity": [rows]}`` (payback bands over
+    the draws with a fleet; None: not within the life); sensitivity moves one input at a time to its low and high (the
     others central), re-selecting the fleet, largest NPV swing first.
     """
     from gis.estimates import uncertainty
@@ -1483,7 +1484,11 @@ def monte_carlo(
     bands = {}
     for k in MC_METRICS:
         v = values[k]
-        p10, p50, p90 = np.percentile(v, [10, 50, 90], method="nearest" if k == "payback_years" else "linear")
+        if k == "payback_years":  # over the draws with a fleet; inf: not within the machines' life
+            v = v[~np.isnan(v)] if np.any(~np.isnan(v)) else np.array([np.nan])
+            p10, p50, p90 = np.percentile(v, [10, 50, 90], method="nearest")
+        else:
+            p10, p50, p90 = np.percentile(v, [10, 50, 90])
         bands[k] = {
             "p10": _finite(p10),
             "p50": _finite(p50),
@@ -1534,6 +1539,7 @@ def monte_carlo(
         "draws": int(inp.draws),
         "seed": cfg.uncertainty.seed,
         "bands": bands,
+        "share_with_a_fleet": float(np.mean(~np.isnan(values["payback_years"]))),
         "share_paying_back": float(np.mean(np.isfinite(values["payback_years"]))),
         "sensitivity": sens,
         "not_drawn": ["uptime (the dispatch decides the hours mined)"],
