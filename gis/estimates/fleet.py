@@ -843,7 +843,11 @@ class _Model:
         A = self.response(inp, lo[:, None] * prof, mk, idx=active)[0]  # the larger fleet
         B = self.response(inp, hi[:, None] * prof, mk, idx=active)[0]  # the smaller fleet
         xa, xb = A["X"].mean(1), B["X"].mean(1)
-        target = 0.5 * (lo + hi)
+        # the equilibrium on the line through the two ends' responses (false position), in the bracket
+        ga, gb = xa - lo, xb - hi  # >= 0 at lo, <= 0 at hi
+        den = ga - gb
+        target = np.divide(lo * -gb + hi * ga, den, out=0.5 * (lo + hi), where=den > 1e-12)
+        target = np.clip(target, lo, hi)
         gap = xa - xb
         theta = np.clip(np.divide(target - xb, gap, out=np.ones_like(gap), where=gap > 1e-12), 0.0, 1.0)
         agg = {k: B[k] + _b(theta, B[k]) * (A[k] - B[k]) for k in _AGG}
