@@ -34,8 +34,15 @@ PUE = 1.10
 def _config(**fleet) -> EstimatesConfig:
     """Default scenario with zero growth unless given, and the given fleet settings."""
     data = EstimatesConfig().model_dump()
-    data["fleet"].update({"network_growth_per_year": 0.0, "btc_price_growth_per_year": 0.0})
+    data["fleet"].update({"btc_price_growth_per_year": 0.0})
+    growth = fleet.get("network_growth_per_year", 0.0)
+    data["network"]["growth_per_year"] = growth
+    ranges = data["uncertainty"]["ranges"]
+    if "network_growth_per_year" in ranges:  # keep the band centred on the growth the test chose
+        ranges["network_growth_per_year"].update({"low": growth - 0.13, "mode": growth, "high": growth + 0.13})
     data["fleet"].update({k: v for k, v in fleet.items() if k in data["fleet"]})
+    if "rule" in fleet:
+        data["selection"]["rule"] = fleet["rule"]
     for k in ("asic_usd_per_th", "site_capex_usd_per_mwh", "btc_price_usd", "site_capex_usd_per_mw"):
         if k in fleet:
             data["market"][k] = fleet[k]
@@ -394,7 +401,7 @@ def test_default_ranges_lie_around_their_central_values() -> None:
     central = {
         "pue": config.pue,
         "fees_btc_per_block": config.network.fees_btc_per_block,
-        "network_growth_per_year": config.fleet.network_growth_per_year,
+        "network_growth_per_year": config.network.growth_per_year,
         "btc_price_growth_per_year": config.fleet.btc_price_growth_per_year,
     }
     for name, r in config.uncertainty.ranges.items():

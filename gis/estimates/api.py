@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -18,13 +19,18 @@ from rich.console import Console
 from rich.table import Table
 
 from gis import __version__
+from gis.energy import published_comparison, surplus_by_category, surplus_profiles
+from gis.energy.config import EnergyConfig
+from gis.energy.profiles import SurplusProfiles
 from gis.errors import GisError
-from gis.estimates import bitcoin, economics, rollup, uncertainty
+from gis.estimates import bitcoin, carbon, fleet, rollup
 from gis.estimates.asics import asic_model
-from gis.estimates.calculator import FORMULAS, calculator, seed_claim_check
+from gis.estimates.calculator import FORMULAS, calculator, seed_claim_check, seed_claims_corrected
 from gis.estimates.config import EstimatesConfig, assumptions, load_estimates_config
-from gis.estimates.projection import project
+from gis.schema import CATEGORIES
 from gis.scoring.columns import read_candidate_sites
+
+HOURS = 8_760.0
 
 __all__ = [
     "calculator",
@@ -112,20 +118,195 @@ def _network_ehs(config: EstimatesConfig, network: dict | None) -> tuple[float, 
     }
 
 
-def estimate(
-    sites: pd.DataFrame, config: EstimatesConfig, *, network: dict | None = None, scenario: str = "default"
-) -> dict:
-    """The ``estimates.json`` content for ``sites`` (a ``candidate_sites`` frame) under ``config``.
+def _fleet_profiles(
+    profiles: SurplusProfiles, sites: pd.DataFrame, config: EstimatesConfig
+) -> SurplusProfiles:
+    """The profiles with what the scoring and carbon stages know of each site: the fleet a site can
+    host is its ``mineable_mw`` (grid headroom and shared interconnects applied); a flare genset's
+    CO2 and the methane it destroys (:func:`gis.estimates.carbon.flare_factors_t_per_mwh`); a diesel
+    genset's CO2. Curtailed, spilled and negative-price energy counts no CO2 (it is wasted)."""
+    table = profiles.sites.copy()
+    if len(table) != len(sites) or not (table["site_id"].to_numpy() == sites["site_id"].to_numpy()).all():
+        raise GisError(
+            "the hourly profiles do not match the candidate sites row for row",
+            field="site_id",
+            fix="rerun `gis score` so sites.gpkg and the profiles come from the same layers",
+        )
+    mineable = sites["mineable_mw"].to_numpy(dtype=float)
+    table["max_mw"] = np.minimum(table["max_mw"].to_numpy(dtype=float), mineable)
+    table["wasted_mw"] = np.minimum(table["wasted_mw"].to_numpy(dtype=float), mineable)
+    factor = sites["co2_t_per_mwh"].to_numpy(dtype=float)
+    genset, avoided = carbon.flare_factors_t_per_mwh(
+        np.nan_to_num(factor),
+        flare_efficiency=config.carbon.flare_destruction_efficiency,
+        genset_efficiency=config.carbon.genset_destruction_efficiency,
+        methane_gwp100=config.carbon.methane_gwp100,
+        avoided_share=config.carbon.flare_avoided_share,
+    )
+    flare = (sites["category"] == "flare_gas").to_numpy()
+    gensets = ((sites["category"] == "military_backup") & (table["shape"] >= 0)).to_numpy()
+    table["wasted_co2_t_per_mwh"] = np.where(flare, genset, np.where(gensets, np.nan_to_num(factor), 0.0))
+    table["avoided_co2_t_per_mwh"] = np.where(flare, avoided, 0.0)
+    return dataclasses.replace(profiles, sites=table)
 
-    Pure and deterministic: same sites, config and network, same result. ``network`` is the
-    :func:`network_from_layer` dict, needed only when the scenario says ``"from_data"``.
-    Power in GW, hashrate in EH/s, money in USD a year, CO2 in Mt CO2e a year.
+
+def _group(per_site: pd.DataFrame, by: str) -> dict[str, dict]:
+    """Sums of the fleet's sites by ``by`` (category, state, owner_class), largest fleet first."""
+    fleet = per_site.loc[per_site["in_fleet"]]
+    if fleet.empty:
+        return {}
+    g = fleet.groupby(by, sort=True).agg(
+        sites=("site_id", "size"),
+        fleet_mw=("fleet_mw", "sum"),
+        wasted_mwh=("wasted_mwh_per_year", "sum"),
+        bought_mwh=("bought_mwh_per_year", "sum"),
+        hashrate_ehs=("hashrate_ehs", "sum"),
+        btc_per_year=("btc_per_year", "sum"),
+        co2_t=("co2_t", "sum"),
+        revenue=("revenue_usd", "sum"),
+        npv=("npv_usd", "sum"),
+    )
+    g = g.reset_index().sort_values(["fleet_mw", by], ascending=[False, True], kind="mergesort")
+    return {
+        str(row[by]): {
+            "sites": int(row["sites"]),
+            "mineable_gw": float(row["fleet_mw"]) / 1e3,
+            "average_gw": float(row["wasted_mwh"] + row["bought_mwh"]) / HOURS / 1e3,
+            "wasted_twh_per_year": float(row["wasted_mwh"]) / 1e6,
+            "bought_twh_per_year": float(row["bought_mwh"]) / 1e6,
+            "hashrate_ehs": float(row["hashrate_ehs"]),
+            "btc_per_year": float(row["btc_per_year"]),
+            "co2_mt_per_year": float(row["co2_t"]) / 1e6,
+            "revenue_usd_per_year": float(row["revenue"]),
+            "npv_usd": float(row["npv"]),
+        }
+        for row in g.to_dict("records")
+    }
+
+
+def _categories(checked: pd.DataFrame, per_site: pd.DataFrame, surplus: list[dict]) -> list[dict]:
+    """Every category, with its candidates, its wasted energy, its fleet and, when it adds nothing,
+    why (never a silent omission)."""
+    rows = []
+    by_surplus = {r["category"]: r for r in surplus}
+    for category in CATEGORIES:
+        cand = checked["category"] == category
+        fleet = per_site.loc[cand.to_numpy() & per_site["in_fleet"].to_numpy()]
+        waste = by_surplus.get(category, {})
+        eligible = int((cand & ~checked["excluded"]).sum())
+        if len(fleet):
+            why = ""
+        elif not cand.any():
+            why = "no candidate sites in the data"
+        elif waste.get("ledger") == "wasted" and waste.get("twh_per_year", 0.0) == 0.0:
+            why = "no wasted energy found in the market data (see each site's basis)"
+        elif eligible == 0:
+            why = "every site excluded by the scoring rules"
+        else:
+            why = "no site's NPV-optimal fleet pays back its machines over their life at the central inputs"
+        rows.append(
+            {
+                "category": category,
+                "ledger": waste.get("ledger", ""),
+                "candidates": int(cand.sum()),
+                "eligible": eligible,
+                "wasted_avg_gw": waste.get("avg_gw", 0.0),
+                "wasted_twh_per_year": waste.get("twh_per_year", 0.0),
+                "in_fleet": len(fleet),
+                "fleet_gw": float(fleet["fleet_mw"].sum()) / 1e3,
+                "btc_per_year": float(fleet["btc_per_year"].sum()),
+                "why_none": why,
+            }
+        )
+    return rows
+
+
+def _explorer_grid(result: fleet.FleetResult, config: EstimatesConfig, axes: dict[str, list[float]]) -> dict:
+    """National figures per ledger at every point of the explorer's grid, solved in one batch:
+    ``{"axes": {axis: [values]}, "ledgers": {ledger: {metric: nested list [i_axis0][i_axis1]...}}}``
+    (the layout :mod:`gis.outputs.explorer` interpolates)."""
+    from itertools import pairwise, product
+
+    names = list(axes)
+    for name in names:
+        values = [float(v) for v in axes[name]]
+        if not values or any(b <= a for a, b in pairwise(values)):
+            raise GisError(
+                f"grid axis {name} must be a strictly increasing list of numbers, got {values}",
+                field=f"explorer.{name}",
+                fix="list the grid points in increasing order",
+            )
+    points = np.array(list(product(*(axes[n] for n in names))), dtype=float)
+    v = fleet.evaluate_points(result, config, {n: points[:, i] for i, n in enumerate(names)})
+    shape = tuple(len(axes[n]) for n in names)
+    j_th = points[:, names.index("efficiency_j_th")] if "efficiency_j_th" in names else None
+    if j_th is None:
+        j_th = np.full(len(points), asic_model(config.asic_model).efficiency_j_th)
+    ehs_per_gw = 1e3 / (config.pue * j_th)  # EH/s per average GW of site power
+
+    def cube(a: np.ndarray) -> list:
+        return np.asarray(a, dtype=float).reshape(shape).tolist()
+
+    ledgers = {
+        ledger: {
+            "gw": cube(v[f"{ledger}_average_gw"]),
+            "ehs": cube(v[f"{ledger}_average_gw"] * ehs_per_gw),
+            "btc_per_year": cube(v[f"{ledger}_btc_per_year"]),
+        }
+        for ledger in ("wasted", "bought")
+    }
+    ledgers["fleet"] = {
+        "gw": cube(v["installed_gw"]),
+        "ehs": cube(v["hashrate_average_ehs"]),
+        "btc_per_year": cube(v["btc_per_year"]),
+        "npv_usd": cube(v["npv_usd"]),
+    }
+    return {"axes": {n: [float(x) for x in axes[n]] for n in names}, "ledgers": ledgers}
+
+
+def estimate(
+    sites: pd.DataFrame,
+    config: EstimatesConfig,
+    *,
+    profiles: SurplusProfiles,
+    network: dict | None = None,
+    scenario: str = "default",
+    surplus: dict | None = None,
+    explorer_axes: dict[str, list[float]] | None = None,
+) -> dict:
+    """The ``estimates.json`` content: the economic fleet on the sites' hourly energy.
+
+    Pure and deterministic: same sites, profiles, config and network, same result.
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` (the scoring stage's frame), row for row with ``profiles.sites``.
+    profiles
+        the sites' hourly wasted energy and buy prices (:func:`gis.energy.surplus_profiles`).
+    network
+        the :func:`network_from_layer` dict, needed only when the scenario says ``"from_data"``.
+    surplus
+        ``{"by_category": [...], "published": [...]}`` of :mod:`gis.energy.summary`, copied through.
+    explorer_axes
+        the explorer's grid axes; None: no ``explorer_grid``.
+
+    Power in GW, hashrate in EH/s, money in USD, CO2 in Mt CO2e a year.
     """
     c = config
     asic = asic_model(c.asic_model)
     network_ehs, network_assumption = _network_ehs(c, network)
     checked = rollup.check_sites(sites)
-    chosen = rollup.select_sites(checked, c.selection)
+    prof = _fleet_profiles(profiles, sites.reset_index(drop=True), c)
+    ranking = pd.DataFrame(
+        {"score": checked["score"], "rank": checked["rank"], "excluded": checked["excluded"]}
+    )
+    result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
+    mc = fleet.monte_carlo(result, c, draws=c.uncertainty.draws)
+    per_site = result.sites.assign(
+        state=checked["state"].where(checked["state"] != "", "offshore").to_numpy(),
+        owner_class=checked["owner_class"].where(checked["owner_class"] != "", "unknown").to_numpy(),
+    )
     height = bitcoin.height_at(
         c.network.as_of,
         anchor_height=c.network.anchor_height,
@@ -133,95 +314,31 @@ def estimate(
         blocks_per_year=c.network.blocks_per_year,
     )
     subsidy = float(bitcoin.block_subsidy_btc(height))
-    if c.selection.rule == "max_margin":
-        candidates = rollup.site_figures(
-            chosen.sites, c, asic=asic, network_ehs=network_ehs, subsidy_btc=subsidy
-        )
-
-        def fleet_revenue_usd(fleet_ehs):
-            btc = bitcoin.expected_btc_per_year(
-                fleet_ehs,
-                network_ehs,
-                subsidy_btc=subsidy,
-                fees_btc_per_block=c.network.fees_btc_per_block,
-                uptime=c.uptime,
-                blocks_per_year=c.network.blocks_per_year,
-            )
-            return btc * c.market.btc_price_usd
-
-        keep = rollup.max_margin_cut(candidates, fleet_revenue_usd=fleet_revenue_usd, log=chosen.log)
-        chosen.sites = chosen.sites.loc[keep].reset_index(drop=True)
-        chosen.info["sites_selected"] = len(chosen.sites)
-    figures = rollup.site_figures(
-        chosen.sites, c, asic=asic, network_ehs=network_ehs, subsidy_btc=subsidy, log=chosen.log
-    )
-
-    hashrate_ehs = float(figures["hashrate_ths"].sum()) / 1e6
-    btc = float(figures["btc_per_year"].sum())
-    revenue = float(figures["revenue_usd_per_year"].sum())
-    energy_cost = float(figures["energy_cost_usd_per_year"].sum())
-    asic_capex = float(figures["asic_capex_usd"].sum())
-    site_capex = float(figures["site_capex_usd"].sum())
-    share = float(bitcoin.share_of_network(c.uptime * hashrate_ehs, network_ehs))
-    remaining = float(bitcoin.remaining_supply_btc(height))
-    reward = {"subsidy_btc": subsidy, "fees_btc_per_block": c.network.fees_btc_per_block}
+    n = result.national
+    surplus = surplus or {}
+    wasted_potential_gw = sum(r.get("avg_gw", 0.0) for r in surplus.get("by_category", []))
     national = {
-        "sites": len(figures),
-        "mineable_gw": float(figures["mineable_mw"].sum()) / 1e3,
-        "it_gw": float(figures["it_mw"].sum()) / 1e3,
-        "machines": float(figures["machines"].sum()),
-        "hashrate_ehs": hashrate_ehs,
+        **n,
+        "sites": int(n["sites_in_fleet"]),
+        "mineable_gw": n["installed_gw"],
+        "hashrate_ehs": n["hashrate_average_ehs"],
+        "share_of_network": n["share_of_network_year_one"],
+        "btc_per_day": n["btc_per_year"] / 365.0,
         "network_ehs": network_ehs,
-        "share_of_network": share,
-        "btc_per_year": btc,
-        "btc_per_day": btc / 365.0,
-        "naive_btc_per_year": float(
-            bitcoin.naive_btc_per_year(
-                hashrate_ehs,
-                network_ehs,
-                uptime=c.uptime,
-                blocks_per_year=c.network.blocks_per_year,
-                **reward,
-            )
-        ),
-        "network_issuance_btc_per_year": float(
-            bitcoin.network_issuance_btc_per_year(blocks_per_year=c.network.blocks_per_year, **reward)
-        ),
-        "revenue_usd_per_year": revenue,
-        "energy_cost_usd_per_year": energy_cost,
-        "energy_twh_per_year": float(
-            economics.energy_mwh_per_year(figures["mineable_mw"].sum(), uptime=c.uptime)
-        )
-        / 1e6,
-        "asic_capex_usd": asic_capex,
-        "site_capex_usd": site_capex,
-        "payback_years": economics.payback_years(asic_capex + site_capex, revenue, energy_cost),
-        "hashprice_usd_per_ph_day": float(
-            bitcoin.hashprice_usd_per_ph_day(
-                network_ehs + hashrate_ehs, btc_price_usd=c.market.btc_price_usd, **reward
-            )
-        ),
-        "hashprice_before_fleet_usd_per_ph_day": float(
-            bitcoin.hashprice_usd_per_ph_day(network_ehs, btc_price_usd=c.market.btc_price_usd, **reward)
-        ),
-        "co2_mt_per_year": float(figures["co2_net_t_per_year"].sum()) / 1e6,
-        "co2_gross_mt_per_year": float(figures["co2_gross_t_per_year"].sum()) / 1e6,
-        "co2_avoided_mt_per_year": float(figures["co2_avoided_t_per_year"].sum()) / 1e6,
         "block_height": height,
         "block_subsidy_btc": subsidy,
-        "remaining_supply_btc": remaining,
-        "share_of_remaining_supply_per_year": btc / remaining if remaining > 0 else 0.0,
-        "over_half_network": share > 0.5,
+        "remaining_supply_btc": float(bitcoin.remaining_supply_btc(height)),
+        "wasted_energy_potential_gw": wasted_potential_gw,
+        "headline_ledger": "wasted",
     }
-
-    summary = uncertainty.summarise(figures, uptime=c.uptime)
-    kernel = {"efficiency_j_th": asic.efficiency_j_th, "network_ehs": network_ehs, "subsidy_btc": subsidy}
-    draws = uncertainty.fleet_totals(
-        summary, uncertainty.draw_inputs(c), blocks_per_year=c.network.blocks_per_year, **kernel
-    )
-    selection = dict(chosen.info)
-    selection["row_log"] = chosen.log.as_dict()
-
+    selection = {
+        "rule": c.selection.rule,
+        "value": c.selection.value,
+        "sites_considered": len(checked),
+        "sites_eligible": int((~checked["excluded"]).sum()),
+        "sites_selected": int(n["sites_in_fleet"]),
+    }
+    wasted_ehs = result.ledgers["wasted"]["hashrate_average_ehs"]
     used = assumptions(c)
     used["network.hashrate_ehs"] = {**used["network.hashrate_ehs"], **network_assumption}
     used["asic"] = {
@@ -242,40 +359,90 @@ def estimate(
         "meaning": f"subsidy at the expected height {height:,} on {c.network.as_of.isoformat()}",
         "source": "50 BTC halved every 210,000 blocks (bitcoin/bitcoin chainparams.cpp, GetBlockSubsidy)",
     }
+    used["reference_year"] = {
+        "value": prof.year,
+        "unit": "year",
+        "meaning": "year of the hourly market data every site's energy is dispatched on, repeated each year",
+        "source": "EIA Wholesale Electricity Market Portal; CAISO curtailment (SOURCES.md §11-12)",
+    }
+    used["spur_km"] = {
+        "value": 0.0,
+        "unit": "km",
+        "meaning": "new line a buying site builds: every candidate stands at a plant or interconnection",
+        "source": "assumption: plants and retired plants keep their grid connection",
+    }
     used["formulas"] = {
         **FORMULAS,
-        "site_btc_per_year": "fleet BTC/yr x site TH/s / fleet TH/s",
-        "hashprice_usd_per_ph_day": "144 x (subsidy + fees) x price / network PH/s (after the fleet joins)",
-        "co2": "site MW x 8,760 h x uptime x factor; flare gas: generator CO2e minus the flare's CO2e it replaces",
-        "bands": f"P10/P50/P90 of {c.uncertainty.draws:,} seeded draws (seed {c.uncertainty.seed})",
+        "revenue_usd_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE, hashprice from subsidy + fees, price and "
+        "network + the fleet's own average hashrate",
+        "dispatch": "a fleet of C MW runs min(C, wasted MW) when its cost < revenue per MWh, and (where it may "
+        "buy) tops up at the hub price when that is below the revenue; otherwise it curtails",
+        "fleet_size": "per site, the C that maximises NPV = -capex(C) + sum of discounted yearly margins",
+        "selection": "every site whose optimal fleet has NPV > 0 (rule npv), with one dilution for the fleet",
+        "co2": "wasted energy: the genset's CO2 minus the flare's methane it destroys (flares), 0 for curtailed, "
+        "spilled or negative-price energy; bought energy: the hub's hourly grid intensity",
+        "bands": f"P10/P50/P90 of {c.uncertainty.draws:,} seeded draws (seed {c.uncertainty.seed}), the "
+        "fleet re-sized and re-selected in every draw",
     }
-    result = {
+    result_json = {
         "scenario": scenario,
         "tool_version": __version__,
         "selection": selection,
         "national": national,
-        "bands": uncertainty.bands(draws),
-        "by_category": rollup.group_totals(figures, "category"),
-        "by_state": rollup.group_totals(figures, "state"),
-        "by_owner_class": rollup.group_totals(figures, "owner_class"),
-        "projection": project(
-            hashrate_ehs=hashrate_ehs,
-            network_ehs=network_ehs,
-            uptime=c.uptime,
-            fees_btc_per_block=c.network.fees_btc_per_block,
-            start_year=c.projection.start_year,
-            years=c.projection.years,
-            growth_per_year=c.network.growth_per_year,
-            base_year=c.network.as_of.year,
-            anchor_height=c.network.anchor_height,
-            anchor_date=c.network.anchor_date,
-            blocks_per_year=c.network.blocks_per_year,
-        ),
-        "sensitivity": uncertainty.sensitivity(summary, c, **kernel),
+        "ledgers": result.ledgers,
+        "bands": mc["bands"],
+        "uncertainty": {k: v for k, v in mc.items() if k not in ("bands", "sensitivity")},
+        "categories": _categories(checked, per_site, surplus.get("by_category", [])),
+        "by_category": _group(per_site, "category"),
+        "by_state": _group(per_site, "state"),
+        "by_owner_class": _group(per_site, "owner_class"),
+        "projection": result.projection,
+        "supply_curve": result.supply_curve,
+        "surplus": surplus,
+        "sensitivity": mc["sensitivity"],
         "seed_claim_check": seed_claim_check(),
+        "seed_claims": seed_claims_corrected(
+            network_ehs=network_ehs,
+            efficiency_j_th=asic.efficiency_j_th,
+            pue=c.pue,
+            uptime=c.uptime,
+            subsidy_btc=subsidy,
+            fees_btc_per_block=c.network.fees_btc_per_block,
+            blocks_per_year=c.network.blocks_per_year,
+            wasted_fleet_ehs=wasted_ehs,
+            fleet_btc_by_year=list(n["btc_by_year"]),
+        ),
+        "fleet": {
+            "site_ids": per_site.loc[per_site["in_fleet"], "site_id"].tolist(),
+            "sites": _fleet_site_rows(per_site),
+        },
         "assumptions": used,
     }
-    return _finite(result)
+    if explorer_axes:
+        result_json["explorer_grid"] = _explorer_grid(result, c, explorer_axes)
+    return _finite(result_json)
+
+
+FLEET_SITE_COLUMNS = (
+    "in_fleet",
+    "mode",
+    "fleet_mw",
+    "npv_usd",
+    "wasted_mwh_per_year",
+    "bought_mwh_per_year",
+    "hours_mined",
+    "hours_curtailed",
+    "btc_per_year",
+)
+"""Per-site fleet figures written into estimates.json (sites with a fleet) and onto the sites."""
+
+
+def _fleet_site_rows(per_site: pd.DataFrame) -> dict[str, dict]:
+    rows = per_site.loc[per_site["in_fleet"], ["site_id", *FLEET_SITE_COLUMNS]]
+    return {
+        str(r["site_id"]): {k: (r[k].item() if hasattr(r[k], "item") else r[k]) for k in FLEET_SITE_COLUMNS}
+        for r in rows.to_dict("records")
+    }
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -284,67 +451,72 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 def _print_estimates(result: dict, console: Console) -> None:
     n = result["national"]
-    t = Table(
-        title=f"National estimate ({result['scenario']}, {result['selection']['sites_selected']:,} sites)"
-    )
-    for col in ("figure", "base", "P10", "P50", "P90"):
+    t = Table(title=f"National estimate ({result['scenario']}): the economic fleet, {n['sites']:,} sites")
+    for col in ("figure", "central", "P10", "P50", "P90"):
         t.add_column(col, justify="right" if col != "figure" else "left")
     rows = [
-        ("mineable GW", "mineable_gw", 2),
-        ("hashrate EH/s", "hashrate_ehs", 1),
-        ("share of network", "share_of_network", 3),
-        ("BTC a year", "btc_per_year", 0),
-        ("revenue $M a year", "revenue_usd_per_year", 0),
-        ("energy cost $M a year", "energy_cost_usd_per_year", 0),
-        ("CO2 Mt a year (net)", "co2_mt_per_year", 2),
+        ("fleet installed GW", "installed_gw", "installed_gw", 2, 1.0),
+        ("fleet average GW", "average_gw", "average_gw", 2, 1.0),
+        ("hashrate EH/s (average)", "hashrate_average_ehs", "hashrate_average_ehs", 1, 1.0),
+        ("BTC a year (life average)", "btc_per_year", "btc_per_year", 0, 1.0),
+        ("NPV $M", "npv_usd", "npv_usd", 0, 1e6),
     ]
-    for label, key, digits in rows:
-        scale = 1e6 if key.endswith("usd_per_year") else 1.0
-        band = result["bands"].get(key, {})
+    for label, key, band_key, digits, scale in rows:
+        band = result["bands"].get(band_key, {})
         t.add_row(
             label,
             _fmt(n[key] / scale, digits),
-            *(_fmt(band[p] / scale, digits) if p in band else "-" for p in ("p10", "p50", "p90")),
+            *(
+                _fmt(band[p] / scale, digits) if band.get(p) is not None else "-"
+                for p in ("p10", "p50", "p90")
+            ),
         )
     console.print(t)
-    payback = (
-        "no payback (energy cost exceeds revenue)"
-        if n["payback_years"] is None
-        else f"payback {n['payback_years']:,.1f} years"
-    )
+    led = Table(title="By ledger (life averages a year)")
+    for col in ("ledger", "TWh/yr", "average GW", "EH/s", "BTC/yr"):
+        led.add_column(col, justify="left" if col == "ledger" else "right")
+    for key, g in result["ledgers"].items():
+        led.add_row(
+            key,
+            _fmt(g["twh_per_year"], 2),
+            _fmt(g["average_gw"], 2),
+            _fmt(g["hashrate_average_ehs"]),
+            _fmt(g["btc_per_year"], 0),
+        )
+    console.print(led)
     console.print(
-        f"network {n['network_ehs']:,.1f} EH/s; subsidy {n['block_subsidy_btc']} BTC at height {n['block_height']:,}; "
-        f"{payback}; {n['share_of_remaining_supply_per_year']:.2%} of the "
-        f"remaining supply a year"
-        + ("; [bold red]over half the network[/]" if n["over_half_network"] else "")
+        f"wasted energy found: {n['wasted_energy_potential_gw']:,.2f} GW on average; network "
+        f"{n['network_ehs']:,.1f} EH/s; subsidy {n['block_subsidy_btc']:g} BTC at height {n['block_height']:,}; "
+        f"payback {n['payback']}; share of draws building a fleet "
+        f"{result['uncertainty'].get('share_with_a_fleet', 0):.0%}"
     )
     cat = Table(title="By category")
-    for col in ("category", "sites", "GW", "EH/s", "BTC/yr", "CO2 Mt/yr"):
-        cat.add_column(col, justify="left" if col == "category" else "right")
-    for key, g in result["by_category"].items():
+    for col in ("category", "ledger", "wasted GW", "in fleet", "fleet GW", "BTC/yr", "why none"):
+        cat.add_column(col, justify="left" if col in ("category", "ledger", "why none") else "right")
+    for g in result["categories"]:
         cat.add_row(
-            key,
-            f"{g['sites']:,}",
-            _fmt(g["mineable_gw"], 2),
-            _fmt(g["hashrate_ehs"]),
+            g["category"],
+            g["ledger"],
+            _fmt(g["wasted_avg_gw"], 2),
+            f"{g['in_fleet']:,}",
+            _fmt(g["fleet_gw"], 2),
             _fmt(g["btc_per_year"], 0),
-            _fmt(g["co2_mt_per_year"], 2),
+            g["why_none"],
         )
     console.print(cat)
-    sens = Table(title="What moves BTC a year most (one at a time, low / high)")
-    for col in ("input", "low", "high", "BTC at low", "BTC at high", "swing", "margin swing $M"):
-        sens.add_column(col, justify="left" if col == "input" else "right")
-    for row in result["sensitivity"]:
-        sens.add_row(
-            row["input"],
-            f"{row['low']:g}",
-            f"{row['high']:g}",
-            _fmt(row["btc_at_low"], 0),
-            _fmt(row["btc_at_high"], 0),
-            _fmt(row["swing_btc"], 0),
-            _fmt(row["swing_margin_usd"] / 1e6, 0),
-        )
-    console.print(sens)
+
+
+def profiles_for_sites(
+    sites: pd.DataFrame, layers: dict[str, pd.DataFrame], energy: EnergyConfig
+) -> tuple[SurplusProfiles, dict]:
+    """The candidate sites' hourly profiles (rebuilt from the market layers, as the scoring stage
+    built them) and the surplus-by-category table beside its published figures."""
+    profiles, summary = surplus_profiles(sites, layers, energy)
+    frame = pd.DataFrame(sites.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
+    for col in summary.columns:
+        frame[col] = summary[col].to_numpy()
+    surplus = {"by_category": surplus_by_category(frame), "published": published_comparison(frame, energy)}
+    return profiles, surplus
 
 
 def estimate_command(
@@ -355,12 +527,15 @@ def estimate_command(
     network_ehs: float | None,
     console: Console,
 ) -> dict:
-    """``gis estimate``: read OUT/sites.gpkg (and OUT/layers.gpkg btc_network for a "from_data"
-    network), write OUT/estimates.json atomically, print a table (and the JSON with ``as_json``)."""
-    from gis.io import write_json
+    """``gis estimate``: read OUT/sites.gpkg and the market layers of OUT/layers.gpkg, write
+    OUT/estimates.json atomically, print a table (and the JSON with ``as_json``)."""
+    from gis.io import gpkg_layer_names, write_json
+    from gis.layers import read_layers
+    from gis.scenario import load_scenario
 
     out = Path(out)
-    name, config = load_estimates_config(scenario_path)
+    scenario = load_scenario(scenario_path)
+    config = scenario.estimates
     if network_ehs is not None:
         if not (math.isfinite(network_ehs) and network_ehs > 0):
             raise GisError(
@@ -371,13 +546,37 @@ def estimate_command(
         config = config.with_network_ehs(network_ehs)
     sites_path = out / "sites.gpkg"
     sites = read_candidate_sites(sites_path)
+    rollup.check_sites(sites, source=f"{sites_path}:{SITES_LAYER}")
+    layers_path = out / "layers.gpkg"
+    wanted = ["market_prices", "market_mix", "curtailment_daily", "btc_network"]
+    present = set(gpkg_layer_names(layers_path, fix="run `gis build`")) if layers_path.is_file() else set()
+    layers = read_layers(layers_path, names=[n for n in wanted if n in present]) if present else {}
+    if "market_prices" not in layers:
+        console.print(
+            "[yellow]warning:[/] no market_prices layer in layers.gpkg: no surplus hours, every grid site buys at "
+            f"the flat {scenario.energy.fallback_price_usd_mwh:g} $/MWh (rebuild layers with `gis build`)"
+        )
     network = None
     if config.network.hashrate_ehs == "from_data":
-        from gis.layers import read_layers
-
-        network = network_from_layer(read_layers(out / "layers.gpkg", names=["btc_network"])["btc_network"])
-    sites = rollup.check_sites(sites, source=f"{sites_path}:{SITES_LAYER}")
-    result = estimate(sites, config, network=network, scenario=name)
+        if "btc_network" not in layers:
+            raise GisError(
+                "the scenario takes the network hashrate from data, but layers.gpkg has no btc_network",
+                file=layers_path,
+                field="estimates.network.hashrate_ehs",
+                fix="run `gis build` with the Bitcoin network sources, or set a number of EH/s",
+            )
+        network = network_from_layer(layers["btc_network"])
+    profiles, surplus = profiles_for_sites(sites, layers, scenario.energy)
+    explorer = getattr(scenario, "explorer", None)
+    result = estimate(
+        sites,
+        config,
+        profiles=profiles,
+        network=network,
+        scenario=scenario.name,
+        surplus=surplus,
+        explorer_axes=explorer.axes() if explorer is not None else None,
+    )
     target = write_json(out / "estimates.json", result)
     _print_estimates(result, console)
     console.print(f"Wrote {target}")

@@ -45,14 +45,16 @@ class _Model(BaseModel):
 
 
 class SelectionConfig(_Model):
-    """Which candidate sites count: all non-excluded sites scoring at least ``score_threshold``;
-    the best-ranked sites until ``target_gw`` GW of mineable power is reached; or
-    ``max_margin``: among the sites scoring at least ``score_threshold``, the cheapest energy
-    first, as many as maximise the fleet's yearly operating margin (revenue after the fleet's own
-    difficulty dilution minus energy cost)."""
+    """Which sites the national fleet holds (:mod:`gis.estimates.fleet`): ``npv``, every site whose
+    NPV-optimal fleet has NPV > 0 at the discount rate; ``score_threshold``, of those, the sites
+    scoring at least ``score_threshold``; ``target_gw``, of those, the best-ranked until
+    ``target_gw`` GW of fleet. Ties are broken by rank, stably."""
 
-    rule: Literal["score_threshold", "target_gw", "max_margin"] = _f(
-        "max_margin", "", "choice", "score_threshold, target_gw or max_margin"
+    rule: Literal["npv", "score_threshold", "target_gw"] = _f(
+        "npv",
+        "",
+        "choice: every site whose optimal fleet pays back its machines with interest over their life",
+        "npv, score_threshold or target_gw",
     )
     score_threshold: float = _f(
         0.5,
@@ -86,10 +88,11 @@ class NetworkConfig(_Model):
         "network hashrate, or 'from_data' for the btc_network layer's latest difficulty x 2^32 / 600 s",
     )
     growth_per_year: float = _f(
-        0.0,
+        0.13,
         "1/yr",
-        "choice (2025 saw +34.5 %, btc-newswire.com); 0 keeps the network flat",
-        "relative network hashrate growth a year, used by the projection",
+        "795.7 EH/s (Jan 2025, btc-newswire.com) -> ~925 EH/s (late Mar 2026, cryptois.money; REFERENCE.md "
+        "section 8): +12.8 %/yr over 15 months; 2025 alone +34.5 %",
+        "relative network hashrate growth a year (network without the fleet), over the machines' life",
         ge=-0.9,
         le=5.0,
     )
@@ -249,14 +252,6 @@ class FleetConfig(_Model):
     """The fleet economics over the machines' life (:mod:`gis.estimates.fleet`): hourly dispatch,
     a fleet sized per site on NPV, one dilution for the whole fleet."""
 
-    rule: Literal["npv", "score_threshold", "target_gw"] = _f(
-        "npv",
-        "",
-        "choice (issue: every site whose optimal fleet has NPV > 0 at the discount rate)",
-        "npv: every site whose NPV-optimal fleet has NPV > 0; score_threshold: of those, the sites "
-        "scoring >= selection.score_threshold; target_gw: of those, the best-ranked until "
-        "selection.target_gw GW of fleet",
-    )
     discount_rate: float = _f(
         0.10,
         "1/yr",
@@ -286,15 +281,6 @@ class FleetConfig(_Model):
         "1/yr",
         "assumption: flat at the 2025 close (REFERENCE.md section 1), as the tool's own projection",
         "relative BTC price change a year over the machines' life",
-        ge=-0.9,
-        le=5.0,
-    )
-    network_growth_per_year: float = _f(
-        0.15,
-        "1/yr",
-        "assumption below 2024 (+46 %: 545 -> 795.7 EH/s) and 2025 (+34.5 %: btc-newswire.com), "
-        "as hashprice sits at its break-even floor in early 2026 (REFERENCE.md section 8)",
-        "relative network hashrate growth a year (network without the fleet)",
         ge=-0.9,
         le=5.0,
     )
@@ -458,9 +444,10 @@ def _default_ranges() -> dict[str, Range]:
         ),
         "network_growth_per_year": Range(
             low=0.0,
-            mode=0.15,
-            high=0.30,
-            source="assumption around 15 %/yr: flat to 2025's +34.5 % (btc-newswire.com)",
+            mode=0.13,
+            high=0.26,
+            source="around +12.8 %/yr (795.7 EH/s Jan 2025 -> ~925 EH/s Mar 2026, REFERENCE.md §1, §8): "
+            "flat to +26 %/yr",
         ),
         "btc_price_growth_per_year": Range(
             low=-0.15,
@@ -550,7 +537,7 @@ class EstimatesConfig(_Model):
             "uptime": self.uptime,
             "btc_price_usd": self.market.btc_price_usd,
             "fees_btc_per_block": self.network.fees_btc_per_block,
-            "network_growth_per_year": self.fleet.network_growth_per_year,
+            "network_growth_per_year": self.network.growth_per_year,
             "btc_price_growth_per_year": self.fleet.btc_price_growth_per_year,
         }
         for name, value in base.items():

@@ -88,6 +88,7 @@ __all__ = [
     "Tables",
     "bench_fleet",
     "build_tables",
+    "evaluate_points",
     "fleet_economics",
     "hashprice_usd_per_th_day",
     "irr",
@@ -401,13 +402,22 @@ class _Inputs:
     price_scale: np.ndarray
     capex_scale: np.ndarray
     capacity_scale: np.ndarray  # (D, categories)
+    price_cap: np.ndarray | None = None  # (D,) USD/MWh: energy used or bought only at or below it
 
     @property
     def draws(self) -> int:
         return len(self.btc_price_usd)
 
     def take(self, sl: slice) -> _Inputs:
-        return _Inputs(**{k: v[sl] for k, v in self.__dict__.items()})
+        return _Inputs(**{k: (v[sl] if v is not None else None) for k, v in self.__dict__.items()})
+
+    def threshold(self, Rp: np.ndarray) -> np.ndarray:
+        """The price below which energy is bought, in units of the draw's price scale: the revenue
+        per MWh, or the draw's price cap when lower."""
+        if self.price_cap is None:
+            return Rp
+        cap = self.price_cap / self.price_scale
+        return np.minimum(Rp, cap.reshape((-1,) + (1,) * (Rp.ndim - 1)))
 
 
 @dataclass
@@ -545,10 +555,12 @@ class _Model:
         self.jf = np.floor(self.pos_cap).astype(np.int64)
         self.frac = self.pos_cap - self.jf
         elig = s.eligible.copy()
-        if config.fleet.rule == "score_threshold":
+        if config.selection.rule == "score_threshold":
             elig &= s.score >= config.selection.score_threshold
         self.elig = elig
-        simple = elig & ~s.can_buy & (self.jf >= J) & (s.wasted_mw > 0) & (config.fleet.rule != "target_gw")
+        simple = (
+            elig & ~s.can_buy & (self.jf >= J) & (s.wasted_mw > 0) & (config.selection.rule != "target_gw")
+        )
         self.simple = simple
         self.cx = np.nonzero(elig & ~simple & ((s.wasted_mw > 0) | s.can_buy))[0]
         Q = len(s.class_pair)
@@ -589,14 +601,17 @@ class _Model:
         buying every cheap hour per node, and the hourly sums the energy needs."""
         t, s = self.t, self.s
         Rp = R / inp.price_scale[:, None]  # revenue in units of the draw's price scale
+        T = inp.threshold(Rp)  # buy only below this (the revenue, or a lower price cap)
         disc = self.sched.discount[None, :] * inp.price_scale[:, None]  # (D, Y)
         used = s.class_cost[None, :, None] < Rp[:, None, :]  # (D, Q, Y)
+        if inp.price_cap is not None:
+            used &= s.class_cost[None, :, None] <= (inp.price_cap / inp.price_scale)[:, None, None]
         margin_w = np.where(used, Rp[:, None, :] - s.class_cost[None, :, None], 0.0)
         a = np.einsum("dqy,dy->dq", margin_w, disc)
         k_mw = self.capex_per_mw(inp)
         e = self.levels_e
         cumA = a[:, :, None] * self.cumE_q[None, :, :] - k_mw[:, None, None] * e[None, None, :]
-        i, f = _lerp_index(t.grid, Rp)  # (D, Y)
+        i, f = _lerp_index(t.grid, T)  # (D, Y)
         f4 = f[:, :, None, None]
         wpn = self.WPn[i] * (1 - f4) + self.WPn[i + 1] * f4  # (D, Y, 2, N)
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
@@ -621,7 +636,10 @@ class _Model:
                 return (lo_ + f4 * (table[i + 1] - lo_))[:, :, self.inv]  # (D, Y, Qb, J+1)
 
             u = used[:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
-            gq = np.einsum("dyqj,dyq->dqj", at(self.Gb), (u * disc[:, :, None]).astype(np.float32))
+            gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
+            if inp.price_cap is not None:
+                gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * at(self.Wb)
+            gq = np.einsum("dyqj,dyq->dqj", gb, (u * disc[:, :, None]).astype(np.float32))
             gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
             cumB = cumA[:, self.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
             argB = _prefix_argmax(cumB)
@@ -684,7 +702,7 @@ class _Model:
         mw = wm * pos / J + ext
         capex = mw * v["k_mw"][:, None] + np.where(mode == 2, spur, 0.0)
         keep = mode > 0
-        if self.c.fleet.rule == "target_gw":
+        if self.c.selection.rule == "target_gw":
             order = np.lexsort((np.arange(len(idx)), s.rank[idx]))
             m = np.where(keep, mw, 0.0)[:, order]
             before = np.cumsum(m, axis=1) - m
@@ -1008,7 +1026,7 @@ def _base_inputs(config: EstimatesConfig, network_ehs: float) -> _Inputs:
         btc_price_usd=one * config.market.btc_price_usd,
         btc_growth=one * config.fleet.btc_price_growth_per_year,
         network_ehs=one * network_ehs,
-        network_growth=one * config.fleet.network_growth_per_year,
+        network_growth=one * config.network.growth_per_year,
         fees=one * config.network.fees_btc_per_block,
         efficiency_j_th=one * asic_model(config.asic_model).efficiency_j_th,
         pue=one * config.pue,
@@ -1095,6 +1113,8 @@ def _site_table(
     J = model.J
     Rp = R / inp.price_scale[:, None]
     used = s.class_cost[:, None] < Rp[0][None, :]  # (Q, Y)
+    if inp.price_cap is not None:
+        used &= s.class_cost[:, None] <= float(inp.price_cap[0] / inp.price_scale[0])
     q = s.klass
     u = used[q].astype(float)  # (S, Y)
     mode = choice["mode"]
@@ -1109,7 +1129,7 @@ def _site_table(
     p = s.pair
     e_cum = cumE[p, lo] * (1 - fr) + cumE[p, hi] * fr
     wasted = u * (wm * e_cum)[:, None] * (mode > 0)[:, None]
-    i, f = _lerp_index(t.grid, Rp[0])  # (Y,)
+    i, f = _lerp_index(t.grid, inp.threshold(Rp)[0])  # (Y,)
 
     def at(table: np.ndarray) -> np.ndarray:
         return table[..., i] * (1 - f) + table[..., i + 1] * f
@@ -1335,7 +1355,7 @@ def fleet_economics(
     payback = payback_years(cfl[0]) if capex > 0 else None
     mw = float(fleet_mw.sum())
     national = {
-        "rule": cf.rule,
+        "rule": config.selection.rule,
         "sites_in_fleet": int(keep.sum()),
         "installed_gw": mw / 1e3,
         "average_gw": float(energy.mean() / HOURS_PER_YEAR / 1e3),
@@ -1655,3 +1675,51 @@ def bench_fleet(
         "fleet_mc_installed_gw_p50": mc["bands"]["installed_gw"]["p50"],
         "fleet_mc_installed_gw_p90": mc["bands"]["installed_gw"]["p90"],
     }
+
+
+POINT_AXES = ("btc_price_usd", "network_growth_per_year", "efficiency_j_th", "energy_price_cap_usd_mwh")
+"""Inputs :func:`evaluate_points` may set per point (the others stay at their central values)."""
+
+
+def evaluate_points(
+    result: FleetResult,
+    config: EstimatesConfig,
+    points: dict[str, np.ndarray],
+    *,
+    chunk: int = 100,
+    steps: int = 12,
+) -> dict[str, np.ndarray]:
+    """National figures (:data:`MC_METRICS`) with the fleet re-sized and re-selected at each point.
+
+    Parameters
+    ----------
+    result
+        a :func:`fleet_economics` result (its tables are reused).
+    points
+        equal-length arrays for any of :data:`POINT_AXES`: BTC price (USD), network growth a year,
+        ASIC efficiency (J/TH), and an energy price cap (USD/MWh: energy is used or bought only at
+        or below it; absent: no cap). Everything else at its central value.
+    """
+    from gis.estimates import uncertainty
+
+    unknown = sorted(set(points) - set(POINT_AXES))
+    if unknown:
+        raise GisError(f"unknown point inputs {unknown}", fix=f"use any of {', '.join(POINT_AXES)}")
+    model = result.model
+    if model is None or result.base_inputs is None:
+        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    n = len(next(iter(points.values())))
+    base = uncertainty.base_inputs(config)
+    x = {k: np.repeat(np.asarray(v, dtype=float), n, axis=0) for k, v in base.items()}
+    if "btc_price_usd" in points:
+        x["btc_price_usd"] = np.asarray(points["btc_price_usd"], dtype=float)
+    if "network_growth_per_year" in points:
+        x["network_growth_per_year"] = np.asarray(points["network_growth_per_year"], dtype=float)
+    if "efficiency_j_th" in points:
+        x["efficiency_scale"] = (
+            np.asarray(points["efficiency_j_th"], dtype=float) / asic_model(config.asic_model).efficiency_j_th
+        )
+    inp = _inputs_from_draws(config, float(result.base_inputs.network_ehs[0]), x)
+    if "energy_price_cap_usd_mwh" in points:
+        inp.price_cap = np.asarray(points["energy_price_cap_usd_mwh"], dtype=float)
+    return _solve_chunks(model, inp, result.base_X, chunk, steps)

@@ -76,7 +76,7 @@ def base_inputs(config: EstimatesConfig) -> dict[str, np.ndarray]:
         "fees_btc_per_block": np.full(1, config.network.fees_btc_per_block),
         "energy_cost_scale": np.ones(1),
         "capex_scale": np.ones(1),
-        "network_growth_per_year": np.full(1, config.fleet.network_growth_per_year),
+        "network_growth_per_year": np.full(1, config.network.growth_per_year),
         "btc_price_growth_per_year": np.full(1, config.fleet.btc_price_growth_per_year),
     }
 

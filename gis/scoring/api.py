@@ -103,15 +103,7 @@ def score_sites_with_log(
     kept = allocate_shared(potential, measures["headroom_mw"].to_numpy(dtype="float64"), groups, order)
     cut = potential - kept
     log.repair(int((cut > 1e-9).sum()), "sites with MW cut by a better site on a shared interconnect")
-    frame = sites.drop(
-        columns=[
-            "energy_fuel",
-            "grid_voltage_kv",
-            "balancing_authority",
-            "capacity_factor_max",
-            "annual_wasted_mwh",
-        ]
-    ).copy()
+    frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"]).copy()
     for col in (
         "dist_tx_km",
         "tx_voltage_kv",
