@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from hypothesis import strategies as st
 
 from gis.estimates import bitcoin
 from gis.estimates.calculator import calculator
-from gis.estimates.projection import project
 
 BLOCKS_PER_YEAR = 52_560
 
@@ -128,56 +126,6 @@ def test_height_by_date_reaches_the_next_halving_in_april_2028() -> None:
         < 1_050_000
         <= bitcoin.height_at(dt.date(2028, 5, 1), **kw)
     )
-
-
-def test_projection_steps_down_at_each_halving() -> None:
-    rows = project(
-        hashrate_ehs=300.0,
-        network_ehs=1070.0,
-        uptime=1.0,
-        fees_btc_per_block=0.0,
-        start_year=2026,
-        years=10,
-        growth_per_year=0.0,
-        base_year=2026,
-        anchor_height=840_000,
-        anchor_date=dt.date(2024, 4, 20),
-        blocks_per_year=BLOCKS_PER_YEAR,
-    )
-    by_year = {r["year"]: r for r in rows}
-    assert [r["year"] for r in rows] == list(range(2026, 2036))
-    assert by_year[2027]["block_subsidy_btc"] == 3.125 and by_year[2029]["block_subsidy_btc"] == 1.5625
-    assert by_year[2033]["block_subsidy_btc"] == 0.78125
-    assert [y for y, r in by_year.items() if r["halvings_in_year"]] == [2028, 2032]
-    assert by_year[2027]["issuance_btc"] == 164_250
-    # 2028 mixes both subsidies: strictly between a full year at 1.5625 and at 3.125
-    assert 82_125 < by_year[2028]["issuance_btc"] < 164_250
-    btc = [r["btc"] for r in rows]
-    assert all(a >= b for a, b in itertools.pairwise(btc))
-    share = 300 / 1370
-    assert by_year[2026]["btc"] == pytest.approx(164_250 * share)
-    # the years' issuance adds up to the exact supply mined between the first and last height
-    first, last = rows[0]["height_start"], rows[-1]["height_start"] + rows[-1]["blocks"]
-    total = bitcoin.mined_supply_btc(last) - bitcoin.mined_supply_btc(first)
-    assert sum(r["issuance_btc"] for r in rows) == pytest.approx(float(total))
-
-
-def test_projection_network_growth_lowers_share() -> None:
-    rows = project(
-        hashrate_ehs=300.0,
-        network_ehs=1000.0,
-        uptime=1.0,
-        fees_btc_per_block=0.0,
-        start_year=2026,
-        years=3,
-        growth_per_year=0.2,
-        base_year=2026,
-        anchor_height=840_000,
-        anchor_date=dt.date(2024, 4, 20),
-        blocks_per_year=BLOCKS_PER_YEAR,
-    )
-    assert [round(r["network_ehs"], 6) for r in rows] == [1000.0, 1200.0, 1440.0]
-    assert rows[0]["share_of_network"] > rows[1]["share_of_network"] > rows[2]["share_of_network"]
 
 
 hashrates = st.floats(min_value=0.0, max_value=1e6, allow_nan=False)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pytest
 
 from gis.cli import main
 from gis.io import write_gpkg
+from gis.schema import CATEGORIES
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "estimates" / "sites_ranked.csv"
+_spec = importlib.util.spec_from_file_location(
+    "tiny_layers", Path(__file__).parent / "fixtures" / "scoring" / "tiny_layers.py"
+)
+tiny = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tiny)
 
 SEED_ARGS = [
     "estimate",
@@ -91,34 +95,30 @@ def test_calculator_needs_both_asic_figures(capsys: pytest.CaptureFixture[str]) 
 
 
 def _scored(out: Path) -> Path:
-    """OUT/sites.gpkg with the hand-written sites as the candidate_sites layer (EPSG:4326 points)."""
-    frame = pd.read_csv(
-        FIXTURE, keep_default_na=False, na_values={"energy_cost_usd_mwh": [""], "co2_t_per_mwh": [""]}
-    )
-    for col in ("flexible_load", "ai_convertible", "excluded"):
-        frame[col] = frame[col].astype(str).map({"True": True, "False": False}).astype(bool)
-    points = gpd.points_from_xy(frame.pop("lon"), frame.pop("lat"))
-    write_gpkg(
-        out / "sites.gpkg", {"candidate_sites": gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")}
-    )
+    """OUT/layers.gpkg from the tiny layers (a year of made-up hub prices included), scored."""
+    write_gpkg(out / "layers.gpkg", tiny.tiny_layers())
+    assert main(["score", "--out", str(out)]) == 0
     return out
 
 
 def test_estimate_writes_json_deterministically(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = _scored(tmp_path / "out")
+    capsys.readouterr()
     assert main(["estimate", "--out", str(out), "--json"]) == 0
     captured = capsys.readouterr()
     first = (out / "estimates.json").read_bytes()
     printed = json.loads(captured.out)
     assert printed == json.loads(first)
-    assert "National estimate" in captured.err and "By category" in captured.err
+    assert (
+        "National estimate" in captured.err and "By category" in captured.err and "By ledger" in captured.err
+    )
     assert main(["estimate", "--out", str(out)]) == 0
     assert capsys.readouterr().out == ""
     assert (out / "estimates.json").read_bytes() == first
     data = json.loads(first)
-    assert data["scenario"] == "default" and data["selection"]["rule"] == "max_margin"
-    # of the 8 sites above the threshold, the margin-maximising fleet keeps the cheap ones
-    assert 0 < data["national"]["sites"] == data["selection"]["sites_selected"] <= 8
+    assert data["scenario"] == "default" and data["selection"]["rule"] == "npv"
+    assert data["national"]["sites"] == data["selection"]["sites_selected"] == len(data["fleet"]["site_ids"])
+    assert "explorer_grid" in data and {r["category"] for r in data["categories"]} == set(CATEGORIES)
     assert not list(out.glob(".estimates.json.*"))  # no temporary file left behind
 
 
@@ -126,11 +126,14 @@ def test_estimate_network_override_and_scenario(tmp_path: Path, capsys: pytest.C
     out = _scored(tmp_path / "out")
     scenario = tmp_path / "s.toml"
     scenario.write_text(
-        'name = "five"\n[estimates.selection]\nrule = "target_gw"\ntarget_gw = 0.8\n', "utf-8"
+        'name = "five"\n[estimates.selection]\nrule = "target_gw"\ntarget_gw = 0.8\n'
+        "[estimates.market]\nbtc_price_usd = 200000.0\n[estimates.uncertainty]\ndraws = 100\n",
+        "utf-8",
     )
     assert main(["estimate", "--out", str(out), "--scenario", str(scenario), "--network-ehs", "900"]) == 0
     data = json.loads((out / "estimates.json").read_text("utf-8"))
-    assert data["scenario"] == "five" and data["selection"]["sites_selected"] == 3
+    assert data["scenario"] == "five" and data["selection"]["rule"] == "target_gw"
+    assert data["national"]["installed_gw"] <= 0.8 + 1.0  # the site crossing the target may be kept whole
     assert data["national"]["network_ehs"] == 900.0
     assert data["assumptions"]["network.hashrate_ehs"]["value"] == 900.0
     capsys.readouterr()

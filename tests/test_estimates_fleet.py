@@ -39,7 +39,9 @@ def _config(**fleet) -> EstimatesConfig:
     data["network"]["growth_per_year"] = growth
     ranges = data["uncertainty"]["ranges"]
     if "network_growth_per_year" in ranges:  # keep the band centred on the growth the test chose
-        ranges["network_growth_per_year"].update({"low": growth - 0.13, "mode": growth, "high": growth + 0.13})
+        ranges["network_growth_per_year"].update(
+            {"low": growth - 0.13, "mode": growth, "high": growth + 0.13}
+        )
     data["fleet"].update({k: v for k, v in fleet.items() if k in data["fleet"]})
     if "rule" in fleet:
         data["selection"]["rule"] = fleet["rule"]

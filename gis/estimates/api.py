@@ -314,7 +314,7 @@ def estimate(
         blocks_per_year=c.network.blocks_per_year,
     )
     subsidy = float(bitcoin.block_subsidy_btc(height))
-    n = result.national
+    n = {k: v for k, v in result.national.items() if k != "seconds"}  # timing would break byte-identical runs
     surplus = surplus or {}
     wasted_potential_gw = sum(r.get("avg_gw", 0.0) for r in surplus.get("by_category", []))
     national = {

@@ -11,9 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gis.estimates.economics import HOURS_PER_YEAR
-
-__all__ = ["CO2_PER_CH4", "co2_t_per_year", "flare_factors_t_per_mwh"]
+__all__ = ["CO2_PER_CH4", "flare_factors_t_per_mwh"]
 
 CO2_PER_CH4 = 44.009 / 16.043
 """t CO2 from burning 1 t CH4 (molar masses): pipeline-quality gas is treated as methane."""
@@ -41,13 +39,3 @@ def flare_factors_t_per_mwh(
         return c * efficiency + methane_t * (1.0 - efficiency) * methane_gwp100
 
     return burnt(genset_efficiency), burnt(flare_efficiency) * avoided_share
-
-
-def co2_t_per_year(site_mw: ArrayLike, factor_t_per_mwh: ArrayLike, *, uptime: ArrayLike) -> np.ndarray:
-    """t CO2 a year from ``site_mw`` MW used ``uptime`` of 8,760 h at ``factor_t_per_mwh``."""
-    return (
-        np.asarray(site_mw, dtype=float)
-        * HOURS_PER_YEAR
-        * np.asarray(uptime, dtype=float)
-        * np.asarray(factor_t_per_mwh, dtype=float)
-    )

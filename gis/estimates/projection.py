@@ -1,78 +1,15 @@
-"""Multi-year projection: the fleet's BTC year by year, stepping down at each halving.
+"""The network's growth fitted to its history, to show beside the scenario's growth rate.
 
-Block heights by date come from a known (height, date) pair and the scenario's blocks a year;
-the BTC a calendar year issues is the exact subsidy sum over its blocks plus mean fees, so a
-year with a halving in it gets the part-year split. The network grows by a fixed rate a year
-(0 keeps it flat); the fleet's own hashrate stays constant.
+The year-by-year projection itself (subsidy by block height, network growth, BTC price path,
+the fleet's BTC and cash flow) is part of :mod:`gis.estimates.fleet`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gis.estimates import bitcoin
-
-__all__ = ["network_growth_fit", "project"]
-
-
-def project(
-    *,
-    hashrate_ehs: float,
-    network_ehs: float,
-    uptime: float,
-    fees_btc_per_block: float,
-    start_year: int,
-    years: int,
-    growth_per_year: float,
-    base_year: int,
-    anchor_height: int,
-    anchor_date: dt.date,
-    blocks_per_year: float,
-) -> list[dict]:
-    """One row per calendar year: year, height_start, blocks, block_subsidy_btc (at 1 January),
-    halvings_in_year, network_ehs (network without the fleet, EH/s, grown from ``base_year``),
-    issuance_btc (whole network: subsidy + fees), share_of_network (u.H / (N + u.H)), btc (the fleet's
-    expected BTC)."""
-    year = np.arange(start_year, start_year + years)
-    heights = np.array(
-        [
-            bitcoin.height_at(
-                dt.date(int(y), 1, 1),
-                anchor_height=anchor_height,
-                anchor_date=anchor_date,
-                blocks_per_year=blocks_per_year,
-            )
-            for y in range(start_year, start_year + years + 1)
-        ],
-        dtype=np.int64,
-    )
-    if heights[0] < 0:
-        raise ValueError("the projection starts before block 0; move start_year or the anchor")
-    h0, h1 = heights[:-1], heights[1:]
-    blocks = h1 - h0
-    issuance = bitcoin.mined_supply_btc(h1) - bitcoin.mined_supply_btc(h0) + blocks * fees_btc_per_block
-    network = network_ehs * (1.0 + growth_per_year) ** (year - base_year)
-    share = bitcoin.share_of_network(uptime * hashrate_ehs, network)
-    btc = issuance * share
-    halvings = h1 // bitcoin.HALVING_INTERVAL_BLOCKS - h0 // bitcoin.HALVING_INTERVAL_BLOCKS
-    subsidy = bitcoin.block_subsidy_btc(h0)
-    return [
-        {
-            "year": int(year[i]),
-            "height_start": int(h0[i]),
-            "blocks": int(blocks[i]),
-            "block_subsidy_btc": float(subsidy[i]),
-            "halvings_in_year": int(halvings[i]),
-            "network_ehs": float(network[i]),
-            "issuance_btc": float(issuance[i]),
-            "share_of_network": float(share[i]),
-            "btc": float(btc[i]),
-        }
-        for i in range(years)
-    ]
+__all__ = ["network_growth_fit"]
 
 
 def network_growth_fit(dates: ArrayLike, hashrate_ehs: ArrayLike, *, years: float | None = None) -> dict:
