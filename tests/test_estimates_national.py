@@ -119,7 +119,7 @@ def test_explorer_grid_matches_the_national_figures_at_the_central_point(run) ->
 
 
 def test_estimate_is_deterministic(run) -> None:
-    scenario, sites, profiles, surplus, config, out = run
+    _scenario, sites, profiles, surplus, config, out = run
     again = estimate(sites, config, profiles=profiles, surplus=surplus, explorer_axes=AXES)
     assert json.dumps(again, sort_keys=True) == json.dumps(out, sort_keys=True)
 
@@ -134,7 +134,7 @@ def test_no_fleet_at_a_low_price_gives_zeros_not_nan(run) -> None:
 
 
 def test_missing_column_unknown_category_and_misaligned_profiles_are_clear_errors(run) -> None:
-    scenario, sites, profiles, _, config, _ = run
+    _scenario, sites, profiles, _, config, _ = run
     with pytest.raises(GisError) as err:
         estimate(sites.drop(columns="mineable_mw"), config, profiles=profiles)
     assert err.value.field == "mineable_mw" and "gis score" in err.value.message
@@ -148,7 +148,7 @@ def test_missing_column_unknown_category_and_misaligned_profiles_are_clear_error
 
 
 def test_network_from_data(run) -> None:
-    scenario, sites, profiles, _, config, _ = run
+    _scenario, sites, profiles, _, config, _ = run
     data = config.model_dump()
     data["network"]["hashrate_ehs"] = "from_data"
     cfg = type(config).model_validate(data)
