@@ -135,17 +135,44 @@ def _print_build(result) -> None:
         console.print(f"[yellow]warning:[/] {w}")
 
 
-def _do_build(data_dir: Path | None, mirror: str | None, out: Path) -> Path:
-    resolver = _resolver(data_dir, mirror)
-    from gis.layers import build_layers, write_layers
-    from gis.layers.plants import federal_summary
+def _do_build(data_dir: Path | None, mirror: str | None, out: Path, *, use_cache: bool = False) -> Path:
+    """Build the layers into ``out/layers.gpkg``; with ``use_cache``, reuse an unchanged build.
 
+    The cache (``$GIS_CACHE_DIR/layers/<key>.gpkg``, :func:`gis.layers.build.layers_cache_key`)
+    is keyed by the tool version, the builders' code, the catalog and every source file's path,
+    size and mtime; an unwritable cache only warns.
+    """
+    from gis.layers import build_layers, write_layers
+    from gis.layers.build import layers_cache_key, restore_cached_layers, store_cached_layers
+    from gis.layers.plants import federal_summary
+    from gis.timing import stage
+
+    resolver = _resolver(data_dir, mirror)
+    target = out / "layers.gpkg"
+    key = layers_cache_key(resolver) if use_cache else None
+    if key is not None:
+        with stage("build_cached"):
+            cached = restore_cached_layers(key, target)
+        if cached is not None:
+            _print_build(cached)
+            console.print(
+                f"Sources unchanged since the last build: layers reused from the cache (key {key[:12]})"
+            )
+            console.print(f"Wrote {target}")
+            return target
     console.print(f"Building layers from {resolver.origin.describe()} ...")
-    with console.status("building layers"):
+    with stage("build"), console.status("building layers"):
         result = build_layers(resolver)
     _print_build(result)
-    console.print(federal_summary(result.layers["plants"]))
-    target = write_layers(result, resolver, out / "layers.gpkg")
+    if "plants" in result.layers:
+        console.print(federal_summary(result.layers["plants"]))
+    with stage("write_layers"):
+        target = write_layers(result, resolver, target)
+        if use_cache:
+            key = key or layers_cache_key(resolver)  # first run on a mirror: files are local now
+            problem = store_cached_layers(key, target) if key is not None else None
+            if problem:
+                console.print(f"[yellow]warning:[/] {problem}")
     console.print(f"Wrote {target}")
     return target
 
@@ -233,6 +260,16 @@ def map_(
     map_command(out=out, offline=offline, console=console)
 
 
+TimingsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--timings",
+        help="Write the seconds and peak memory (MB) of every stage and output to this JSON file.",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def run(
     data_dir: DataDirOpt = None,
@@ -242,19 +279,34 @@ def run(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     grid: GridOpt = False,
+    layer_cache: Annotated[
+        bool,
+        typer.Option(
+            "--layer-cache/--no-layer-cache",
+            help="Reuse the layers built from unchanged sources ($GIS_CACHE_DIR/layers).",
+        ),
+    ] = True,
+    timings: TimingsOpt = None,
 ) -> None:
     """Everything in order: build, score, estimate, map, GeoPackage, ranked lists, report."""
-    t0 = time.perf_counter()
-    _do_build(data_dir, mirror, out)
-    from gis.estimates.api import estimate_command
-    from gis.outputs.api import outputs_command
-    from gis.scoring.api import score_command
+    from gis import timing
 
-    scored = score_command(
-        out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
-    )
-    estimate_command(out=out, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
-    written = outputs_command(out=out, scenario_path=scenario, console=console)
+    timing.start()
+    t0 = time.perf_counter()
+    _do_build(data_dir, mirror, out, use_cache=layer_cache)
+    with timing.stage("imports"):
+        from gis.estimates.api import estimate_command
+        from gis.outputs.api import outputs_command
+        from gis.scoring.api import score_command
+
+    with timing.stage("score"):
+        scored = score_command(
+            out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+        )
+    with timing.stage("estimate"):
+        estimate_command(out=out, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
+    with timing.stage("outputs"):
+        written = outputs_command(out=out, scenario_path=scenario, console=console)
     table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
     table.add_column("file")
     table.add_column("MB", justify="right")
@@ -262,6 +314,8 @@ def run(
         if path.exists():
             table.add_row(str(path), f"{path.stat().st_size / 1e6:.2f}")
     console.print(table)
+    if timings is not None:
+        timing.write_timings(timings, command="run", tool_version=__version__)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from gis.outputs.map import build_map, write_map
 from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
 from gis.outputs.report import sources_from_metadata, write_report
 from gis.outputs.tables import write_ranked_xlsx
+from gis.timing import stage
 
 MAP_SIZE_BUDGET_MB = 15.0
 """A national map above this size is slow to open and to e-mail; the command warns."""
@@ -81,26 +82,32 @@ def outputs_command(
     """``gis run``'s last step: both maps, the styled GeoPackage, the spreadsheet and the report."""
     out = Path(out)
     spec = load_preset(preset)
-    inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
+    with stage("read"):
+        inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
     _report_notes(console, inputs.notes)
-    written = [
-        _write_map(inputs, spec, out / "map.html", offline=False, console=console),
-        _write_map(inputs, spec, out / "map_offline.html", offline=True, console=console),
-    ]
-    gpkg = write_sites_gpkg(
-        out / "sites.gpkg",
-        sites=inputs.sites,
-        source_layers=inputs.layers,
-        estimates=inputs.estimates,
-        preset=spec,
-        layers_metadata=inputs.layers_metadata,
-        sites_metadata=inputs.sites_metadata,
-        scenario_path=scenario_path,
-    )
+    with stage("map"):
+        written = [_write_map(inputs, spec, out / "map.html", offline=False, console=console)]
+    with stage("map_offline"):
+        written.append(_write_map(inputs, spec, out / "map_offline.html", offline=True, console=console))
+    with stage("sites_gpkg"):
+        gpkg = write_sites_gpkg(
+            out / "sites.gpkg",
+            sites=inputs.sites,
+            source_layers=inputs.layers,
+            estimates=inputs.estimates,
+            preset=spec,
+            layers_metadata=inputs.layers_metadata,
+            sites_metadata=inputs.sites_metadata,
+            scenario_path=scenario_path,
+        )
     console.print(
         f"Wrote {gpkg} (candidate sites, summaries, {len(inputs.layers)} source layers, QGIS styles)"
     )
-    xlsx = write_ranked_xlsx(out / "sites_ranked.xlsx", inputs.sites)
+    with stage("xlsx"):
+        xlsx = write_ranked_xlsx(
+            out / "sites_ranked.xlsx", inputs.sites, estimates=inputs.estimates, scenario_path=scenario_path
+        )
     console.print(f"Wrote {xlsx}")
-    written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
+    with stage("report"):
+        written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
     return written
