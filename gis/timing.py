@@ -24,7 +24,20 @@ _state: dict = {"on": False, "t0": 0.0, "stack": [], "rows": []}
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, MB (Linux reports kB, macOS bytes)."""
+    """Peak resident set size of this process so far, MB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, the peak of this program's own memory. (The
+    ``getrusage`` maximum also counts the parent's memory at the moment it started this
+    process, which inflates a small command started by a large one.) Elsewhere ``getrusage``
+    (macOS reports bytes).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1e3
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
 
