@@ -223,9 +223,15 @@ def _widths(table: pd.DataFrame, kinds: list[str], headers: list[str]) -> list[f
     return widths
 
 
+def _clean_column(values: pd.Series) -> pd.Series:
+    """:func:`_clean_text` over a whole text column at once (missing values become "")."""
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    return text.str.replace(_NEWLINES, " ", regex=True).str.replace(_CONTROL, "", regex=True).astype(object)
+
+
 def _text_cells(values: pd.Series) -> list[str]:
-    text = values.astype(object).where(values.notna(), "")
-    return [_clean_text(v) if v != "" else "" for v in text.to_numpy()]
+    """Cell texts of an already cleaned column (:func:`_clean_column`)."""
+    return values.astype(object).where(values.notna(), "").tolist()
 
 
 def _write_rows_api(ws, table: pd.DataFrame, kinds: list[str], formats: list) -> None:
@@ -304,11 +310,16 @@ def _stream_rows_xml(ws, table: pd.DataFrame, kinds: list[str], formats: list) -
             )
         else:
             style = f' s="{formats[j]._get_xf_index()}"' if formats[j] is not None else ""
-            numbers = values.to_numpy(dtype="float64").tolist()
+            numbers = values.to_numpy(dtype="float64")
+            finite = np.isfinite(numbers).tolist()
+            if pd.api.types.is_integer_dtype(values.dtype):
+                text = values.to_numpy().astype(str).tolist()
+            else:
+                text = numbers.astype(str).tolist()  # the shortest text that reads back the same float
             parts.append(
                 [
-                    f'<c r="{letter}{r}"{style}><v>{v:.16G}</v></c>' if math.isfinite(v) else ""
-                    for r, v in zip(refs, numbers, strict=True)
+                    f'<c r="{letter}{r}"{style}><v>{v}</v></c>' if ok else ""
+                    for r, v, ok in zip(refs, text, finite, strict=True)
                 ]
             )
     fh = ws.row_data_fh
@@ -477,6 +488,9 @@ def write_ranked_xlsx(
         table.insert(position, "in_fleet", mask)
     headers = [header(c) if c != "in_fleet" else c for c in table.columns]
     kinds = _kinds(table)
+    for col, kind in zip(list(table.columns), kinds, strict=True):
+        if kind == "text":  # cleaned once here, not once per sheet
+            table[col] = _clean_column(table[col])
     with atomic_path(target) as tmp:
         wb = xlsxwriter.Workbook(
             str(tmp),
