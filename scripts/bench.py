@@ -445,7 +445,7 @@ def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     """The weight-change loop in one process: re-score (cached measures), re-estimate, re-render.
 
     Layers and measures come from the caches the runs filled; the loop runs once untimed with the
-    scenario's own weights (imports, font caches: a planner's long-lived session), then with the
+    scenario's own weights (imports, font caches: a planner's long-lived process), then with the
     weights moved, timed stage by stage.
     """
     from rich.console import Console as _Console
@@ -461,7 +461,7 @@ def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     layers = read_layers(out / "layers.gpkg", names=list(LAYER_NAMES))
     r: dict[str, object] = {}
     with get_engine("local", cache_dir=cache / "measures") as engine:
-        # warm-up with the scenario's own weights: imports, fonts, caches, as in a long-lived session
+        # warm-up with the scenario's own weights: imports, fonts, caches, as in a long-lived process
         t0 = time.perf_counter()
         sites, log = score_sites_with_log(layers, scenario, engine=engine)
         _write_sites(out, scenario, sites, log, quiet)

@@ -48,7 +48,7 @@ def _hash_frame(digest: hashlib._Hash, frame: pd.DataFrame | None) -> None:
 
 @cache
 def _criteria_code() -> bytes:
-    """Hash of the source code of :mod:`gis.criteria` (every measure's helpers), read once."""
+    """Hash of the source code of :mod:`gis.criteria` (every measure's building blocks), read once."""
     import gis.criteria
 
     digest = hashlib.blake2b(digest_size=16)
