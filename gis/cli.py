@@ -6,19 +6,22 @@ traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gis import __version__
-from gis.errors import GisError
+from gis.errors import GisError, environment_error
 from gis.settings import DEFAULT_OUT, data_origin
+from gis.textsafe import SafeConsole
 
 app = typer.Typer(
     name="gis",
@@ -26,8 +29,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: flags show as flags (the rich help printed "--debug <bool>")
+    rich_markup_mode=None,
 )
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
+console = SafeConsole(stderr=True, width=None if sys.stderr.isatty() else 132)
 _state = {"debug": False}
 
 DataDirOpt = Annotated[
@@ -60,6 +65,15 @@ GridOpt = Annotated[
     bool,
     typer.Option("--grid", help="Also score the national grid cells: OUT/grid_cells.gpkg and .csv."),
 ]
+LayersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--layers",
+        help="layers.gpkg to read instead of OUT/layers.gpkg (e.g. one built once for several "
+        "scenarios); OUT/layers.gpkg becomes a link to it.",
+        show_default=False,
+    ),
+]
 ScenarioOpt = Annotated[
     Path | None,
     typer.Option(
@@ -83,6 +97,53 @@ def _root(
     ] = False,
 ) -> None:
     _state["debug"] = debug
+
+
+def use_layers(out: Path, layers: Path | None) -> None:
+    """Make ``OUT/layers.gpkg`` read ``layers`` (a symbolic link), so every stage finds it there.
+
+    Raises
+    ------
+    GisError
+        if ``layers`` is not a file, or ``OUT`` already holds a layers.gpkg of its own (not a link).
+    """
+    if layers is None:
+        return
+    from gis.io import ensure_dir
+
+    source = Path(layers).expanduser().resolve()
+    if not source.is_file():
+        raise GisError(
+            "the layers file does not exist", file=layers, fix="pass a layers.gpkg written by `gis build`"
+        )
+    target = ensure_dir(Path(out)) / "layers.gpkg"
+    if target.is_symlink():
+        if target.resolve() == source:
+            return
+        target.unlink()
+    elif target.exists():
+        if target.resolve() == source:
+            return
+        raise GisError(
+            "the output folder already holds its own layers.gpkg",
+            file=target,
+            field="--layers",
+            fix="drop --layers to use it, or move it away to read the other one",
+        )
+    target.symlink_to(source)
+    console.print(f"Reading layers from {source} (linked as {target})")
+
+
+def _stages(enabled: bool) -> Progress:
+    """One progress bar per stage of ``gis run`` (elapsed time each); silent when not a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not enabled,
+    )
 
 
 def _resolver(data_dir: Path | None, mirror: str | None):
@@ -135,7 +196,26 @@ def _print_build(result) -> None:
         console.print(f"[yellow]warning:[/] {w}")
 
 
-def _do_build(data_dir: Path | None, mirror: str | None, out: Path, *, use_cache: bool = False) -> Path:
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """The command's outputs go to a staging folder inside OUT, swapped in together on success."""
+    from gis.io import staged_outputs
+
+    with staged_outputs(out, report=lambda line: console.print(f"[cyan]cleaned up:[/] {line}")) as stage:
+        console.aliases[str(stage)] = str(out)
+        try:
+            yield stage
+        except GisError as exc:  # name the file the user knows, not its staged copy
+            if exc.file:
+                exc.file = exc.file.replace(str(stage), str(out))
+            raise
+        finally:
+            console.aliases.pop(str(stage), None)
+
+
+def _do_build(
+    data_dir: Path | None, mirror: str | None, out: Path, *, spinner: bool = True, use_cache: bool = False
+) -> Path:
     """Build the layers into ``out/layers.gpkg``; with ``use_cache``, reuse an unchanged build.
 
     The cache (``$GIS_CACHE_DIR/layers/<key>.gpkg``, :func:`gis.layers.build.layers_cache_key`)
@@ -161,8 +241,12 @@ def _do_build(data_dir: Path | None, mirror: str | None, out: Path, *, use_cache
             console.print(f"Wrote {target}")
             return target
     console.print(f"Building layers from {resolver.origin.describe()} ...")
-    with stage("build"), console.status("building layers"):
-        result = build_layers(resolver)
+    with stage("build"):
+        if spinner:
+            with console.status("building layers"):
+                result = build_layers(resolver)
+        else:
+            result = build_layers(resolver)
     _print_build(result)
     if "plants" in result.layers:
         console.print(federal_summary(result.layers["plants"]))
@@ -180,7 +264,8 @@ def _do_build(data_dir: Path | None, mirror: str | None, out: Path, *, use_cache
 @app.command()
 def build(data_dir: DataDirOpt = None, mirror: MirrorOpt = None, out: OutOpt = DEFAULT_OUT) -> None:
     """Build the canonical source layers into OUT/layers.gpkg."""
-    _do_build(data_dir, mirror, out)
+    with _staged(out) as stage:
+        _do_build(data_dir, mirror, stage)
 
 
 @app.command()
@@ -190,13 +275,16 @@ def score(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     grid: GridOpt = False,
+    layers: LayersOpt = None,
 ) -> None:
     """Score candidate sites: OUT/sites.gpkg and OUT/sites_ranked.csv."""
     from gis.scoring.api import score_command
 
-    score_command(
-        out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
-    )
+    use_layers(out, layers)
+    with _staged(out) as stage:
+        score_command(
+            out=stage, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+        )
 
 
 @app.command()
@@ -226,6 +314,7 @@ def estimate(
     fees: Annotated[
         float | None, typer.Option("--fees", help="Calculator: mean fees per block, BTC.")
     ] = None,
+    layers: LayersOpt = None,
 ) -> None:
     """National roll-up to OUT/estimates.json, or calculator mode with --gw (no sites)."""
     from gis.estimates.api import calculator_command, estimate_command
@@ -244,7 +333,11 @@ def estimate(
             console=console,
         )
         return
-    estimate_command(out=out, scenario_path=scenario, as_json=json_, network_ehs=network_ehs, console=console)
+    use_layers(out, layers)
+    with _staged(out) as stage:
+        estimate_command(
+            out=stage, scenario_path=scenario, as_json=json_, network_ehs=network_ehs, console=console
+        )
 
 
 @app.command("map")
@@ -253,11 +346,31 @@ def map_(
     offline: Annotated[
         bool, typer.Option("--offline", help="Self-contained HTML: no CDN, vector basemap.")
     ] = False,
+    layers: LayersOpt = None,
 ) -> None:
     """Render the interactive map: OUT/map.html."""
     from gis.outputs.api import map_command
 
-    map_command(out=out, offline=offline, console=console)
+    use_layers(out, layers)
+    with _staged(out) as stage:
+        map_command(out=stage, offline=offline, console=console)
+
+
+@app.command()
+def report(scenario: ScenarioOpt = None, out: OutOpt = DEFAULT_OUT, layers: LayersOpt = None) -> None:
+    """Re-render every output from the stage files in OUT (after `gis score` / `gis estimate`):
+    map.html, map_offline.html, sites.gpkg, sites_ranked.xlsx, sites_ranked.csv, report.html."""
+    from gis.outputs.api import outputs_command
+
+    use_layers(out, layers)
+    with _staged(out) as stage:
+        written = outputs_command(
+            out=stage, scenario_path=scenario, console=console, csv=True, record_scenario=scenario is not None
+        )
+        names = {
+            Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p).name for p in written
+        }
+    _print_written([out / name for name in names], title="Outputs")
 
 
 TimingsOpt = Annotated[
@@ -279,6 +392,7 @@ def run(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     grid: GridOpt = False,
+    layers: LayersOpt = None,
     layer_cache: Annotated[
         bool,
         typer.Option(
@@ -288,34 +402,95 @@ def run(
     ] = True,
     timings: TimingsOpt = None,
 ) -> None:
-    """Everything in order: build, score, estimate, map, GeoPackage, ranked lists, report."""
+    """Everything in order: build (skipped with --layers), score, estimate, map, GeoPackage,
+    ranked lists, report. The scenario is checked before any work starts."""
     from gis import timing
 
     timing.start()
-    t0 = time.perf_counter()
-    _do_build(data_dir, mirror, out, use_cache=layer_cache)
     with timing.stage("imports"):
         from gis.estimates.api import estimate_command
+        from gis.io import ensure_dir
         from gis.outputs.api import outputs_command
+        from gis.scenario import load_scenario
         from gis.scoring.api import score_command
 
-    with timing.stage("score"):
-        scored = score_command(
-            out=out, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
-        )
-    with timing.stage("estimate"):
-        estimate_command(out=out, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
-    with timing.stage("outputs"):
-        written = outputs_command(out=out, scenario_path=scenario, console=console)
-    table = Table(title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
+    t0 = time.perf_counter()
+    load_scenario(scenario)  # every scenario problem, before 20 s of layer building
+    ensure_dir(Path(out))
+    use_layers(out, layers)
+    stages = ["build layers", "score sites", "estimate", "write outputs"]
+    if layers is not None:
+        stages = stages[1:]
+    # all outputs swap in together: a killed run leaves the old set
+    with _staged(out) as staged, _stages(sys.stderr.isatty()) as progress:
+        tasks = {
+            name: progress.add_task(f"{i}/{len(stages)} {name}", total=1, start=False)
+            for i, name in enumerate(stages, 1)
+        }
+
+        def stage(name):
+            progress.start_task(tasks[name])
+            return tasks[name]
+
+        if layers is None:
+            task = stage("build layers")
+            _do_build(data_dir, mirror, staged, spinner=progress.disable, use_cache=layer_cache)
+            progress.update(task, completed=1)
+        task = stage("score sites")
+        with timing.stage("score"):
+            scored = score_command(
+                out=staged,
+                scenario_path=scenario,
+                console=console,
+                engine=engine,
+                scheduler=scheduler,
+                grid=grid,
+            )
+        progress.update(task, completed=1)
+        task = stage("estimate")
+        with timing.stage("estimate"):
+            estimate_command(
+                out=staged, scenario_path=scenario, as_json=False, network_ehs=None, console=console
+            )
+        progress.update(task, completed=1)
+        task = stage("write outputs")
+        with timing.stage("outputs"):
+            written = outputs_command(out=staged, scenario_path=scenario, console=console)
+        progress.update(task, completed=1)
+        made = (staged / "layers.gpkg", staged / "estimates.json", *scored.values(), *written)
+        names = {
+            Path(p).relative_to(staged) if Path(p).is_relative_to(staged) else Path(p).name for p in made
+        }
+    _print_written([out / name for name in names], title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
+    if timings is not None:
+        timing.write_timings(timings, command="run", tool_version=__version__)
+
+
+def _print_written(paths, *, title: str) -> None:
+    table = Table(title=title)
     table.add_column("file")
     table.add_column("MB", justify="right")
-    for path in sorted({out / "layers.gpkg", out / "estimates.json", *scored.values(), *written}):
+    for path in sorted(set(paths)):
         if path.exists():
             table.add_row(str(path), f"{path.stat().st_size / 1e6:.2f}")
     console.print(table)
-    if timings is not None:
-        timing.write_timings(timings, command="run", tool_version=__version__)
+
+
+@app.command()
+def compare(
+    out_a: Annotated[Path, typer.Argument(help="Output folder of the first run (A).")],
+    out_b: Annotated[Path, typer.Argument(help="Output folder of the second run (B).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to write compare.html and compare.csv (default: OUT_B).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Two runs side by side: per-site rank, score, MW and fleet changes, national deltas, scenario keys."""
+    from gis.compare import compare_command
+
+    compare_command(out_a, out_b, out=out, console=console)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,6 +509,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence for users
         if debug:
             traceback.print_exc()
+        user = environment_error(exc)  # disk full, unwritable folder, network: the user can fix it
+        if user is not None:
+            console.print(f"[bold red]error:[/] {user.message}", highlight=False, soft_wrap=True)
+            return 1
         console.print(
             f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. This is a bug in gis; rerun with "
             "--debug for the traceback and report it with the command you ran.",

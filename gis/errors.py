@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = ["DataUnavailableError", "GisError", "environment_error"]
+
 
 class GisError(Exception):
     """An error the user can fix: says what went wrong, where (file, field) and how to fix it.
@@ -61,3 +63,40 @@ class GisError(Exception):
 
 class DataUnavailableError(GisError):
     """A source could not be fetched (no network, no data directory, no mirror)."""
+
+
+_DISK_FULL_TEXT = ("no space left on device", "database or disk is full", "disk quota exceeded")
+_DISK_FIX = "free space on that disk (or choose another folder with --out / GIS_CACHE_DIR), then rerun"
+
+
+def environment_error(exc: BaseException) -> GisError | None:
+    """The user error for a failure of the machine rather than of the tool, or None.
+
+    Disk full, read-only or unwritable folders, and network failures of any kind are things a
+    user can fix; they must not be reported as bugs. The message names the file (or URL), the
+    cause and the fix.
+    """
+    import errno
+
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = exc.filename or None
+        cause = exc.strerror or text
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return GisError(f"the disk is full ({cause})", file=where, fix=_DISK_FIX)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return GisError(
+                f"cannot write there ({cause})",
+                file=where,
+                fix="choose a writable folder with --out, or set GIS_CACHE_DIR to a writable folder",
+            )
+    if any(t in text.lower() for t in _DISK_FULL_TEXT):
+        return GisError(f"the disk is full ({text.strip()})", fix=_DISK_FIX)
+    module = type(exc).__module__ or ""
+    if module.startswith(("requests", "urllib3")):
+        from gis.settings import limits
+        from gis.sources.fetch import network_error
+
+        url = getattr(getattr(exc, "request", None), "url", None) or ""
+        return network_error(exc, url, limits().stall_s)
+    return None

@@ -12,14 +12,42 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
+import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
 import pyogrio
 
 from gis.errors import GisError
+
+__all__ = [
+    "STAGING_PREFIX",
+    "atomic_path",
+    "clean_stale",
+    "disk_nearly_full",
+    "ensure_dir",
+    "gpkg_layer_names",
+    "read_gpkg_layer",
+    "staged_outputs",
+    "write_bytes",
+    "write_csv",
+    "write_gpkg",
+    "write_json",
+    "write_text",
+]
+
+STAGING_PREFIX = ".staging-"
+"""Hidden folder inside OUT where a command writes its outputs before they are swapped in."""
+_COMMIT_PREFIX = ".commit-"
+_TEMP_SUFFIXES = ("-journal", "-wal", "-shm", ".part")
+
+GPKG_VERSION = "1.2"
+"""GeoPackage version written: GDAL >= 3.7 writes 1.4 by default, which GDAL 3.6 / QGIS 3.22 (the
+long-term release in Debian 12) open with a "may only be partially supported" warning on every
+open. Nothing written here needs a feature newer than 1.2."""
 
 # GDAL would otherwise leave a "<file>.aux.xml" beside a GeoPackage it only read (its
 # persistent auxiliary metadata): outputs hold exactly the files the commands name.
@@ -65,10 +93,28 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                 file=target,
                 fix="move the folder or file of that name away, or choose another --out",
             ) from exc
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, Exception) and not isinstance(exc, GisError) and disk_nearly_full(target.parent):
+            raise GisError(
+                f"the disk is full: the output could not be written ({type(exc).__name__})",
+                file=target,
+                fix="free space on that disk or choose another folder with --out, then rerun",
+            ) from exc
         raise
+
+
+DISK_FULL_BYTES = 1 << 20
+"""A failed write into a folder with less free space than this (bytes) is reported as a full disk."""
+
+
+def disk_nearly_full(folder: Path) -> bool:
+    """True when ``folder``'s file system has less than :data:`DISK_FULL_BYTES` free."""
+    try:
+        return shutil.disk_usage(folder).free < DISK_FULL_BYTES
+    except OSError:
+        return False
 
 
 def write_text(target: str | Path, text: str) -> Path:
@@ -91,9 +137,16 @@ def write_json(target: str | Path, payload: object) -> Path:
 
 
 def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
-    """Write a CSV atomically (UTF-8, ``\\n`` line endings, no index)."""
+    """Write a CSV atomically (UTF-8, ``\\n`` line endings, no index).
+
+    Text goes through :func:`gis.textsafe.csv_text` (one line per field, no control characters,
+    formula-like cells neutralised); fields holding a comma or a quote are quoted. So a row is a
+    row in any reader and a spreadsheet evaluates nothing.
+    """
+    from gis.textsafe import csv_frame
+
     with atomic_path(target) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
+        csv_frame(frame).to_csv(tmp, index=False, lineterminator="\n")
     return Path(target)
 
 
@@ -109,7 +162,7 @@ def write_gpkg(
     GeoDataFrames become feature layers, plain DataFrames attribute tables. A layer mixing
     single and multi geometries (Polygon and MultiPolygon) is written as multi, so GIS programs
     see one geometry type per layer. Metadata values are strings (use JSON for structure); GDAL
-    stores them in ``gpkg_metadata``.
+    stores them in ``gpkg_metadata``. The file is GeoPackage :data:`GPKG_VERSION`.
     """
     import geopandas as gpd
     import pyogrio
@@ -119,6 +172,8 @@ def write_gpkg(
         first = True
         for name, frame in layers.items():
             kwargs = {}
+            if first:
+                kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
             if first and dataset_metadata:
                 kwargs["dataset_metadata"] = {k: str(v) for k, v in dataset_metadata.items()}
             if name in layer_metadata:
@@ -147,3 +202,159 @@ def read_gpkg_layer(path: str | Path, layer: str, *, fix: str) -> pd.DataFrame:
         return pyogrio.read_dataframe(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise GisError(f"cannot read the GeoPackage layer ({exc})", file=path, field=layer, fix=fix) from exc
+
+
+# ------------------------------------------------------------------------------ transactions
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _owner_pid(name: str, prefix: str) -> int | None:
+    rest = name[len(prefix) :].split("-", 1)[0].split(".", 1)[0]
+    return int(rest) if rest.isdigit() else None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _swap_in(out: Path, stage: Path, names: list[str]) -> None:
+    """Move the staged ``names`` over their counterparts in ``out`` (files atomically)."""
+    for name in names:
+        src, dst = stage / name, out / name
+        if not src.exists() and not src.is_symlink():
+            continue  # already moved by an earlier, interrupted commit
+        if src.is_dir() and dst.is_dir():
+            _remove(dst)
+        os.replace(src, dst)
+
+
+def clean_stale(out: Path) -> list[str]:
+    """Finish or remove what killed runs left in ``out``; return one line per thing done.
+
+    A commit journal (``.commit-<pid>.json``) means a run was killed while swapping its outputs
+    in: the swap is finished, so OUT holds that run's complete set. Staging folders of processes
+    that are gone, and hidden temporary files of writers that were killed (``.<name>.*.tmp*``,
+    GeoPackage ``-journal``/``-wal``/``-shm``), are deleted.
+    """
+    out = Path(out)
+    done: list[str] = []
+    if not out.is_dir():
+        return done
+    for journal in sorted(out.glob(f"{_COMMIT_PREFIX}*.json")):
+        pid = _owner_pid(journal.name, _COMMIT_PREFIX)
+        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+            continue
+        try:
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+            stage = out / str(plan["stage"])
+            names = [str(n) for n in plan["names"]]
+            if stage.parent.resolve() == out.resolve() and all(
+                "/" not in n and n not in ("", ".", "..") for n in names
+            ):
+                _swap_in(out, stage, names)
+                done.append(f"finished swapping in {len(names)} output(s) of a run killed while committing")
+        except (OSError, ValueError, KeyError, TypeError):
+            done.append(f"ignored an unreadable commit journal {journal.name}")
+        journal.unlink(missing_ok=True)
+    for entry in sorted(out.iterdir()):
+        name = entry.name
+        if name.startswith(STAGING_PREFIX):
+            pid = _owner_pid(name, STAGING_PREFIX)
+            if pid is not None and _pid_alive(pid):
+                continue
+            _remove(entry)
+            done.append(f"removed the staging folder of a killed run ({name})")
+        elif name.startswith(".") and (".tmp" in name or name.endswith(_TEMP_SUFFIXES)):
+            _remove(entry)
+            done.append(f"removed a temporary file of a killed run ({name})")
+    return done
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+@contextlib.contextmanager
+def staged_outputs(out: str | Path, *, report: Callable[[str], None] | None = None) -> Iterator[Path]:
+    """Run a command's writes in a staging folder and swap them into ``out`` together.
+
+    Yields a hidden folder ``OUT/.staging-<pid>-<token>`` that starts with a hard link (or copy)
+    of every file in ``out``, so commands read their inputs from it as from ``out``. On success,
+    every file the command wrote (new, or replaced: a new inode) is moved into ``out`` under a
+    commit journal, so a run killed at any moment leaves ``out`` with the previous complete set
+    or the new complete set: a kill before the swap leaves it untouched, a kill during the swap
+    is finished by the next run (:func:`clean_stale`). On any error the staging folder is
+    deleted and ``out`` is unchanged. What earlier killed runs left behind is cleaned first and
+    each action passed to ``report``.
+
+    Raises
+    ------
+    GisError
+        when ``out`` cannot be created or written, or an output's name is taken by a folder.
+    """
+    out = ensure_dir(Path(out))
+    for line in clean_stale(out):
+        if report is not None:
+            report(line)
+    stage = out / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        stage.mkdir()
+        for entry in out.iterdir():
+            if entry.is_file() and not entry.name.startswith("."):
+                _link_or_copy(entry, stage / entry.name)
+    except OSError as exc:
+        _remove(stage)
+        raise GisError(
+            f"cannot prepare the output folder ({exc.strerror})",
+            file=out,
+            fix="free space on that disk or choose a writable folder with --out",
+        ) from exc
+    try:
+        yield stage
+        changed = []
+        for entry in sorted(stage.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            target = out / entry.name
+            if target.exists() and not entry.is_dir() and os.path.samefile(entry, target):
+                continue
+            if target.is_dir() and not entry.is_dir():
+                raise GisError(
+                    "cannot replace the output file: a folder has its name",
+                    file=target,
+                    fix="move the folder or file of that name away, or choose another --out",
+                )
+            changed.append(entry.name)
+        journal = out / f"{_COMMIT_PREFIX}{os.getpid()}.json"
+        write_json(journal, {"stage": stage.name, "names": changed})
+        try:
+            _swap_in(out, stage, changed)
+        except OSError as exc:
+            raise GisError(
+                f"cannot move the new outputs into place ({exc.strerror}); the next run finishes the swap",
+                file=out,
+                fix="free space on that disk or fix the folder's permissions, then rerun",
+            ) from exc
+        journal.unlink(missing_ok=True)
+    except BaseException:
+        if not (out / f"{_COMMIT_PREFIX}{os.getpid()}.json").exists():
+            _remove(stage)
+        raise
+    _remove(stage)

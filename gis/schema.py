@@ -148,6 +148,13 @@ PLANTS = LayerSchema(
         _c("generation_gwh", "float64", "GWh", "annual net generation of generation_year (EIA-923)"),
         _c("generation_year", "Int64", "", "year of generation_gwh"),
         _c("capacity_factor", "float64", "1", "generation_gwh / (capacity_mw x 8.76); NaN if unknown"),
+        _c(
+            "capacity_factor_max",
+            "float64",
+            "1",
+            "capacity factor of the plant's best (for hydro: wettest) year 2013-2019 (EIA-923 via GPPD); NaN if unknown",
+            required=False,
+        ),
         _c("commissioning_year", "float64", "", "capacity-weighted commissioning year (WRI)"),
         _c("state", "str", "", "two-letter state code"),
         _c("status", "str", "", "operating state: " + ", ".join(PLANT_STATUSES)),
@@ -377,6 +384,75 @@ ASIC_MODELS = LayerSchema(
     ),
 )
 
+MARKET_PRICES = LayerSchema(
+    name="market_prices",
+    description=(
+        "Hourly wholesale hub prices (EIA market portal RT; ERCOT and CAISO OASIS DA), long format, "
+        "key (node, kind, hour_utc); missing hours are absent rows, never zeros."
+    ),
+    geometry=None,
+    columns=(
+        _c("node", "str", "", "<MARKET>:<HUB>, e.g. ERCOT:HB_WEST, CAISO:SP15, PJM:WESTERN_HUB"),
+        _c("market", "str", "", "ISO: ERCOT, CAISO, SPP, MISO or PJM"),
+        _c("kind", "str", "", "rt (real-time) or da (day-ahead)"),
+        _c("hour_utc", "str", "", "hour beginning in UTC, YYYY-MM-DDTHH:00Z"),
+        _c(
+            "price_usd_mwh",
+            "float64",
+            "$/MWh",
+            "mean LMP of the intervals present in the hour",
+            bounds=(-10_000.0, 20_000.0),
+        ),
+        _c("intervals", "int64", "", "intervals present in the hour", bounds=(1, 12)),
+        _c("intervals_expected", "int64", "", "intervals per hour: 12 (5-min), 4 (15-min), 1 (hourly)"),
+    ),
+)
+
+MARKET_MIX = LayerSchema(
+    name="market_mix",
+    description=(
+        "Hourly ISO generation by fuel and load (EIA market portal), key (region, hour_utc); "
+        "NaN where the source has no such column or hour."
+    ),
+    geometry=None,
+    columns=(
+        _c("market", "str", "", "ISO: ERCOT, MISO or PJM"),
+        _c("region", "str", "", "ERCOT, ERCOT:<wind region>, MISO, MISO:CENTRAL|NORTH|SOUTH or PJM"),
+        _c("hour_utc", "str", "", "hour beginning in UTC, YYYY-MM-DDTHH:00Z"),
+        _c("coal_mw", "float64", "MW", "coal generation, hourly mean"),
+        _c("gas_mw", "float64", "MW", "gas generation (ERCOT: Gas + Gas-CC), hourly mean"),
+        _c("nuclear_mw", "float64", "MW", "nuclear generation, hourly mean"),
+        _c("hydro_mw", "float64", "MW", "hydro generation, hourly mean"),
+        _c("wind_mw", "float64", "MW", "wind generation, hourly mean"),
+        _c("solar_mw", "float64", "MW", "solar generation, hourly mean"),
+        _c("oil_mw", "float64", "MW", "oil generation, hourly mean (PJM only)"),
+        _c("other_mw", "float64", "MW", "other, biomass, multiple fuels, other renewables, hourly mean"),
+        _c("storage_mw", "float64", "MW", "storage output (ERCOT WSL: negative while charging)"),
+        _c("total_mw", "float64", "MW", "total generation, hourly mean"),
+        _c("load_mw", "float64", "MW", "actual load, hourly mean (ERCOT only)", required=False),
+    ),
+)
+
+CURTAILMENT_DAILY = LayerSchema(
+    name="curtailment_daily",
+    description="Daily wind and solar curtailment (CAISO), key (market, date); NaN where unknown.",
+    geometry=None,
+    columns=(
+        _c("market", "str", "", "ISO: CAISO"),
+        _c("date", "str", "", "local day, YYYY-MM-DD"),
+        _c("solar_mwh", "float64", "MWh", "solar curtailment", bounds=(0.0, 1e6)),
+        _c("wind_mwh", "float64", "MWh", "wind curtailment", bounds=(0.0, 1e6)),
+        _c("local_mwh", "float64", "MWh", "congestion (local) curtailment, wind + solar", bounds=(0.0, 1e6)),
+        _c(
+            "system_mwh",
+            "float64",
+            "MWh",
+            "system-wide oversupply curtailment, wind + solar",
+            bounds=(0.0, 1e6),
+        ),
+    ),
+)
+
 LAYER_SCHEMAS: dict[str, LayerSchema] = {
     s.name: s
     for s in (
@@ -393,6 +469,9 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
         COUNTIES,
         BTC_NETWORK,
         ASIC_MODELS,
+        MARKET_PRICES,
+        MARKET_MIX,
+        CURTAILMENT_DAILY,
     )
 }
 """Canonical source layers written to ``layers.gpkg``, in build order."""

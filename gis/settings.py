@@ -8,6 +8,15 @@ Every setting has one environment variable and one command-line option; the opti
 ``GIS_CACHE_DIR``         the download cache (default: the user's cache directory)
 ``GIS_REQUIRE_DATA``      ``1`` turns "real data absent" test skips into failures (CI)
 ========================  ==========================================================
+
+Resource bounds (:func:`limits`), each with a default that fits the real data many times over:
+
+=============================  =====================================================
+``GIS_DOWNLOAD_DEADLINE_S``    longest one download may take, seconds (3600)
+``GIS_DOWNLOAD_STALL_S``       longest wait for the next bytes, seconds (60)
+``GIS_MAX_DOWNLOAD_MB``        largest download without a catalogued size, MB (8192)
+``GIS_MAX_INFLATE_MB``         largest decompressed member or file, MB (4096)
+=============================  =====================================================
 """
 
 from __future__ import annotations
@@ -73,6 +82,69 @@ def cache_dir() -> Path:
     env = os.environ.get("GIS_CACHE_DIR")
     path = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir(APP_NAME))
     return path
+
+
+SIZE_MARGIN = 1.25
+"""A download may be this many times its catalogued ``size_bytes`` (plus 1 MiB) before it is refused."""
+
+MAX_INFLATE_RATIO = 200.0
+"""A compressed member inflating more than this many times (and beyond 64 MiB) is refused as a bomb."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on downloads and decompression (see the module table for the variables).
+
+    Attributes
+    ----------
+    deadline_s
+        longest one download may take in all, seconds.
+    stall_s
+        longest wait for the next bytes (and for the connection), seconds.
+    max_download_bytes
+        largest download whose catalog entry gives no ``size_bytes``, bytes.
+    max_inflate_bytes
+        largest decompressed archive member, gzip file or HTTP body, bytes.
+    """
+
+    deadline_s: float = 3600.0
+    stall_s: float = 60.0
+    max_download_bytes: int = 8192 << 20
+    max_inflate_bytes: int = 4096 << 20
+
+    def download_cap(self, size_bytes: int | None) -> int:
+        """Most bytes accepted for a file catalogued at ``size_bytes`` (None: not catalogued)."""
+        if size_bytes is None or size_bytes <= 0:
+            return self.max_download_bytes
+        return min(int(size_bytes * SIZE_MARGIN) + (1 << 20), self.max_download_bytes)
+
+
+def _positive(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value < float("inf")):
+        from gis.errors import GisError
+
+        raise GisError(
+            f"{name}={raw!r} is not a positive number", field=name, fix=f"unset {name} or give a number > 0"
+        )
+    return value
+
+
+def limits() -> Limits:
+    """The resource bounds, from the environment (``GIS_DOWNLOAD_DEADLINE_S`` ...) or defaults."""
+    base = Limits()
+    return Limits(
+        deadline_s=_positive("GIS_DOWNLOAD_DEADLINE_S", base.deadline_s),
+        stall_s=_positive("GIS_DOWNLOAD_STALL_S", base.stall_s),
+        max_download_bytes=int(_positive("GIS_MAX_DOWNLOAD_MB", base.max_download_bytes / 2**20) * 2**20),
+        max_inflate_bytes=int(_positive("GIS_MAX_INFLATE_MB", base.max_inflate_bytes / 2**20) * 2**20),
+    )
 
 
 def resource_dir(name: str) -> Path:

@@ -386,6 +386,26 @@ def boundaries_without_crs_in_metres(tmp_path: Path, capsys) -> object:
     return build(data_dir(tmp_path, files), "boundaries")
 
 
+def counties_in_web_mercator_without_crs(tmp_path: Path, capsys) -> RowLog:
+    import geopandas as gpd
+
+    counties = gpd.read_file(FIXTURES / "boundaries" / "gz_2010_us_050_00_20m.json").to_crs(3857)
+    doc = json.loads(counties.to_json())
+    doc.pop("crs", None)  # as a hand-made export without a crs member
+    files = {
+        "census_cb_2010_20m/gz_2010_us_040_00_20m.json": FIXTURES
+        / "boundaries"
+        / "gz_2010_us_040_00_20m.json",
+        "census_cb_2010_20m/gz_2010_us_050_00_20m.json": json.dumps(doc),
+        "nrel_coarse_resource/renewable_energy_technical_potential_data.csv": FIXTURES
+        / "boundaries"
+        / "renewable_energy_technical_potential_data.csv",
+    }
+    logs = build(data_dir(tmp_path, files), "boundaries")
+    assert sum(logs["counties"].dropped.values()) == 0
+    return logs["counties"]
+
+
 def invalid_geometry(tmp_path: Path, capsys) -> RowLog:
     bowtie = shapely.Polygon([(-104, 31), (-103, 32), (-103, 31), (-104, 32), (-104, 31)])
     square = shapely.box(-102.5, 31.0, -101.0, 33.0)
@@ -538,7 +558,7 @@ def scenario_out_of_range(tmp_path: Path, capsys) -> Cli:
 
 
 def scenario_wrong_type(tmp_path: Path, capsys) -> Cli:
-    path = scenario(tmp_path, r"^spill_offpeak_fraction = .*$", 'spill_offpeak_fraction = "a quarter"')
+    path = scenario(tmp_path, r"^capture_fraction = .*$", 'capture_fraction = "a quarter"')
     return cli(capsys, "score", "--scenario", path, "--out", tmp_path / "out")
 
 
@@ -652,6 +672,198 @@ def hostile_text_in_map_and_report(tmp_path: Path, capsys) -> Path:
 
 # ------------------------------------------------------------------------------------ the table
 
+# ------------------------------------------------------------------------------------ hostile round 2
+
+
+def one_entry_catalog(tmp_path: Path, monkeypatch, edit: Callable[[str], str] = lambda t: t) -> Path:
+    """GIS_CATALOG_DIR holding only the MIRTA entry, edited by ``edit``."""
+    catalog = tmp_path / "catalog"
+    catalog.mkdir(exist_ok=True)
+    entry = (Path(__file__).resolve().parent.parent / "layers" / "mirta_dod_sites.toml").read_text()
+    (catalog / "mirta_dod_sites.toml").write_text(edit(entry))
+    monkeypatch.setenv("GIS_CATALOG_DIR", str(catalog))
+    monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path / "cache"))
+    return catalog
+
+
+def official_name_escaping_the_cache(tmp_path: Path, capsys, monkeypatch) -> Cli:
+    one_entry_catalog(
+        tmp_path,
+        monkeypatch,
+        lambda t: re.sub(r"^official_name = .*$", 'official_name = "../../../../pwned.csv"', t, flags=re.M),
+    )
+    monkeypatch.delenv("GIS_DATA_DIR", raising=False)
+    monkeypatch.delenv("GIS_DATA_MIRROR", raising=False)
+    got = cli(capsys, "fetch")
+    assert not list(tmp_path.rglob("pwned.csv"))
+    return got
+
+
+def mirror_serving_more_than_catalogued(tmp_path: Path, capsys, monkeypatch, serve_dir) -> Cli:
+    one_entry_catalog(tmp_path, monkeypatch)
+    served = data_dir(tmp_path, {MIRTA: b"[" + b" " * (2 << 20)})  # 2 MiB for a 234 kB file
+    got = cli(capsys, "fetch", "--mirror", serve_dir(served).url)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # no partial file
+    return got
+
+
+def mirror_with_unsupported_scheme(tmp_path: Path, capsys, monkeypatch) -> Cli:
+    one_entry_catalog(tmp_path, monkeypatch)
+    return cli(capsys, "fetch", "--mirror", "ftp://127.0.0.1/data")
+
+
+def mirror_refusing_connections(tmp_path: Path, capsys, monkeypatch) -> Cli:
+    one_entry_catalog(tmp_path, monkeypatch)
+    return cli(capsys, "fetch", "--mirror", "http://127.0.0.1:9")
+
+
+def gzip_bomb_in_data_dir(tmp_path: Path, capsys, monkeypatch) -> object:
+    monkeypatch.setenv("GIS_MAX_INFLATE_MB", "1")
+    return build(data_dir(tmp_path, {BSEE: gzip.compress(b"0" * (3 << 20))}), "offshore")
+
+
+def zip_bomb_in_data_dir(tmp_path: Path, capsys, monkeypatch) -> object:
+    monkeypatch.setenv("GIS_MAX_INFLATE_MB", "1")
+    body = io_zip({"BoreholeRawData/mv_boreholes_all.txt": b"0" * (3 << 20)})
+    return build(data_dir(tmp_path, {BSEE: body}), "offshore")
+
+
+def status_geojson_edited(tmp_path: Path, edit: Callable[[dict], None]) -> Path:
+    """The four plant sources, each EIA-860M feature edited in place by ``edit``."""
+    doc = json.loads(PLANT_FILES["eia860m_plants_dec2025/power-plants.geojson"].read_text(encoding="utf-8"))
+    for feature in doc["features"]:
+        edit(feature)
+    return data_dir(
+        tmp_path, dict(PLANT_FILES) | {"eia860m_plants_dec2025/power-plants.geojson": json.dumps(doc)}
+    )
+
+
+def status_geojson_in_web_mercator(tmp_path: Path, capsys) -> RowLog:
+    from pyproj import Transformer
+
+    to_m = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+
+    def to_metres(feature: dict) -> None:
+        props = feature["properties"]
+        x, y = to_m.transform(props["longitude"], props["latitude"])
+        props["longitude"], props["latitude"] = x, y
+        feature["geometry"]["coordinates"] = [x, y]
+
+    logs = build(status_geojson_edited(tmp_path, to_metres), "plants")
+    assert not any("outside the US" in r for r in logs["plant_status"].dropped)
+    return logs["plant_status"]
+
+
+def status_geojson_in_unknown_units(tmp_path: Path, capsys) -> object:
+    def scramble(feature: dict) -> None:
+        props = feature["properties"]
+        props["longitude"], props["latitude"] = props["longitude"] * 1e6, props["latitude"] * 1e6
+        feature["geometry"]["coordinates"] = [props["longitude"], props["latitude"]]
+
+    return build(status_geojson_edited(tmp_path, scramble), "plants")
+
+
+def very_long_plant_name(tmp_path: Path, capsys) -> RowLog:
+    def longer(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame.loc[0, "Plant_Name"] = "Dam " * 100_000  # 400 kB of name
+        return frame
+
+    log = build(atlas_with(tmp_path, longer), "plants")["plants"]
+    return log
+
+
+def conflicting_duplicate_ids(tmp_path: Path, capsys) -> RowLog:
+    def twin(frame: pd.DataFrame) -> pd.DataFrame:
+        extra = frame.iloc[[0]].copy()
+        extra["Install_MW"] = str(float(frame.iloc[0]["Install_MW"]) / 10)
+        return pd.concat([frame, extra], ignore_index=True)
+
+    edited = build(atlas_with(tmp_path, twin), "plants")["plants"]
+    note = next(n for n in edited.notes if "disagree" in n)
+    first = float(pd.read_csv(PLANT_FILES[ATLAS], dtype=str, encoding="utf-8-sig").iloc[0]["Install_MW"])
+    assert f"{first:,.1f} vs {first / 10:,.1f}" in note and "first row in file order is kept" in note
+    return edited
+
+
+HOSTILE_NAMES = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "Dam\rsplit row",
+    "\x1b[31mred\x07 dam",
+]
+
+
+@dataclass(frozen=True)
+class Safe:
+    """Outputs hold hostile text safely: a row is a row, nothing a spreadsheet evaluates, no
+    control character in the CSV, the XLSX or on the terminal."""
+
+
+def hostile_names_in_outputs(tmp_path: Path, capsys) -> tuple[Path, str]:
+    def edit(layers: dict) -> dict:
+        plants = layers["plants"].copy()
+        for i, name in enumerate(HOSTILE_NAMES[: len(plants)]):
+            plants.loc[plants.index[i], "name"] = name
+        return layers | {"plants": plants}
+
+    out = layers_out(tmp_path, edit)
+    got = cli(capsys, "score", "--out", out)
+    assert got.code == 0, got.err
+    return out, got.err
+
+
+def control_characters_in_the_spreadsheet(tmp_path: Path, capsys) -> tuple[Path, str]:
+    from gis.outputs.api import outputs_command
+
+    out = make_out_dir(tmp_path / "out")
+    sites = pyogrio.read_dataframe(out / "sites.gpkg", layer="candidate_sites")
+    sites["name"] = sites["name"].astype(object)
+    for i, name in enumerate(HOSTILE_NAMES):
+        sites.loc[i, "name"] = name
+    write_gpkg(out / "sites.gpkg", {"candidate_sites": sites}, dataset_metadata={"scenario": "default"})
+    outputs_command(out=out, scenario_path=None, console=Console(stderr=True))
+    return out, capsys.readouterr().err
+
+
+def killed_between_score_and_outputs(tmp_path: Path, capsys) -> tuple[Path, dict]:
+    from gis.io import staged_outputs
+    from gis.scoring.api import score_command
+
+    out = scored_out(tmp_path)
+    assert main(["estimate", "--out", str(out)]) == 0
+    before = listing(out)
+    quiet = Console(quiet=True)
+    with pytest.raises(SystemExit), staged_outputs(out) as stage:
+        score_command(
+            out=stage, scenario_path=None, console=quiet, engine="local", scheduler=None, grid=False
+        )
+        raise SystemExit(137)  # killed before the outputs stage
+    return out, before
+
+
+def leftovers_of_killed_runs(tmp_path: Path, capsys) -> Cli:
+    out = layers_out(tmp_path)
+    for name in (
+        ".sites.gpkg.k1ll3d.tmp.gpkg",
+        ".sites.gpkg.k1ll3d.tmp.gpkg-journal",
+        ".staging-999999999-dead",
+    ):
+        (out / name).write_bytes(b"half")
+    got = cli(capsys, "score", "--out", out)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    return got
+
+
+def uncreatable_cache_folder(tmp_path: Path, capsys, monkeypatch) -> Cli:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache folder should be\n")
+    monkeypatch.setenv("GIS_CACHE_DIR", str(blocker / "cache"))
+    return cli(capsys, "score", "--out", layers_out(tmp_path))
+
+
 CASES: list[tuple[str, Callable, object]] = [
     # sources
     ("missing source file", missing_file, Refused("census_cb_2010_20m", None)),
@@ -670,6 +882,7 @@ CASES: list[tuple[str, Callable, object]] = [
     ("missing CRS in layers.gpkg", missing_crs_in_layers_gpkg, Refused("layers.gpkg", "crs")),
     ("projected metres in a lat/lon source", projected_coordinates_declared_degrees, Counted("no valid coordinates", 1)),
     ("boundaries without CRS, coordinates in metres", boundaries_without_crs_in_metres, Refused("gz_2010_us_040", "crs")),
+    ("counties in EPSG:3857 without crs (as the 860M case)", counties_in_web_mercator_without_crs, Counted("EPSG:3857 detected", 3, "repaired")),
     ("invalid (self-intersecting) polygon", invalid_geometry, Counted("made valid", 1, "repaired")),
     ("empty layer in layers.gpkg", empty_layer_in_layers_gpkg, Noted("no federal hydro plants in the plants layer")),
     ("empty source (no rows)", empty_source, Refused(MIRTA, "installations")),
@@ -694,7 +907,7 @@ CASES: list[tuple[str, Callable, object]] = [
     ("scenario: weights not summing to 1", scenario_weights_not_one, Refused("scenario.toml", "scoring.criteria")),
     ("scenario: negative price", scenario_negative_value, Refused("scenario.toml", "estimates.market.btc_price_usd")),
     ("scenario: uptime 1.5", scenario_out_of_range, Refused("scenario.toml", "estimates.uptime")),
-    ("scenario: text where a number goes", scenario_wrong_type, Refused("scenario.toml", "scoring.sites.federal_hydro.spill_offpeak_fraction")),
+    ("scenario: text where a number goes", scenario_wrong_type, Refused("scenario.toml", "scoring.sites.flare_gas.capture_fraction")),
     ("scenario: nan", scenario_nan, Refused("scenario.toml", "estimates.pue")),
     ("scenario: not TOML", scenario_not_toml, Refused("scenario.toml", None)),
     ("scenario: file missing", scenario_missing, Refused("nope.toml", None)),
@@ -707,6 +920,22 @@ CASES: list[tuple[str, Callable, object]] = [
     ("killed while writing the GeoPackage", killed_during_gpkg_write, KeptOld()),
     ("killed while writing estimates.json", killed_during_json_write, KeptOld()),
     ("HTML/JS in text fields reaching map and report", hostile_text_in_map_and_report, Inert()),
+    # hostile data, archives and networks, round 2
+    ("catalog official_name leading out of the cache", official_name_escaping_the_cache, Refused("pwned.csv", "official_name")),
+    ("mirror serving far more than the catalogued size", mirror_serving_more_than_catalogued, Refused(MIRTA, "size_bytes")),
+    ("mirror with an unsupported URL scheme", mirror_with_unsupported_scheme, Refused("ftp://127.0.0.1", None)),
+    ("mirror refusing connections", mirror_refusing_connections, Refused("127.0.0.1:9", None)),
+    ("gzip bomb in the data directory", gzip_bomb_in_data_dir, Refused(BSEE, None)),
+    ("zip bomb in the data directory", zip_bomb_in_data_dir, Refused(BSEE, None)),
+    ("EIA-860M GeoJSON in EPSG:3857 without crs", status_geojson_in_web_mercator, Counted("EPSG:3857 detected", 8, "repaired")),
+    ("EIA-860M coordinates in no known unit", status_geojson_in_unknown_units, Refused("power-plants.geojson", "latitude/longitude")),
+    ("a 400 kB plant name", very_long_plant_name, Counted("name longer than 200 characters clipped", 1, "repaired")),
+    ("one plant code, two capacities", conflicting_duplicate_ids, Counted("atlas: duplicate plant code", 2)),  # the fixture has one
+    ("formula-like and multi-line names in the CSV", hostile_names_in_outputs, Safe()),
+    ("control characters in names reaching the XLSX", control_characters_in_the_spreadsheet, Safe()),
+    ("killed between score and the outputs of one run", killed_between_score_and_outputs, KeptOld()),
+    ("temporary files and staging of killed runs", leftovers_of_killed_runs, Noted("removed a temporary file of a killed run")),
+    ("cache folder that cannot be created", uncreatable_cache_folder, Noted("GIS_CACHE_DIR")),
 ]  # fmt: skip
 
 
@@ -778,8 +1007,48 @@ def test_bad_input(run: Callable, expected: object, tmp_path: Path, capsys, monk
         assert expected.text in got.err, got.err
     elif isinstance(expected, KeptOld):
         _check_kept_old(got)
+    elif isinstance(expected, Safe):
+        _check_safe(got)
     else:
         _check_inert(got)
+
+
+def _check_safe(got: tuple[Path, str]) -> None:
+    import csv
+
+    out, err = got
+    assert "\x1b" not in err and "\x07" not in err
+    ranked = out / "sites_ranked.csv"
+    if ranked.is_file() and (out / "sites.gpkg").is_file():
+        text = ranked.read_text(encoding="utf-8")
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", text)
+        rows = list(csv.reader(io_text(text)))
+        sites = pyogrio.read_dataframe(out / "sites.gpkg", layer="candidate_sites")
+        assert len(rows) == len(sites) + 1  # a row is a row
+        for row in rows[1:]:
+            assert not [cell for cell in row if cell[:1] in ("=", "+", "-", "@") and not _number(cell)], row
+    book = out / "sites_ranked.xlsx"
+    if book.is_file():
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(book, read_only=True)["all"]
+        cells = [c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+        assert not [c for c in cells if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", c)]
+        assert any("red" in c for c in cells) and any("HYPERLINK" in c for c in cells)
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def io_text(text: str):
+    import io
+
+    return io.StringIO(text, newline="")
 
 
 def test_table_covers_enough_bad_inputs() -> None:

@@ -78,14 +78,14 @@ def test_measure_sites_known_answers():
     dam = m.loc["federal_hydro:101"]
     assert dam["dist_tx_km"] == pytest.approx(10.0, abs=1e-6)
     assert dam["dist_sub_km"] == pytest.approx(10.0, abs=1e-6)
-    assert dam["headroom_mw"] == 750.0 and dam["mineable_mw"] == pytest.approx(150.0)
+    # before the energy stage the dam's asset is its 1,000 MW nameplate: the 345 kV class caps it
+    assert dam["headroom_mw"] == 750.0 and dam["mineable_mw"] == pytest.approx(750.0)
     assert dam["energy_cost_usd_mwh"] == 35.0 and dam["co2_t_per_mwh"] == 0.0
     # the nuclear plant's own 500 kV connection sets its headroom
     assert m.loc["nuclear_surplus:102", "headroom_mw"] == 1500.0
-    # wind: ERCOT's share is 899 MW, but the plant makes only 300 MW x 0.35; the 345 kV class
-    # headroom (750 MW) would cap it next: mineable = min(asset, headroom)
+    # wind: 300 MW nameplate under the 345 kV class headroom (750 MW): mineable = min(asset, headroom)
     wind = m.loc["stranded_wind:103"]
-    assert wind["asset_mw"] == pytest.approx(105.0) and wind["headroom_mw"] == 750.0
+    assert wind["asset_mw"] == pytest.approx(300.0) and wind["headroom_mw"] == 750.0
     assert wind["mineable_mw"] == pytest.approx(min(wind["asset_mw"], wind["headroom_mw"]))
     # off-grid flare: limited by the gas only; flare CO2 = 53.06 x 3.412 / 0.35 / 1000
     flare = m.loc["flare_gas:vnf2017:1"]

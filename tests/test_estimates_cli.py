@@ -39,7 +39,7 @@ def test_calculator_json_checks_the_seed_claim(capsys: pytest.CaptureFixture[str
     assert a["pue"]["value"] == 1.0 and a["uptime"]["value"] == 1.0
     assert a["pue"]["source"].startswith("calculator default")
     assert a["asic_watts"]["source"] == "given on the command line"
-    assert "H / (H_net + H)" in a["formulas"]["btc_per_year"]
+    assert "u.H / (H_net + u.H)" in a["formulas"]["btc_per_year"]
 
 
 def test_calculator_options_change_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,7 +47,8 @@ def test_calculator_options_change_the_answer(capsys: pytest.CaptureFixture[str]
     out = json.loads(capsys.readouterr().out)
     assert out["hashrate_ehs"] == pytest.approx(1000 / 3 / 1.1)
     h = 1000 / 3 / 1.1
-    assert out["btc_per_year"] == pytest.approx(52_560 * 3.155 * 0.95 * h / (1070 + h))
+    # uptime inside the dilution: u.H / (N + u.H)
+    assert out["btc_per_year"] == pytest.approx(52_560 * 3.155 * 0.95 * h / (1070 + 0.95 * h))
 
 
 def test_calculator_defaults_come_from_the_scenario_and_say_so(capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,10 +71,11 @@ def test_national_figures_follow_the_formula(result: dict) -> None:
     assert n["machines"] == pytest.approx(mw * 1e6 / 1.10 / 3500)
     assert n["hashrate_ehs"] == pytest.approx(mw * 1e6 / 1.10 / 17.5 / 1e6)
     assert n["block_subsidy_btc"] == 3.125 and n["network_ehs"] == 1070.3
-    expected = 52_560 * (3.125 + 0.036) * 0.95 * n["hashrate_ehs"] / (1070.3 + n["hashrate_ehs"])
+    u_h = 0.95 * n["hashrate_ehs"]  # uptime inside the dilution: u.H / (N + u.H)
+    expected = 52_560 * (3.125 + 0.036) * u_h / (1070.3 + u_h)
     assert n["btc_per_year"] == pytest.approx(expected)
     assert n["btc_per_year"] < n["naive_btc_per_year"]
-    assert n["share_of_network"] == pytest.approx(n["hashrate_ehs"] / (1070.3 + n["hashrate_ehs"]))
+    assert n["share_of_network"] == pytest.approx(u_h / (1070.3 + u_h))
     assert n["revenue_usd_per_year"] == pytest.approx(n["btc_per_year"] * c.market.btc_price_usd)
     assert n["asic_capex_usd"] == pytest.approx(n["hashrate_ehs"] * 1e6 * 17.5)
     assert n["site_capex_usd"] == pytest.approx(mw * 400_000)
@@ -193,7 +194,9 @@ def test_sensitivity_is_sorted_and_moves_the_right_way(result: dict) -> None:
     swings = [r["swing_btc"] for r in rows]
     assert swings == sorted(swings, reverse=True)
     by = {r["input"]: r for r in rows}
-    assert set(by) == set(EstimatesConfig().uncertainty.ranges)
+    from gis.estimates.uncertainty import FLEET_ONLY_INPUTS
+
+    assert set(by) == set(EstimatesConfig().uncertainty.ranges) - FLEET_ONLY_INPUTS
     assert by["network_ehs_scale"]["btc_at_low"] > by["network_ehs_scale"]["btc_at_high"]
     assert by["capacity_scale"]["btc_at_low"] < by["capacity_scale"]["btc_at_high"]
     assert by["pue"]["btc_at_low"] > by["pue"]["btc_at_high"]

@@ -188,12 +188,21 @@ def test_projected_crs_is_reprojected_and_missing_crs_with_metres_refused(tmp_pa
     assert out.crs.to_epsg() == 4326
     assert out.total_bounds[0] == pytest.approx(-106.6, abs=1e-6)
 
+    # no .prj, Web Mercator metres over the US: recognised from their range (EPSG:3857)
     folder = tmp_path / "noprj"
     folder.mkdir()
     projected.to_file(folder / "states.shp")
     (folder / "states.prj").unlink()
+    read = read_vector(folder / "states.shp")
+    assert read.crs.to_epsg() == 3857 and read.attrs["crs_detected"] == "EPSG:3857"
+
+    # no .prj, metres of another projection (Albers, EPSG:5070): refused, not guessed
+    albers = tmp_path / "albers"
+    albers.mkdir()
+    states_2018("EPSG:4269").to_crs("EPSG:5070").to_file(albers / "states.shp")
+    (albers / "states.prj").unlink()
     with pytest.raises(GisError) as err:
-        read_vector(folder / "states.shp")
+        read_vector(albers / "states.shp")
     assert err.value.field == "crs"
 
 

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from gis.errors import GisError
 from gis.outputs.api import map_command, outputs_command
+from gis.outputs.labels import CATEGORY_LABELS
 from gis.outputs.report import fmt
 
 QUIET = Console(quiet=True)
@@ -33,7 +34,15 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]
 def test_outputs_command_writes_every_file(written) -> None:
     out, paths = written
     names = sorted(p.name for p in paths)
-    assert names == ["map.html", "map_offline.html", "report.html", "sites.gpkg", "sites_ranked.xlsx"]
+    # explorer.html needs the scenario's sub-scores, which the synthetic sites lack (a warning says so)
+    assert names == [
+        "map.html",
+        "map_offline.html",
+        "report.html",
+        "scenario.toml",
+        "sites.gpkg",
+        "sites_ranked.xlsx",
+    ]
     assert all(p.stat().st_size > 0 for p in paths)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
@@ -84,12 +93,56 @@ def test_gpkg_styles_and_provenance(written) -> None:
         root = ET.fromstring(qml.split("\n", 1)[1])
         assert root.tag == "qgis" and root.find("renderer-v2") is not None
     sites_qml = next(r[2] for r in rows if r[0] == "candidate_sites")
-    assert 'attr="score"' in sites_qml and "graduatedSymbol" in sites_qml
+    renderer = ET.fromstring(sites_qml.split("\n", 1)[1]).find("renderer-v2")
+    assert renderer.get("type") == "graduatedSymbol" and '"score"' in renderer.get("attr")
+    assert "excluded (not counted)" in sites_qml
+    plants_qml = next(r[2] for r in rows if r[0] == "plants")
+    assert "categorizedSymbol" in plants_qml and 'attr="owner_class"' in plants_qml
     meta = pyogrio.read_info(gpkg, layer="candidate_sites")["dataset_metadata"]
     assert meta["tool"].startswith("gis-btc-sites")
     assert json.loads(meta["sources"])[0]["licence"] == "CC BY 4.0"
     assert meta["scenario"] == "default <b>test</b>"
     assert json.loads(meta["national"])["mineable_gw"] > 0
+
+
+def test_gpkg_version_metadata_and_data_columns(written) -> None:
+    """GeoPackage 1.2 (opens without warning in GDAL 3.6 / QGIS 3.22), valid DATETIMEs,
+    descriptions that describe, units right, field titles from the column registry."""
+    import re
+
+    out, _ = written
+    with sqlite3.connect(out / "sites.gpkg") as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 10200
+        times = [r[0] for r in con.execute("SELECT update_time FROM layer_styles")]
+        contents = con.execute("SELECT table_name, identifier, description FROM gpkg_contents").fetchall()
+        columns = {
+            (t, c): (title, desc)
+            for t, c, title, desc in con.execute(
+                "SELECT table_name, column_name, title, description FROM gpkg_data_columns"
+            )
+        }
+        extensions = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_schema'"
+            )
+        }
+    assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times)
+    for table, _ident, description in contents:
+        assert description and description != table, table
+    assert {"gpkg_data_columns", "gpkg_data_column_constraints"} <= extensions
+    assert columns[("state_summary", "btc_per_year")][0] == "Bitcoin mined (BTC/yr)"
+    assert columns[("state_summary", "co2_mt_per_year")][0] == "CO2 emitted (Mt CO2/yr)"
+    assert columns[("candidate_sites", "mineable_mw")][0] == "Mineable power (MW)"
+    assert "grid limit" in columns[("candidate_sites", "mineable_mw")][1]
+
+
+def test_graduated_classes_cover_the_maximum() -> None:
+    from gis.outputs.styles import classes
+
+    top = 1.9004624
+    breaks, _ = classes(["#000000", "#111111", "#222222"], 0.0, top)
+    assert breaks[0] <= 0.0 and breaks[-1] >= top
 
 
 def test_xlsx_headers_sheets_freeze_filter(written) -> None:
@@ -135,18 +188,68 @@ def test_report_is_self_contained_and_escaped(written) -> None:
     assert "<script" not in page.lower()
     assert page.count("data:image/png;base64,") == 5
     assert "src='http" not in page and 'src="http' not in page
-    for section in ("National figures", "Top 25 sites", "seed's claim", "Sources and licences", "p90"):
+    for section in (
+        "National figures",
+        "Top 25 sites",
+        "The seed&#39;s claim",
+        "Sources and licences",
+        "P90",
+    ):
         assert section in page
     assert "Global Power Plant Database" in page
+    assert '<table class="kv">' not in page.split("Other figures")[0]  # no raw nested dump
 
 
-def test_fmt_numbers() -> None:
-    assert fmt(1234567.8) == "1,234,568"
+def test_report_lists_every_category_and_unknown_figures(tmp_path: Path) -> None:
+    """A category adding 0 GW is listed with its reason; a key the report does not know is shown."""
+    import geopandas as gpd
+
+    from gis.outputs.report import build_report, category_rows
+
+    out = make_out_dir(tmp_path / "out")
+    sites = gpd.read_file(out / "sites.gpkg", layer="candidate_sites")
+    estimates = json.loads((out / "estimates.json").read_text())
+    rows = {r["label"]: r for r in category_rows(sites, estimates)}
+    assert set(rows) >= set(CATEGORY_LABELS.values())
+    for label, row in rows.items():
+        if row["gw"] in ("0", "0.00"):
+            assert row["why"], label
+    estimates["wasted"] = {"btc_per_year": 1234.5, "hours_mined": 2000}
+    estimates["national"]["fleet_npv_usd"] = 2.5e9
+    page = build_report(sites=sites, estimates=estimates, sources=[])
+    assert "Other figures" in page and "wasted.btc_per_year" in page and "1,234 BTC/yr" in page
+    assert "fleet npv usd" in page and "$2.50 B" in page
+
+
+def test_sources_say_which_was_used() -> None:
+    from gis.outputs.report import source_rows
+
+    sources = [
+        {"source": "hifld_transmission_lines"},
+        {"source": "gridkit_north_america", "origin": "mirror"},
+    ]
+    notes = {
+        "transmission_lines": [
+            "hifld_transmission_lines not available from the local directory /data",
+            "national fallback: GridKit 2016 OpenStreetMap high-voltage links",
+        ]
+    }
+    rows = {r["source"]: r for r in source_rows(sources, notes)}
+    assert rows["hifld_transmission_lines"]["used"].startswith("not available")
+    assert "GridKit" in rows["hifld_transmission_lines"]["used"]
+    assert rows["gridkit_north_america"]["used"] == "read from the mirror"
+
+
+def test_fmt_by_unit() -> None:
+    assert fmt(2026, "year") == "2026"
+    assert fmt(20260101, "plain") == "20260101"
+    assert fmt(3.125, "BTC/block") == "3.125" and fmt(0.78125, "BTC/block") == "0.78125"
+    assert fmt(4.7735e9, "USD/yr") == "$4.77 B a year" and fmt(1.99e6, "USD") == "$1.99 M"
+    assert fmt(0.3456, "share") == "34.6 %"
+    assert fmt(1234567.8, "count") == "1,234,568"
     assert fmt(12.345) == "12.35"
-    assert fmt(0.1875, percent=True) == "18.75 %"
     assert fmt(None) == "n/a" and fmt(float("nan")) == "n/a"
-    assert fmt(7) == "7" and fmt(True) == "yes"
-    assert fmt("<b>") == "&lt;b&gt;"
+    assert fmt(True) == "yes"
 
 
 @pytest.mark.parametrize(

@@ -136,3 +136,32 @@ def test_vendored_files_are_all_present() -> None:
             assert (VENDOR_DIR / path).is_file(), path
     for asset in manifest["assets"].values():
         assert (VENDOR_DIR / asset["file"]).is_file()
+
+
+def test_popups_in_words_with_fleet_columns_when_present(inputs: dict) -> None:
+    """Popup labels are words with units (no raw field names); the national model's per-site
+    columns show when the sites carry them; one map writes both the online and offline pages."""
+    sites = inputs["sites"].copy()
+    sites["btc_per_year"] = 12.5
+    sites["in_fleet"] = sites.index % 2 == 0
+    sites["ledger"] = "wasted"
+    sites["hours_mined"] = 4380.0
+    sites.loc[sites.index[0], "name"] = "Basin flare cluster (1 flares)"
+    fmap = build_map(**{**inputs, "sites": sites}, offline=None)
+    online = render_map_html(fmap, offline=False)
+    offline = render_map_html(fmap, offline=True)
+    for page in (online, offline):
+        assert "energy_cost_usd_mwh (USD/MWh)" not in page
+        for words in (
+            "Energy cost",
+            "Bitcoin mined",
+            "In the national fleet",
+            "Ledger",
+            "Hours mined",
+            "h/yr",
+        ):
+            assert words in page, words
+        assert "grid criteria do not apply" in page and "(1 flare)" in page and "(1 flares)" not in page
+    assert "map_offline.html" in online and 'id="gis-fallback"' not in offline
+    assert "tile.openstreetmap" in online and "tile.openstreetmap" not in offline
+    assert re.search(r'"collapsed":\s*true', online)

@@ -51,7 +51,7 @@ def test_unknown_key_is_refused(tmp_path):
 
 def test_fraction_out_of_range_and_unknown_measure_are_refused():
     data = tomllib.loads(_default_text())["scoring"]
-    data["sites"]["nuclear_surplus"]["offpeak_surplus_fraction"] = 1.5
+    data["sites"]["flare_gas"]["capture_fraction"] = 1.5
     with pytest.raises(ValidationError, match="less than or equal to 1"):
         ScoringConfig.model_validate(data)
     data = tomllib.loads(_default_text())["scoring"]

@@ -162,8 +162,14 @@ def test_score_sites_on_tiny_layers():
     assert sites["score"].between(0, 1).all() and sites["p_top_n"].between(0, 1).all()
     assert sites["score"].is_monotonic_decreasing
     by_id = sites.set_index("site_id")
-    # ERCOT's share would be 899 MW, but a 300 MW plant at capacity factor 0.35 makes only 105 MW
-    assert by_id.loc["stranded_wind:103", "mineable_mw"] == pytest.approx(300 * 0.35)
+    # ERCOT's 10.5 TWh split by MW gives the wind plant 7.9 TWh, capped at what it makes
+    # (300 MW x 8,760 h x 0.35 = 919,800 MWh); placed in HB_PAN's 1,098 surplus hours that would be
+    # 838 MW, so its hourly curtailment is capped at the 300 MW nameplate: 300 x 1,098 MWh a year
+    wind = by_id.loc["stranded_wind:103"]
+    assert wind["mineable_mw"] == pytest.approx(300.0)
+    assert wind["wasted_mwh_per_year"] == pytest.approx(300.0 * 1098, rel=1e-9)
+    assert wind["wasted_hours_per_year"] == pytest.approx(1098.0, rel=1e-9)
+    assert wind["node"] == "ERCOT:HB_PAN" and wind["ledger"] == "wasted"
     assert by_id.loc["nuclear_surplus:102", "ai_convertible"]  # 100 MW on 500 kV, 2 km from the line
     assert not by_id.loc["flare_gas:vnf2017:4", "excluded"]  # offshore allowed for flare gas
     assert sites.crs == "EPSG:4326"

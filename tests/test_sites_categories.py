@@ -39,9 +39,10 @@ def test_bcm_to_mw_known_answer():
 
 
 def test_federal_hydro_model(built):
+    # the site is the dam at nameplate; its spill is found hour by hour in gis.energy (test_energy)
     sites, log, _ = built
     dam = sites.loc["federal_hydro:101"]
-    assert dam["asset_mw"] == pytest.approx(1000 * (1 - 0.4) * 0.25)
+    assert dam["asset_mw"] == pytest.approx(1000.0) and dam["capacity_factor_max"] == pytest.approx(0.5)
     assert dam["owner_class"] == "federal_tva" and dam["confidence"] == "medium"
     assert "federal_hydro:106" not in sites.index  # pumped storage left out by default
     assert log.dropped["federal_hydro: pumped storage (net consumer; scenario)"] == 1
@@ -59,9 +60,10 @@ def test_retired_coal_filters_and_model(built):
 
 def test_nuclear_and_military(built):
     sites, log, _ = built
-    assert sites.loc["nuclear_surplus:102", "asset_mw"] == pytest.approx(2000 * 0.10 * 0.5)
+    assert sites.loc["nuclear_surplus:102", "asset_mw"] == pytest.approx(2000.0)  # surplus: gis.energy
     fort = sites.loc["military_backup:mirta:1"]
-    assert fort["asset_mw"] == pytest.approx(5.0 * 0.25) and fort["offgrid"] and fort["confidence"] == "low"
+    # all of a genset's MW, for the engine hours the rules allow (gis.energy)
+    assert fort["asset_mw"] == pytest.approx(5.0) and fort["offgrid"] and fort["confidence"] == "low"
     plant = sites.loc["military_backup:plant:105"]
     assert plant["asset_mw"] == pytest.approx(20 * (1 - 0.5) * 0.5) and not plant["offgrid"]
     assert log.dropped["military_backup: installation not active (status not chosen in scenario)"] == 1
@@ -80,31 +82,32 @@ def test_flare_clusters_latest_year_and_refinery(built):
     assert log.dropped["flare_gas: flare in a cluster typed refinery/downstream in some survey"] == 2
 
 
-def test_offshore_platforms_merge_or_default(built):
+def test_offshore_platforms_merge_or_left_out_without_flare_evidence(built):
     sites, log, _ = built
     off = sites.loc[(sites["category"] == "flare_gas") & (sites["setting"] == "offshore")]
-    assert sorted(off.index) == ["flare_gas:bsee:177000000003", "flare_gas:vnf2017:4"]
+    # the platform with no VIIRS flare within 10 km has no evidence of gas: left out, counted
+    assert sorted(off.index) == ["flare_gas:vnf2017:4"]
     assert "3 producing wells" in off.loc["flare_gas:vnf2017:4", "basis"]
-    platform = off.loc["flare_gas:bsee:177000000003"]
-    assert platform["asset_mw"] == pytest.approx(0.5) and platform["confidence"] == "low"
+    assert log.dropped["flare_gas: offshore platform without a VIIRS flare nearby (no evidence of gas)"] == 1
     assert log.dropped["flare_gas: offshore well not producing"] == 1
 
 
-def test_stranded_allocation_by_capacity(built):
+def test_offshore_platform_default_only_when_the_scenario_asks():
+    base = load_scenario().scoring
+    flare = base.sites.flare_gas
+    offshore = flare.offshore.model_copy(update={"platforms_without_flare": True})
+    sites_cfg = base.sites.model_copy(update={"flare_gas": flare.model_copy(update={"offshore": offshore})})
+    sites, _ = candidate_sites(tiny.tiny_layers(), base.model_copy(update={"sites": sites_cfg}))
+    platform = sites.set_index("site_id").loc["flare_gas:bsee:177000000003"]
+    assert platform["asset_mw"] == pytest.approx(0.5) and platform["confidence"] == "low"
+
+
+def test_stranded_plants_are_selected_with_what_the_energy_stage_needs(built):
+    # the market's curtailment is allocated and placed in hours by gis.energy (test_energy)
     sites, log, _ = built
-    # ERCOT 10.5 TWh, no solar share: split by MW, wind 300 / solar 100 of 400 MW; but a plant
-    # cannot curtail more than it makes in a year (capacity x 8760 h x capacity factor)
-    layers = tiny.tiny_layers()
-    plants = layers["plants"].set_index("plant_id")
-    wind = sites.loc["stranded_wind:103", "asset_mw"]
-    solar = sites.loc["stranded_solar:104", "asset_mw"]
-    wind_cap = 300 * plants.loc[103, "capacity_factor"]
-    solar_cf = plants.loc[104, "capacity_factor"]
-    solar_cap = 100 * (1.0 if np.isnan(solar_cf) else solar_cf)
-    assert wind == pytest.approx(min(10.5e6 * 0.75 / 8760, wind_cap))
-    assert solar == pytest.approx(min(10.5e6 * 0.25 / 8760, solar_cap))
-    assert wind <= 300 and solar <= 100
-    assert log.repaired["stranded: curtailment share capped at the plant's own yearly generation"] == 2
+    wind = sites.loc["stranded_wind:103"]
+    assert wind["asset_mw"] == pytest.approx(300.0) and wind["balancing_authority"] == "ERCO"
+    assert wind["capacity_factor_max"] == pytest.approx(0.35) and np.isnan(wind["annual_wasted_mwh"])
     assert log.dropped["stranded: plant retired"] == 1
 
 
@@ -116,7 +119,8 @@ def test_curtailment_table_overrides(tmp_path):
     config = base.model_copy(update={"sites": base.sites.model_copy(update={"stranded": stranded})})
     sites, _ = candidate_sites(tiny.tiny_layers(), config)
     solar = sites.set_index("site_id").loc["stranded_solar:104"]
-    assert solar["asset_mw"] == pytest.approx(1.0) and solar["confidence"] == "medium"
+    assert solar["annual_wasted_mwh"] == pytest.approx(8760.0)
+    assert np.isnan(sites.set_index("site_id").loc["stranded_wind:103", "annual_wasted_mwh"])
 
 
 def test_empty_category_leaves_a_note():
@@ -124,3 +128,36 @@ def test_empty_category_leaves_a_note():
     layers["plants"] = layers["plants"].loc[layers["plants"]["fuel"] != "nuclear"]
     _, log = candidate_sites(layers, load_scenario().scoring)
     assert any(n.startswith("nuclear_surplus") for n in log.notes)
+
+
+def test_flare_cluster_seen_only_in_an_older_survey_is_left_out():
+    layers = tiny.tiny_layers()
+    flares = layers["flare_sites"].copy()
+    # move the 2015 upstream flare 50 km away from its 2017 neighbours: a cluster of its own
+    lone = flares["flare_id"] == "vnf2015:1"
+    flares.loc[lone, "geometry"] = flares.loc[lone].geometry.translate(0.6, 0.0)
+    layers["flare_sites"] = flares
+    sites, log = candidate_sites(layers, load_scenario().scoring)
+    assert "flare_gas:vnf2015:1" not in set(sites["site_id"])
+    key = "flare_gas: flare of a cluster not seen in the latest survey (2017); scenario latest_survey_only"
+    assert log.dropped[key] == 1
+    base = load_scenario().scoring
+    flare = base.sites.flare_gas.model_copy(update={"latest_survey_only": False})
+    config = base.model_copy(update={"sites": base.sites.model_copy(update={"flare_gas": flare})})
+    sites, _ = candidate_sites(layers, config)
+    assert "flare_gas:vnf2015:1" in set(sites["site_id"])
+
+
+def test_retooled_coal_retired_long_ago_and_a_nuclear_plant_are_not_retired_coal():
+    layers = tiny.tiny_layers()
+    status = layers["plant_status"].copy()
+    status.loc[status["status_id"] == 2, "status"] = "retooled"  # coal units retired 2010-01
+    status.loc[status["status_id"] == 1, "plant_id"] = 102  # Old Coal is the nuclear plant's coal unit
+    layers["plant_status"] = status
+    sites, log = candidate_sites(layers, load_scenario().scoring)
+    assert not (sites["category"] == "retired_coal").any()
+    assert log.dropped["retired_coal: retired before 2018-01"] == 1
+    assert (
+        log.dropped["retired_coal: plant is an operating nuclear or hydro site (one category per plant)"] == 1
+    )
+    assert (sites["site_id"] == "nuclear_surplus:102").any()

@@ -52,7 +52,8 @@ def measure_sites(
     else from the nearest line's voltage. ``mineable_mw`` = ``asset_mw`` for off-grid sites,
     ``min(asset_mw, headroom_mw)`` for grid-connected ones (before shared-interconnect allocation).
     Layers ``transmission_lines``, ``substations`` and ``states`` are optional: a missing one
-    gives NaN measures (scored as the criterion's ``missing`` value).
+    gives NaN measures (scored as the criterion's ``missing`` value); so do sites in
+    ``[scoring.grid] no_line_data_states`` (islands the line data does not cover).
     """
     points = gpd.GeoSeries(sites.geometry, crs=sites.crs).reset_index(drop=True)
     n = len(points)
@@ -68,6 +69,10 @@ def measure_sites(
         dist_sub, sub_kv, sub_id = nearest_substation(points, subs)
     else:
         dist_sub, sub_kv, sub_id = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "", dtype=object)
+    # no line data on the islands (GridKit covers the mainland grid): the distance is unknown, not huge
+    island = sites["state"].isin(config.grid.no_line_data_states).to_numpy()
+    dist_tx, tx_kv = np.where(island, np.nan, dist_tx), np.where(island, np.nan, tx_kv)
+    dist_sub, sub_kv = np.where(island, np.nan, dist_sub), np.where(island, np.nan, sub_kv)
     own_kv = sites["grid_voltage_kv"].to_numpy(dtype="float64")
     connection_kv = np.where(np.isnan(own_kv), tx_kv, own_kv)
     headroom = headroom_mw(connection_kv, config.grid)

@@ -23,8 +23,10 @@ import shapely
 from gis import __version__
 from gis.criteria import measure_sites
 from gis.engine.base import MEASURE_LAYERS, Engine, MeasureFunc
-from gis.io import atomic_path, ensure_dir
+from gis.errors import GisError
+from gis.io import atomic_path
 from gis.scoring.config import ScoringConfig
+from gis.textsafe import terminal_text
 
 __all__ = ["CachedEngine", "measures_key"]
 
@@ -123,6 +125,7 @@ class CachedEngine:
         self._memory: OrderedDict[str, pd.DataFrame] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.warnings: list[str] = []
 
     def measure(
         self,
@@ -139,20 +142,40 @@ class CachedEngine:
             self._memory.move_to_end(key)
             return self._memory[key].copy()
         path = self.cache_dir / f"measures-{key}.parquet" if self.cache_dir is not None else None
+        measures = None
         if path is not None and path.is_file():
-            self.hits += 1
-            measures = _restore_text(pd.read_parquet(path))
-            path.touch()
-        else:
+            try:
+                measures = _restore_text(pd.read_parquet(path))
+                path.touch()
+                self.hits += 1
+            except Exception as exc:  # a damaged or unreadable cache file is only a miss
+                self._without_disk(f"cannot read {path} ({exc})")
+                measures = None
+        if measures is None:
             self.misses += 1
             measures = self.inner.measure(sites, layers, config, func=func)
-            if path is not None:
-                ensure_dir(path.parent)
-                with atomic_path(path) as tmp:
-                    measures.to_parquet(tmp, index=False)
-                self._prune()
+            if path is not None and self.cache_dir is not None:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    with atomic_path(path) as tmp:
+                        measures.to_parquet(tmp, index=False)
+                    self._prune()
+                except (OSError, GisError) as exc:
+                    self._without_disk(
+                        f"cannot write to {path.parent} ({getattr(exc, 'strerror', None) or exc})"
+                    )
         self._remember(key, measures)
         return measures.copy()
+
+    def _without_disk(self, why: str) -> None:
+        """Go on without the disk cache (it is only an optimisation), saying so once on stderr."""
+        message = (
+            f"warning: measures cache disabled: {why}. The run goes on without it; set GIS_CACHE_DIR "
+            "to a writable folder to keep measures between runs."
+        )
+        self.warnings.append(message)
+        self.cache_dir = None
+        print(terminal_text(message), file=sys.stderr)
 
     def _remember(self, key: str, measures: pd.DataFrame) -> None:
         self._memory[key] = measures

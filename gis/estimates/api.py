@@ -162,7 +162,7 @@ def estimate(
     energy_cost = float(figures["energy_cost_usd_per_year"].sum())
     asic_capex = float(figures["asic_capex_usd"].sum())
     site_capex = float(figures["site_capex_usd"].sum())
-    share = float(bitcoin.share_of_network(hashrate_ehs, network_ehs))
+    share = float(bitcoin.share_of_network(c.uptime * hashrate_ehs, network_ehs))
     remaining = float(bitcoin.remaining_supply_btc(height))
     reward = {"subsidy_btc": subsidy, "fees_btc_per_block": c.network.fees_btc_per_block}
     national = {

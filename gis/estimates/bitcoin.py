@@ -131,9 +131,11 @@ def expected_btc_per_year(
     blocks_per_year: float = 52_560,
 ) -> np.ndarray:
     """Expected BTC a year for a fleet of ``hashrate_ehs`` EH/s joining a ``network_ehs`` EH/s network:
-    blocks/yr x (subsidy + fees) x uptime x H / (H_net + H)."""
+    blocks/yr x (subsidy + fees) x u.H / (H_net + u.H). The fleet's average hashrate u.H (uptime
+    ``u``) is what raises difficulty, so uptime sits inside the dilution."""
     issuance = network_issuance_btc_per_year(subsidy_btc, fees_btc_per_block, blocks_per_year=blocks_per_year)
-    return issuance * np.asarray(uptime, dtype=float) * share_of_network(hashrate_ehs, network_ehs)
+    average = np.asarray(uptime, dtype=float) * np.asarray(hashrate_ehs, dtype=float)
+    return issuance * share_of_network(average, network_ehs)
 
 
 def naive_btc_per_year(

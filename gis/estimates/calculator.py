@@ -11,14 +11,14 @@ import math
 from gis.errors import GisError
 from gis.estimates import bitcoin
 
-__all__ = ["FORMULAS", "SEED_CLAIM", "calculator", "seed_claim_check"]
+__all__ = ["FORMULAS", "SEED_CLAIM", "calculator", "seed_claim_check", "seed_claims_corrected"]
 
 FORMULAS = {
     "it_power_w": "site power (W) / PUE",
     "machines": "IT power (W) / ASIC power (W)",
     "hashrate_ths": "IT power (W) / efficiency (J/TH), efficiency = ASIC W / ASIC TH/s",
-    "share_of_network": "H / (H_net + H): the fleet's hashrate raises difficulty",
-    "btc_per_year": "blocks/yr x (subsidy + fees) x uptime x H / (H_net + H)",
+    "share_of_network": "u.H / (H_net + u.H): the fleet's average hashrate (uptime u) raises difficulty",
+    "btc_per_year": "blocks/yr x (subsidy + fees) x u.H / (H_net + u.H)",
     "naive_btc_per_year": "blocks/yr x (subsidy + fees) x uptime x H / H_net (ignores the fleet's own dilution)",
     "network_issuance_btc_per_year": "blocks/yr x (subsidy + fees)",
 }
@@ -123,7 +123,7 @@ def calculator(
         "machines": float(bitcoin.machine_count(it_w, asic_watts)),
         "it_gw": it_w / 1e9,
         "hashrate_ehs": ehs,
-        "share_of_network": float(bitcoin.share_of_network(ehs, network_ehs)),
+        "share_of_network": float(bitcoin.share_of_network(uptime * ehs, network_ehs)),
         "btc_per_year": btc,
         "btc_per_day": btc / 365.0,
         "naive_btc_per_year": float(bitcoin.naive_btc_per_year(ehs, network_ehs, **kw)),
@@ -206,3 +206,100 @@ def seed_claim_check(*, s21_watts: float = 3500.0, s21_ths: float = 200.0) -> di
         "cases": cases,
         "verdict": verdict,
     }
+
+
+def seed_claims_corrected(
+    *,
+    network_ehs: float = 1070.0,
+    efficiency_j_th: float = 17.5,
+    pue: float = 1.10,
+    uptime: float = 0.95,
+    subsidy_btc: float = 3.125,
+    fees_btc_per_block: float = 0.036,
+    blocks_per_year: float = 52_560,
+    wasted_fleet_ehs: float | None = None,
+    fleet_btc_by_year: list[float] | None = None,
+    reserve_btc: float = 200_000.0,
+) -> dict:
+    """The seed claims with the corrected dilution ``u.H / (N + u.H)`` (uptime inside).
+
+    Parameters
+    ----------
+    network_ehs
+        network hashrate without the fleet, EH/s.
+    efficiency_j_th, pue, uptime
+        the fleet's machines (J/TH), site power / IT power, share of the year mining.
+    wasted_fleet_ehs
+        average EH/s the ``wasted`` ledger's economic fleet supplies (from the fleet economics);
+        None leaves that column out.
+    fleet_btc_by_year
+        BTC a year of the economic fleet over its life; the years to add ``reserve_btc`` (the
+        US reserve held today, 200,000 BTC) continue the last year's rate beyond it.
+
+    Returns
+    -------
+    dict with ``gw_cases`` (5 and 20 GW: installed and average EH/s, share, BTC a year, next to
+    the claim), ``network_share`` (the average EH/s and GW of site power a fleet needs for 50 /
+    90 / 99 % of the network: u.H = s N / (1 - s)), ``wasted_ledger`` and ``years_to_reserve``.
+    """
+    issuance = bitcoin.network_issuance_btc_per_year(
+        subsidy_btc, fees_btc_per_block, blocks_per_year=blocks_per_year
+    )
+    cases = []
+    for claimed in SEED_CLAIM["cases"]:
+        ehs = claimed["gw"] * 1e3 / (pue * efficiency_j_th)
+        avg = uptime * ehs
+        share = avg / (network_ehs + avg)
+        cases.append(
+            {
+                "gw": claimed["gw"],
+                "claimed_hashrate_ehs": claimed["hashrate_ehs"],
+                "hashrate_installed_ehs": ehs,
+                "hashrate_average_ehs": avg,
+                "share_of_network": share,
+                "claimed_btc_per_year": claimed["btc_per_year"],
+                "btc_per_year": float(issuance * share),
+            }
+        )
+    shares = []
+    for s in (0.5, 0.9, 0.99):
+        avg = s * network_ehs / (1.0 - s)
+        shares.append(
+            {
+                "share": s,
+                "hashrate_average_ehs": avg,
+                "gw_average": avg * pue * efficiency_j_th / 1e3,
+                "gw_installed": avg * pue * efficiency_j_th / 1e3 / uptime,
+                "btc_per_year": float(issuance * s),
+            }
+        )
+    out: dict = {
+        "claim": SEED_CLAIM["text"] + '; "all remaining bitcoin mined in the USA"',
+        "formula": "share = u.H / (N + u.H); u.H for share s = s N / (1 - s); GW = EH/s x J/TH x PUE / 1,000",
+        "inputs": {
+            "network_ehs": network_ehs,
+            "efficiency_j_th": efficiency_j_th,
+            "pue": pue,
+            "uptime": uptime,
+            "subsidy_btc": subsidy_btc,
+            "fees_btc_per_block": fees_btc_per_block,
+        },
+        "gw_cases": cases,
+        "network_share": shares,
+    }
+    if wasted_fleet_ehs is not None:
+        share = wasted_fleet_ehs / (network_ehs + wasted_fleet_ehs)
+        out["wasted_ledger"] = {
+            "hashrate_average_ehs": float(wasted_fleet_ehs),
+            "share_of_network": float(share),
+            "gw_average": float(wasted_fleet_ehs * pue * efficiency_j_th / 1e3),
+            "btc_per_year": float(issuance * share),
+        }
+    if fleet_btc_by_year is not None:
+        from gis.estimates.fleet import years_to_btc
+
+        out["years_to_reserve"] = {
+            "reserve_btc": reserve_btc,
+            "years": years_to_btc(fleet_btc_by_year, reserve_btc),
+        }
+    return out

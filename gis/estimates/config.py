@@ -20,6 +20,7 @@ from gis.estimates.asics import asic_model, known_models
 __all__ = [
     "CarbonConfig",
     "EstimatesConfig",
+    "FleetConfig",
     "MarketConfig",
     "NetworkConfig",
     "ProjectionConfig",
@@ -40,7 +41,7 @@ def _f(default: Any, unit: str, source: str, description: str, **kwargs: Any) ->
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SelectionConfig(_Model):
@@ -244,16 +245,108 @@ class ProjectionConfig(_Model):
     )
 
 
+class FleetConfig(_Model):
+    """The fleet economics over the machines' life (:mod:`gis.estimates.fleet`): hourly dispatch,
+    a fleet sized per site on NPV, one dilution for the whole fleet."""
+
+    rule: Literal["npv", "score_threshold", "target_gw"] = _f(
+        "npv",
+        "",
+        "choice (issue: every site whose optimal fleet has NPV > 0 at the discount rate)",
+        "npv: every site whose NPV-optimal fleet has NPV > 0; score_threshold: of those, the sites "
+        "scoring >= selection.score_threshold; target_gw: of those, the best-ranked until "
+        "selection.target_gw GW of fleet",
+    )
+    discount_rate: float = _f(
+        0.10,
+        "1/yr",
+        "assumption: a cost of capital for a volatile commodity business; no published miner WACC used",
+        "yearly discount rate of the NPV",
+        ge=0.0,
+        le=1.0,
+    )
+    asic_life_years: int = _f(
+        5,
+        "years",
+        "assumption: an S21-class machine is out-earned by newer ones within ~4-6 years "
+        "(REFERENCE.md section 8: best 9.5-12 J/TH in 2026 vs the S21's 17.5)",
+        "years the machines mine (the NPV horizon; no salvage value)",
+        ge=1,
+        le=30,
+    )
+    spur_usd_per_km: float = _f(
+        1_000_000.0,
+        "USD/km",
+        "assumption: order of magnitude of a new 69-138 kV line; no cited figure",
+        "cost of the new line a buying fleet builds to the grid (spur_km of the profile)",
+        ge=0.0,
+    )
+    btc_price_growth_per_year: float = _f(
+        0.0,
+        "1/yr",
+        "assumption: flat at the 2025 close (REFERENCE.md section 1), as the tool's own projection",
+        "relative BTC price change a year over the machines' life",
+        ge=-0.9,
+        le=5.0,
+    )
+    network_growth_per_year: float = _f(
+        0.15,
+        "1/yr",
+        "assumption below 2024 (+46 %: 545 -> 795.7 EH/s) and 2025 (+34.5 %: btc-newswire.com), "
+        "as hashprice sits at its break-even floor in early 2026 (REFERENCE.md section 8)",
+        "relative network hashrate growth a year (network without the fleet)",
+        ge=-0.9,
+        le=5.0,
+    )
+    levels: int = _f(
+        20,
+        "1",
+        "choice: fleet sizes on a grid of wasted_mw x k / levels",
+        "fleet size steps per site between 0 and its wasted MW",
+        ge=1,
+        le=200,
+    )
+    price_step_usd_mwh: float = _f(
+        1.0,
+        "USD/MWh",
+        "choice: exact at grid prices, linear between",
+        "step of the revenue grid the price-duration sums are tabulated on",
+        gt=0.0,
+    )
+    price_max_usd_mwh: float = _f(
+        600.0,
+        "USD/MWh",
+        "choice: above any revenue per MWh an S21 earns at BTC < $600k",
+        "top of the revenue grid",
+        gt=0.0,
+    )
+    iterations: int = _f(
+        30,
+        "1",
+        "choice: the bracket on the fleet's hashrate closes to ~1e-6 of its first width",
+        "steps solving the fleet and the hashprice together (bisection, false position every other "
+        "step); the Monte Carlo takes 12 per draw",
+        ge=1,
+        le=200,
+    )
+
+
 Distribution = Literal["triangular", "uniform"]
 
 
 class Range(_Model):
-    """An uncertain input: ``low`` <= ``mode`` <= ``high`` (``mode`` ignored for uniform)."""
+    """An uncertain input: ``low`` <= ``mode`` <= ``high`` (``mode`` ignored for uniform).
+
+    The scenario's value of the input is the central case; the range should lie around it (a
+    triangular mode at the central value). With ``relative = true`` the three numbers are
+    multiples of the central value (e.g. 0.75 / 1 / 1.3), so moving the central value moves the
+    band; an absolute range must bracket the central value or the scenario is refused."""
 
     dist: Distribution = "triangular"
     low: float
     mode: float | None = None
     high: float
+    relative: bool = False
     source: str = ""
 
     @model_validator(mode="after")
@@ -263,7 +356,20 @@ class Range(_Model):
             raise ValueError(f"need low <= mode <= high, got {self.low}, {self.mode}, {self.high}")
         if self.dist == "triangular" and self.mode is None:
             raise ValueError("a triangular range needs a mode")
+        if self.relative and not (self.low <= 1.0 <= self.high):
+            raise ValueError(
+                f"a relative range must bracket 1 (the central value), got {self.low}..{self.high}"
+            )
         return self
+
+    def scaled(self, central: float) -> Range:
+        """This range in absolute terms around ``central`` (itself when not relative)."""
+        if not self.relative:
+            return self
+        mode = None if self.mode is None else self.mode * central
+        return Range(
+            dist=self.dist, low=self.low * central, mode=mode, high=self.high * central, source=self.source
+        )
 
 
 UNCERTAIN_INPUTS: dict[str, str] = {
@@ -274,7 +380,10 @@ UNCERTAIN_INPUTS: dict[str, str] = {
     "network_ehs_scale": "multiplier on the network hashrate",
     "btc_price_usd": "bitcoin price, USD",
     "fees_btc_per_block": "mean fees per block, BTC",
-    "energy_cost_scale": "multiplier on every site's energy cost",
+    "energy_cost_scale": "multiplier on every site's energy cost (and on every bought hour's price)",
+    "capex_scale": "multiplier on ASIC, site and spur-line capex (fleet economics)",
+    "network_growth_per_year": "network hashrate growth a year (fleet economics)",
+    "btc_price_growth_per_year": "BTC price change a year (fleet economics)",
 }
 """Inputs the Monte Carlo and the sensitivity ranking may vary, with their meaning."""
 
@@ -282,56 +391,82 @@ _BOUNDS = {"uptime": (0.0, 1.0), "pue": (1.0, 10.0)}
 
 
 def _default_ranges() -> dict[str, Range]:
+    # Each range lies around the scenario's central value (a mode there, lows and highs on both
+    # sides), so the central case sits inside its own P10-P90.
     return {
         "capacity_scale": Range(
-            low=0.6,
+            low=0.7,
             mode=1.0,
-            high=1.2,
-            source="judgement: how much of the modelled idle capacity is truly available (water rights, "
-            "grid duty, minimum flows); no published figure",
+            high=1.3,
+            source="judgement: how much of the modelled surplus is truly available (water rights, "
+            "grid duty, minimum flows), +-30 %; no published figure",
         ),
         "efficiency_scale": Range(
             low=0.86,
             mode=1.0,
-            high=1.06,
-            source="catalogue spread around the S21's 17.5 J/TH: S21 Pro 15.0 (x0.86) to M60S 18.5 (x1.06)",
+            high=1.14,
+            source="around the S21's 17.5 J/TH: S21 Pro 15.0 (x0.86) to ~20 J/TH for a mixed, ageing "
+            "fleet (x1.14); REFERENCE.md section 2",
         ),
         "pue": Range(
             low=1.03,
             mode=1.10,
-            high=1.30,
-            source="d-central.tech: immersion 1.03-1.10, optimised air ~1.10, typical air 1.20-1.50",
+            high=1.17,
+            source="d-central.tech: immersion 1.03-1.10, optimised air ~1.10 (typical air 1.20-1.50)",
         ),
         "uptime": Range(
-            low=0.85,
+            low=0.91,
             mode=0.95,
             high=0.99,
             source="no fleet statistic found; Riot curtailed >95 % of load in peak hours (abc13.com, 2023)",
         ),
         "network_ehs_scale": Range(
-            low=0.9,
+            low=0.85,
             mode=1.0,
-            high=1.35,
-            source="955.75 EH/s (Jul 2025) to a year of 2025-like growth (+34.5 %, btc-newswire.com)",
+            high=1.15,
+            source="903-948 EH/s in late March 2026 (x0.85-0.89, cryptois.money) to the Oct 2025 high "
+            "1,151.6 EH/s (x1.08) and beyond; REFERENCE.md sections 1 and 8",
         ),
         "btc_price_usd": Range(
-            low=63_800.0,
-            mode=87_500.0,
-            high=125_000.0,
-            source="halving-day ~$63.8k (fxstreet.com) to the Oct 2025 ATH $125.3k (ndtvprofit.com)",
+            low=0.75,
+            mode=1.0,
+            high=1.3,
+            relative=True,
+            source="around the 2025 close ~$87.5k: x0.75 ~ $65k (halving-day ~$63.8k, fxstreet.com) to "
+            "x1.3 ~ $114k (Oct 2025 ATH $125.3k, ndtvprofit.com)",
         ),
         "fees_btc_per_block": Range(
             low=0.02,
             mode=0.036,
-            high=0.10,
-            source="2025 average 0.036 BTC (hashlabs.io); fee share fell 1.35 % -> 0.78 % in 2025 (CryptoQuant); "
-            "post-halving spikes higher",
+            high=0.052,
+            source="2025 average 0.036 BTC (hashlabs.io); fee share fell 1.35 % -> 0.78 % in 2025 "
+            "(CryptoQuant); +-0.016 BTC around it",
         ),
         "energy_cost_scale": Range(
-            low=0.5,
+            low=0.7,
             mode=1.0,
-            high=1.6,
-            source="TeraWulf ~$20/MWh nuclear (decrypt.co) to ~$60/MWh, near the S21 break-even (metachain.news)",
+            high=1.3,
+            source="judgement: +-30 % on every energy cost and market price (2023 vs 2024 hub prices "
+            "differ by about that much)",
+        ),
+        "capex_scale": Range(
+            low=0.85,
+            mode=1.0,
+            high=1.15,
+            source="ASICs $15-20/TH around $17.5 (x0.86-1.14); sites $300-430 k/MW around $400 k "
+            "(REFERENCE.md section 8)",
+        ),
+        "network_growth_per_year": Range(
+            low=0.0,
+            mode=0.15,
+            high=0.30,
+            source="assumption around 15 %/yr: flat to 2025's +34.5 % (btc-newswire.com)",
+        ),
+        "btc_price_growth_per_year": Range(
+            low=-0.15,
+            mode=0.0,
+            high=0.15,
+            source="assumption: +-15 %/yr around a flat price",
         ),
     }
 
@@ -359,6 +494,9 @@ class UncertaintyConfig(_Model):
             if name.endswith("_scale") or name in {"btc_price_usd"}:
                 if not r.low > 0:
                     raise ValueError(f"range of {name} must be > 0")
+            elif name.endswith("growth_per_year"):
+                if not r.low > -0.9:
+                    raise ValueError(f"range of {name} must be > -0.9")
             elif r.low < 0:
                 raise ValueError(f"range of {name} must be >= 0")
         return v
@@ -394,6 +532,7 @@ class EstimatesConfig(_Model):
     market: MarketConfig = Field(default_factory=MarketConfig)
     carbon: CarbonConfig = Field(default_factory=CarbonConfig)
     projection: ProjectionConfig = Field(default_factory=ProjectionConfig)
+    fleet: FleetConfig = Field(default_factory=FleetConfig)
     uncertainty: UncertaintyConfig = Field(default_factory=UncertaintyConfig)
 
     @field_validator("asic_model")
@@ -411,10 +550,12 @@ class EstimatesConfig(_Model):
             "uptime": self.uptime,
             "btc_price_usd": self.market.btc_price_usd,
             "fees_btc_per_block": self.network.fees_btc_per_block,
+            "network_growth_per_year": self.fleet.network_growth_per_year,
+            "btc_price_growth_per_year": self.fleet.btc_price_growth_per_year,
         }
         for name, value in base.items():
             r = self.uncertainty.ranges.get(name)
-            if r is not None and not (r.low <= value <= r.high):
+            if r is not None and not r.relative and not (r.low <= value <= r.high):
                 raise ValueError(
                     f"the base {name} {value} lies outside its uncertainty range {r.low}..{r.high}; "
                     f"move uncertainty.ranges.{name} to bracket it"
@@ -476,7 +617,7 @@ def assumptions(config: EstimatesConfig) -> dict[str, dict]:
     out = _leaves(config, "")
     for name, r in config.uncertainty.ranges.items():
         out[f"uncertainty.ranges.{name}"] = {
-            "value": {"dist": r.dist, "low": r.low, "mode": r.mode, "high": r.high},
+            "value": {"dist": r.dist, "low": r.low, "mode": r.mode, "high": r.high, "relative": r.relative},
             "unit": "",
             "meaning": UNCERTAIN_INPUTS[name],
             "source": r.source,

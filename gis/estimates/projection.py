@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gis.estimates import bitcoin
 
-__all__ = ["project"]
+__all__ = ["network_growth_fit", "project"]
 
 
 def project(
@@ -33,7 +34,8 @@ def project(
 ) -> list[dict]:
     """One row per calendar year: year, height_start, blocks, block_subsidy_btc (at 1 January),
     halvings_in_year, network_ehs (network without the fleet, EH/s, grown from ``base_year``),
-    issuance_btc (whole network: subsidy + fees), share_of_network, btc (the fleet's expected BTC)."""
+    issuance_btc (whole network: subsidy + fees), share_of_network (u.H / (N + u.H)), btc (the fleet's
+    expected BTC)."""
     year = np.arange(start_year, start_year + years)
     heights = np.array(
         [
@@ -53,8 +55,8 @@ def project(
     blocks = h1 - h0
     issuance = bitcoin.mined_supply_btc(h1) - bitcoin.mined_supply_btc(h0) + blocks * fees_btc_per_block
     network = network_ehs * (1.0 + growth_per_year) ** (year - base_year)
-    share = bitcoin.share_of_network(hashrate_ehs, network)
-    btc = issuance * uptime * share
+    share = bitcoin.share_of_network(uptime * hashrate_ehs, network)
+    btc = issuance * share
     halvings = h1 // bitcoin.HALVING_INTERVAL_BLOCKS - h0 // bitcoin.HALVING_INTERVAL_BLOCKS
     subsidy = bitcoin.block_subsidy_btc(h0)
     return [
@@ -71,3 +73,38 @@ def project(
         }
         for i in range(years)
     ]
+
+
+def network_growth_fit(dates: ArrayLike, hashrate_ehs: ArrayLike, *, years: float | None = None) -> dict:
+    """Yearly network hashrate growth fitted to a history (e.g. the ``btc_network`` layer), to show
+    beside the scenario's growth rate: least squares of ln(hashrate) on time, growth = e^slope - 1.
+
+    Parameters
+    ----------
+    dates
+        observation dates (anything ``numpy.datetime64`` accepts).
+    hashrate_ehs
+        network hashrate at those dates, EH/s (rows not > 0 are left out and counted).
+    years
+        fit only the last ``years`` years of the history (None: all of it).
+
+    Returns
+    -------
+    dict with growth_per_year, first and last date used, points used and points left out.
+    """
+    t = np.asarray(dates, dtype="datetime64[D]").astype("int64").astype(float)
+    h = np.asarray(hashrate_ehs, dtype=float)
+    ok = np.isfinite(t) & np.isfinite(h) & (h > 0)
+    if years is not None and ok.any():
+        ok &= t >= t[ok].max() - years * 365.25
+    if ok.sum() < 2:
+        raise ValueError("need at least two dated hashrate values > 0 to fit a growth rate")
+    slope = np.polyfit(t[ok] / 365.25, np.log(h[ok]), 1)[0]
+    used = np.asarray(dates, dtype="datetime64[D]")[ok]
+    return {
+        "growth_per_year": float(np.exp(slope) - 1.0),
+        "first": str(used.min()),
+        "last": str(used.max()),
+        "points": int(ok.sum()),
+        "left_out": int((~ok).sum()),
+    }

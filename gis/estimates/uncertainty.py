@@ -17,7 +17,19 @@ from gis.estimates import bitcoin
 from gis.estimates.config import UNCERTAIN_INPUTS, EstimatesConfig, Range
 from gis.schema import CATEGORIES
 
-__all__ = ["BAND_METRICS", "FleetSummary", "bands", "draw_inputs", "fleet_totals", "sensitivity", "summarise"]
+__all__ = [
+    "BAND_METRICS",
+    "FLEET_ONLY_INPUTS",
+    "FleetSummary",
+    "bands",
+    "draw_inputs",
+    "fleet_totals",
+    "sensitivity",
+    "summarise",
+]
+
+FLEET_ONLY_INPUTS = frozenset({"capex_scale", "network_growth_per_year", "btc_price_growth_per_year"})
+"""Inputs only the fleet economics (gis.estimates.fleet) uses; this flat-fleet model ignores them."""
 
 BAND_METRICS = (
     "mineable_gw",
@@ -63,6 +75,9 @@ def base_inputs(config: EstimatesConfig) -> dict[str, np.ndarray]:
         "btc_price_usd": np.full(1, config.market.btc_price_usd),
         "fees_btc_per_block": np.full(1, config.network.fees_btc_per_block),
         "energy_cost_scale": np.ones(1),
+        "capex_scale": np.ones(1),
+        "network_growth_per_year": np.full(1, config.fleet.network_growth_per_year),
+        "btc_price_growth_per_year": np.full(1, config.fleet.btc_price_growth_per_year),
     }
 
 
@@ -87,6 +102,8 @@ def draw_inputs(config: EstimatesConfig) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name in sorted(UNCERTAIN_INPUTS):
         r = u.ranges.get(name)
+        if r is not None:
+            r = r.scaled(float(base[name].flat[0]))
         size = (u.draws, len(CATEGORIES)) if name == "capacity_scale" else (u.draws,)
         out[name] = _draw(rng, r, size) if r is not None else np.broadcast_to(base[name], size).copy()
     return out
@@ -125,7 +142,7 @@ def fleet_totals(
         "mineable_gw": mw / 1e3,
         "hashrate_ehs": ehs,
         "btc_per_year": btc,
-        "share_of_network": bitcoin.share_of_network(ehs, net),
+        "share_of_network": bitcoin.share_of_network(ehs * inputs["uptime"], net),
         "revenue_usd_per_year": btc * inputs["btc_price_usd"],
         "energy_cost_usd_per_year": (scale @ summary.energy_cost_usd_full)
         * inputs["uptime"]
@@ -157,7 +174,9 @@ def sensitivity(
     cost move dollars, not bitcoin)."""
     rows = []
     for name in sorted(config.uncertainty.ranges):
-        r = config.uncertainty.ranges[name]
+        if name in FLEET_ONLY_INPUTS:
+            continue
+        r = config.uncertainty.ranges[name].scaled(float(base_inputs(config)[name].flat[0]))
         btc, margin = {}, {}
         for end, value in (("low", r.low), ("high", r.high)):
             x = base_inputs(config)

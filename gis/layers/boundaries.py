@@ -32,9 +32,11 @@ from gis.sources.archive import find_member, safe_members
 
 __all__ = [
     "STATE_FIPS",
+    "WEB_MERCATOR",
     "assign_state",
     "build",
     "counties_from_frame",
+    "looks_like_web_mercator",
     "read_state_potential",
     "read_vector",
     "repair_geometries",
@@ -142,12 +144,36 @@ _COUNTY_SCHEMAS = {
 _AREA_TO_KM2 = {"CENSUSAREA": SQ_MI_TO_KM2, "ALAND": 1e-6}  # square miles / square metres -> km2
 
 
+WEB_MERCATOR = "EPSG:3857"
+"""The projected CRS recognised from its coordinates' range when a file declares none."""
+
+
+def looks_like_web_mercator(bounds: object) -> bool:
+    """True when ``bounds`` (minx, miny, maxx, maxy) in metres, read as EPSG:3857, lie over the US.
+
+    Used when a file declares no CRS (or degrees) but holds coordinates beyond +-180 / +-90:
+    inside the Web Mercator square (+-20,037,508 m) and, once converted, within longitude
+    -180..-64 and latitude 17..72 (the study area), they are taken as EPSG:3857.
+    """
+    from pyproj import Transformer
+
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    limit = 20_037_508.35
+    if not all(abs(v) <= limit for v in (minx, miny, maxx, maxy)):
+        return False
+    to_deg = Transformer.from_crs(WEB_MERCATOR, STORAGE_CRS, always_xy=True)
+    (lon0, lon1), (lat0, lat1) = to_deg.transform([minx, maxx], [miny, maxy])
+    return lon0 >= -180 and lon1 <= -64 and lat0 >= 17 and lat1 <= 72
+
+
 def read_vector(path: str | Path, *, member_glob: str = "*.shp") -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, ``.gz``, shapefile, or a zip holding one) as a GeoDataFrame.
 
     A zip is read in place through GDAL's ``/vsizip/`` (its first member matching
     ``member_glob``, names checked against zip-slip); a ``.gz`` through ``/vsigzip/``. The CRS is
-    the file's own; a file without one gets EPSG:4326 only when its coordinates are degrees.
+    the file's own; a file without one (or a GeoJSON read as degrees by default) gets EPSG:4326
+    when its coordinates are degrees, EPSG:3857 when they are Web Mercator metres over the US
+    (:func:`looks_like_web_mercator`; reprojected and noted by :func:`repair_geometries`).
 
     Raises
     ------
@@ -174,26 +200,27 @@ def read_vector(path: str | Path, *, member_glob: str = "*.shp") -> gpd.GeoDataF
         ) from exc
     if not isinstance(frame, gpd.GeoDataFrame):
         raise GisError("the file has no geometry", file=path, field="geometry", fix="use the catalogued file")
-    if frame.crs is None:
-        minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0.0, 0.0, 0.0, 0.0)
-        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-            raise GisError(
-                "the file declares no CRS and its coordinates are not longitude/latitude degrees",
-                file=path,
-                field="crs",
-                fix="add the .prj (shapefile) or a crs member (GeoJSON), or reproject it to EPSG:4326",
-            )
-        frame = frame.set_crs(STORAGE_CRS)
-    elif frame.crs.is_geographic and len(frame):
+    if len(frame):
         minx, miny, maxx, maxy = frame.total_bounds
-        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-            raise GisError(
-                f"the file declares {frame.crs.to_string()} (degrees) but holds coordinates beyond "
-                "longitude/latitude range, as a projected file in metres would",
-                file=path,
-                field="crs",
-                fix="declare the file's real CRS (a .prj or a GeoJSON crs member), or reproject it to EPSG:4326",
-            )
+        beyond_degrees = minx < -180 or maxx > 180 or miny < -90 or maxy > 90
+    else:
+        beyond_degrees = False
+    if beyond_degrees and (frame.crs is None or frame.crs.is_geographic):
+        # GDAL reads a GeoJSON without a crs member as EPSG:4326; the coordinates decide
+        if looks_like_web_mercator(frame.total_bounds):
+            frame = frame.set_crs(WEB_MERCATOR, allow_override=True)  # reprojected (and counted) later
+            frame.attrs["crs_detected"] = WEB_MERCATOR
+            return frame
+        declared = "declares no CRS" if frame.crs is None else f"declares {frame.crs.to_string()} (degrees)"
+        raise GisError(
+            f"the file {declared} but its coordinates are not longitude/latitude degrees, nor Web Mercator "
+            "metres over the US",
+            file=path,
+            field="crs",
+            fix="declare the file's real CRS (a .prj or a GeoJSON crs member), or reproject it to EPSG:4326",
+        )
+    if frame.crs is None:
+        frame = frame.set_crs(STORAGE_CRS)
     return frame
 
 
@@ -202,7 +229,13 @@ def repair_geometries(frame: gpd.GeoDataFrame, log: RowLog) -> gpd.GeoDataFrame:
 
     The frame is returned in EPSG:4326 (reprojected if it came in another CRS).
     """
+    detected = frame.attrs.get("crs_detected")
     frame = log.drop(frame, frame.geometry.isna() | frame.geometry.is_empty, "no geometry")
+    if detected:
+        log.repair(
+            len(frame),
+            f"coordinates in metres ({detected} detected from their range, no CRS declared) converted to degrees",
+        )
     if frame.crs is not None and not frame.crs.equals(gpd.GeoSeries([], crs=STORAGE_CRS).crs):
         log.note(f"reprojected from {frame.crs.to_string()} to {STORAGE_CRS}")
         frame = frame.to_crs(STORAGE_CRS)

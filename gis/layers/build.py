@@ -30,6 +30,7 @@ BUILDERS: dict[str, str] = {
     "military": "gis.layers.military:build",
     "resource": "gis.layers.resource:build",
     "bitcoin": "gis.layers.bitcoin:build",
+    "markets": "gis.layers.markets:build",
 }
 """Theme -> builder function, in the order they run."""
 

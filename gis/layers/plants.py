@@ -45,6 +45,7 @@ import pandas as pd
 from rich.table import Table
 
 from gis import STORAGE_CRS
+from gis.errors import GisError
 from gis.layers._plants_fuel import fuel_from_atlas, fuel_from_gppd, fuel_from_technology
 from gis.layers._plants_owner import OWNER_RULES, classify_owner, explain_owner
 from gis.layers._plants_readers import (
@@ -59,6 +60,7 @@ from gis.layers.boundaries import state_code
 from gis.rowlog import RowLog
 from gis.schema import PLANT_STATUS, PLANT_STATUSES, PLANTS
 from gis.sources import Resolver
+from gis.textsafe import NAME_MAX_CHARS, clip_text
 
 __all__ = [
     "FEDERAL_CLASSES",
@@ -102,16 +104,23 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
     log = RowLog("plants")
     status_log = RowLog("plant_status")
 
-    atlas = _atlas_plants(read_atlas(resolver.require(ATLAS, "plants")), log)
+    atlas_file = resolver.require(ATLAS, "plants")
+    atlas = _atlas_plants(read_atlas(atlas_file), log, where=atlas_file.path)
     gppd = _gppd_plants(read_gppd(resolver.require(GPPD, "table")), log)
     eia860 = _eia860_plants(read_eia860(resolver.require(EIA860, "plant")), log)
     plants = _merge(atlas, gppd, eia860, log, states=built.get("states"))
 
-    status = _status_rows(read_eia860m(resolver.require(EIA860M, "plants"), status_log), status_log)
+    status_file = resolver.require(EIA860M, "plants")
+    status = _status_rows(read_eia860m(status_file, status_log), status_log, where=status_file.path)
     joined = join_status(status, plants)
     plants = _apply_status(plants, joined, log, status_log)
     plants = plants.sort_values("plant_id", kind="stable").reset_index(drop=True)
     plants["owner_class"] = classify_owner(plants["owner"])
+    for col in ("name", "owner"):  # a name is a label, not a document: capped, counted
+        long = plants[col].astype(str).str.len() > NAME_MAX_CHARS
+        if long.any():
+            plants.loc[long, col] = plants.loc[long, col].astype(str).map(clip_text)
+            log.repair(int(long.sum()), f"{col} longer than {NAME_MAX_CHARS} characters clipped")
 
     plant_status = gpd.GeoDataFrame(
         joined[PLANT_STATUS.column_names], geometry=joined.geometry, crs=STORAGE_CRS
@@ -123,15 +132,16 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
 # --- per-source cleaning ----------------------------------------------------------------------
 
 
-def _atlas_plants(rows: pd.DataFrame, log: RowLog) -> pd.DataFrame:
+def _atlas_plants(rows: pd.DataFrame, log: RowLog, *, where: object = None) -> pd.DataFrame:
     log.read(len(rows))
     rows = rows.copy()
     rows["plant_id"] = pd.to_numeric(rows["plant_id"], errors="coerce")
     rows = log.drop(rows, rows["plant_id"].isna(), "atlas: no plant code")
+    _note_conflicts(rows, log, label="atlas")
     rows = log.drop(rows, rows["plant_id"].duplicated(), "atlas: duplicate plant code")
     rows["capacity_mw"] = pd.to_numeric(rows["capacity_mw"], errors="coerce")
     rows = _clean_capacity(rows, log, label="atlas")
-    rows = _clean_points(rows, log, label="atlas")
+    rows = _clean_points(rows, log, label="atlas", where=where)
     return pd.DataFrame(
         {
             "plant_id": rows["plant_id"].astype("int64"),
@@ -161,6 +171,7 @@ def _gppd_plants(rows: pd.DataFrame, log: RowLog) -> pd.DataFrame:
             rows["plant_id"].isna(),
             "gppd: gppd_idnr is not USA + a 7-digit EIA plant code (WRI-assigned id)",
         )
+        _note_conflicts(rows.loc[rows["plant_id"].notna()], log, label="gppd")
         log.drop(rows, rows["plant_id"].notna() & rows["plant_id"].duplicated(), "gppd: duplicate plant code")
         rows = rows.loc[~bad]
     years = sorted(int(c.rsplit("_", 1)[1]) for c in rows.columns if c.startswith("generation_gwh_"))
@@ -172,6 +183,7 @@ def _gppd_plants(rows: pd.DataFrame, log: RowLog) -> pd.DataFrame:
     latest = np.where(last >= 0, values[np.arange(len(values)), np.clip(last, 0, None)], np.nan)
     year = pd.array(np.where(last >= 0, np.asarray(years)[np.clip(last, 0, None)], 0), dtype="Int64")
     year[last < 0] = pd.NA
+    wettest = gen.max(axis=1, skipna=True).to_numpy(dtype="float64")
     return pd.DataFrame(
         {
             "plant_id": rows["plant_id"].astype("int64").to_numpy(),
@@ -183,6 +195,7 @@ def _gppd_plants(rows: pd.DataFrame, log: RowLog) -> pd.DataFrame:
             "commissioning_year": pd.to_numeric(rows["commissioning_year"], errors="coerce").to_numpy(),
             "generation_gwh": latest,
             "generation_year": year,
+            "generation_max_gwh": wettest,
             "longitude": pd.to_numeric(rows["longitude"], errors="coerce").to_numpy(),
             "latitude": pd.to_numeric(rows["latitude"], errors="coerce").to_numpy(),
         }
@@ -239,7 +252,14 @@ def _merge(
     plants = pd.concat([base[columns], extra[columns]], ignore_index=True)
 
     generation = gppd.set_index("plant_id")[
-        ["capacity_mw", "capacity_year", "generation_gwh", "generation_year", "commissioning_year"]
+        [
+            "capacity_mw",
+            "capacity_year",
+            "generation_gwh",
+            "generation_year",
+            "generation_max_gwh",
+            "commissioning_year",
+        ]
     ].rename(columns={"capacity_mw": "gppd_capacity_mw"})
     plants = plants.join(generation, on="plant_id")
     from_gppd = plants["plant_id"].isin(gppd["plant_id"]) & plants["sources"].eq(ATLAS)
@@ -252,6 +272,9 @@ def _merge(
         log=log,
     )
 
+    cap = pd.to_numeric(plants["gppd_capacity_mw"], errors="coerce")
+    wet = plants["generation_max_gwh"] / (cap * HOURS_PER_YEAR_THOUSANDS)
+    plants["capacity_factor_max"] = wet.where((cap > 0) & (wet >= 0)).clip(upper=1.0)
     plants = plants.join(eia860.set_index("plant_id"), on="plant_id")
     from_860 = plants["state_860"].notna()
     plants.loc[from_860, "sources"] = plants.loc[from_860, "sources"] + ";" + EIA860
@@ -317,7 +340,7 @@ def _fill_state_from_polygons(
 # --- status -----------------------------------------------------------------------------------
 
 
-def _status_rows(rows: pd.DataFrame, log: RowLog) -> gpd.GeoDataFrame:
+def _status_rows(rows: pd.DataFrame, log: RowLog, *, where: object = None) -> gpd.GeoDataFrame:
     rows = rows.copy()
     rows["status_id"] = np.arange(len(rows), dtype="int64")
     rows["status"] = _text(rows["status"]).str.lower()
@@ -326,7 +349,7 @@ def _status_rows(rows: pd.DataFrame, log: RowLog) -> gpd.GeoDataFrame:
     )
     rows["capacity_mw"] = pd.to_numeric(rows["capacity_mw"], errors="coerce")
     rows = _clean_capacity(rows, log, label="860m")
-    rows = _clean_points(rows, log, label="860m")
+    rows = _clean_points(rows, log, label="860m", where=where)
     date = _text(rows["retirement_date"])
     geometry = gpd.points_from_xy(rows["longitude"], rows["latitude"], crs=STORAGE_CRS)
     return gpd.GeoDataFrame(
@@ -393,10 +416,84 @@ def _clean_capacity(rows: pd.DataFrame, log: RowLog, *, label: str) -> pd.DataFr
     return rows.assign(capacity_mw=cap.loc[rows.index].astype("float64"))
 
 
-def _clean_points(rows: pd.DataFrame, log: RowLog, *, label: str) -> pd.DataFrame:
-    """Drop rows without usable coordinates; repair swapped lat/lon and a lost longitude sign."""
+def _note_conflicts(rows: pd.DataFrame, log: RowLog, *, label: str, limit: int = 5) -> None:
+    """Note plant codes whose rows disagree on capacity or name, with both values and the rule.
+
+    The rule: the first row in file order is kept; the others are dropped (counted as
+    ``<label>: duplicate plant code``). A disagreement is never resolved silently.
+    """
+    dup = rows["plant_id"].duplicated(keep=False)
+    if not dup.any():
+        return
+    group = rows.loc[dup]
+    cap = pd.to_numeric(group["capacity_mw"], errors="coerce") if "capacity_mw" in group else None
+    conflicts = []
+    for plant_id, part in group.groupby("plant_id", sort=True):
+        differ = []
+        if cap is not None:
+            values = cap.loc[part.index]
+            if values.nunique(dropna=False) > 1:
+                differ.append("capacity_mw " + " vs ".join(f"{v:,.1f}" for v in values))
+        if "name" in part and _text(part["name"]).nunique() > 1:
+            differ.append("name " + " vs ".join(repr(clip_text(str(v), 60)) for v in _text(part["name"])))
+        if differ:
+            conflicts.append(f"plant {int(plant_id)}: " + "; ".join(differ))
+    if conflicts:
+        shown = "; ".join(conflicts[:limit]) + (
+            f"; and {len(conflicts) - limit:,} more" if len(conflicts) > limit else ""
+        )
+        log.note(
+            f"{label}: {len(conflicts):,} plant codes have rows that disagree; the first row in file order "
+            f"is kept and the others dropped as duplicates: {shown}"
+        )
+
+
+WHOLESALE_DROP_SHARE = 0.5
+"""A source losing more than this share of its rows to one coordinate problem is refused."""
+
+
+def _metres_to_degrees(
+    lat: pd.Series, lon: pd.Series, log: RowLog, label: str
+) -> tuple[pd.Series, pd.Series]:
+    """Coordinates in metres (EPSG:3857, Web Mercator) read as degrees, detected from their range.
+
+    A file that does not declare its CRS (a GeoJSON without ``crs`` member, a CSV) is taken as
+    degrees; when most of its points lie beyond +-180 / +-90 yet inside the Web Mercator square
+    (+-20,037,508 m), and lie in the study area once converted, they are converted and counted.
+    """
+    known = lat.notna() & lon.notna()
+    if not known.any():
+        return lat, lon
+    beyond = known & ((lon.abs() > 180) | (lat.abs() > 90))
+    if beyond.sum() <= WHOLESALE_DROP_SHARE * known.sum():
+        return lat, lon
+    from pyproj import Transformer
+
+    limit = 20_037_508.35
+    metric = beyond & lon.abs().le(limit) & lat.abs().le(limit)
+    to_deg = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    x, y = to_deg.transform(lon[metric].to_numpy(dtype="float64"), lat[metric].to_numpy(dtype="float64"))
+    new_lon, new_lat = pd.Series(x, index=lon[metric].index), pd.Series(y, index=lat[metric].index)
+    fits = new_lat.between(*US_LAT_RANGE) & new_lon.between(*US_LON_RANGE)
+    if fits.sum() <= WHOLESALE_DROP_SHARE * known.sum():
+        return lat, lon  # not Web Mercator either: the wholesale check below refuses the file
+    log.repair(
+        int(metric.sum()),
+        f"{label}: coordinates in metres (EPSG:3857 detected from their range, no CRS declared) converted to degrees",
+    )
+    return lat.where(~metric, new_lat), lon.where(~metric, new_lon)
+
+
+def _clean_points(rows: pd.DataFrame, log: RowLog, *, label: str, where: object = None) -> pd.DataFrame:
+    """Drop rows without usable coordinates; repair swapped lat/lon and a lost longitude sign.
+
+    Coordinates in Web Mercator metres are detected and converted (:func:`_metres_to_degrees`).
+    More than :data:`WHOLESALE_DROP_SHARE` of the rows lost to one coordinate problem is a
+    GisError naming ``where`` (the source file), not a silent loss.
+    """
     lat = pd.to_numeric(rows["latitude"], errors="coerce")
     lon = pd.to_numeric(rows["longitude"], errors="coerce")
+    lat, lon = _metres_to_degrees(lat, lon, log, label)
     swapped = (lat < 0) & (lon > 0)
     lat, lon = lat.where(~swapped, lon), lon.where(~swapped, lat)
     log.repair(int(swapped.sum()), f"{label}: latitude/longitude swapped")
@@ -405,7 +502,20 @@ def _clean_points(rows: pd.DataFrame, log: RowLog, *, label: str) -> pd.DataFram
     lon = lon.where(~flipped, -lon)
     log.repair(int(flipped.sum()), f"{label}: longitude sign restored")
     rows = rows.assign(latitude=lat, longitude=lon)
-    rows = log.drop(rows, lat.isna() | lon.isna(), f"{label}: no coordinates")
+    total = len(rows)
+    missing = lat.isna() | lon.isna()
+    inside = lat.between(*US_LAT_RANGE) & lon.between(*US_LON_RANGE)
+    for mask, problem in ((missing, "have no coordinates"), (~missing & ~inside, "lie outside the US")):
+        if total >= 2 and mask.sum() > WHOLESALE_DROP_SHARE * total:
+            raise GisError(
+                f"{int(mask.sum()):,} of {total:,} rows {problem} (lat 17..72, lon -180..-64): the whole "
+                "source would be lost; its coordinates are probably in another CRS or another column",
+                file=str(where or label),
+                field="latitude/longitude",
+                fix="give the coordinates in degrees (EPSG:4326, longitude negative in the US) or in "
+                "Web Mercator metres, or correct [columns] in the source's layers/*.toml entry",
+            )
+    rows = log.drop(rows, missing, f"{label}: no coordinates")
     inside = rows["latitude"].between(*US_LAT_RANGE) & rows["longitude"].between(*US_LON_RANGE)
     return log.drop(rows, ~inside, f"{label}: outside the US (lat 17..72, lon -180..-64)")
 

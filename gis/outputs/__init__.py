@@ -9,10 +9,11 @@ Modules::
     gpkg     sites.gpkg for analysts: summaries, source layers, QGIS styles, provenance
     styles   QGIS QML styles and the layer_styles table
     tables   sites_ranked.xlsx
-    charts   report charts (matplotlib PNG)
-    report   report.html
+    charts   report charts (matplotlib PNG, drawn at the width the report shows them)
+    report   report.html from jinja2 templates (templates/report.html.j2, templates/sections/*)
+    labels   words and units of columns, categories and owner classes
     inputs   reading layers.gpkg, sites.gpkg and estimates.json from OUT
-    api      the commands behind `gis map` and `gis run`
+    api      the commands behind `gis map`, `gis report` and `gis run`
 """
 
 from gis.outputs.api import map_command, outputs_command, report_command

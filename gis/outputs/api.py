@@ -1,9 +1,10 @@
 """Commands of the outputs stage, called by ``gis map`` and ``gis run``.
 
 ``gis map`` writes ``OUT/map.html`` (web tiles and CDN assets; ``--offline``: self-contained,
-vector basemap). ``gis run`` writes every output: ``map.html`` (online), ``map_offline.html``
-(opens from disk on a machine without network), the styled ``sites.gpkg``,
-``sites_ranked.xlsx`` and ``report.html``.
+vector basemap). ``gis run`` and ``gis report`` write every output: ``map.html`` (online),
+``map_offline.html`` (opens from disk on a machine without network), the styled ``sites.gpkg``,
+``sites_ranked.xlsx`` and ``report.html`` (``gis report`` also ``sites_ranked.csv``). The map is
+built once and written twice.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from gis.errors import GisError
 from gis.outputs.assets import vendored_licences
+from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
 from gis.outputs.inputs import StageOutputs, read_stage_outputs
 from gis.outputs.map import build_map, write_map
@@ -19,6 +22,8 @@ from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
 from gis.outputs.report import sources_from_metadata, write_report
 from gis.outputs.tables import write_ranked_xlsx
 from gis.timing import stage
+
+__all__ = ["MAP_SIZE_BUDGET_MB", "map_command", "outputs_command", "report_command"]
 
 MAP_SIZE_BUDGET_MB = 15.0
 """A national map above this size is slow to open and to e-mail; the command warns."""
@@ -29,11 +34,14 @@ def _report_notes(console, notes: list[str]) -> None:
         console.print(f"[cyan]outputs:[/] {note}")
 
 
-def _write_map(inputs: StageOutputs, preset: MapPreset, target: Path, *, offline: bool, console) -> Path:
-    t0 = time.perf_counter()
-    fmap = build_map(
+def _build_map(inputs: StageOutputs, preset: MapPreset, *, offline: bool | None):
+    return build_map(
         layers=inputs.layers, sites=inputs.sites, estimates=inputs.estimates, preset=preset, offline=offline
     )
+
+
+def _write_map(fmap, target: Path, *, offline: bool, console) -> Path:
+    t0 = time.perf_counter()
     path = write_map(fmap, target, offline=offline)
     size_mb = path.stat().st_size / 1e6
     kind = "offline, self-contained" if offline else "online tiles"
@@ -51,13 +59,35 @@ def map_command(*, out: Path, offline: bool, console, preset: str | Path = DEFAU
     spec = load_preset(preset)
     inputs = read_stage_outputs(Path(out), layer_names=_map_layers(spec))
     _report_notes(console, inputs.notes)
-    return _write_map(inputs, spec, Path(out) / "map.html", offline=offline, console=console)
+    fmap = _build_map(inputs, spec, offline=offline)
+    return _write_map(fmap, Path(out) / "map.html", offline=offline, console=console)
 
 
 def report_command(*, out: Path, console) -> Path:
-    """Write ``OUT/report.html`` alone."""
-    inputs = read_stage_outputs(Path(out), layer_names=[])
+    """Write ``OUT/report.html`` and ``OUT/explorer.html``."""
+    inputs = read_stage_outputs(Path(out), layer_names=["states"])
+    _write_explorer(inputs, Path(out), console=console)
     return _write_report(inputs, Path(out), console=console)
+
+
+def _write_explorer(inputs: StageOutputs, out: Path, *, console) -> Path | None:
+    """``OUT/explorer.html``; when the sites cannot feed it (no sub-scores), say why and go on."""
+    t0 = time.perf_counter()
+    try:
+        path, notes = write_explorer(
+            out / "explorer.html",
+            sites=inputs.sites,
+            estimates=inputs.estimates,
+            out=out,
+            states=inputs.layers.get("states"),
+        )
+    except GisError as exc:
+        console.print(f"[yellow]warning:[/] explorer.html not written: {exc.message}")
+        return None
+    _report_notes(console, notes)
+    size_mb = path.stat().st_size / 1e6
+    console.print(f"Wrote {path} (offline explorer, {size_mb:.1f} MB, {time.perf_counter() - t0:.1f} s)")
+    return path
 
 
 def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
@@ -67,6 +97,7 @@ def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
         estimates=inputs.estimates,
         sources=sources_from_metadata(inputs.layers_metadata),
         vendored=vendored_licences(),
+        layer_notes=inputs.layer_notes,
     )
     console.print(f"Wrote {path}")
     return path
@@ -77,18 +108,35 @@ def _map_layers(preset: MapPreset) -> list[str]:
 
 
 def outputs_command(
-    *, out: Path, scenario_path: Path | None, console, preset: str | Path = DEFAULT_PRESET
+    *,
+    out: Path,
+    scenario_path: Path | None,
+    console,
+    preset: str | Path = DEFAULT_PRESET,
+    csv: bool = False,
+    record_scenario: bool = True,
 ) -> list[Path]:
-    """``gis run``'s last step: both maps, the styled GeoPackage, the spreadsheet and the report."""
+    """Both maps, the styled GeoPackage, the spreadsheet and the report (``gis run``'s last step,
+    and ``gis report``, which also rewrites ``sites_ranked.csv`` with ``csv``). ``record_scenario``:
+    write ``OUT/scenario.toml`` from ``scenario_path`` (the packaged default when None)."""
     out = Path(out)
     spec = load_preset(preset)
     with stage("read"):
         inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
     _report_notes(console, inputs.notes)
     with stage("map"):
-        written = [_write_map(inputs, spec, out / "map.html", offline=False, console=console)]
+        fmap = _build_map(inputs, spec, offline=None)  # both basemaps; each write keeps its own
+        written = [_write_map(fmap, out / "map.html", offline=False, console=console)]
     with stage("map_offline"):
-        written.append(_write_map(inputs, spec, out / "map_offline.html", offline=True, console=console))
+        written.append(_write_map(fmap, out / "map_offline.html", offline=True, console=console))
+    if csv:
+        from gis.io import write_csv
+        from gis.scoring.api import ranked_csv_frame
+        from gis.scoring.columns import read_candidate_sites
+
+        path = write_csv(out / "sites_ranked.csv", ranked_csv_frame(read_candidate_sites(out / "sites.gpkg")))
+        console.print(f"Wrote {path}")
+        written.append(path)
     with stage("sites_gpkg"):
         gpkg = write_sites_gpkg(
             out / "sites.gpkg",
@@ -108,6 +156,12 @@ def outputs_command(
             out / "sites_ranked.xlsx", inputs.sites, estimates=inputs.estimates, scenario_path=scenario_path
         )
     console.print(f"Wrote {xlsx}")
+    if record_scenario:  # OUT/scenario.toml: the scenario the sites were scored with
+        written.append(write_run_scenario(out, scenario_path))
+    with stage("explorer"):
+        explorer = _write_explorer(inputs, out, console=console)
+    if explorer is not None:
+        written.append(explorer)
     with stage("report"):
         written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
     return written

@@ -8,8 +8,11 @@ temporary file (layers, then ``layer_styles``) and renamed over the old one in o
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import sqlite3
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,10 +20,54 @@ import pandas as pd
 
 from gis import STORAGE_CRS, __version__
 from gis.io import atomic_path, write_gpkg
-from gis.outputs.labels import CATEGORY_LABELS, column_unit
+from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
 from gis.outputs.presets import MapPreset
 from gis.outputs.styles import Style, classes, write_layer_styles
-from gis.schema import LAYER_SCHEMAS
+from gis.schema import LAYER_SCHEMAS, SCHEMA_REGISTRY
+
+__all__ = [
+    "LAYER_TITLES",
+    "SUMMARY_COLUMNS",
+    "category_summary",
+    "layer_styles_for",
+    "provenance",
+    "state_summary",
+    "write_data_columns",
+    "write_sites_gpkg",
+]
+
+OWNER_CLASS_COLOURS = {
+    "federal_tva": "#e31a1c",
+    "federal_usace": "#1f78b4",
+    "federal_usbr": "#33a02c",
+    "federal_other": "#6a3d9a",
+    "military": "#525252",
+    "public_other": "#ff7f00",
+    "private": "#bdbdbd",
+}
+"""QGIS colour of each plant owner class (ColorBrewer Paired/Set1 hues; private plants pale)."""
+
+EXCLUDED_COLOUR = "#9e9e9e"
+
+LAYER_TITLES = {
+    "candidate_sites": (
+        "Candidate mining sites",
+        "Candidate Bitcoin mining sites, one per asset or cluster, best first: mineable MW, 0..1 score "
+        "with its sub-scores, rank; excluded sites (score 0) carry the reason.",
+    ),
+    "state_summary": (
+        "Summary by state",
+        "Per state: candidate sites, mineable GW, hashrate EH/s, BTC a year and CO2 Mt a year of the "
+        "national fleet (estimates.json by_state).",
+    ),
+    "category_summary": (
+        "Summary by category",
+        "Per candidate category: sites, mineable GW, hashrate EH/s, BTC a year and CO2 Mt a year of the "
+        "national fleet (estimates.json by_category).",
+    ),
+}
+"""Title and description (gpkg_contents) of the layers this stage makes; source layers take theirs
+from the column registry."""
 
 SUMMARY_COLUMNS = ("sites", "mineable_gw", "hashrate_ehs", "btc_per_year", "co2_mt_per_year")
 """Figures of each ``by_state`` / ``by_category`` group in estimates.json, copied into the summaries."""
@@ -42,7 +89,11 @@ def state_summary(by_state: Mapping[str, Mapping], states: gpd.GeoDataFrame | No
         return frame
     shapes = states[["state", "name", "geometry"]]
     merged = shapes.merge(frame, on="state", how="left")
+    # a state without a row has no site in the fleet: its figures are 0, not unknown
     merged["sites"] = merged["sites"].fillna(0).astype("int64")
+    absent = ~merged["state"].isin(frame["state"])
+    for col in SUMMARY_COLUMNS[1:]:
+        merged.loc[absent, col] = 0.0
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=STORAGE_CRS)
 
 
@@ -54,23 +105,39 @@ def category_summary(by_category: Mapping[str, Mapping]) -> pd.DataFrame:
 
 
 def layer_styles_for(preset: MapPreset, *, state_max_gw: float) -> dict[str, Style]:
-    """A QGIS style per layer, following the map preset's colours."""
+    """A QGIS style per layer, following the map preset's colours.
+
+    Sites are graduated by score, excluded sites in their own grey class (the renderer reads
+    ``-1`` for them); states by mineable GW up to ``state_max_gw`` (GW) included; plants by
+    owner class.
+    """
     score_breaks, score_colours = classes(preset.sites.ramp, 0.0, 1.0)
     gw_breaks, gw_colours = classes(preset.choropleth.ramp, 0.0, max(state_max_gw, 1e-6))
     styles = {
         "candidate_sites": Style(
             "marker",
-            column="score",
+            column='if("excluded", -1, "score")',
             breaks=score_breaks,
             colours=score_colours,
+            extra=((-1.0, -0.5, "excluded (not counted)", EXCLUDED_COLOUR),),
+            labels=tuple(f"score {a:.1f} – {b:.1f}" for a, b in itertools.pairwise(score_breaks)),
             size=2.6,
-            description="candidate sites coloured by score (0..1)",
+            description="candidate sites coloured by score (0..1); excluded sites grey",
+        ),
+        "plants": Style(
+            "marker",
+            column="owner_class",
+            colour="#d9d9d9",
+            categories=tuple((k, OWNER_CLASS_LABELS[k], c) for k, c in OWNER_CLASS_COLOURS.items()),
+            size=1.6,
+            description="power plants coloured by owner class",
         ),
         "state_summary": Style(
             "fill",
             column="mineable_gw",
             breaks=gw_breaks,
             colours=gw_colours,
+            labels=tuple(f"{a:.2f} – {b:.2f} GW" for a, b in itertools.pairwise(gw_breaks)),
             size=0.2,
             description="states coloured by mineable GW",
         ),
@@ -81,12 +148,18 @@ def layer_styles_for(preset: MapPreset, *, state_max_gw: float) -> dict[str, Sty
         if spec.layer in styles:
             continue
         if spec.colour_by and spec.breaks:
-            limits = (0.0, *spec.breaks, 2000.0)
+            limits = (0.0, *spec.breaks, 1e9)
+            unit = spec.legend_unit
+            labels = [f"< {spec.breaks[0]:g} {unit}"]
+            labels += [f"{a:g} – {b:g} {unit}" for a, b in itertools.pairwise(spec.breaks)]
+            labels += [f"≥ {spec.breaks[-1]:g} {unit}"]
             styles[spec.layer] = Style(
                 kind,
-                column=spec.colour_by,
+                column=f'coalesce("{spec.colour_by}", -1)',  # unknown values drawn in their own class
                 breaks=limits,
                 colours=tuple(spec.ramp),
+                labels=tuple(label.strip() for label in labels),
+                extra=((-1.0, -0.5, "unknown", spec.colour),),
                 size=0.4,
                 description=spec.label,
             )
@@ -131,6 +204,95 @@ def provenance(
     return meta
 
 
+_DATA_COLUMNS_DDL = (
+    "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,"
+    " name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT,"
+    " CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),"
+    " CONSTRAINT gdc_tn UNIQUE (table_name, name))",
+    "CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL,"
+    " constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC,"
+    " max_is_inclusive BOOLEAN, description TEXT,"
+    " CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value))",
+)
+_SCHEMA_EXTENSION = "http://www.geopackage.org/spec120/#extension_schema"
+
+
+_SUMMARY_DESCRIPTIONS = {
+    "state": "two-letter state code",
+    "name": "state name",
+    "category": "candidate category key",
+    "label": "candidate category in words",
+    "sites": "candidate sites of the group in the national fleet",
+    "mineable_gw": "mineable power of those sites",
+    "hashrate_ehs": "hashrate those sites would run",
+    "btc_per_year": "bitcoin those sites would mine a year",
+    "co2_mt_per_year": "CO2 emitted by the energy those sites use, a year",
+}
+
+
+def _column_description(layer: str, column: str) -> str:
+    schema = SCHEMA_REGISTRY.get(layer)
+    if schema is not None and column in schema.column_names:
+        return schema.column(column).description
+    if column.startswith("s_"):
+        return (
+            f"sub-score of the {column.removeprefix('s_').replace('_', ' ')} criterion, 0 (worst) to 1 (best)"
+        )
+    return ""
+
+
+def write_data_columns(gpkg: Path, frames: Mapping[str, pd.DataFrame]) -> int:
+    """Fill ``gpkg_data_columns`` (GeoPackage schema extension): a title with unit and a
+    description per column from the column registry; ``gpkg_contents`` gets layer titles and
+    descriptions. QGIS shows the titles as field aliases. Returns the number of columns described."""
+    con = sqlite3.connect(gpkg)
+    try:
+        for ddl in _DATA_COLUMNS_DDL:
+            con.execute(ddl)
+        for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+            con.execute(
+                "INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)"
+                " SELECT ?, NULL, 'gpkg_schema', ?, 'read-write' WHERE NOT EXISTS (SELECT 1 FROM"
+                " gpkg_extensions WHERE table_name = ? AND extension_name = 'gpkg_schema')",
+                (table, _SCHEMA_EXTENSION, table),
+            )
+        n = 0
+        for layer, frame in frames.items():
+            for column in frame.columns:
+                if column == "geometry":
+                    continue
+                label = _field_title(layer, column)
+                description = _column_description(layer, column)
+                con.execute(
+                    "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, description)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (layer, column, f"{label} [{column}]", label, description),
+                )
+                n += 1
+            ident, desc = LAYER_TITLES.get(layer, (None, None))
+            if ident is None and layer in LAYER_SCHEMAS:
+                ident, desc = title(layer).capitalize(), LAYER_SCHEMAS[layer].description
+            if ident:
+                con.execute(
+                    "UPDATE gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
+                    (ident, desc, layer),
+                )
+        con.commit()
+    finally:
+        con.close()
+    return n
+
+
+def _field_title(layer: str, column: str) -> str:
+    unit = column_unit(column, layer=layer)
+    name = title(column)
+    return f"{name} ({unit})" if unit else name
+
+
+def _aliases(frame: pd.DataFrame, layer: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c, _field_title(layer, c)) for c in frame.columns if c != "geometry")
+
+
 def _columns_metadata(frame: pd.DataFrame, layer: str) -> str:
     return json.dumps({c: column_unit(c, layer=layer) for c in frame.columns if c != "geometry"})
 
@@ -159,7 +321,9 @@ def write_sites_gpkg(
     layer_meta = {
         name: {
             "columns_units": _columns_metadata(frame, name),
-            "description": LAYER_SCHEMAS[name].description if name in LAYER_SCHEMAS else name,
+            "description": LAYER_TITLES[name][1]
+            if name in LAYER_TITLES
+            else (LAYER_SCHEMAS[name].description if name in LAYER_SCHEMAS else name),
         }
         for name, frame in frames.items()
     }
@@ -172,5 +336,11 @@ def write_sites_gpkg(
     )
     with atomic_path(target) as tmp:
         write_gpkg(tmp, frames, dataset_metadata=meta, layer_metadata=layer_meta)
-        write_layer_styles(tmp, layer_styles_for(preset, state_max_gw=state_max))
+        styles = layer_styles_for(preset, state_max_gw=state_max)
+        styles = {
+            name: replace(style, aliases=_aliases(frames[name], name)) if name in frames else style
+            for name, style in styles.items()
+        }
+        write_layer_styles(tmp, styles)
+        write_data_columns(tmp, frames)
     return Path(target)

@@ -67,6 +67,8 @@ class StageOutputs:
     layers_metadata: dict[str, str]
     sites_metadata: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    layer_notes: dict[str, list[str]] = field(default_factory=dict)
+    """Per layer of layers.gpkg, the notes its build recorded (which source it used, fallbacks)."""
 
 
 def _need(path: Path, command: str) -> Path:
@@ -139,6 +141,20 @@ def gpkg_metadata(path: Path) -> dict[str, str]:
     return dict(info.get("dataset_metadata") or {})
 
 
+def layer_build_notes(path: Path) -> dict[str, list[str]]:
+    """The ``row_log`` notes each layer of ``layers.gpkg`` recorded in its metadata ({} if none)."""
+    notes: dict[str, list[str]] = {}
+    for name in pyogrio.list_layers(path)[:, 0]:
+        meta = pyogrio.read_info(path, layer=str(name)).get("layer_metadata") or {}
+        try:
+            log = json.loads(meta.get("row_log", "{}"))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(log, dict) and log.get("notes"):
+            notes[str(name)] = [str(n) for n in log["notes"]]
+    return notes
+
+
 def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs:
     """Read sites, estimates and the wanted source layers (those present) from ``out``."""
     notes: list[str] = []
@@ -158,4 +174,5 @@ def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs
         layers_metadata=gpkg_metadata(layers_path),
         sites_metadata=gpkg_metadata(out / "sites.gpkg"),
         notes=notes,
+        layer_notes=layer_build_notes(layers_path),
     )

@@ -11,7 +11,19 @@ import html
 import numpy as np
 import pandas as pd
 
-from gis.schema import CATEGORIES, SCHEMA_REGISTRY
+from gis.schema import CATEGORIES, OWNER_CLASSES, SCHEMA_REGISTRY
+
+__all__ = [
+    "CATEGORY_LABELS",
+    "CRITERION_TITLES",
+    "FIELD_TITLES",
+    "OWNER_CLASS_LABELS",
+    "column_unit",
+    "display_frame",
+    "escape_text",
+    "header",
+    "title",
+]
 
 CATEGORY_LABELS: dict[str, str] = {
     "federal_hydro": "Federal hydro",
@@ -26,6 +38,97 @@ CATEGORY_LABELS: dict[str, str] = {
 
 assert set(CATEGORY_LABELS) == set(CATEGORIES), "a category lacks a display name"
 
+OWNER_CLASS_LABELS: dict[str, str] = {
+    "federal_tva": "Federal: Tennessee Valley Authority",
+    "federal_usace": "Federal: US Army Corps of Engineers",
+    "federal_usbr": "Federal: Bureau of Reclamation",
+    "federal_other": "Federal: other agency",
+    "military": "Military",
+    "public_other": "Other public (state, municipal, cooperative)",
+    "private": "Private",
+}
+"""Display name of each ``owner_class`` (keys: :data:`gis.schema.OWNER_CLASSES`)."""
+
+assert set(OWNER_CLASS_LABELS) == set(OWNER_CLASSES), "an owner class lacks a display name"
+
+FIELD_TITLES: dict[str, str] = {
+    "site_id": "Site id",
+    "name": "Name",
+    "category": "Category",
+    "setting": "Setting",
+    "owner": "Owner / operator",
+    "owner_class": "Owner class",
+    "state": "State",
+    "fuel": "Fuel",
+    "capacity_mw": "Nameplate capacity",
+    "asset_mw": "Mineable power of the asset alone",
+    "mineable_mw": "Mineable power",
+    "shared_cut_mw": "Cut by a shared interconnect",
+    "score": "Score",
+    "rank": "Rank",
+    "p_top_n": "Stays in the top N under other weights",
+    "dist_tx_km": "Distance to a transmission line",
+    "tx_voltage_kv": "Voltage of that line",
+    "dist_sub_km": "Distance to a substation",
+    "headroom_mw": "Interconnection headroom",
+    "energy_cost_usd_mwh": "Energy cost",
+    "co2_t_per_mwh": "CO2 intensity of the energy",
+    "flexible_load": "Flexible load",
+    "ai_convertible": "Could host AI compute instead",
+    "excluded": "Excluded",
+    "exclusion_reason": "Why excluded",
+    "confidence": "Confidence",
+    "basis": "How the mineable power was counted",
+    "offgrid": "Off-grid (own fuel, no line)",
+    "interconnect_group": "Shared interconnect group",
+    "retirement_date": "Retired",
+    "members": "Flares in the cluster",
+    "btc_per_year": "Bitcoin mined",
+    "in_fleet": "In the national fleet",
+    "ledger": "Ledger",
+    "hours_mined": "Hours mined",
+    "status": "Status",
+    "voltage_kv": "Voltage",
+    "mineable_gw": "Mineable power",
+    "hashrate_ehs": "Hashrate",
+    "co2_mt_per_year": "CO2 emitted",
+    "sites": "Sites",
+    "label": "Category",
+}
+"""Words for a column, shown in popups, report tables and GeoPackage field titles."""
+
+CRITERION_TITLES: dict[str, tuple[str, str, bool]] = {
+    "grid_distance": ("Near a transmission line", "dist_tx_km", True),
+    "substation_distance": ("Near a substation", "dist_sub_km", True),
+    "headroom": ("Interconnection headroom", "headroom_mw", True),
+    "size": ("Size", "mineable_mw", False),
+    "energy_cost": ("Cheap energy", "energy_cost_usd_mwh", False),
+    "carbon": ("Low or avoided CO2", "co2_t_per_mwh", False),
+    "cooling": ("Cooling climate", "", False),
+    "road_access": ("Road access", "dist_road_km", False),
+}
+"""Per ``s_<criterion>``: words, the measure column it transforms, and whether it is a grid criterion
+(which does not apply to off-grid sites: they get the scenario's neutral value)."""
+
+_EXPLICIT_UNITS = {
+    "btc_per_year": "BTC/yr",
+    "hours_mined": "h/yr",
+    "co2_mt_per_year": "Mt CO2/yr",
+    "sites": "",
+    "rank": "",
+    "members": "",
+}
+
+
+def title(name: str) -> str:
+    """Words for a column (``s_<criterion>`` sub-scores included); the name itself if unknown."""
+    if name.startswith("s_"):
+        crit = name.removeprefix("s_")
+        return f"Sub-score: {CRITERION_TITLES.get(crit, (crit.replace('_', ' '),))[0]}"
+    words = FIELD_TITLES.get(name, name.replace("_", " "))
+    return words[:1].upper() + words[1:]
+
+
 _SUFFIX_UNITS = (
     ("_usd_per_year", "USD/yr"),
     ("_usd_mwh", "USD/MWh"),
@@ -38,13 +141,15 @@ _SUFFIX_UNITS = (
     ("_km2", "km2"),
     ("_ehs", "EH/s"),
     ("_usd", "USD"),
-    ("_per_year", "1/yr"),
+    ("_mt_per_year", "Mt/yr"),
 )
 _FRACTIONS = {"score", "p_top_n", "capacity_factor", "share_of_network"}
 
 
 def column_unit(name: str, *, layer: str = "candidate_sites") -> str:
     """Unit of a column: from the registered schema if any, else from its name ('' if none)."""
+    if name in _EXPLICIT_UNITS:
+        return _EXPLICIT_UNITS[name]
     schema = SCHEMA_REGISTRY.get(layer)
     if schema is not None and name in schema.column_names:
         unit = schema.column(name).unit

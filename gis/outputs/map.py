@@ -9,6 +9,7 @@ layer names, title) is HTML-escaped in Python before it reaches the page: a plan
 
 from __future__ import annotations
 
+import contextlib
 import html
 import itertools
 import json
@@ -28,14 +29,25 @@ from gis import METRIC_CRS, STORAGE_CRS
 from gis.errors import GisError
 from gis.io import write_text
 from gis.outputs.assets import collect_assets, inline_assets
-from gis.outputs.labels import CATEGORY_LABELS, display_frame, header
+from gis.outputs.labels import (
+    CATEGORY_LABELS,
+    CRITERION_TITLES,
+    OWNER_CLASS_LABELS,
+    column_unit,
+    display_frame,
+    title,
+)
 from gis.outputs.presets import MapPreset, SourceLayer
 from gis.schema import CATEGORIES
 
 SITE_POPUP_COLUMNS = (
+    "category",
+    "btc_per_year",
+    "in_fleet",
+    "ledger",
+    "hours_mined",
     "owner",
     "owner_class",
-    "category",
     "setting",
     "state",
     "fuel",
@@ -53,7 +65,30 @@ SITE_POPUP_COLUMNS = (
     "exclusion_reason",
     "basis",
 )
-"""Columns of ``candidate_sites`` shown in a site's popup (those present), after its name."""
+"""Columns of ``candidate_sites`` shown in a site's popup (those present), after its name, in
+words with units (:func:`gis.outputs.labels.title`). ``btc_per_year``, ``in_fleet``, ``ledger`` and
+``hours_mined`` come from the national model when it writes them onto the sites."""
+
+_SHARES = {"p_top_n"}
+"""0..1 columns a popup shows as percentages."""
+
+__all__ = [
+    "MAX_ZOOM",
+    "MIN_ZOOM",
+    "SITE_POPUP_COLUMNS",
+    "add_choropleth",
+    "add_offline_basemap",
+    "add_site_layers",
+    "add_source_layer",
+    "build_map",
+    "class_labels",
+    "colour_values",
+    "display_geometry",
+    "legend_box",
+    "render_map_html",
+    "title_box",
+    "write_map",
+]
 
 MIN_ZOOM, MAX_ZOOM = 2, 18
 
@@ -112,12 +147,12 @@ def _short_keys(
     props: pd.DataFrame,
     fields: list[tuple[str, str]],
     *,
-    keep: tuple[str, ...] = ("site_id", "name", "_c", "_r", "_s"),
-) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    keep: tuple[str, ...] = ("site_id", "name", "_c", "_r", "_s", "_o", "_x"),
+) -> tuple[pd.DataFrame, list[tuple]]:
     """Rename property columns to short keys (``p0``, ``p1`` ...) to keep the page small; the
     popup/tooltip field list is renamed alike. Columns in ``keep`` keep their names."""
     mapping = {c: (c if c in keep else f"p{i}") for i, c in enumerate(props.columns)}
-    return props.rename(columns=mapping), [(mapping.get(k, k), label) for k, label in fields]
+    return props.rename(columns=mapping), [(mapping.get(f[0], f[0]), *f[1:]) for f in fields]
 
 
 def class_labels(breaks: list[float], unit: str = "") -> list[str]:
@@ -153,18 +188,29 @@ def _dissolved_lines(
     return keys.assign(**{"class": keys["class"].map(html.escape)}), gpd.GeoSeries(merged, crs=STORAGE_CRS)
 
 
-def _js_rows(fields: list[tuple[str, str]]) -> str:
-    """JS array literal of [property, escaped label] pairs."""
-    return json.dumps([[key, html.escape(label)] for key, label in fields])
+def _js_rows(fields: list[tuple]) -> str:
+    """JS array literal of [property, escaped label, escaped unit, kind] rows (kind: '' or 'share')."""
+    rows = []
+    for field in fields:
+        key, label, unit, kind = (*field, "", "")[:4]
+        rows.append([key, html.escape(label), html.escape(unit), kind])
+    return json.dumps(rows)
 
 
 _TABLE_JS = """
+function gisValue(v, f) {
+  if (typeof v === 'number') {
+    if (f[3] === 'share') { return (100 * v).toLocaleString('en-US', {maximumFractionDigits: 0}) + ' %'; }
+    var d = Math.abs(v) >= 100 ? 0 : (Math.abs(v) >= 10 ? 1 : 2);
+    v = v.toLocaleString('en-US', {maximumFractionDigits: d});
+  }
+  return f[2] ? v + ' ' + f[2] : v;
+}
 function gisRows(p, fields) {
   return fields.map(function (f) {
     var v = p[f[0]];
     if (v === null || v === undefined || v === '') { return ''; }
-    if (typeof v === 'number') { v = v.toLocaleString(undefined, {maximumFractionDigits: 3}); }
-    return '<tr><th>' + f[1] + '</th><td>' + v + '</td></tr>';
+    return '<tr><th>' + f[1] + '</th><td>' + gisValue(v, f) + '</td></tr>';
   }).join('');
 }
 """
@@ -186,21 +232,51 @@ def _source_on_each(static_style: dict, fields: list[tuple[str, str]]) -> JsCode
     )
 
 
-def _site_on_each(fields: list[tuple[str, str]], criteria: list[tuple[str, str]]) -> JsCode:
-    """Size/colour each site from ``_r``/``_c``; popup with its figures and score breakdown."""
+_POPUP_JS = """
+function gisWhy(p, c) {
+  // why a sub-score is what it is: c = [key, label, measure key, grid criterion?]
+  var s = p[c[0]];
+  if (s === null || s === undefined) { return ''; }
+  if (c[3] && p._o && Math.abs(s - 0.5) < 1e-9) {
+    return 'off-grid site (own fuel, no line needed): grid criteria do not apply, neutral 0.5';
+  }
+  if (Math.abs(s - 0.5) < 1e-9 && (!c[2] || p[c[2]] === null || p[c[2]] === undefined)) {
+    return 'no measure for this site: neutral 0.5';
+  }
+  return '';
+}
+function gisBreakdown(p, criteria) {
+  return criteria.map(function (c) {
+    var s = p[c[0]];
+    if (s === null || s === undefined) { return ''; }
+    var why = gisWhy(p, c);
+    return '<tr><th>' + c[1] + '</th><td class="gis-num">' + s.toFixed(2) + '</td><td class="gis-why">' + why + '</td></tr>';
+  }).join('');
+}
+"""
+
+
+def _site_on_each(fields: list[tuple], criteria: list[tuple]) -> JsCode:
+    """Size/colour each site from ``_r``/``_c``; popup in words with units, rank, score breakdown
+    with the reason of neutral sub-scores, and why an excluded site is excluded."""
     return JsCode(
         "function (feature, layer) {\n"
         + _TABLE_JS
+        + _POPUP_JS
         + "  var p = feature.properties;\n"
         + "  layer.setStyle({className: 'gis-site', color: '#333333', weight: 0.7, opacity: 0.9,"
         + " fillColor: p._c, fillOpacity: 0.85, radius: p._r});\n"
         + f"  var fields = {_js_rows(fields)};\n"
-        + f"  var criteria = {_js_rows(criteria)};\n"
+        + f"  var criteria = {json.dumps(criteria)};\n"
         + "  layer.bindPopup(function () {\n"
-        + "    var html = '<div class=\"gis-popup\"><h4>' + p.name + '</h4><table>' + gisRows(p, fields) + '</table>';\n"
-        + "    if (criteria.length) { html += '<h5>Score breakdown (0..1)</h5><table>' + gisRows(p, criteria) + '</table>'; }\n"
+        + "    var html = '<div class=\"gis-popup\"><h4>' + p.name + '</h4>';\n"
+        + "    if (p._x) { html += '<p class=\"gis-excluded\">Excluded: ' + p._x + '. It is not counted in the"
+        + " national figures.</p>'; }\n"
+        + "    html += '<table>' + gisRows(p, fields) + '</table>';\n"
+        + "    if (criteria.length) { html += '<h5>Why this score: sub-scores (0 worst, 1 best), weighted</h5>"
+        + "<table>' + gisBreakdown(p, criteria) + '</table>'; }\n"
         + "    return html + '</div>';\n"
-        + "  }, {maxWidth: 420});\n"
+        + "  }, {maxWidth: 440, autoPanPaddingTopLeft: [20, 60], autoPanPaddingBottomRight: [20, 20]});\n"
         + "  layer.bindTooltip(p.name);\n"
         + "}"
     )
@@ -228,10 +304,10 @@ def add_source_layer(
     if rows.empty:
         return group
     geometry = display_geometry(rows, simplify_m=spec.simplify_m, decimals=decimals)
-    fields = [(col, header(col, layer=spec.layer)) for col in spec.tooltip]
+    fields = [(col, title(col), column_unit(col, layer=spec.layer)) for col in spec.tooltip]
     if spec.dissolve:
         props, geometry = _dissolved_lines(rows, geometry, spec)
-        fields = [("class", html.escape(spec.colour_by or "layer"))]
+        fields = [("class", title(spec.colour_by) if spec.colour_by else "layer")]
     else:
         props = display_frame(rows, list(spec.tooltip), decimals=2)
         props["_c"] = (
@@ -281,24 +357,70 @@ function (cluster) {
 """
 
 
+def _popup_text(sites: gpd.GeoDataFrame) -> dict[str, pd.Series]:
+    """Text columns rewritten for people: category names, 'cluster of N flares' grammar."""
+    out: dict[str, pd.Series] = {}
+    if "category" in sites.columns:
+        out["category"] = sites["category"].map(CATEGORY_LABELS).fillna(sites["category"])
+    if "owner_class" in sites.columns:
+        out["owner_class"] = sites["owner_class"].map(OWNER_CLASS_LABELS).fillna(sites["owner_class"])
+    if "name" in sites.columns:
+        out["name"] = sites["name"].astype(str).str.replace(r"\(1 flares\)", "(1 flare)", regex=True)
+    if "in_fleet" in sites.columns:
+        fleet = sites["in_fleet"].astype("boolean")
+        out["in_fleet"] = fleet.map({True: "yes", False: "no"}).astype(object).where(fleet.notna(), "")
+    return out
+
+
 def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset, *, decimals: int) -> int:
     """One toggleable layer per category (clustered when dense) plus excluded sites; returns sites drawn."""
     style = preset.sites
-    fields = [(c, header(c)) for c in SITE_POPUP_COLUMNS if c in sites.columns]
-    criteria = [(c, c.removeprefix("s_")) for c in sites.columns if c.startswith("s_")]
-    columns = ["site_id", "name"] + [c for c, _ in fields] + [c for c, _ in criteria]
+    fields = [
+        (c, title(c), "of 1" if c == "score" else column_unit(c), "share" if c in _SHARES else "")
+        for c in SITE_POPUP_COLUMNS
+        if c in sites.columns and c != "exclusion_reason"
+    ]
+    criteria_cols = [c for c in sites.columns if c.startswith("s_")]
+    measure_cols = [
+        CRITERION_TITLES[c.removeprefix("s_")][1]
+        for c in criteria_cols
+        if c.removeprefix("s_") in CRITERION_TITLES
+    ]
+    columns = list(
+        dict.fromkeys(
+            ["site_id", "name"]
+            + [f[0] for f in fields]
+            + criteria_cols
+            + [m for m in measure_cols if m and m in sites.columns]
+        )
+    )
     excluded = (
         sites["excluded"].to_numpy(dtype=bool) if "excluded" in sites.columns else np.zeros(len(sites), bool)
     )
     radius = _site_radius(sites[style.size_by], min_px=style.min_radius_px, max_px=style.max_radius_px)
     colours = colour_values(sites["score"], style.ramp, vmin=0.0, vmax=1.0)
     colours[excluded] = style.excluded_colour
-    props = display_frame(sites, columns, decimals=2)
+    props = display_frame(sites.assign(**_popup_text(sites)), columns, decimals=3)
     props["_r"] = radius
     props["_c"] = colours
     props["_s"] = np.where(excluded, -1.0, sites["score"].to_numpy(dtype=float).round(4))
+    props["_o"] = (
+        sites["offgrid"].fillna(False).astype(bool).to_numpy() if "offgrid" in sites.columns else False
+    )
+    reasons = (
+        sites["exclusion_reason"] if "exclusion_reason" in sites.columns else pd.Series("", index=sites.index)
+    )
+    props["_x"] = np.where(
+        excluded,
+        display_frame(sites.assign(_x=reasons.replace("", "excluded by the scenario")), ["_x"])["_x"],
+        None,
+    )
     props, fields = _short_keys(props, fields)
-    criteria = [(f"p{columns.index(c)}", label) for c, label in criteria]
+    criteria = []
+    for c in criteria_cols:
+        label, measure, grid = CRITERION_TITLES.get(c.removeprefix("s_"), (title(c), "", False))
+        measure_key = f"p{columns.index(measure)}" if measure in columns else ""
+        criteria.append([f"p{columns.index(c)}", html.escape(label), measure_key, grid])
     geometry = display_geometry(sites, simplify_m=0.0, decimals=decimals)
     on_each = _site_on_each(fields, criteria)
     drawn = 0
@@ -350,7 +472,7 @@ def add_choropleth(
     return 0.0, vmax
 
 
-def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapPreset) -> None:
+def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapPreset) -> folium.FeatureGroup:
     """States as a vector basemap (no tiles, no network)."""
     basemap = preset.basemap
     geometry = display_geometry(states, simplify_m=1000.0, decimals=preset.coordinate_decimals)
@@ -370,6 +492,7 @@ def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapP
     folium.GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
     css = f"<style>.folium-map.leaflet-container {{ background: {basemap.offline_background}; }}</style>"
     fmap.get_root().header.add_child(folium.Element(css), name="gis_offline_background")
+    return group
 
 
 # ----------------------------------------------------------------------------- boxes and legends
@@ -405,9 +528,9 @@ def title_box(preset: MapPreset, estimates: Mapping) -> str:
     ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
     return (
-        "<div class='gis-box gis-title'>"
-        f"<h3>{html.escape(preset.title)}</h3>"
-        f"<div class='gis-sub'>scenario <b>{scenario}</b></div><table>{body}</table></div>"
+        "<details class='gis-box gis-title' open>"
+        f"<summary><b>{html.escape(preset.title)}</b></summary>"
+        f"<div class='gis-sub'>scenario <b>{scenario}</b></div><table>{body}</table></details>"
     )
 
 
@@ -421,8 +544,9 @@ def legend_box(preset: MapPreset, *, choropleth_max: float | None, layers_drawn:
         "<div class='gis-legend-item'><b>Site score</b>"
         f"<div class='gis-ramp' style='{_gradient(preset.sites.ramp)}'></div>"
         "<div class='gis-ramp-labels'><span>0</span><span>0.5</span><span>1</span></div>"
-        f"<div>circle area ∝ {html.escape(header(preset.sites.size_by))}; grey: excluded; numbered "
-        "circles: clusters of sites, coloured by their best site</div></div>"
+        f"<div>circle area ∝ {html.escape(title(preset.sites.size_by).lower())}"
+        f" ({html.escape(column_unit(preset.sites.size_by))}); grey: excluded (layer off by default); "
+        "numbered circles: clusters of sites, coloured by their best site</div></div>"
     ]
     if choropleth_max is not None:
         metric = _METRIC_LABELS[preset.choropleth.metric]
@@ -448,24 +572,38 @@ def legend_box(preset: MapPreset, *, choropleth_max: float | None, layers_drawn:
                 f"<div class='gis-legend-item'><i style='background:{spec.colour}'></i>"
                 f"{html.escape(spec.label)}</div>"
             )
-    return f"<div class='gis-box gis-legend'>{''.join(parts)}</div>"
+    return (
+        f"<details class='gis-box gis-legend' open><summary><b>Legend</b></summary>{''.join(parts)}</details>"
+    )
 
 
 _CSS = """
 <style>
-.gis-box { position: fixed; z-index: 650; /* above markers (600), below popups (700) */ background: rgba(255,255,255,0.93); padding: 8px 10px;
+.gis-box { position: fixed; z-index: 650; background: rgba(255,255,255,0.93); padding: 6px 10px;
   border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 12px/1.35 sans-serif; }
-.gis-title { top: 10px; left: 60px; max-width: 360px; }
-.gis-title h3 { font-size: 15px; margin: 0 0 2px 0; }
+.gis-box summary { cursor: pointer; font-size: 13px; }
+.gis-box.gis-hidden, .leaflet-control.gis-hidden { visibility: hidden; }
+/* title over the Atlantic, legend over the Pacific / Mexico: clear of the top sites at 1400x900 */
+.gis-title { bottom: 24px; right: 10px; max-width: 300px; }
+.gis-title[open] summary { font-size: 14px; }
 .gis-title th { text-align: left; padding-right: 8px; font-weight: 600; }
 .gis-sub, .gis-band { color: #555; }
-.gis-legend { bottom: 60px; left: 10px; max-width: 260px; max-height: 45vh; overflow-y: auto; }
+.gis-legend { bottom: 56px; left: 10px; max-width: 240px; max-height: 38vh; overflow-y: auto; }
+.gis-popup .gis-why { color: #666; font-size: 11px; }
+.gis-popup td.gis-num { white-space: nowrap; }
+.gis-popup .gis-excluded { color: #8b0000; margin: 2px 0 6px 0; }
+.gis-fallback { position: fixed; z-index: 2000; top: 30%; left: 50%; transform: translateX(-50%);
+  max-width: 520px; background: #fff; padding: 16px 20px; border: 1px solid #999; border-radius: 6px;
+  font: 15px/1.45 sans-serif; display: none; }
 .gis-legend-item { margin-bottom: 6px; }
 .gis-legend i { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: middle; }
 .gis-cluster { background-color: rgba(60, 60, 60, 0.25); }
 .gis-cluster div { color: #111; font-weight: 600; opacity: 0.9; }
 .gis-ramp { height: 10px; width: 200px; margin-top: 2px; }
 .gis-ramp-labels { display: flex; justify-content: space-between; width: 200px; color: #555; }
+.gis-popup { font: 12px/1.3 sans-serif; }
+.gis-popup table { border-collapse: collapse; }
+.gis-popup th, .gis-popup td { padding: 1px 6px 1px 0; font-size: 12px; }
 .gis-popup h4 { margin: 0 0 4px 0; font-size: 14px; }
 .gis-popup h5 { margin: 6px 0 2px 0; font-size: 12px; }
 .gis-popup th, .gis-tip th { text-align: left; padding-right: 8px; font-weight: 600; vertical-align: top; }
@@ -476,6 +614,55 @@ _CSS = """
 
 # ----------------------------------------------------------------------------- the map
 
+_PANELS_JS = """
+<script>
+// Panels never cover an open popup: a panel (title, legend, a map control) that overlaps the
+// popup is hidden while the popup is open. Leaflet's popup pane lives inside the map pane, so no
+// z-index can lift it above page-level panels.
+window.addEventListener('load', function () {
+  if (typeof L === 'undefined') { return; }
+  var map = null;
+  for (var k in window) {
+    try { if (window[k] instanceof L.Map) { map = window[k]; break; } } catch (e) {}
+  }
+  if (!map) { return; }
+  function overlap(a, b) {
+    return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);
+  }
+  function panels() {
+    return document.querySelectorAll('.gis-box, .leaflet-control-container .leaflet-control');
+  }
+  function reveal() { panels().forEach(function (el) { el.classList.remove('gis-hidden'); }); }
+  function hideOver(popup) {
+    reveal();
+    var el = popup.getElement ? popup.getElement() : null;
+    if (!el) { return; }
+    var r = el.getBoundingClientRect();
+    panels().forEach(function (p) { if (overlap(r, p.getBoundingClientRect())) { p.classList.add('gis-hidden'); } });
+  }
+  map.on('popupopen', function (e) { hideOver(e.popup); setTimeout(function () { hideOver(e.popup); }, 300); });
+  map.on('moveend', function () { if (map._popup && map.hasLayer(map._popup)) { hideOver(map._popup); } });
+  map.on('popupclose', reveal);
+  // on a short screen the legend starts folded (one click opens it): it would cover the South-West
+  if (window.innerHeight < 1000 || window.innerWidth < 1000) {
+    document.querySelectorAll('.gis-legend').forEach(function (d) { d.removeAttribute('open'); });
+  }
+});
+</script>
+"""
+
+_FALLBACK_HTML = """
+<div class="gis-fallback" id="gis-fallback">
+  <b>The map library could not load</b> (no network, or its web address is blocked).
+  Open <a href="map_offline.html">map_offline.html</a>, written beside this file: it needs no network.
+</div>
+<script>
+window.addEventListener('load', function () {
+  if (typeof L === 'undefined') { document.getElementById('gis-fallback').style.display = 'block'; }
+});
+</script>
+"""
+
 
 def build_map(
     *,
@@ -483,7 +670,7 @@ def build_map(
     sites: gpd.GeoDataFrame,
     estimates: Mapping,
     preset: MapPreset,
-    offline: bool,
+    offline: bool | None,
 ) -> folium.Map:
     """Build the folium map of candidate sites over their source layers.
 
@@ -499,7 +686,8 @@ def build_map(
     preset
         which layers to draw and how (:class:`~gis.outputs.presets.MapPreset`).
     offline
-        draw the states as a vector basemap instead of web tiles (assets are inlined at write).
+        True: draw the states as a vector basemap instead of web tiles (assets are inlined at
+        write); False: web tiles; None: both, so one map serves :func:`write_map` online and offline.
     """
     fmap = folium.Map(
         location=[preset.center_lat, preset.center_lon],
@@ -511,18 +699,24 @@ def build_map(
     # marker clusters need the map's zoom range, which folium only sets through a tile layer
     fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM)
     states = layers.get("states")
-    if offline:
+    root = fmap.get_root()
+    variants: dict[bool, list[tuple[object, str]]] = {True: [], False: []}
+    if offline is None or offline:
         if states is None or len(states) == 0:
             raise GisError(
                 "an offline map needs the states layer as its basemap",
                 field="states",
                 fix="rebuild layers.gpkg with `gis build` (the states layer comes from the Census boundaries)",
             )
-        add_offline_basemap(fmap, states, preset)
-    else:
-        folium.TileLayer(
+        group = add_offline_basemap(fmap, states, preset)
+        variants[True] += [(fmap, group.get_name()), (root.header, "gis_offline_background")]
+    if offline is None or not offline:
+        tiles = folium.TileLayer(
             preset.basemap.tiles, max_zoom=MAX_ZOOM, name=html.escape(f"Basemap: {preset.basemap.tiles}")
         ).add_to(fmap)
+        root.html.add_child(folium.Element(_FALLBACK_HTML), name="gis_fallback")
+        variants[False] += [(fmap, tiles.get_name()), (root.html, "gis_fallback")]
+    fmap._gis_variants = variants
     choropleth_max = None
     if states is not None and len(states) and estimates.get("by_state"):
         _, choropleth_max = add_choropleth(fmap, states, estimates["by_state"], preset)
@@ -535,12 +729,12 @@ def build_map(
         drawn_specs.append(spec)
     add_site_layers(fmap, sites, preset, decimals=preset.coordinate_decimals)
     plugins.Fullscreen(position="topright").add_to(fmap)
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     if preset.fit_bounds is not None:
         west, south, east, north = preset.fit_bounds
         fmap.fit_bounds([[south, west], [north, east]])
-    root = fmap.get_root()
     root.header.add_child(folium.Element(_CSS), name="gis_css")
+    root.html.add_child(folium.Element(_PANELS_JS), name="gis_panels_js")
     root.html.add_child(folium.Element(title_box(preset, estimates)), name="gis_title")
     root.html.add_child(
         folium.Element(legend_box(preset, choropleth_max=choropleth_max, layers_drawn=drawn_specs)),
@@ -558,10 +752,37 @@ def render_map_html(fmap: folium.Map, *, offline: bool) -> str:
                 field="offline",
                 fix="draw sites and points as circle markers",
             )
-    page = fmap.get_root().render()
+    with _variant(fmap, offline=offline):
+        page = fmap.get_root().render()
     if offline:
         page = inline_assets(page, collect_assets(fmap.get_root()))
     return page
+
+
+@contextlib.contextmanager
+def _variant(fmap: folium.Map, *, offline: bool):
+    """Leave out, while rendering, the elements that belong only to the other kind of map."""
+    variants = getattr(fmap, "_gis_variants", {True: [], False: []})
+    if not variants[offline]:
+        raise GisError(
+            f"this map was built {'online' if offline else 'offline'} only",
+            field="offline",
+            fix="build the map with offline=None to write both kinds",
+        )
+    # rendering adds each element's script and header parts to the page: restore them after,
+    # or the next render would keep the other map's parts
+    root = fmap.get_root()
+    parents = {id(e): e for e in (root, root.header, root.html, root.script, fmap)}
+    parents.update({id(parent): parent for parent, _ in variants[not offline]})
+    saved = [(parent, dict(parent._children)) for parent in parents.values()]
+    for parent, name in variants[not offline]:
+        parent._children.pop(name, None)
+    try:
+        yield
+    finally:
+        for parent, children in saved:
+            parent._children.clear()
+            parent._children.update(children)
 
 
 def _walk(element):

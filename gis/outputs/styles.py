@@ -7,13 +7,21 @@ map preset, so the GeoPackage and the HTML map agree.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-QGIS_VERSION = "3.28.0"
+__all__ = ["GPKG_DATETIME_NOW", "QGIS_VERSION", "Style", "classes", "qml", "write_layer_styles"]
+
+QGIS_VERSION = "3.22.0"
+"""QGIS version the QML declares: the oldest long-term release the styles are tested with."""
+
+GPKG_DATETIME_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+"""SQL for "now" as a GeoPackage DATETIME (ISO 8601 UTC with ``T`` and ``Z``; SQLite's
+CURRENT_TIMESTAMP is not one)."""
 
 LAYER_STYLES_DDL = """
 CREATE TABLE IF NOT EXISTS layer_styles (
@@ -29,14 +37,20 @@ CREATE TABLE IF NOT EXISTS layer_styles (
   description TEXT,
   owner TEXT(30),
   ui TEXT(30),
-  update_time DATETIME DEFAULT CURRENT_TIMESTAMP
+  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 )
 """
 
 
 @dataclass(frozen=True)
 class Style:
-    """How one layer is drawn: a geometry kind, and one colour or classes on a numeric column."""
+    """How one layer is drawn: a geometry kind, and one colour, classes on a numeric column
+    (graduated) or one colour per value of a text column (categorized).
+
+    ``column`` may be a QGIS expression. ``labels`` overrides the class labels; ``extra`` adds
+    (lower, upper, label, colour) classes before the graduated ones (e.g. excluded sites).
+    ``categories`` holds (value, label, colour); ``colour`` draws any other value ("other").
+    """
 
     kind: str  # "marker", "line" or "fill"
     colour: str = "#555555"
@@ -46,6 +60,10 @@ class Style:
     size: float = 2.0  # marker mm / line mm / outline mm
     fill: bool = True
     description: str = ""
+    labels: tuple[str, ...] = ()
+    extra: tuple[tuple[float, float, str, str], ...] = ()
+    categories: tuple[tuple[str, str, str], ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()  # (field, title) shown by QGIS as field aliases
 
 
 def _rgba(hex_colour: str, alpha: int = 255) -> str:
@@ -94,8 +112,29 @@ def _symbol(parent: ET.Element, name: str, style: Style, colour: str) -> None:
 
 def qml(style: Style) -> str:
     """A QGIS QML document (symbology only) for ``style``."""
-    root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": "Symbology"})
-    if style.column and style.colours:
+    categories = "Symbology|Fields" if style.aliases else "Symbology"
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": categories})
+    if style.column and style.categories:
+        renderer = ET.SubElement(
+            root,
+            "renderer-v2",
+            {
+                "type": "categorizedSymbol",
+                "attr": style.column,
+                "symbollevels": "0",
+                "enableorderby": "0",
+                "forceraster": "0",
+            },
+        )
+        cats = ET.SubElement(renderer, "categories")
+        symbols = ET.SubElement(renderer, "symbols")
+        items = [*style.categories, ("", "other / unknown", style.colour)]
+        for i, (value, label, colour) in enumerate(items):
+            ET.SubElement(
+                cats, "category", {"value": value, "symbol": str(i), "label": label, "render": "true"}
+            )
+            _symbol(symbols, str(i), style, colour)
+    elif style.column and style.colours:
         renderer = ET.SubElement(
             root,
             "renderer-v2",
@@ -110,16 +149,21 @@ def qml(style: Style) -> str:
         )
         ranges = ET.SubElement(renderer, "ranges")
         symbols = ET.SubElement(renderer, "symbols")
+        classes_ = [*style.extra]
         for i, colour in enumerate(style.colours):
             lo, hi = style.breaks[i], style.breaks[i + 1]
+            label = style.labels[i] if i < len(style.labels) else f"{lo:g} – {hi:g}"
+            classes_.append((lo, hi, label, colour))
+        for i, (lo, hi, label, colour) in enumerate(classes_):
+            # full precision: a bound printed with 6 digits can fall below the largest value
             ET.SubElement(
                 ranges,
                 "range",
                 {
-                    "lower": f"{lo:g}",
-                    "upper": f"{hi:g}",
+                    "lower": repr(float(lo)),
+                    "upper": repr(float(hi)),
                     "symbol": str(i),
-                    "label": f"{lo:g} – {hi:g}",
+                    "label": label,
                     "render": "true",
                 },
             )
@@ -132,6 +176,11 @@ def qml(style: Style) -> str:
         )
         symbols = ET.SubElement(renderer, "symbols")
         _symbol(symbols, "0", style, style.colour)
+    if style.aliases:
+        # QGIS 3.22 / GDAL 3.6 do not read gpkg_data_columns titles yet; the style carries them too
+        aliases = ET.SubElement(root, "aliases")
+        for i, (field_name, alias) in enumerate(style.aliases):
+            ET.SubElement(aliases, "alias", {"field": field_name, "index": str(i), "name": alias})
     ET.SubElement(root, "layerGeometryType").text = {"marker": "0", "line": "1", "fill": "2"}[style.kind]
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"
@@ -139,10 +188,17 @@ def qml(style: Style) -> str:
 
 
 def classes(ramp: Sequence[str], lo: float, hi: float) -> tuple[tuple[float, ...], tuple[str, ...]]:
-    """Equal-interval class limits from ``lo`` to ``hi``, one class per ramp colour."""
+    """Equal-interval class limits from ``lo`` to ``hi``, one class per ramp colour.
+
+    Inner limits are rounded to 6 decimals; the first is rounded down and the last up, so the
+    classes always cover every value in ``lo..hi``.
+    """
     n = len(ramp)
     step = (hi - lo) / n if hi > lo else 1.0 / n
-    return tuple(round(lo + i * step, 6) for i in range(n + 1)), tuple(ramp)
+    limits = [round(lo + i * step, 6) for i in range(n + 1)]
+    limits[0] = math.floor(lo * 1e6) / 1e6
+    limits[-1] = max(math.ceil((lo + n * step) * 1e6) / 1e6, lo + n * step)
+    return tuple(limits), tuple(ramp)
 
 
 def write_layer_styles(gpkg: Path, styles: dict[str, Style]) -> int:
@@ -154,8 +210,9 @@ def write_layer_styles(gpkg: Path, styles: dict[str, Style]) -> int:
         con.execute(LAYER_STYLES_DDL)
         con.execute(
             "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change)"
-            " VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles',"
-            " strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+            " VALUES ('layer_styles', 'attributes', 'QGIS layer styles',"
+            " 'Default QGIS style (QML) of each layer, applied when the layer is opened in QGIS',"
+            f" {GPKG_DATETIME_NOW})"
         )
         n = 0
         for table, style in styles.items():
@@ -163,8 +220,8 @@ def write_layer_styles(gpkg: Path, styles: dict[str, Style]) -> int:
                 continue
             con.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
-                " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui)"
-                " VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '')",
+                " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)"
+                f" VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '', {GPKG_DATETIME_NOW})",
                 (table, geometry_columns[table], table, qml(style), style.description),
             )
             n += 1

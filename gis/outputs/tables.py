@@ -12,7 +12,8 @@ frozen; every sheet has an autofilter. ``in_fleet`` says whether the site is in 
 fleet that ``estimates.json`` adds up (the sites' own ``in_fleet`` column when present, else the
 scenario's selection rule re-applied, checked against the count in ``estimates.json``).
 
-Text: every string goes through :func:`_clean_text` (control characters removed), and is
+Text: every string goes through :func:`_clean_text` (line breaks become spaces, control
+characters removed, then :func:`gis.textsafe.xlsx_text`), and is
 written as a string, never as a formula, number or link (``=HYPERLINK(...)`` stays text).
 Rows are streamed (XlsxWriter ``constant_memory``), so memory does not grow with the sheet.
 """
@@ -31,6 +32,7 @@ from gis.io import atomic_path
 from gis.outputs.labels import CATEGORY_LABELS, column_unit, header
 from gis.schema import CATEGORIES, SCHEMA_REGISTRY
 from gis.scoring.columns import DISPLAY_DIGITS
+from gis.textsafe import xlsx_text
 
 __all__ = ["fleet_mask", "ranked_table", "write_ranked_xlsx"]
 
@@ -79,12 +81,10 @@ NATIONAL_UNITS: dict[str, tuple[str, str]] = {
 
 
 def _clean_text(value: object) -> str:
-    """Text safe for a cell: line breaks and tabs become one space, other control characters go.
-
-    A local stand-in for the shared text sanitiser; same contract (str in, str out).
-    """
+    """Text safe for a cell: line breaks and tabs become one space, other control characters go,
+    then :func:`gis.textsafe.xlsx_text` (XML 1.0 characters only, a cell's length cap)."""
     text = _NEWLINES.sub(" ", str(value))
-    return _CONTROL.sub("", text)
+    return xlsx_text(_CONTROL.sub("", text))
 
 
 def ranked_table(sites: pd.DataFrame) -> pd.DataFrame:
@@ -226,7 +226,8 @@ def _widths(table: pd.DataFrame, kinds: list[str], headers: list[str]) -> list[f
 def _clean_column(values: pd.Series) -> pd.Series:
     """:func:`_clean_text` over a whole text column at once (missing values become "")."""
     text = values.astype(object).where(values.notna(), "").astype(str)
-    return text.str.replace(_NEWLINES, " ", regex=True).str.replace(_CONTROL, "", regex=True).astype(object)
+    text = text.str.replace(_NEWLINES, " ", regex=True).str.replace(_CONTROL, "", regex=True)
+    return text.map(xlsx_text).astype(object)
 
 
 def _text_cells(values: pd.Series) -> list[str]:

@@ -19,6 +19,8 @@ from rich.table import Table
 
 from gis import STORAGE_CRS, __version__
 from gis.criteria import measure_sites
+from gis.energy.build import SUMMARY_COLUMNS, WASTED_CATEGORIES, describe_surplus, surplus_profiles
+from gis.energy.config import EnergyConfig
 from gis.engine import Engine
 from gis.io import gpkg_layer_names, write_csv, write_gpkg
 from gis.rowlog import RowLog
@@ -45,6 +47,9 @@ LAYER_NAMES = (
     "offshore_wells",
     "military_sites",
     "states",
+    "market_prices",
+    "market_mix",
+    "curtailment_daily",
 )
 """Layers the scoring stage reads from layers.gpkg (those present)."""
 
@@ -53,6 +58,29 @@ def _config(scenario_or_config: Scenario | ScoringConfig) -> ScoringConfig:
     if isinstance(scenario_or_config, ScoringConfig):
         return scenario_or_config
     return scenario_or_config.scoring
+
+
+def _energy_config(scenario_or_config: Scenario | ScoringConfig) -> EnergyConfig:
+    if isinstance(scenario_or_config, ScoringConfig):
+        from gis.scenario import load_scenario
+
+        return load_scenario().energy
+    return scenario_or_config.energy
+
+
+def with_energy(
+    sites: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame], energy: EnergyConfig, log: RowLog
+) -> gpd.GeoDataFrame:
+    """Sites with the energy stage's columns; a wasted-energy site's ``asset_mw`` becomes the MW of
+    wasted energy it has in its best hour, and its ``basis`` says where that comes from."""
+    profiles, summary = surplus_profiles(sites, layers, energy, log)
+    sites = sites.copy()
+    wasted = sites["category"].isin(WASTED_CATEGORIES).to_numpy()
+    sites["asset_mw"] = np.where(wasted, profiles.sites["max_mw"].to_numpy(), sites["asset_mw"].to_numpy())
+    sites["basis"] = describe_surplus(sites, summary, energy)
+    for col in [*SUMMARY_COLUMNS, "no_surplus_reason"]:
+        sites[col] = summary[col].to_numpy()
+    return sites
 
 
 def score_sites_with_log(
@@ -64,6 +92,7 @@ def score_sites_with_log(
     """Like :func:`score_sites`, also returning the row log of the candidate-site assembly."""
     config = _config(scenario_or_config)
     sites, log = candidate_sites(layers, config)
+    sites = with_energy(sites, layers, _energy_config(scenario_or_config), log)
     measures = (
         engine.measure(sites, layers, config) if engine is not None else measure_sites(sites, layers, config)
     )
@@ -74,7 +103,15 @@ def score_sites_with_log(
     kept = allocate_shared(potential, measures["headroom_mw"].to_numpy(dtype="float64"), groups, order)
     cut = potential - kept
     log.repair(int((cut > 1e-9).sum()), "sites with MW cut by a better site on a shared interconnect")
-    frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"]).copy()
+    frame = sites.drop(
+        columns=[
+            "energy_fuel",
+            "grid_voltage_kv",
+            "balancing_authority",
+            "capacity_factor_max",
+            "annual_wasted_mwh",
+        ]
+    ).copy()
     for col in (
         "dist_tx_km",
         "tx_voltage_kv",

@@ -21,6 +21,11 @@ def _c(name: str, dtype: str, unit: str, description: str) -> Column:
     return Column(name, dtype, unit, description)
 
 
+def _e(name: str, dtype: str, unit: str, description: str) -> Column:
+    """A column of the energy stage (:mod:`gis.energy`): absent from grid cells, so optional."""
+    return Column(name, dtype, unit, description, required=False)
+
+
 CANDIDATE_SITES = register(
     LayerSchema(
         name="candidate_sites",
@@ -74,6 +79,64 @@ CANDIDATE_SITES = register(
             _c("interconnect_group", "str", "", "shared-interconnect group id; empty for off-grid sites"),
             _c("retirement_date", "str", "", "retirement month YYYY-MM (plants); empty if none"),
             _c("members", "int64", "", "plants, flares or wells merged into the site"),
+            _e(
+                "ledger",
+                "str",
+                "",
+                "wasted (energy thrown away today) or bought (energy bought at market price)",
+            ),
+            _e(
+                "node",
+                "str",
+                "",
+                "market hub whose hourly prices the site buys at; 'region<-hub' for a proxy",
+            ),
+            _e(
+                "price_basis",
+                "str",
+                "",
+                "where the site's hourly prices come from: market, proxy, flat or off-grid",
+            ),
+            _e("price_year", "Int64", "", "year of the hourly prices used (the reference year when present)"),
+            _e("wasted_peak_mw", "float64", "MW", "wasted energy available in the site's best hour"),
+            _e(
+                "wasted_mwh_per_year",
+                "float64",
+                "MWh/yr",
+                "wasted energy a year (reference year, gaps weighted)",
+            ),
+            _e("wasted_hours_per_year", "float64", "h/yr", "hours a year with wasted energy"),
+            _e("wasted_avg_mw", "float64", "MW", "wasted energy as an average over the year"),
+            _e(
+                "wasted_price_usd_mwh",
+                "float64",
+                "USD/MWh",
+                "mean node price in the hours with wasted energy",
+            ),
+            _e("node_mean_price_usd_mwh", "float64", "USD/MWh", "mean hourly price at the node"),
+            _e(
+                "node_hours_le_surplus",
+                "float64",
+                "h/yr",
+                "hours a year at or below the surplus price at the node",
+            ),
+            _e("node_price_p10_usd_mwh", "float64", "USD/MWh", "10th percentile of the node's hourly prices"),
+            _e("node_price_p50_usd_mwh", "float64", "USD/MWh", "median of the node's hourly prices"),
+            _e("node_price_p90_usd_mwh", "float64", "USD/MWh", "90th percentile of the node's hourly prices"),
+            _e("balancing_authority", "str", "", "balancing authority (EIA-860 2019); empty if unknown"),
+            _e("capacity_factor_max", "float64", "1", "capacity factor of the plant's best year 2013-2019"),
+            _e(
+                "annual_wasted_mwh",
+                "float64",
+                "MWh/yr",
+                "plant-level curtailment from the user's table; NaN if none",
+            ),
+            _e(
+                "no_surplus_reason",
+                "str",
+                "",
+                "why a wasted-energy site has none (no prices, no history ...)",
+            ),
         ),
     )
 )
@@ -92,6 +155,16 @@ CSV_FLOAT_DIGITS: dict[str, int] = {
     "headroom_mw": 1,
     "energy_cost_usd_mwh": 2,
     "co2_t_per_mwh": 4,
+    "wasted_peak_mw": 3,
+    "wasted_mwh_per_year": 1,
+    "wasted_hours_per_year": 1,
+    "wasted_avg_mw": 3,
+    "wasted_price_usd_mwh": 2,
+    "node_mean_price_usd_mwh": 2,
+    "node_hours_le_surplus": 1,
+    "node_price_p10_usd_mwh": 2,
+    "node_price_p50_usd_mwh": 2,
+    "node_price_p90_usd_mwh": 2,
     "lat": 6,
     "lon": 6,
 }

@@ -39,23 +39,17 @@ Positive = Annotated[float, Field(gt=0.0)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- site (category) models
 
 
 class FederalHydroModel(_Model):
-    """``mineable_mw = capacity_mw x (1 - capacity_factor) x spill_offpeak_fraction``.
-
-    The idle share of a federal dam's nameplate, of which only a fraction can really be used
-    (water rights, minimum flows, flood control, the PMAs' firm contracts).
-    """
+    """Which federal dams are candidate sites; their spill is found hour by hour in :mod:`gis.energy`."""
 
     owner_classes: list[str] = ["federal_tva", "federal_usace", "federal_usbr"]
     include_pumped_storage: bool = False
-    default_capacity_factor: Fraction = 0.40
-    spill_offpeak_fraction: Fraction = 0.25
 
     @field_validator("owner_classes")
     @classmethod
@@ -102,14 +96,8 @@ class RetiredCoalModel(_Model):
 
 
 class NuclearSurplusModel(_Model):
-    """``mineable_mw = capacity_mw x offpeak_surplus_fraction x offpeak_hours_fraction``.
-
-    Average MW a nuclear plant could divert to mining in low-demand hours instead of selling
-    at low or negative off-peak prices.
-    """
-
-    offpeak_surplus_fraction: Fraction = 0.15
-    offpeak_hours_fraction: Fraction = 0.5
+    """Operating reactors are candidate sites; their surplus (hours at or below zero price) is
+    found in :mod:`gis.energy` (``[energy.categories.nuclear_surplus]``)."""
 
 
 class MilitaryBackupModel(_Model):
@@ -143,6 +131,7 @@ class OffshoreModel(_Model):
     platform_eps_km: Positive = 1.0
     min_wells: int = Field(default=3, ge=1)
     flare_match_km: Positive = 10.0
+    platforms_without_flare: bool = False
     default_platform_mw: NonNegative = 0.5
 
 
@@ -156,6 +145,7 @@ class FlareGasModel(_Model):
     """
 
     flare_types: list[str] = ["upstream", "flare"]
+    latest_survey_only: bool = True
     cluster_eps_km: Positive = 2.0
     heating_value_mj_m3: Positive = 38.0
     genset_efficiency: Annotated[float, Field(gt=0.0, le=1.0)] = 0.35
@@ -164,26 +154,15 @@ class FlareGasModel(_Model):
     offshore: OffshoreModel = OffshoreModel()
 
 
-class CurtailmentRegion(_Model):
-    """Annual curtailed wind + solar energy of one ISO region, allocated to its plants by MW."""
-
-    name: str
-    twh_per_year: NonNegative
-    solar_share: Fraction | None = None
-    balancing_authorities: list[str] = []
-    states: list[str] = []
-
-
 class StrandedModel(_Model):
-    """``mineable_mw = curtailed_mwh_per_year / 8760 h`` per plant, where a region's curtailed TWh
-    is split wind/solar by ``solar_share`` (or by MW when unset) and then by plant nameplate MW.
+    """Which wind and solar plants are candidates; their curtailed energy is placed in hours by
+    :mod:`gis.energy` (``[[energy.curtailment]]``).
 
     ``curtailment_table``: optional CSV ``plant_id,curtailed_mwh_per_year`` that overrides the
-    regional allocation for the plants it lists (e.g. from CAISO or ERCOT plant-level data).
+    market allocation for the plants it lists (e.g. from CAISO or ERCOT plant-level data).
     """
 
     min_capacity_mw: NonNegative = 1.0
-    regions: list[CurtailmentRegion] = []
     curtailment_table: str = ""
 
 
@@ -215,6 +194,7 @@ class GridConfig(_Model):
     unknown_voltage_headroom_mw: NonNegative = 50.0
     shared_substation_km: NonNegative = 5.0
     colocated_km: NonNegative = 1.0
+    no_line_data_states: list[str] = ["HI", "PR", "GU", "VI", "AS", "MP"]
 
     @field_validator("headroom_by_voltage")
     @classmethod

@@ -28,10 +28,16 @@ SITE_COLUMNS: dict[str, str] = {
     "members": "int64",
     "confidence": "str",
     "basis": "str",
+    "balancing_authority": "str",
+    "capacity_factor_max": "float64",
+    "annual_wasted_mwh": "float64",
 }
 """Columns of a category module's output (``asset_mw``: mineable MW the asset alone allows,
 before the grid limit and shared-interconnect allocation; ``energy_fuel``: key of the emission
-factor; ``members``: plants, flares or wells merged into the site)."""
+factor; ``members``: plants, flares or wells merged into the site; ``balancing_authority``
+(EIA-860) and ``capacity_factor_max`` (best year 2013-2019) feed the energy stage;
+``annual_wasted_mwh``: curtailed MWh a year allocated to a stranded plant, placed in hours by
+:mod:`gis.energy`)."""
 
 
 def site_frame(geometry: gpd.GeoSeries | gpd.array.GeometryArray, **columns: Any) -> gpd.GeoDataFrame:

@@ -1,13 +1,12 @@
 """Federal hydro: TVA, Army Corps (USACE) and Reclamation (USBR) dams from the ``plants`` layer.
 
-Model (every factor in ``[scoring.sites.federal_hydro]``)::
-
-    mineable_mw = capacity_mw x (1 - capacity_factor) x spill_offpeak_fraction
-
-``capacity_factor`` is EIA-923 generation / nameplate (the plants layer); where unknown, the
-scenario's ``default_capacity_factor`` is used and the site's confidence drops to "low".
+The site is the dam; its wasted energy is spill only, found hour by hour in :mod:`gis.energy`
+(hours when the dam's market price is at or below zero, a share of its wettest-year output
+rate). A low capacity factor (a dry year, missing water) never raises it, so this module only
+selects the dams and carries ``capacity_factor_max`` (best year 2013-2019, EIA-923 via GPPD).
 Pumped storage is a net consumer of energy (it pumps at night to generate at peak), so it is
-left out unless ``include_pumped_storage`` is set.
+left out unless ``include_pumped_storage`` is set. ``asset_mw`` here is the nameplate; the
+energy stage replaces it with the MW of spill available in a surplus hour.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import pandas as pd
 
 from gis.rowlog import RowLog
 from gis.scoring.config import FederalHydroModel
-from gis.sites._frame import capacity_factor, empty_sites, fmt_mw, site_frame
+from gis.sites._frame import empty_sites, site_frame
 
 __all__ = ["federal_hydro_sites"]
 
@@ -37,17 +36,9 @@ def federal_hydro_sites(plants: pd.DataFrame, model: FederalHydroModel, log: Row
     if rows.empty:
         log.note("federal_hydro: no federal hydro plants in the plants layer (check owner_class values)")
         return empty_sites()
-    cf, unknown = capacity_factor(rows, default=model.default_capacity_factor)
-    log.repair(int(unknown.sum()), "federal_hydro: capacity factor unknown, scenario default used")
     cap = rows["capacity_mw"].to_numpy(dtype="float64")
-    asset = cap * (1.0 - cf) * model.spill_offpeak_fraction
-    basis = (
-        fmt_mw(cap, 0)
-        + " MW x (1 - capacity factor "
-        + fmt_mw(cf, 2)
-        + np.where(unknown, " (scenario default)", " (EIA-923)")
-        + f") x spill/off-peak fraction {model.spill_offpeak_fraction:g}"
-    )
+    cf_max = pd.to_numeric(rows.get("capacity_factor_max"), errors="coerce")
+    cf_max = cf_max.to_numpy(dtype="float64") if cf_max is not None else np.full(len(rows), np.nan)
     return site_frame(
         rows.geometry,
         site_id="federal_hydro:" + rows["plant_id"].astype("int64").astype(str),
@@ -59,11 +50,13 @@ def federal_hydro_sites(plants: pd.DataFrame, model: FederalHydroModel, log: Row
         fuel=rows["fuel"],
         energy_fuel=rows["fuel"],
         capacity_mw=cap,
-        asset_mw=asset,
+        asset_mw=cap,
         offgrid=False,
         grid_voltage_kv=rows["grid_voltage_kv"],
         retirement_date=rows["retirement_date"],
         members=1,
-        confidence=np.where(unknown, "low", "medium"),
-        basis=basis,
+        confidence="medium",
+        basis="federal dam, nameplate " + pd.Series(cap).round(0).map("{:,.0f} MW".format),
+        balancing_authority=rows.get("balancing_authority", ""),
+        capacity_factor_max=cf_max,
     )

@@ -8,13 +8,17 @@ Model (``[scoring.sites.flare_gas]``)::
 (1 bcm/yr at 38 MJ/m3 and 35 % is ~422 MW.) Flares of every survey year are clustered together
 with DBSCAN (``cluster_eps_km``, EPSG:5070 metres, ``min_samples`` 1), so a site seen in 2015 and
 2017 is one site; its volume is the sum over the cluster's flares of its latest survey year.
-Flare sites are off-grid: limited by the gas, not by a line.
+With ``latest_survey_only`` (the default) a cluster must be seen in the latest survey: one seen
+only in an older survey (2015) may have been captured or shut in since, so it is left out and
+counted. Flare sites are off-grid: limited by the gas, not by a line, and the gas runs around
+the clock (a constant hourly profile in :mod:`gis.energy`).
 
 Offshore: BSEE wells (``offshore.well_statuses`` in ``offshore.regions``) are clustered within
 ``platform_eps_km`` into platforms of at least ``min_wells`` wells. A platform within
 ``flare_match_km`` of an offshore flare site is merged into it (the flare's gas is the
-platform's gas; no double count). Other platforms get ``default_platform_mw`` and confidence
-"low": without a satellite flare nearby we do not know their gas.
+platform's gas; no double count). Other platforms have no evidence of flaring: they are left
+out (counted) unless ``offshore.platforms_without_flare`` is set, when they get
+``default_platform_mw`` and confidence "low".
 """
 
 from __future__ import annotations
@@ -64,6 +68,14 @@ def _flare_clusters(
         flares, foreign, "flare_gas: flare in a cluster typed refinery/downstream in some survey"
     )
     latest = flares.groupby("cluster")["year"].transform("max")
+    if model.latest_survey_only and len(flares):
+        newest = int(flares["year"].max())
+        flares = log.drop(
+            flares,
+            latest < newest,
+            f"flare_gas: flare of a cluster not seen in the latest survey ({newest}); scenario latest_survey_only",
+        )
+        latest = latest.loc[flares.index]
     stale = flares["year"] != latest
     log.repair(int(stale.sum()), "flare_gas: older survey year of a flare cluster not counted (latest kept)")
     current = flares.loc[~stale].sort_values(
@@ -223,6 +235,11 @@ def _merge_platforms(
     log.repair(int(matched.sum()), "flare_gas: offshore platform merged into a nearby VIIRS flare site")
     rest = platforms.loc[~matched].reset_index(drop=True)
     if rest.empty:
+        return sites
+    if not model.offshore.platforms_without_flare:
+        log.dropped["flare_gas: offshore platform without a VIIRS flare nearby (no evidence of gas)"] = len(
+            rest
+        )
         return sites
     mw = model.offshore.default_platform_mw
     extra = site_frame(

@@ -106,6 +106,7 @@ def _plants(plants: pd.DataFrame, model: MilitaryBackupModel, log: RowLog) -> gp
         members=1,
         confidence="low",
         basis=basis,
+        balancing_authority=rows.get("balancing_authority", ""),
     )
 
 

@@ -1,12 +1,10 @@
-"""Nuclear surplus: operating nuclear plants' off-peak output from the ``plants`` layer.
+"""Nuclear surplus: operating nuclear plants from the ``plants`` layer.
 
-Model (``[scoring.sites.nuclear_surplus]``)::
-
-    mineable_mw = capacity_mw x offpeak_surplus_fraction x offpeak_hours_fraction
-
-i.e. the average MW a plant could divert to mining in low-demand hours instead of selling
-it at low or negative prices (a reactor runs flat out, ~91 % capacity factor, whatever the
-demand). Both fractions are planning assumptions: confidence "low".
+A reactor runs flat out (~91 % capacity factor) and sells what it makes: its unused capacity
+is not surplus. Its wasted energy is found hour by hour in :mod:`gis.energy`: in hours when the
+plant's market price is at or below zero, a flexible share of its nameplate (the size of real
+co-location deals) could go to a miner instead of being sold at a loss. No market evidence, no
+surplus. ``asset_mw`` here is the nameplate; the energy stage replaces it.
 """
 
 from __future__ import annotations
@@ -16,13 +14,14 @@ import pandas as pd
 
 from gis.rowlog import RowLog
 from gis.scoring.config import NuclearSurplusModel
-from gis.sites._frame import empty_sites, fmt_mw, site_frame
+from gis.sites._frame import empty_sites, site_frame
 
 __all__ = ["nuclear_surplus_sites"]
 
 
 def nuclear_surplus_sites(plants: pd.DataFrame, model: NuclearSurplusModel, log: RowLog) -> gpd.GeoDataFrame:
     """Candidate sites of category ``nuclear_surplus`` (EPSG:4326 points, MW)."""
+    del model  # the category's numbers live in [energy.categories.nuclear_surplus]
     rows = plants.loc[plants["fuel"] == "nuclear"]
     log.read(len(rows))
     rows = log.drop(rows, rows["status"] == "retired", "nuclear_surplus: plant retired")
@@ -31,12 +30,6 @@ def nuclear_surplus_sites(plants: pd.DataFrame, model: NuclearSurplusModel, log:
         log.note("nuclear_surplus: no operating nuclear plants in the plants layer")
         return empty_sites()
     cap = rows["capacity_mw"].to_numpy(dtype="float64")
-    factor = model.offpeak_surplus_fraction * model.offpeak_hours_fraction
-    basis = (
-        fmt_mw(cap, 0)
-        + f" MW x off-peak surplus fraction {model.offpeak_surplus_fraction:g}"
-        + f" x off-peak share of hours {model.offpeak_hours_fraction:g}"
-    )
     return site_frame(
         rows.geometry,
         site_id="nuclear_surplus:" + rows["plant_id"].astype("int64").astype(str),
@@ -48,11 +41,12 @@ def nuclear_surplus_sites(plants: pd.DataFrame, model: NuclearSurplusModel, log:
         fuel="nuclear",
         energy_fuel="nuclear",
         capacity_mw=cap,
-        asset_mw=cap * factor,
+        asset_mw=cap,
         offgrid=False,
         grid_voltage_kv=rows["grid_voltage_kv"],
         retirement_date=rows["retirement_date"],
         members=1,
-        confidence="low",
-        basis=basis,
+        confidence="medium",
+        basis="operating reactor, nameplate " + pd.Series(cap).round(0).map("{:,.0f} MW".format),
+        balancing_authority=rows.get("balancing_authority", ""),
     )

@@ -37,12 +37,16 @@ def retired_coal_sites(
     rows = log.drop(rows, ~rows["status"].isin(model.statuses), "retired_coal: status not chosen in scenario")
     rows = log.drop(rows, ~(rows["capacity_mw"] > 0), "retired_coal: no MW retired")
     date = rows["retirement_date"].astype(str)
-    retired = rows["status"] == "retired"
+    # a retooled plant's date is when its coal units retired: the same rule as a retired plant
+    retired = rows["status"].isin(["retired", "retooled"])
     rows = log.drop(
-        rows, retired & (date < model.retired_since), f"retired_coal: retired before {model.retired_since}"
+        rows,
+        retired & (date != "") & (date < model.retired_since),
+        f"retired_coal: retired before {model.retired_since}",
     )
     date = rows["retirement_date"].astype(str)
-    later = (rows["status"] != "retired") & ((date > model.retiring_by) | (date == ""))
+    later = (rows["status"] == "retiring") & ((date > model.retiring_by) | (date == ""))
+    later |= (rows["status"] == "retooled") & (date > model.retiring_by)
     rows = log.drop(rows, later, f"retired_coal: retirement planned after {model.retiring_by} or undated")
     if rows.empty:
         log.note("retired_coal: no retired or retiring coal plants in plant_status (EIA-860M)")
@@ -80,6 +84,22 @@ def retired_coal_sites(
     log.repair(
         int(owner_class.isna().sum()), "retired_coal: not joined to plants, owner_class set to private"
     )
+    if len(plants):
+        # one category per plant: a plant that is an operating nuclear or hydro site is that category
+        # (H B Robinson retired its coal unit and runs its reactor)
+        fuel = pid.map(plants.set_index("plant_id")["fuel"])
+        status = pid.map(plants.set_index("plant_id")["status"])
+        other = (fuel.isin(["nuclear", "hydro"]) & (status != "retired")).to_numpy()
+        if other.any():
+            reason = "retired_coal: plant is an operating nuclear or hydro site (one category per plant)"
+            log.dropped[reason] = log.dropped.get(reason, 0) + int(other.sum())
+        keep = ~other
+        merged, geometry, pid, kv = merged.loc[keep], geometry.loc[keep], pid.loc[keep], kv[keep]
+        owner_class = owner_class.loc[keep]
+    if merged.empty:
+        log.note("retired_coal: every retired coal plant is another category's site")
+        return empty_sites()
+    ba = pid.map(plants.set_index("plant_id")["balancing_authority"]) if len(plants) else pid * np.nan
     cap = merged["capacity_mw"].to_numpy(dtype="float64")
     asset = cap * model.interconnect_reuse_fraction
     basis = (
@@ -108,4 +128,5 @@ def retired_coal_sites(
         members=merged["members"].to_numpy(dtype="int64"),
         confidence=np.where(merged["status"].str.contains("retooled"), "low", "medium"),
         basis=basis,
+        balancing_authority=ba.astype(object).where(ba.notna(), "").to_numpy(dtype=object),
     )

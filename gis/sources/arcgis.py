@@ -8,13 +8,17 @@ as ArcGIS feature services; their "download" is a series of ``/query`` requests 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import requests
 
-from gis.errors import DataUnavailableError, GisError
+from gis.errors import GisError
 from gis.io import atomic_path
-from gis.sources.fetch import CONNECT_TIMEOUT_S, OFFLINE_FIX, READ_TIMEOUT_S
+from gis.settings import limits
+from gis.sources.fetch import CONNECT_TIMEOUT_S, OFFLINE_FIX, LimitExceeded, network_error
+
+__all__ = ["PAGE", "fetch_featureserver"]
 
 PAGE = 2000
 
@@ -25,7 +29,16 @@ def fetch_featureserver(
     """Query every feature of the layer at ``url`` (``.../FeatureServer/0``) into GeoJSON ``dest``."""
     features: list[dict] = []
     offset = 0
+    bounds = limits()
+    deadline = time.monotonic() + bounds.deadline_s
     for _ in range(max_pages):
+        if time.monotonic() > deadline:
+            raise LimitExceeded(
+                f"the feature service did not finish within {bounds.deadline_s:g} s",
+                file=url,
+                field="GIS_DOWNLOAD_DEADLINE_S",
+                fix="retry later or raise GIS_DOWNLOAD_DEADLINE_S; " + OFFLINE_FIX,
+            )
         params = {
             "where": where,
             "outFields": "*",
@@ -37,12 +50,10 @@ def fetch_featureserver(
         }
         try:
             resp = requests.get(
-                url.rstrip("/") + "/query", params=params, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+                url.rstrip("/") + "/query", params=params, timeout=(CONNECT_TIMEOUT_S, bounds.stall_s)
             )
         except requests.exceptions.RequestException as exc:
-            raise DataUnavailableError(
-                f"cannot query the feature service {url}", file=url, fix=OFFLINE_FIX
-            ) from exc
+            raise network_error(exc, url, bounds.stall_s) from exc
         if resp.status_code >= 400:
             raise GisError(
                 f"the feature service answered HTTP {resp.status_code}",

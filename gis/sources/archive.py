@@ -16,6 +16,72 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from gis.errors import GisError
+from gis.settings import MAX_INFLATE_RATIO, limits
+
+__all__ = ["check_compressed", "extract_member", "find_member", "open_member", "safe_members"]
+
+_BOMB_FLOOR = 64 << 20  # below this, any inflation ratio is harmless
+
+
+def _refuse_inflation(where: str, inflated: int, packed: int, limit: int) -> GisError:
+    return GisError(
+        f"decompresses to {inflated:,} bytes or more from {packed:,} (limit {limit:,} bytes, or "
+        f"{MAX_INFLATE_RATIO:g} times the packed size beyond {_BOMB_FLOOR >> 20} MiB): a decompression bomb "
+        "or the wrong file",
+        file=where,
+        fix="get the file from the official source again; if it is genuine, raise GIS_MAX_INFLATE_MB",
+    )
+
+
+def _over(inflated: int, packed: int, limit: int) -> bool:
+    return inflated > limit or (inflated > _BOMB_FLOOR and inflated > MAX_INFLATE_RATIO * max(packed, 1))
+
+
+def check_compressed(path: Path) -> None:
+    """Refuse a zip (or XLSX) member or a gzip file that would inflate beyond the bounds.
+
+    A member may not exceed ``GIS_MAX_INFLATE_MB`` nor, beyond 64 MiB, inflate more than
+    :data:`~gis.settings.MAX_INFLATE_RATIO` times. Zip members are judged by their declared
+    sizes (Python's reader stops at the declared size and checks the CRC, so a lie fails there);
+    a gzip file is inflated once, in bounded steps, up to the limit. Other files pass.
+
+    Raises
+    ------
+    GisError
+        naming the file (and member) and the limit.
+    """
+    path = Path(path)
+    bound = limits().max_inflate_bytes
+    if not path.is_file():
+        return
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if zipfile.is_zipfile(path):  # by content: a zip saved under a .gz name is still a zip
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError):
+            return  # damaged: the reader's own message names it
+        for info in infos:
+            if _over(info.file_size, info.compress_size, bound):
+                raise _refuse_inflation(f"{path}!{info.filename}", info.file_size, info.compress_size, bound)
+    elif magic == b"\x1f\x8b":
+        packed = path.stat().st_size
+        inflated = 0
+        zobj = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                data = block
+                while data:
+                    try:
+                        inflated += len(zobj.decompress(data, 1 << 22))
+                    except zlib.error:
+                        return  # damaged: the reader's own message names it
+                    if _over(inflated, packed, bound):
+                        raise _refuse_inflation(str(path), inflated, packed, bound)
+                    data = zobj.unconsumed_tail
+                if zobj.eof:
+                    break
 
 
 def safe_members(archive: Path) -> list[str]:
@@ -56,6 +122,7 @@ def find_member(archive: Path, pattern: str) -> str:
 def extract_member(archive: Path, member: str, dest_dir: Path) -> Path:
     """Extract one (safe) member to ``dest_dir`` and return its path; reuses an earlier extract."""
     safe_members(archive)
+    check_compressed(archive)
     target = dest_dir / PurePosixPath(member).name
     if target.exists() and target.stat().st_mtime >= archive.stat().st_mtime:
         return target
@@ -76,6 +143,7 @@ def open_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
     the archive and member, whether it shows when opening the member or while reading it.
     """
     safe_members(archive)
+    check_compressed(archive)
     try:
         with zipfile.ZipFile(archive) as zf, zf.open(member) as handle:
             yield handle

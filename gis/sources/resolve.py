@@ -11,7 +11,29 @@ from urllib.parse import urlparse
 from gis.catalog import Source, SourceFile, load_catalog
 from gis.errors import DataUnavailableError, GisError
 from gis.settings import DataOrigin, cache_dir
+from gis.sources.archive import check_compressed
 from gis.sources.fetch import OFFLINE_FIX, download, sha256_of
+
+__all__ = ["Fetched", "Resolver", "inside"]
+
+
+def inside(base: Path, relative: str, *, field: str) -> Path:
+    """``base / relative``, refused unless it stays inside ``base`` once resolved.
+
+    Catalog entries (``path``, ``official_name``) are text anyone can edit through
+    ``GIS_CATALOG_DIR``; a ``../`` or an absolute path must not make a download land elsewhere.
+    """
+    root = Path(base).resolve()
+    target = (root / relative).resolve()
+    if relative.startswith(("/", "\\")) or not target.is_relative_to(root) or target == root:
+        raise GisError(
+            f"the catalogued file name {relative!r} leads outside its folder {root}",
+            field=field,
+            file=relative,
+            fix=f"give a plain relative file name in the layers/*.toml entry's '{field}'",
+        )
+    return target
+
 
 Form = Literal["mirror", "official"]
 
@@ -95,10 +117,14 @@ class Resolver:
 
     def _resolve(self, source: Source, file: SourceFile) -> Fetched | None:
         if self.origin.kind == "dir":
-            return self._from_dir(source, file)
-        if self.origin.kind == "mirror":
-            return self._from_mirror(source, file)
-        return self._from_official(source, file)
+            got = self._from_dir(source, file)
+        elif self.origin.kind == "mirror":
+            got = self._from_mirror(source, file)
+        else:
+            got = self._from_official(source, file)
+        if got is not None:
+            check_compressed(got.path)
+        return got
 
     def _from_dir(self, source: Source, file: SourceFile) -> Fetched | None:
         assert self.origin.data_dir is not None
@@ -108,7 +134,7 @@ class Resolver:
                 file=self.origin.data_dir,
                 fix="pass an existing folder with --data-dir (or GIS_DATA_DIR)",
             )
-        path = self.origin.data_dir / file.path
+        path = inside(self.origin.data_dir, file.path, field="path")
         if not path.is_file():
             if file.optional:
                 self.warnings.append(f"{source.name}: optional file {file.path} not in the data directory")
@@ -128,9 +154,16 @@ class Resolver:
         assert self.origin.mirror is not None and self.cache is not None
         url = f"{self.origin.mirror}/{file.path}"
         slug = hashlib.sha1(self.origin.mirror.encode()).hexdigest()[:10]
-        dest = self.cache / f"mirror-{slug}" / file.path
+        dest = inside(self.cache / f"mirror-{slug}", file.path, field="path")
         try:
-            path = download(url, dest, known_hash=file.sha256, progress=self.progress, label=file.path)
+            path = download(
+                url,
+                dest,
+                known_hash=file.sha256,
+                progress=self.progress,
+                label=file.path,
+                size_bytes=file.size_bytes,
+            )
         except GisError as exc:
             if file.optional and "HTTP 404" in exc.problem:
                 self.warnings.append(f"{source.name}: optional file {file.path} not on the mirror")
@@ -148,7 +181,7 @@ class Resolver:
                 f"{source.title} has no direct download URL", file=file.path, fix=OFFLINE_FIX
             )
         name = file.official_name or Path(urlparse(file.url).path).name or file.key
-        dest = self.cache / "official" / source.name / name
+        dest = inside(self.cache / "official", f"{source.name}/{name}", field="official_name")
         if file.protocol == "arcgis":
             from gis.sources.arcgis import fetch_featureserver
 

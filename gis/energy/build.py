@@ -1,0 +1,577 @@
+"""Which energy is really spare at each candidate site, in which hours, at what price.
+
+Surplus is energy in time, not capacity. For every site this module finds, hour by hour over
+the reference year (``[energy] reference_year``), the MW of *wasted* energy a miner could take
+and the price at which it could *buy* grid energy instead, from real market data (EIA's
+Wholesale Electricity Market Portal hub prices and fuel mix; CAISO's daily curtailment)::
+
+    flare_gas        wasted_mw = gas-to-power MW (VIIRS bcm/yr x MJ/m3 x genset eff.), every hour
+    stranded_solar   curtailed MWh of the plant's market, allocated by MW, placed in the hours it
+                     happens: CAISO by its daily series spread over daylight at the plant
+                     (cos zenith, pvlib); ERCOT/SPP/MISO in the node's hours at or below
+                     surplus_price_usd_mwh while the sun is up
+    stranded_wind    the same, CAISO's daily wind spread over the day, elsewhere over the
+                     node's hours at or below the surplus price
+    nuclear_surplus  wasted_mw = nameplate x flexible_share, only in hours the node's price is
+                     at or below the surplus price (no market evidence, no surplus)
+    federal_hydro    wasted_mw = nameplate x wettest-year capacity factor x flexible_share, only
+                     in those hours (spill: high water and no buyer; a dry dam has less to spill)
+    retired_coal     no wasted energy: the asset is the interconnection, energy is bought at the
+                     node's hourly price (ledger "bought")
+    military_backup  gensets for at most military_engine_hours a year at diesel cost (ledger
+                     "bought"); military-operated power plants buy at their node
+
+Regions without hourly prices in the data (Northwest/BPA, Desert Southwest, Rockies,
+Southeast/TVA, New York/New England) get a named neighbouring hub as a *proxy* buy price (low
+confidence); by default a proxy never creates wasted energy. Sites no rule places (islands,
+offshore) buy, if at all, at the flat ``fallback_price_usd_mwh``.
+
+Outputs a :class:`gis.energy.profiles.SurplusProfiles` (the hourly arrays, shared per node and
+per shape, that the fleet economics dispatches on) and a per-site summary table
+(:data:`SUMMARY_COLUMNS`) for ``candidate_sites``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gis.energy.config import CategoryEnergy, EnergyConfig
+from gis.energy.markets import hub_prices, market_intensity, year_hours
+from gis.energy.nodes import PROXY_MARK, assign_nodes, hub_of
+from gis.energy.profiles import SurplusProfiles
+from gis.energy.solar import daylight_weights
+from gis.rowlog import RowLog
+
+__all__ = ["SUMMARY_COLUMNS", "WASTED_CATEGORIES", "describe_surplus", "surplus_profiles"]
+
+WASTED_CATEGORIES = ("flare_gas", "stranded_wind", "stranded_solar", "nuclear_surplus", "federal_hydro")
+"""Categories whose sites exist because energy is thrown away there (ledger "wasted")."""
+
+FLAT_NODE = "flat price (no hourly data)"
+
+SUMMARY_COLUMNS: dict[str, str] = {
+    "ledger": "str",
+    "node": "str",
+    "price_basis": "str",
+    "price_year": "Int64",
+    "wasted_peak_mw": "float64",
+    "wasted_mwh_per_year": "float64",
+    "wasted_hours_per_year": "float64",
+    "wasted_avg_mw": "float64",
+    "wasted_price_usd_mwh": "float64",
+    "node_mean_price_usd_mwh": "float64",
+    "node_hours_le_surplus": "float64",
+    "node_price_p10_usd_mwh": "float64",
+    "node_price_p50_usd_mwh": "float64",
+    "node_price_p90_usd_mwh": "float64",
+}
+"""Per-site columns the energy stage adds to the candidate sites."""
+
+_SOLAR_BIN_DEG = 1.0
+"""Sites are binned to 1 degree for their daylight curve (4 minutes of solar time a degree)."""
+
+
+@dataclass
+class _Shapes:
+    """Hourly shapes as they are built: id -> row, rows in order."""
+
+    ids: list[str]
+    rows: list[np.ndarray]
+
+    def add(self, key: str, row: np.ndarray) -> int:
+        if key in self.ids:
+            return self.ids.index(key)
+        self.ids.append(key)
+        self.rows.append(row)
+        return len(self.ids) - 1
+
+
+def _category(config: EnergyConfig, name: str) -> CategoryEnergy:
+    return config.categories.get(name, CategoryEnergy())
+
+
+def _nodes(sites: pd.DataFrame, config: EnergyConfig, log: RowLog) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "balancing_authority": sites["balancing_authority"].to_numpy(dtype=object),
+            "state": sites["state"].to_numpy(dtype=object),
+            "lon": sites.geometry.x.to_numpy(),
+            "lat": sites.geometry.y.to_numpy(),
+        }
+    )
+    nodes = assign_nodes(frame, config.nodes)
+    offgrid = sites["offgrid"].to_numpy(dtype=bool)
+    nodes.loc[offgrid, ["node", "proxy", "node_source"]] = ""
+    grid = ~offgrid
+    proxied = grid & (nodes["proxy"] != "").to_numpy()
+    unplaced = grid & (nodes["node"] == "").to_numpy()
+    log.note(
+        f"energy: {int((grid & ~proxied & ~unplaced).sum()):,} grid sites priced at their own market hub, "
+        f"{int(proxied.sum()):,} at a neighbouring hub (proxy, low confidence), "
+        f"{int(unplaced.sum()):,} with no hourly prices (flat {config.fallback_price_usd_mwh:g} $/MWh)"
+    )
+    nodes.loc[unplaced, "node"] = FLAT_NODE
+    nodes.loc[unplaced, "node_source"] = config.fallback_price_source
+    return nodes
+
+
+def _price_rows(
+    node_ids: list[str], layers: dict[str, pd.DataFrame], config: EnergyConfig, log: RowLog
+) -> tuple[np.ndarray, list[int]]:
+    hubs = sorted({hub_of(n) for n in node_ids if n != FLAT_NODE})
+    prices, years = hub_prices(
+        layers.get("market_prices"), hubs, year=config.reference_year, kind=config.price_kind
+    )
+    by_hub = dict(zip(hubs, range(len(hubs)), strict=True))
+    t = len(year_hours(config.reference_year))
+    rows, row_years = [], []
+    for node in node_ids:
+        if node == FLAT_NODE:
+            rows.append(np.full(t, config.fallback_price_usd_mwh))
+            row_years.append(0)
+            continue
+        i = by_hub[hub_of(node)]
+        if years[i] == 0:
+            log.note(
+                f"energy: no {config.price_kind} prices for {hub_of(node)}: its sites use the flat price"
+            )
+            rows.append(np.full(t, config.fallback_price_usd_mwh))
+        else:
+            rows.append(prices[i])
+            if years[i] != config.reference_year:
+                log.note(f"energy: {hub_of(node)} has no {config.reference_year} prices: {years[i]} used")
+        row_years.append(years[i])
+    return np.vstack(rows) if rows else np.zeros((0, t)), row_years
+
+
+def _intensity_rows(node_ids: list[str], layers: dict[str, pd.DataFrame], config: EnergyConfig) -> np.ndarray:
+    regional = {r.market: r.t_per_mwh for r in config.intensity}
+    t = len(year_hours(config.reference_year))
+    cache: dict[str, np.ndarray] = {}
+    rows = []
+    for node in node_ids:
+        if node == FLAT_NODE or PROXY_MARK in node:
+            rows.append(np.full(t, config.default_intensity_t_per_mwh))
+            continue
+        market = node.split(":")[0]
+        if market not in cache:
+            cache[market], _ = market_intensity(
+                layers.get("market_mix"),
+                market,
+                year=config.reference_year,
+                fuel_t_per_mwh=config.fuel_t_per_mwh,
+                fallback_t_per_mwh=regional.get(market, config.default_intensity_t_per_mwh),
+            )
+        rows.append(cache[market])
+    return np.vstack(rows) if rows else np.zeros((0, t))
+
+
+def _surplus_hours(price: np.ndarray, threshold: float) -> np.ndarray:
+    """1.0 in hours at or below the threshold, 0 elsewhere and where the price is unknown."""
+    with np.errstate(invalid="ignore"):
+        return (price <= threshold).astype("float64")
+
+
+def _daylight(lon: np.ndarray, lat: np.ndarray, hours: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Daylight weights per 1-degree bin and each site's bin index."""
+    keys = np.column_stack(
+        [np.floor(lon / _SOLAR_BIN_DEG), np.floor(lat / _SOLAR_BIN_DEG)]
+    ) * _SOLAR_BIN_DEG + (_SOLAR_BIN_DEG / 2.0)
+    unique, index = np.unique(keys, axis=0, return_inverse=True)
+    return daylight_weights(unique[:, 0], unique[:, 1], hours), index.reshape(-1)
+
+
+def _daily_spread(
+    daily_mwh: pd.Series, weights: np.ndarray, hours: pd.DatetimeIndex, utc_offset_hours: int
+) -> np.ndarray:
+    """Each local day's MWh spread over that day's hours in proportion to ``weights`` (rows: curves).
+
+    Returns MWh per hour per row; a day whose weights are all zero spreads evenly over its hours.
+    """
+    local = (
+        (hours + pd.Timedelta(hours=utc_offset_hours)).tz_localize(None).to_numpy().astype("datetime64[D]")
+    )
+    day_codes, day_index = np.unique(local, return_inverse=True)
+    by_day = pd.Series(daily_mwh.to_numpy(dtype="float64"), index=pd.to_datetime(daily_mwh.index).to_numpy())
+    mwh = by_day.reindex(day_codes.astype("datetime64[ns]")).fillna(0.0).to_numpy(dtype="float64")
+    weights = np.atleast_2d(weights)
+    sums = np.zeros((weights.shape[0], len(day_codes)))
+    np.add.at(sums.T, day_index, weights.T)
+    counts = np.bincount(day_index, minlength=len(day_codes)).astype("float64")
+    even = sums == 0
+    share = np.where(
+        even[:, day_index], 1.0 / counts[day_index], weights / np.where(even, 1.0, sums)[:, day_index]
+    )
+    return share * mwh[day_index]
+
+
+def _stranded_annual(
+    sites: pd.DataFrame,
+    market: np.ndarray,
+    layers: dict[str, pd.DataFrame],
+    config: EnergyConfig,
+    log: RowLog,
+) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, pd.Series]]]:
+    """Curtailed MWh a year per stranded site (0 elsewhere), its region, and the daily series used.
+
+    A market's curtailed energy (its daily series for the reference year, else the scenario's
+    TWh a year, split wind/solar by ``solar_share`` or by MW) is shared among its plants of that
+    fuel by nameplate MW, and capped at what a plant generates in a year.
+    """
+    n = len(sites)
+    category = sites["category"].to_numpy(dtype=object)
+    stranded = np.isin(category, ["stranded_wind", "stranded_solar"])
+    fuel = np.where(category == "stranded_solar", "solar", "wind")
+    cap = sites["capacity_mw"].to_numpy(dtype="float64")
+    region_of = {m: r.name for r in config.curtailment for m in r.markets}
+    region = np.array([region_of.get(m, "") for m in market], dtype=object)
+    region[~stranded] = ""
+    annual = np.zeros(n)
+    daily: dict[str, dict[str, pd.Series]] = {}
+    table = layers.get("curtailment_daily")
+    for r in config.curtailment:
+        members = region == r.name
+        if not members.any():
+            continue
+        if r.twh_per_year is None:
+            if table is None or table.empty:
+                log.note(f"energy: no curtailment_daily layer: {r.name} plants have no curtailed energy")
+                region[members] = ""
+                continue
+            rows = table.loc[table["market"].isin(r.markets)]
+            rows = rows.loc[rows["date"].astype(str).str.startswith(str(config.reference_year))]
+            if rows.empty:
+                log.note(f"energy: no {r.name} curtailment in {config.reference_year}: its plants have none")
+                region[members] = ""
+                continue
+            daily[r.name] = {f: rows.groupby("date")[f"{f}_mwh"].sum() for f in ("solar", "wind")}
+            totals = {f: float(daily[r.name][f].sum()) for f in ("solar", "wind")}
+        else:
+            mw = pd.Series(cap[members]).groupby(fuel[members]).sum()
+            share = r.solar_share
+            if share is None:
+                share = float(mw.get("solar", 0.0) / mw.sum()) if mw.sum() > 0 else 0.0
+            totals = {"solar": r.twh_per_year * 1e6 * share, "wind": r.twh_per_year * 1e6 * (1.0 - share)}
+        for f in ("solar", "wind"):
+            group = members & (fuel == f)
+            if cap[group].sum() > 0:
+                annual[group] = totals[f] * cap[group] / cap[group].sum()
+    listed = stranded & np.isfinite(sites["annual_wasted_mwh"].to_numpy(dtype="float64"))
+    annual = np.where(listed, sites["annual_wasted_mwh"].to_numpy(dtype="float64"), annual)
+    region[listed & (region == "")] = "plant table"
+    log.dropped["energy: stranded plant outside every market with curtailment data (no wasted energy)"] = int(
+        (stranded & (region == "")).sum()
+    )
+    cf = np.nan_to_num(sites["capacity_factor_max"].to_numpy(dtype="float64"), nan=1.0).clip(0.0, 1.0)
+    producible = cap * 8760.0 * np.where(cf > 0, cf, 1.0)
+    capped = annual > producible
+    log.repair(
+        int(capped.sum()), "energy: stranded curtailment share capped at the plant's own yearly generation"
+    )
+    return np.minimum(annual, producible), region, daily
+
+
+def surplus_profiles(
+    sites: pd.DataFrame, layers: dict[str, pd.DataFrame], config: EnergyConfig, log: RowLog | None = None
+) -> tuple[SurplusProfiles, pd.DataFrame]:
+    """Hourly wasted energy and buy prices of ``sites`` in the reference year, and a per-site summary.
+
+    Parameters
+    ----------
+    sites
+        candidate sites (:func:`gis.sites.candidate_sites`, EPSG:4326 points) with ``site_id``,
+        ``category``, ``state``, ``offgrid``, ``capacity_mw``, ``asset_mw``,
+        ``balancing_authority``, ``capacity_factor_max``, ``annual_wasted_mwh``.
+    layers
+        canonical layers; reads ``market_prices``, ``market_mix`` and ``curtailment_daily`` when
+        present (without prices every grid site buys at the flat fallback price and no surplus
+        hour exists).
+    config
+        the scenario's ``[energy]`` table.
+
+    Returns
+    -------
+    profiles, summary
+        the arrays of :class:`SurplusProfiles` and a frame with :data:`SUMMARY_COLUMNS` (same
+        row order as ``sites``).
+    """
+    log = log if log is not None else RowLog("energy")
+    sites = sites.reset_index(drop=True)
+    n = len(sites)
+    hours = year_hours(config.reference_year)
+    t = len(hours)
+    nodes = _nodes(sites, config, log)
+    node_ids = sorted(set(nodes["node"]) - {""})
+    node_of = {node: i for i, node in enumerate(node_ids)}
+    node_index = np.array([node_of.get(x, -1) for x in nodes["node"]], dtype="int64")
+    price, price_years = _price_rows(node_ids, layers, config, log)
+    known = np.isfinite(price)
+    known_hours = known.sum(axis=1)
+    weight = np.where(known_hours > 0, t / np.maximum(known_hours, 1), 0.0)
+    intensity = _intensity_rows(node_ids, layers, config)
+    shapes = _Shapes([], [])
+    category = sites["category"].to_numpy(dtype=object)
+    cap = sites["capacity_mw"].to_numpy(dtype="float64")
+    asset = sites["asset_mw"].to_numpy(dtype="float64")
+    shape = np.full(n, -1, dtype="int64")
+    wasted_mw = np.zeros(n)
+    why = np.full(n, "", dtype=object)
+
+    node_text = nodes["node"].to_numpy(dtype=object)
+    own = np.array(
+        [x not in ("", FLAT_NODE) and (PROXY_MARK not in x or config.proxy_counts_surplus) for x in node_text]
+    )
+
+    def own_market(i: int) -> bool:
+        return bool(own[i])
+
+    threshold = config.surplus_price_usd_mwh
+    # flare gas: the gas flows every hour
+    flare = category == "flare_gas"
+    if flare.any():
+        shape[flare] = shapes.add("flare_gas:every hour", np.ones(t))
+        wasted_mw[flare] = asset[flare]
+    # nuclear and hydro: a share of output in the node's hours at or below the surplus price
+    cf_max = sites["capacity_factor_max"].to_numpy(dtype="float64")
+    for name in ("nuclear_surplus", "federal_hydro"):
+        members = np.flatnonzero(category == name)
+        share = _category(config, name).flexible_share
+        for i in members:
+            if not own_market(i):
+                why[i] = "no hourly prices in its region: no evidence of surplus hours"
+                continue
+            if name == "federal_hydro" and not np.isfinite(cf_max[i]):
+                why[i] = "no generation history (EIA-923): spill unknown"
+                continue
+            k = shapes.add(f"le{threshold:g}:{node_text[i]}", _surplus_hours(price[node_index[i]], threshold))
+            if not shapes.rows[k].any():
+                why[i] = f"no hour at or below {threshold:g} $/MWh at its hub"
+                continue
+            shape[i] = k
+            rate = cap[i] * (cf_max[i] if name == "federal_hydro" else 1.0)
+            wasted_mw[i] = rate * share
+        log.dropped[f"energy: {name} site without surplus hours (see basis)"] = int(
+            (why[members] != "").sum()
+        )
+    # stranded wind and solar: the market's curtailment, allocated and placed in time
+    market = np.array(
+        [hub_of(x).split(":")[0] if own[i] else "" for i, x in enumerate(node_text)], dtype=object
+    )
+    annual, region, daily = _stranded_annual(sites, market, layers, config, log)
+    stranded = np.flatnonzero((annual > 0) & (region != ""))
+    if len(stranded):
+        light, bin_of = _daylight(
+            sites.geometry.x.to_numpy()[stranded], sites.geometry.y.to_numpy()[stranded], hours
+        )
+        for j, i in enumerate(stranded):
+            solar = category[i] == "stranded_solar"
+            fuel = "solar" if solar else "wind"
+            curve = light[bin_of[j]] if solar else np.ones(t)
+            if region[i] in daily:
+                key = f"{fuel}:{region[i]} daily:{bin_of[j] if solar else 'day'}"
+                if key not in shapes.ids:
+                    dist = _daily_spread(daily[region[i]][fuel], curve, hours, -8)[0]  # CAISO: Pacific dates
+                    shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)
+            elif node_index[i] >= 0 and own_market(i):
+                key = f"{fuel}:{node_text[i]} le{threshold:g}:{bin_of[j] if solar else 'all'}"
+                if key not in shapes.ids:
+                    dist = _surplus_hours(price[node_index[i]], threshold) * curve
+                    shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)
+            else:
+                why[i] = "no curtailment data or surplus hours for its market"
+                continue
+            k = shapes.ids.index(key)
+            carried = _energy_hours(shapes.rows[k], node_index[i], known, weight)
+            if carried <= 0:
+                why[i] = "no hour in which its market curtails"
+                continue
+            shape[i] = k
+            wasted_mw[i] = min(annual[i] / carried, cap[i])
+        log.repair(
+            int(np.sum(wasted_mw[stranded] >= cap[stranded] - 1e-9)),
+            "energy: stranded plant's hourly curtailment capped at its nameplate",
+        )
+    # military installations: gensets for the engine hours federal rules allow
+    gensets = (category == "military_backup") & sites["offgrid"].to_numpy(dtype=bool)
+    if gensets.any():
+        every = max(int(t // max(config.military_engine_hours, 1.0)), 1)
+        row = np.zeros(t)
+        row[::every] = 1.0
+        row[int(config.military_engine_hours) * every :] = 0.0
+        shape[gensets] = shapes.add(f"engine hours:{config.military_engine_hours:g} h/yr", row)
+        wasted_mw[gensets] = asset[gensets]
+
+    ledger = np.where(np.isin(category, WASTED_CATEGORIES), "wasted", "bought")
+    can_buy = np.array([_category(config, c).can_buy for c in category]) & (node_index >= 0)
+    cost = np.array([_category(config, c).wasted_cost_usd_mwh for c in category], dtype="float64")
+    table = pd.DataFrame(
+        {
+            "site_id": sites["site_id"].to_numpy(dtype=object),
+            "category": category,
+            "ledger": ledger,
+            "node": node_index,
+            "shape": shape,
+            "wasted_mw": wasted_mw,
+            "wasted_cost_usd_mwh": cost,
+            "wasted_co2_t_per_mwh": 0.0,
+            "avoided_co2_t_per_mwh": 0.0,
+            "max_mw": np.where(ledger == "wasted", wasted_mw, asset),
+            "can_buy": can_buy,
+            "spur_km": 0.0,
+        }
+    )
+    shape_array = np.vstack(shapes.rows) if shapes.rows else np.zeros((0, t))
+    profiles = SurplusProfiles(
+        year=config.reference_year,
+        hours=hours,
+        node_ids=node_ids,
+        price=price,
+        hour_weight=weight,
+        intensity=intensity,
+        shape_ids=shapes.ids,
+        shapes=shape_array,
+        sites=table,
+    )
+    summary = _summary(profiles, nodes, price_years, why, config)
+    return profiles, summary
+
+
+def _energy_hours(row: np.ndarray, node: int, known: np.ndarray, weight: np.ndarray) -> float:
+    """Sum of a shape over the hours a site counts: its node's known hours x weight, or every hour."""
+    if node < 0:
+        return float(row.sum())
+    return float((row * known[node]).sum() * weight[node])
+
+
+def _summary(
+    profiles: SurplusProfiles,
+    nodes: pd.DataFrame,
+    price_years: list[int],
+    why: np.ndarray,
+    config: EnergyConfig,
+) -> pd.DataFrame:
+    """Per-site surplus MWh, hours, mean price and the node's price-duration summary."""
+    sites = profiles.sites
+    n = len(sites)
+    known = np.isfinite(profiles.price)
+    threshold = config.surplus_price_usd_mwh
+    node_stats = {}
+    for j in range(len(profiles.node_ids)):
+        p = profiles.price[j][known[j]]
+        node_stats[j] = (
+            float(p.mean()) if len(p) else np.nan,
+            float((p <= threshold).sum() * profiles.hour_weight[j]) if len(p) else np.nan,
+            *(np.percentile(p, [10, 50, 90]) if len(p) else (np.nan, np.nan, np.nan)),
+        )
+    pairs: dict[tuple[int, int], tuple[float, float, float]] = {}
+    for k, j in set(zip(sites["shape"].tolist(), sites["node"].tolist(), strict=True)):
+        if k < 0:
+            continue
+        row = profiles.shapes[k]
+        if j < 0:
+            w = np.ones_like(row)
+            price = np.full_like(row, np.nan)
+        else:
+            w = known[j] * profiles.hour_weight[j]
+            price = profiles.price[j]
+        energy = float((row * w).sum())
+        hours_on = float(((row > 0) * w).sum())
+        with np.errstate(invalid="ignore"):
+            mean_price = float(np.nansum(price * row * w) / energy) if j >= 0 and energy > 0 else np.nan
+        pairs[(k, j)] = (energy, hours_on, mean_price)
+    energy = np.array(
+        [pairs.get((k, j), (0.0, 0.0, np.nan))[0] for k, j in zip(sites["shape"], sites["node"], strict=True)]
+    )
+    hours_on = np.array(
+        [pairs.get((k, j), (0.0, 0.0, np.nan))[1] for k, j in zip(sites["shape"], sites["node"], strict=True)]
+    )
+    mean_price = np.array(
+        [pairs.get((k, j), (0.0, 0.0, np.nan))[2] for k, j in zip(sites["shape"], sites["node"], strict=True)]
+    )
+    in_wasted = (sites["ledger"] == "wasted").to_numpy()
+    wasted_mwh = np.where(in_wasted, sites["wasted_mw"].to_numpy() * energy, 0.0)
+    stats = np.array([node_stats.get(j, (np.nan,) * 5) for j in sites["node"]], dtype="float64").reshape(n, 5)
+    basis = np.where(
+        nodes["proxy"].to_numpy(dtype=object) != "",
+        "proxy: " + nodes["proxy"].astype(str) + " priced at " + nodes["node"].map(hub_of).astype(str),
+        np.where(
+            nodes["node"].to_numpy(dtype=object) == FLAT_NODE,
+            f"flat {config.fallback_price_usd_mwh:g} $/MWh (no hourly prices for the region)",
+            np.where(
+                nodes["node"].to_numpy(dtype=object) == "",
+                "off-grid (no purchase)",
+                "market: " + nodes["node"].astype(str),
+            ),
+        ),
+    )
+    year = pd.array(
+        [price_years[j] if j >= 0 and price_years[j] else pd.NA for j in sites["node"]], dtype="Int64"
+    )
+    summary = pd.DataFrame(
+        {
+            "ledger": sites["ledger"].to_numpy(dtype=object),
+            "node": nodes["node"].to_numpy(dtype=object),
+            "price_basis": basis,
+            "price_year": year,
+            "wasted_peak_mw": np.where(in_wasted, sites["wasted_mw"].to_numpy(), 0.0),
+            "wasted_mwh_per_year": wasted_mwh,
+            "wasted_hours_per_year": np.where(wasted_mwh > 0, hours_on, 0.0),
+            "wasted_avg_mw": wasted_mwh / len(profiles.hours),
+            "wasted_price_usd_mwh": np.where(wasted_mwh > 0, mean_price, np.nan),
+            "node_mean_price_usd_mwh": stats[:, 0],
+            "node_hours_le_surplus": stats[:, 1],
+            "node_price_p10_usd_mwh": stats[:, 2],
+            "node_price_p50_usd_mwh": stats[:, 3],
+            "node_price_p90_usd_mwh": stats[:, 4],
+        }
+    )
+    summary["no_surplus_reason"] = why
+    return summary
+
+
+def describe_surplus(sites: pd.DataFrame, summary: pd.DataFrame, config: EnergyConfig) -> np.ndarray:
+    """One sentence per site saying what energy it has, from which data (the ``basis`` column)."""
+    threshold = config.surplus_price_usd_mwh
+    category = sites["category"].to_numpy(dtype=object)
+    peak = summary["wasted_peak_mw"].to_numpy(dtype="float64")
+    hours = summary["wasted_hours_per_year"].to_numpy(dtype="float64")
+    gwh = summary["wasted_mwh_per_year"].to_numpy(dtype="float64") / 1e3
+    node = summary["node"].astype(str).to_numpy(dtype=object)
+    year = summary["price_year"].astype("string").fillna("").to_numpy(dtype=object)
+    where = np.where(node == "", "", " at " + node.astype(str) + np.where(year != "", " (" + year + ")", ""))
+    head = np.array(
+        [f"{p:,.1f} MW in {h:,.0f} h/yr = {g:,.1f} GWh/yr" for p, h, g in zip(peak, hours, gwh, strict=True)],
+        dtype=object,
+    )
+    text = np.full(len(sites), "", dtype=object)
+    share = {name: _category(config, name).flexible_share for name in WASTED_CATEGORIES}
+    cap = sites["capacity_mw"].to_numpy(dtype="float64")
+    cf = sites["capacity_factor_max"].to_numpy(dtype="float64")
+    for i, c in enumerate(category):
+        if c == "flare_gas":
+            text[i] = f"{head[i]} of flared gas as power, every hour; " + str(sites["basis"].iat[i])
+        elif c == "nuclear_surplus":
+            text[i] = (
+                f"{share[c]:.0%} of {cap[i]:,.0f} MW in hours at or below {threshold:g} $/MWh{where[i]}: {head[i]}"
+            )
+        elif c == "federal_hydro":
+            text[i] = (
+                f"spill: {share[c]:.0%} of {cap[i]:,.0f} MW x wettest-year capacity factor {cf[i]:.2f} in hours"
+                f" at or below {threshold:g} $/MWh{where[i]}: {head[i]}"
+            )
+        elif c in ("stranded_wind", "stranded_solar"):
+            text[i] = f"curtailed energy of its market placed in the hours it happens{where[i]}: {head[i]}"
+        elif c == "military_backup" and sites["offgrid"].iat[i]:
+            text[i] = (
+                f"{sites['basis'].iat[i]}; gensets may run {config.military_engine_hours:g} h/yr (40 CFR 63.6640(f))"
+                f" at {_category(config, c).wasted_cost_usd_mwh:g} $/MWh diesel"
+            )
+        else:
+            text[i] = f"{sites['basis'].iat[i]}; energy bought at {summary['price_basis'].iat[i]}"
+        reason = summary["no_surplus_reason"].iat[i]
+        if reason:
+            text[i] = f"no wasted energy: {reason}{where[i]}; nameplate {cap[i]:,.0f} MW"
+    return text

@@ -1,0 +1,1657 @@
+"""Fleet economics over the machines' life: hourly dispatch, a fleet sized per site on NPV, one
+dilution for the whole fleet, honest bands.
+
+Works on the energy stage's contract :class:`gis.energy.profiles.SurplusProfiles` (one reference
+year of hourly wasted energy and buy prices per site). Money in US dollars, power in MW of site
+power (PUE included), energy in MWh of site energy, hashrate in EH/s (1e18 H/s).
+
+Revenue per MWh
+---------------
+In year ``y`` of the machines' life the network issues ``I_y`` BTC (subsidy by block height, with
+the 2028 and 2032 halvings, plus mean fees), BTC trades at ``p_y`` and the network without the fleet
+runs ``N_y`` EH/s. With the fleet's average hashrate ``X_y`` (EH/s, its hours mined included) the
+hashprice and the revenue per MWh of site energy are::
+
+    hashprice_y = I_y / 365 x p_y / ((N_y + X_y) x 1e6)            USD per TH/s per day
+    R_y         = hashprice_y / (J/TH x 2.4e-5 MWh) / PUE           USD per MWh of site energy
+
+(1 TH/s for a day at ``e`` J/TH uses ``e x 86,400 J = e x 2.4e-5 MWh``.) S21 at 17.5 J/TH, PUE 1.1,
+hashprice $37.2/PH/day: R = 0.0372 / (17.5 x 2.4e-5) / 1.1 = $80.5/MWh. A fleet using ``E`` MWh a
+year has an average hashrate ``E / (8,760 x PUE x J/TH)`` EH/s and earns ``I_y x x_i / (N_y + X_y)``
+BTC: every machine's reward is diluted by the whole fleet (one dilution, shared pro rata), and the
+fleet's share of the network is ``X / (N + X)`` with its hours mined inside ``X``.
+
+Dispatch
+--------
+In hour ``h`` a site with a fleet of ``C`` MW uses ``min(C, wasted_mw x shape_h)`` MW of wasted energy
+when its cost is below ``R_y``; where it can buy, it tops the rest up with grid energy at
+``price_h`` when ``price_h < R_y``; otherwise it stands idle (curtails: the flexible load the policy
+debate counts, given back to the grid in the hours it would have bought). Hours count as the
+contract says: at a node, only hours with a known price, each ``hour_weight``; without a node,
+every hour once. Wasted energy goes first whenever it pays, even in an hour when the grid is
+cheaper than the site's own wasted energy (a simplification; wasted costs are low). Machines
+that stand idle in an hour are counted as curtailed only where the fleet buys (``mwh_curtailed``:
+the MW of a buying fleet left idle because the price is at or above the revenue per MWh).
+
+Fleet size
+----------
+The ``k``-th MW of a site runs only in hours where the wasted MW exceeds ``k`` (or buying pays),
+so more machines use fewer hours each. Sizes lie on a grid ``wasted_mw x j / levels`` (plus the
+site's ``max_mw`` and, for a buying site, everything up to ``max_mw``); the value of each slab of
+the grid is exact: its wasted MWh are ``sum_h w_h clip(s_h - e_j, 0, de)`` and its bought value
+``F(R) = sum_h w_h b_hj max(R - price_h, 0)``, tabulated once per (shape, node) pair on a revenue
+grid (exact at grid points, linear between) from price histograms, so an evaluation costs
+O(1) and sites sharing a shape and node share the tables. NPV of a size ``C``::
+
+    NPV = -C x (ASIC $/TH x TH/MW + site $/MW) - spur_km x $/km [if it buys]
+          + sum_{t=1..L} margin_t / (1 + r)^t
+
+(end-of-year cash flows, no salvage value). Each site takes the size that maximises its NPV
+given the hashprice.
+
+One dilution
+------------
+The national fleet and the hashprice are solved together: the fleet wanted at a hashprice
+shrinks as the fleet's own hashrate ``X`` grows, so a bracket on ``X`` (bisection, with a
+false-position step every other step) closes on the hashrate at which the sites that pay build
+exactly ``X``. Sites alike (same shape, node and cost) switch together, so at the solution the
+marginal sites enter in part: the best-ranked of them (rank, then row order: stable, never float
+noise) until the fleet's hashrate is the one it was priced at. Every machine's reward is diluted
+by the whole fleet, shared pro rata.
+
+CO2 by consequence: wasted energy counts ``wasted_co2 - avoided_co2`` per MWh (a flare's methane
+destroyed is a reduction); bought energy the node's hourly grid intensity in the hours bought.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gis.energy.profiles import SurplusProfiles
+from gis.errors import GisError
+from gis.estimates import bitcoin
+from gis.estimates.asics import asic_model
+from gis.estimates.config import UNCERTAIN_INPUTS, EstimatesConfig
+from gis.schema import CATEGORIES
+
+__all__ = [
+    "HOURS_PER_YEAR",
+    "MWH_PER_TH_DAY_PER_J_TH",
+    "FleetResult",
+    "Schedule",
+    "Tables",
+    "bench_fleet",
+    "build_tables",
+    "fleet_economics",
+    "hashprice_usd_per_th_day",
+    "irr",
+    "monte_carlo",
+    "payback_years",
+    "revenue_usd_per_mwh",
+    "schedule",
+    "synthetic_profiles",
+    "years_to_btc",
+]
+
+HOURS_PER_YEAR = 8_760.0
+"""Hours of the 365-day year that blocks a year (52,560) also assumes."""
+MWH_PER_TH_DAY_PER_J_TH = 86_400 / 3.6e9
+"""MWh one TH/s uses in a day per J/TH of efficiency: 86,400 s / 3.6e9 J per MWh = 2.4e-5."""
+
+
+# ----------------------------------------------------------------------------------------- money
+
+
+def hashprice_usd_per_th_day(issuance_btc_per_year, btc_price_usd, network_ehs, fleet_ehs=0.0):
+    """USD per TH/s per day: issuance / 365 x price / ((network + fleet EH/s) x 1e6 TH/s per EH/s)."""
+    return (
+        np.asarray(issuance_btc_per_year, dtype=float)
+        / 365.0
+        * np.asarray(btc_price_usd, dtype=float)
+        / ((np.asarray(network_ehs, dtype=float) + np.asarray(fleet_ehs, dtype=float)) * 1e6)
+    )
+
+
+def revenue_usd_per_mwh(hashprice_usd_th_day, efficiency_j_th, pue):
+    """USD per MWh of site energy: hashprice / (J/TH x 2.4e-5 MWh) / PUE."""
+    return (
+        np.asarray(hashprice_usd_th_day, dtype=float)
+        / (np.asarray(efficiency_j_th, dtype=float) * MWH_PER_TH_DAY_PER_J_TH)
+        / np.asarray(pue, dtype=float)
+    )
+
+
+def irr(cash_flows: np.ndarray) -> float | None:
+    """Internal rate of return (1/yr) of yearly cash flows (index 0 = now), by bisection on
+    -0.99..10; None when the NPV does not change sign in that interval."""
+    cf = np.asarray(cash_flows, dtype=float)
+    t = np.arange(len(cf))
+
+    def npv(r: float) -> float:
+        return float(np.sum(cf / (1.0 + r) ** t))
+
+    lo, hi = -0.99, 10.0
+    f_lo, f_hi = npv(lo), npv(hi)
+    if not (np.isfinite(f_lo) and np.isfinite(f_hi)) or f_lo * f_hi > 0:
+        return None
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        f_mid = npv(mid)
+        if f_lo * f_mid <= 0:
+            hi = mid
+        else:
+            lo, f_lo = mid, f_mid
+    return 0.5 * (lo + hi)
+
+
+def payback_years(cash_flows: np.ndarray) -> float | None:
+    """Years until the cumulative cash flow (index 0 = capex now, then one margin a year) turns
+    non-negative, linear within the year; None: not within the machines' life."""
+    cum = np.cumsum(np.asarray(cash_flows, dtype=float))
+    if cum[0] >= 0:
+        return 0.0
+    for t in range(1, len(cum)):
+        if cum[t] >= 0:
+            step = cum[t] - cum[t - 1]
+            return float(t - 1 + (-cum[t - 1]) / step)
+    return None
+
+
+def years_to_btc(btc_by_year: np.ndarray, target_btc: float) -> float | None:
+    """Years (fractional) a fleet mining ``btc_by_year`` needs to add ``target_btc``; beyond the
+    rows given, the last year's rate continues. None when it never gets there."""
+    b = np.asarray(btc_by_year, dtype=float)
+    cum = np.cumsum(b)
+    hit = np.nonzero(cum >= target_btc)[0]
+    if len(hit):
+        t = int(hit[0])
+        before = cum[t - 1] if t else 0.0
+        return float(t + (target_btc - before) / b[t])
+    if len(b) == 0 or not b[-1] > 0:
+        return None
+    return float(len(b) + (target_btc - cum[-1]) / b[-1])
+
+
+# -------------------------------------------------------------------------------------- schedule
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The years of the machines' life: calendar ``years``, ``blocks`` a year, ``subsidy_btc``
+    (exact subsidy sum over the year's blocks), ``block_subsidy_btc`` on 1 January, ``halvings``
+    in the year and the discount factor ``discount`` (end of year t+1)."""
+
+    years: np.ndarray
+    blocks: np.ndarray
+    subsidy_btc: np.ndarray
+    block_subsidy_btc: np.ndarray
+    halvings: np.ndarray
+    discount: np.ndarray
+
+    def issuance(self, fees_btc_per_block: np.ndarray) -> np.ndarray:
+        """(draws, years) BTC the network issues a year: subsidy + blocks x fees."""
+        fees = np.asarray(fees_btc_per_block, dtype=float).reshape(-1, 1)
+        return self.subsidy_btc[None, :] + self.blocks[None, :] * fees
+
+
+def schedule(config: EstimatesConfig) -> Schedule:
+    """Block heights on 1 January of each year of the machines' life (from the scenario's anchor
+    block and block rate), their subsidy and discount factors."""
+    n = config.network
+    start = config.projection.start_year
+    life = config.fleet.asic_life_years
+    heights = np.array(
+        [
+            bitcoin.height_at(
+                dt.date(y, 1, 1),
+                anchor_height=n.anchor_height,
+                anchor_date=n.anchor_date,
+                blocks_per_year=n.blocks_per_year,
+            )
+            for y in range(start, start + life + 1)
+        ],
+        dtype=np.int64,
+    )
+    if heights[0] < 0:
+        raise GisError(
+            "the machines' life starts before block 0",
+            field="estimates.projection.start_year",
+            fix="start at or after 2009",
+        )
+    h0, h1 = heights[:-1], heights[1:]
+    return Schedule(
+        years=np.arange(start, start + life),
+        blocks=(h1 - h0).astype(float),
+        subsidy_btc=bitcoin.mined_supply_btc(h1) - bitcoin.mined_supply_btc(h0),
+        block_subsidy_btc=bitcoin.block_subsidy_btc(h0),
+        halvings=h1 // bitcoin.HALVING_INTERVAL_BLOCKS - h0 // bitcoin.HALVING_INTERVAL_BLOCKS,
+        discount=(1.0 + config.fleet.discount_rate) ** -np.arange(1.0, life + 1.0),
+    )
+
+
+# ---------------------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Per (shape, node) pair and fleet-size slab, the energy a site can use, tabulated once.
+
+    ``levels`` slabs of width ``1 / levels`` of a site's ``wasted_mw``; ``grid`` the revenue grid
+    ($/MWh). Per pair ``p`` and slab ``j`` (per unit of wasted MW, a full year):
+    ``E[p, j]`` wasted MWh; ``W[p, j, k]`` / ``PW[p, j, k]`` / ``IW[p, j, k]`` MWh, cost (USD) and
+    t CO2 of the grid energy the slab buys in hours with price < grid[k]; ``B[p, j]`` MWh it
+    could buy at any price. Per node ``n`` and MW: ``Wn`` / ``PWn`` / ``IWn`` likewise for a MW
+    that buys in every hour, ``hours_n`` the hours counted. Per pair: ``hours_wasted`` (hours
+    with wasted energy), ``Z[p, k]`` hours without wasted energy and price < grid[k],
+    ``hours[p]`` the hours counted.
+    """
+
+    levels: int
+    grid: np.ndarray
+    pair_shape: np.ndarray
+    pair_node: np.ndarray
+    E: np.ndarray
+    W: np.ndarray
+    PW: np.ndarray
+    IW: np.ndarray
+    B: np.ndarray
+    Z: np.ndarray
+    hours_wasted: np.ndarray
+    hours: np.ndarray
+    Wn: np.ndarray
+    PWn: np.ndarray
+    IWn: np.ndarray
+    hours_n: np.ndarray
+
+    @property
+    def edges(self) -> np.ndarray:
+        return np.linspace(0.0, 1.0, self.levels + 1)
+
+
+def build_tables(
+    profiles: SurplusProfiles, *, levels: int, price_step: float, price_max: float
+) -> tuple[Tables, np.ndarray]:
+    """The tables of every (shape, node) pair the sites use, and each site's pair index.
+
+    One pass per pair over the hours, vectorised over hours and slabs (no loop over sites).
+    """
+    sites = profiles.sites
+    node = sites["node"].to_numpy(dtype=np.int64)
+    shape = sites["shape"].to_numpy(dtype=np.int64)
+    n_nodes, n_hours = profiles.price.shape
+    if (
+        np.any(node >= n_nodes)
+        or np.any(node < -1)
+        or np.any(shape >= len(profiles.shape_ids))
+        or np.any(shape < -1)
+    ):
+        raise GisError(
+            "a site's node or shape indexes no row of the profiles",
+            field="profiles.sites.node / shape",
+            fix="build the profiles with node and shape rows for every site (-1 for none)",
+        )
+    pairs, site_pair = np.unique(np.stack([shape, node], axis=1), axis=0, return_inverse=True)
+    site_pair = site_pair.ravel()
+    grid = np.arange(0.0, price_max + price_step / 2, price_step)
+    k = len(grid)
+    price = np.where(np.isfinite(profiles.price), profiles.price, np.inf)
+    known = np.isfinite(profiles.price)
+    wt_n = np.where(known, profiles.hour_weight[:, None], 0.0)
+    idx_n = np.searchsorted(grid, price, side="right")  # hour counts for grid points above its price
+    intensity = np.nan_to_num(profiles.intensity, nan=0.0)
+    price0 = np.where(known, profiles.price, 0.0)
+    # per node, a MW buying in every hour
+    if n_nodes:
+        rows = (np.arange(n_nodes)[:, None] * (k + 1) + idx_n).ravel()
+
+        def node_hist(w: np.ndarray) -> np.ndarray:
+            h = np.bincount(rows, weights=w.ravel(), minlength=n_nodes * (k + 1)).reshape(n_nodes, k + 1)
+            return np.cumsum(h, axis=1)[:, :k]
+
+        Wn, PWn, IWn = node_hist(wt_n), node_hist(wt_n * price0), node_hist(wt_n * intensity)
+    else:
+        Wn = PWn = IWn = np.zeros((0, k))
+    hours_n = wt_n.sum(axis=1)
+    # per pair and slab
+    J = levels
+    e = np.linspace(0.0, 1.0, J + 1)
+    de = np.diff(e)
+    P = len(pairs)
+    E = np.zeros((P, J))
+    W = np.zeros((P, J, k))
+    PW = np.zeros((P, J, k))
+    IW = np.zeros((P, J, k))
+    B = np.zeros((P, J))
+    Z = np.zeros((P, k))
+    hours_wasted = np.zeros(P)
+    hours = np.zeros(P)
+    slab_rows = np.arange(J)[:, None] * (k + 1)
+    for p, (s_i, n_i) in enumerate(pairs):  # a loop over (shape, node) pairs, not sites
+        s = profiles.shapes[s_i] if s_i >= 0 else np.zeros(n_hours)
+        s = np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
+        wt = wt_n[n_i] if n_i >= 0 else np.ones(n_hours)
+        a = np.clip(s[None, :] - e[:-1, None], 0.0, de[:, None])  # (J, H) wasted MW per unit
+        E[p] = a @ wt
+        hours_wasted[p] = wt[s > 0].sum()
+        hours[p] = wt.sum()
+        if n_i >= 0:
+            bw = (de[:, None] - a) * wt[None, :]
+            flat = (slab_rows + idx_n[n_i][None, :]).ravel()
+
+            def hist(w: np.ndarray, flat: np.ndarray = flat) -> np.ndarray:
+                h = np.bincount(flat, weights=w.ravel(), minlength=J * (k + 1)).reshape(J, k + 1)
+                return np.cumsum(h, axis=1)[:, :k]
+
+            W[p], PW[p], IW[p] = hist(bw), hist(bw * price0[n_i]), hist(bw * intensity[n_i])
+            B[p] = bw.sum(axis=1)
+            zero = wt * (s <= 0)
+            h = np.bincount(idx_n[n_i], weights=zero, minlength=k + 1)
+            Z[p] = np.cumsum(h)[:k]
+    tables = Tables(
+        levels=J,
+        grid=grid,
+        pair_shape=pairs[:, 0],
+        pair_node=pairs[:, 1],
+        E=E,
+        W=W,
+        PW=PW,
+        IW=IW,
+        B=B,
+        Z=Z,
+        hours_wasted=hours_wasted,
+        hours=hours,
+        Wn=Wn,
+        PWn=PWn,
+        IWn=IWn,
+        hours_n=hours_n,
+    )
+    return tables, site_pair
+
+
+def _lerp_index(grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index i and weight f so that value(x) = T[i] (1 - f) + T[i + 1] f on the uniform ``grid``
+    (clamped at both ends)."""
+    step = grid[1] - grid[0] if len(grid) > 1 else 1.0
+    pos = (np.asarray(x, dtype=float) - grid[0]) / step
+    i = np.clip(np.floor(pos), 0, len(grid) - 2).astype(np.int64)
+    f = np.clip(pos - i, 0.0, 1.0)
+    return i, f
+
+
+# --------------------------------------------------------------------------------------- solving
+
+
+@dataclass
+class _Inputs:
+    """Per draw (arrays over draws D): everything uncertain."""
+
+    btc_price_usd: np.ndarray
+    btc_growth: np.ndarray
+    network_ehs: np.ndarray
+    network_growth: np.ndarray
+    fees: np.ndarray
+    efficiency_j_th: np.ndarray
+    pue: np.ndarray
+    price_scale: np.ndarray
+    capex_scale: np.ndarray
+    capacity_scale: np.ndarray  # (D, categories)
+
+    @property
+    def draws(self) -> int:
+        return len(self.btc_price_usd)
+
+    def take(self, sl: slice) -> _Inputs:
+        return _Inputs(**{k: v[sl] for k, v in self.__dict__.items()})
+
+
+@dataclass
+class _Sites:
+    """Static per-site arrays and the classes (pair, wasted cost, can buy) they fall in."""
+
+    pair: np.ndarray
+    klass: np.ndarray
+    category: np.ndarray
+    wasted_mw: np.ndarray
+    max_mw: np.ndarray
+    spur_km: np.ndarray
+    can_buy: np.ndarray
+    node: np.ndarray
+    wasted_cost: np.ndarray
+    co2_net: np.ndarray
+    rank: np.ndarray
+    score: np.ndarray
+    eligible: np.ndarray
+    class_pair: np.ndarray
+    class_cost: np.ndarray
+    class_buy: np.ndarray
+
+
+def _site_arrays(
+    profiles: SurplusProfiles, sites: pd.DataFrame | None, site_pair: np.ndarray, grid_topup: bool | None
+) -> _Sites:
+    ps = profiles.sites
+    n = len(ps)
+    node = ps["node"].to_numpy(dtype=np.int64)
+    can_buy = ps["can_buy"].to_numpy(dtype=bool) & (node >= 0)
+    if grid_topup is False:
+        can_buy &= ps["ledger"].to_numpy() == "bought"
+    elif grid_topup is True:
+        can_buy = node >= 0
+    cat = ps["category"].astype(str).to_numpy()
+    unknown = sorted(set(cat) - set(CATEGORIES))
+    if unknown:
+        raise GisError(
+            f"profile sites have unknown categories {unknown}",
+            field="profiles.sites.category",
+            fix=f"use one of {list(CATEGORIES)}",
+        )
+    cat_i = np.array([CATEGORIES.index(c) for c in cat], dtype=np.int64) if n else np.zeros(0, np.int64)
+    wmw = ps["wasted_mw"].to_numpy(dtype=float)
+    wmw = np.where(ps["shape"].to_numpy() >= 0, np.nan_to_num(wmw, nan=0.0), 0.0)
+    max_mw = ps["max_mw"].to_numpy(dtype=float)
+    bad = ~np.isfinite(max_mw) | (max_mw < 0) | (wmw < 0)
+    if bad.any():
+        raise GisError(
+            f"{int(bad.sum())} profile site(s) have a negative or missing max_mw / wasted_mw",
+            field="profiles.sites.max_mw",
+            fix="give every site its largest fleet in MW (>= 0)",
+        )
+    cost = np.nan_to_num(ps["wasted_cost_usd_mwh"].to_numpy(dtype=float), nan=0.0)
+    keys = np.stack([site_pair.astype(float), cost, can_buy.astype(float)], axis=1)
+    uniq, klass = np.unique(keys, axis=0, return_inverse=True)
+    co2 = np.nan_to_num(ps["wasted_co2_t_per_mwh"].to_numpy(dtype=float)) - np.nan_to_num(
+        ps["avoided_co2_t_per_mwh"].to_numpy(dtype=float)
+    )
+    if sites is None:
+        rank = np.arange(n, dtype=float)
+        score = np.ones(n)
+    else:
+        if len(sites) != n:
+            raise GisError(
+                f"sites has {len(sites)} rows, the profiles {n}",
+                field="sites",
+                fix="pass the site table aligned row by row with profiles.sites",
+            )
+        rank = sites["rank"].to_numpy(dtype=float) if "rank" in sites else np.arange(n, dtype=float)
+        score = sites["score"].to_numpy(dtype=float) if "score" in sites else np.ones(n)
+    eligible = np.ones(n, dtype=bool)
+    if sites is not None and "excluded" in sites:
+        eligible &= ~sites["excluded"].fillna(False).to_numpy(dtype=bool)
+    return _Sites(
+        pair=site_pair,
+        klass=klass.ravel(),
+        category=cat_i,
+        wasted_mw=wmw,
+        max_mw=max_mw,
+        spur_km=np.nan_to_num(ps["spur_km"].to_numpy(dtype=float), nan=0.0),
+        can_buy=can_buy,
+        node=node,
+        wasted_cost=cost,
+        co2_net=co2,
+        rank=rank,
+        score=score,
+        eligible=eligible,
+        class_pair=uniq[:, 0].astype(np.int64),
+        class_cost=uniq[:, 1],
+        class_buy=uniq[:, 2] > 0.5,
+    )
+
+
+@dataclass
+class _Solution:
+    """A chunk of draws solved: national arrays per draw (D) and year (Y), at the equilibrium."""
+
+    X: np.ndarray  # (D, Y) fleet average EH/s
+    R: np.ndarray  # (D, Y) USD per MWh of site energy
+    hashprice: np.ndarray  # (D, Y) USD per TH/s per day
+    issuance: np.ndarray  # (D, Y) BTC
+    network: np.ndarray  # (D, Y) EH/s without the fleet
+    price: np.ndarray  # (D, Y) USD/BTC
+    wasted_mwh: np.ndarray  # (D, Y)
+    bought_mwh: np.ndarray  # (D, Y)
+    energy_cost: np.ndarray  # (D, Y) USD
+    capex: np.ndarray  # (D,) USD
+    installed_mw: np.ndarray  # (D,)
+    theta: np.ndarray  # (D,) share of the marginal sites in the fleet
+    residual: float  # largest relative gap between the fleet's hashrate and the one it was priced at
+    X_lo: np.ndarray  # (D, Y) the bracket's low end: the fleet priced here is in
+    X_hi: np.ndarray  # (D, Y) the bracket's high end: the marginal sites priced here are out
+
+
+_AGG = ("wasted", "bought", "cost", "capex", "mw")
+
+
+class _Model:
+    """The tables, the site arrays and the scenario's fixed numbers, solved for draws of inputs.
+
+    Sites fall in static sets: "simple" sites (cannot buy, the site can host its whole wasted MW,
+    rule not target_gw) decide per class, so a class's simple sites are one sum per category;
+    the others decide one by one (vectorised over draws and sites).
+    """
+
+    def __init__(self, tables: Tables, sites: _Sites, config: EstimatesConfig, sched: Schedule):
+        self.t, self.s, self.c, self.sched = tables, sites, config, sched
+        self.J = J = tables.levels
+        s, t = sites, tables
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = np.where(s.wasted_mw > 0, s.max_mw / s.wasted_mw, np.inf)
+        self.pos_cap = np.minimum(lam * J, J)
+        self.jf = np.floor(self.pos_cap).astype(np.int64)
+        self.frac = self.pos_cap - self.jf
+        elig = s.eligible.copy()
+        if config.fleet.rule == "score_threshold":
+            elig &= s.score >= config.selection.score_threshold
+        self.elig = elig
+        simple = elig & ~s.can_buy & (self.jf >= J) & (s.wasted_mw > 0) & (config.fleet.rule != "target_gw")
+        self.simple = simple
+        self.cx = np.nonzero(elig & ~simple & ((s.wasted_mw > 0) | s.can_buy))[0]
+        Q = len(s.class_pair)
+        self.Q = Q
+        self.w_simple = np.zeros((len(CATEGORIES), Q))
+        np.add.at(self.w_simple, (s.category[simple], s.klass[simple]), s.wasted_mw[simple])
+        self.E_q = t.E[s.class_pair]  # (Q, J)
+        self.cumE_q = np.concatenate([np.zeros((Q, 1)), np.cumsum(self.E_q, axis=1)], axis=1)
+        self.bc = np.nonzero(s.class_buy)[0]
+        pairs_b, inv = np.unique(s.class_pair[self.bc], return_inverse=True)
+        self.inv = inv.ravel()
+        self.node_b = t.pair_node[s.class_pair[self.bc]]
+        self.pos_in_bc = np.full(Q, -1, dtype=np.int64)
+        self.pos_in_bc[self.bc] = np.arange(len(self.bc))
+        # revenue-grid tables laid out grid-first so a draw-year gathers contiguous rows
+        self.levels_e = np.linspace(0.0, 1.0, J + 1)
+        g = t.grid[None, None, :]
+        cum_b = np.stack([g * t.W[pairs_b] - t.PW[pairs_b], t.W[pairs_b], t.PW[pairs_b]], axis=0)
+        cum_b = np.concatenate(
+            [np.zeros((3, len(pairs_b), 1, len(t.grid))), np.cumsum(cum_b, axis=2)], axis=2
+        )
+        # (K, Pb, J+1) each, grid first: a draw-year gathers contiguous rows; float32 halves the traffic
+        self.Gb, self.Wb, self.Pb = (
+            np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32) for c in cum_b
+        )
+        self.WPn = np.ascontiguousarray(np.stack([t.Wn, t.PWn], axis=0).transpose(2, 0, 1))
+
+    # ------------------------------------------------------------------ values per class
+    def capex_per_mw(self, inp: _Inputs) -> np.ndarray:
+        """(D,) USD per MW of site power: ASICs (TH per MW at the draw's PUE and J/TH) and site."""
+        m = self.c.market
+        th_per_mw = 1e6 / (inp.pue * inp.efficiency_j_th)
+        return inp.capex_scale * (m.asic_usd_per_th * th_per_mw + m.site_capex_usd_per_mw)
+
+    def values(self, inp: _Inputs, R: np.ndarray) -> dict:
+        """NPV per unit wasted MW of a fleet filled to each level (D, classes, levels + 1), mode A
+        (wasted only) and B (also buys, buying classes only), their running best, the NPV of a MW
+        buying every cheap hour per node, and the hourly sums the energy needs."""
+        t, s = self.t, self.s
+        Rp = R / inp.price_scale[:, None]  # revenue in units of the draw's price scale
+        disc = self.sched.discount[None, :] * inp.price_scale[:, None]  # (D, Y)
+        used = s.class_cost[None, :, None] < Rp[:, None, :]  # (D, Q, Y)
+        margin_w = np.where(used, Rp[:, None, :] - s.class_cost[None, :, None], 0.0)
+        a = np.einsum("dqy,dy->dq", margin_w, disc)
+        k_mw = self.capex_per_mw(inp)
+        e = self.levels_e
+        cumA = a[:, :, None] * self.cumE_q[None, :, :] - k_mw[:, None, None] * e[None, None, :]
+        i, f = _lerp_index(t.grid, Rp)  # (D, Y)
+        f4 = f[:, :, None, None]
+        wpn = self.WPn[i] * (1 - f4) + self.WPn[i + 1] * f4  # (D, Y, 2, N)
+        Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
+        Gn = Rp[:, :, None] * Wn - PWn
+        g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
+        argA = _prefix_argmax(cumA)
+        out = {
+            "used": used,
+            "cumA": cumA,
+            "argA": argA,
+            "pmaxA": np.take_along_axis(cumA, argA, axis=2),
+            "Wn": Wn,
+            "PWn": PWn,
+            "g_ext": g_ext,
+            "k_mw": k_mw,
+        }
+        if len(self.bc):
+            f4 = f[:, :, None, None].astype(np.float32)
+
+            def at(table: np.ndarray) -> np.ndarray:
+                lo_ = table[i]
+                return (lo_ + f4 * (table[i + 1] - lo_))[:, :, self.inv]  # (D, Y, Qb, J+1)
+
+            u = used[:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
+            gq = np.einsum("dyqj,dyq->dqj", at(self.Gb), (u * disc[:, :, None]).astype(np.float32))
+            gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
+            cumB = cumA[:, self.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
+            argB = _prefix_argmax(cumB)
+            out.update(
+                cumB=cumB,
+                argB=argB,
+                pmaxB=np.take_along_axis(cumB, argB, axis=2),
+                Wc=at(self.Wb),
+                PWc=(lambda: at(self.Pb)),
+                u_b=u,
+            )
+        return out
+
+    # ------------------------------------------------------------------ choices per site
+    def choose(self, inp: _Inputs, v: dict, idx: np.ndarray) -> dict:
+        """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
+        buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD)."""
+        s = self.s
+        J = self.J
+        D = inp.draws
+        q = s.klass[idx]
+        cs = inp.capacity_scale[:, s.category[idx]]  # (D, n)
+        wm = s.wasted_mw[idx][None, :] * cs
+        max_mw = s.max_mw[idx][None, :] * cs
+        jf, frac, pos_cap = self.jf[idx], self.frac[idx], self.pos_cap[idx]
+        valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], q, jf, frac, pos_cap, J, D)
+        has_w = wm > 0
+        valA = np.where(has_w, valA * wm, 0.0)
+        posA = np.where(has_w, posA, 0.0)
+        valB = np.full(wm.shape, -np.inf)
+        posB = np.zeros(wm.shape)
+        extB = np.zeros(wm.shape)
+        spur = np.zeros(wm.shape)
+        buy = s.can_buy[idx] & s.class_buy[q]
+        if buy.any() and len(self.bc):
+            b = np.nonzero(buy)[0]
+            qb = self.pos_in_bc[q[b]]
+            vb, pb = _best(v["cumB"], v["argB"], v["pmaxB"], qb, jf[b], frac[b], pos_cap[b], J, D)
+            full = v["cumB"][:, :, J][:, qb]
+            wmb, maxb = wm[:, b], max_mw[:, b]
+            vb = np.where(wmb > 0, vb * wmb, 0.0)
+            pb = np.where(wmb > 0, pb, 0.0)
+            node = np.maximum(s.node[idx][b], 0)
+            g = v["g_ext"][:, node]
+            ext = np.maximum(maxb - wmb, 0.0)
+            val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
+            use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
+            vb = np.where(use_ext, val_ext, vb)
+            pb = np.where(use_ext, float(J), pb)
+            eb = np.where(use_ext, ext, 0.0)
+            sp = self.c.fleet.spur_usd_per_km * s.spur_km[idx][b][None, :] * inp.capex_scale[:, None]
+            vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+            valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
+        a_better = (valA > 0) & (valA >= valB)
+        b_better = (valB > 0) & (valB > valA)
+        mode = np.where(a_better, 1, np.where(b_better, 2, 0)).astype(np.int8)
+        npv = np.where(a_better, valA, np.where(b_better, valB, 0.0))
+        pos = np.where(a_better, posA, np.where(b_better, posB, 0.0))
+        ext = np.where(b_better, extB, 0.0)
+        mw = wm * pos / J + ext
+        capex = mw * v["k_mw"][:, None] + np.where(mode == 2, spur, 0.0)
+        keep = mode > 0
+        if self.c.fleet.rule == "target_gw":
+            order = np.lexsort((np.arange(len(idx)), s.rank[idx]))
+            m = np.where(keep, mw, 0.0)[:, order]
+            before = np.cumsum(m, axis=1) - m
+            sel = keep[:, order] & (before < self.c.selection.target_gw * 1e3)
+            keep = np.zeros_like(keep)
+            keep[:, order] = sel
+        z = ~keep
+        return {
+            "idx": idx,
+            "wm": wm,
+            "mode": np.where(z, 0, mode).astype(np.int8),
+            "npv": np.where(z, 0.0, npv),
+            "pos": np.where(z, 0.0, pos),
+            "ext": np.where(z, 0.0, ext),
+            "mw": np.where(z, 0.0, mw),
+            "capex": np.where(z, 0.0, capex),
+        }
+
+    # ------------------------------------------------------------------ national sums
+    def aggregate(self, inp: _Inputs, v: dict, ch: dict | None, simple: bool, cost: bool = True) -> dict:
+        """Per draw: wasted and bought MWh and energy cost (D, Y), capex and MW (D,), of the sites
+        in ``ch`` plus (``simple``) the simple sites decided per class."""
+        s = self.s
+        J, Q = self.J, self.Q
+        D = inp.draws
+        MA = np.zeros((D, Q, J + 1))
+        MB = np.zeros((D, Q, J + 1))
+        capex = np.zeros(D)
+        mw = np.zeros(D)
+        n_nodes = v["Wn"].shape[2]
+        EXT = np.zeros((D, n_nodes))
+        if simple and self.simple.any():
+            arg = v["argA"][:, :, J]
+            w = inp.capacity_scale @ self.w_simple  # (D, Q) wasted MW of simple sites
+            w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
+            np.put_along_axis(MA, arg[:, :, None], w[:, :, None], axis=2)
+            m = (w * arg / J).sum(1)
+            mw += m
+            capex += m * v["k_mw"]
+        if ch is not None and ch["idx"].size:
+            idx = ch["idx"]
+            q = s.klass[idx]
+            pos = ch["pos"]
+            lo = np.minimum(np.floor(pos).astype(np.int64), J)
+            fr = pos - lo
+            hi = np.minimum(lo + 1, J)
+            base = np.arange(D)[:, None] * (Q * (J + 1)) + q[None, :] * (J + 1)
+            wm = ch["wm"]
+            block = D * Q * (J + 1)
+            off = np.where(ch["mode"] == 2, block, 0) + base
+            w = np.where(ch["mode"] > 0, wm, 0.0)
+            ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
+            ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
+            both = np.bincount(ii, weights=ww, minlength=2 * block)
+            MA += both[:block].reshape(D, Q, J + 1)
+            MB += both[block:].reshape(D, Q, J + 1)
+            if n_nodes:
+                ii = (np.arange(D)[:, None] * n_nodes + np.maximum(s.node[idx], 0)[None, :]).ravel()
+                EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
+            mw += ch["mw"].sum(1)
+            capex += ch["capex"].sum(1)
+        used = v["used"]
+        mE = ((MA + MB) * self.cumE_q[None]).sum(2)  # (D, Q)
+        wasted = np.einsum("dq,dqy->dy", mE, used)
+        cost_w = np.einsum("dq,dqy->dy", mE * s.class_cost[None, :], used)
+        bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
+        cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"])
+        if len(self.bc):
+            MBb = MB[:, self.bc, :]  # (D, Qb, J+1)
+            u = v["u_b"]  # (D, Y, Qb)
+            m32 = MBb.astype(np.float32)
+            bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"], m32) * u).sum(2)
+            if cost:
+                cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
+            lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
+            bought = bought + np.einsum("dq,dyq->dy", lev, v["Wn"][:, :, self.node_b] * ~u)
+            cost_b = cost_b + np.einsum("dq,dyq->dy", lev, v["PWn"][:, :, self.node_b] * ~u)
+        return {
+            "wasted": wasted,
+            "bought": bought,
+            "cost": (cost_w + cost_b) * inp.price_scale[:, None],
+            "capex": capex,
+            "mw": mw,
+        }
+
+    def market(self, inp: _Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(D, Y) issuance (BTC), BTC price (USD) and network without the fleet (EH/s)."""
+        Y = len(self.sched.years)
+        t = np.arange(Y)[None, :]
+        issuance = self.sched.issuance(inp.fees)
+        price = inp.btc_price_usd[:, None] * (1.0 + inp.btc_growth[:, None]) ** t
+        network = inp.network_ehs[:, None] * (1.0 + inp.network_growth[:, None]) ** t
+        return issuance, price, network
+
+    def revenue(self, inp: _Inputs, X: np.ndarray, market: tuple) -> tuple[np.ndarray, np.ndarray]:
+        issuance, price, network = market
+        hp = hashprice_usd_per_th_day(issuance, price, network, X)
+        return hp, revenue_usd_per_mwh(hp, inp.efficiency_j_th[:, None], inp.pue[:, None])
+
+    def response(
+        self,
+        inp: _Inputs,
+        X: np.ndarray,
+        market: tuple,
+        *,
+        per_site: bool = False,
+        cost: bool = True,
+        idx: np.ndarray | None = None,
+    ):
+        """The fleet every site chooses when priced at the fleet hashrate ``X`` (D, Y)."""
+        _, R = self.revenue(inp, X, market)
+        v = self.values(inp, R)
+        if idx is None:
+            idx = np.nonzero(self.elig)[0] if per_site else self.cx
+        ch = self.choose(inp, v, idx)
+        agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost)
+        agg["X"] = (agg["wasted"] + agg["bought"]) / (
+            HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
+        )
+        return agg, ch, v, R
+
+    def solve(self, inp: _Inputs, X0: np.ndarray | None = None, *, steps: int | None = None) -> _Solution:
+        """The fleet and the hashprice solved together, per draw, by bisection on the fleet's mean
+        hashrate ``x`` (the fleet is priced at ``x`` times its year profile): the response of the
+        sites falls as ``x`` rises, so the bracket [lo, hi] with response(lo) >= lo and
+        response(hi) <= hi closes on the equilibrium; there the marginal sites (in the fleet at lo,
+        out at hi) enter pro rata (``theta``) so that the fleet's hashrate is the one it is priced
+        at. Odd steps take the false-position point instead of the midpoint. ``X0`` is unused
+        (kept for callers); ``steps`` defaults to ``fleet.iterations``."""
+        D = inp.draws
+        Y = len(self.sched.years)
+        mk = self.market(inp)
+        n_steps = self.c.fleet.iterations if steps is None else steps
+        top, ch_top, _, _ = self.response(inp, np.zeros((D, Y)), mk, cost=False)
+        # a site out of the fleet at the highest revenue (no fleet yet) stays out at any other
+        active = self.cx[(ch_top["mode"] > 0).any(axis=0)]
+        prof = _profile(top["X"], np.ones((D, Y)))
+        lo = np.zeros(D)
+        hi = top["X"].mean(1)
+        g_lo = hi - lo  # response - priced-at, at lo = 0: the whole top fleet
+        g_hi = np.zeros(D)  # at hi: the top fleet priced at itself wants at most itself
+        for step in range(n_steps):
+            # odd steps: false position on the response gap (fast where the response is smooth);
+            # even steps: bisection (the bracket at least halves every two steps)
+            mid = 0.5 * (lo + hi)
+            if step % 2:
+                denom = g_lo - g_hi
+                fp = np.divide(lo * -g_hi + hi * g_lo, denom, out=mid.copy(), where=denom > 0)
+                mid = np.clip(fp, lo + 0.01 * (hi - lo), hi - 0.01 * (hi - lo))
+            r = self.response(inp, mid[:, None] * prof, mk, cost=False, idx=active)[0]
+            gap = r["X"].mean(1) - mid
+            up = gap >= 0  # the fleet priced at mid wants more: the equilibrium is above
+            lo, g_lo = np.where(up, mid, lo), np.where(up, gap, g_lo)
+            hi, g_hi = np.where(up, hi, mid), np.where(up, g_hi, gap)
+            prof = _profile(r["X"], prof)
+        A = self.response(inp, lo[:, None] * prof, mk, idx=active)[0]  # the larger fleet
+        B = self.response(inp, hi[:, None] * prof, mk, idx=active)[0]  # the smaller fleet
+        xa, xb = A["X"].mean(1), B["X"].mean(1)
+        # the equilibrium on the line through the two ends' responses (false position), in the bracket
+        ga, gb = xa - lo, xb - hi  # >= 0 at lo, <= 0 at hi
+        den = ga - gb
+        target = np.divide(lo * -gb + hi * ga, den, out=0.5 * (lo + hi), where=den > 1e-12)
+        target = np.clip(target, lo, hi)
+        gap = xa - xb
+        theta = np.clip(np.divide(target - xb, gap, out=np.ones_like(gap), where=gap > 1e-12), 0.0, 1.0)
+        agg = {k: B[k] + _b(theta, B[k]) * (A[k] - B[k]) for k in _AGG}
+        X_eq = (agg["wasted"] + agg["bought"]) / (
+            HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
+        )
+        hp, R = self.revenue(inp, X_eq, mk)
+        residual = (
+            float(np.max(np.abs(X_eq.mean(1) - target) / np.maximum(X_eq.mean(1) + target, 1e-9)))
+            if D
+            else 0.0
+        )
+        return _Solution(
+            X=X_eq,
+            R=R,
+            hashprice=hp,
+            issuance=mk[0],
+            network=mk[2],
+            price=mk[1],
+            wasted_mwh=agg["wasted"],
+            bought_mwh=agg["bought"],
+            energy_cost=agg["cost"],
+            capex=agg["capex"],
+            installed_mw=agg["mw"],
+            theta=theta,
+            residual=residual,
+            X_lo=lo[:, None] * prof,
+            X_hi=hi[:, None] * prof,
+        )
+
+
+def _b(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``a`` (D,) shaped to broadcast against ``like`` (D,) or (D, Y)."""
+    return a[:, None] if like.ndim == 2 else a
+
+
+def _profile(X: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Year profile of a fleet hashrate (mean 1), the previous one where the fleet is empty."""
+    m = X.mean(1, keepdims=True)
+    return np.where(m > 0, X / np.where(m > 0, m, 1.0), previous)
+
+
+def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
+    """Best NPV per unit wasted MW and its level position for sites of classes ``qq`` whose size
+    is capped at ``pos_cap`` levels (``jf`` whole levels + ``frac``): the best grid level at or
+    below the cap, or the cap itself (linear within its slab)."""
+    col = qq * (J + 1) + jf
+    flat_c = cum.reshape(D, -1)
+    vg = pmax.reshape(D, -1)[:, col]
+    ag = arg.reshape(D, -1)[:, col]
+    c0 = flat_c[:, col]
+    c1 = flat_c[:, qq * (J + 1) + np.minimum(jf + 1, J)]
+    vc = np.where(jf < J, c0 + np.where(frac > 0, frac, 0.0) * (c1 - c0), -np.inf)
+    take_cap = vc > vg
+    return np.where(take_cap, vc, vg), np.where(take_cap, pos_cap, ag.astype(float))
+
+
+def _b(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``a`` (D,) shaped to broadcast against ``like`` (D,) or (D, Y)."""
+    return a[:, None] if like.ndim == 2 else a
+
+
+def _profile(X: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Year profile of a fleet hashrate (mean 1), the previous one where the fleet is empty."""
+    m = X.mean(1, keepdims=True)
+    return np.where(m > 0, X / np.where(m > 0, m, 1.0), previous)
+
+
+@dataclass(frozen=True)
+class _Sub:
+    jf: np.ndarray
+    frac: np.ndarray
+    pos_cap: np.ndarray
+
+
+def _best_sub(slab: np.ndarray, qq: np.ndarray, sub: _Sub, J: int, D: int):
+    """Mode-B best per site: (value at the full grid per unit wasted MW, best value, position)."""
+    cum = np.concatenate([np.zeros((*slab.shape[:2], 1)), np.cumsum(slab, axis=2)], axis=2)
+    arg = _prefix_argmax(cum)
+    pmax = np.take_along_axis(cum, arg, axis=2)
+    col = qq * (J + 1) + sub.jf
+    vg = pmax.reshape(D, -1)[:, col]
+    ag = arg.reshape(D, -1)[:, col]
+    c0 = cum.reshape(D, -1)[:, col]
+    sl = slab.reshape(D, -1)[:, qq * J + np.minimum(sub.jf, J - 1)]
+    vc = np.where(sub.jf < J, c0 + np.where(sub.frac > 0, sub.frac, 0.0) * sl, -np.inf)
+    take_cap = vc > vg
+    full = cum[:, :, -1][:, qq]
+    return full, np.where(take_cap, vc, vg), np.where(take_cap, sub.pos_cap, ag.astype(float))
+
+
+def _prefix_argmax(cum: np.ndarray) -> np.ndarray:
+    """Index of the running maximum along the last axis (the first index on ties: the smaller
+    fleet). A loop over the few levels, each step vectorised over draws and classes."""
+    best = cum[..., 0].copy()
+    arg = np.zeros(cum.shape[:-1], dtype=np.int64)
+    out = [arg]
+    for j in range(1, cum.shape[-1]):
+        better = cum[..., j] > best
+        best = np.maximum(best, cum[..., j])
+        arg = np.where(better, j, arg)
+        out.append(arg)
+    return np.stack(out, axis=-1)
+
+
+# ------------------------------------------------------------------------------------ public API
+
+
+@dataclass
+class FleetResult:
+    """What :func:`fleet_economics` returns.
+
+    Attributes
+    ----------
+    sites
+        one row per profile site (same order): fleet_mw, in_fleet, mode ("wasted", "buys" or ""),
+        npv_usd, capex_usd, and life averages a year: wasted_mwh_per_year, bought_mwh_per_year,
+        hours_mined, hours_curtailed, mwh_curtailed, hashrate_ehs, btc_per_year, revenue_usd,
+        energy_cost_usd, co2_t (by consequence), plus site_id, category, ledger.
+    national
+        installed and average GW, EH/s, share of network (u.H / (N + u.H)), BTC a year, NPV, IRR,
+        payback (None: not within the machines' life), capex, hours mined, MWh curtailed, CO2.
+    ledgers
+        the same split by the ledger the energy came from ("wasted", "bought").
+    projection
+        one row per year of the machines' life.
+    supply_curve
+        the bought ledger's GW, EH/s and BTC a year under an energy price cap, next to the
+        wasted ledger's totals.
+    """
+
+    sites: pd.DataFrame
+    national: dict
+    ledgers: dict
+    projection: list[dict]
+    supply_curve: list[dict]
+    assumptions: dict = field(default_factory=dict)
+    model: _Model | None = field(default=None, repr=False)
+    base_inputs: _Inputs | None = field(default=None, repr=False)
+    base_X: np.ndarray | None = field(default=None, repr=False)
+
+
+def _network_ehs(config: EstimatesConfig, network_ehs: float | None) -> float:
+    if network_ehs is not None:
+        return float(network_ehs)
+    if config.network.hashrate_ehs == "from_data":
+        raise GisError(
+            "the network hashrate is 'from_data' but no value was passed",
+            field="estimates.network.hashrate_ehs",
+            fix="pass network_ehs (resolved from the btc_network layer) or set a number",
+        )
+    return float(config.network.hashrate_ehs)
+
+
+def _base_inputs(config: EstimatesConfig, network_ehs: float) -> _Inputs:
+    one = np.ones(1)
+    return _Inputs(
+        btc_price_usd=one * config.market.btc_price_usd,
+        btc_growth=one * config.fleet.btc_price_growth_per_year,
+        network_ehs=one * network_ehs,
+        network_growth=one * config.fleet.network_growth_per_year,
+        fees=one * config.network.fees_btc_per_block,
+        efficiency_j_th=one * asic_model(config.asic_model).efficiency_j_th,
+        pue=one * config.pue,
+        price_scale=one.copy(),
+        capex_scale=one.copy(),
+        capacity_scale=np.ones((1, len(CATEGORIES))),
+    )
+
+
+def _inputs_from_draws(config: EstimatesConfig, network_ehs: float, x: dict[str, np.ndarray]) -> _Inputs:
+    """Map the uncertainty draws (gis.estimates.uncertainty names) to the fleet's inputs. ``uptime``
+    is not used: the dispatch decides the hours mined."""
+    n = len(x["btc_price_usd"])
+    eff = asic_model(config.asic_model).efficiency_j_th
+    cap = np.asarray(x["capacity_scale"], dtype=float)
+    if cap.ndim == 1:
+        cap = np.repeat(cap[:, None], len(CATEGORIES), axis=1)
+    return _Inputs(
+        btc_price_usd=np.asarray(x["btc_price_usd"], dtype=float).reshape(n),
+        btc_growth=np.asarray(x["btc_price_growth_per_year"], dtype=float).reshape(n),
+        network_ehs=network_ehs * np.asarray(x["network_ehs_scale"], dtype=float).reshape(n),
+        network_growth=np.asarray(x["network_growth_per_year"], dtype=float).reshape(n),
+        fees=np.asarray(x["fees_btc_per_block"], dtype=float).reshape(n),
+        efficiency_j_th=eff * np.asarray(x["efficiency_scale"], dtype=float).reshape(n),
+        pue=np.asarray(x["pue"], dtype=float).reshape(n),
+        price_scale=np.asarray(x["energy_cost_scale"], dtype=float).reshape(n),
+        capex_scale=np.asarray(x["capex_scale"], dtype=float).reshape(n),
+        capacity_scale=cap,
+    )
+
+
+def _cash_flows(sol: _Solution, sched: Schedule) -> tuple[np.ndarray, np.ndarray]:
+    """(D, Y+1) cash flows (capex now, then yearly margins) and (D,) NPV."""
+    revenue = sol.R * (sol.wasted_mwh + sol.bought_mwh)
+    margin = revenue - sol.energy_cost
+    cf = np.concatenate([-sol.capex[:, None], margin], axis=1)
+    npv = -sol.capex + margin @ sched.discount
+    return cf, npv
+
+
+def _payback_vec(cf: np.ndarray) -> np.ndarray:
+    """(D,) payback years from cash flows (D, Y+1); inf when not within the life."""
+    cum = np.cumsum(cf, axis=1)
+    ok = cum >= 0
+    first = np.where(ok.any(axis=1), ok.argmax(axis=1), -1)
+    out = np.full(len(cf), np.inf)
+    rows = np.nonzero(first > 0)[0]
+    t = first[rows]
+    prev = cum[rows, t - 1]
+    out[rows] = t - 1 + (-prev) / (cum[rows, t] - prev)
+    out[first == 0] = 0.0
+    return out
+
+
+def _final_choice(model: _Model, inp: _Inputs, sol: _Solution) -> dict:
+    """Per-site fleet of a one-draw solution, (S,) arrays: the sites in the fleet priced at the
+    bracket's high end, plus the marginal sites (in the fleet priced at its low end) by rank,
+    stable, until their share ``theta`` of the marginal MW is filled."""
+    S = len(model.s.pair)
+    mk = model.market(inp)
+    _, lo, _, _ = model.response(inp, sol.X_hi, mk, per_site=True)  # the smaller fleet
+    _, hi, _, _ = model.response(inp, sol.X_lo, mk, per_site=True)  # the larger fleet
+    idx = lo["idx"]
+    marginal = hi["mw"][0] > lo["mw"][0] + 1e-9
+    extra = np.where(marginal, hi["mw"][0] - lo["mw"][0], 0.0)
+    order = np.lexsort((np.arange(len(idx)), model.s.rank[idx]))
+    before = np.cumsum(extra[order]) - extra[order]
+    take = np.zeros(len(idx), dtype=bool)
+    take[order] = marginal[order] & (before < sol.theta[0] * extra.sum() - 1e-9)
+    out = {}
+    for k in ("mode", "npv", "pos", "ext", "mw", "capex", "wm"):
+        full = np.zeros(S, dtype=lo[k].dtype)
+        full[idx] = np.where(take, hi[k][0], lo[k][0])
+        out[k] = full
+    return out
+
+
+def _site_table(
+    model: _Model, inp: _Inputs, R: np.ndarray, choice: dict, market: tuple, profiles: SurplusProfiles
+) -> tuple[pd.DataFrame, dict]:
+    """Per-site figures (life averages a year) of a one-draw fleet priced at revenue ``R`` (1, Y),
+    and the yearly arrays (sites x years) behind them; BTC with the fleet's own dilution."""
+    s, t = model.s, model.t
+    J = model.J
+    Rp = R / inp.price_scale[:, None]
+    used = s.class_cost[:, None] < Rp[0][None, :]  # (Q, Y)
+    q = s.klass
+    u = used[q].astype(float)  # (S, Y)
+    mode = choice["mode"]
+    keep = mode > 0
+    wm = np.where(keep, choice["wm"], 0.0)
+    pos = choice["pos"]
+    ext = choice["ext"]
+    lo = np.minimum(np.floor(pos).astype(np.int64), J)
+    fr = pos - lo
+    hi = np.minimum(lo + 1, J)
+    cumE = np.concatenate([np.zeros((len(t.E), 1)), np.cumsum(t.E, axis=1)], axis=1)
+    p = s.pair
+    e_cum = cumE[p, lo] * (1 - fr) + cumE[p, hi] * fr
+    wasted = u * (wm * e_cum)[:, None] * (mode > 0)[:, None]
+    i, f = _lerp_index(t.grid, Rp[0])  # (Y,)
+
+    def at(table: np.ndarray) -> np.ndarray:
+        return table[..., i] * (1 - f) + table[..., i + 1] * f
+
+    S, Y = u.shape
+    node = np.maximum(s.node, 0)
+    has_node = s.node >= 0
+    if t.Wn.shape[0]:
+        Wn, PWn, IWn = at(t.Wn)[node], at(t.PWn)[node], at(t.IWn)[node]  # (S, Y)
+        hours_n = t.hours_n[node]
+    else:
+        Wn = PWn = IWn = np.zeros((S, Y))
+        hours_n = np.zeros(S)
+    Wn, PWn, IWn = (np.where(has_node[:, None], a, 0.0) for a in (Wn, PWn, IWn))
+    Wp, PWp, IWp = at(t.W), at(t.PW), at(t.IW)  # (P, J, Y)
+
+    def cum_slab(a: np.ndarray) -> np.ndarray:
+        c = np.concatenate([np.zeros((a.shape[0], 1, a.shape[2])), np.cumsum(a, axis=1)], axis=1)
+        return c[p, lo] * (1 - fr)[:, None] + c[p, hi] * fr[:, None]  # (S, Y)
+
+    buys = mode == 2
+    level_mw = wm * pos / J
+    b_u = cum_slab(Wp) * wm[:, None]
+    bought = np.where(buys[:, None], u * b_u + (1 - u) * level_mw[:, None] * Wn + ext[:, None] * Wn, 0.0)
+    cost_b = np.where(
+        buys[:, None],
+        u * cum_slab(PWp) * wm[:, None] + ((1 - u) * level_mw[:, None] + ext[:, None]) * PWn,
+        0.0,
+    )
+    co2_b = np.where(
+        buys[:, None],
+        u * cum_slab(IWp) * wm[:, None] + ((1 - u) * level_mw[:, None] + ext[:, None]) * IWn,
+        0.0,
+    )
+    scale = inp.price_scale[0]
+    cost = (wasted * s.wasted_cost[:, None] + cost_b) * scale
+    Zp = at(t.Z)[p]  # (S, Y)
+    hw = t.hours_wasted[p][:, None]
+    hours_mined = np.where(
+        mode[:, None] == 1,
+        u * hw,
+        np.where(buys[:, None], u * (hw + Zp) + (1 - u) * Wn, 0.0),
+    )
+    hours_mined = np.where((ext > 0)[:, None] & (wm <= 0)[:, None], Wn, hours_mined)
+    hours_total = np.where(has_node, t.hours[p], t.hours[p])
+    hours_curtailed = np.where(keep[:, None], hours_total[:, None] - hours_mined, 0.0)
+    Bcum = np.concatenate([np.zeros((len(t.B), 1)), np.cumsum(t.B, axis=1)], axis=1)
+    b_cap = (Bcum[p, lo] * (1 - fr) + Bcum[p, hi] * fr) * wm
+    idle_u = b_cap[:, None] - b_u + ext[:, None] * (hours_n[:, None] - Wn)
+    idle_n = (level_mw + ext)[:, None] * (hours_n[:, None] - Wn)
+    mwh_curtailed = np.where(buys[:, None], u * idle_u + (1 - u) * idle_n, 0.0)
+    energy = wasted + bought
+    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
+    x_i = energy / (HOURS_PER_YEAR * pue * eff)
+    X = x_i.sum(0)
+    issuance, price, network = (m[0] for m in market)
+    btc = issuance[None, :] * x_i / (network + X)[None, :]
+    revenue = btc * price[None, :]
+    co2 = wasted * s.co2_net[:, None] + co2_b
+    ps = profiles.sites
+    out = pd.DataFrame(
+        {
+            "site_id": ps["site_id"].to_numpy(),
+            "category": ps["category"].to_numpy(),
+            "ledger": ps["ledger"].to_numpy(),
+            "in_fleet": keep,
+            "mode": np.where(mode == 1, "wasted", np.where(mode == 2, "buys", "")),
+            "fleet_mw": choice["mw"],
+            "npv_usd": choice["npv"],
+            "capex_usd": choice["capex"],
+            "wasted_mwh_per_year": wasted.mean(1),
+            "bought_mwh_per_year": bought.mean(1),
+            "hours_mined": hours_mined.mean(1),
+            "hours_curtailed": hours_curtailed.mean(1),
+            "mwh_curtailed": mwh_curtailed.mean(1),
+            "hashrate_ehs": x_i.mean(1),
+            "btc_per_year": btc.mean(1),
+            "revenue_usd": revenue.mean(1),
+            "energy_cost_usd": cost.mean(1),
+            "co2_t": co2.mean(1),
+        }
+    )
+    by_year = {
+        "wasted": wasted,
+        "bought": bought,
+        "cost": cost,
+        "btc": btc,
+        "co2": co2,
+        "X": X,
+        "hours_mined": hours_mined,
+        "mwh_curtailed": mwh_curtailed,
+    }
+    return out, by_year
+
+
+def _supply_curve(model: _Model, inp: _Inputs, sol: _Solution, caps: np.ndarray) -> list[dict]:
+    """GW (average), EH/s and BTC a year (first year, diluted with the wasted ledger's fleet) the
+    bought ledger could supply if every buying site ran its max_mw in the hours priced below a cap."""
+    s, t = model.s, model.t
+    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
+    wasted_ehs = sol.wasted_mwh[0, 0] / (HOURS_PER_YEAR * pue * eff)
+    rows = []
+    if t.Wn.shape[0] == 0:
+        return rows
+    buy = s.can_buy
+    mw_node = np.bincount(s.node[buy], weights=s.max_mw[buy], minlength=t.Wn.shape[0])
+    for cap in caps:
+        i, f = _lerp_index(t.grid, np.array([cap / inp.price_scale[0]]))
+        hours = t.Wn[:, i[0]] * (1 - f[0]) + t.Wn[:, i[0] + 1] * f[0]
+        mwh = float(mw_node @ hours)
+        ehs = mwh / (HOURS_PER_YEAR * pue * eff)
+        btc = sol.issuance[0, 0] * ehs / (sol.network[0, 0] + wasted_ehs + ehs)
+        rows.append(
+            {
+                "price_cap_usd_mwh": float(cap),
+                "bought_gw_average": mwh / HOURS_PER_YEAR / 1e3,
+                "bought_twh_per_year": mwh / 1e6,
+                "bought_ehs": ehs,
+                "bought_btc_per_year": float(btc),
+                "wasted_gw_average": float(sol.wasted_mwh[0, 0] / HOURS_PER_YEAR / 1e3),
+                "wasted_ehs": float(wasted_ehs),
+                "revenue_usd_mwh_year_one": float(sol.R[0, 0]),
+            }
+        )
+    return rows
+
+
+def fleet_economics(
+    profiles: SurplusProfiles,
+    sites: pd.DataFrame | None,
+    config: EstimatesConfig,
+    *,
+    network_ehs: float | None = None,
+    grid_topup: bool | None = None,
+    price_caps: np.ndarray | None = None,
+) -> FleetResult:
+    """The NPV-sized fleet on the hourly profiles, solved with its own dilution.
+
+    Parameters
+    ----------
+    profiles
+        hourly wasted energy and buy prices per site (the energy stage's contract).
+    sites
+        aligned row by row with ``profiles.sites``: ``score`` and ``rank`` (lower is better) for the
+        named rules, optional ``excluded``; None: every site eligible, ranked in order.
+    config
+        the scenario's estimates tables (``[estimates.fleet]`` among them).
+    network_ehs
+        network hashrate without the fleet (EH/s) when the scenario says "from_data".
+    grid_topup
+        None: each site buys as ``profiles.sites.can_buy`` says; False: only ``bought``-ledger
+        sites buy; True: every site with a market node may buy.
+    price_caps
+        USD/MWh caps of the supply curve (default 0, 10, ..., 150).
+
+    Returns
+    -------
+    FleetResult
+    """
+    started = time.perf_counter()
+    cf = config.fleet
+    n_ehs = _network_ehs(config, network_ehs)
+    tables, site_pair = build_tables(
+        profiles, levels=cf.levels, price_step=cf.price_step_usd_mwh, price_max=cf.price_max_usd_mwh
+    )
+    arrays = _site_arrays(profiles, sites, site_pair, grid_topup)
+    sched = schedule(config)
+    model = _Model(tables, arrays, config, sched)
+    inp = _base_inputs(config, n_ehs)
+    sol = model.solve(inp)
+    choice = _final_choice(model, inp, sol)
+    mk = model.market(inp)
+    table, by_year = _site_table(model, inp, sol.R, choice, mk, profiles)
+    keep = table["in_fleet"].to_numpy()
+    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
+    wasted_y, bought_y = by_year["wasted"].sum(0), by_year["bought"].sum(0)
+    energy = wasted_y + bought_y
+    X, N = by_year["X"], sol.network[0]
+    hp, R = model.revenue(inp, X[None, :], mk)
+    hp, R = hp[0], R[0]
+    btc = by_year["btc"].sum(0)
+    revenue = btc * sol.price[0]
+    cost_y = by_year["cost"].sum(0)
+    margin = revenue - cost_y
+    capex = float(table["capex_usd"].sum())
+    cfl = np.concatenate([[-capex], margin])[None, :]
+    npv = np.array([-capex + margin @ sched.discount])
+    projection = []
+    cum = -capex
+    fleet_mw = table["fleet_mw"].to_numpy()
+    for y in range(len(sched.years)):
+        cum += margin[y]
+        projection.append(
+            {
+                "year": int(sched.years[y]),
+                "block_subsidy_btc": float(sched.block_subsidy_btc[y]),
+                "halvings_in_year": int(sched.halvings[y]),
+                "issuance_btc": float(sol.issuance[0, y]),
+                "network_ehs": float(N[y]),
+                "btc_price_usd": float(sol.price[0, y]),
+                "fleet_ehs": float(X[y]),
+                "share_of_network": float(X[y] / (N[y] + X[y])),
+                "hashprice_usd_per_ph_day": float(hp[y] * 1e3),
+                "revenue_usd_per_mwh": float(R[y]),
+                "wasted_mwh": float(wasted_y[y]),
+                "bought_mwh": float(bought_y[y]),
+                "btc": float(btc[y]),
+                "btc_wasted": float(btc[y] * wasted_y[y] / energy[y]) if energy[y] > 0 else 0.0,
+                "btc_bought": float(btc[y] * bought_y[y] / energy[y]) if energy[y] > 0 else 0.0,
+                "revenue_usd": float(revenue[y]),
+                "energy_cost_usd": float(cost_y[y]),
+                "margin_usd": float(margin[y]),
+                "cumulative_cash_usd": float(cum),
+                "hours_mined_mw_weighted": float(
+                    np.average(by_year["hours_mined"][keep, y], weights=fleet_mw[keep])
+                )
+                if fleet_mw[keep].sum() > 0
+                else 0.0,
+                "mwh_curtailed": float(by_year["mwh_curtailed"][:, y].sum()),
+                "co2_t": float(by_year["co2"][:, y].sum()),
+            }
+        )
+    payback = payback_years(cfl[0]) if capex > 0 else None
+    mw = float(fleet_mw.sum())
+    national = {
+        "rule": cf.rule,
+        "sites_in_fleet": int(keep.sum()),
+        "installed_gw": mw / 1e3,
+        "average_gw": float(energy.mean() / HOURS_PER_YEAR / 1e3),
+        "utilisation": float(energy.mean() / HOURS_PER_YEAR / mw) if mw > 0 else 0.0,
+        "hashrate_installed_ehs": mw / (pue * eff),
+        "hashrate_average_ehs": float(X.mean()),
+        "share_of_network_year_one": float(X[0] / (N[0] + X[0])),
+        "btc_per_year": float(btc.mean()),
+        "btc_year_one": float(btc[0]),
+        "btc_by_year": [float(b) for b in btc],
+        "capex_usd": capex,
+        "npv_usd": float(npv[0]),
+        "irr": irr(cfl[0]) if capex > 0 else None,
+        "payback_years": payback,
+        "payback": f"{payback:.1f} years"
+        if payback is not None
+        else ("no fleet" if not capex > 0 else "not within the machines' life"),
+        "discount_rate": cf.discount_rate,
+        "asic_life_years": cf.asic_life_years,
+        "revenue_usd_per_mwh_year_one": float(R[0]),
+        "hashprice_usd_per_ph_day_year_one": float(hp[0] * 1e3),
+        "mwh_curtailed_per_year": float(table["mwh_curtailed"].sum()),
+        "co2_mt_per_year": float(table["co2_t"].sum() / 1e6),
+        "fixed_point_residual": float(np.max(np.abs(X - sol.X[0]) / np.maximum(X + sol.X[0], 1e-9))),
+        "marginal_share_theta": float(sol.theta[0]),
+        "seconds": time.perf_counter() - started,
+    }
+    ledgers = {}
+    for name, mwh in (("wasted", wasted_y), ("bought", bought_y)):
+        share = np.divide(mwh, energy, out=np.zeros_like(energy), where=energy > 0)
+        ledgers[name] = {
+            "twh_per_year": float(mwh.mean() / 1e6),
+            "average_gw": float(mwh.mean() / HOURS_PER_YEAR / 1e3),
+            "hashrate_average_ehs": float((X * share).mean()),
+            "btc_per_year": float((btc * share).mean()),
+            "installed_gw_of_sites": float(
+                table.loc[keep & (table["ledger"] == name).to_numpy(), "fleet_mw"].sum() / 1e3
+            ),
+        }
+    ledgers["wasted"]["co2_mt_per_year"] = float(
+        (by_year["wasted"] * arrays.co2_net[:, None]).sum(0).mean() / 1e6
+    )
+    ledgers["bought"]["co2_mt_per_year"] = national["co2_mt_per_year"] - ledgers["wasted"]["co2_mt_per_year"]
+    caps = np.arange(0.0, 151.0, 10.0) if price_caps is None else np.asarray(price_caps, dtype=float)
+    supply = _supply_curve(model, inp, sol, caps)
+    return FleetResult(
+        sites=table,
+        national=national,
+        ledgers=ledgers,
+        projection=projection,
+        supply_curve=supply,
+        assumptions={
+            "formulas": {
+                "hashprice": "I_y / 365 x p_y / ((N_y + X_y) x 1e6) USD per TH/s per day",
+                "revenue_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE",
+                "share_of_network": "X / (N + X), X the fleet's average hashrate (hours mined inside)",
+                "npv": "-capex + sum_t margin_t / (1 + r)^t over the ASIC life, end-of-year flows, no salvage",
+                "capex": "MW x (ASIC $/TH x TH/MW + site $/MW) + spur_km x $/km if the site buys",
+            }
+        },
+        model=model,
+        base_inputs=inp,
+        base_X=sol.X,
+    )
+
+
+MC_METRICS = (
+    "installed_gw",
+    "average_gw",
+    "hashrate_average_ehs",
+    "btc_per_year",
+    "btc_year_one",
+    "npv_usd",
+    "payback_years",
+    "share_of_network_year_one",
+    "wasted_average_gw",
+    "wasted_btc_per_year",
+    "bought_average_gw",
+    "bought_btc_per_year",
+)
+"""Metrics the Monte Carlo gives P10 / P50 / P90 of."""
+
+
+def _metrics(model: _Model, inp: _Inputs, sol: _Solution) -> dict[str, np.ndarray]:
+    energy = sol.wasted_mwh + sol.bought_mwh
+    X, N = sol.X, sol.network
+    btc = sol.issuance * X / (N + X)
+    share_w = np.divide(sol.wasted_mwh, energy, out=np.zeros_like(energy), where=energy > 0)
+    cf, npv = _cash_flows(sol, model.sched)
+    return {
+        "installed_gw": sol.installed_mw / 1e3,
+        "average_gw": energy.mean(1) / HOURS_PER_YEAR / 1e3,
+        "hashrate_average_ehs": X.mean(1),
+        "btc_per_year": btc.mean(1),
+        "btc_year_one": btc[:, 0],
+        "npv_usd": npv,
+        "payback_years": np.where(sol.capex > 0, _payback_vec(cf), np.nan),  # nan: no fleet
+        "share_of_network_year_one": X[:, 0] / (N[:, 0] + X[:, 0]),
+        "wasted_average_gw": sol.wasted_mwh.mean(1) / HOURS_PER_YEAR / 1e3,
+        "wasted_btc_per_year": (btc * share_w).mean(1),
+        "bought_average_gw": sol.bought_mwh.mean(1) / HOURS_PER_YEAR / 1e3,
+        "bought_btc_per_year": (btc * (1 - share_w)).mean(1),
+    }
+
+
+def _solve_chunks(
+    model: _Model, inp: _Inputs, X0: np.ndarray | None, chunk: int, steps: int | None = None
+) -> dict[str, np.ndarray]:
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in MC_METRICS}
+    for start in range(0, inp.draws, chunk):
+        part = inp.take(slice(start, start + chunk))
+        sol = model.solve(part, X0=X0, steps=steps)
+        for k, val in _metrics(model, part, sol).items():
+            parts[k].append(val)
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def monte_carlo(
+    result: FleetResult,
+    config: EstimatesConfig,
+    *,
+    draws: int | None = None,
+    chunk: int = 100,
+    steps: int = 12,
+) -> dict:
+    """Seeded bands over the uncertain inputs, re-sizing and re-selecting the fleet in every draw.
+
+    Every draw solves the fleet and its dilution again (vectorised over a chunk of draws). Returns
+    ``{"draws", "bands": {metric: {p10, p50, p90, central}}, "share_with_a_fleet",
+    "share_paying_back" (within the machines' life), "sensitivity": [rows]}`` (payback bands over
+    the draws with a fleet; None: not within the life); sensitivity moves one input at a time to its low and high (the
+    others central), re-selecting the fleet, largest NPV swing first.
+    """
+    from gis.estimates import uncertainty
+
+    model = result.model
+    if model is None or result.base_inputs is None:
+        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    cfg = (
+        config
+        if draws is None
+        else config.model_copy(update={"uncertainty": config.uncertainty.model_copy(update={"draws": draws})})
+    )
+    n_ehs = float(result.base_inputs.network_ehs[0])
+    x = uncertainty.draw_inputs(cfg)
+    inp = _inputs_from_draws(cfg, n_ehs, x)
+    X0 = result.base_X
+    values = _solve_chunks(model, inp, X0, chunk, steps)
+    central = _metrics(model, result.base_inputs, model.solve(result.base_inputs, X0=X0, steps=steps))
+    bands = {}
+    for k in MC_METRICS:
+        v = values[k]
+        if k == "payback_years":  # over the draws with a fleet; inf: not within the machines' life
+            v = v[~np.isnan(v)] if np.any(~np.isnan(v)) else np.array([np.nan])
+            p10, p50, p90 = np.percentile(v, [10, 50, 90], method="nearest")
+        else:
+            p10, p50, p90 = np.percentile(v, [10, 50, 90])
+        bands[k] = {
+            "p10": _finite(p10),
+            "p50": _finite(p50),
+            "p90": _finite(p90),
+            "central": _finite(central[k][0]),
+        }
+    # one at a time: every ranged input at its low and its high, solved as one batch
+    base = uncertainty.base_inputs(cfg)
+    rows_in = []
+    batch: dict[str, list] = {k: [] for k in UNCERTAIN_INPUTS}
+    for name in sorted(cfg.uncertainty.ranges):
+        if name == "uptime":
+            continue
+        r = cfg.uncertainty.ranges[name].scaled(float(base[name].flat[0]))
+        for end, value in (("low", r.low), ("high", r.high)):
+            rows_in.append((name, end, value))
+            for k in UNCERTAIN_INPUTS:
+                b = np.asarray(base[k], dtype=float)
+                batch[k].append(np.full_like(b, value) if k == name else b)
+    sens = []
+    if rows_in:
+        xs = {k: np.concatenate([np.atleast_1d(a) if a.ndim < 2 else a for a in v]) for k, v in batch.items()}
+        xs["capacity_scale"] = np.vstack(
+            [np.broadcast_to(a, (1, len(CATEGORIES))) for a in batch["capacity_scale"]]
+        )
+        sv = _solve_chunks(model, _inputs_from_draws(cfg, n_ehs, xs), X0, chunk, steps)
+        for i in range(0, len(rows_in), 2):
+            name = rows_in[i][0]
+            lo, hi = i, i + 1
+            sens.append(
+                {
+                    "input": name,
+                    "meaning": UNCERTAIN_INPUTS[name],
+                    "low": rows_in[lo][2],
+                    "high": rows_in[hi][2],
+                    "npv_usd_at_low": float(sv["npv_usd"][lo]),
+                    "npv_usd_at_high": float(sv["npv_usd"][hi]),
+                    "installed_gw_at_low": float(sv["installed_gw"][lo]),
+                    "installed_gw_at_high": float(sv["installed_gw"][hi]),
+                    "btc_per_year_at_low": float(sv["btc_per_year"][lo]),
+                    "btc_per_year_at_high": float(sv["btc_per_year"][hi]),
+                    "swing_npv_usd": abs(float(sv["npv_usd"][hi] - sv["npv_usd"][lo])),
+                    "swing_installed_gw": abs(float(sv["installed_gw"][hi] - sv["installed_gw"][lo])),
+                }
+            )
+        sens.sort(key=lambda r: (-r["swing_npv_usd"], -r["swing_installed_gw"], r["input"]))
+    return {
+        "draws": int(inp.draws),
+        "seed": cfg.uncertainty.seed,
+        "bands": bands,
+        "share_with_a_fleet": float(np.mean(~np.isnan(values["payback_years"]))),
+        "share_paying_back": float(np.mean(np.isfinite(values["payback_years"]))),
+        "sensitivity": sens,
+        "not_drawn": ["uptime (the dispatch decides the hours mined)"],
+    }
+
+
+def _finite(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+# ------------------------------------------------------------------------------- synthetic data
+
+
+def synthetic_profiles(
+    n_sites: int, *, n_shapes: int = 100, n_nodes: int = 40, year: int = 2024, seed: int = 0
+) -> SurplusProfiles:
+    """A seeded, made-up profile set of the contract's layout (for tests and the benchmark; no
+    real data): daily-cycle prices with noise and gaps, solar-, wind- and flat-like shapes."""
+    rng = np.random.default_rng(seed)
+    hours = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", tz="UTC", inclusive="left")
+    H = len(hours)
+    hod = hours.hour.to_numpy()
+    base = rng.uniform(25, 45, n_nodes)[:, None]
+    daily = 15 * np.sin((hod[None, :] - 8) / 24 * 2 * np.pi)
+    price = base + daily + rng.normal(0, 12, (n_nodes, H))
+    price[rng.random((n_nodes, H)) < 0.05] -= 40  # negative-price hours
+    price[rng.random((n_nodes, H)) < 0.01] = np.nan  # gaps
+    known = np.isfinite(price).sum(1)
+    weight = H / np.maximum(known, 1)
+    intensity = np.clip(0.4 + 0.1 * rng.normal(size=(n_nodes, H)), 0, None)
+    kinds = np.arange(n_shapes) % 3
+    sun = np.clip(np.sin((hod - 6) / 12 * np.pi), 0, 1)[None, :]
+    shapes = np.where(
+        (kinds == 0)[:, None],
+        sun * (rng.random((n_shapes, H)) < 0.3),
+        np.where((kinds == 1)[:, None], rng.random((n_shapes, H)) * (rng.random((n_shapes, H)) < 0.2), 1.0),
+    )
+    cat_by_kind = np.array(["stranded_solar", "stranded_wind", "flare_gas"])
+    shape_of = rng.integers(0, n_shapes, n_sites)
+    ledger_bought = rng.random(n_sites) < 0.15
+    shape_node = np.arange(n_shapes) % n_nodes  # a shape belongs to a market node, as in real data
+    node = np.where(ledger_bought, rng.integers(0, n_nodes, n_sites), shape_node[shape_of])
+    node = np.where((kinds[shape_of] == 2) & ~ledger_bought, -1, node)
+    category = np.where(ledger_bought, "retired_coal", cat_by_kind[kinds[shape_of]])
+    wasted_mw = np.where(ledger_bought, 0.0, rng.uniform(1, 60, n_sites))
+    cost = np.where(kinds[shape_of] == 2, 15.0, 0.0)
+    sites = pd.DataFrame(
+        {
+            "site_id": [f"S{i}" for i in range(n_sites)],
+            "category": category,
+            "ledger": np.where(ledger_bought, "bought", "wasted"),
+            "node": node.astype(np.int64),
+            "shape": np.where(ledger_bought, -1, shape_of).astype(np.int64),
+            "wasted_mw": wasted_mw,
+            "wasted_cost_usd_mwh": np.where(ledger_bought, 0.0, cost),
+            "wasted_co2_t_per_mwh": np.where(category == "flare_gas", 0.5, 0.0),
+            "avoided_co2_t_per_mwh": np.where(category == "flare_gas", 1.2, 0.0),
+            "max_mw": np.where(
+                ledger_bought, rng.uniform(50, 500, n_sites), wasted_mw * rng.uniform(0.5, 2, n_sites)
+            ),
+            "can_buy": ledger_bought | ((node >= 0) & (rng.random(n_sites) < 0.3)),
+            "spur_km": np.where(ledger_bought, 0.0, rng.uniform(0, 20, n_sites)),
+        }
+    )
+    return SurplusProfiles(
+        year=year,
+        hours=hours,
+        node_ids=[f"N{i}" for i in range(n_nodes)],
+        price=price,
+        hour_weight=weight,
+        intensity=intensity,
+        shape_ids=[f"shape{i}" for i in range(n_shapes)],
+        shapes=shapes,
+        sites=sites,
+    )
+
+
+def bench_fleet(
+    n_sites: int = 8_000,
+    draws: int = 1_000,
+    *,
+    n_shapes: int = 100,
+    n_nodes: int = 40,
+    config: EstimatesConfig | None = None,
+) -> dict:
+    """Seconds to build the tables and solve the base fleet, and for ``draws`` Monte Carlo draws
+    with re-sizing and re-selection (plus the sensitivity rows), on a synthetic profile set of
+    that size. ``config`` defaults to the packaged scenario with a BTC price and network growth
+    at which a good part of the synthetic sites pays, buying ones included (the slow case: many
+    sites in play)."""
+    if config is None:
+        data = EstimatesConfig().model_dump()
+        data["market"]["btc_price_usd"] = 160_000.0
+        config = EstimatesConfig.model_validate(data)
+    profiles = synthetic_profiles(n_sites, n_shapes=n_shapes, n_nodes=n_nodes)
+    t0 = time.perf_counter()
+    result = fleet_economics(profiles, None, config)
+    t1 = time.perf_counter()
+    mc = monte_carlo(result, config, draws=draws)
+    t2 = time.perf_counter()
+    return {
+        "fleet_sites": n_sites,
+        "fleet_base_s": t1 - t0,
+        "fleet_mc_draws": draws,
+        "fleet_mc_s": t2 - t1,
+        "fleet_installed_gw": result.national["installed_gw"],
+        "fleet_mc_installed_gw_p10": mc["bands"]["installed_gw"]["p10"],
+        "fleet_mc_installed_gw_p50": mc["bands"]["installed_gw"]["p50"],
+        "fleet_mc_installed_gw_p90": mc["bands"]["installed_gw"]["p90"],
+    }
