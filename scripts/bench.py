@@ -488,11 +488,15 @@ def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
 # ---------------------------------------------------------------- (b) the analyst's geopandas
 
 
-def analyst_measures(sites: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def analyst_measures(
+    sites: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame], no_line_states: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """The measures as a competent analyst writes them with geopandas (EPSG:5070, metres).
 
     ``sjoin_nearest`` to the lines (distance and the nearest line's voltage) and to the
     substations, ``sjoin`` with ``dwithin`` 2 km to the states; ties go to the first feature.
+    Sites in ``no_line_states`` (islands the line data does not cover) get no grid distances,
+    as the scenario's ``[scoring.grid] no_line_data_states`` says.
     """
     points = gpd.GeoDataFrame(
         {"site": np.arange(len(sites))}, geometry=sites.geometry.to_crs(METRIC_CRS).values
@@ -512,11 +516,18 @@ def analyst_measures(sites: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame]) -
     )
     near_sub = near_sub.drop_duplicates("site").set_index("site")
     inside = gpd.sjoin(points, states, predicate="dwithin", distance=2000.0)
+    island = sites["state"].isin(list(no_line_states)).to_numpy()
     return pd.DataFrame(
         {
-            "dist_tx_km": near_line["d"].reindex(points["site"]).to_numpy() / 1000.0,
-            "tx_voltage_kv": near_line["voltage_kv"].reindex(points["site"]).to_numpy(dtype="float64"),
-            "dist_sub_km": near_sub["d"].reindex(points["site"]).to_numpy() / 1000.0,
+            "dist_tx_km": np.where(
+                island, np.nan, near_line["d"].reindex(points["site"]).to_numpy() / 1000.0
+            ),
+            "tx_voltage_kv": np.where(
+                island, np.nan, near_line["voltage_kv"].reindex(points["site"]).to_numpy(dtype="float64")
+            ),
+            "dist_sub_km": np.where(
+                island, np.nan, near_sub["d"].reindex(points["site"]).to_numpy() / 1000.0
+            ),
             "in_us": points["site"].isin(inside["site"]).to_numpy(dtype="float64"),
         }
     )
@@ -538,7 +549,8 @@ def analyst_comparison(
         cached = CachedEngine(LocalEngine(), cache_dir=tmp)
         cached.measure(sites, layers, scenario.scoring)  # fill the cache
         for _ in range(repeats):
-            analyst, seconds = timed(analyst_measures, sites, layers)
+            islands = tuple(scenario.scoring.grid.no_line_data_states)
+            analyst, seconds = timed(analyst_measures, sites, layers, islands)
             analyst_s.append(seconds)
             ours, seconds = timed(LocalEngine().measure, sites, layers, scenario.scoring)
             ours_s.append(seconds)
