@@ -213,20 +213,50 @@ def _staged(out: Path) -> Iterator[Path]:
             console.aliases.pop(str(stage), None)
 
 
-def _do_build(data_dir: Path | None, mirror: str | None, out: Path, *, spinner: bool = True) -> Path:
-    resolver = _resolver(data_dir, mirror)
-    from gis.layers import build_layers, write_layers
-    from gis.layers.plants import federal_summary
+def _do_build(
+    data_dir: Path | None, mirror: str | None, out: Path, *, spinner: bool = True, use_cache: bool = False
+) -> Path:
+    """Build the layers into ``out/layers.gpkg``; with ``use_cache``, reuse an unchanged build.
 
+    The cache (``$GIS_CACHE_DIR/layers/<key>.gpkg``, :func:`gis.layers.build.layers_cache_key`)
+    is keyed by the tool version, the builders' code, the catalog and every source file's path,
+    size and mtime; an unwritable cache only warns.
+    """
+    from gis.layers import build_layers, write_layers
+    from gis.layers.build import layers_cache_key, restore_cached_layers, store_cached_layers
+    from gis.layers.plants import federal_summary
+    from gis.timing import stage
+
+    resolver = _resolver(data_dir, mirror)
+    target = out / "layers.gpkg"
+    key = layers_cache_key(resolver) if use_cache else None
+    if key is not None:
+        with stage("build_cached"):
+            cached = restore_cached_layers(key, target)
+        if cached is not None:
+            _print_build(cached)
+            console.print(
+                f"Sources unchanged since the last build: layers reused from the cache (key {key[:12]})"
+            )
+            console.print(f"Wrote {target}")
+            return target
     console.print(f"Building layers from {resolver.origin.describe()} ...")
-    if spinner:
-        with console.status("building layers"):
+    with stage("build"):
+        if spinner:
+            with console.status("building layers"):
+                result = build_layers(resolver)
+        else:
             result = build_layers(resolver)
-    else:
-        result = build_layers(resolver)
     _print_build(result)
-    console.print(federal_summary(result.layers["plants"]))
-    target = write_layers(result, resolver, out / "layers.gpkg")
+    if "plants" in result.layers:
+        console.print(federal_summary(result.layers["plants"]))
+    with stage("write_layers"):
+        target = write_layers(result, resolver, target)
+        if use_cache:
+            key = key or layers_cache_key(resolver)  # first run on a mirror: files are local now
+            problem = store_cached_layers(key, target) if key is not None else None
+            if problem:
+                console.print(f"[yellow]warning:[/] {problem}")
     console.print(f"Wrote {target}")
     return target
 
@@ -343,6 +373,16 @@ def report(scenario: ScenarioOpt = None, out: OutOpt = DEFAULT_OUT, layers: Laye
     _print_written([out / name for name in names], title="Outputs")
 
 
+TimingsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--timings",
+        help="Write the seconds and peak memory (MB) of every stage and output to this JSON file.",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def run(
     data_dir: DataDirOpt = None,
@@ -353,14 +393,26 @@ def run(
     scheduler: SchedulerOpt = None,
     grid: GridOpt = False,
     layers: LayersOpt = None,
+    layer_cache: Annotated[
+        bool,
+        typer.Option(
+            "--layer-cache/--no-layer-cache",
+            help="Reuse the layers built from unchanged sources ($GIS_CACHE_DIR/layers).",
+        ),
+    ] = True,
+    timings: TimingsOpt = None,
 ) -> None:
     """Everything in order: build (skipped with --layers), score, estimate, map, GeoPackage,
     ranked lists, report. The scenario is checked before any work starts."""
-    from gis.estimates.api import estimate_command
-    from gis.io import ensure_dir
-    from gis.outputs.api import outputs_command
-    from gis.scenario import load_scenario
-    from gis.scoring.api import score_command
+    from gis import timing
+
+    timing.start()
+    with timing.stage("imports"):
+        from gis.estimates.api import estimate_command
+        from gis.io import ensure_dir
+        from gis.outputs.api import outputs_command
+        from gis.scenario import load_scenario
+        from gis.scoring.api import score_command
 
     t0 = time.perf_counter()
     load_scenario(scenario)  # every scenario problem, before 20 s of layer building
@@ -382,24 +434,36 @@ def run(
 
         if layers is None:
             task = stage("build layers")
-            _do_build(data_dir, mirror, staged, spinner=progress.disable)
+            _do_build(data_dir, mirror, staged, spinner=progress.disable, use_cache=layer_cache)
             progress.update(task, completed=1)
         task = stage("score sites")
-        scored = score_command(
-            out=staged, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
-        )
+        with timing.stage("score"):
+            scored = score_command(
+                out=staged,
+                scenario_path=scenario,
+                console=console,
+                engine=engine,
+                scheduler=scheduler,
+                grid=grid,
+            )
         progress.update(task, completed=1)
         task = stage("estimate")
-        estimate_command(out=staged, scenario_path=scenario, as_json=False, network_ehs=None, console=console)
+        with timing.stage("estimate"):
+            estimate_command(
+                out=staged, scenario_path=scenario, as_json=False, network_ehs=None, console=console
+            )
         progress.update(task, completed=1)
         task = stage("write outputs")
-        written = outputs_command(out=staged, scenario_path=scenario, console=console)
+        with timing.stage("outputs"):
+            written = outputs_command(out=staged, scenario_path=scenario, console=console)
         progress.update(task, completed=1)
         made = (staged / "layers.gpkg", staged / "estimates.json", *scored.values(), *written)
         names = {
             Path(p).relative_to(staged) if Path(p).is_relative_to(staged) else Path(p).name for p in made
         }
     _print_written([out / name for name in names], title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
+    if timings is not None:
+        timing.write_timings(timings, command="run", tool_version=__version__)
 
 
 def _print_written(paths, *, title: str) -> None:

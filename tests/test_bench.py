@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
+
+import pytest
 
 from gis.io import write_gpkg
 
@@ -45,6 +48,14 @@ KEYS = {
     "grid_x1_cells",
     "grid_x2_cells",
     "grid_x2_us_per_cell",
+    "grid_x1_peak_gb",
+    "grid_x2_peak_gb",
+    "analyst_s",
+    "ours_measures_cold_s",
+    "ours_measures_warm_s",
+    "speedup_vs_analyst_cold",
+    "speedup_vs_analyst_warm",
+    "analyst_dist_tx_km_max_diff_m",
     "peak_rss_gb",
 }
 
@@ -69,10 +80,63 @@ def test_bench_runs_on_tiny_layers_and_writes_flat_json(tmp_path: Path):
     assert results["naive_max_diff_km"] < 1e-6  # the baseline measures the same thing
     assert results["naive_in_us_agree"] is True
     assert results["grid_x2_cells"] > results["grid_x1_cells"] > 0
+    assert results["grid_x1_peak_gb"] > 0  # each scale measured in its own process
     assert results["sites_x2"] == 2 * results["sites_x1"]
-    assert (tmp_path / "out" / "sites_ranked.csv").is_file() and (
-        tmp_path / "out" / "estimates.json"
-    ).is_file()
+    # the analyst's geopandas measures the same thing, to the metre
+    assert results["analyst_equal"] is True
+    assert results["analyst_dist_sub_km_max_diff_m"] < 1.0
+    assert results["analyst_sites"] == results["sites"]
+    inprocess = tmp_path / "out" / "inprocess"
+    assert (inprocess / "sites_ranked.csv").is_file() and (inprocess / "estimates.json").is_file()
+
+
+FAKE_GIS = """
+import json, sys, time
+from pathlib import Path
+args = sys.argv[1:]
+assert args[0] == "run", args
+timings = Path(args[args.index("--timings") + 1])
+out = Path(args[args.index("--out") + 1])
+out.mkdir(parents=True, exist_ok=True)
+cold = not (out / "done").exists()
+(out / "done").write_text("x")
+stages = [{"stage": "build" if cold else "build_cached", "seconds": 0.5, "peak_rss_mb": 100.0},
+          {"stage": "estimate/hourly", "seconds": 0.25, "peak_rss_mb": 120.0},
+          {"stage": "outputs/xlsx", "seconds": 0.125, "peak_rss_mb": 130.0}]
+timings.write_text(json.dumps({"total_s": 1.0, "peak_rss_mb": 130.0, "stages": stages}))
+print("scenario" if "--scenario" in args else "default")
+"""
+
+
+def test_headline_runs_time_gis_run_stage_by_stage(tmp_path: Path):
+    from gis.scenario import load_scenario
+
+    fake = tmp_path / "fake_gis.py"
+    fake.write_text(FAKE_GIS)
+    rows = bench.headline_runs(
+        [sys.executable, str(fake)], data_dir=None, scenario=load_scenario(), work=tmp_path
+    )
+    assert rows["run_cold_build_s"] == 0.5 and "run_cold_build_cached_s" not in rows
+    assert rows["run_warm_build_cached_s"] == 0.5 and "run_warm_build_s" not in rows
+    assert rows["run_warm_estimate__hourly_s"] == 0.25  # a new model's stage shows up by itself
+    assert rows["run_cold_outputs__xlsx_peak_gb"] == 0.13
+    for prefix in ("run_cold", "run_warm", "planner_loop_run"):
+        assert rows[f"{prefix}_s"] > 0 and rows[f"{prefix}_peak_gb"] == 0.13  # as the run reports it
+        assert rows[f"{prefix}_rusage_peak_gb"] > 0
+    changed = (tmp_path / "reweighted.toml").read_text()
+    assert "[scoring.criteria." in changed and "weight = " in changed
+    assert load_scenario(tmp_path / "reweighted.toml").scoring.criteria != load_scenario().scoring.criteria
+
+
+def test_failed_run_is_an_error(tmp_path: Path):
+    from gis.scenario import load_scenario
+
+    fake = tmp_path / "fail.py"
+    fake.write_text("import sys; sys.exit(3)")
+    with pytest.raises(RuntimeError, match="failed"):
+        bench.headline_runs(
+            [sys.executable, str(fake)], data_dir=None, scenario=load_scenario(), work=tmp_path
+        )
 
 
 def test_weight_shift_keeps_weights_summing_to_one():

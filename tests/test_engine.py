@@ -142,3 +142,41 @@ def test_disk_cache_keeps_only_the_most_recent_files(layers, sites, tmp_path: Pa
         grid = CONFIG.grid.model_copy(update={"unknown_voltage_headroom_mw": mw})
         engine.measure(sites.head(20), layers, CONFIG.model_copy(update={"grid": grid}))
     assert len(list(tmp_path.glob("measures-*.parquet"))) == 2
+
+
+def _measure_module(folder: Path, value: float):
+    """A measure function in its own file (as a user's plugin would be), returning ``value``."""
+    import importlib
+    import sys
+
+    path = folder / "user_measure.py"
+    path.write_text(
+        "import pandas as pd\n\n\n"
+        "def measure(sites, layers, config):\n"
+        f"    return pd.DataFrame({{'x': [{value!r}] * len(sites)}})\n",
+        encoding="utf-8",
+    )
+    sys.path.insert(0, str(folder))
+    try:
+        if "user_measure" in sys.modules:
+            return importlib.reload(sys.modules["user_measure"])
+        return importlib.import_module("user_measure")
+    finally:
+        sys.path.remove(str(folder))
+
+
+def test_changed_measure_code_or_version_is_recomputed(layers, sites, tmp_path: Path, monkeypatch):
+    code = tmp_path / "code"
+    code.mkdir()
+    first = _measure_module(code, 1.0)
+    got = CachedEngine(LocalEngine(), cache_dir=tmp_path / "cache").measure(
+        sites, layers, CONFIG, func=first.measure
+    )
+    assert (got["x"] == 1.0).all()
+    changed = _measure_module(code, 2.0)  # the same function name, new code
+    fresh = CachedEngine(LocalEngine(), cache_dir=tmp_path / "cache")
+    got = fresh.measure(sites, layers, CONFIG, func=changed.measure)
+    assert (got["x"] == 2.0).all() and (fresh.hits, fresh.misses) == (0, 1)
+    key = measures_key(sites, layers, CONFIG)
+    monkeypatch.setattr("gis.engine.cache.__version__", "999.0")
+    assert measures_key(sites, layers, CONFIG) != key

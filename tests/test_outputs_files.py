@@ -154,7 +154,7 @@ def test_xlsx_headers_sheets_freeze_filter(written) -> None:
     headers = [c.value for c in ws[1]]
     assert "mineable_mw (MW)" in headers and "dist_tx_km (km)" in headers and "score (0..1)" in headers
     assert "lat" in headers and "lon" in headers
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "C2"  # header row and the site_id / name columns
     assert ws.auto_filter.ref.startswith("A1:")
     ranked = pd.read_csv(out / "sites_ranked.csv")
     assert ws.max_row - 1 == len(ranked)

@@ -1,7 +1,9 @@
 """Measures cached by a hash of their inputs, so a weight change re-scores without geometry.
 
 The key hashes the sites (attributes and WKB geometry), the measured layers, the scenario
-tables the measures read (grid, costs, carbon, site models, roads) and the measure function.
+tables the measures read (grid, costs, carbon, site models, roads), the tool version and the
+measure function: its name and the source code of its module and of :mod:`gis.criteria`, so
+a changed measure is recomputed, never read back stale.
 A hit is read back from ``<cache_dir>/measures-<key>.parquet`` (or memory); a miss runs the
 wrapped engine and stores the result atomically.
 """
@@ -11,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections import OrderedDict
+from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
+from gis import __version__
 from gis.criteria import measure_sites
 from gis.engine.base import MEASURE_LAYERS, Engine, MeasureFunc
 from gis.errors import GisError
@@ -44,6 +48,31 @@ def _hash_frame(digest: hashlib._Hash, frame: pd.DataFrame | None) -> None:
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
 
 
+@cache
+def _criteria_code() -> bytes:
+    """Hash of the source code of :mod:`gis.criteria` (every measure's building blocks), read once."""
+    import gis.criteria
+
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(gis.criteria.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _code_digest(func: MeasureFunc) -> bytes:
+    """The measure code: :mod:`gis.criteria` plus the file of ``func``'s module (read each time)."""
+    digest = hashlib.blake2b(_criteria_code(), digest_size=16)
+    module = sys.modules.get(func.__module__)
+    path = getattr(module, "__file__", None)
+    if path and Path(path).is_file():
+        digest.update(Path(path).read_bytes())
+    else:  # defined interactively: its compiled code stands in for the source
+        code = getattr(func, "__code__", None)
+        digest.update(code.co_code if code is not None else repr(func).encode())
+    return digest.digest()
+
+
 def measures_key(
     sites: gpd.GeoDataFrame,
     layers: dict[str, pd.DataFrame],
@@ -54,7 +83,9 @@ def measures_key(
     """Hex key of everything the measures of ``sites`` depend on."""
     func = func or measure_sites
     digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"gis-btc-sites {__version__}".encode())
     digest.update(f"{func.__module__}.{func.__qualname__}".encode())
+    digest.update(_code_digest(func))
     digest.update(config.model_dump_json(include=CONFIG_TABLES).encode())
     _hash_frame(digest, sites)
     for name in MEASURE_LAYERS:

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from gis import STORAGE_CRS, __version__
 from gis.criteria import measure_sites
-from gis.engine import Engine, LocalEngine
+from gis.engine import Engine, LocalEngine, metric_layers
 from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.potential import cell_sites
@@ -36,6 +36,7 @@ from gis.scoring.config import ScoringConfig
 from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
+from gis.timing import stage
 
 if TYPE_CHECKING:
     from gis.scenario import Scenario
@@ -44,6 +45,13 @@ __all__ = ["GRID_LAYERS", "grid_command", "measure_cells", "score_grid", "score_
 
 GRID_LAYERS = ("transmission_lines", "substations", "states", "resource_grid")
 """Layers grid mode reads from layers.gpkg (those present)."""
+
+STREAM_ROWS = 125_000
+"""Cells per streamed chunk at most (``chunk_rows`` when smaller): the chunk's temporaries, not
+the number of cells, set the memory above the result's own."""
+
+STABILITY_ELEMENTS = 4_000_000
+"""Scores (cells x weight draws) the rank-stability draws hold at once (32 MB)."""
 
 MEASURED = (
     "dist_tx_km",
@@ -73,10 +81,10 @@ def _config(scenario_or_config: Scenario | ScoringConfig) -> ScoringConfig:
     return scenario_or_config if isinstance(scenario_or_config, ScoringConfig) else scenario_or_config.scoring
 
 
-def grid_candidates(
+def grid_cells_and_resource(
     layers: dict[str, pd.DataFrame], config: ScoringConfig, *, workdir: Path, log: RowLog
-) -> gpd.GeoDataFrame:
-    """Cells with a usable resource as candidate rows (EPSG:4326 centres), before measuring."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every cell (:func:`square_cells`) and its resource reading (same order), before candidates."""
     model = config.national_grid
     cells = square_cells(
         layers.get("states"),
@@ -87,7 +95,104 @@ def grid_candidates(
     )
     raster = resource_raster_for(layers, raster=model.raster, res_deg=model.raster_res_deg, workdir=workdir)
     resource = sample_points(raster, cells["x_m"].to_numpy(), cells["y_m"].to_numpy())
-    return cell_sites(cells, resource, model, log)
+    return cells, resource
+
+
+def grid_candidates(
+    layers: dict[str, pd.DataFrame], config: ScoringConfig, *, workdir: Path, log: RowLog
+) -> gpd.GeoDataFrame:
+    """Cells with a usable resource as candidate rows (EPSG:4326 centres), before measuring."""
+    cells, resource = grid_cells_and_resource(layers, config, workdir=workdir, log=log)
+    return cell_sites(cells, resource, config.national_grid, log)
+
+
+def _scored_chunk(
+    cells: pd.DataFrame,
+    resource: pd.DataFrame,
+    layers: dict[str, pd.DataFrame],
+    config: ScoringConfig,
+    engine: Engine,
+    log: RowLog,
+    timings: dict[str, float],
+    *,
+    keep_empty: bool = False,
+) -> pd.DataFrame | None:
+    """One chunk of cells: candidates, measures, sub-scores, score, exclusions and flags (no rank)."""
+    t0 = time.perf_counter()
+    sites = cell_sites(cells, resource, config.national_grid, log)
+    timings["cells_s"] += time.perf_counter() - t0
+    if len(sites) == 0 and not keep_empty:
+        return None
+    t0 = time.perf_counter()
+    measures = engine.measure(sites, layers, config, func=measure_cells)
+    timings["measure_s"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scored = score_measures(measures, config)
+    frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"])
+    del sites
+    for col in MEASURED:
+        frame[col] = measures[col].to_numpy()
+    frame["shared_cut_mw"] = 0.0
+    frame["interconnect_group"] = ""
+    for col in scored.columns:
+        if col != "rank":
+            frame[col] = scored[col].to_numpy()
+    frame = pd.concat([frame, site_flags(frame, config.flags)], axis=1)
+    frame["rank"] = np.zeros(len(frame), dtype="int64")  # placeholders: both need every cell
+    frame["p_top_n"] = 0.0
+    # checked a chunk at a time (the full frame is never copied for it); cell ids are unique by
+    # construction, so unique within each chunk is unique overall
+    frame = validate(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), GRID_CELLS)
+    timings["score_s"] += time.perf_counter() - t0
+    return frame
+
+
+_UNIQUE_TEXT = {"site_id", "name", "cell_id"}
+"""Text columns with a value per cell; the others repeat a handful of values."""
+
+
+def _shared_text(columns: dict[str, object]) -> dict[str, object]:
+    """Repeated text values as one shared object each (a million cells hold a few distinct
+    categories, states, reasons and sentences: about 0.6 KB a cell saved)."""
+    for col, values in columns.items():
+        if col in _UNIQUE_TEXT or not pd.api.types.is_object_dtype(getattr(values, "dtype", None)):
+            continue
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        if len(uniques) * 4 < max(len(values), 1) and (codes >= 0).all():
+            columns[col] = pd.array(np.asarray(uniques, dtype=object)[codes], dtype=object)
+    return columns
+
+
+def _release_memory() -> None:
+    """Hand the chunk's freed temporaries back to the system (glibc keeps them otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def _columns_of(frame: gpd.GeoDataFrame) -> dict[str, object]:
+    """The frame as independent column arrays (copies), so the frame itself can be freed."""
+    return {col: frame[col].array.copy() for col in frame.columns}
+
+
+def _concat(arrays: list) -> object:
+    """One column from its parts (numpy or pandas extension arrays, e.g. geometry)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    return type(arrays[0])._concat_same_type(arrays)
+
+
+def _frame_of(columns: dict[str, object]) -> gpd.GeoDataFrame:
+    """A grid-cells GeoDataFrame over the given column arrays, without copying or consolidating."""
+    series = {
+        col: pd.Series(values, dtype=getattr(values, "dtype", None), copy=False)
+        for col, values in columns.items()
+    }  # the arrays' own dtypes: object text stays object (no string inference)
+    frame = pd.DataFrame(series, copy=False)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS, copy=False)
 
 
 def score_grid_with_log(
@@ -97,39 +202,90 @@ def score_grid_with_log(
     engine: Engine | None = None,
     workdir: str | Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, RowLog, dict[str, float]]:
-    """Like :func:`score_grid`, also returning the row log and seconds per step."""
+    """Like :func:`score_grid`, also returning the row log and seconds per step.
+
+    Cells stream through candidates, measures and scores ``chunk_rows`` at a time
+    (``[scoring.national_grid]``), so only one chunk's intermediate tables exist at once; the
+    rank and the rank stability then run over all cells (score and sub-scores only).
+    """
     config = _config(scenario_or_config)
-    engine = engine or LocalEngine(chunk_rows=config.national_grid.chunk_rows)
+    chunk = min(config.national_grid.chunk_rows, STREAM_ROWS)
+    engine = engine or LocalEngine(chunk_rows=chunk)
+    layers = {**layers, **metric_layers(layers)}  # reprojected once, not once per chunk
     log = RowLog("grid_cells")
-    timings: dict[str, float] = {}
+    timings = {"cells_s": 0.0, "measure_s": 0.0, "score_s": 0.0, "stability_s": 0.0}
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gis-grid-") as tmp:
-        sites = grid_candidates(layers, config, workdir=Path(workdir or tmp), log=log)
-    timings["cells_s"] = time.perf_counter() - t0
+    with stage("grid_cells"), tempfile.TemporaryDirectory(prefix="gis-grid-") as tmp:
+        cells, resource = grid_cells_and_resource(layers, config, workdir=Path(workdir or tmp), log=log)
+    timings["cells_s"] += time.perf_counter() - t0
+    parts = []
+    for start in range(0, max(len(cells), 1), chunk):
+        with stage("grid_chunk"):
+            part = _scored_chunk(
+                cells.iloc[start : start + chunk],
+                resource.iloc[start : start + chunk],
+                layers,
+                config,
+                engine,
+                log,
+                timings,
+            )
+            if part is not None:
+                parts.append(_shared_text(_columns_of(part)))
+                del part
+            _release_memory()
+    del cells, resource
     t0 = time.perf_counter()
-    measures = engine.measure(sites, layers, config, func=measure_cells)
-    timings["measure_s"] = time.perf_counter() - t0
+    if parts:
+        columns = list(parts[0])
+        frame = {}
+        for col in columns:  # one column at a time: the parts shrink as the whole grows
+            frame[col] = _concat([p.pop(col) for p in parts])
+        del parts
+        frame = _frame_of(frame)
+    else:
+        frame = _scored_chunk(
+            pd.DataFrame(columns=["cell_id", "state", "x_m", "y_m", "area_km2"]),
+            pd.DataFrame({"ghi_kwh_m2_day": [], "wind_class": []}),
+            layers,
+            config,
+            engine,
+            log,
+            dict.fromkeys(timings, 0.0),
+            keep_empty=True,
+        )
+    score = frame["score"].to_numpy(dtype="float64")
+    # best first, ties by site_id: the order of gis.scoring.score.rank_order, with the ids as
+    # sorted integer codes rather than a fixed-width text array (150 MB for a million cells)
+    id_codes, _ = pd.factorize(frame["site_id"].to_numpy(dtype=object), sort=True)
+    order = np.lexsort((id_codes, -score))
+    del id_codes
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(1, len(order) + 1)
+    frame["rank"] = rank
+    timings["score_s"] += time.perf_counter() - t0
     t0 = time.perf_counter()
-    scored = score_measures(measures, config)
-    timings["score_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"])
-    for col in MEASURED:
-        frame[col] = measures[col].to_numpy()
-    frame["shared_cut_mw"] = 0.0
-    frame["interconnect_group"] = ""
-    for col in scored.columns:
-        frame[col] = scored[col].to_numpy()
-    frame = pd.concat([frame, site_flags(frame, config.flags)], axis=1)
-    order = np.argsort(scored["rank"].to_numpy(), kind="stable")
-    subs = scored[[c for c in scored.columns if c.startswith("s_")]].to_numpy(dtype="float64")
+    subs = frame[[c for c in frame.columns if c.startswith("s_")]].to_numpy(dtype="float64")
     weights = np.array([c.weight for c in config.criteria.values()])
     p = np.zeros(len(frame))
-    p[order] = p_top_n(subs[order], weights, scored["excluded"].to_numpy()[order], config.stability)
+    with stage("grid_stability"):
+        subs = subs[order]
+        p[order] = p_top_n(
+            subs,
+            weights,
+            frame["excluded"].to_numpy()[order],
+            config.stability,
+            max_elements=STABILITY_ELEMENTS,
+        )
+    del subs
     frame["p_top_n"] = p
     timings["stability_s"] = time.perf_counter() - t0
-    frame = frame.iloc[order].reset_index(drop=True)
-    result = validate(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), GRID_CELLS)
+    columns = {}
+    for col in list(frame.columns):  # reordered a column at a time, dropping the unordered one
+        columns[col] = frame[col].array.take(order)
+        del frame[col]
+    del frame
+    result = _frame_of(columns)
     return result, log, timings
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +33,18 @@ BUILDERS: dict[str, str] = {
     "markets": "gis.layers.markets:build",
 }
 """Theme -> builder function, in the order they run."""
+
+__all__ = [
+    "BUILDERS",
+    "BuildResult",
+    "build_layers",
+    "cached_layers_path",
+    "layers_cache_key",
+    "read_layers",
+    "restore_cached_layers",
+    "store_cached_layers",
+    "write_layers",
+]
 
 Builder = Callable[[Resolver, Mapping[str, pd.DataFrame]], dict[str, tuple[pd.DataFrame, RowLog]]]
 
@@ -143,3 +159,150 @@ def read_layers(path: Path, names: Iterable[str] | None = None) -> dict[str, pd.
             frame = pd.DataFrame(frame.drop(columns="geometry"))
         layers[name] = validate(frame, schema, source=f"{path}:{name}")
     return layers
+
+
+# ---------------------------------------------------------------- layer cache
+
+_CODE = ("layers", "sources", "schema.py", "catalog.py", "rowlog.py")
+"""Parts of the package (under ``gis/``) whose source code the built layers depend on."""
+
+
+def _code_digest() -> bytes:
+    """Hash of the source code of the builders, readers and schemas (a code change rebuilds)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=16)
+    for part in _CODE:
+        path = root / part
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            digest.update(str(f.relative_to(root)).encode())
+            digest.update(f.read_bytes())
+    return digest.digest()
+
+
+def _local_path(resolver: Resolver, source, file) -> Path | None:
+    """Where the resolver would find ``file`` locally, without downloading (None: unknown)."""
+    from urllib.parse import urlparse
+
+    origin = resolver.origin
+    if origin.kind == "dir":
+        return origin.data_dir / file.path
+    if origin.kind == "mirror":
+        slug = hashlib.sha1(origin.mirror.encode()).hexdigest()[:10]
+        return resolver.cache / f"mirror-{slug}" / file.path
+    if not file.url:
+        return None
+    name = file.official_name or Path(urlparse(file.url).path).name or file.key
+    return resolver.cache / "official" / source.name / name
+
+
+def layers_cache_key(resolver: Resolver) -> str | None:
+    """Hex key of everything the built layers depend on, or None when it cannot be known yet.
+
+    Hashed: the tool version, the source code of the builders (``gis/layers``, ``gis/sources``,
+    schemas, catalog model), the catalog TOML files (their bytes) and the loaded entries, the
+    data origin and, for
+    every catalogued file, its resolved local path with size and modification time (the files
+    themselves are not read: a changed file changes its mtime). None when a required file is not
+    available locally yet (first run against a mirror or the official URLs: build, which
+    downloads, and the next run has a key).
+    """
+    assert resolver.catalog is not None
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"gis-btc-sites {__version__}".encode())
+    digest.update(_code_digest())
+    digest.update(resolver.origin.describe().encode())
+    digest.update(json.dumps(sorted(BUILDERS.items())).encode())
+    from gis.settings import resource_dir
+
+    folder = Path(os.environ.get("GIS_CATALOG_DIR") or resource_dir("layers"))
+    for toml in sorted(folder.glob("*.toml")):  # the catalog files as they are on disk now
+        digest.update(toml.name.encode())
+        digest.update(toml.read_bytes())
+    for name in sorted(resolver.catalog):
+        source = resolver.catalog[name]
+        digest.update(source.model_dump_json().encode())
+        for f in source.files:
+            path = _local_path(resolver, source, f)
+            if path is not None and path.is_file():
+                st = path.stat()
+                digest.update(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode())
+            elif f.optional:
+                digest.update(f"{f.path}|<absent>".encode())
+            else:
+                return None
+    return digest.hexdigest()
+
+
+def cached_layers_path(key: str, cache_root: Path | None = None) -> Path:
+    """``<cache>/layers/<key>.gpkg`` (cache: ``$GIS_CACHE_DIR`` or the user's cache directory)."""
+    from gis.settings import cache_dir
+
+    return (cache_root or cache_dir()) / "layers" / f"{key}.gpkg"
+
+
+def restore_cached_layers(key: str, target: Path, *, cache_root: Path | None = None) -> BuildResult | None:
+    """Copy the cached layers for ``key`` to ``target`` (atomically); None on a miss.
+
+    The returned :class:`BuildResult` has the row logs, warnings and sources of the build that
+    made the cache file (read from its metadata) and no layer frames: read them with
+    :func:`read_layers`. An unreadable cache file counts as a miss.
+    """
+    from gis.io import atomic_path
+
+    cached = cached_layers_path(key, cache_root)
+    if not cached.is_file():
+        return None
+    try:
+        import pyogrio
+
+        first = pyogrio.list_layers(cached)[0][0]
+        meta = dict(pyogrio.read_info(cached, layer=first).get("dataset_metadata") or {})
+        logs = {}
+        for entry in json.loads(meta["build_report"]):
+            log = RowLog(entry["layer"], rows_read=int(entry["rows_read"]))
+            log.dropped = dict(entry.get("dropped", {}))
+            log.repaired = dict(entry.get("repaired", {}))
+            log.notes = list(entry.get("notes", []))
+            logs[log.name] = log
+        result = BuildResult(
+            logs=logs,
+            warnings=list(json.loads(meta.get("warnings", "[]"))),
+            sources=[s["source"] for s in json.loads(meta.get("sources", "[]"))],
+        )
+    except Exception:  # a damaged cache file is rebuilt, never trusted
+        return None
+    with atomic_path(target) as tmp:
+        shutil.copyfile(cached, tmp)
+    os.utime(cached)  # recently used
+    return result
+
+
+def store_cached_layers(
+    key: str, built: Path, *, cache_root: Path | None = None, keep: int = 4
+) -> str | None:
+    """Copy ``built`` (a layers.gpkg) into the cache under ``key``; the warning text on failure.
+
+    An unwritable cache is not an error: the run goes on without a cache and says so. The
+    ``keep`` most recently used cache files are kept, older ones deleted.
+    """
+    target = cached_layers_path(key, cache_root)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(built, tmp)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        files = sorted(target.parent.glob("*.gpkg"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        return (
+            f"the layer cache {target.parent} is not writable ({exc.strerror or exc}); layers will be "
+            "rebuilt on every run (set GIS_CACHE_DIR to a writable folder)"
+        )
+    return None

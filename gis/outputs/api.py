@@ -21,6 +21,7 @@ from gis.outputs.map import build_map, write_map
 from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
 from gis.outputs.report import sources_from_metadata, write_report
 from gis.outputs.tables import write_ranked_xlsx
+from gis.timing import stage
 
 __all__ = ["MAP_SIZE_BUDGET_MB", "map_command", "outputs_command", "report_command"]
 
@@ -120,13 +121,14 @@ def outputs_command(
     write ``OUT/scenario.toml`` from ``scenario_path`` (the packaged default when None)."""
     out = Path(out)
     spec = load_preset(preset)
-    inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
+    with stage("read"):
+        inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
     _report_notes(console, inputs.notes)
-    fmap = _build_map(inputs, spec, offline=None)  # both basemaps; each write keeps its own
-    written = [
-        _write_map(fmap, out / "map.html", offline=False, console=console),
-        _write_map(fmap, out / "map_offline.html", offline=True, console=console),
-    ]
+    with stage("map"):
+        fmap = _build_map(inputs, spec, offline=None)  # both basemaps; each write keeps its own
+        written = [_write_map(fmap, out / "map.html", offline=False, console=console)]
+    with stage("map_offline"):
+        written.append(_write_map(fmap, out / "map_offline.html", offline=True, console=console))
     if csv:
         from gis.io import write_csv
         from gis.scoring.api import ranked_csv_frame
@@ -135,24 +137,31 @@ def outputs_command(
         path = write_csv(out / "sites_ranked.csv", ranked_csv_frame(read_candidate_sites(out / "sites.gpkg")))
         console.print(f"Wrote {path}")
         written.append(path)
-    gpkg = write_sites_gpkg(
-        out / "sites.gpkg",
-        sites=inputs.sites,
-        source_layers=inputs.layers,
-        estimates=inputs.estimates,
-        preset=spec,
-        layers_metadata=inputs.layers_metadata,
-        sites_metadata=inputs.sites_metadata,
-        scenario_path=scenario_path,
-    )
+    with stage("sites_gpkg"):
+        gpkg = write_sites_gpkg(
+            out / "sites.gpkg",
+            sites=inputs.sites,
+            source_layers=inputs.layers,
+            estimates=inputs.estimates,
+            preset=spec,
+            layers_metadata=inputs.layers_metadata,
+            sites_metadata=inputs.sites_metadata,
+            scenario_path=scenario_path,
+        )
     console.print(
         f"Wrote {gpkg} (candidate sites, summaries, {len(inputs.layers)} source layers, QGIS styles)"
     )
-    xlsx = write_ranked_xlsx(out / "sites_ranked.xlsx", inputs.sites)
+    with stage("xlsx"):
+        xlsx = write_ranked_xlsx(
+            out / "sites_ranked.xlsx", inputs.sites, estimates=inputs.estimates, scenario_path=scenario_path
+        )
     console.print(f"Wrote {xlsx}")
     if record_scenario:  # OUT/scenario.toml: the scenario the sites were scored with
         written.append(write_run_scenario(out, scenario_path))
-    if (explorer := _write_explorer(inputs, out, console=console)) is not None:
+    with stage("explorer"):
+        explorer = _write_explorer(inputs, out, console=console)
+    if explorer is not None:
         written.append(explorer)
-    written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
+    with stage("report"):
+        written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
     return written

@@ -1,26 +1,90 @@
-"""The ranked list as a spreadsheet (``sites_ranked.xlsx``): an "all" sheet plus one per category.
+"""The ranked list as a spreadsheet (``sites_ranked.xlsx``), written with XlsxWriter.
 
-Headers carry units (``mineable_mw (MW)``), the header row is frozen and filterable. Text that
-a spreadsheet would run as a formula (starting with ``=``) is stored as plain text.
+Sheets: ``all`` (every candidate site, best first), one per category present, ``summary``
+(the national figures with units and P10/P50/P90 bands), ``assumptions`` (every assumption of
+``estimates.json`` with value, unit and source) and ``columns`` (name, unit, meaning of every
+column of the site sheets).
+
+Site sheets: headers carry units (``mineable_mw (MW)``); numbers are stored at full precision
+and shown with the decimals of :data:`gis.scoring.columns.DISPLAY_DIGITS` (thousands separated);
+column widths follow the content; the header row and the ``site_id`` / ``name`` columns are
+frozen; every sheet has an autofilter. ``in_fleet`` says whether the site is in the national
+fleet that ``estimates.json`` adds up (the sites' own ``in_fleet`` column when present, else the
+scenario's selection rule re-applied, checked against the count in ``estimates.json``).
+
+Text: every string goes through :func:`_clean_text` (line breaks become spaces, control
+characters removed, then :func:`gis.textsafe.xlsx_text`), and is
+written as a string, never as a formula, number or link (``=HYPERLINK(...)`` stays text).
+Rows are streamed (XlsxWriter ``constant_memory``), so memory does not grow with the sheet.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from gis.io import atomic_path
-from gis.outputs.labels import CATEGORY_LABELS, header
-from gis.schema import CATEGORIES
+from gis.outputs.labels import CATEGORY_LABELS, column_unit, header
+from gis.schema import CATEGORIES, SCHEMA_REGISTRY
+from gis.scoring.columns import DISPLAY_DIGITS
 from gis.textsafe import xlsx_text
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+__all__ = ["fleet_mask", "ranked_table", "write_ranked_xlsx"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NEWLINES = re.compile(r"[\r\n\t]+")
+
+UNIT_DIGITS = {"MW": 1, "GW": 2, "km": 1, "kV": 0, "USD/MWh": 2, "t/MWh": 3, "0..1": 3, "": 2}
+"""Decimals shown for a numeric column by unit, when :data:`DISPLAY_DIGITS` has no entry."""
+
+FROZEN_COLUMNS = ("site_id", "name")
+"""Columns kept in view when scrolling right (the columns up to the last of these present)."""
+
+NATIONAL_UNITS: dict[str, tuple[str, str]] = {
+    "sites": ("sites", "sites in the national fleet"),
+    "mineable_gw": ("GW", "site power of the fleet"),
+    "it_gw": ("GW", "power reaching the machines (site power / PUE)"),
+    "machines": ("machines", "ASICs the fleet runs"),
+    "hashrate_ehs": ("EH/s", "hashrate of the fleet"),
+    "network_ehs": ("EH/s", "network hashrate before the fleet joins"),
+    "share_of_network": ("share", "fleet / (network + fleet)"),
+    "btc_per_year": ("BTC/yr", "expected BTC a year, after the fleet's own difficulty dilution"),
+    "btc_per_day": ("BTC/day", "expected BTC a day"),
+    "naive_btc_per_year": (
+        "BTC/yr",
+        "BTC a year if the fleet did not raise difficulty (wrong; shown to compare)",
+    ),
+    "network_issuance_btc_per_year": ("BTC/yr", "BTC the whole network issues a year"),
+    "revenue_usd_per_year": ("USD/yr", "mining revenue"),
+    "energy_cost_usd_per_year": ("USD/yr", "energy cost of the fleet"),
+    "energy_twh_per_year": ("TWh/yr", "energy used"),
+    "asic_capex_usd": ("USD", "cost of the machines"),
+    "site_capex_usd": ("USD", "cost of the sites (containers, transformers, cooling)"),
+    "payback_years": ("years", "capital cost / yearly margin"),
+    "hashprice_usd_per_ph_day": ("USD/PH/day", "revenue per PH/s a day after the fleet joins"),
+    "hashprice_before_fleet_usd_per_ph_day": ("USD/PH/day", "revenue per PH/s a day before the fleet joins"),
+    "co2_mt_per_year": ("Mt CO2e/yr", "net emissions (gross minus the avoided flaring)"),
+    "co2_gross_mt_per_year": ("Mt CO2e/yr", "emissions of the energy used"),
+    "co2_avoided_mt_per_year": ("Mt CO2e/yr", "flare emissions the generators replace"),
+    "block_height": ("block", "expected block height at the scenario date"),
+    "block_subsidy_btc": ("BTC/block", "block subsidy at that height"),
+    "remaining_supply_btc": ("BTC", "BTC not yet issued"),
+    "share_of_remaining_supply_per_year": ("share/yr", "share of the remaining supply mined a year"),
+    "over_half_network": ("", "whether the fleet would hold over half the network hashrate"),
+}
+"""Unit and meaning of each national figure of ``estimates.json`` (others: unit from the name)."""
+
+
+def _clean_text(value: object) -> str:
+    """Text safe for a cell: line breaks and tabs become one space, other control characters go,
+    then :func:`gis.textsafe.xlsx_text` (XML 1.0 characters only, a cell's length cap)."""
+    text = _NEWLINES.sub(" ", str(value))
+    return xlsx_text(_CONTROL.sub("", text))
 
 
 def ranked_table(sites: pd.DataFrame) -> pd.DataFrame:
@@ -32,47 +96,424 @@ def ranked_table(sites: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["rank", "site_id"], kind="stable").reset_index(drop=True)
 
 
-def _cell_value(value: object) -> object:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, str):
-        return xlsx_text(value)
+def fleet_mask(
+    sites: pd.DataFrame, estimates: dict | None, scenario_path: Path | None = None
+) -> tuple[np.ndarray | None, str]:
+    """Which sites are in the national fleet of ``estimates`` (same row order), and how it is known.
+
+    The sites' ``in_fleet`` column wins when present. Otherwise the scenario's selection rule
+    (:func:`gis.estimates.rollup.select_sites`, then the ``max_margin`` cut) is applied again
+    with the network hashrate and subsidy recorded in ``estimates.json``; the result is used
+    only if it selects as many sites as ``estimates.json`` says. (None, why) when unknown.
+    """
+    if "in_fleet" in sites.columns:
+        return sites["in_fleet"].fillna(False).to_numpy(dtype=bool), "the sites' in_fleet column"
+    if not estimates or "selection" not in estimates:
+        return None, "no estimates.json"
+    try:
+        from gis.estimates import bitcoin, rollup
+        from gis.estimates.asics import asic_model
+        from gis.scenario import load_scenario
+
+        c = load_scenario(scenario_path).estimates
+        national = estimates["national"]
+        network_ehs = float(national["network_ehs"])
+        subsidy = float(national["block_subsidy_btc"])
+        checked = rollup.check_sites(pd.DataFrame(sites.drop(columns="geometry", errors="ignore")))
+        checked.index = sites.index
+        chosen = rollup.select_sites(checked, c.selection)
+        selected = chosen.sites
+        if c.selection.rule == "max_margin":
+            figures = rollup.site_figures(
+                selected, c, asic=asic_model(c.asic_model), network_ehs=network_ehs, subsidy_btc=subsidy
+            )
+
+            def revenue(fleet_ehs):
+                btc = bitcoin.expected_btc_per_year(
+                    fleet_ehs,
+                    network_ehs,
+                    subsidy_btc=subsidy,
+                    fees_btc_per_block=c.network.fees_btc_per_block,
+                    uptime=c.uptime,
+                    blocks_per_year=c.network.blocks_per_year,
+                )
+                return btc * c.market.btc_price_usd
+
+            keep = rollup.max_margin_cut(figures, fleet_revenue_usd=revenue, log=chosen.log)
+            selected = selected.loc[keep]
+    except Exception as exc:  # the column is a convenience: never fail the spreadsheet on it
+        return None, f"the selection could not be re-applied ({type(exc).__name__}: {exc})"
+    expected = estimates["selection"].get("sites_selected")
+    if expected is not None and len(selected) != int(expected):
+        return None, (
+            f"re-applying the selection gave {len(selected):,} sites, estimates.json says {int(expected):,}"
+        )
+    ids = set(selected["site_id"].astype(str))
+    return sites["site_id"].astype(str).isin(ids).to_numpy(), "the scenario's selection rule re-applied"
+
+
+# ---------------------------------------------------------------- writing
+
+
+class _Formats:
+    """Cell formats of one workbook, made once (XlsxWriter formats belong to a workbook)."""
+
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.wb = wb
+        self.header = wb.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top", "border": 1}
+        )
+        self.text = wb.add_format({})
+        self.title = wb.add_format({"bold": True, "font_size": 13})
+        self._numbers: dict[int, object] = {}
+
+    def number(self, digits: int):
+        if digits not in self._numbers:
+            pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+            self._numbers[digits] = self.wb.add_format({"num_format": pattern})
+        return self._numbers[digits]
+
+
+def _digits(column: str) -> int:
+    if column in DISPLAY_DIGITS:
+        return DISPLAY_DIGITS[column]
+    if column.startswith("s_"):
+        return 3
+    return UNIT_DIGITS.get(column_unit(column), 2)
+
+
+def _kinds(table: pd.DataFrame) -> list[str]:
+    kinds = []
+    for col in table.columns:
+        dtype = table[col].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            kinds.append("bool")
+        elif pd.api.types.is_numeric_dtype(dtype):
+            kinds.append("number")
+        else:
+            kinds.append("text")
+    return kinds
+
+
+def _widths(table: pd.DataFrame, kinds: list[str], headers: list[str]) -> list[float]:
+    """Column widths (characters) from the content, header wrapped.
+
+    Text: the 95th percentile of the lengths (a few very long names do not widen the column; the
+    cell shows the rest on click), at most 40 for the frozen columns, 50 otherwise. Numbers: the
+    largest value as shown (thousands separators, the column's decimals).
+    """
+    widths = []
+    for col, kind, head in zip(table.columns, kinds, headers, strict=True):
+        values = table[col]
+        if kind == "text":
+            lengths = values.astype(str).str.len()
+            content = int(np.ceil(lengths.quantile(0.95))) if len(values) else 0
+            content = min(content, 38 if col in FROZEN_COLUMNS else 48)
+        elif kind == "bool":
+            content = 5
+        else:
+            finite = values.to_numpy(dtype="float64")
+            finite = finite[np.isfinite(finite)]
+            biggest = float(np.abs(finite).max()) if finite.size else 0.0
+            digits = _digits(col)
+            integer = len(f"{biggest:,.0f}")
+            content = integer + (digits + 1 if digits else 0) + (1 if (finite < 0).any() else 0)
+        longest_word = max((len(w) for w in head.split()), default=0)
+        widths.append(float(min(max(content, min(longest_word, 16), 4) + 2, 60)))
+    return widths
+
+
+def _clean_column(values: pd.Series) -> pd.Series:
+    """:func:`_clean_text` over a whole text column at once (missing values become "")."""
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    text = text.str.replace(_NEWLINES, " ", regex=True).str.replace(_CONTROL, "", regex=True)
+    return text.map(xlsx_text).astype(object)
+
+
+def _text_cells(values: pd.Series) -> list[str]:
+    """Cell texts of an already cleaned column (:func:`_clean_column`)."""
+    return values.astype(object).where(values.notna(), "").tolist()
+
+
+def _write_rows_api(ws, table: pd.DataFrame, kinds: list[str], formats: list) -> None:
+    """Data rows through XlsxWriter's cell API, one call per cell, row by row (constant_memory)."""
+    columns = []
+    for col, kind in zip(table.columns, kinds, strict=True):
+        values = table[col]
+        if kind == "text":
+            columns.append([v or None for v in _text_cells(values)])
+        elif kind == "bool":
+            columns.append(values.to_numpy(dtype=bool).tolist())
+        else:
+            columns.append(
+                [v if math.isfinite(v) else None for v in values.to_numpy(dtype="float64").tolist()]
+            )
+    writers = [
+        ws.write_string if k == "text" else ws.write_boolean if k == "bool" else ws.write_number
+        for k in kinds
+    ]
+    for i, row in enumerate(zip(*columns, strict=True), start=1):
+        for j, value in enumerate(row):
+            if value is not None:
+                writers[j](i, j, value, formats[j])
+
+
+def _can_stream_xml(ws) -> bool:
+    """True when the worksheet streams rows to a file XlsxWriter copies verbatim (constant_memory)."""
+    return (
+        getattr(ws, "constant_memory", False)
+        and hasattr(ws, "_write_single_row")
+        and hasattr(ws, "_check_dimensions")
+        and getattr(ws, "previous_row", None) == 0
+        and getattr(ws, "row_data_fh", None) is not None
+    )
+
+
+def _xml_text(values: list[str]) -> list[str]:
+    return [v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for v in values]
+
+
+def _stream_rows_xml(ws, table: pd.DataFrame, kinds: list[str], formats: list) -> None:
+    """Data rows as sheet XML built a column at a time, streamed into XlsxWriter's row file.
+
+    XlsxWriter's per-cell path costs about 10 us a cell; this builds the same ``<c>`` elements
+    (inline strings, numbers as ``%.16G`` with the column's style, booleans) column by column and
+    writes them where ``constant_memory`` mode keeps the rows it has written, then sets the sheet
+    dimensions. The header row (row 0) is flushed through the normal path first.
+    """
+    from xlsxwriter.utility import xl_col_to_name
+
+    n = len(table)
+    ws._write_single_row(1)  # flush the header row; the next row is 1
+    refs = [str(i + 1) for i in range(1, n + 1)]
+    parts: list[list[str]] = []
+    for j, (col, kind) in enumerate(zip(table.columns, kinds, strict=True)):
+        letter = xl_col_to_name(j)
+        values = table[col]
+        if kind == "text":
+            cells = _xml_text(_text_cells(values))
+            parts.append(
+                [
+                    (
+                        f'<c r="{letter}{r}" t="inlineStr"><is><t'
+                        + (' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else "")
+                        + f">{v}</t></is></c>"
+                    )
+                    if v
+                    else ""
+                    for r, v in zip(refs, cells, strict=True)
+                ]
+            )
+        elif kind == "bool":
+            flags = values.to_numpy(dtype=bool).tolist()
+            parts.append(
+                [f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>' for r, v in zip(refs, flags, strict=True)]
+            )
+        else:
+            style = f' s="{formats[j]._get_xf_index()}"' if formats[j] is not None else ""
+            numbers = values.to_numpy(dtype="float64")
+            finite = np.isfinite(numbers).tolist()
+            if pd.api.types.is_integer_dtype(values.dtype):
+                text = values.to_numpy().astype(str).tolist()
+            else:
+                text = numbers.astype(str).tolist()  # the shortest text that reads back the same float
+            parts.append(
+                [
+                    f'<c r="{letter}{r}"{style}><v>{v}</v></c>' if ok else ""
+                    for r, v, ok in zip(refs, text, finite, strict=True)
+                ]
+            )
+    fh = ws.row_data_fh
+    for r, cells in zip(refs, zip(*parts, strict=True), strict=True):
+        fh.write(f'<row r="{r}">' + "".join(cells) + "</row>")
+    ws._check_dimensions(n, len(kinds) - 1)
+    ws.previous_row = n + 1
+
+
+def _write_sites_sheet(
+    wb: xlsxwriter.Workbook, fmt: _Formats, title: str, table: pd.DataFrame, kinds: list[str], headers
+) -> None:
+    ws = wb.add_worksheet(title)
+    widths = _widths(table, kinds, headers)
+    formats = [
+        fmt.number(_digits(c)) if k == "number" else None for c, k in zip(table.columns, kinds, strict=True)
+    ]
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width, formats[j])
+    ws.set_row(0, 30 if max(len(h) for h in headers) > 16 else None)
+    for j, head in enumerate(headers):
+        ws.write_string(0, j, head, fmt.header)
+    if len(table) and _can_stream_xml(ws):
+        _stream_rows_xml(ws, table, kinds, formats)
+    else:
+        _write_rows_api(ws, table, kinds, formats)
+    frozen = [i for i, c in enumerate(table.columns) if c in FROZEN_COLUMNS]
+    ws.freeze_panes(1, (max(frozen) + 1) if frozen else 0)
+    ws.autofilter(0, 0, max(len(table), 1), len(headers) - 1)
+
+
+def _unit_of(name: str) -> str:
+    if name in NATIONAL_UNITS:
+        return NATIONAL_UNITS[name][0]
+    for suffix, unit in (("_gw", "GW"), ("_ehs", "EH/s"), ("_usd_per_year", "USD/yr"), ("_usd", "USD")):
+        if name.endswith(suffix):
+            return unit
+    if "btc" in name:
+        return "BTC/yr" if name.endswith("_per_year") else "BTC"
+    return ""
+
+
+def _write_rows(ws, fmt: _Formats, headers: list[str], rows: list[list[object]], widths: list[float]) -> None:
+    """A plain table: bold header, frozen first row and column, autofilter, numbers formatted."""
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
+    for j, head in enumerate(headers):
+        ws.write_string(0, j, head, fmt.header)
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, bool | np.bool_):
+                ws.write_boolean(i, j, bool(value))
+            elif isinstance(value, int | float | np.integer | np.floating):
+                v = float(value)
+                if math.isfinite(v):
+                    size = abs(v)
+                    digits = (
+                        0 if v.is_integer() or size >= 1000 else 1 if size >= 10 else 2 if size >= 1 else 4
+                    )
+                    ws.write_number(i, j, v, fmt.number(digits))
+            else:
+                ws.write_string(i, j, _clean_text(value))
+    ws.freeze_panes(1, 1)
+    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+
+
+def _summary_sheet(wb, fmt: _Formats, estimates: dict, fleet_note: str) -> None:
+    national = estimates.get("national", {})
+    bands = estimates.get("bands", {})
+    rows = []
+    for name, value in national.items():
+        band = bands.get(name, {})
+        meaning = NATIONAL_UNITS.get(name, ("", ""))[1]
+        rows.append([name, value, _unit_of(name), band.get("p10"), band.get("p50"), band.get("p90"), meaning])
+    selection = estimates.get("selection", {})
+    for key in ("rule", "value", "sites_selected", "sites_considered", "eligible_gw"):
+        if key in selection:
+            unit = {"eligible_gw": "GW", "sites_selected": "sites", "sites_considered": "sites"}.get(key, "")
+            rows.append(
+                [f"selection.{key}", selection[key], unit, None, None, None, "how the fleet was chosen"]
+            )
+    rows.append(
+        ["in_fleet column", fleet_note, "", None, None, None, "how the site sheets' in_fleet is known"]
+    )
+    headers = ["figure", "value", "unit", "P10", "P50", "P90", "meaning"]
+    ws = wb.add_worksheet("summary")
+    _write_rows(ws, fmt, headers, rows, [36, 18, 12, 16, 16, 16, 70])
+
+
+def _assumptions_sheet(wb, fmt: _Formats, estimates: dict) -> None:
+    rows = []
+    for name, item in (estimates.get("assumptions") or {}).items():
+        if isinstance(item, dict) and "value" in item:
+            value = item["value"]
+            if isinstance(value, dict | list):
+                value = _compact(value)
+            rows.append([name, value, item.get("unit", ""), item.get("source", ""), item.get("meaning", "")])
+        elif isinstance(item, dict):  # e.g. formulas: one row each
+            for key, text in item.items():
+                rows.append([f"{name}.{key}", _compact(text), "", "", ""])
+        else:
+            rows.append([name, _compact(item), "", "", ""])
+    ws = wb.add_worksheet("assumptions")
+    _write_rows(ws, fmt, ["assumption", "value", "unit", "source", "meaning"], rows, [40, 28, 14, 80, 60])
+
+
+def _compact(value: object) -> object:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_compact(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(_compact(v)) for v in value)
     return value
 
 
-def _fill_sheet(ws, table: pd.DataFrame, headers: list[str]) -> None:
-    ws.append(headers)
-    for cell in ws[1]:
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-    for row in table.itertuples(index=False, name=None):
-        ws.append([_cell_value(v) for v in row])
-    for column in ws.iter_cols(min_row=2):
-        for cell in column:
-            if cell.data_type == "f":  # text such as "=HYPERLINK(...)" stays text
-                cell.data_type = "s"
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(table) + 1, 1)}"
-    for i, name in enumerate(headers, start=1):
-        width = min(max(len(name), 8) + 2, 48)
-        ws.column_dimensions[get_column_letter(i)].width = width
+def _columns_sheet(wb, fmt: _Formats, table: pd.DataFrame, headers: list[str]) -> None:
+    schema = SCHEMA_REGISTRY.get("candidate_sites")
+    extra = {
+        "lat": "latitude of the site, degrees (EPSG:4326)",
+        "lon": "longitude of the site, degrees (EPSG:4326)",
+        "in_fleet": "in the national fleet that estimates.json adds up (the scenario's selection rule)",
+    }
+    rows = []
+    for col, head in zip(table.columns, headers, strict=True):
+        if schema is not None and col in schema.column_names:
+            meaning = schema.column(col).description
+        elif col.startswith("s_"):
+            meaning = f"sub-score of the criterion {col[2:]}, 0..1 (1 = best)"
+        else:
+            meaning = extra.get(col, "")
+        unit = column_unit(col)
+        unit = "degrees" if col in ("lat", "lon") else unit
+        rows.append([col, unit, meaning, head])
+    ws = wb.add_worksheet("columns")
+    _write_rows(ws, fmt, ["column", "unit", "meaning", "header in the site sheets"], rows, [24, 10, 90, 30])
 
 
-def write_ranked_xlsx(target: str | Path, sites: pd.DataFrame) -> Path:
-    """Write the ranked list atomically: sheet "all", then one sheet per category present."""
+def write_ranked_xlsx(
+    target: str | Path,
+    sites: pd.DataFrame,
+    *,
+    estimates: dict | None = None,
+    scenario_path: Path | None = None,
+) -> Path:
+    """Write the ranked list atomically: "all", one sheet per category present, then the
+    "summary", "assumptions" and "columns" sheets (the first two only with ``estimates``).
+
+    Parameters
+    ----------
+    target
+        the ``.xlsx`` file.
+    sites
+        the ``candidate_sites`` layer (EPSG:4326 points; ``in_fleet`` used when present).
+    estimates
+        the content of ``estimates.json`` (national figures, bands, selection, assumptions).
+    scenario_path
+        the scenario the estimates used (default: the packaged one), to mark the fleet.
+    """
     table = ranked_table(sites)
-    headers = [header(c) for c in table.columns]
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "all"
-    _fill_sheet(ws, table, headers)
-    for category in CATEGORIES:
-        part = table.loc[table["category"] == category]
-        if part.empty:
-            continue
-        _fill_sheet(wb.create_sheet(CATEGORY_LABELS[category][:31]), part, headers)
+    mask, fleet_note = fleet_mask(table, estimates, scenario_path)
+    if "in_fleet" in table.columns:
+        table = table.drop(columns="in_fleet")
+    if mask is not None:
+        position = table.columns.get_loc("rank") + 1 if "rank" in table.columns else len(table.columns)
+        table.insert(position, "in_fleet", mask)
+    headers = [header(c) if c != "in_fleet" else c for c in table.columns]
+    kinds = _kinds(table)
+    for col, kind in zip(list(table.columns), kinds, strict=True):
+        if kind == "text":  # cleaned once here, not once per sheet
+            table[col] = _clean_column(table[col])
     with atomic_path(target) as tmp:
-        wb.save(tmp)
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        fmt = _Formats(wb)
+        _write_sites_sheet(wb, fmt, "all", table, kinds, headers)
+        for category in CATEGORIES:
+            part = table.loc[table["category"] == category] if "category" in table.columns else table.iloc[:0]
+            if part.empty:
+                continue
+            _write_sites_sheet(
+                wb, fmt, CATEGORY_LABELS[category][:31], part.reset_index(drop=True), kinds, headers
+            )
+        if estimates:
+            _summary_sheet(wb, fmt, estimates, fleet_note)
+            _assumptions_sheet(wb, fmt, estimates)
+        _columns_sheet(wb, fmt, table, headers)
+        wb.close()
     return Path(target)

@@ -14,7 +14,7 @@ from gis.errors import GisError
 from gis.io import gpkg_layer_names, read_gpkg_layer
 from gis.schema import CATEGORIES, FUELS, OWNER_CLASSES, Column, LayerSchema, register
 
-__all__ = ["CANDIDATE_SITES", "CSV_FLOAT_DIGITS", "read_candidate_sites"]
+__all__ = ["CANDIDATE_SITES", "CSV_FLOAT_DIGITS", "DISPLAY_DIGITS", "read_candidate_sites"]
 
 
 def _c(name: str, dtype: str, unit: str, description: str) -> Column:
@@ -169,6 +169,27 @@ CSV_FLOAT_DIGITS: dict[str, int] = {
     "lon": 6,
 }
 """Decimals kept per float column in sites_ranked.csv (s_ columns: 6); deterministic text."""
+
+DISPLAY_DIGITS: dict[str, int] = {
+    "capacity_mw": 1,
+    "asset_mw": 1,
+    "mineable_mw": 1,
+    "shared_cut_mw": 1,
+    "score": 3,
+    "p_top_n": 2,
+    "dist_tx_km": 1,
+    "tx_voltage_kv": 0,
+    "dist_sub_km": 1,
+    "headroom_mw": 0,
+    "energy_cost_usd_mwh": 2,
+    "co2_t_per_mwh": 3,
+    "rank": 0,
+    "members": 0,
+    "lat": 4,
+    "lon": 4,
+}
+"""Decimals shown per numeric column in sites_ranked.xlsx (the stored value keeps full precision;
+s_ sub-scores: 3)."""
 
 
 def read_candidate_sites(path: str | Path) -> gpd.GeoDataFrame:

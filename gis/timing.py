@@ -1,0 +1,86 @@
+"""Stage timings of a command: wall seconds and peak memory per stage, for ``gis run --timings``.
+
+A stage is a named block of work (``with stage("score"): ...``). Stages nest: a stage opened
+inside another is reported as ``outer/inner`` (e.g. ``outputs/map``), so a new model that wraps
+its work in ``stage("hourly")`` inside the estimate stage appears as ``estimate/hourly`` in the
+timings file and in ``scripts/bench.py`` without any change there.
+
+The recorder is process-wide and off until :func:`start` is called; :func:`stage` is then cheap
+(two clock reads and one ``getrusage``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["peak_rss_mb", "stage", "start", "timings", "write_timings"]
+
+_state: dict = {"on": False, "t0": 0.0, "stack": [], "rows": []}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, MB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, the peak of this program's own memory. (The
+    ``getrusage`` maximum also counts the parent's memory at the moment it started this
+    process, which inflates a small command started by a large one.) Elsewhere ``getrusage``
+    (macOS reports bytes).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1e3
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
+
+
+def start() -> None:
+    """Start (or restart) recording stages in this process."""
+    _state.update(on=True, t0=time.perf_counter(), stack=[], rows=[])
+
+
+@contextlib.contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Time the block as stage ``name`` (nested stages are ``outer/inner``); no-op when off."""
+    if not _state["on"]:
+        yield
+        return
+    _state["stack"].append(name)
+    full = "/".join(_state["stack"])
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        _state["stack"].pop()
+        _state["rows"].append(
+            {
+                "stage": full,
+                "start_s": t0 - _state["t0"],
+                "seconds": time.perf_counter() - t0,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+
+
+def timings() -> dict:
+    """Recorded stages (in the order they finished), total seconds and peak memory (MB)."""
+    return {
+        "total_s": time.perf_counter() - _state["t0"] if _state["on"] else 0.0,
+        "peak_rss_mb": peak_rss_mb(),
+        "stages": list(_state["rows"]),
+    }
+
+
+def write_timings(target: str | Path, **extra: object) -> Path:
+    """Write :func:`timings` (plus ``extra`` keys) as JSON, atomically."""
+    from gis.io import write_json
+
+    return write_json(target, {**timings(), **extra})

@@ -1,0 +1,105 @@
+"""The layer cache: a warm `gis run` reuses the layers built from unchanged sources."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import gis.layers
+from gis import cli
+from gis.layers import build as build_module
+from gis.layers import read_layers
+from gis.layers.build import cached_layers_path, layers_cache_key
+from gis.settings import DataOrigin
+from gis.sources import Resolver
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "boundaries"
+SOURCES = ("census_cb_2010_20m", "nrel_state_potential")
+
+
+@pytest.fixture()
+def setup(tmp_path: Path, monkeypatch):
+    """A two-source catalog (Census boundaries, NREL potential), their fixtures in a data folder,
+    the boundaries builder alone, a private cache; counts the builds."""
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    for name in SOURCES:
+        shutil.copy(REPO / "layers" / f"{name}.toml", catalog / f"{name}.toml")
+    data = tmp_path / "data"
+    (data / "census_cb_2010_20m").mkdir(parents=True)
+    (data / "nrel_coarse_resource").mkdir(parents=True)
+    for name in ("gz_2010_us_040_00_20m.json", "gz_2010_us_050_00_20m.json"):
+        shutil.copy(FIXTURES / name, data / "census_cb_2010_20m" / name)
+    shutil.copy(
+        FIXTURES / "renewable_energy_technical_potential_data.csv",
+        data / "nrel_coarse_resource" / "renewable_energy_technical_potential_data.csv",
+    )
+    monkeypatch.setenv("GIS_CATALOG_DIR", str(catalog))
+    monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(build_module, "BUILDERS", {"boundaries": build_module.BUILDERS["boundaries"]})
+    monkeypatch.setattr(cli, "console", Console(quiet=True))
+    calls = []
+    real = gis.layers.build_layers
+
+    def counting(resolver, **kwargs):
+        calls.append(1)
+        return real(resolver, **kwargs)
+
+    monkeypatch.setattr(gis.layers, "build_layers", counting)
+    return data, tmp_path / "out", calls
+
+
+def test_warm_run_skips_the_build_and_a_changed_source_rebuilds(setup) -> None:
+    data, out, calls = setup
+    target = cli._do_build(data, None, out, use_cache=True)
+    assert len(calls) == 1
+    first = read_layers(target)
+    key = layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False))
+    assert key is not None and cached_layers_path(key).is_file()
+
+    target.unlink()
+    target = cli._do_build(data, None, out, use_cache=True)  # warm: nothing changed
+    assert len(calls) == 1
+    assert read_layers(target).keys() == first.keys()
+    assert len(read_layers(target)["states"]) == len(first["states"])
+
+    csv = data / "nrel_coarse_resource" / "renewable_energy_technical_potential_data.csv"
+    csv.write_text(csv.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # a source changed
+    cli._do_build(data, None, out, use_cache=True)
+    assert len(calls) == 2
+    cli._do_build(data, None, out, use_cache=False)  # --no-layer-cache always builds
+    assert len(calls) == 3
+
+
+def test_catalog_change_changes_the_key(setup, monkeypatch) -> None:
+    data, _, _ = setup
+    before = layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False))
+    toml = Path(build_module.os.environ["GIS_CATALOG_DIR"]) / "census_cb_2010_20m.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('vintage = "2010"', 'vintage = "2011"'))
+    assert layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False)) != before
+    monkeypatch.setattr(build_module, "__version__", "999.0")
+    assert layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False)) != before
+
+
+def test_missing_required_source_means_no_key(setup) -> None:
+    data, _, _ = setup
+    (data / "census_cb_2010_20m" / "gz_2010_us_040_00_20m.json").unlink()
+    assert layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False)) is None
+
+
+def test_unwritable_cache_degrades_to_no_cache_with_a_warning(setup, monkeypatch, tmp_path: Path) -> None:
+    data, out, calls = setup
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("GIS_CACHE_DIR", str(blocker))
+    printed = []
+    monkeypatch.setattr(cli.console, "print", lambda *a, **k: printed.append(" ".join(map(str, a))))
+    cli._do_build(data, None, out, use_cache=True)
+    cli._do_build(data, None, out, use_cache=True)
+    assert len(calls) == 2  # built twice, no crash
+    assert any("not writable" in p for p in printed)
+    assert read_layers(out / "layers.gpkg")["states"] is not None
