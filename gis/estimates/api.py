@@ -27,8 +27,10 @@ from gis.estimates import bitcoin, carbon, fleet, rollup
 from gis.estimates.asics import asic_model
 from gis.estimates.calculator import FORMULAS, calculator, seed_claim_check, seed_claims_corrected
 from gis.estimates.config import EstimatesConfig, assumptions, load_estimates_config
+from gis.rowlog import RowLog
 from gis.schema import CATEGORIES
 from gis.scoring.columns import read_candidate_sites
+from gis.timing import stage
 
 HOURS = 8_760.0
 
@@ -297,12 +299,22 @@ def estimate(
     asic = asic_model(c.asic_model)
     network_ehs, network_assumption = _network_ehs(c, network)
     checked = rollup.check_sites(sites)
-    prof = _fleet_profiles(profiles, sites.reset_index(drop=True), c)
+    log = RowLog("estimates_selection")
+    log.read(len(checked))
+    kept = log.drop(checked, checked["excluded"], "excluded by scoring")
+    mw = kept["mineable_mw"]
+    kept = log.drop(kept, ~(np.isfinite(mw) & (mw > 0)), "no positive mineable_mw (no fleet can stand there)")
+    sites = sites.reset_index(drop=True).assign(
+        mineable_mw=np.where(np.isfinite(checked["mineable_mw"]), checked["mineable_mw"], 0.0).clip(min=0.0)
+    )
+    prof = _fleet_profiles(profiles, sites, c)
     ranking = pd.DataFrame(
         {"score": checked["score"], "rank": checked["rank"], "excluded": checked["excluded"]}
     )
-    result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
-    mc = fleet.monte_carlo(result, c, draws=c.uncertainty.draws)
+    with stage("fleet"):
+        result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
+    with stage("monte_carlo"):
+        mc = fleet.monte_carlo(result, c, draws=c.uncertainty.draws)
     per_site = result.sites.assign(
         state=checked["state"].where(checked["state"] != "", "offshore").to_numpy(),
         owner_class=checked["owner_class"].where(checked["owner_class"] != "", "unknown").to_numpy(),
@@ -337,6 +349,7 @@ def estimate(
         "sites_considered": len(checked),
         "sites_eligible": int((~checked["excluded"]).sum()),
         "sites_selected": int(n["sites_in_fleet"]),
+        "row_log": log.as_dict(),
     }
     wasted_ehs = result.ledgers["wasted"]["hashrate_average_ehs"]
     used = assumptions(c)
@@ -419,7 +432,8 @@ def estimate(
         "assumptions": used,
     }
     if explorer_axes:
-        result_json["explorer_grid"] = _explorer_grid(result, c, explorer_axes)
+        with stage("explorer_grid"):
+            result_json["explorer_grid"] = _explorer_grid(result, c, explorer_axes)
     return _finite(result_json)
 
 
@@ -566,7 +580,8 @@ def estimate_command(
                 fix="run `gis build` with the Bitcoin network sources, or set a number of EH/s",
             )
         network = network_from_layer(layers["btc_network"])
-    profiles, surplus = profiles_for_sites(sites, layers, scenario.energy)
+    with stage("hourly"):
+        profiles, surplus = profiles_for_sites(sites, layers, scenario.energy)
     explorer = getattr(scenario, "explorer", None)
     result = estimate(
         sites,

@@ -32,6 +32,7 @@ from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
 from gis.sites import candidate_sites
+from gis.timing import stage
 
 if TYPE_CHECKING:
     from gis.scenario import Scenario
@@ -73,7 +74,8 @@ def with_energy(
 ) -> gpd.GeoDataFrame:
     """Sites with the energy stage's columns; a wasted-energy site's ``asset_mw`` becomes the MW of
     wasted energy it has in its best hour, and its ``basis`` says where that comes from."""
-    profiles, summary = surplus_profiles(sites, layers, energy, log)
+    with stage("hourly"):
+        profiles, summary = surplus_profiles(sites, layers, energy, log)
     sites = sites.copy()
     wasted = sites["category"].isin(WASTED_CATEGORIES).to_numpy()
     sites["asset_mw"] = np.where(wasted, profiles.sites["max_mw"].to_numpy(), sites["asset_mw"].to_numpy())
