@@ -190,4 +190,4 @@ def test_score_command_writes_identical_files(tmp_path):
     gpkg = gpd.read_file(first["sites_gpkg"], layer="candidate_sites")
     assert len(gpkg) == len(ranked) and gpkg.crs == "EPSG:4326"
     text = (tmp_path / "console.txt").read_text()
-    assert "Mineable MW by category" in text and "Top 10 sites" in text
+    assert "Candidate sites by category" in text and "wasted GW (avg)" in text and "Top 10 sites" in text

@@ -175,26 +175,35 @@ def ranked_csv_frame(sites: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def _category_table(sites: gpd.GeoDataFrame) -> Table:
-    table = Table(title="Mineable MW by category")
-    for col in ("category", "sites", "excluded", "mineable MW", "nameplate MW"):
-        table.add_column(col, justify="left" if col == "category" else "right")
+    table = Table(title="Candidate sites by category")
+    for col in ("category", "ledger", "sites", "excluded", "mineable MW", "wasted GW (avg)", "wasted TWh/yr"):
+        table.add_column(col, justify="left" if col in ("category", "ledger") else "right")
+
+    def wasted(rows: pd.DataFrame, col: str) -> float:
+        return float(rows[col].fillna(0.0).sum()) if col in rows else 0.0
+
     for category in CATEGORIES:
         rows = sites.loc[sites["category"] == category]
         kept = rows.loc[~rows["excluded"]]
+        ledger = str(rows["ledger"].iloc[0]) if len(rows) and "ledger" in rows else ""
         table.add_row(
             category,
+            ledger,
             f"{len(rows):,}",
             f"{int(rows['excluded'].sum()):,}",
             f"{kept['mineable_mw'].sum():,.0f}",
-            f"{rows['capacity_mw'].sum():,.0f}",
+            f"{wasted(rows, 'wasted_avg_mw') / 1e3:,.2f}",
+            f"{wasted(rows, 'wasted_mwh_per_year') / 1e6:,.2f}",
         )
     kept = sites.loc[~sites["excluded"]]
     table.add_row(
         "total",
+        "",
         f"{len(sites):,}",
         f"{int(sites['excluded'].sum()):,}",
         f"{kept['mineable_mw'].sum():,.0f}",
-        f"{sites['capacity_mw'].sum():,.0f}",
+        f"{wasted(sites, 'wasted_avg_mw') / 1e3:,.2f}",
+        f"{wasted(sites, 'wasted_mwh_per_year') / 1e6:,.2f}",
     )
     return table
 
