@@ -18,21 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gis.layers.markets import FUEL_COLUMNS as MIX_FUEL_COLUMNS
 from gis.layers.markets import year_hours
 
 __all__ = ["FUEL_COLUMNS", "hub_prices", "market_intensity", "parse_hours", "year_hours"]
 
-FUEL_COLUMNS = (
-    "coal_mw",
-    "gas_mw",
-    "nuclear_mw",
-    "hydro_mw",
-    "wind_mw",
-    "solar_mw",
-    "oil_mw",
-    "other_mw",
-    "storage_mw",
-)
+FUEL_COLUMNS = tuple(c for c in MIX_FUEL_COLUMNS if c != "total_mw")
+"""The ``market_mix`` generation columns an intensity weighs (all but the total)."""
 
 
 def parse_hours(values: pd.Series) -> pd.DatetimeIndex:
