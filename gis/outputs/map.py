@@ -32,6 +32,7 @@ from gis.outputs.assets import collect_assets, inline_assets
 from gis.outputs.labels import (
     CATEGORY_LABELS,
     CRITERION_TITLES,
+    LEDGER_LABELS,
     OWNER_CLASS_LABELS,
     column_unit,
     display_frame,
@@ -42,10 +43,17 @@ from gis.schema import CATEGORIES
 
 SITE_POPUP_COLUMNS = (
     "category",
-    "btc_per_year",
-    "in_fleet",
     "ledger",
+    "node",
+    "price_basis",
+    "wasted_mwh_per_year",
+    "wasted_hours_per_year",
+    "wasted_peak_mw",
+    "no_surplus_reason",
+    "in_fleet",
+    "fleet_mw",
     "hours_mined",
+    "btc_per_year",
     "owner",
     "owner_class",
     "setting",
@@ -66,8 +74,10 @@ SITE_POPUP_COLUMNS = (
     "basis",
 )
 """Columns of ``candidate_sites`` shown in a site's popup (those present), after its name, in
-words with units (:func:`gis.outputs.labels.title`). ``btc_per_year``, ``in_fleet``, ``ledger`` and
-``hours_mined`` come from the national model when it writes them onto the sites."""
+words with units (:func:`gis.outputs.labels.title`). The energy columns (``ledger``, ``node``,
+``price_basis``, ``wasted_*``, ``no_surplus_reason``) come from the energy model; ``in_fleet``,
+``fleet_mw``, ``hours_mined`` and ``btc_per_year`` from ``estimates.json`` ``fleet.sites``, joined by
+:func:`gis.outputs.inputs.join_fleet`. ``basis`` (why) closes the popup."""
 
 _SHARES = {"p_top_n"}
 """0..1 columns a popup shows as percentages."""
@@ -366,6 +376,8 @@ def _popup_text(sites: gpd.GeoDataFrame) -> dict[str, pd.Series]:
         out["owner_class"] = sites["owner_class"].map(OWNER_CLASS_LABELS).fillna(sites["owner_class"])
     if "name" in sites.columns:
         out["name"] = sites["name"].astype(str).str.replace(r"\(1 flares\)", "(1 flare)", regex=True)
+    if "ledger" in sites.columns:
+        out["ledger"] = sites["ledger"].map(LEDGER_LABELS).fillna(sites["ledger"])
     if "in_fleet" in sites.columns:
         fleet = sites["in_fleet"].astype("boolean")
         out["in_fleet"] = fleet.map({True: "yes", False: "no"}).astype(object).where(fleet.notna(), "")
