@@ -203,6 +203,11 @@ def test_report_in_browser(browser, outputs: Path, tmp_path: Path) -> None:
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1], widths
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right"
+        " > document.body.getBoundingClientRect().right + 1).map(t => t.closest('section')?.id)"
+    )
+    assert wide == [], wide  # and no table spills out of the page column
     # charts are shown at the width they are drawn at (CSS px; drawn at 2x for sharpness)
     sizes = page.evaluate(
         "els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width])", images.element_handles()

@@ -1,6 +1,9 @@
-"""The static report (``report.html``): national figures with bands, what each category
-contributes (and why some contribute nothing), charts, top sites, the seed's claim checked,
-sensitivity, assumptions, sources and licences — one self-contained file, no script, no network.
+"""The static report (``report.html``): the finding at the central inputs with the headline per
+ledger (wasted: energy the country owns or wastes; bought) and its P10–P90, what each category
+contributes and what was left out and why, the wasted energy found beside published figures, the
+supply curve, the cash flow over the machines' life, hub price-duration curves, national figures,
+top sites, sensitivity, the seed's claims checked and corrected, assumptions, sources and licences
+— one self-contained file, no script, no network.
 
 Rendered from jinja2 templates (``gis/outputs/templates``) with autoescape on: every text value
 is HTML-escaped; charts are PNGs inlined as ``data:`` URIs. Sections are driven by the data:
@@ -804,6 +807,11 @@ def sensitivity_rows(sensitivity: Sequence[Mapping]) -> list[dict]:
                 "btc_low": fmt(r.get("btc_per_year_at_low"), "BTC/yr"),
                 "btc_high": fmt(r.get("btc_per_year_at_high"), "BTC/yr"),
                 "swing_npv": fmt(r.get("swing_npv_usd"), "USD"),
+                "short_of_payback": any(
+                    float(r.get(f"installed_gw_at_{end}") or 0.0) > 0
+                    and float(r.get(f"npv_usd_at_{end}") or 0.0) <= 0
+                    for end in ("low", "high")
+                ),
             }
         )
     return rows
