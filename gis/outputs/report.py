@@ -244,14 +244,24 @@ def _with_unit(value: object, unit: str) -> str:
 _HIDDEN_NATIONAL = {"seconds"}
 """National keys that are run bookkeeping, not figures (wall time of the solve)."""
 
+_ALIASES = {
+    "sites": "sites_in_fleet",
+    "mineable_gw": "installed_gw",
+    "hashrate_ehs": "hashrate_average_ehs",
+    "share_of_network": "share_of_network_year_one",
+}
+"""Older national keys the estimate stage still writes beside the new ones: shown only when the
+new key is absent (no figure twice)."""
+
 
 def national_rows(estimates: Mapping) -> list[dict]:
     """One row per national figure: words, value, band (p10..p90), unit, explanation, and a note
     when the base case lies outside its own band."""
     bands = estimates.get("bands", {}) or {}
     rows = []
-    for key, value in (estimates.get("national", {}) or {}).items():
-        if key in _HIDDEN_NATIONAL:
+    national = estimates.get("national", {}) or {}
+    for key, value in national.items():
+        if key in _HIDDEN_NATIONAL or _ALIASES.get(key) in national:
             continue
         fig = FIGURES.get(key, Figure(key.replace("_", " "), _unit_of_key(key)))
         band = bands.get(key) or {}
@@ -654,7 +664,12 @@ def top_sites(sites: pd.DataFrame, *, n: int = TOP_N) -> tuple[list[str], list[l
             elif c == "rank":
                 row.append(fmt(v, "plain"))
             else:
-                row.append(fmt(v, "count" if c.endswith("_mw") else column_unit(c)))
+                row.append(
+                    fmt(
+                        v,
+                        "count" if c.endswith(("_mw", "_mwh_per_year", "hours_per_year")) else column_unit(c),
+                    )
+                )
         rows.append(row)
     return heads, rows
 
