@@ -161,7 +161,11 @@ def test_offline_map_in_browser(browser, outputs: Path, tmp_path: Path) -> None:
     target.dispatch_event("click")
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
-    assert HOSTILE_NAME in popup.inner_text()
+    text = popup.inner_text()
+    assert HOSTILE_NAME in text
+    # the energy model and the fleet join, in words with units
+    for words in ("Ledger", "Market node", "Price basis", "Wasted energy", "MWh/yr", "In the national fleet"):
+        assert words in text, words
     assert popup.locator("script").count() == 0
     assert popup.locator("img").count() == 0
     page.wait_for_timeout(600)  # let the popup finish fading in and panning
@@ -184,7 +188,14 @@ def test_report_in_browser(browser, outputs: Path, tmp_path: Path) -> None:
     assert page.locator("body script").count() == 0
     assert page.locator("img[onerror]").count() == 0
     images = page.locator("img")
-    assert images.count() >= 5
+    assert images.count() >= 7
+    for heading in (
+        "The finding",
+        "Supply curve",
+        "Cash flow",
+        "Wasted energy found, beside published figures",
+    ):
+        assert heading in body, heading
     assert all(page.evaluate("els => els.map(e => e.naturalWidth > 0)", images.element_handles()))
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     # no horizontal scroll at 1400 px: every table fits the page
@@ -192,6 +203,11 @@ def test_report_in_browser(browser, outputs: Path, tmp_path: Path) -> None:
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1], widths
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right"
+        " > document.body.getBoundingClientRect().right + 1).map(t => t.closest('section')?.id)"
+    )
+    assert wide == [], wide  # and no table spills out of the page column
     # charts are shown at the width they are drawn at (CSS px; drawn at 2x for sharpness)
     sizes = page.evaluate(
         "els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width])", images.element_handles()

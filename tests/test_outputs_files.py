@@ -20,6 +20,7 @@ from gis.errors import GisError
 from gis.outputs.api import map_command, outputs_command
 from gis.outputs.labels import CATEGORY_LABELS
 from gis.outputs.report import fmt
+from gis.schema import CATEGORIES
 
 QUIET = Console(quiet=True)
 
@@ -74,7 +75,16 @@ def test_gpkg_layers_crs_units_and_counts(written) -> None:
     tx = states.set_index("state").loc["TX"]
     assert tx["mineable_gw"] == pytest.approx(estimates["by_state"]["TX"]["mineable_gw"])
     categories = pyogrio.read_dataframe(gpkg, layer="category_summary", read_geometry=False)
-    assert categories["sites"].sum() == estimates["national"]["sites"]
+    assert categories["sites"].sum() == estimates["national"]["sites_in_fleet"]
+    assert set(categories["category"]) == set(CATEGORIES)  # every category, 0 where none in the fleet
+    assert {"average_gw", "npv_usd", "co2_mt_per_year"} <= set(categories.columns)
+    # the fleet rows of estimates.json are joined onto the sites the GeoPackage carries
+    assert {"in_fleet", "fleet_mw", "hours_mined", "btc_per_year", "ledger", "node"} <= set(sites.columns)
+    fleet = estimates["fleet"]["sites"]
+    assert int(sites["in_fleet"].sum()) == len(fleet) > 0
+    first = sites.set_index("site_id").loc[next(iter(fleet))]
+    assert first["fleet_mw"] == pytest.approx(fleet[next(iter(fleet))]["fleet_mw"])
+    assert (sites.loc[~sites["in_fleet"].astype(bool), "fleet_mw"] == 0).all()
 
 
 def test_gpkg_styles_and_provenance(written) -> None:
@@ -102,7 +112,7 @@ def test_gpkg_styles_and_provenance(written) -> None:
     assert meta["tool"].startswith("gis-btc-sites")
     assert json.loads(meta["sources"])[0]["licence"] == "CC BY 4.0"
     assert meta["scenario"] == "default <b>test</b>"
-    assert json.loads(meta["national"])["mineable_gw"] > 0
+    assert json.loads(meta["national"])["installed_gw"] > 0
 
 
 def test_gpkg_version_metadata_and_data_columns(written) -> None:
@@ -155,6 +165,9 @@ def test_xlsx_headers_sheets_freeze_filter(written) -> None:
     assert "mineable_mw (MW)" in headers and "dist_tx_km (km)" in headers and "score (0..1)" in headers
     assert "lat" in headers and "lon" in headers
     assert ws.freeze_panes == "C2"  # header row and the site_id / name columns
+    # the fleet rows joined by the outputs stage reach the spreadsheet
+    assert any(str(h).startswith("in_fleet") for h in headers)
+    assert any(str(h).startswith("fleet_mw") for h in headers)
     assert ws.auto_filter.ref.startswith("A1:")
     ranked = pd.read_csv(out / "sites_ranked.csv")
     assert ws.max_row - 1 == len(ranked)
@@ -186,12 +199,17 @@ def test_report_is_self_contained_and_escaped(written) -> None:
     assert HOSTILE_NAME not in page and HOSTILE_OWNER not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page.lower()
-    assert page.count("data:image/png;base64,") == 5
+    # supply curve, cash flow, price-duration, tornado; fleet GW by category and state; scores
+    assert page.count("data:image/png;base64,") == 7
     assert "src='http" not in page and 'src="http' not in page
     for section in (
         "National figures",
         "Top 25 sites",
-        "The seed&#39;s claim",
+        "The seed&#39;s claims, checked",
+        "The finding",
+        "Supply curve",
+        "Cash flow over the machines&#39; life",
+        "Market prices: price-duration curves",
         "Sources and licences",
         "P90",
     ):
@@ -219,6 +237,89 @@ def test_report_lists_every_category_and_unknown_figures(tmp_path: Path) -> None
     page = build_report(sites=sites, estimates=estimates, sources=[])
     assert "Other figures" in page and "wasted.btc_per_year" in page and "1,234 BTC/yr" in page
     assert "fleet npv usd" in page and "$2.50 B" in page
+
+
+def _report_inputs(tmp_path: Path):
+    import geopandas as gpd
+
+    from gis.outputs.inputs import join_fleet, read_market_prices
+
+    out = make_out_dir(tmp_path / "out")
+    estimates = json.loads((out / "estimates.json").read_text())
+    sites = join_fleet(gpd.read_file(out / "sites.gpkg", layer="candidate_sites"), estimates)
+    return sites, estimates, read_market_prices(out / "layers.gpkg")
+
+
+def test_report_shows_ledgers_categories_surplus_and_charts(tmp_path: Path) -> None:
+    """The headline per ledger with P10-P90, every category with how it was counted and why it
+    adds nothing, the surplus table beside published figures, the supply-curve, cash-flow and
+    price-duration charts."""
+    from gis.outputs.report import build_report
+
+    sites, estimates, prices = _report_inputs(tmp_path)
+    page = build_report(sites=sites, estimates=estimates, sources=[], market_prices=prices)
+    assert "Wasted ledger: energy the country owns or wastes (headline)" in page
+    assert "Bought ledger: energy bought at market price" in page
+    assert "P10–P90" in page and "41.4 %" in page and "41.2 %" in page
+    assert "Wasted energy found: a potential" in page
+    # every category with its reason, surplus meaning and what was left out
+    for label in CATEGORY_LABELS.values():
+        assert label in page, label
+    assert "pays back its machines over their life at the central inputs" in page
+    assert "Surplus here is" in page and "spill only" in page and "40 CFR 63.6640(f)" in page
+    assert "no hourly prices in its region: no evidence of surplus hours" in page
+    # surplus beside the published figures
+    assert "Beside published figures" in page and "ERCOT curtailed wind + solar, 2024" in page
+    assert "0.90" in page and "(range 50.00 – 300.0)" in page
+    for alt in (
+        "supply curve: bought ledger",
+        "cash flow: margin by year",
+        "price-duration curves",
+        "tornado",
+    ):
+        assert f'alt="{alt}' in page, alt
+    assert "ERCOT West" in page and "PJM Western Hub" in page and "no prices for this hub" in page
+    assert "IRR 23.0 %" in page and "payback 2.7 years" in page
+    assert "99.0 % of the network" in page and "A reserve of 200,000 BTC" in page
+    # the old model's words are gone
+    for old in ("max_margin", "eligible GW", "uptime-based"):
+        assert old not in page
+
+
+def test_report_says_plainly_when_the_fleet_is_empty(tmp_path: Path) -> None:
+    """An empty economic fleet at the central inputs is a finding, said in words, with the share
+    of draws that build one; payback reads 'no fleet to pay back', not a number."""
+    from gis.outputs.report import build_report
+
+    sites, estimates, _ = _report_inputs(tmp_path)
+    n = estimates["national"]
+    n.update(sites_in_fleet=0, installed_gw=0.0, npv_usd=0.0, irr=None, payback_years=None, capex_usd=0.0)
+    estimates["fleet"] = {"site_ids": [], "sites": {}}
+    estimates["by_category"] = estimates["by_state"] = estimates["by_owner_class"] = {}
+    for p in estimates["projection"]:
+        p.update(margin_usd=0.0, cumulative_cash_usd=0.0, btc=0.0)
+    page = build_report(sites=sites, estimates=estimates, sources=[], market_prices=None)
+    assert "the economic fleet is empty" in page and "not a missing figure" in page
+    assert "41.4 % build a fleet" in page and "no fleet to pay back" in page
+    assert "No hourly market prices were available" in page
+    assert "No site is in the fleet at the central inputs" in page
+
+
+def test_join_fleet_marks_members_and_refuses_strangers() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from gis.outputs.inputs import join_fleet
+
+    sites = gpd.GeoDataFrame({"site_id": ["a", "b"]}, geometry=[Point(0, 0), Point(1, 1)], crs="EPSG:4326")
+    row = {"in_fleet": True, "mode": "wasted", "fleet_mw": 12.5, "hours_mined": 4000.0, "btc_per_year": 3.0}
+    out = join_fleet(sites, {"fleet": {"site_ids": ["a"], "sites": {"a": row}}})
+    assert out["in_fleet"].tolist() == [True, False]
+    assert out["fleet_mw"].tolist() == [12.5, 0.0] and out["btc_per_year"].tolist() == [3.0, 0.0]
+    assert out["fleet_mode"].tolist() == ["wasted", ""]
+    assert join_fleet(sites, {})["in_fleet"].tolist() == [False, False]
+    with pytest.raises(GisError, match=r"fleet\.sites"):
+        join_fleet(sites, {"fleet": {"site_ids": ["zz"], "sites": {}}})
 
 
 def test_sources_say_which_was_used() -> None:

@@ -16,7 +16,7 @@ from gis.errors import GisError
 from gis.outputs.assets import vendored_licences
 from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
-from gis.outputs.inputs import StageOutputs, read_stage_outputs
+from gis.outputs.inputs import StageOutputs, read_market_prices, read_stage_outputs
 from gis.outputs.map import build_map, write_map
 from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
 from gis.outputs.report import sources_from_metadata, write_report
@@ -98,6 +98,7 @@ def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
         sources=sources_from_metadata(inputs.layers_metadata),
         vendored=vendored_licences(),
         layer_notes=inputs.layer_notes,
+        market_prices=read_market_prices(out / "layers.gpkg"),
     )
     console.print(f"Wrote {path}")
     return path

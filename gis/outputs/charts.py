@@ -23,11 +23,15 @@ from gis.outputs.labels import CATEGORY_LABELS
 __all__ = [
     "WIDTH_PX",
     "btc_projection",
+    "cash_flow",
     "gw_by_category",
     "gw_by_group",
     "gw_by_state",
+    "npv_tornado",
+    "price_duration",
     "score_distribution",
     "sensitivity_tornado",
+    "supply_curve",
 ]
 
 WIDTH_PX = 1000
@@ -170,4 +174,160 @@ def score_distribution(scores: np.ndarray, excluded: np.ndarray) -> bytes:
     ax.set_ylabel("sites")
     ax.set_title("Score distribution")
     ax.legend(fontsize=10)
+    return _png(fig)
+
+
+def supply_curve(rows: Sequence[Mapping], *, wasted_gw: float = 0.0, wasted_btc: float = 0.0) -> bytes:
+    """The bought ledger against the price cap a fleet accepts for bought energy (USD/MWh):
+    average GW and BTC a year, with the wasted ledger at the central inputs as a dashed line
+    beside it (wasted energy costs nothing, so it does not depend on the cap)."""
+    if not rows:
+        return _empty("Supply curve: energy bought vs price cap")
+    cap = np.array([float(r.get("price_cap_usd_mwh") or 0.0) for r in rows])
+    gw = np.array([float(r.get("bought_gw_average") or 0.0) for r in rows])
+    btc = np.array([float(r.get("bought_btc_per_year") or 0.0) for r in rows])
+    ehs = np.array([float(r.get("bought_ehs") or 0.0) for r in rows])
+    revenue = float(rows[0].get("revenue_usd_mwh_year_one") or np.nan)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 3.8))
+    a1.plot(cap, gw, marker="o", color="#3182bd", label="bought ledger (average GW)")
+    a1.axhline(wasted_gw, color="#e6550d", ls="--", label=f"wasted ledger, central: {wasted_gw:,.2f} GW")
+    a1.set_xlabel("price cap for bought energy (USD/MWh)")
+    a1.set_ylabel("average GW mined")
+    a1.set_title("Power mined vs price cap")
+    a1.annotate(
+        f"{ehs[-1]:,.0f} EH/s",
+        (cap[-1], gw[-1]),
+        textcoords="offset points",
+        xytext=(-4, -14),
+        fontsize=9,
+        ha="right",
+    )
+    a2.plot(cap, btc, marker="o", color="#f7931a", label="bought ledger")
+    a2.axhline(wasted_btc, color="#e6550d", ls="--", label=f"wasted ledger, central: {wasted_btc:,.0f}")
+    a2.set_xlabel("price cap for bought energy (USD/MWh)")
+    a2.set_ylabel("BTC a year")
+    a2.set_title("Bitcoin a year vs price cap")
+    a2.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    for ax in (a1, a2):
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+        if np.isfinite(revenue):
+            ax.axvline(
+                revenue, color="#777", lw=0.8, ls=":", label=f"year-one revenue {revenue:,.0f} USD/MWh"
+            )
+        ax.legend(fontsize=9, loc="lower right")
+        ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def cash_flow(projection: Sequence[Mapping], *, capex_usd: float = 0.0) -> bytes:
+    """Multi-year cash flow of the fleet: yearly margin (bars) and cumulative cash (line, USD M),
+    which starts at minus the capex and pays back where it crosses 0; halvings marked. Beside it
+    the revenue one MWh earns each year (USD/MWh), which decides whether any fleet is built."""
+    if not projection:
+        return _empty("Cash flow over the machines' life")
+    years = np.array([int(p["year"]) for p in projection])
+    margin = np.array([float(p.get("margin_usd") or 0.0) for p in projection]) / 1e6
+    cum = np.array([float(p.get("cumulative_cash_usd") or 0.0) for p in projection]) / 1e6
+    rev = np.array([float(p.get("revenue_usd_per_mwh") or 0.0) for p in projection])
+    halvings = [int(p["year"]) for p in projection if p.get("halvings_in_year")]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 3.8), gridspec_kw={"width_ratios": [3, 2]})
+    a1.set_title("Fleet cash flow (USD M)")
+    a1.set_xticks(years)
+    a1.set_xlim(years[0] - 0.6, years[-1] + 0.6)
+    if not np.any(margin) and not np.any(cum) and not capex_usd:
+        a1.text(
+            0.5,
+            0.5,
+            "no fleet at the central inputs:\nnothing is built, so there is no cash flow",
+            ha="center",
+            va="center",
+            transform=a1.transAxes,
+            color="#555",
+        )
+        a1.set_yticks([])
+    else:
+        a1.bar(years, margin, color="#74c476", label="margin of the year")
+        a1.plot(
+            np.r_[years[0] - 0.5, years],
+            np.r_[-capex_usd / 1e6, cum],
+            marker="o",
+            color="#08519c",
+            label="cumulative cash (starts at minus the capex)",
+        )
+        a1.axhline(0, color="#de2d26", ls="--", lw=1, label="capex repaid above this line")
+        a1.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+        a1.legend(fontsize=9, loc="lower right")
+    a2.plot(years, rev, marker="o", color="#f7931a")
+    a2.set_title("Revenue one MWh earns (USD/MWh)")
+    a2.set_xticks(years)
+    a2.set_ylim(0, max(rev.max() * 1.15, 1.0))
+    for ax in (a1, a2):
+        for h in halvings:
+            ax.axvline(h, color="#999", ls=":", lw=1)
+            ax.text(h, ax.get_ylim()[1], " halving", fontsize=8, va="top", color="#555")
+        ax.grid(alpha=0.3, axis="y")
+    return _png(fig)
+
+
+def price_duration(curves: Mapping[str, np.ndarray], *, year: int | str = "") -> bytes:
+    """Price-duration curves: per hub, its hourly prices sorted high to low against the share of
+    the year (x); the legend gives the hours at or below 0 USD/MWh. Prices are clipped to
+    -50..250 USD/MWh for legibility (the clipped tails are counted, not hidden)."""
+    if not curves:
+        return _empty("Price-duration curves")
+    fig, ax = plt.subplots(figsize=(_WIDTH_IN, 4.2))
+    colours = plt.get_cmap("tab10")
+    for i, (label, prices) in enumerate(curves.items()):
+        p = np.sort(np.asarray(prices, dtype="float64"))[::-1]
+        if p.size == 0:
+            continue
+        x = np.arange(p.size) / p.size * 100.0
+        le0 = int((p <= 0).sum())
+        ax.plot(
+            x, np.clip(p, -50, 250), color=colours(i % 10), lw=1.4, label=f"{label}: {le0:,} h at or below 0"
+        )
+    ax.axhline(0, color="#333", lw=0.8)
+    ax.set_ylim(-50, 250)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of the hours with prices (%), highest price first")
+    ax.set_ylabel("hub price (USD/MWh, clipped to -50..250)")
+    ax.set_title(f"Price-duration curves, real-time hub prices {year}".strip())
+    ax.legend(fontsize=8.5, loc="upper right", ncol=2)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def npv_tornado(sensitivity: Sequence[Mapping]) -> bytes:
+    """Tornado of the fleet's NPV (USD M, left) and installed GW (right) with each input at its
+    low and high value, the rest central; largest NPV swing on top."""
+    rows = [r for r in sensitivity if "npv_usd_at_low" in r or "installed_gw_at_low" in r]
+    if not rows:
+        return _empty("Sensitivity of NPV and installed GW")
+    rows = sorted(rows, key=lambda r: (-abs(float(r.get("swing_npv_usd") or 0.0)), str(r.get("input"))))[::-1]
+    names = [
+        f"{textwrap.shorten(str(r.get('meaning') or r['input']), 58, placeholder=' ...')}\n"
+        f"{_short(r.get('low'))} to {_short(r.get('high'))}"
+        for r in rows
+    ]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 1.4 + 0.6 * len(rows)), sharey=True)
+    y = np.arange(len(rows))
+    for ax, key, scale, unit in (
+        (a1, "npv_usd", 1e6, "NPV (USD M)"),
+        (a2, "installed_gw", 1.0, "installed GW"),
+    ):
+        lo = np.array([float(r.get(f"{key}_at_low") or 0.0) for r in rows]) / scale
+        hi = np.array([float(r.get(f"{key}_at_high") or 0.0) for r in rows]) / scale
+        ax.barh(y - 0.2, lo, height=0.4, color="#de2d26", label="input at its low value")
+        ax.barh(y + 0.2, hi, height=0.4, color="#3182bd", label="input at its high value")
+        ax.axvline(0, color="#333", lw=0.8)
+        ax.set_xlabel(unit)
+        ax.xaxis.set_major_formatter(
+            matplotlib.ticker.StrMethodFormatter("{x:,.0f}" if scale > 1 else "{x:,.1f}")
+        )
+        ax.grid(alpha=0.3, axis="x")
+    a1.set_yticks(y)
+    a1.set_yticklabels(names, fontsize=9)
+    a1.set_title("Fleet NPV, one input at a time")
+    a2.set_title("Installed GW, one input at a time")
+    a2.legend(fontsize=9, loc="lower right")
     return _png(fig)

@@ -23,7 +23,7 @@ from gis.io import atomic_path, write_gpkg
 from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
 from gis.outputs.presets import MapPreset
 from gis.outputs.styles import Style, classes, write_layer_styles
-from gis.schema import LAYER_SCHEMAS, SCHEMA_REGISTRY
+from gis.schema import CATEGORIES, LAYER_SCHEMAS, SCHEMA_REGISTRY
 
 __all__ = [
     "LAYER_TITLES",
@@ -69,8 +69,20 @@ LAYER_TITLES = {
 """Title and description (gpkg_contents) of the layers this stage makes; source layers take theirs
 from the column registry."""
 
-SUMMARY_COLUMNS = ("sites", "mineable_gw", "hashrate_ehs", "btc_per_year", "co2_mt_per_year")
-"""Figures of each ``by_state`` / ``by_category`` group in estimates.json, copied into the summaries."""
+SUMMARY_COLUMNS = (
+    "sites",
+    "mineable_gw",
+    "average_gw",
+    "wasted_twh_per_year",
+    "bought_twh_per_year",
+    "hashrate_ehs",
+    "btc_per_year",
+    "co2_mt_per_year",
+    "npv_usd",
+)
+"""Figures of each ``by_state`` / ``by_category`` group in estimates.json (the economic fleet's
+sites of the group: ``mineable_gw`` is the fleet's installed GW, ``average_gw`` the mean power it
+draws), copied into the summaries; a group with no fleet site has 0."""
 
 
 def _summary_frame(groups: Mapping[str, Mapping], key: str) -> pd.DataFrame:
@@ -98,8 +110,11 @@ def state_summary(by_state: Mapping[str, Mapping], states: gpd.GeoDataFrame | No
 
 
 def category_summary(by_category: Mapping[str, Mapping]) -> pd.DataFrame:
-    """One row per candidate category (a plain table)."""
-    frame = _summary_frame(by_category, "category")
+    """One row per candidate category (a plain table); every category of the schema is listed,
+    0 where the fleet has no site of it (an empty fleet gives a table of zeros, not no table)."""
+    groups = {c: {c2: 0 for c2 in SUMMARY_COLUMNS} for c in CATEGORIES}
+    groups.update(by_category)
+    frame = _summary_frame(groups, "category")
     frame.insert(1, "label", frame["category"].map(CATEGORY_LABELS).fillna(frame["category"]))
     return frame
 
@@ -223,7 +238,11 @@ _SUMMARY_DESCRIPTIONS = {
     "category": "candidate category key",
     "label": "candidate category in words",
     "sites": "candidate sites of the group in the national fleet",
-    "mineable_gw": "mineable power of those sites",
+    "mineable_gw": "installed power of the fleet at those sites (GW)",
+    "average_gw": "mean power the fleet draws there (GW)",
+    "wasted_twh_per_year": "wasted energy the fleet uses a year (TWh)",
+    "bought_twh_per_year": "energy the fleet buys a year (TWh)",
+    "npv_usd": "net present value of those fleets over the machines' life (USD)",
     "hashrate_ehs": "hashrate those sites would run",
     "btc_per_year": "bitcoin those sites would mine a year",
     "co2_mt_per_year": "CO2 emitted by the energy those sites use, a year",

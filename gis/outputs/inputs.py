@@ -21,6 +21,21 @@ from gis.io import gpkg_layer_names
 from gis.layers import read_layers
 from gis.scoring.columns import read_candidate_sites
 
+__all__ = [
+    "FLEET_COLUMNS",
+    "OPTIONAL_SITE_COLUMNS",
+    "REQUIRED_SITE_COLUMNS",
+    "SITES_LAYER",
+    "StageOutputs",
+    "gpkg_metadata",
+    "join_fleet",
+    "layer_build_notes",
+    "read_estimates",
+    "read_market_prices",
+    "read_sites",
+    "read_stage_outputs",
+]
+
 SITES_LAYER = "candidate_sites"
 
 REQUIRED_SITE_COLUMNS = {
@@ -53,8 +68,29 @@ OPTIONAL_SITE_COLUMNS = {
     "exclusion_reason": "str",
     "confidence": "str",
     "basis": "str",
+    "ledger": "str",
+    "node": "str",
+    "price_basis": "str",
+    "wasted_peak_mw": "float64",
+    "wasted_mwh_per_year": "float64",
+    "wasted_hours_per_year": "float64",
+    "no_surplus_reason": "str",
 }
 """Further contract columns; filled with empty values (and noted) when a sites file lacks them."""
+
+FLEET_COLUMNS = {
+    "in_fleet": ("in_fleet", "bool"),
+    "fleet_mode": ("mode", "str"),
+    "fleet_mw": ("fleet_mw", "float64"),
+    "fleet_npv_usd": ("npv_usd", "float64"),
+    "fleet_wasted_mwh_per_year": ("wasted_mwh_per_year", "float64"),
+    "fleet_bought_mwh_per_year": ("bought_mwh_per_year", "float64"),
+    "hours_mined": ("hours_mined", "float64"),
+    "hours_curtailed": ("hours_curtailed", "float64"),
+    "btc_per_year": ("btc_per_year", "float64"),
+}
+"""Site column -> (key of ``estimates.json`` ``fleet.sites[site_id]``, dtype) joined by
+:func:`join_fleet`; a site outside the fleet gets False / 0 / ''."""
 
 
 @dataclass
@@ -132,6 +168,50 @@ def read_estimates(path: Path) -> dict:
     return payload
 
 
+def join_fleet(sites: pd.DataFrame, estimates: dict) -> pd.DataFrame:
+    """The sites with the estimate stage's per-site fleet rows joined on ``site_id``.
+
+    ``estimates["fleet"]["sites"]`` maps a site id to its fleet row (``in_fleet``, ``mode``,
+    ``fleet_mw`` MW, ``npv_usd`` USD, ``wasted_mwh_per_year`` / ``bought_mwh_per_year`` MWh/yr the
+    fleet uses, ``hours_mined`` / ``hours_curtailed`` h/yr, ``btc_per_year``). Each becomes a
+    column of :data:`FLEET_COLUMNS`; a site without a row is not in the fleet (False, 0 MW, 0 BTC).
+    ``fleet.site_ids`` marks membership too when a row lacks ``in_fleet``. Columns the sites file
+    already has are replaced (the estimate is the newer figure). The one place the join is done:
+    map, GeoPackage, spreadsheet, explorer and report all read the result.
+
+    Raises
+    ------
+    GisError
+        when ``fleet`` names a site id that is not among the sites (the estimates are from
+        another run).
+    """
+    fleet = estimates.get("fleet") if isinstance(estimates, dict) else None
+    fleet = fleet if isinstance(fleet, dict) else {}
+    rows = fleet.get("sites") if isinstance(fleet.get("sites"), dict) else {}
+    ids = {str(i) for i in (fleet.get("site_ids") or [])}
+    out = sites.copy()
+    site_ids = out["site_id"].astype(str)
+    unknown = sorted((set(rows) | ids) - set(site_ids))
+    if unknown:
+        raise GisError(
+            f"estimates.json fleet names {len(unknown):,} site id(s) not in the sites (e.g. {unknown[0]})",
+            field="fleet.sites",
+            fix="rerun `gis estimate` on these sites (or `gis run`)",
+        )
+    for col, (key, dtype) in FLEET_COLUMNS.items():
+        values = [(rows.get(sid) or {}).get(key) for sid in site_ids]
+        if dtype == "bool":
+            flags = [
+                bool(v) if v is not None else (sid in ids) for v, sid in zip(values, site_ids, strict=True)
+            ]
+            out[col] = np.array(flags, dtype=bool) | site_ids.isin(ids).to_numpy()
+        elif dtype == "str":
+            out[col] = ["" if v is None else str(v) for v in values]
+        else:
+            out[col] = pd.to_numeric(pd.Series(values, index=out.index), errors="coerce").fillna(0.0)
+    return out
+
+
 def gpkg_metadata(path: Path) -> dict[str, str]:
     """Dataset metadata of a GeoPackage written by :func:`gis.io.write_gpkg` (empty if none)."""
     layers = pyogrio.list_layers(path)
@@ -155,12 +235,27 @@ def layer_build_notes(path: Path) -> dict[str, list[str]]:
     return notes
 
 
+def read_market_prices(path: Path) -> pd.DataFrame | None:
+    """The ``market_prices`` table of ``layers.gpkg`` (node, kind, hour_utc, price_usd_mwh in
+    USD/MWh), or None when the file or the layer is absent (the report then says so). Read apart
+    from the map layers so it is never copied into sites.gpkg."""
+    if not Path(path).is_file() or "market_prices" not in set(pyogrio.list_layers(path)[:, 0]):
+        return None
+    return pyogrio.read_dataframe(
+        path,
+        layer="market_prices",
+        columns=["node", "kind", "hour_utc", "price_usd_mwh"],
+        read_geometry=False,
+    )
+
+
 def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs:
     """Read sites, estimates and the wanted source layers (those present) from ``out``."""
     notes: list[str] = []
     layers_path = _need(out / "layers.gpkg", "gis build")
     sites = read_sites(out / "sites.gpkg", notes=notes)
     estimates = read_estimates(out / "estimates.json")
+    sites = join_fleet(sites, estimates)
     available = set(gpkg_layer_names(layers_path, fix="rerun `gis build`"))
     wanted = sorted(set(layer_names))
     absent = [n for n in wanted if n not in available]

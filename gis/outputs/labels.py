@@ -17,6 +17,7 @@ __all__ = [
     "CATEGORY_LABELS",
     "CRITERION_TITLES",
     "FIELD_TITLES",
+    "LEDGER_LABELS",
     "OWNER_CLASS_LABELS",
     "column_unit",
     "display_frame",
@@ -87,6 +88,22 @@ FIELD_TITLES: dict[str, str] = {
     "in_fleet": "In the national fleet",
     "ledger": "Ledger",
     "hours_mined": "Hours mined",
+    "hours_curtailed": "Hours the fleet stops (price too high)",
+    "node": "Market node",
+    "price_basis": "Price basis",
+    "price_year": "Price year",
+    "wasted_peak_mw": "Wasted power, peak",
+    "wasted_mwh_per_year": "Wasted energy",
+    "wasted_hours_per_year": "Hours with wasted energy",
+    "wasted_avg_mw": "Wasted power, average",
+    "wasted_price_usd_mwh": "Mean price in the wasted hours",
+    "node_mean_price_usd_mwh": "Mean price at the node",
+    "no_surplus_reason": "Why no wasted energy",
+    "fleet_mode": "Fleet mode",
+    "fleet_mw": "Fleet size",
+    "fleet_npv_usd": "Fleet NPV over the machines' life",
+    "fleet_wasted_mwh_per_year": "Wasted energy the fleet uses",
+    "fleet_bought_mwh_per_year": "Energy the fleet buys",
     "status": "Status",
     "voltage_kv": "Voltage",
     "mineable_gw": "Mineable power",
@@ -96,6 +113,12 @@ FIELD_TITLES: dict[str, str] = {
     "label": "Category",
 }
 """Words for a column, shown in popups, report tables and GeoPackage field titles."""
+
+LEDGER_LABELS: dict[str, str] = {
+    "wasted": "wasted: energy thrown away today (the headline ledger)",
+    "bought": "bought: energy bought at the market price",
+}
+"""Words for a site's ``ledger`` (see README "What surplus means here")."""
 
 CRITERION_TITLES: dict[str, tuple[str, str, bool]] = {
     "grid_distance": ("Near a transmission line", "dist_tx_km", True),
@@ -113,6 +136,13 @@ CRITERION_TITLES: dict[str, tuple[str, str, bool]] = {
 _EXPLICIT_UNITS = {
     "btc_per_year": "BTC/yr",
     "hours_mined": "h/yr",
+    "hours_curtailed": "h/yr",
+    "wasted_hours_per_year": "h/yr",
+    "wasted_mwh_per_year": "MWh/yr",
+    "fleet_wasted_mwh_per_year": "MWh/yr",
+    "fleet_bought_mwh_per_year": "MWh/yr",
+    "fleet_npv_usd": "USD",
+    "price_year": "",
     "co2_mt_per_year": "Mt CO2/yr",
     "sites": "",
     "rank": "",

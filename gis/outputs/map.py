@@ -32,6 +32,7 @@ from gis.outputs.assets import collect_assets, inline_assets
 from gis.outputs.labels import (
     CATEGORY_LABELS,
     CRITERION_TITLES,
+    LEDGER_LABELS,
     OWNER_CLASS_LABELS,
     column_unit,
     display_frame,
@@ -42,32 +43,35 @@ from gis.schema import CATEGORIES
 
 SITE_POPUP_COLUMNS = (
     "category",
-    "btc_per_year",
-    "in_fleet",
     "ledger",
+    "node",
+    "price_basis",
+    "wasted_mwh_per_year",
+    "wasted_hours_per_year",
+    "wasted_peak_mw",
+    "no_surplus_reason",
+    "in_fleet",
+    "fleet_mw",
     "hours_mined",
+    "btc_per_year",
     "owner",
-    "owner_class",
-    "setting",
     "state",
-    "fuel",
     "capacity_mw",
     "mineable_mw",
     "score",
     "rank",
-    "p_top_n",
     "confidence",
     "dist_tx_km",
     "tx_voltage_kv",
-    "dist_sub_km",
     "energy_cost_usd_mwh",
-    "co2_t_per_mwh",
     "exclusion_reason",
     "basis",
 )
 """Columns of ``candidate_sites`` shown in a site's popup (those present), after its name, in
-words with units (:func:`gis.outputs.labels.title`). ``btc_per_year``, ``in_fleet``, ``ledger`` and
-``hours_mined`` come from the national model when it writes them onto the sites."""
+words with units (:func:`gis.outputs.labels.title`). The energy columns (``ledger``, ``node``,
+``price_basis``, ``wasted_*``, ``no_surplus_reason``) come from the energy model; ``in_fleet``,
+``fleet_mw``, ``hours_mined`` and ``btc_per_year`` from ``estimates.json`` ``fleet.sites``, joined by
+:func:`gis.outputs.inputs.join_fleet`. ``basis`` (why) closes the popup."""
 
 _SHARES = {"p_top_n"}
 """0..1 columns a popup shows as percentages."""
@@ -92,7 +96,12 @@ __all__ = [
 
 MIN_ZOOM, MAX_ZOOM = 2, 18
 
-_METRIC_LABELS = {"mineable_gw": "mineable GW", "hashrate_ehs": "EH/s", "btc_per_year": "BTC a year"}
+_METRIC_LABELS = {
+    "mineable_gw": "fleet GW installed",
+    "average_gw": "fleet GW average",
+    "hashrate_ehs": "EH/s",
+    "btc_per_year": "BTC a year",
+}
 
 
 # ----------------------------------------------------------------------------- colours and shapes
@@ -366,6 +375,8 @@ def _popup_text(sites: gpd.GeoDataFrame) -> dict[str, pd.Series]:
         out["owner_class"] = sites["owner_class"].map(OWNER_CLASS_LABELS).fillna(sites["owner_class"])
     if "name" in sites.columns:
         out["name"] = sites["name"].astype(str).str.replace(r"\(1 flares\)", "(1 flare)", regex=True)
+    if "ledger" in sites.columns:
+        out["ledger"] = sites["ledger"].map(LEDGER_LABELS).fillna(sites["ledger"])
     if "in_fleet" in sites.columns:
         fleet = sites["in_fleet"].astype("boolean")
         out["in_fleet"] = fleet.map({True: "yes", False: "no"}).astype(object).where(fleet.notna(), "")
@@ -512,20 +523,34 @@ def _band(bands: Mapping, metric: str, digits: int) -> str:
 
 
 def title_box(preset: MapPreset, estimates: Mapping) -> str:
-    """HTML of the title box: national GW, EH/s and BTC a year, with their p10–p90 bands."""
+    """HTML of the title box: wasted energy found (GW, a potential), the economic fleet's installed
+    GW and BTC a year with their p10–p90 bands, its sites, and the finding when it is empty."""
     national = estimates.get("national", {})
     bands = estimates.get("bands", {})
     scenario = html.escape(str(estimates.get("scenario", "")))
+    uncertainty = estimates.get("uncertainty", {}) or {}
+    n_fleet = national.get("sites_in_fleet", national.get("sites"))
+    installed = national.get("installed_gw", national.get("mineable_gw"))
     rows = [
-        ("Mineable power", f"{_fmt(national.get('mineable_gw'), 2)} GW" + _band(bands, "mineable_gw", 2)),
-        ("Hashrate", f"{_fmt(national.get('hashrate_ehs'), 0)} EH/s" + _band(bands, "hashrate_ehs", 0)),
+        (
+            "Wasted energy found",
+            f"{_fmt(national.get('wasted_energy_potential_gw'), 2)} GW average (a potential)",
+        ),
+        ("Fleet installed", f"{_fmt(installed, 2)} GW" + _band(bands, "installed_gw", 2)),
         (
             "Bitcoin mined",
             f"{_fmt(national.get('btc_per_year'), 0)} BTC a year" + _band(bands, "btc_per_year", 0),
         ),
-        ("Share of network", f"{_fmt(100 * (national.get('share_of_network') or 0), 1)} %"),
-        ("Sites", f"{int(national.get('sites') or 0):,}"),
+        ("Sites in the fleet", f"{int(n_fleet or 0):,}"),
     ]
+    if not n_fleet and uncertainty.get("share_with_a_fleet") is not None:
+        rows.append(
+            (
+                "Finding",
+                "no fleet pays back its machines at the central inputs; "
+                f"{_fmt(100 * uncertainty['share_with_a_fleet'], 0)} % of draws build one",
+            )
+        )
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
     return (
         "<details class='gis-box gis-title' open>"

@@ -1,6 +1,9 @@
-"""The static report (``report.html``): national figures with bands, what each category
-contributes (and why some contribute nothing), charts, top sites, the seed's claim checked,
-sensitivity, assumptions, sources and licences — one self-contained file, no script, no network.
+"""The static report (``report.html``): the finding at the central inputs with the headline per
+ledger (wasted: energy the country owns or wastes; bought) and its P10–P90, what each category
+contributes and what was left out and why, the wasted energy found beside published figures, the
+supply curve, the cash flow over the machines' life, hub price-duration curves, national figures,
+top sites, sensitivity, the seed's claims checked and corrected, assumptions, sources and licences
+— one self-contained file, no script, no network.
 
 Rendered from jinja2 templates (``gis/outputs/templates``) with autoescape on: every text value
 is HTML-escaped; charts are PNGs inlined as ``data:`` URIs. Sections are driven by the data:
@@ -37,14 +40,19 @@ from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit,
 from gis.schema import CATEGORIES
 
 __all__ = [
+    "CATEGORY_NOTES",
     "FIGURES",
+    "PRICE_HUBS",
     "SECTIONS",
     "TOP_N",
     "Figure",
     "Section",
     "build_report",
     "category_rows",
+    "finding",
     "fmt",
+    "headline",
+    "price_curves",
     "sources_from_metadata",
     "write_report",
 ]
@@ -63,60 +71,53 @@ class Figure:
 
 
 FIGURES: dict[str, Figure] = {
-    "sites": Figure("Sites in the fleet", "count", "candidate sites the selection rule keeps"),
-    "mineable_gw": Figure("Mineable power", "GW", "site power available for mining, summed over the fleet"),
-    "it_gw": Figure(
-        "IT power",
-        "GW",
-        "power reaching the mining machines: mineable power / PUE (cooling and losses removed)",
-    ),
-    "machines": Figure("Machines", "count", "IT power / one machine's power"),
-    "hashrate_ehs": Figure("Hashrate", "EH/s", "the fleet's hashing power (10^18 hashes a second)"),
-    "network_ehs": Figure("Network hashrate (before the fleet)", "EH/s", "the rest of the world's miners"),
-    "share_of_network": Figure(
-        "Share of the network", "share", "fleet / (network + fleet): its share of blocks once it has joined"
+    "rule": Figure("Selection rule", "", "npv: every site whose NPV-optimal fleet pays back with interest"),
+    "sites_in_fleet": Figure("Sites in the fleet", "count", "sites whose own fleet has NPV > 0"),
+    "installed_gw": Figure("Installed power", "GW", "site power of the machines the fleet buys"),
+    "average_gw": Figure("Average power mined", "GW", "energy mined a year / 8,760 h"),
+    "utilisation": Figure("Utilisation", "share", "average / installed power: hours the machines run"),
+    "hashrate_installed_ehs": Figure("Hashrate installed", "EH/s"),
+    "hashrate_average_ehs": Figure("Hashrate on average", "EH/s", "installed hashrate x utilisation"),
+    "share_of_network_year_one": Figure(
+        "Share of the network, year one", "share", "fleet / (network + fleet) once it has joined"
     ),
     "btc_per_year": Figure(
-        "Bitcoin mined",
+        "Bitcoin a year (mean over the machines' life)",
         "BTC/yr",
-        "its share of every block's subsidy and fees, after its own difficulty dilution",
+        "its share of every block's subsidy and fees after its own difficulty dilution",
     ),
-    "btc_per_day": Figure("Bitcoin mined a day", "BTC/day"),
-    "naive_btc_per_year": Figure(
-        "Bitcoin mined, naive",
-        "BTC/yr",
-        "what a calculator that ignores the fleet raising difficulty would say (fleet / network, not "
-        "fleet / (network + fleet)): an upper bound, not reachable",
+    "btc_year_one": Figure("Bitcoin in year one", "BTC/yr"),
+    "btc_by_year": Figure("Bitcoin by year", "BTC/yr", "one value per year of the machines' life"),
+    "capex_usd": Figure("Capital cost", "USD", "machines + site build + spur lines"),
+    "npv_usd": Figure("Net present value", "USD", "capex against the discounted yearly margins"),
+    "irr": Figure("Internal rate of return", "share"),
+    "payback_years": Figure("Payback", "years", "years until the cumulative margin repays the capex"),
+    "payback": Figure("Payback, in words", ""),
+    "discount_rate": Figure("Discount rate", "share"),
+    "asic_life_years": Figure("Machines' life", "years", "the NPV horizon; no salvage value"),
+    "revenue_usd_per_mwh_year_one": Figure(
+        "Revenue one MWh earns, year one", "USD/MWh", "hashprice / (J/TH x 2.4e-5 MWh) / PUE"
     ),
-    "network_issuance_btc_per_year": Figure(
-        "All Bitcoin issued a year", "BTC/yr", "blocks a year x (subsidy + fees): the whole pie"
-    ),
-    "revenue_usd_per_year": Figure("Revenue", "USD/yr", "BTC mined x the scenario's BTC price"),
-    "energy_cost_usd_per_year": Figure("Energy cost", "USD/yr"),
-    "energy_twh_per_year": Figure("Energy used", "TWh/yr"),
-    "asic_capex_usd": Figure("Machines to buy", "USD"),
-    "site_capex_usd": Figure("Sites to build", "USD"),
-    "payback_years": Figure(
-        "Simple payback", "years", "(machines + sites) / (revenue - energy cost), at today's subsidy"
-    ),
-    "hashprice_usd_per_ph_day": Figure(
-        "Hashprice after the fleet joins",
-        "USD/PH/day",
-        "what one PH/s earns a day: 144 blocks x (subsidy + fees) x price / network PH/s",
-    ),
-    "hashprice_before_fleet_usd_per_ph_day": Figure(
-        "Hashprice before the fleet", "USD/PH/day", "the same with today's network alone"
-    ),
-    "co2_mt_per_year": Figure("CO2, net", "Mt CO2/yr", "gross emissions minus what the fleet avoids"),
-    "co2_gross_mt_per_year": Figure("CO2, gross", "Mt CO2/yr", "from the energy the fleet uses"),
-    "co2_avoided_mt_per_year": Figure(
-        "CO2 avoided", "Mt CO2/yr", "flare gas burnt in a generator instead of a flare (methane destroyed)"
-    ),
+    "hashprice_usd_per_ph_day_year_one": Figure("Hashprice, year one", "USD/PH/day"),
+    "mwh_curtailed_per_year": Figure("Energy the fleet skips", "MWh/yr", "wasted energy above its size"),
+    "co2_mt_per_year": Figure("CO2, net", "Mt CO2/yr", "gross emissions minus flare methane destroyed"),
+    "fixed_point_residual": Figure("Solver residual", "", "fleet / hashprice fixed point; ~0 when solved"),
+    "marginal_share_theta": Figure("Marginal share theta", "", "dilution factor of the last unit"),
+    "sites": Figure("Sites in the fleet", "count"),
+    "mineable_gw": Figure("Installed power (as mineable GW)", "GW"),
+    "hashrate_ehs": Figure("Hashrate", "EH/s"),
+    "share_of_network": Figure("Share of the network", "share"),
+    "btc_per_day": Figure("Bitcoin a day", "BTC/day"),
+    "network_ehs": Figure("Network hashrate (before the fleet)", "EH/s", "the rest of the world's miners"),
     "block_height": Figure("Block height at the start", "plain"),
     "block_subsidy_btc": Figure("Block subsidy", "BTC/block", "new bitcoin per block at that height"),
     "remaining_supply_btc": Figure("Bitcoin left to issue", "BTC"),
-    "share_of_remaining_supply_per_year": Figure("Share of the remaining supply a year", "share"),
-    "over_half_network": Figure("Over half the network?", "", "a fleet above 50 % could rewrite the chain"),
+    "wasted_energy_potential_gw": Figure(
+        "Wasted energy found (potential)",
+        "GW",
+        "average power of all wasted energy found, mined or not: a potential, not a fleet",
+    ),
+    "headline_ledger": Figure("Headline ledger", "", "wasted: energy the country owns or wastes"),
 }
 """Words, unit and meaning of each ``national`` figure of estimates.json."""
 
@@ -131,20 +132,37 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
+    Section("national", "The finding", "finding.html.j2"),
+    Section("categories", "What each category contributes, and what was left out", "categories.html.j2"),
+    Section("surplus", "Wasted energy found, beside published figures", "surplus.html.j2"),
+    Section("supply_curve", "Supply curve: energy bought against its price", "supply_curve.html.j2"),
+    Section("projection", "Cash flow over the machines' life", "projection.html.j2"),
+    Section("", "Market prices: price-duration curves", "prices.html.j2"),
     Section("national", "National figures", "national.html.j2"),
-    Section("by_category", "What each category contributes", "categories.html.j2"),
     Section("by_owner_class", "By owner class", "owners.html.j2"),
     Section("", "Charts", "charts.html.j2"),
     Section("", f"Top {TOP_N} sites", "top_sites.html.j2"),
-    Section("seed_claim_check", "The seed's claim, checked", "seed_claim.html.j2"),
     Section("sensitivity", "Sensitivity: one input at a time", "sensitivity.html.j2"),
-    Section("projection", "Bitcoin a year across halvings", "projection.html.j2"),
+    Section("seed_claim_check", "The seed's claims, checked", "seed_claim.html.j2"),
     Section("assumptions", "Assumptions", "assumptions.html.j2"),
     Section("", "Sources and licences", "sources.html.j2"),
 )
 """Sections in page order; those whose ``key`` is absent from estimates.json are left out."""
 
-_HANDLED = {"scenario", "tool_version", "selection", "bands", "by_state", *(s.key for s in SECTIONS)}
+_HANDLED = {
+    "scenario",
+    "tool_version",
+    "selection",
+    "bands",
+    "ledgers",
+    "uncertainty",
+    "by_category",
+    "by_state",
+    "seed_claims",
+    "fleet",
+    "explorer_grid",
+    *(s.key for s in SECTIONS),
+}
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -190,10 +208,11 @@ def fmt(value: object, unit: str = "") -> str:
         return f"{100 * x:.1f} %" if abs(x) >= 0.001 or x == 0 else f"{100 * x:.3g} %"
     if unit.startswith("USD") and "/MWh" not in unit and "/TH" not in unit and "/PH" not in unit:
         suffix = unit[3:].replace("/yr", " a year").replace("/MW", " per MW")
+        sign = "-" if x < 0 else ""
         for scale, name in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
             if abs(x) >= scale:
-                return f"${x / scale:,.2f} {name}{suffix}"
-        return f"${x:,.0f}{suffix}"
+                return f"{sign}${abs(x) / scale:,.2f} {name}{suffix}"
+        return f"{sign}${abs(x):,.0f}{suffix}"
     if unit == "BTC/block":
         return f"{x:.8f}".rstrip("0").rstrip(".")
     if unit in ("count", "sites"):
@@ -222,12 +241,28 @@ def _with_unit(value: object, unit: str) -> str:
 # ----------------------------------------------------------------------------- section data
 
 
+_HIDDEN_NATIONAL = {"seconds"}
+"""National keys that are run bookkeeping, not figures (wall time of the solve)."""
+
+_ALIASES = {
+    "sites": "sites_in_fleet",
+    "mineable_gw": "installed_gw",
+    "hashrate_ehs": "hashrate_average_ehs",
+    "share_of_network": "share_of_network_year_one",
+}
+"""Older national keys the estimate stage still writes beside the new ones: shown only when the
+new key is absent (no figure twice)."""
+
+
 def national_rows(estimates: Mapping) -> list[dict]:
     """One row per national figure: words, value, band (p10..p90), unit, explanation, and a note
     when the base case lies outside its own band."""
     bands = estimates.get("bands", {}) or {}
     rows = []
-    for key, value in (estimates.get("national", {}) or {}).items():
+    national = estimates.get("national", {}) or {}
+    for key, value in national.items():
+        if key in _HIDDEN_NATIONAL or _ALIASES.get(key) in national:
+            continue
         fig = FIGURES.get(key, Figure(key.replace("_", " "), _unit_of_key(key)))
         band = bands.get(key) or {}
         outside = ""
@@ -251,69 +286,323 @@ def national_rows(estimates: Mapping) -> list[dict]:
     return rows
 
 
-def _eligible(sites: pd.DataFrame) -> pd.Series:
-    mineable = pd.to_numeric(sites.get("mineable_mw", 0.0), errors="coerce").fillna(0.0)
-    excluded = sites["excluded"].astype(bool) if "excluded" in sites.columns else False
-    return (~excluded) & (mineable > 0)
+CATEGORY_NOTES: dict[str, dict[str, str]] = {
+    "flare_gas": {
+        "surplus": "the gas flared at a cluster seen in the latest VIIRS survey, as power in a genset, "
+        "every hour; offshore platforms only with a satellite flare nearby.",
+        "data": "VIIRS Nightfire flare survey (EOG), flare volumes per cluster; BSEE wells offshore.",
+    },
+    "stranded_wind": {
+        "surplus": "the curtailed energy of the plant's market (CAISO's daily series; ERCOT ~10.5 TWh and "
+        "SPP + MISO ~7 TWh a year, published totals), shared by MW and placed in the hours its hub's "
+        "price is at or below zero. Energy outside those hours would be bought.",
+        "data": "EIA power plants; EIA wholesale-market hub prices; CAISO daily curtailment; published "
+        "ERCOT / SPP / MISO curtailment totals.",
+    },
+    "stranded_solar": {
+        "surplus": "the curtailed energy of the plant's market, shared by MW and placed only while the sun "
+        "is up at the plant (solar position), in the hours its hub's price is at or below zero (CAISO: "
+        "the daily curtailment series).",
+        "data": "EIA power plants; EIA wholesale-market hub prices; CAISO daily curtailment.",
+    },
+    "nuclear_surplus": {
+        "surplus": "10 % of nameplate (the size of real co-location deals), only in hours when the "
+        "plant's hub price is at or below zero. A reactor sells what it makes: no market evidence, no "
+        "surplus.",
+        "data": "EIA power plants (nuclear units); EIA wholesale-market hub prices.",
+    },
+    "federal_hydro": {
+        "surplus": "spill only: in hours at or below zero price, half of the dam's wettest-year output "
+        "rate. A low capacity factor (a dry year) never raises it.",
+        "data": "EIA power plants and generation (federal owners: TVA, Army Corps, Reclamation, BPA "
+        "area); EIA wholesale-market hub prices.",
+    },
+    "retired_coal": {
+        "surplus": "none wasted: the asset is the grid connection; the energy is bought at the hub's "
+        "hourly price when mining pays (bought ledger).",
+        "data": "EIA-860M retired / retiring plants; EIA wholesale-market hub prices.",
+    },
+    "military_backup": {
+        "surplus": "none wasted: gensets for the 50 hours a year of non-emergency use federal rules allow "
+        "(40 CFR 63.6640(f)), at diesel cost (~$260/MWh): they cannot pay (bought ledger).",
+        "data": "DoD MIRTA installations; the 50 h/yr rule; diesel cost.",
+    },
+}
+"""Per category: what "surplus" means for it (README, "What surplus means here") and the data it
+is counted from."""
+
+_LEDGER_WORDS = {"wasted": "wasted", "bought": "bought"}
+
+
+def _band_text(band: Mapping | None, unit: str) -> str:
+    if not band or band.get("p10") is None or band.get("p90") is None:
+        return ""
+    return f"P10–P90 {_with_unit(band['p10'], unit)} – {_with_unit(band['p90'], unit)}"
+
+
+def headline(estimates: Mapping) -> dict:
+    """The headline per ledger (wasted first: energy the country owns or wastes; then bought),
+    the fleet, and the wasted energy found as a potential; each card with its P10–P90."""
+    national = estimates.get("national", {}) or {}
+    ledgers = estimates.get("ledgers", {}) or {}
+    bands = estimates.get("bands", {}) or {}
+    surplus = (estimates.get("surplus", {}) or {}).get("by_category", []) or []
+    wasted_twh = sum(float(r.get("twh_per_year") or 0.0) for r in surplus if r.get("ledger") == "wasted")
+    groups = []
+    for ledger, title_ in (
+        ("wasted", "Wasted ledger: energy the country owns or wastes (headline)"),
+        ("bought", "Bought ledger: energy bought at market price"),
+    ):
+        lg = ledgers.get(ledger) or {}
+        cards = [
+            ("Average power mined", lg.get("average_gw"), "GW", bands.get(f"{ledger}_average_gw")),
+            ("Energy mined", lg.get("twh_per_year"), "TWh/yr", None),
+            ("Hashrate on average", lg.get("hashrate_average_ehs"), "EH/s", None),
+            ("Bitcoin a year", lg.get("btc_per_year"), "BTC/yr", bands.get(f"{ledger}_btc_per_year")),
+        ]
+        groups.append(
+            {
+                "title": title_,
+                "cards": [
+                    {"label": lab, "value": _with_unit(v or 0.0, u), "band": _band_text(bd, u)}
+                    for lab, v, u, bd in cards
+                ],
+            }
+        )
+    fleet_cards = [
+        ("Sites in the fleet", national.get("sites_in_fleet"), "count", None),
+        ("Installed power", national.get("installed_gw"), "GW", bands.get("installed_gw")),
+        (
+            "Hashrate on average",
+            national.get("hashrate_average_ehs"),
+            "EH/s",
+            bands.get("hashrate_average_ehs"),
+        ),
+        ("Bitcoin a year", national.get("btc_per_year"), "BTC/yr", bands.get("btc_per_year")),
+        ("Net present value", national.get("npv_usd"), "USD", bands.get("npv_usd")),
+    ]
+    groups.append(
+        {
+            "title": "The economic fleet (both ledgers, sized on NPV over the machines' life)",
+            "cards": [
+                {"label": lab, "value": _with_unit(v or 0.0, u), "band": _band_text(bd, u)}
+                for lab, v, u, bd in fleet_cards
+            ],
+        }
+    )
+    groups.append(
+        {
+            "title": "Wasted energy found: a potential, mined or not",
+            "cards": [
+                {
+                    "label": "Average power",
+                    "value": _with_unit(national.get("wasted_energy_potential_gw") or 0.0, "GW"),
+                    "band": "",
+                },
+                {"label": "Energy a year", "value": _with_unit(wasted_twh, "TWh/yr"), "band": ""},
+            ],
+        }
+    )
+    return {"groups": groups, "wasted_twh": wasted_twh}
+
+
+def _payback_words(national: Mapping) -> str:
+    years = national.get("payback_years")
+    if national.get("sites_in_fleet", national.get("sites", 0)) in (0, None) and not national.get(
+        "installed_gw"
+    ):
+        return "no fleet to pay back"
+    if years is None:
+        return "not within the machines' life"
+    return f"{years:,.1f} years"
+
+
+def finding(estimates: Mapping) -> dict:
+    """The plain finding at the central inputs, in sentences: fleet empty or not and why, the share
+    of Monte Carlo draws that build a fleet and that pay back, NPV / IRR / payback."""
+    national = estimates.get("national", {}) or {}
+    bands = estimates.get("bands", {}) or {}
+    unc = estimates.get("uncertainty", {}) or {}
+    assumptions = estimates.get("assumptions", {}) or {}
+    projection = estimates.get("projection", []) or []
+
+    def a(key: str, default: object = None) -> object:
+        v = assumptions.get(key)
+        return v.get("value", default) if isinstance(v, Mapping) else default
+
+    life = national.get("asic_life_years") or a("fleet.asic_life_years", "?")
+    rate = national.get("discount_rate", a("fleet.discount_rate"))
+    growth = a("network.growth_per_year")
+    halvings = [str(p.get("year")) for p in projection if p.get("halvings_in_year")]
+    rev = national.get("revenue_usd_per_mwh_year_one")
+    rev_last = projection[-1].get("revenue_usd_per_mwh") if projection else None
+    n_sites = int(national.get("sites_in_fleet", national.get("sites", 0)) or 0)
+    empty = n_sites == 0 and not national.get("installed_gw")
+    conditions = (
+        f"over their {fmt(life, 'plain')}-year life at a {fmt(rate, 'share')} discount rate"
+        + (f", with the network growing {fmt(growth, 'share')} a year" if growth is not None else "")
+        + (f" and the {' and '.join(halvings)} halving{'s' if len(halvings) > 1 else ''}" if halvings else "")
+    )
+    if empty:
+        sentence = (
+            "At the central inputs the economic fleet is empty: no site's NPV-optimal fleet pays back "
+            f"its machines, site build and lines {conditions}."
+        )
+        if rev is not None:
+            sentence += (
+                f" One MWh mined earns {_with_unit(rev, 'USD/MWh')} in the first year"
+                + (f" and {_with_unit(rev_last, 'USD/MWh')} in the last" if rev_last is not None else "")
+                + ": even free wasted energy does not repay the machines in time."
+            )
+        sentence += " This is a result of the model, not a missing figure."
+    else:
+        sentence = (
+            f"At the central inputs {fmt(n_sites, 'count')} sites build a fleet of "
+            f"{_with_unit(national.get('installed_gw'), 'GW')} that pays back {conditions}: NPV "
+            f"{fmt(national.get('npv_usd'), 'USD')}, IRR {fmt(national.get('irr'), 'share')}, payback "
+            f"{_payback_words(national)}."
+        )
+    draws = unc.get("draws")
+    share_fleet, share_pay = unc.get("share_with_a_fleet"), unc.get("share_paying_back")
+    spread = ""
+    if draws and share_fleet is not None:
+        p90 = (bands.get("installed_gw") or {}).get("p90")
+        spread = (
+            f"Across {fmt(draws, 'count')} Monte Carlo draws of the uncertain inputs (the fleet re-sized "
+            f"and re-selected in each), {fmt(share_fleet, 'share')} build a fleet"
+            + (f" and {fmt(share_pay, 'share')} pay it back" if share_pay is not None else "")
+            + (f"; the P90 fleet is {_with_unit(p90, 'GW')} installed" if p90 is not None else "")
+            + ". "
+            + (
+                "Whether a fleet exists at all turns on the inputs: read the P10–P90 spans, not the "
+                "central value alone."
+                if 0.05 < float(share_fleet) < 0.95
+                else ""
+            )
+        )
+    not_drawn = unc.get("not_drawn") or []
+    return {
+        "empty": empty,
+        "sentence": sentence,
+        "spread": spread,
+        "not_drawn": "; ".join(str(x) for x in not_drawn),
+        "npv": fmt(national.get("npv_usd"), "USD"),
+        "irr": fmt(national.get("irr"), "share")
+        if national.get("irr") is not None
+        else ("no fleet" if empty else "n/a (never pays back)"),
+        "payback": _payback_words(national),
+    }
+
+
+def _confidence_text(sites: pd.DataFrame, cat: str) -> str:
+    if "confidence" not in sites.columns or "category" not in sites.columns:
+        return "not given"
+    counts = sites.loc[sites["category"] == cat, "confidence"].replace("", "not given").value_counts()
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "no site"
+
+
+def _left_out_text(sites: pd.DataFrame, cat: str, no_surplus: Mapping) -> str:
+    parts = [f"{reason} ({fmt(n, 'count')} sites)" for reason, n in (no_surplus or {}).items() if n]
+    if "exclusion_reason" in sites.columns and "category" in sites.columns:
+        excl = sites.loc[
+            (sites["category"] == cat) & sites.get("excluded", False).astype(bool), "exclusion_reason"
+        ]
+        for reason, n in excl.replace("", "excluded by the scenario").value_counts().items():
+            parts.append(f"excluded: {reason} ({n:,} sites)")
+    return "; ".join(parts) or "nothing"
 
 
 def category_rows(sites: pd.DataFrame, estimates: Mapping) -> list[dict]:
-    """Every candidate category, in the fleet or not: sites found, excluded, eligible GW, what
-    the fleet counts (GW, EH/s, BTC a year), and in words why a category adds 0 GW."""
-    by_category = estimates.get("by_category", {}) or {}
-    selection = estimates.get("selection", {}) or {}
-    rule = selection.get("rule", "")
-    eligible = _eligible(sites)
-    mineable = pd.to_numeric(sites.get("mineable_mw", 0.0), errors="coerce").fillna(0.0)
+    """Every candidate category, in the fleet or not (estimates.json ``categories`` and
+    ``surplus.by_category``): ledger, candidates, with surplus, wasted GW and TWh, fleet sites, GW
+    and BTC, why it adds nothing, what surplus means for it, its data, confidence and what was left
+    out and why."""
+    cats = {r.get("category"): r for r in (estimates.get("categories", []) or [])}
+    surplus = {r.get("category"): r for r in ((estimates.get("surplus", {}) or {}).get("by_category") or [])}
+    order = list(CATEGORIES) + [c for c in [*cats, *surplus] if c not in CATEGORIES]
     rows = []
-    for cat in list(CATEGORIES) + [c for c in by_category if c not in CATEGORIES]:
-        in_cat = (
-            (sites["category"] == cat).to_numpy()
-            if "category" in sites.columns
-            else np.zeros(len(sites), bool)
-        )
-        found = int(in_cat.sum())
-        n_excluded = int((in_cat & ~eligible.to_numpy()).sum())
-        eligible_gw = float(mineable[in_cat & eligible.to_numpy()].sum()) / 1000.0
-        fleet = by_category.get(cat) or {}
-        gw = float(fleet.get("mineable_gw") or 0.0)
-        why = ""
-        if gw <= 0:
-            if found == 0:
-                why = "no candidate site in the data (see the sources and the scoring notes)"
-            elif eligible_gw <= 0:
-                reasons = (
-                    sites.loc[in_cat, "exclusion_reason"].replace("", np.nan).dropna().value_counts()
-                    if "exclusion_reason" in sites.columns
-                    else pd.Series(dtype=int)
-                )
-                top = f": {reasons.index[0]} ({reasons.iloc[0]:,} sites)" if len(reasons) else ""
-                why = f"every site excluded by scoring{top}"
-            elif rule == "max_margin":
-                why = (
-                    f"{eligible_gw:,.1f} GW eligible, but none of it makes the margin-maximising fleet: "
-                    "its sites score below the threshold or earn less than they cost once the fleet "
-                    "dilutes itself"
-                )
-            elif rule == "target_gw":
-                why = f"{eligible_gw:,.1f} GW eligible, but the target is reached with better-scoring sites first"
-            else:
-                why = f"{eligible_gw:,.1f} GW eligible, but no site scores at the threshold"
+    for cat in dict.fromkeys(order):
+        r, sp = cats.get(cat) or {}, surplus.get(cat) or {}
+        found = int(r.get("candidates", sp.get("sites", 0)) or 0)
+        why = str(r.get("why_none") or "")
+        if not why and not r.get("in_fleet") and found == 0:
+            why = "no candidate site in the data (see the sources)"
+        notes = CATEGORY_NOTES.get(cat, {})
         rows.append(
             {
+                "key": cat,
                 "label": CATEGORY_LABELS.get(cat, cat),
-                "found": f"{found:,}",
-                "excluded": f"{n_excluded:,}",
-                "eligible_gw": fmt(eligible_gw, "GW"),
-                "sites": fmt(fleet.get("sites", 0), "count"),
-                "gw": fmt(gw, "GW"),
-                "ehs": fmt(fleet.get("hashrate_ehs"), "EH/s") if fleet else "0",
-                "btc": fmt(fleet.get("btc_per_year"), "BTC/yr") if fleet else "0",
-                "co2": fmt(fleet.get("co2_mt_per_year"), "Mt") if fleet else "0",
+                "ledger": str(r.get("ledger") or sp.get("ledger") or ""),
+                "found": fmt(found, "count"),
+                "eligible": fmt(r.get("eligible"), "count") if r else "n/a",
+                "with_surplus": fmt(sp.get("sites_with_surplus"), "count") if sp else "n/a",
+                "wasted_gw": fmt(r.get("wasted_avg_gw", sp.get("avg_gw")), "GW"),
+                "wasted_twh": fmt(r.get("wasted_twh_per_year", sp.get("twh_per_year")), "TWh/yr"),
+                "sites": fmt(r.get("in_fleet", 0), "count"),
+                "gw": fmt(r.get("fleet_gw", 0.0), "GW"),
+                "btc": fmt(r.get("btc_per_year", 0.0), "BTC/yr"),
                 "why": why,
+                "surplus_means": notes.get("surplus", "see the README section on surplus"),
+                "data": notes.get("data", "see the sources"),
+                "confidence": _confidence_text(sites, cat),
+                "left_out": _left_out_text(sites, cat, sp.get("no_surplus") or {}),
+                "counted": not why,
             }
         )
     return rows
+
+
+def surplus_rows(estimates: Mapping) -> dict:
+    """The surplus table per category and the published figures beside the tool's."""
+    surplus = estimates.get("surplus", {}) or {}
+    rows = [
+        {
+            "label": CATEGORY_LABELS.get(r.get("category"), r.get("category")),
+            "ledger": r.get("ledger", ""),
+            "sites": fmt(r.get("sites"), "count"),
+            "with_surplus": fmt(r.get("sites_with_surplus"), "count"),
+            "peak_gw": fmt(r.get("peak_gw"), "GW"),
+            "avg_gw": fmt(r.get("avg_gw"), "GW"),
+            "twh": fmt(r.get("twh_per_year"), "TWh/yr"),
+            "hours": fmt(r.get("hours_per_year"), "count"),
+            "no_surplus": "; ".join(
+                f"{k} ({fmt(v, 'count')})" for k, v in (r.get("no_surplus") or {}).items() if v
+            ),
+        }
+        for r in surplus.get("by_category", []) or []
+    ]
+    units = {"twh_per_year": "TWh/yr", "avg_gw": "GW", "peak_mw_per_site": "MW per site"}
+    published = []
+    for r in surplus.get("published", []) or []:
+        unit = units.get(str(r.get("quantity")), str(r.get("quantity", "")).replace("_", " "))
+        pub = _with_unit(r.get("published"), unit)
+        if r.get("published_low") is not None and r.get("published_high") is not None:
+            pub += f" (range {fmt(r['published_low'])} – {fmt(r['published_high'])})"
+        ratio = r.get("ratio")
+        published.append(
+            {
+                "label": r.get("label", ""),
+                "tool": _with_unit(r.get("tool"), unit),
+                "published": pub,
+                "ratio": f"{ratio:.2f}" if isinstance(ratio, int | float) else "n/a",
+                "source": r.get("source", ""),
+            }
+        )
+    return {"rows": rows, "published": published}
+
+
+def supply_rows(estimates: Mapping) -> list[dict]:
+    """The supply curve as a table: price cap, bought GW, TWh, EH/s, BTC a year."""
+    return [
+        {
+            "cap": f"{fmt(r.get('price_cap_usd_mwh'), 'plain')} USD/MWh",
+            "gw": fmt(r.get("bought_gw_average"), "GW"),
+            "twh": fmt(r.get("bought_twh_per_year"), "TWh/yr"),
+            "ehs": fmt(r.get("bought_ehs"), "EH/s"),
+            "btc": fmt(r.get("bought_btc_per_year"), "BTC/yr"),
+        }
+        for r in estimates.get("supply_curve", []) or []
+    ]
 
 
 def owner_rows(estimates: Mapping) -> list[dict]:
@@ -339,15 +628,16 @@ TOP_COLUMNS = (
     "name",
     "category",
     "state",
-    "owner",
-    "capacity_mw",
+    "ledger",
+    "node",
     "mineable_mw",
+    "wasted_mwh_per_year",
+    "wasted_hours_per_year",
     "score",
     "p_top_n",
-    "dist_tx_km",
-    "tx_voltage_kv",
-    "btc_per_year",
     "in_fleet",
+    "fleet_mw",
+    "btc_per_year",
     "confidence",
 )
 
@@ -374,7 +664,12 @@ def top_sites(sites: pd.DataFrame, *, n: int = TOP_N) -> tuple[list[str], list[l
             elif c == "rank":
                 row.append(fmt(v, "plain"))
             else:
-                row.append(fmt(v, "count" if c.endswith("_mw") else column_unit(c)))
+                row.append(
+                    fmt(
+                        v,
+                        "count" if c.endswith(("_mw", "_mwh_per_year", "hours_per_year")) else column_unit(c),
+                    )
+                )
         rows.append(row)
     return heads, rows
 
@@ -438,39 +733,191 @@ def seed_claim(check: Mapping) -> dict:
     }
 
 
+def seed_claims(corrected: Mapping) -> dict:
+    """The corrected seed claims (``seed_claims``): per GW case, the hashrate and BTC a year with
+    the fleet's own dilution; the GW it takes for 50/90/99 % of the network next to the wasted
+    ledger; years to a 200,000 BTC reserve."""
+    cases = [
+        {
+            "gw": fmt(c.get("gw"), "GW"),
+            "claimed_ehs": fmt(c.get("claimed_hashrate_ehs"), "EH/s"),
+            "installed_ehs": fmt(c.get("hashrate_installed_ehs"), "EH/s"),
+            "average_ehs": fmt(c.get("hashrate_average_ehs"), "EH/s"),
+            "share": fmt(c.get("share_of_network"), "share"),
+            "claimed_btc": fmt(c.get("claimed_btc_per_year"), "BTC/yr"),
+            "btc": fmt(c.get("btc_per_year"), "BTC/yr"),
+        }
+        for c in corrected.get("gw_cases", []) or []
+    ]
+    shares = [
+        {
+            "what": f"{fmt(r.get('share'), 'share')} of the network",
+            "ehs": fmt(r.get("hashrate_average_ehs"), "EH/s"),
+            "gw_average": fmt(r.get("gw_average"), "GW"),
+            "gw_installed": fmt(r.get("gw_installed"), "GW"),
+            "btc": fmt(r.get("btc_per_year"), "BTC/yr"),
+        }
+        for r in corrected.get("network_share", []) or []
+    ]
+    wl = corrected.get("wasted_ledger") or {}
+    if wl:
+        shares.append(
+            {
+                "what": f"the wasted ledger at the central inputs ({fmt(wl.get('share_of_network'), 'share')})",
+                "ehs": fmt(wl.get("hashrate_average_ehs"), "EH/s"),
+                "gw_average": fmt(wl.get("gw_average"), "GW"),
+                "gw_installed": "",
+                "btc": fmt(wl.get("btc_per_year"), "BTC/yr"),
+            }
+        )
+    reserve = corrected.get("years_to_reserve") or {}
+    years = reserve.get("years")
+    reserve_text = ""
+    if reserve:
+        reserve_text = (
+            f"A reserve of {fmt(reserve.get('reserve_btc'), 'count')} BTC from the wasted ledger: "
+            + (
+                f"{fmt(years, 'years')} years."
+                if years is not None
+                else "never at the central inputs (the wasted ledger mines no bitcoin there)."
+            )
+        )
+    words = {
+        "network_ehs": ("network", "EH/s"),
+        "efficiency_j_th": ("efficiency", "J/TH"),
+        "pue": ("PUE", ""),
+        "uptime": ("uptime", "share"),
+        "subsidy_btc": ("subsidy", "BTC/block"),
+        "fees_btc_per_block": ("fees", "BTC/block"),
+    }
+    inputs = "; ".join(
+        f"{words.get(k, (k.replace('_', ' '), ''))[0]} {_with_unit(v, words.get(k, ('', _unit_of_key(k)))[1])}"
+        for k, v in (corrected.get("inputs") or {}).items()
+    )
+    return {
+        "claim": corrected.get("claim", ""),
+        "formula": corrected.get("formula", ""),
+        "inputs": inputs,
+        "cases": cases,
+        "shares": shares,
+        "reserve": reserve_text,
+    }
+
+
 def sensitivity_rows(sensitivity: Sequence[Mapping]) -> list[dict]:
-    """Sensitivity in words: input, range, BTC a year and margin at each end, swings."""
+    """Sensitivity in words: input, range, NPV, installed GW and BTC a year at each end, swing."""
     rows = []
-    for r in sorted(sensitivity, key=lambda r: -abs(float(r.get("swing_btc") or 0.0))):
-        unit = "USD" if "usd" in str(r.get("input")) else ""
+    for r in sorted(sensitivity, key=lambda r: -abs(float(r.get("swing_npv_usd") or 0.0))):
+        key = str(r.get("input"))
+        unit = "USD" if key.endswith("_usd") else ("share" if "growth" in key else "")
         rows.append(
             {
-                "input": r.get("meaning") or r.get("input"),
-                "key": r.get("input"),
+                "input": r.get("meaning") or key,
+                "key": key,
                 "range": f"{fmt(r.get('low'), unit)} – {fmt(r.get('high'), unit)}",
-                "btc_low": fmt(r.get("btc_at_low"), "BTC/yr"),
-                "btc_high": fmt(r.get("btc_at_high"), "BTC/yr"),
-                "swing_btc": fmt(r.get("swing_btc"), "BTC/yr"),
-                "swing_margin": fmt(r.get("swing_margin_usd"), "USD"),
+                "npv_low": fmt(r.get("npv_usd_at_low"), "USD"),
+                "npv_high": fmt(r.get("npv_usd_at_high"), "USD"),
+                "gw_low": fmt(r.get("installed_gw_at_low"), "GW"),
+                "gw_high": fmt(r.get("installed_gw_at_high"), "GW"),
+                "btc_low": fmt(r.get("btc_per_year_at_low"), "BTC/yr"),
+                "btc_high": fmt(r.get("btc_per_year_at_high"), "BTC/yr"),
+                "swing_npv": fmt(r.get("swing_npv_usd"), "USD"),
+                "short_of_payback": any(
+                    float(r.get(f"installed_gw_at_{end}") or 0.0) > 0
+                    and float(r.get(f"npv_usd_at_{end}") or 0.0) <= 0
+                    for end in ("low", "high")
+                ),
             }
         )
     return rows
 
 
 def projection_rows(projection: Sequence[Mapping]) -> list[dict]:
-    """Projection in words: year, subsidy, halvings, network, issuance, fleet BTC."""
+    """The multi-year projection in words: year, subsidy, halving, network, BTC price, revenue per
+    MWh, the fleet's BTC, revenue, energy cost, margin and cumulative cash."""
     return [
         {
             "year": fmt(p.get("year"), "year"),
             "subsidy": fmt(p.get("block_subsidy_btc"), "BTC/block"),
-            "halving": "yes" if p.get("halvings_in_year") else "",
+            "halving": "halving" if p.get("halvings_in_year") else "",
             "network": fmt(p.get("network_ehs"), "EH/s"),
-            "share": fmt(p.get("share_of_network"), "share"),
-            "issuance": fmt(p.get("issuance_btc"), "BTC"),
+            "price": fmt(p.get("btc_price_usd"), "USD"),
+            "rev_mwh": fmt(p.get("revenue_usd_per_mwh"), "USD/MWh"),
             "btc": fmt(p.get("btc"), "BTC"),
+            "revenue": fmt(p.get("revenue_usd"), "USD"),
+            "energy": fmt(p.get("energy_cost_usd"), "USD"),
+            "margin": fmt(p.get("margin_usd"), "USD"),
+            "cumulative": fmt(p.get("cumulative_cash_usd"), "USD"),
         }
         for p in projection
     ]
+
+
+PRICE_HUBS: tuple[tuple[str, str], ...] = (
+    ("ERCOT:HB_WEST", "ERCOT West"),
+    ("ERCOT:HB_PAN", "ERCOT Panhandle"),
+    ("ERCOT:HB_NORTH", "ERCOT North"),
+    ("CAISO:SP15", "CAISO SP15"),
+    ("CAISO:NP15", "CAISO NP15"),
+    ("SPP:NORTH", "SPP North"),
+    ("MISO:MINNESOTA", "MISO Minnesota"),
+    ("PJM:WESTERN_HUB", "PJM Western Hub"),
+)
+"""Market hubs (``market_prices`` node, words) the price-duration chart draws."""
+
+
+def price_curves(market_prices: pd.DataFrame | None, year: int | None) -> tuple[dict, list[dict]]:
+    """Per hub of :data:`PRICE_HUBS`, its real-time hourly prices of ``year`` (USD/MWh) for the
+    price-duration chart, and a table row: hours with prices, hours at or below 0, mean price.
+
+    A hub with under half of ``year`` in prices uses its year with most hours, said in its label
+    and row;
+    a hub without any is listed as absent (never silently left out)."""
+    curves: dict[str, np.ndarray] = {}
+    rows: list[dict] = []
+    if market_prices is None or market_prices.empty or year is None:
+        return curves, rows
+    mp = market_prices
+    if "kind" in mp.columns:
+        mp = mp[mp["kind"] == "rt"]
+    years = mp["hour_utc"].astype(str).str[:4]
+    for node, words in PRICE_HUBS:
+        own = mp["node"] == node
+        if not own.any():
+            rows.append(
+                {
+                    "hub": words,
+                    "node": node,
+                    "year": "",
+                    "hours": "0",
+                    "le0": "",
+                    "mean": "",
+                    "note": "no prices for this hub in the data",
+                }
+            )
+            continue
+        use = str(year)
+        note = ""
+        counts = years[own].value_counts()
+        if int(counts.get(use, 0)) < 4380:  # under half a year: show the hub's fullest year
+            use = str(counts.sort_index(ascending=False).idxmax())
+            note = f"{int(counts.get(str(year), 0)):,} hours of {year} prices: {use} shown"
+        prices = mp.loc[own & (years == use), "price_usd_mwh"].to_numpy(dtype="float64")
+        prices = prices[np.isfinite(prices)]
+        label = words if use == str(year) else f"{words} ({use})"
+        curves[label] = prices
+        rows.append(
+            {
+                "hub": words,
+                "node": node,
+                "year": use,
+                "hours": fmt(prices.size, "count"),
+                "le0": fmt(int((prices <= 0).sum()), "count"),
+                "mean": _with_unit(float(prices.mean()) if prices.size else None, "USD/MWh"),
+                "note": note,
+            }
+        )
+    return curves, rows
 
 
 def _assumption_value(value: object, unit: str) -> str:
@@ -572,28 +1019,6 @@ def _flatten(value: object, path: str, rows: list[tuple[str, str]]) -> None:
         rows.append((path, _with_unit(value, _unit_of_key(last))))
 
 
-def selection_sentence(selection: Mapping) -> str:
-    """One plain sentence on which sites the national figures add up."""
-    rule, value = selection.get("rule"), selection.get("value")
-    how = {
-        "score_threshold": f"over the sites scoring at least {fmt(value)}",
-        "target_gw": f"over the best sites until {fmt(value)} GW",
-        "max_margin": f"over the sites scoring at least {fmt(value)}, cheapest energy first, as many as "
-        "maximise the fleet's yearly margin after its own difficulty dilution",
-    }.get(rule, f"by the rule {rule} {value}")
-    return (
-        f"The figures add up {how}: {fmt(selection.get('sites_selected'), 'count')} of "
-        f"{fmt(selection.get('sites_considered'), 'count')} candidate sites "
-        f"({fmt(selection.get('eligible_gw'), 'GW')} GW are eligible: not excluded, with mineable power)."
-    )
-
-
-def left_out(selection: Mapping) -> list[tuple[str, str]]:
-    """(reason, sites) of the candidate sites the selection leaves out."""
-    dropped = (selection.get("row_log") or {}).get("dropped") or {}
-    return [(reason, f"{fmt(n, 'count')} site{'' if n == 1 else 's'}") for reason, n in dropped.items()]
-
-
 # ----------------------------------------------------------------------------- page
 
 
@@ -601,24 +1026,24 @@ def _img(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def _chart(alt: str, png: bytes) -> dict:
+    return {"alt": alt, "src": _img(png), "width": charts.WIDTH_PX}
+
+
 def _charts(sites: pd.DataFrame, estimates: Mapping) -> list[dict]:
+    """The general charts: fleet GW by category and state (when there is a fleet), scores."""
     excluded = (
         sites["excluded"].to_numpy(dtype=bool) if "excluded" in sites.columns else np.zeros(len(sites), bool)
     )
-    national = estimates.get("national", {}) or {}
-    items = [
-        ("mineable GW by category", charts.gw_by_category(estimates.get("by_category", {}) or {})),
-        ("mineable GW by state", charts.gw_by_state(estimates.get("by_state", {}) or {})),
-        ("BTC a year across halvings", charts.btc_projection(estimates.get("projection", []) or [])),
-        (
-            "sensitivity of BTC a year",
-            charts.sensitivity_tornado(
-                estimates.get("sensitivity", []) or [], base=national.get("btc_per_year")
-            ),
-        ),
-        ("score distribution", charts.score_distribution(sites["score"].to_numpy(dtype="float64"), excluded)),
-    ]
-    return [{"alt": alt, "src": _img(png), "width": charts.WIDTH_PX} for alt, png in items]
+    items = []
+    if estimates.get("by_category"):
+        items.append(("fleet GW by category", charts.gw_by_category(estimates["by_category"])))
+    if estimates.get("by_state"):
+        items.append(("fleet GW by state", charts.gw_by_state(estimates["by_state"])))
+    items.append(
+        ("score distribution", charts.score_distribution(sites["score"].to_numpy(dtype="float64"), excluded))
+    )
+    return [_chart(alt, png) for alt, png in items]
 
 
 def _environment() -> jinja2.Environment:
@@ -633,6 +1058,15 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def _reference_year(estimates: Mapping) -> int | None:
+    ref = (estimates.get("assumptions", {}) or {}).get("reference_year")
+    value = ref.get("value") if isinstance(ref, Mapping) else ref
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def build_report(
     *,
     sites: pd.DataFrame,
@@ -640,43 +1074,62 @@ def build_report(
     sources: Sequence[Mapping],
     vendored: Sequence[Mapping] = (),
     layer_notes: Mapping[str, Sequence[str]] | None = None,
+    market_prices: pd.DataFrame | None = None,
 ) -> str:
-    """The whole report page as an HTML string (no script, every value escaped)."""
+    """The whole report page as an HTML string (no script, every value escaped).
+
+    ``sites`` are the candidate sites with the fleet joined (:func:`gis.outputs.inputs.join_fleet`);
+    ``market_prices`` the ``market_prices`` layer of layers.gpkg (hourly hub prices, USD/MWh) for
+    the price-duration curves of ``assumptions.reference_year`` (None: the section says so)."""
     national = estimates.get("national", {}) or {}
-    bands = estimates.get("bands", {}) or {}
-    selection = estimates.get("selection", {}) or {}
+    ledgers = estimates.get("ledgers", {}) or {}
     heads, top_rows = top_sites(sites)
-    headline = [
-        (FIGURES[k].label, _with_unit(national[k], FIGURES[k].unit), bands.get(k), FIGURES[k].unit)
-        for k in ("mineable_gw", "hashrate_ehs", "btc_per_year", "share_of_network", "revenue_usd_per_year")
-        if k in national
-    ]
-    headline = [
-        {
-            "label": label,
-            "value": value,
-            "band": f"P10–P90 {fmt(band['p10'], unit)} – {fmt(band['p90'], unit)}"
-            if band and "p10" in band and "p90" in band
-            else "",
-        }
-        for label, value, band, unit in headline
-    ]
+    year = _reference_year(estimates)
+    curves, hub_rows = price_curves(market_prices, year)
+    wasted = ledgers.get("wasted") or {}
     context = {
         "scenario": str(estimates.get("scenario", "")),
         "version": str(estimates.get("tool_version", __version__)),
         "today": dt.date.today().isoformat(),
-        "selection_sentence": selection_sentence(selection),
-        "left_out": left_out(selection),
-        "headline": headline,
+        "headline": headline(estimates),
+        "finding": finding(estimates),
         "national": national_rows(estimates),
         "outside_band": [r for r in national_rows(estimates) if r["outside"]],
         "categories": category_rows(sites, estimates),
+        "surplus": surplus_rows(estimates),
+        "supply": supply_rows(estimates),
+        "supply_chart": _chart(
+            "supply curve: bought ledger GW and BTC a year against the price cap, wasted ledger beside it",
+            charts.supply_curve(
+                estimates.get("supply_curve", []) or [],
+                wasted_gw=float(wasted.get("average_gw") or 0.0),
+                wasted_btc=float(wasted.get("btc_per_year") or 0.0),
+            ),
+        ),
+        "cash_chart": _chart(
+            "cash flow: margin by year, cumulative cash against the capex, halvings marked",
+            charts.cash_flow(
+                estimates.get("projection", []) or [], capex_usd=float(national.get("capex_usd") or 0.0)
+            ),
+        ),
+        "price_chart": _chart(
+            "price-duration curves of the main market hubs", charts.price_duration(curves, year=year or "")
+        )
+        if curves
+        else None,
+        "hub_rows": hub_rows,
+        "reference_year": year,
+        "tornado": _chart(
+            "tornado: fleet NPV and installed GW with each input at its low and high value",
+            charts.npv_tornado(estimates.get("sensitivity", []) or []),
+        ),
         "owners": owner_rows(estimates),
         "charts": _charts(sites, estimates),
         "top_heads": heads,
         "top_rows": top_rows,
         "top_n": TOP_N,
         "seed": seed_claim(estimates.get("seed_claim_check", {}) or {}),
+        "seed2": seed_claims(estimates.get("seed_claims", {}) or {}),
         "sensitivity": sensitivity_rows(estimates.get("sensitivity", []) or []),
         "projection": projection_rows(estimates.get("projection", []) or []),
         "assumptions": assumption_rows(estimates.get("assumptions", {}) or {}),

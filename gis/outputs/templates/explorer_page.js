@@ -194,8 +194,9 @@
   for (const t of [...D.notes, D.in_fleet ? "" : D.fleet_note]) { if (t) { const d = document.createElement("div"); d.textContent = t; notes.appendChild(d); } }
 
   // ------------------------------------------------------------------ national grid
-  const LABELS = { gw: "GW", ehs: "EH/s", btc_per_year: "BTC/yr", npv_usd: "NPV, USD", npv_p10_usd: "NPV P10, USD", npv_p90_usd: "NPV P90, USD",
+  const LABELS = { gw: "power, GW (fleet: installed; ledgers: average)", ehs: "EH/s", btc_per_year: "BTC/yr", npv_usd: "NPV, USD", npv_p10_usd: "NPV P10, USD", npv_p90_usd: "NPV P90, USD",
     btc_per_year_p10: "BTC/yr P10", btc_per_year_p90: "BTC/yr P90" };
+  const LEDGER_LABELS = { wasted: "Wasted ledger (energy thrown away today)", bought: "Bought ledger (at market price)", fleet: "Economic fleet (NPV > 0, both ledgers)" };
   const AXIS_LABELS = { btc_price_usd: "BTC price, USD", network_growth_per_year: "network growth /yr", energy_price_cap_usd_mwh: "energy cap, $/MWh", efficiency_j_th: "ASIC J/TH" };
   function interpolate(cube) {
     // multilinear: clamp to the axis ends, bracket, weight the 2^d corners (gis.outputs.explorer.interpolate_grid)
@@ -220,7 +221,7 @@
     const box = document.getElementById("national-figures");
     const ledgers = Object.keys(D.grid.ledgers);
     const metrics = [...new Set(ledgers.flatMap((l) => Object.keys(D.grid.ledgers[l])))];
-    let h = `<table><tr><th></th>${ledgers.map((l) => `<th>${esc(l)}</th>`).join("")}</tr>`;
+    let h = `<table><tr><th></th>${ledgers.map((l) => `<th data-ledger="${esc(l)}">${esc(LEDGER_LABELS[l] || l)}</th>`).join("")}</tr>`;
     for (const m of metrics) {
       h += `<tr><td>${esc(LABELS[m] || m.replace(/_/g, " "))}</td>`;
       for (const l of ledgers) {
