@@ -42,9 +42,12 @@ def test_outputs_command_writes_every_file(written) -> None:
         "report.html",
         "scenario.toml",
         "sites.gpkg",
+        "sites_ranked.csv",
         "sites_ranked.xlsx",
     ]
     assert all(p.stat().st_size > 0 for p in paths)
+    ranked = pd.read_csv(out / "sites_ranked.csv")
+    assert {"in_fleet", "fleet_mw", "btc_per_year"} <= set(ranked.columns)  # the fleet rows joined on
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 

@@ -114,3 +114,10 @@ def test_fleet_unknown_without_estimates_or_column(tmp_path: Path) -> None:
     book = load_workbook(write_ranked_xlsx(tmp_path / "s.xlsx", sites))
     assert "in_fleet" not in [c.value for c in book["all"][1]]
     assert book.sheetnames[-1] == "columns" and "summary" not in book.sheetnames
+
+
+def test_fleet_from_the_estimates_site_ids() -> None:
+    sites = _sites().drop(columns="in_fleet")
+    first = str(sites["site_id"].iloc[0])
+    mask, why = tables.fleet_mask(sites, {"fleet": {"site_ids": [first]}})
+    assert mask.tolist() == [True] + [False] * (len(sites) - 1) and "site_ids" in why

@@ -240,11 +240,16 @@ class CarbonConfig(_Model):
 
 
 class ProjectionConfig(_Model):
-    """The multi-year projection."""
+    """The multi-year projection: it starts on 1 January of ``start_year`` and runs the machines'
+    life (``[estimates.fleet] asic_life_years``)."""
 
-    start_year: int = _f(2026, "year", "choice", "first calendar year", ge=2009, le=2140)
-    years: int = _f(
-        10, "years", "choice (2026-2035 spans the 2028 and 2032 halvings)", "years to project", ge=1, le=100
+    start_year: int = _f(
+        2026,
+        "year",
+        "choice: the first full year after the network figure (2025-12-27)",
+        "first calendar year",
+        ge=2009,
+        le=2140,
     )
 
 
@@ -362,7 +367,6 @@ UNCERTAIN_INPUTS: dict[str, str] = {
     "capacity_scale": "multiplier on every site's mineable MW, drawn independently per category",
     "efficiency_scale": "multiplier on the ASIC's J/TH (fleet mix, firmware, ageing)",
     "pue": "power usage effectiveness",
-    "uptime": "share of the year mining",
     "network_ehs_scale": "multiplier on the network hashrate",
     "btc_price_usd": "bitcoin price, USD",
     "fees_btc_per_block": "mean fees per block, BTC",
@@ -399,12 +403,6 @@ def _default_ranges() -> dict[str, Range]:
             mode=1.10,
             high=1.17,
             source="d-central.tech: immersion 1.03-1.10, optimised air ~1.10 (typical air 1.20-1.50)",
-        ),
-        "uptime": Range(
-            low=0.91,
-            mode=0.95,
-            high=0.99,
-            source="no fleet statistic found; Riot curtailed >95 % of load in peak hours (abc13.com, 2023)",
         ),
         "network_ehs_scale": Range(
             low=0.85,
@@ -515,7 +513,8 @@ class EstimatesConfig(_Model):
         0.95,
         "1",
         "no fleet statistic found; 95 % as in the reference seed check (demand response, maintenance)",
-        "share of the year the fleet mines",
+        "share of the year a flat fleet mines (seed-claim check only; the national fleet's hours come "
+        "from its hourly dispatch)",
         gt=0.0,
         le=1.0,
     )
@@ -539,7 +538,6 @@ class EstimatesConfig(_Model):
     def _base_inside_ranges(self) -> EstimatesConfig:
         base = {
             "pue": self.pue,
-            "uptime": self.uptime,
             "btc_price_usd": self.market.btc_price_usd,
             "fees_btc_per_block": self.network.fees_btc_per_block,
             "network_growth_per_year": self.network.growth_per_year,

@@ -1524,8 +1524,6 @@ def monte_carlo(
     rows_in = []
     batch: dict[str, list] = {k: [] for k in UNCERTAIN_INPUTS}
     for name in sorted(cfg.uncertainty.ranges):
-        if name == "uptime":
-            continue
         r = cfg.uncertainty.ranges[name].scaled(float(base[name].flat[0]))
         for end, value in (("low", r.low), ("high", r.high)):
             rows_in.append((name, end, value))
@@ -1566,7 +1564,7 @@ def monte_carlo(
         "share_with_a_fleet": float(np.mean(~np.isnan(values["payback_years"]))),
         "share_paying_back": float(np.mean(np.isfinite(values["payback_years"]))),
         "sensitivity": sens,
-        "not_drawn": ["uptime (the dispatch decides the hours mined)"],
+        "not_drawn": ["uptime: the hourly dispatch decides the hours mined"],
     }
 
 

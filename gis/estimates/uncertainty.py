@@ -21,7 +21,6 @@ def base_inputs(config: EstimatesConfig) -> dict[str, np.ndarray]:
         "capacity_scale": np.ones((1, len(CATEGORIES))),
         "efficiency_scale": np.ones(1),
         "pue": np.full(1, config.pue),
-        "uptime": np.full(1, config.uptime),
         "network_ehs_scale": np.ones(1),
         "btc_price_usd": np.full(1, config.market.btc_price_usd),
         "fees_btc_per_block": np.full(1, config.network.fees_btc_per_block),

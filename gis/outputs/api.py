@@ -117,8 +117,9 @@ def outputs_command(
     csv: bool = False,
     record_scenario: bool = True,
 ) -> list[Path]:
-    """Both maps, the styled GeoPackage, the spreadsheet and the report (``gis run``'s last step,
-    and ``gis report``, which also rewrites ``sites_ranked.csv`` with ``csv``). ``record_scenario``:
+    """Both maps, the styled GeoPackage, the spreadsheet, ``sites_ranked.csv`` (with the fleet rows
+    of ``estimates.json`` joined on) and the report (``gis run``'s last step and ``gis report``;
+    ``csv`` is kept for callers and changes nothing). ``record_scenario``:
     write ``OUT/scenario.toml`` from ``scenario_path`` (the packaged default when None)."""
     out = Path(out)
     spec = load_preset(preset)
@@ -130,12 +131,11 @@ def outputs_command(
         written = [_write_map(fmap, out / "map.html", offline=False, console=console)]
     with stage("map_offline"):
         written.append(_write_map(fmap, out / "map_offline.html", offline=True, console=console))
-    if csv:
+    with stage("csv"):  # the ranked list again, now with the fleet rows joined on
         from gis.io import write_csv
         from gis.scoring.api import ranked_csv_frame
-        from gis.scoring.columns import read_candidate_sites
 
-        path = write_csv(out / "sites_ranked.csv", ranked_csv_frame(read_candidate_sites(out / "sites.gpkg")))
+        path = write_csv(out / "sites_ranked.csv", ranked_csv_frame(inputs.sites))
         console.print(f"Wrote {path}")
         written.append(path)
     with stage("sites_gpkg"):

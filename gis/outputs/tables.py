@@ -99,57 +99,16 @@ def ranked_table(sites: pd.DataFrame) -> pd.DataFrame:
 def fleet_mask(
     sites: pd.DataFrame, estimates: dict | None, scenario_path: Path | None = None
 ) -> tuple[np.ndarray | None, str]:
-    """Which sites are in the national fleet of ``estimates`` (same row order), and how it is known.
-
-    The sites' ``in_fleet`` column wins when present. Otherwise the scenario's selection rule
-    (:func:`gis.estimates.rollup.select_sites`, then the ``max_margin`` cut) is applied again
-    with the network hashrate and subsidy recorded in ``estimates.json``; the result is used
-    only if it selects as many sites as ``estimates.json`` says. (None, why) when unknown.
-    """
+    """Which sites are in the national fleet of ``estimates`` (same row order), and how it is known:
+    the sites' ``in_fleet`` column (the outputs stage joins it) or ``estimates.json``'s
+    ``fleet.site_ids``; (None, why) when neither is there. ``scenario_path`` is not needed."""
+    del scenario_path
     if "in_fleet" in sites.columns:
         return sites["in_fleet"].fillna(False).to_numpy(dtype=bool), "the sites' in_fleet column"
-    if not estimates or "selection" not in estimates:
-        return None, "no estimates.json"
-    try:
-        from gis.estimates import bitcoin, rollup
-        from gis.estimates.asics import asic_model
-        from gis.scenario import load_scenario
-
-        c = load_scenario(scenario_path).estimates
-        national = estimates["national"]
-        network_ehs = float(national["network_ehs"])
-        subsidy = float(national["block_subsidy_btc"])
-        checked = rollup.check_sites(pd.DataFrame(sites.drop(columns="geometry", errors="ignore")))
-        checked.index = sites.index
-        chosen = rollup.select_sites(checked, c.selection)
-        selected = chosen.sites
-        if c.selection.rule == "max_margin":
-            figures = rollup.site_figures(
-                selected, c, asic=asic_model(c.asic_model), network_ehs=network_ehs, subsidy_btc=subsidy
-            )
-
-            def revenue(fleet_ehs):
-                btc = bitcoin.expected_btc_per_year(
-                    fleet_ehs,
-                    network_ehs,
-                    subsidy_btc=subsidy,
-                    fees_btc_per_block=c.network.fees_btc_per_block,
-                    uptime=c.uptime,
-                    blocks_per_year=c.network.blocks_per_year,
-                )
-                return btc * c.market.btc_price_usd
-
-            keep = rollup.max_margin_cut(figures, fleet_revenue_usd=revenue, log=chosen.log)
-            selected = selected.loc[keep]
-    except Exception as exc:  # the column is a convenience: never fail the spreadsheet on it
-        return None, f"the selection could not be re-applied ({type(exc).__name__}: {exc})"
-    expected = estimates["selection"].get("sites_selected")
-    if expected is not None and len(selected) != int(expected):
-        return None, (
-            f"re-applying the selection gave {len(selected):,} sites, estimates.json says {int(expected):,}"
-        )
-    ids = set(selected["site_id"].astype(str))
-    return sites["site_id"].astype(str).isin(ids).to_numpy(), "the scenario's selection rule re-applied"
+    ids = ((estimates or {}).get("fleet") or {}).get("site_ids")
+    if ids is None:
+        return None, "no fleet in estimates.json"
+    return sites["site_id"].astype(str).isin(set(map(str, ids))).to_numpy(), "estimates.json fleet.site_ids"
 
 
 # ---------------------------------------------------------------- writing

@@ -165,6 +165,13 @@ CSV_FLOAT_DIGITS: dict[str, int] = {
     "node_price_p10_usd_mwh": 2,
     "node_price_p50_usd_mwh": 2,
     "node_price_p90_usd_mwh": 2,
+    "fleet_mw": 3,
+    "fleet_npv_usd": 0,
+    "fleet_wasted_mwh_per_year": 1,
+    "fleet_bought_mwh_per_year": 1,
+    "hours_mined": 1,
+    "hours_curtailed": 1,
+    "btc_per_year": 3,
     "lat": 6,
     "lon": 6,
 }
