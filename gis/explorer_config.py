@@ -26,7 +26,7 @@ class ExplorerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     btc_price_usd: list[float] = [50_000.0, 70_000.0, 87_500.0, 110_000.0, 140_000.0]
-    network_growth_per_year: list[float] = [0.0, 0.15, 0.3, 0.5]
+    network_growth_per_year: list[float] = [0.0, 0.13, 0.26, 0.5]
     energy_price_cap_usd_mwh: list[float] = [0.0, 20.0, 40.0, 60.0, 80.0]
     efficiency_j_th: list[float] = [12.0, 15.0, 17.5, 21.0]
 

@@ -452,7 +452,9 @@ def finding(estimates: Mapping) -> dict:
             sentence += (
                 f" One MWh mined earns {_with_unit(rev, 'USD/MWh')} in the first year"
                 + (f" and {_with_unit(rev_last, 'USD/MWh')} in the last" if rev_last is not None else "")
-                + ": even free wasted energy does not repay the machines in time."
+                + ": the wasted energy is either too costly to use (a flare genset's running cost) or "
+                "there in too few hours a year (curtailment, spill and negative prices) to repay the "
+                "machines in time."
             )
         sentence += " This is a result of the model, not a missing figure."
     else:
