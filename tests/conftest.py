@@ -118,3 +118,25 @@ def real_mirror(real_data_dir: Path) -> Iterator[LocalServer]:
     """The real data served on 127.0.0.1, as a user's HTTP mirror would."""
     with LocalServer(real_data_dir) as server:
         yield server
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, driven by Playwright (no browser download)."""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the browser tests; skipped (or failed with GIS_REQUIRE_BROWSER=1) without it."""
+    if not CHROMIUM.is_file():
+        reason = f"{CHROMIUM} is absent (apt-get install chromium)"
+        if os.environ.get("GIS_REQUIRE_BROWSER", "").strip() in {"1", "true", "yes"}:
+            pytest.fail(reason + " — GIS_REQUIRE_BROWSER=1 makes this a failure")
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()

@@ -10,36 +10,12 @@ no dialog fires and no console error occurs. Screenshots go to the test's tmp fo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from fixtures.outputs.synthetic import HOSTILE_NAME, make_out_dir
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
-
-
-def _require_browser() -> None:
-    if CHROMIUM.is_file():
-        return
-    reason = f"{CHROMIUM} is absent (apt-get install chromium)"
-    if os.environ.get("GIS_REQUIRE_BROWSER", "").strip() in {"1", "true", "yes"}:
-        pytest.fail(reason + " — GIS_REQUIRE_BROWSER=1 makes this a failure")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import tomllib
 from pathlib import Path
 
@@ -35,7 +34,6 @@ from gis.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from gis.schema import CATEGORIES
 from gis.scoring.score import score_measures
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXES = load_scenario().explorer.axes()
 
 _spec = importlib.util.spec_from_file_location(
@@ -170,28 +168,6 @@ def test_explorer_data_matches_the_run(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- in the browser
-
-
-def _require_browser() -> None:
-    if CHROMIUM.is_file():
-        return
-    reason = f"{CHROMIUM} is absent (apt-get install chromium)"
-    if os.environ.get("GIS_REQUIRE_BROWSER", "").strip() in {"1", "true", "yes"}:
-        pytest.fail(reason + " — GIS_REQUIRE_BROWSER=1 makes this a failure")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 class Page:
