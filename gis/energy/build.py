@@ -361,6 +361,8 @@ def surplus_profiles(
         [hub_of(x).split(":")[0] if own[i] else "" for i, x in enumerate(node_text)], dtype=object
     )
     annual, region, daily = _stranded_annual(sites, market, layers, config, log)
+    no_data = np.isin(category, ["stranded_wind", "stranded_solar"]) & (region == "")
+    why[no_data] = "its market has no curtailment data here (only CAISO, ERCOT, SPP and MISO do)"
     stranded = np.flatnonzero((annual > 0) & (region != ""))
     if len(stranded):
         light, bin_of = _daylight(
