@@ -944,47 +944,6 @@ def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
     return np.where(take_cap, vc, vg), np.where(take_cap, pos_cap, ag.astype(float))
 
 
-def _b(a: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """``a`` (D,) shaped to broadcast against ``like`` (D,) or (D, Y)."""
-    return a[:, None] if like.ndim == 2 else a
-
-
-PROFILE_ROUNDS = 2
-"""Rounds of the year profile's fixed point in :meth:`_Model.solve` (it stops early once the profile
-moves by less than 0.1 %). One round left buying fleets priced at a profile unlike the one they mine
-(national NPV 0.40 against the sites' 0.73 $B at BTC $140 k, and fleets with negative NPV in the
-explorer grid); two agree with four to 0.01 % on the real data's bands and NPVs (checked)."""
-
-
-def _profile(X: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    """Year profile of a fleet hashrate (mean 1), the previous one where the fleet is empty."""
-    m = X.mean(1, keepdims=True)
-    return np.where(m > 0, X / np.where(m > 0, m, 1.0), previous)
-
-
-@dataclass(frozen=True)
-class _Sub:
-    jf: np.ndarray
-    frac: np.ndarray
-    pos_cap: np.ndarray
-
-
-def _best_sub(slab: np.ndarray, qq: np.ndarray, sub: _Sub, J: int, D: int):
-    """Mode-B best per site: (value at the full grid per unit wasted MW, best value, position)."""
-    cum = np.concatenate([np.zeros((*slab.shape[:2], 1)), np.cumsum(slab, axis=2)], axis=2)
-    arg = _prefix_argmax(cum)
-    pmax = np.take_along_axis(cum, arg, axis=2)
-    col = qq * (J + 1) + sub.jf
-    vg = pmax.reshape(D, -1)[:, col]
-    ag = arg.reshape(D, -1)[:, col]
-    c0 = cum.reshape(D, -1)[:, col]
-    sl = slab.reshape(D, -1)[:, qq * J + np.minimum(sub.jf, J - 1)]
-    vc = np.where(sub.jf < J, c0 + np.where(sub.frac > 0, sub.frac, 0.0) * sl, -np.inf)
-    take_cap = vc > vg
-    full = cum[:, :, -1][:, qq]
-    return full, np.where(take_cap, vc, vg), np.where(take_cap, sub.pos_cap, ag.astype(float))
-
-
 def _prefix_argmax(cum: np.ndarray) -> np.ndarray:
     """Index of the running maximum along the last axis (the first index on ties: the smaller
     fleet). A loop over the few levels, each step vectorised over draws and classes."""
