@@ -152,7 +152,7 @@ def national_run(
     *, data_dir: Path | None, layers_path: Path | None, out: Path, scenario: Scenario
 ) -> tuple[dict, dict, gpd.GeoDataFrame, pd.DataFrame]:
     """Stage timings of the national run; returns (results, layers, candidate sites, measures)."""
-    from gis.estimates.api import estimate, profiles_for_sites
+    from gis.estimates.api import estimate
 
     r: dict[str, object] = {}
     if layers_path is None:
@@ -180,8 +180,8 @@ def national_run(
         from gis.estimates.api import network_from_layer
 
         network = network_from_layer(layers["btc_network"])
-    r.update(energy_and_fleet(scored, layers, scenario, network))
-    (profiles, surplus), _ = timed(profiles_for_sites, scored, layers, scenario.energy)
+    rows, profiles, surplus = energy_and_fleet(scored, layers, scenario, network)
+    r.update(rows)
     result, r["estimate_s"] = timed(
         estimate,
         scored,
@@ -217,16 +217,17 @@ def national_run(
 
 def energy_and_fleet(
     scored: gpd.GeoDataFrame, layers: dict, scenario: Scenario, network: dict | None
-) -> dict:
+) -> tuple[dict, object, dict]:
     """The hourly energy model for every site (time, and its extra memory traced by tracemalloc), the
-    fleet solve, and 1,000 Monte Carlo draws with the fleet re-sized and re-selected in each."""
+    fleet solve, and 1,000 Monte Carlo draws with the fleet re-sized and re-selected in each; returns
+    the rows, the profiles and the surplus table (for the estimate that follows)."""
     import tracemalloc
 
     from gis.estimates import fleet, rollup
     from gis.estimates.api import _fleet_profiles, profiles_for_sites
 
     r: dict[str, object] = {}
-    (profiles, _), r["hourly_model_s"] = timed(profiles_for_sites, scored, layers, scenario.energy)
+    (profiles, surplus), r["hourly_model_s"] = timed(profiles_for_sites, scored, layers, scenario.energy)
     tracemalloc.start()
     profiles_for_sites(scored, layers, scenario.energy)
     r["hourly_model_extra_gb"] = tracemalloc.get_traced_memory()[1] / 1e9
@@ -247,7 +248,7 @@ def energy_and_fleet(
         network_ehs = _network_ehs(config, network)[0]
     result, r["fleet_solve_s"] = timed(fleet.fleet_economics, prof, ranking, config, network_ehs=network_ehs)
     _, r["monte_carlo_1000_s"] = timed(fleet.monte_carlo, result, config, draws=1000)
-    return r
+    return r, profiles, surplus
 
 
 # ---------------------------------------------------------------- (b) naive baseline
