@@ -1,14 +1,17 @@
 """Where, and how much, could the United States mine Bitcoin on energy it already owns or wastes.
 
-The package is a pipeline of plain functions, one subpackage per stage::
+The package is a pipeline of plain functions, one subpackage per stage, each importing only the
+stages before it (an import contract in ``pyproject.toml``, checked in CI)::
 
+    config    -> gis.config    scenario, catalog, environment: typed settings, imports no stage
     sources   -> gis.sources   download / mirror / local directory, cached and hash-checked
     layers    -> gis.layers    canonical GeoDataFrames, validated against gis.schema
     sites     -> gis.sites     candidate sites with mineable MW
-    criteria  -> gis.criteria  spatial measures per site (EPSG:5070 metres)
+    energy    -> gis.energy    hourly wasted energy and buy prices per site (market data)
+    measures  -> gis.measures  spatial measures per site (EPSG:5070 metres); gis.engine runs them
     scores    -> gis.scoring   0..1 suitability, breakdown, exclusions, rank, stability
-    estimates -> gis.estimates national GW, EH/s, BTC a year, cost, CO2, hashrate share
-    outputs   -> gis.outputs   folium map, GeoPackage, ranked CSV/XLSX, report
+    estimates -> gis.estimates fleets over the machines' life: GW, EH/s, BTC a year, NPV, CO2
+    outputs   -> gis.outputs   folium map, GeoPackage, ranked CSV/XLSX, report, explorer
 
 Coordinates are stored in EPSG:4326; every distance and area is measured in EPSG:5070
 (CONUS Albers, metres) or geodesically.

@@ -19,8 +19,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from gis import __version__
+from gis.config.settings import DEFAULT_OUT, data_origin
 from gis.errors import GisError, environment_error
-from gis.settings import DEFAULT_OUT, data_origin
 from gis.textsafe import SafeConsole
 
 app = typer.Typer(
@@ -278,12 +278,19 @@ def score(
     layers: LayersOpt = None,
 ) -> None:
     """Score candidate sites: OUT/sites.gpkg and OUT/sites_ranked.csv."""
+    from gis.grid import grid_command
     from gis.scoring.api import score_command
 
     use_layers(out, layers)
     with _staged(out) as stage:
         score_command(
-            out=stage, scenario_path=scenario, console=console, engine=engine, scheduler=scheduler, grid=grid
+            out=stage,
+            scenario_path=scenario,
+            console=console,
+            engine=engine,
+            scheduler=scheduler,
+            grid=grid,
+            grid_stage=grid_command,
         )
 
 
@@ -408,10 +415,11 @@ def run(
 
     timing.start()
     with timing.stage("imports"):
+        from gis.config.scenario import load_scenario
         from gis.estimates.api import estimate_command
+        from gis.grid import grid_command
         from gis.io import ensure_dir
         from gis.outputs.api import outputs_command
-        from gis.scenario import load_scenario
         from gis.scoring.api import score_command
 
     t0 = time.perf_counter()
@@ -445,6 +453,7 @@ def run(
                 engine=engine,
                 scheduler=scheduler,
                 grid=grid,
+                grid_stage=grid_command,
             )
         progress.update(task, completed=1)
         task = stage("estimate")
@@ -509,7 +518,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence for users
         if debug:
             traceback.print_exc()
-        user = environment_error(exc)  # disk full, unwritable folder, network: the user can fix it
+        from gis.sources.fetch import transfer_error
+
+        # disk full, unwritable folder, network: the user can fix it
+        user = environment_error(exc) or transfer_error(exc)
         if user is not None:
             console.print(f"[bold red]error:[/] {user.message}", highlight=False, soft_wrap=True)
             return 1

@@ -72,8 +72,8 @@ _DISK_FIX = "free space on that disk (or choose another folder with --out / GIS_
 def environment_error(exc: BaseException) -> GisError | None:
     """The user error for a failure of the machine rather than of the tool, or None.
 
-    Disk full, read-only or unwritable folders, and network failures of any kind are things a
-    user can fix; they must not be reported as bugs. The message names the file (or URL), the
+    Disk full and read-only or unwritable folders are things a user can fix; they must not be
+    reported as bugs (network failures: :func:`gis.sources.fetch.transfer_error`). The message names the file (or URL), the
     cause and the fix.
     """
     import errno
@@ -92,11 +92,4 @@ def environment_error(exc: BaseException) -> GisError | None:
             )
     if any(t in text.lower() for t in _DISK_FULL_TEXT):
         return GisError(f"the disk is full ({text.strip()})", fix=_DISK_FIX)
-    module = type(exc).__module__ or ""
-    if module.startswith(("requests", "urllib3")):
-        from gis.settings import limits
-        from gis.sources.fetch import network_error
-
-        url = getattr(getattr(exc, "request", None), "url", None) or ""
-        return network_error(exc, url, limits().stall_s)
     return None

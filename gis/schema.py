@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gis import STORAGE_CRS
+from gis.config.vocabulary import FUELS, OWNER_CLASSES, PLANT_STATUSES
 from gis.errors import GisError
 
 DTYPES = {"str", "int64", "Int64", "float64", "bool"}
@@ -82,49 +83,6 @@ def _c(
 PLANT_MW_BOUNDS = (0.0, 10_000.0)
 """Plausible nameplate of one plant (MW): the largest US plant, Grand Coulee, has 6,809 MW."""
 
-
-OWNER_CLASSES = (
-    "federal_tva",
-    "federal_usace",
-    "federal_usbr",
-    "federal_other",
-    "military",
-    "public_other",
-    "private",
-)
-"""Values of ``owner_class``: who operates a plant (EIA-860 operator, not equity owner)."""
-
-FUELS = (
-    "coal",
-    "gas",
-    "oil",
-    "nuclear",
-    "hydro",
-    "pumped_storage",
-    "wind",
-    "solar",
-    "geothermal",
-    "biomass",
-    "storage",
-    "waste",
-    "other",
-)
-"""Values of ``fuel``: the plant's primary energy source, harmonised across EIA and WRI."""
-
-PLANT_STATUSES = ("operating", "retiring", "retired", "retooled")
-"""Values of ``status``: EIA-860M operating state of a plant (``retooled``: some units retired,
-others still running, e.g. coal units retired and gas units kept)."""
-
-CATEGORIES = (
-    "federal_hydro",
-    "retired_coal",
-    "nuclear_surplus",
-    "military_backup",
-    "flare_gas",
-    "stranded_wind",
-    "stranded_solar",
-)
-"""Values of ``category`` in ``candidate_sites`` (pinned in DESIGN.md)."""
 
 PLANTS = LayerSchema(
     name="plants",

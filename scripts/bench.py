@@ -53,16 +53,16 @@ from rich.console import Console
 from rich.table import Table
 
 from gis import METRIC_CRS, __version__
-from gis.criteria import measure_sites
+from gis.config.scenario import Scenario, load_scenario
+from gis.config.settings import DataOrigin
 from gis.engine import CachedEngine, DaskEngine, LocalEngine
 from gis.grid import score_grid_with_log
 from gis.io import write_csv, write_gpkg, write_json
 from gis.layers import build_layers, read_layers, write_layers
-from gis.scenario import Scenario, load_scenario
+from gis.measures import measure_sites
 from gis.scoring.api import ranked_csv_frame, score_sites_with_log
 from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
-from gis.settings import DataOrigin
 from gis.sites import candidate_sites
 from gis.sources import Resolver
 

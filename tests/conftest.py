@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gis.settings import require_real_data
+from gis.config.settings import require_real_data
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -34,12 +34,12 @@ from fixtures.scoring.tiny_layers import tiny_layers
 from rich.console import Console
 
 from gis.cli import main
+from gis.config.scenario import DEFAULT_SCENARIO
+from gis.config.settings import DataOrigin
 from gis.errors import GisError
 from gis.io import write_gpkg
 from gis.layers import build_layers, write_layers
 from gis.rowlog import RowLog
-from gis.scenario import DEFAULT_SCENARIO
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -113,7 +113,7 @@ print("scenario" if "--scenario" in args else "default")
 
 
 def test_headline_runs_time_gis_run_stage_by_stage(tmp_path: Path):
-    from gis.scenario import load_scenario
+    from gis.config.scenario import load_scenario
 
     fake = tmp_path / "fake_gis.py"
     fake.write_text(FAKE_GIS)
@@ -133,7 +133,7 @@ def test_headline_runs_time_gis_run_stage_by_stage(tmp_path: Path):
 
 
 def test_failed_run_is_an_error(tmp_path: Path):
-    from gis.scenario import load_scenario
+    from gis.config.scenario import load_scenario
 
     fake = tmp_path / "fail.py"
     fake.write_text("import sys; sys.exit(3)")
@@ -144,7 +144,7 @@ def test_failed_run_is_an_error(tmp_path: Path):
 
 
 def test_weight_shift_keeps_weights_summing_to_one():
-    from gis.scenario import load_scenario
+    from gis.config.scenario import load_scenario
 
     scenario = load_scenario()
     changed = bench.shifted_weights(scenario)

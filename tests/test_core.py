@@ -177,7 +177,7 @@ def test_cli_unknown_command_is_nonzero(capsys) -> None:
 
 
 def test_scenario_file_holds_only_what_it_changes(tmp_path: Path) -> None:
-    from gis.scenario import load_scenario
+    from gis.config.scenario import load_scenario
 
     base = load_scenario()
     path = tmp_path / "cheap.toml"
@@ -189,7 +189,7 @@ def test_scenario_file_holds_only_what_it_changes(tmp_path: Path) -> None:
 
 
 def test_scenario_error_names_file_and_dotted_key(tmp_path: Path) -> None:
-    from gis.scenario import load_scenario
+    from gis.config.scenario import load_scenario
 
     path = tmp_path / "typo.toml"
     path.write_text("[estimates]\nuptim = 0.9\n", encoding="utf-8")

@@ -12,7 +12,8 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from gis import METRIC_CRS
-from gis.criteria import (
+from gis.config.scenario import load_scenario
+from gis.measures import (
     headroom_mw,
     line_vertices,
     measure_sites,
@@ -20,7 +21,6 @@ from gis.criteria import (
     nearest_substation,
     within_states,
 )
-from gis.scenario import load_scenario
 from gis.sites import candidate_sites
 
 _spec = importlib.util.spec_from_file_location(
@@ -137,7 +137,7 @@ def test_grid_headroom_caps_a_large_asset_on_a_weak_line():
 
 def test_road_distance_queries_tile_by_tile(monkeypatch):
     import gis.layers.osm as osm
-    from gis.criteria.roads import road_distance_km
+    from gis.measures.roads import road_distance_km
 
     calls = []
 

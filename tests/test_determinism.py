@@ -75,8 +75,8 @@ def test_rerun_in_place_rewrites_the_same_bytes(tmp_path: Path) -> None:
 
 @pytest.mark.realdata
 def test_real_data_outputs_are_byte_identical(real_data_dir: Path, tmp_path: Path) -> None:
+    from gis.config.settings import DataOrigin
     from gis.layers import build_layers, write_layers
-    from gis.settings import DataOrigin
     from gis.sources import Resolver
 
     resolver = Resolver(DataOrigin(data_dir=real_data_dir), progress=False)

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
+from gis.config.energy import CategoryEnergy, CurtailmentRegion, EnergyConfig, NodeRule
+from gis.config.scenario import load_scenario
 from gis.energy.build import surplus_profiles
-from gis.energy.config import CategoryEnergy, CurtailmentRegion, EnergyConfig, NodeRule
 from gis.energy.markets import hub_prices, market_intensity, year_hours
 from gis.energy.nodes import assign_nodes, hub_of
 from gis.energy.solar import daylight_weights
 from gis.rowlog import RowLog
-from gis.scenario import load_scenario
 
 YEAR = 2023  # 8,760 hours
 HOURS = year_hours(YEAR)
@@ -48,6 +48,10 @@ def _config(**categories: CategoryEnergy) -> EnergyConfig:
         ],
         categories=categories,
         military_engine_hours=50.0,
+        fallback_price_source="test",
+        intensity=[],
+        fuel_t_per_mwh={},
+        published=[],
     )
 
 
@@ -287,7 +291,7 @@ def test_market_intensity_from_fuel_mix_by_hand():
 
 
 def test_surplus_table_and_published_comparison_by_hand():
-    from gis.energy.config import PublishedFigure
+    from gis.config.energy import PublishedFigure
     from gis.energy.summary import published_comparison, surplus_by_category
 
     sites = pd.DataFrame(
@@ -309,32 +313,34 @@ def test_surplus_table_and_published_comparison_by_hand():
         "no hourly prices in its region: no evidence of surplus hours": 1
     }
     assert table["nuclear_surplus"]["hours_per_year"] == pytest.approx(100.0)
-    config = EnergyConfig(
-        published=[
-            PublishedFigure(
-                label="caiso",
-                categories=["stranded_wind", "stranded_solar"],
-                scope="CAISO",
-                quantity="twh_per_year",
-                value=0.04,
-                source="s",
-            ),
-            PublishedFigure(
-                label="deal",
-                categories=["nuclear_surplus"],
-                quantity="peak_mw_per_site",
-                value=200.0,
-                source="s",
-            ),
-            PublishedFigure(
-                label="se",
-                categories=["nuclear_surplus"],
-                scope="Southeast",
-                quantity="avg_gw",
-                value=1.0,
-                source="s",
-            ),
-        ]
+    config = _config().model_copy(
+        update={
+            "published": [
+                PublishedFigure(
+                    label="caiso",
+                    categories=["stranded_wind", "stranded_solar"],
+                    scope="CAISO",
+                    quantity="twh_per_year",
+                    value=0.04,
+                    source="s",
+                ),
+                PublishedFigure(
+                    label="deal",
+                    categories=["nuclear_surplus"],
+                    quantity="peak_mw_per_site",
+                    value=200.0,
+                    source="s",
+                ),
+                PublishedFigure(
+                    label="se",
+                    categories=["nuclear_surplus"],
+                    scope="Southeast",
+                    quantity="avg_gw",
+                    value=1.0,
+                    source="s",
+                ),
+            ]
+        }
     )
     rows = {r["label"]: r for r in published_comparison(sites, config)}
     assert rows["caiso"]["tool"] == pytest.approx(0.02) and rows["caiso"]["ratio"] == pytest.approx(0.5)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gis.config.scenario import load_scenario
+from gis.config.settings import DataOrigin
 from gis.energy.build import surplus_profiles
 from gis.layers import build_layers
 from gis.rowlog import RowLog
-from gis.scenario import load_scenario
-from gis.settings import DataOrigin
 from gis.sites import candidate_sites
 from gis.sources import Resolver
 

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gis.criteria import measure_sites
+from gis.config.scenario import load_scenario
 from gis.engine import CachedEngine, DaskEngine, LocalEngine, get_engine, measures_key
 from gis.errors import GisError
 from gis.grid import measure_cells, score_grid
-from gis.scenario import load_scenario
+from gis.measures import measure_sites
 from gis.scoring.api import score_sites, score_sites_with_log
 from gis.sites import candidate_sites
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gis.cli import main
+from gis.config.vocabulary import CATEGORIES
 from gis.io import write_gpkg
-from gis.schema import CATEGORIES
 
 _spec = importlib.util.spec_from_file_location(
     "tiny_layers", Path(__file__).parent / "fixtures" / "scoring" / "tiny_layers.py"

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from gis.config.asics import ASIC_CATALOGUE, asic_model, asic_table, known_models
+from gis.config.estimates import EstimatesConfig, assumptions
+from gis.config.scenario import DEFAULT_SCENARIO, load_estimates_config
 from gis.errors import GisError
-from gis.estimates.asics import ASIC_CATALOGUE, asic_model, asic_table, known_models
 from gis.estimates.calculator import calculator
-from gis.estimates.config import DEFAULT_SCENARIO, EstimatesConfig, assumptions, load_estimates_config
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gis.config.estimates import EstimatesConfig, Range
 from gis.energy.profiles import SurplusProfiles
 from gis.errors import GisError
 from gis.estimates import bitcoin
 from gis.estimates.calculator import seed_claims_corrected
-from gis.estimates.config import EstimatesConfig, Range
 from gis.estimates.fleet import (
     MWH_PER_TH_DAY_PER_J_TH,
     fleet_economics,

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gis.config.scenario import load_scenario
+from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.estimates.api import estimate, latest_difficulty, network_from_layer, profiles_for_sites
-from gis.scenario import load_scenario
-from gis.schema import CATEGORIES
 from gis.scoring.api import score_sites
 
 _spec = importlib.util.spec_from_file_location(

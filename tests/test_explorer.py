@@ -20,6 +20,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
+from gis.config.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.outputs.assets import remote_asset_tags
 from gis.outputs.explorer import (
@@ -30,8 +32,6 @@ from gis.outputs.explorer import (
     render_explorer,
     scenario_grid,
 )
-from gis.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
-from gis.schema import CATEGORIES
 from gis.scoring.score import score_measures
 
 AXES = load_scenario().explorer.axes()

@@ -21,8 +21,8 @@ import pyogrio
 import pytest
 from fixtures.scoring.tiny_layers import tiny_layers
 
+from gis.config.scenario import DEFAULT_SCENARIO
 from gis.io import STAGING_PREFIX, clean_stale, staged_outputs, write_gpkg
-from gis.scenario import DEFAULT_SCENARIO
 
 REPO = Path(__file__).resolve().parent.parent
 

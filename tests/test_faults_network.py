@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gis.catalog import SourceFile
+from gis.config.catalog import SourceFile
 from gis.errors import DataUnavailableError, GisError
 from gis.sources.archive import check_compressed, open_member
 from gis.sources.fetch import LimitExceeded, download

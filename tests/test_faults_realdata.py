@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gis.config.settings import DataOrigin
 from gis.layers import build_layers
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 pytestmark = pytest.mark.realdata

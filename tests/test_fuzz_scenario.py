@@ -2,8 +2,8 @@
 
 Whatever a user does to the TOML (a value of another type, NaN or infinity, a huge number, a
 deleted or duplicated line, an unknown key, a renamed table, a file cut short, stray bytes),
-:func:`gis.scenario.load_scenario` either raises :class:`~gis.errors.GisError` naming the file
-or returns a valid :class:`~gis.scenario.Scenario`; never another exception.
+:func:`gis.config.scenario.load_scenario` either raises :class:`~gis.errors.GisError` naming the file
+or returns a valid :class:`~gis.config.scenario.Scenario`; never another exception.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from gis.config.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from gis.errors import GisError
-from gis.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 
 DEFAULT_TEXT = DEFAULT_SCENARIO.read_text(encoding="utf-8")
 LINES = DEFAULT_TEXT.splitlines()

@@ -14,7 +14,9 @@ from shapely.geometry import box
 
 from gis import METRIC_CRS
 from gis.cli import main
-from gis.criteria import measure_sites
+from gis.config.scenario import load_scenario
+from gis.config.scoring import StabilityConfig
+from gis.config.settings import cache_dir
 from gis.errors import GisError
 from gis.grid import (
     sample_points,
@@ -25,13 +27,11 @@ from gis.grid import (
 from gis.grid.potential import cell_sites
 from gis.io import write_gpkg
 from gis.layers.resource import resource_raster, sample_raster
+from gis.measures import measure_sites
 from gis.rowlog import RowLog
-from gis.scenario import load_scenario
 from gis.schema import LAYER_SCHEMAS, validate
-from gis.scoring.config import StabilityConfig
 from gis.scoring.score import score_measures
 from gis.scoring.stability import draw_weights, p_top_n
-from gis.settings import cache_dir
 
 _spec = importlib.util.spec_from_file_location(
     "scale_synthetic", Path(__file__).parent / "fixtures" / "scale" / "synthetic.py"
@@ -256,6 +256,6 @@ def test_gis_score_grid_writes_its_own_layer_and_ranked_csv(tmp_path: Path):
 
 
 def SCENARIO_PATH() -> Path:
-    from gis.scenario import DEFAULT_SCENARIO
+    from gis.config.scenario import DEFAULT_SCENARIO
 
     return DEFAULT_SCENARIO

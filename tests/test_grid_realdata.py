@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from gis import METRIC_CRS
+from gis.config.scenario import load_scenario
+from gis.config.settings import DataOrigin
 from gis.grid import score_grid_with_log
 from gis.layers import build_layers
-from gis.scenario import load_scenario
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 pytestmark = pytest.mark.realdata

@@ -10,10 +10,10 @@ from rich.console import Console
 
 import gis.layers
 from gis import cli
+from gis.config.settings import DataOrigin
 from gis.layers import build as build_module
 from gis.layers import read_layers
 from gis.layers.build import cached_layers_path, layers_cache_key
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 REPO = Path(__file__).resolve().parent.parent

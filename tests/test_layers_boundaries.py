@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon, box
 
-from gis.catalog import load_source
+from gis.config.catalog import load_source
+from gis.config.settings import DataOrigin
 from gis.errors import GisError
 from gis.layers import boundaries
 from gis.layers.boundaries import (
@@ -25,7 +26,6 @@ from gis.layers.boundaries import (
 )
 from gis.rowlog import RowLog
 from gis.schema import validate
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from gis.catalog import load_source
+from gis.config.catalog import load_source
+from gis.config.settings import DataOrigin
 from gis.errors import GisError
 from gis.layers import flares
 from gis.layers.military import state_code
 from gis.rowlog import RowLog
 from gis.schema import validate
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 REPO = Path(__file__).resolve().parent.parent

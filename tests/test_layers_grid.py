@@ -20,13 +20,13 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, MultiLineString, Point
 
-from gis.catalog import load_source
+from gis.config.catalog import load_source
+from gis.config.settings import DataOrigin
 from gis.errors import GisError
 from gis.layers import grid
 from gis.layers.boundaries import read_vector, states_from_frame
 from gis.rowlog import RowLog
 from gis.schema import validate
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 REPO = Path(__file__).resolve().parent.parent

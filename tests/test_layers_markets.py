@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gis.catalog import load_source
+from gis.config.catalog import load_source
+from gis.config.settings import DataOrigin
 from gis.errors import GisError
 from gis.io import write_gpkg
 from gis.layers import markets
 from gis.layers.build import build_layers, read_layers
 from gis.rowlog import RowLog
 from gis.schema import LAYER_SCHEMAS, validate
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 REPO = Path(__file__).resolve().parent.parent

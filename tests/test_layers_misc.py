@@ -15,12 +15,12 @@ import pyproj
 import pytest
 import shapely
 
-from gis.catalog import load_source
+from gis.config.catalog import load_source
+from gis.config.settings import DataOrigin
 from gis.errors import GisError
 from gis.layers import bitcoin, military, offshore, resource
 from gis.rowlog import RowLog
 from gis.schema import validate
-from gis.settings import DataOrigin
 from gis.sources import Fetched, Resolver
 
 REPO = Path(__file__).resolve().parent.parent

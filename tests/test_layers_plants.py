@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from gis.catalog import load_catalog
+from gis.config.catalog import load_catalog
+from gis.config.settings import DataOrigin
 from gis.errors import GisError
 from gis.layers._plants_fuel import fuel_from_atlas, fuel_from_gppd, fuel_from_technology
 from gis.layers._plants_readers import (
@@ -30,7 +31,6 @@ from gis.layers._plants_status import join_status, normalise_plant_name, status_
 from gis.layers.plants import build, capacity_factor, classify_owner, explain_owner, federal_summary
 from gis.rowlog import RowLog
 from gis.schema import PLANT_STATUS, PLANTS, validate
-from gis.settings import DataOrigin
 from gis.sources import Fetched, Resolver
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plants"

@@ -16,11 +16,11 @@ from fixtures.outputs.synthetic import HOSTILE_NAME, HOSTILE_OWNER, make_out_dir
 from openpyxl import load_workbook
 from rich.console import Console
 
+from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.outputs.api import map_command, outputs_command
 from gis.outputs.labels import CATEGORY_LABELS
 from gis.outputs.report import fmt
-from gis.schema import CATEGORIES
 
 QUIET = Console(quiet=True)
 

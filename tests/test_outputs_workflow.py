@@ -11,8 +11,8 @@ import pytest
 from fixtures.outputs.synthetic import make_out_dir
 
 from gis.cli import main
+from gis.config.scenario import MAX_DEPTH, MAX_NAME_CHARS, load_scenario
 from gis.errors import GisError
-from gis.scenario import MAX_DEPTH, MAX_NAME_CHARS, load_scenario
 
 
 def _write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:

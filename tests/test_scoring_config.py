@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from gis.config.scenario import DEFAULT_SCENARIO, load_scenario
+from gis.config.scoring import ScoringConfig
 from gis.errors import GisError
-from gis.scenario import DEFAULT_SCENARIO, load_scenario
-from gis.scoring.config import ScoringConfig
 
 
 def _default_text() -> str:

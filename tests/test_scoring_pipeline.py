@@ -15,12 +15,13 @@ from rich.console import Console
 from shapely.geometry import Point
 
 from gis import METRIC_CRS
+from gis.config.scenario import load_scenario
+from gis.config.scoring import StabilityConfig
+from gis.config.vocabulary import CATEGORIES
 from gis.io import write_gpkg
-from gis.scenario import load_scenario
-from gis.schema import CATEGORIES, SCHEMA_REGISTRY
+from gis.schema import SCHEMA_REGISTRY
 from gis.scoring.allocate import allocate_shared, interconnect_groups
 from gis.scoring.api import score_command, score_sites
-from gis.scoring.config import StabilityConfig
 from gis.scoring.score import score_measures
 from gis.scoring.stability import draw_weights, p_top_n
 

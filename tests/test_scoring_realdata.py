@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from gis.config.scenario import load_scenario
+from gis.config.settings import DataOrigin
+from gis.config.vocabulary import CATEGORIES
 from gis.layers import build_layers
-from gis.scenario import load_scenario
-from gis.schema import CATEGORIES
 from gis.scoring.api import score_sites_with_log
-from gis.settings import DataOrigin
 from gis.sources import Resolver
 
 pytestmark = pytest.mark.realdata

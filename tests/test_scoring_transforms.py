@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gis.scoring.config import LinearTransform, StepTransform
+from gis.config.scoring import LinearTransform, StepTransform
 from gis.scoring.transforms import apply_transform, gaussian, inverse, linear, logistic, step
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)

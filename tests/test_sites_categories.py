@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gis.scenario import load_scenario
-from gis.schema import CATEGORIES
+from gis.config.scenario import load_scenario
+from gis.config.vocabulary import CATEGORIES
 from gis.sites import bcm_to_mw, candidate_sites
 
 _spec = importlib.util.spec_from_file_location(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gis.catalog import Source, SourceFile, load_catalog, load_source
+from gis.config.catalog import Source, SourceFile, load_catalog, load_source
+from gis.config.settings import DataOrigin, data_origin
 from gis.errors import DataUnavailableError, GisError
-from gis.settings import DataOrigin, data_origin
 from gis.sources import Resolver
 from gis.sources.archive import extract_member, find_member, safe_members
 from gis.sources.fetch import download, sha256_of

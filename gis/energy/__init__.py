@@ -11,8 +11,8 @@ Modules::
     summary    surplus by category beside published figures
 """
 
+from gis.config.energy import EnergyConfig
 from gis.energy.build import SUMMARY_COLUMNS, WASTED_CATEGORIES, describe_surplus, surplus_profiles
-from gis.energy.config import EnergyConfig
 from gis.energy.markets import hub_prices, market_intensity, year_hours
 from gis.energy.nodes import assign_nodes, hub_of
 from gis.energy.profiles import PROFILE_SITE_COLUMNS, SurplusProfiles

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gis.energy.config import CategoryEnergy, EnergyConfig
+from gis.config.energy import CategoryEnergy, EnergyConfig
 from gis.energy.markets import hub_prices, market_intensity, year_hours
 from gis.energy.nodes import PROXY_MARK, assign_nodes, hub_of
 from gis.energy.profiles import SurplusProfiles

@@ -7,7 +7,7 @@ node id becomes ``"<proxy region><-<hub>"`` so outputs always say a proxy was us
 rule matches (Alaska, Hawaii, Guam, offshore) has no node.
 
 >>> import pandas as pd
->>> from gis.energy.config import NodeRule
+>>> from gis.config.energy import NodeRule
 >>> rules = [NodeRule(node="ERCOT:HB_WEST", balancing_authorities=["ERCO"], lon_max=-100.0),
 ...          NodeRule(node="ERCOT:HB_NORTH", balancing_authorities=["ERCO"], fallback_states=["TX"])]
 >>> sites = pd.DataFrame({"balancing_authority": ["ERCO", "", "SOCO"], "state": ["TX", "TX", "GA"],
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gis.energy.config import NodeRule
+from gis.config.energy import NodeRule
 
 __all__ = ["assign_nodes", "hub_of"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gis.energy.config import EnergyConfig
-from gis.schema import CATEGORIES
+from gis.config.energy import EnergyConfig
+from gis.config.vocabulary import CATEGORIES
 
 __all__ = ["published_comparison", "surplus_by_category"]
 

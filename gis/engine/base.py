@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gis import METRIC_CRS
-from gis.scoring.config import ScoringConfig
+from gis.config.scoring import ScoringConfig
 
 __all__ = ["MEASURE_LAYERS", "Engine", "MeasureFunc", "metric_layers"]
 
@@ -17,7 +17,7 @@ MEASURE_LAYERS = ("transmission_lines", "substations", "states")
 """Layers the measures read (the others stay on the client)."""
 
 MeasureFunc = Callable[[gpd.GeoDataFrame, dict[str, pd.DataFrame], ScoringConfig], pd.DataFrame]
-"""A row-wise measure function such as :func:`gis.criteria.measure_sites` (top-level, picklable)."""
+"""A row-wise measure function such as :func:`gis.measures.measure_sites` (top-level, picklable)."""
 
 
 class Engine(Protocol):

@@ -2,7 +2,7 @@
 
 The key hashes the sites (attributes and WKB geometry), the measured layers, the scenario
 tables the measures read (grid, costs, carbon, site models, roads), the tool version and the
-measure function: its name and the source code of its module and of :mod:`gis.criteria`, so
+measure function: its name and the source code of its module and of :mod:`gis.measures`, so
 a changed measure is recomputed, never read back stale.
 A hit is read back from ``<cache_dir>/measures-<key>.parquet`` (or memory); a miss runs the
 wrapped engine and stores the result atomically.
@@ -21,11 +21,11 @@ import pandas as pd
 import shapely
 
 from gis import __version__
-from gis.criteria import measure_sites
+from gis.config.scoring import ScoringConfig
 from gis.engine.base import MEASURE_LAYERS, Engine, MeasureFunc
 from gis.errors import GisError
 from gis.io import atomic_path
-from gis.scoring.config import ScoringConfig
+from gis.measures import measure_sites
 from gis.textsafe import terminal_text
 
 __all__ = ["CachedEngine", "measures_key"]
@@ -50,18 +50,18 @@ def _hash_frame(digest: hashlib._Hash, frame: pd.DataFrame | None) -> None:
 
 @cache
 def _criteria_code() -> bytes:
-    """Hash of the source code of :mod:`gis.criteria` (every measure's building blocks), read once."""
-    import gis.criteria
+    """Hash of the source code of :mod:`gis.measures` (every measure's building blocks), read once."""
+    import gis.measures
 
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(gis.criteria.__file__).parent.glob("*.py")):
+    for path in sorted(Path(gis.measures.__file__).parent.glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.digest()
 
 
 def _code_digest(func: MeasureFunc) -> bytes:
-    """The measure code: :mod:`gis.criteria` plus the file of ``func``'s module (read each time)."""
+    """The measure code: :mod:`gis.measures` plus the file of ``func``'s module (read each time)."""
     digest = hashlib.blake2b(_criteria_code(), digest_size=16)
     module = sys.modules.get(func.__module__)
     path = getattr(module, "__file__", None)

@@ -17,10 +17,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis.criteria import measure_sites
+from gis.config.scoring import ScoringConfig
 from gis.engine.base import MeasureFunc, metric_layers
 from gis.errors import GisError
-from gis.scoring.config import ScoringConfig
+from gis.measures import measure_sites
 
 __all__ = ["DaskEngine"]
 

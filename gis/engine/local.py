@@ -5,9 +5,9 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from gis.criteria import measure_sites
+from gis.config.scoring import ScoringConfig
 from gis.engine.base import MeasureFunc, metric_layers
-from gis.scoring.config import ScoringConfig
+from gis.measures import measure_sites
 
 __all__ = ["LocalEngine"]
 

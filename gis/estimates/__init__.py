@@ -14,10 +14,11 @@ Modules, one job each::
     api          estimate() and the `gis estimate` commands
 """
 
+from gis.config.asics import asic_model, asic_table, known_models
+from gis.config.estimates import EstimatesConfig
+from gis.config.scenario import load_estimates_config
 from gis.estimates.api import calculator_command, estimate, estimate_command, network_from_layer
-from gis.estimates.asics import asic_model, asic_table, known_models
 from gis.estimates.calculator import calculator, seed_claim_check
-from gis.estimates.config import EstimatesConfig, load_estimates_config
 
 __all__ = [
     "EstimatesConfig",

@@ -19,16 +19,17 @@ from rich.console import Console
 from rich.table import Table
 
 from gis import __version__
+from gis.config.asics import asic_model
+from gis.config.energy import EnergyConfig
+from gis.config.estimates import EstimatesConfig, assumptions
+from gis.config.scenario import load_estimates_config
+from gis.config.vocabulary import CATEGORIES
 from gis.energy import published_comparison, surplus_by_category, surplus_profiles
-from gis.energy.config import EnergyConfig
 from gis.energy.profiles import SurplusProfiles
 from gis.errors import GisError
 from gis.estimates import bitcoin, carbon, fleet, rollup
-from gis.estimates.asics import asic_model
 from gis.estimates.calculator import FORMULAS, calculator, seed_claim_check, seed_claims_corrected
-from gis.estimates.config import EstimatesConfig, assumptions, load_estimates_config
 from gis.rowlog import RowLog
-from gis.schema import CATEGORIES
 from gis.scoring.columns import read_candidate_sites
 from gis.timing import stage
 
@@ -543,9 +544,9 @@ def estimate_command(
 ) -> dict:
     """``gis estimate``: read OUT/sites.gpkg and the market layers of OUT/layers.gpkg, write
     OUT/estimates.json atomically, print a table (and the JSON with ``as_json``)."""
+    from gis.config.scenario import load_scenario
     from gis.io import gpkg_layer_names, write_json
     from gis.layers import read_layers
-    from gis.scenario import load_scenario
 
     out = Path(out)
     scenario = load_scenario(scenario_path)

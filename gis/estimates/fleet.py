@@ -73,12 +73,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gis.config.asics import asic_model
+from gis.config.estimates import UNCERTAIN_INPUTS, EstimatesConfig
+from gis.config.vocabulary import CATEGORIES
 from gis.energy.profiles import SurplusProfiles
 from gis.errors import GisError
 from gis.estimates import bitcoin
-from gis.estimates.asics import asic_model
-from gis.estimates.config import UNCERTAIN_INPUTS, EstimatesConfig
-from gis.schema import CATEGORIES
 
 __all__ = [
     "HOURS_PER_YEAR",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
-from gis.schema import CATEGORIES
 
 __all__ = ["REQUIRED_COLUMNS", "check_sites"]
 
@@ -30,7 +30,7 @@ REQUIRED_COLUMNS: dict[str, str] = {
 
 def check_sites(sites: pd.DataFrame, *, source: str = "candidate_sites") -> pd.DataFrame:
     """Return the columns the estimates need, typed; GisError naming ``source`` and the column if one
-    is missing or unreadable, or if a category is not one of :data:`gis.schema.CATEGORIES`."""
+    is missing or unreadable, or if a category is not one of :data:`gis.config.vocabulary.CATEGORIES`."""
     missing = [c for c in REQUIRED_COLUMNS if c not in sites.columns]
     if missing:
         raise GisError(

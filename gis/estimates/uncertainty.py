@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gis.estimates.config import UNCERTAIN_INPUTS, EstimatesConfig, Range
-from gis.schema import CATEGORIES
+from gis.config.estimates import UNCERTAIN_INPUTS, EstimatesConfig, Range
+from gis.config.vocabulary import CATEGORIES
 
 __all__ = ["base_inputs", "draw_inputs"]
 
@@ -43,7 +43,7 @@ def draw_inputs(config: EstimatesConfig) -> dict[str, np.ndarray]:
     """Seeded draws of every uncertain input (inputs without a range stay at their base value).
 
     Inputs are drawn in a fixed order, ``capacity_scale`` once per category of
-    :data:`gis.schema.CATEGORIES` whether or not it is selected, so the same seed gives the same
+    :data:`gis.config.vocabulary.CATEGORIES` whether or not it is selected, so the same seed gives the same
     draws for any set of sites.
     """
     u = config.uncertainty

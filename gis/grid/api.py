@@ -3,7 +3,7 @@
 :func:`score_grid` is pure apart from the resource raster it may write into ``workdir``;
 :func:`grid_command` does the I/O for ``gis score --grid``: writes ``OUT/grid_cells.gpkg``
 (layer ``grid_cells``) and ``OUT/grid_cells_ranked.csv``, best first. Cells use the same
-measures (:func:`gis.criteria.measure_sites`), criteria, weights, exclusions and flags as the
+measures (:func:`gis.measures.measure_sites`), criteria, weights, exclusions and flags as the
 asset sites; each cell keeps its own connection (no shared-interconnect allocation), and cells
 are never added to the national estimates.
 """
@@ -23,23 +23,23 @@ from rich.console import Console
 from rich.table import Table
 
 from gis import STORAGE_CRS, __version__
-from gis.criteria import measure_sites
+from gis.config.scoring import ScoringConfig
 from gis.engine import Engine, LocalEngine, metric_layers
 from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
 from gis.io import write_csv, write_gpkg
+from gis.measures import measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
-from gis.scoring.config import ScoringConfig
 from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
 from gis.timing import stage
 
 if TYPE_CHECKING:
-    from gis.scenario import Scenario
+    from gis.config.scenario import Scenario
 
 __all__ = ["GRID_LAYERS", "grid_command", "measure_cells", "score_grid", "score_grid_with_log"]
 
@@ -67,7 +67,7 @@ MEASURED = (
 def measure_cells(
     cells: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame], config: ScoringConfig
 ) -> pd.DataFrame:
-    """:func:`gis.criteria.measure_sites` for grid cells; ``in_us`` is 1 by construction.
+    """:func:`gis.measures.measure_sites` for grid cells; ``in_us`` is 1 by construction.
 
     Cells are generated from the state polygons (centre inside), so the point-in-state test
     is skipped rather than repeated for every cell.
@@ -304,7 +304,7 @@ def score_grid(
         canonical layers: states (required), resource_grid (unless the scenario names a
         raster), transmission_lines and substations (optional, as for the sites).
     scenario_or_config
-        a :class:`gis.scenario.Scenario` or its :class:`ScoringConfig`; ``national_grid``
+        a :class:`gis.config.scenario.Scenario` or its :class:`ScoringConfig`; ``national_grid``
         gives the cell size, resource and thresholds.
     engine
         where the measures run (default: in-process, ``chunk_rows`` cells at a time).

@@ -1,6 +1,6 @@
 """Grid cells -> candidate rows: average MW of a co-located wind or solar plant per cell.
 
-From the ``[scoring.national_grid]`` table (see :class:`gis.scoring.config.NationalGridConfig`)::
+From the ``[scoring.national_grid]`` table (see :class:`gis.config.scoring.NationalGridConfig`)::
 
     solar_mw  = area_km2 x solar_land_fraction x solar_mw_per_km2          (nameplate, MW)
     solar_avg = solar_mw x ghi_kwh_m2_day x solar_performance_ratio / 24 h  (average MW)
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from gis import METRIC_CRS
+from gis.config.scoring import NationalGridConfig
 from gis.rowlog import RowLog
-from gis.scoring.config import NationalGridConfig
 
 __all__ = ["GRID_EXTRA_COLUMNS", "cell_sites"]
 

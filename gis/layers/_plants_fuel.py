@@ -1,4 +1,4 @@
-"""Harmonising the primary energy source of a plant to :data:`gis.schema.FUELS`.
+"""Harmonising the primary energy source of a plant to :data:`gis.config.vocabulary.FUELS`.
 
 Three vocabularies meet here: the EIA Atlas ``PrimSource`` (``natural gas``, ``batteries`` …),
 WRI GPPD ``primary_fuel`` (``Gas``, ``Petcoke``, ``Cogeneration`` …) and the EIA technology text
@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from gis.schema import FUELS
+from gis.config.vocabulary import FUELS
 
 ATLAS_PRIMSOURCE: dict[str, str] = {
     "solar": "solar",

@@ -163,7 +163,7 @@ def read_layers(path: Path, names: Iterable[str] | None = None) -> dict[str, pd.
 
 # ---------------------------------------------------------------- layer cache
 
-_CODE = ("layers", "sources", "schema.py", "catalog.py", "rowlog.py")
+_CODE = ("layers", "sources", "schema.py", "config/catalog.py", "rowlog.py")
 """Parts of the package (under ``gis/``) whose source code the built layers depend on."""
 
 
@@ -213,9 +213,9 @@ def layers_cache_key(resolver: Resolver) -> str | None:
     digest.update(_code_digest())
     digest.update(resolver.origin.describe().encode())
     digest.update(json.dumps(sorted(BUILDERS.items())).encode())
-    from gis.settings import resource_dir
+    from gis.config.settings import catalog_dir
 
-    folder = Path(os.environ.get("GIS_CATALOG_DIR") or resource_dir("layers"))
+    folder = catalog_dir()
     for toml in sorted(folder.glob("*.toml")):  # the catalog files as they are on disk now
         digest.update(toml.name.encode())
         digest.update(toml.read_bytes())
@@ -236,7 +236,7 @@ def layers_cache_key(resolver: Resolver) -> str | None:
 
 def cached_layers_path(key: str, cache_root: Path | None = None) -> Path:
     """``<cache>/layers/<key>.gpkg`` (cache: ``$GIS_CACHE_DIR`` or the user's cache directory)."""
-    from gis.settings import cache_dir
+    from gis.config.settings import cache_dir
 
     return (cache_root or cache_dir()) / "layers" / f"{key}.gpkg"
 

@@ -22,11 +22,12 @@ import pandas as pd
 import requests
 
 from gis import METRIC_CRS, STORAGE_CRS
+from gis.config.settings import cache_dir
+from gis.config.vocabulary import FUELS
 from gis.errors import DataUnavailableError, GisError
 from gis.layers.grid import geodesic_length_km, parse_voltage_kv, volt_class
 from gis.rowlog import RowLog
-from gis.schema import FUELS, Column, LayerSchema, register, validate
-from gis.settings import cache_dir
+from gis.schema import Column, LayerSchema, register, validate
 
 __all__ = ["OSM_PLANTS", "POWER_TAGS", "nearest_road_km", "normalise_osm_power", "osm_power_features"]
 

@@ -45,6 +45,7 @@ import pandas as pd
 from rich.table import Table
 
 from gis import STORAGE_CRS
+from gis.config.vocabulary import PLANT_STATUSES
 from gis.errors import GisError
 from gis.layers._plants_fuel import fuel_from_atlas, fuel_from_gppd, fuel_from_technology
 from gis.layers._plants_owner import OWNER_RULES, classify_owner, explain_owner
@@ -58,7 +59,7 @@ from gis.layers._plants_readers import (
 from gis.layers._plants_status import join_status, normalise_plant_name, status_by_plant
 from gis.layers.boundaries import state_code
 from gis.rowlog import RowLog
-from gis.schema import PLANT_STATUS, PLANT_STATUSES, PLANTS
+from gis.schema import PLANT_STATUS, PLANTS
 from gis.sources import Resolver
 from gis.textsafe import NAME_MAX_CHARS, clip_text
 

@@ -34,12 +34,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.config.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, merge_tables
+from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.io import write_text
 from gis.outputs.assets import VENDOR_DIR, _css_with_data_uris
 from gis.outputs.map import display_geometry
-from gis.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, merge_tables
-from gis.schema import CATEGORIES
 
 __all__ = [
     "CATEGORY_OFF_MIN_MW",
@@ -87,7 +87,7 @@ def scenario_grid(evaluate: GridEvaluate, axes: Mapping[str, list[float]]) -> di
         "ehs": 60.0, "btc_per_year": 3e3, "npv_usd": 1e8, "npv_p10_usd": ..., "npv_p90_usd": ...}}``);
         every point must give the same ledgers and metrics. GW, EH/s, BTC a year, USD.
     axes
-        ``{axis: [values]}`` (e.g. :meth:`gis.explorer_config.ExplorerConfig.axes`), each list
+        ``{axis: [values]}`` (e.g. :meth:`gis.config.explorer.ExplorerConfig.axes`), each list
         strictly increasing.
 
     Returns
@@ -346,7 +346,7 @@ def _grid_base(scenario: Scenario) -> dict:
         if isinstance(node, int | float):
             base[name] = float(node)
     try:  # the ASIC the scenario fits every site with (the estimate stage's table, read only)
-        from gis.estimates.asics import asic_model
+        from gis.config.asics import asic_model
 
         base["efficiency_j_th"] = float(asic_model(est.asic_model).efficiency_j_th)
     except (AttributeError, GisError, ImportError):

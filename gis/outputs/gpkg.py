@@ -19,11 +19,12 @@ import geopandas as gpd
 import pandas as pd
 
 from gis import STORAGE_CRS, __version__
+from gis.config.vocabulary import CATEGORIES
 from gis.io import atomic_path, write_gpkg
 from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
 from gis.outputs.presets import MapPreset
 from gis.outputs.styles import Style, classes, write_layer_styles
-from gis.schema import CATEGORIES, LAYER_SCHEMAS, SCHEMA_REGISTRY
+from gis.schema import LAYER_SCHEMAS, SCHEMA_REGISTRY
 
 __all__ = [
     "LAYER_TITLES",

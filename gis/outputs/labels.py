@@ -11,7 +11,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from gis.schema import CATEGORIES, OWNER_CLASSES, SCHEMA_REGISTRY
+from gis.config.vocabulary import CATEGORIES, OWNER_CLASSES
+from gis.schema import SCHEMA_REGISTRY
 
 __all__ = [
     "CATEGORY_LABELS",
@@ -35,7 +36,7 @@ CATEGORY_LABELS: dict[str, str] = {
     "stranded_wind": "Stranded wind",
     "stranded_solar": "Stranded solar",
 }
-"""Display name of each candidate-site category (keys: :data:`gis.schema.CATEGORIES`)."""
+"""Display name of each candidate-site category (keys: :data:`gis.config.vocabulary.CATEGORIES`)."""
 
 assert set(CATEGORY_LABELS) == set(CATEGORIES), "a category lacks a display name"
 
@@ -48,7 +49,7 @@ OWNER_CLASS_LABELS: dict[str, str] = {
     "public_other": "Other public (state, municipal, cooperative)",
     "private": "Private",
 }
-"""Display name of each ``owner_class`` (keys: :data:`gis.schema.OWNER_CLASSES`)."""
+"""Display name of each ``owner_class`` (keys: :data:`gis.config.vocabulary.OWNER_CLASSES`)."""
 
 assert set(OWNER_CLASS_LABELS) == set(OWNER_CLASSES), "an owner class lacks a display name"
 

@@ -26,6 +26,7 @@ from folium import plugins
 from folium.utilities import JsCode
 
 from gis import METRIC_CRS, STORAGE_CRS
+from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.io import write_text
 from gis.outputs.assets import collect_assets, inline_assets
@@ -39,7 +40,6 @@ from gis.outputs.labels import (
     title,
 )
 from gis.outputs.presets import MapPreset, SourceLayer
-from gis.schema import CATEGORIES
 
 SITE_POPUP_COLUMNS = (
     "category",

@@ -2,7 +2,7 @@
 
 A preset is validated by :class:`MapPreset` (unknown keys refused) before any drawing starts.
 The default preset is ``maps/national.toml``; ``gis map`` reads presets through
-:func:`gis.settings.resource_dir` so an installed wheel finds them too.
+:func:`gis.config.settings.resource_dir` so an installed wheel finds them too.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gis.config.settings import resource_dir
 from gis.errors import GisError
 from gis.schema import LAYER_SCHEMAS
-from gis.settings import resource_dir
 
 DEFAULT_PRESET = "national"
 

@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from gis import __version__
+from gis.config.vocabulary import CATEGORIES
 from gis.io import write_text
 from gis.outputs import charts
 from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
-from gis.schema import CATEGORIES
 
 __all__ = [
     "CATEGORY_NOTES",

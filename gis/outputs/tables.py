@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from gis.config.vocabulary import CATEGORIES
 from gis.io import atomic_path
 from gis.outputs.labels import CATEGORY_LABELS, column_unit, header
-from gis.schema import CATEGORIES, SCHEMA_REGISTRY
+from gis.schema import SCHEMA_REGISTRY
 from gis.scoring.columns import DISPLAY_DIGITS
 from gis.textsafe import xlsx_text
 

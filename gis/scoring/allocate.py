@@ -21,7 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gis import METRIC_CRS
-from gis.scoring.config import GridConfig
+from gis.config.scoring import GridConfig
 
 __all__ = ["allocate_shared", "interconnect_groups"]
 

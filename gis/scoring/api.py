@@ -8,6 +8,7 @@ and ``OUT/sites_ranked.csv`` (best first, with lat/lon; byte-identical for the s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,16 +19,17 @@ from rich.console import Console
 from rich.table import Table
 
 from gis import STORAGE_CRS, __version__
-from gis.criteria import measure_sites
+from gis.config.energy import EnergyConfig
+from gis.config.scoring import ScoringConfig
+from gis.config.vocabulary import CATEGORIES
 from gis.energy.build import SUMMARY_COLUMNS, WASTED_CATEGORIES, describe_surplus, surplus_profiles
-from gis.energy.config import EnergyConfig
 from gis.engine import Engine
 from gis.io import gpkg_layer_names, write_csv, write_gpkg
+from gis.measures import measure_sites
 from gis.rowlog import RowLog
-from gis.schema import CATEGORIES, validate
+from gis.schema import validate
 from gis.scoring.allocate import allocate_shared, interconnect_groups
 from gis.scoring.columns import CANDIDATE_SITES, CSV_FLOAT_DIGITS
-from gis.scoring.config import ScoringConfig
 from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
@@ -35,7 +37,7 @@ from gis.sites import candidate_sites
 from gis.timing import stage
 
 if TYPE_CHECKING:
-    from gis.scenario import Scenario
+    from gis.config.scenario import Scenario
 
 __all__ = ["ranked_csv_frame", "score_command", "score_sites", "score_sites_with_log"]
 
@@ -63,7 +65,7 @@ def _config(scenario_or_config: Scenario | ScoringConfig) -> ScoringConfig:
 
 def _energy_config(scenario_or_config: Scenario | ScoringConfig) -> EnergyConfig:
     if isinstance(scenario_or_config, ScoringConfig):
-        from gis.scenario import load_scenario
+        from gis.config.scenario import load_scenario
 
         return load_scenario().energy
     return scenario_or_config.energy
@@ -156,7 +158,7 @@ def score_sites(
         canonical layers by name (``gis.layers.read_layers``); plants, plant_status,
         military_sites, flare_sites, offshore_wells, transmission_lines, substations, states.
     scenario_or_config
-        a :class:`gis.scenario.Scenario` or its :class:`ScoringConfig`.
+        a :class:`gis.config.scenario.Scenario` or its :class:`ScoringConfig`.
     engine
         where the measures (the geometry work) run: :mod:`gis.engine` (default: in-process);
         ranking and stability always run here, on all sites at once.
@@ -235,16 +237,18 @@ def score_command(
     engine: str = "local",
     scheduler: str | None = None,
     grid: bool = False,
+    grid_stage: Callable[..., dict[str, Path]] | None = None,
 ) -> dict[str, Path]:
     """``gis score``: read OUT/layers.gpkg, score, write OUT/sites.gpkg and OUT/sites_ranked.csv.
 
     ``engine``/``scheduler`` choose where the measures run (:func:`gis.engine.get_engine`; cached
-    in the user's cache directory); ``grid`` (or ``[scoring.national_grid] enabled``) also writes the grid cells.
+    in the user's cache directory); ``grid`` (or ``[scoring.national_grid] enabled``) also writes the grid
+    cells with ``grid_stage`` (:func:`gis.grid.grid_command`, a later stage, passed in by the command line).
     """
+    from gis.config.scenario import load_scenario
+    from gis.config.settings import cache_dir
     from gis.engine import get_engine
     from gis.layers import read_layers
-    from gis.scenario import load_scenario
-    from gis.settings import cache_dir
 
     out = Path(out)
     scenario = load_scenario(scenario_path)
@@ -259,9 +263,9 @@ def score_command(
         sites, log = score_sites_with_log(layers, scenario, engine=runner)
         written = _write_sites(out, scenario, sites, log, console)
         if grid or scenario.scoring.national_grid.enabled:
-            from gis.grid import grid_command
-
-            written |= grid_command(out=out, scenario=scenario, engine=runner, console=console)
+            if grid_stage is None:
+                raise ValueError("score_command: scoring grid cells needs grid_stage (gis.grid.grid_command)")
+            written |= grid_stage(out=out, scenario=scenario, engine=runner, console=console)
     return written
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from gis.config.vocabulary import CATEGORIES, FUELS, OWNER_CLASSES
 from gis.errors import GisError
 from gis.io import gpkg_layer_names, read_gpkg_layer
-from gis.schema import CATEGORIES, FUELS, OWNER_CLASSES, Column, LayerSchema, register
+from gis.schema import Column, LayerSchema, register
 
 __all__ = ["CANDIDATE_SITES", "CSV_FLOAT_DIGITS", "DISPLAY_DIGITS", "read_candidate_sites"]
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gis.scoring.config import AiConvertibleRule, FlagsConfig, FlexibleLoadRule
+from gis.config.scoring import AiConvertibleRule, FlagsConfig, FlexibleLoadRule
 
 __all__ = ["ai_convertible", "flexible_load", "site_flags"]
 

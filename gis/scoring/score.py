@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from gis.config.scoring import ScoringConfig
 from gis.errors import GisError
-from gis.scoring.config import ScoringConfig
 from gis.scoring.transforms import apply_transform
 
 __all__ = ["exclusions", "rank_order", "score_measures", "subscores"]
@@ -32,7 +32,7 @@ def subscores(measures: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
             raise GisError(
                 f"criterion {name} reads the measure {criterion.measure}, which the measures table lacks",
                 field=f"scoring.criteria.{name}.measure",
-                fix="use a measure listed in gis.scoring.config.MEASURES",
+                fix="use a measure listed in gis.config.scoring.MEASURES",
             )
         raw = measures[criterion.measure].to_numpy(dtype="float64")
         s = apply_transform(raw, criterion.transform)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from gis.scoring.config import StabilityConfig
+from gis.config.scoring import StabilityConfig
 
 __all__ = ["draw_weights", "p_top_n"]
 

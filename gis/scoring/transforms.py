@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gis.scoring.config import (
+from gis.config.scoring import (
     GaussianTransform,
     InverseTransform,
     LinearTransform,
@@ -67,7 +67,7 @@ def gaussian(x: ArrayLike, *, center: float, width: float) -> NDArray[np.float64
 
 
 def apply_transform(x: ArrayLike, transform: Transform) -> NDArray[np.float64]:
-    """Apply a configured transform (see :mod:`gis.scoring.config`) to an array of measures."""
+    """Apply a configured transform (see :mod:`gis.config.scoring`) to an array of measures."""
     match transform:
         case LinearTransform():
             return linear(x, low=transform.low, high=transform.high)

@@ -19,10 +19,11 @@ import geopandas as gpd
 import pandas as pd
 
 from gis import STORAGE_CRS
+from gis.config.scoring import ScoringConfig
+from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.rowlog import RowLog
-from gis.schema import CATEGORIES, LAYER_SCHEMAS
-from gis.scoring.config import ScoringConfig
+from gis.schema import LAYER_SCHEMAS
 from gis.sites._frame import SITE_COLUMNS, empty_sites
 from gis.sites.federal_hydro import federal_hydro_sites
 from gis.sites.flare import bcm_to_mw, cluster_points, flare_gas_sites

@@ -15,8 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.config.scoring import FederalHydroModel
 from gis.rowlog import RowLog
-from gis.scoring.config import FederalHydroModel
 from gis.sites._frame import empty_sites, site_frame
 
 __all__ = ["federal_hydro_sites"]

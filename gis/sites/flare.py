@@ -29,8 +29,8 @@ import pandas as pd
 from sklearn.cluster import DBSCAN
 
 from gis import METRIC_CRS, STORAGE_CRS
+from gis.config.scoring import FlareGasModel
 from gis.rowlog import RowLog
-from gis.scoring.config import FlareGasModel
 from gis.sites._frame import empty_sites, fmt_mw, site_frame
 
 __all__ = ["bcm_to_mw", "cluster_points", "flare_gas_sites"]

@@ -19,8 +19,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.config.scoring import MilitaryBackupModel
 from gis.rowlog import RowLog
-from gis.scoring.config import MilitaryBackupModel
 from gis.sites._frame import capacity_factor, empty_sites, fmt_mw, site_frame
 
 __all__ = ["military_backup_sites"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from gis.config.scoring import NuclearSurplusModel
 from gis.rowlog import RowLog
-from gis.scoring.config import NuclearSurplusModel
 from gis.sites._frame import empty_sites, site_frame
 
 __all__ = ["nuclear_surplus_sites"]

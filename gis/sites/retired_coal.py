@@ -21,8 +21,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.config.scoring import RetiredCoalModel
 from gis.rowlog import RowLog
-from gis.scoring.config import RetiredCoalModel
 from gis.sites._frame import empty_sites, fmt_mw, site_frame
 
 __all__ = ["retired_coal_sites"]

@@ -15,9 +15,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.config.scoring import StrandedModel
 from gis.errors import GisError
 from gis.rowlog import RowLog
-from gis.scoring.config import StrandedModel
 from gis.sites._frame import empty_sites, site_frame
 
 __all__ = ["read_curtailment_table", "stranded_sites"]

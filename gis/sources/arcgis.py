@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
+from gis.config.settings import limits
 from gis.errors import GisError
 from gis.io import atomic_path
-from gis.settings import limits
 from gis.sources.fetch import CONNECT_TIMEOUT_S, OFFLINE_FIX, LimitExceeded, network_error
 
 __all__ = ["PAGE", "fetch_featureserver"]

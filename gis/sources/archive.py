@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from gis.config.settings import MAX_INFLATE_RATIO, limits
 from gis.errors import GisError
-from gis.settings import MAX_INFLATE_RATIO, limits
 
 __all__ = ["check_compressed", "extract_member", "find_member", "open_member", "safe_members"]
 
@@ -41,7 +41,7 @@ def check_compressed(path: Path) -> None:
     """Refuse a zip (or XLSX) member or a gzip file that would inflate beyond the bounds.
 
     A member may not exceed ``GIS_MAX_INFLATE_MB`` nor, beyond 64 MiB, inflate more than
-    :data:`~gis.settings.MAX_INFLATE_RATIO` times. Zip members are judged by their declared
+    :data:`~gis.config.settings.MAX_INFLATE_RATIO` times. Zip members are judged by their declared
     sizes (Python's reader stops at the declared size and checks the CRC, so a lie fails there);
     a gzip file is inflated once, in bounded steps, up to the limit. Other files pass.
 

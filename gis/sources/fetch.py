@@ -21,10 +21,17 @@ import pooch
 import requests
 import urllib3
 
+from gis.config.settings import Limits, limits
 from gis.errors import DataUnavailableError, GisError
-from gis.settings import Limits, limits
 
-__all__ = ["LimitExceeded", "ResumableDownloader", "download", "network_error", "sha256_of"]
+__all__ = [
+    "LimitExceeded",
+    "ResumableDownloader",
+    "download",
+    "network_error",
+    "sha256_of",
+    "transfer_error",
+]
 
 CONNECT_TIMEOUT_S = 10
 
@@ -51,6 +58,15 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(CHUNK), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def transfer_error(exc: BaseException) -> GisError | None:
+    """The user error for an exception raised by requests/urllib3 anywhere in a run, or None."""
+    module = type(exc).__module__ or ""
+    if not module.startswith(("requests", "urllib3")):
+        return None
+    url = getattr(getattr(exc, "request", None), "url", None) or ""
+    return network_error(exc, url, limits().stall_s)
 
 
 def network_error(exc: BaseException, url: str, stall_s: float) -> GisError:
@@ -256,7 +272,7 @@ def download(
     With ``known_hash`` (sha256 hex) a cached or downloaded file must match it: a mismatch is
     downloaded once more, then refused. Without it the first download's hash is kept beside the
     file (``<dest>.sha256``) and checked on every later use, so a corrupted cache is caught.
-    ``size_bytes`` (the catalogued size) bounds the download (:meth:`gis.settings.Limits.download_cap`);
+    ``size_bytes`` (the catalogued size) bounds the download (:meth:`gis.config.settings.Limits.download_cap`);
     every failure -- network, bound, disk -- is a :class:`~gis.errors.GisError` naming the URL or file.
     """
     dest = Path(dest)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from gis.catalog import Source, SourceFile, load_catalog
+from gis.config.catalog import Source, SourceFile, load_catalog
+from gis.config.settings import DataOrigin, cache_dir
 from gis.errors import DataUnavailableError, GisError
-from gis.settings import DataOrigin, cache_dir
 from gis.sources.archive import check_compressed
 from gis.sources.fetch import OFFLINE_FIX, download, sha256_of
 
@@ -60,9 +60,9 @@ class Resolver:
     Parameters
     ----------
     origin
-        where files come from (:func:`gis.settings.data_origin`).
+        where files come from (:func:`gis.config.settings.data_origin`).
     cache
-        the download cache (default :func:`gis.settings.cache_dir`).
+        the download cache (default :func:`gis.config.settings.cache_dir`).
     catalog
         catalog entries by name (default: the packaged ``layers/``).
     progress

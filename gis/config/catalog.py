@@ -30,7 +30,6 @@ Example ``layers/example.toml``::
 
 from __future__ import annotations
 
-import os
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -38,8 +37,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gis.config.settings import catalog_dir
 from gis.errors import GisError
-from gis.settings import resource_dir
 
 Protocol = Literal["http", "arcgis"]
 
@@ -126,7 +125,7 @@ def load_source(path: Path) -> Source:
             f"invalid catalog entry: {err['msg']}",
             file=path,
             field=field,
-            fix="see the example in gis/catalog.py",
+            fix="see the example in gis/config/catalog.py",
         ) from exc
     if source.name != path.stem:
         raise GisError(
@@ -150,7 +149,7 @@ def _load_catalog(folder: str) -> dict[str, Source]:
 
 def load_catalog(folder: str | Path | None = None) -> dict[str, Source]:
     """All catalog entries by name (default folder: ``$GIS_CATALOG_DIR`` or the packaged ``layers/``)."""
-    folder = folder or os.environ.get("GIS_CATALOG_DIR") or resource_dir("layers")
+    folder = folder or catalog_dir()
     return _load_catalog(str(Path(folder)))
 
 

@@ -11,12 +11,11 @@ Units are in the field names: ``_mw`` megawatts, ``_kv`` kilovolts, ``_km`` kilo
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gis.schema import CATEGORIES, OWNER_CLASSES, PLANT_STATUSES
+from gis.config.vocabulary import CATEGORIES, OWNER_CLASSES, PLANT_STATUSES
 
 MEASURES = (
     "mineable_mw",
@@ -31,7 +30,7 @@ MEASURES = (
     "in_us",
     "dist_road_km",
 )
-"""Measures a criterion or an exclusion may read (see :func:`gis.criteria.measure_sites`)."""
+"""Measures a criterion or an exclusion may read (see :func:`gis.measures.measure_sites`)."""
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -112,7 +111,7 @@ class MilitaryBackupModel(_Model):
         "Unknown": 0.5,
     }
     joint_base_multiplier: Positive = 2.0
-    usable_fraction: Fraction = 0.5
+    usable_fraction: Fraction
     site_statuses: list[str] = ["Active", "Semi-Active"]
     energy_fuel: str = "diesel"
     include_military_plants: bool = True
@@ -172,7 +171,7 @@ class SitesConfig(_Model):
     federal_hydro: FederalHydroModel = FederalHydroModel()
     retired_coal: RetiredCoalModel = RetiredCoalModel()
     nuclear_surplus: NuclearSurplusModel = NuclearSurplusModel()
-    military_backup: MilitaryBackupModel = MilitaryBackupModel()
+    military_backup: MilitaryBackupModel
     flare_gas: FlareGasModel = FlareGasModel()
     stranded: StrandedModel = StrandedModel()
 
@@ -190,7 +189,7 @@ class VoltageStep(_Model):
 class GridConfig(_Model):
     """Interconnection headroom by voltage class and the rules for shared interconnects."""
 
-    headroom_by_voltage: list[VoltageStep] = [VoltageStep(min_kv=0, headroom_mw=20)]
+    headroom_by_voltage: list[VoltageStep]
     unknown_voltage_headroom_mw: NonNegative = 50.0
     shared_substation_km: NonNegative = 5.0
     colocated_km: NonNegative = 1.0
@@ -213,7 +212,7 @@ class GridConfig(_Model):
 class CostConfig(_Model):
     """Energy cost proxy: ``usd_mwh[category] + state_adder_usd_mwh[state]``."""
 
-    usd_mwh: dict[str, NonNegative] = {}
+    usd_mwh: dict[str, NonNegative]
     state_adder_usd_mwh: dict[str, float] = {}
 
     @field_validator("usd_mwh")
@@ -229,7 +228,7 @@ class CostConfig(_Model):
 class CarbonConfig(_Model):
     """Emission factor of the energy a site uses, t CO2 per MWh, by energy fuel."""
 
-    t_per_mwh: dict[str, NonNegative] = {}
+    t_per_mwh: dict[str, NonNegative]
 
 
 class RoadConfig(_Model):
@@ -362,25 +361,25 @@ class FlexibleLoadRule(_Model):
     """``flexible_load``: grid-connected, at least ``min_mineable_mw`` and ``min_voltage_kv``,
     category in ``categories``."""
 
-    categories: list[str] = []
-    min_mineable_mw: NonNegative = 0.0
-    min_voltage_kv: NonNegative = 0.0
-    max_dist_tx_km: NonNegative = math.inf
+    categories: list[str]
+    min_mineable_mw: NonNegative
+    min_voltage_kv: NonNegative
+    max_dist_tx_km: NonNegative
 
 
 class AiConvertibleRule(_Model):
     """``ai_convertible``: onshore, not excluded, at least ``min_mineable_mw`` and ``min_voltage_kv``
     within ``max_dist_tx_km`` of that line, category in ``categories``."""
 
-    categories: list[str] = []
-    min_mineable_mw: NonNegative = 0.0
-    min_voltage_kv: NonNegative = 0.0
-    max_dist_tx_km: NonNegative = math.inf
+    categories: list[str]
+    min_mineable_mw: NonNegative
+    min_voltage_kv: NonNegative
+    max_dist_tx_km: NonNegative
 
 
 class FlagsConfig(_Model):
-    flexible_load: FlexibleLoadRule = FlexibleLoadRule()
-    ai_convertible: AiConvertibleRule = AiConvertibleRule()
+    flexible_load: FlexibleLoadRule
+    ai_convertible: AiConvertibleRule
 
 
 class NationalGridConfig(_Model):
@@ -404,8 +403,8 @@ class NationalGridConfig(_Model):
     raster: str = ""
     raster_res_deg: Positive = 0.25
     exclude_states: list[str] = ["AK", "HI", "PR"]
-    min_ghi_kwh_m2_day: NonNegative = 0.0
-    min_wind_class: NonNegative = 0.0
+    min_ghi_kwh_m2_day: NonNegative
+    min_wind_class: NonNegative
     solar_land_fraction: Fraction = 0.02
     solar_mw_per_km2: Positive = 31.0
     solar_performance_ratio: Fraction = 0.8
@@ -426,18 +425,22 @@ class NationalGridConfig(_Model):
 
 
 class ScoringConfig(_Model):
-    """The whole ``[scoring]`` table."""
+    """The whole ``[scoring]`` table.
 
-    sites: SitesConfig = SitesConfig()
-    grid: GridConfig = GridConfig()
-    costs: CostConfig = CostConfig()
-    carbon: CarbonConfig = CarbonConfig()
+    Tables without a default here take theirs from ``gis/scenarios/default.toml`` (the only source of
+    default values; ``tests/test_config_defaults.py`` checks that the defaults left here equal it).
+    """
+
+    sites: SitesConfig
+    grid: GridConfig
+    costs: CostConfig
+    carbon: CarbonConfig
     roads: RoadConfig = RoadConfig()
     criteria: dict[str, CriterionConfig]
-    exclusions: list[ExclusionRule] = []
+    exclusions: list[ExclusionRule]
     stability: StabilityConfig = StabilityConfig()
-    flags: FlagsConfig = FlagsConfig()
-    national_grid: NationalGridConfig = NationalGridConfig()
+    flags: FlagsConfig
+    national_grid: NationalGridConfig
 
     @field_validator("criteria")
     @classmethod

@@ -109,22 +109,26 @@ class PublishedFigure(_Model):
 
 
 class EnergyConfig(_Model):
-    """The whole ``[energy]`` table."""
+    """The whole ``[energy]`` table.
+
+    Tables and sources without a default here take theirs from ``gis/scenarios/default.toml`` (the only
+    source of default values; ``tests/test_config_defaults.py`` checks the defaults left here equal it).
+    """
 
     reference_year: int = Field(2024, ge=2000, le=2100)
     price_kind: str = "rt"
     surplus_price_usd_mwh: float = 0.0
     proxy_counts_surplus: bool = False
     fallback_price_usd_mwh: NonNegative = 45.0
-    fallback_price_source: str = ""
-    nodes: list[NodeRule] = []
-    curtailment: list[CurtailmentRegion] = []
-    categories: dict[str, CategoryEnergy] = {}
+    fallback_price_source: str
+    nodes: list[NodeRule]
+    curtailment: list[CurtailmentRegion]
+    categories: dict[str, CategoryEnergy]
     military_engine_hours: NonNegative = 50.0
-    intensity: list[RegionIntensity] = []
+    intensity: list[RegionIntensity]
     default_intensity_t_per_mwh: NonNegative = 0.367
-    fuel_t_per_mwh: dict[str, NonNegative] = {}
-    published: list[PublishedFigure] = []
+    fuel_t_per_mwh: dict[str, NonNegative]
+    published: list[PublishedFigure]
 
     @model_validator(mode="after")
     def _known(self) -> EnergyConfig:

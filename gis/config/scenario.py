@@ -4,11 +4,11 @@ The file has two top-level tables, each validated by the model of the stage that
 (unknown keys are refused, invariants such as "weights sum to 1" checked before any work):
 
 - ``[scoring...]``   candidate sites, mineable-MW models, criteria, weights, exclusions,
-  stability draws (:class:`gis.scoring.config.ScoringConfig`);
+  stability draws (:class:`gis.config.scoring.ScoringConfig`);
 - ``[energy...]``    reference year, market nodes, the wasted-energy model per category
-  (:class:`gis.energy.config.EnergyConfig`);
+  (:class:`gis.config.energy.EnergyConfig`);
 - ``[estimates...]`` site selection, ASICs, network, prices, costs, CO2, uncertainty
-  (:class:`gis.estimates.config.EstimatesConfig`).
+  (:class:`gis.config.estimates.EstimatesConfig`).
 
 The packaged default is ``gis/scenarios/default.toml``; every figure in it cites its source.
 A user's scenario file is laid over it table by table, so it need only hold what it changes::
@@ -27,11 +27,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from gis.energy.config import EnergyConfig
+from gis.config.energy import EnergyConfig
+from gis.config.estimates import EstimatesConfig
+from gis.config.explorer import ExplorerConfig
+from gis.config.scoring import ScoringConfig
 from gis.errors import GisError
-from gis.estimates.config import EstimatesConfig
-from gis.explorer_config import ExplorerConfig
-from gis.scoring.config import ScoringConfig
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -41,11 +41,12 @@ __all__ = [
     "MAX_NAME_CHARS",
     "Scenario",
     "describe_errors",
+    "load_estimates_config",
     "load_scenario",
     "merge_tables",
 ]
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "default.toml"
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "default.toml"
 
 MAX_FILE_BYTES = 1_000_000
 """A scenario file larger than this (bytes) is refused before parsing; the default is ~30 kB."""
@@ -63,7 +64,7 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
-    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_CHARS)] = ""
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_CHARS)]
     scoring: ScoringConfig
     estimates: EstimatesConfig
     energy: EnergyConfig
@@ -204,3 +205,18 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
             field=".".join(str(x) for x in first["loc"]) or "(top level)",
             fix=f"correct each key listed; every key and its allowed values are documented in {DEFAULT_SCENARIO}",
         ) from exc
+
+
+def load_estimates_config(path: str | Path | None = None) -> tuple[str, EstimatesConfig]:
+    """The scenario's name and its ``[estimates...]`` tables (default: the packaged default scenario).
+
+    The file is read and checked whole by :func:`gis.config.scenario.load_scenario` (so a value that is
+    wrong anywhere in it is reported, whichever command reads it).
+
+    Raises
+    ------
+    GisError
+        naming the file, the offending key (dotted path) and what is allowed.
+    """
+    scenario = load_scenario(path)
+    return scenario.name, scenario.estimates

@@ -9,13 +9,12 @@ into ``estimates.json`` next to the value actually used.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gis.config.asics import asic_model, known_models
 from gis.errors import GisError
-from gis.estimates.asics import asic_model, known_models
 
 __all__ = [
     "CarbonConfig",
@@ -28,10 +27,7 @@ __all__ = [
     "SelectionConfig",
     "UncertaintyConfig",
     "assumptions",
-    "load_estimates_config",
 ]
-
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.toml"
 
 
 def _f(default: Any, unit: str, source: str, description: str, **kwargs: Any) -> Any:
@@ -499,7 +495,7 @@ class EstimatesConfig(_Model):
         "Antminer S21",
         "",
         "Gate.io policy analysis of a US mining reserve: Antminer S21 machines",
-        "ASIC model from the catalogue (gis.estimates.asics)",
+        "ASIC model from the catalogue (gis.config.asics)",
     )
     pue: float = _f(
         1.10,
@@ -557,23 +553,6 @@ class EstimatesConfig(_Model):
         data = self.model_dump()
         data["network"]["hashrate_ehs"] = hashrate_ehs
         return EstimatesConfig.model_validate(data)
-
-
-def load_estimates_config(path: str | Path | None = None) -> tuple[str, EstimatesConfig]:
-    """The scenario's name and its ``[estimates...]`` tables (default: the packaged default scenario).
-
-    The file is read and checked whole by :func:`gis.scenario.load_scenario` (so a value that is
-    wrong anywhere in it is reported, whichever command reads it).
-
-    Raises
-    ------
-    GisError
-        naming the file, the offending key (dotted path) and what is allowed.
-    """
-    from gis.scenario import load_scenario
-
-    scenario = load_scenario(path)
-    return scenario.name, scenario.estimates
 
 
 def _leaves(model: BaseModel, prefix: str) -> dict[str, dict]:

@@ -28,6 +28,21 @@ from pathlib import Path
 
 import platformdirs
 
+__all__ = [
+    "APP_NAME",
+    "DEFAULT_OUT",
+    "MAX_INFLATE_RATIO",
+    "SIZE_MARGIN",
+    "DataOrigin",
+    "Limits",
+    "cache_dir",
+    "catalog_dir",
+    "data_origin",
+    "limits",
+    "require_real_data",
+    "resource_dir",
+]
+
 APP_NAME = "gis-btc-sites"
 DEFAULT_OUT = Path("out")
 
@@ -153,11 +168,17 @@ def resource_dir(name: str) -> Path:
     In a source checkout (editable install) this is the top-level folder of the repository;
     in an installed wheel it is ``gis/_resources/<name>``.
     """
-    checkout = Path(__file__).resolve().parent.parent / name
+    checkout = Path(__file__).resolve().parents[2] / name
     if checkout.is_dir():
         return checkout
     packaged = resources.files("gis") / "_resources" / name
     return Path(str(packaged))
+
+
+def catalog_dir() -> Path:
+    """The folder of catalog files (``layers/*.toml``): ``$GIS_CATALOG_DIR`` or the packaged one."""
+    folder = os.environ.get("GIS_CATALOG_DIR")
+    return Path(folder) if folder else resource_dir("layers")
 
 
 def require_real_data() -> bool:

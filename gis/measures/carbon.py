@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gis.scoring.config import CarbonConfig, FlareGasModel
+from gis.config.scoring import CarbonConfig, FlareGasModel
 
 __all__ = ["MMBTU_PER_MWH", "co2_t_per_mwh", "flare_co2_t_per_mwh"]
 

@@ -10,13 +10,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis.criteria.carbon import co2_t_per_mwh
-from gis.criteria.climate import latitude_deg
-from gis.criteria.economics import energy_cost_usd_mwh
-from gis.criteria.grid import headroom_mw, line_vertices, nearest_line, nearest_substation
-from gis.criteria.land import within_states
-from gis.criteria.roads import road_distance_km
-from gis.scoring.config import ScoringConfig
+from gis.config.scoring import ScoringConfig
+from gis.measures.carbon import co2_t_per_mwh
+from gis.measures.climate import latitude_deg
+from gis.measures.economics import energy_cost_usd_mwh
+from gis.measures.grid import headroom_mw, line_vertices, nearest_line, nearest_substation
+from gis.measures.land import within_states
+from gis.measures.roads import road_distance_km
 
 __all__ = ["MEASURE_COLUMNS", "measure_sites"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gis.scoring.config import CostConfig
+from gis.config.scoring import CostConfig
 
 __all__ = ["energy_cost_usd_mwh"]
 

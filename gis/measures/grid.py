@@ -13,7 +13,7 @@ import shapely
 from numpy.typing import NDArray
 
 from gis import METRIC_CRS
-from gis.scoring.config import GridConfig
+from gis.config.scoring import GridConfig
 
 __all__ = ["headroom_mw", "line_vertices", "nearest_line", "nearest_substation"]
 
