@@ -174,28 +174,6 @@ def fetch(data_dir: DataDirOpt = None, mirror: MirrorOpt = None) -> None:
         console.print(f"[yellow]warning:[/] {w}")
 
 
-def _print_build(result) -> None:
-    table = Table(title="Layers built")
-    for col in ("layer", "read", "kept", "dropped", "why dropped / repaired"):
-        table.add_column(col, overflow="fold")
-    for name, log in result.logs.items():
-        why = "; ".join(f"{k}: {v:,}" for k, v in log.dropped.items())
-        rep = "; ".join(f"repaired {k}: {v:,}" for k, v in log.repaired.items())
-        table.add_row(
-            name,
-            f"{log.rows_read:,}",
-            f"{log.rows_kept:,}",
-            f"{log.rows_dropped:,}",
-            "; ".join(x for x in (why, rep) if x),
-        )
-    console.print(table)
-    for log in result.logs.values():
-        for note in log.notes:
-            console.print(f"[cyan]{log.name}:[/] {note}")
-    for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
-
-
 @contextlib.contextmanager
 def _staged(out: Path) -> Iterator[Path]:
     """The command's outputs go to a staging folder inside OUT, swapped in together on success."""
@@ -213,59 +191,13 @@ def _staged(out: Path) -> Iterator[Path]:
             console.aliases.pop(str(stage), None)
 
 
-def _do_build(
-    data_dir: Path | None, mirror: str | None, out: Path, *, spinner: bool = True, use_cache: bool = False
-) -> Path:
-    """Build the layers into ``out/layers.gpkg``; with ``use_cache``, reuse an unchanged build.
-
-    The cache (``$GIS_CACHE_DIR/layers/<key>.gpkg``, :func:`gis.layers.build.layers_cache_key`)
-    is keyed by the tool version, the builders' code, the catalog and every source file's path,
-    size and mtime; an unwritable cache only warns.
-    """
-    from gis.layers import build_layers, write_layers
-    from gis.layers.build import layers_cache_key, restore_cached_layers, store_cached_layers
-    from gis.layers.plants import federal_summary
-    from gis.timing import stage
-
-    resolver = _resolver(data_dir, mirror)
-    target = out / "layers.gpkg"
-    key = layers_cache_key(resolver) if use_cache else None
-    if key is not None:
-        with stage("build_cached"):
-            cached = restore_cached_layers(key, target)
-        if cached is not None:
-            _print_build(cached)
-            console.print(
-                f"Sources unchanged since the last build: layers reused from the cache (key {key[:12]})"
-            )
-            console.print(f"Wrote {target}")
-            return target
-    console.print(f"Building layers from {resolver.origin.describe()} ...")
-    with stage("build"):
-        if spinner:
-            with console.status("building layers"):
-                result = build_layers(resolver)
-        else:
-            result = build_layers(resolver)
-    _print_build(result)
-    if "plants" in result.layers:
-        console.print(federal_summary(result.layers["plants"]))
-    with stage("write_layers"):
-        target = write_layers(result, resolver, target)
-        if use_cache:
-            key = key or layers_cache_key(resolver)  # first run on a mirror: files are local now
-            problem = store_cached_layers(key, target) if key is not None else None
-            if problem:
-                console.print(f"[yellow]warning:[/] {problem}")
-    console.print(f"Wrote {target}")
-    return target
-
-
 @app.command()
 def build(data_dir: DataDirOpt = None, mirror: MirrorOpt = None, out: OutOpt = DEFAULT_OUT) -> None:
     """Build the canonical source layers into OUT/layers.gpkg."""
+    from gis.pipeline import layers_stage
+
     with _staged(out) as stage:
-        _do_build(data_dir, mirror, stage)
+        layers_stage(_resolver(data_dir, mirror), stage, console=console)
 
 
 @app.command()
@@ -416,14 +348,12 @@ def run(
     timing.start()
     with timing.stage("imports"):
         from gis.config.scenario import load_scenario
-        from gis.estimates.api import estimate_command
         from gis.grid import grid_command
         from gis.io import ensure_dir
-        from gis.outputs.api import outputs_command
-        from gis.scoring.api import score_command
+        from gis.pipeline import run_pipeline
 
     t0 = time.perf_counter()
-    load_scenario(scenario)  # every scenario problem, before 20 s of layer building
+    loaded = load_scenario(scenario)  # every scenario problem, before 20 s of layer building
     ensure_dir(Path(out))
     use_layers(out, layers)
     stages = ["build layers", "score sites", "estimate", "write outputs"]
@@ -436,37 +366,23 @@ def run(
             for i, name in enumerate(stages, 1)
         }
 
-        def stage(name):
+        def step(name: str):
             progress.start_task(tasks[name])
-            return tasks[name]
+            return lambda: progress.update(tasks[name], completed=1)
 
-        if layers is None:
-            task = stage("build layers")
-            _do_build(data_dir, mirror, staged, spinner=progress.disable, use_cache=layer_cache)
-            progress.update(task, completed=1)
-        task = stage("score sites")
-        with timing.stage("score"):
-            scored = score_command(
-                out=staged,
-                scenario_path=scenario,
-                console=console,
-                engine=engine,
-                scheduler=scheduler,
-                grid=grid,
-                grid_stage=grid_command,
-            )
-        progress.update(task, completed=1)
-        task = stage("estimate")
-        with timing.stage("estimate"):
-            estimate_command(
-                out=staged, scenario_path=scenario, as_json=False, network_ehs=None, console=console
-            )
-        progress.update(task, completed=1)
-        task = stage("write outputs")
-        with timing.stage("outputs"):
-            written = outputs_command(out=staged, scenario_path=scenario, console=console)
-        progress.update(task, completed=1)
-        made = (staged / "layers.gpkg", staged / "estimates.json", *scored.values(), *written)
+        made = run_pipeline(
+            out=staged,
+            scenario=loaded,
+            scenario_path=scenario,
+            console=console,
+            resolver=_resolver(data_dir, mirror) if layers is None else None,
+            use_cache=layer_cache,
+            engine=engine,
+            scheduler=scheduler,
+            grid_stage=grid_command if grid or loaded.scoring.national_grid.enabled else None,
+            step=step,
+            spinner=progress.disable,
+        )
         names = {
             Path(p).relative_to(staged) if Path(p).is_relative_to(staged) else Path(p).name for p in made
         }

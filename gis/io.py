@@ -25,15 +25,18 @@ from gis.errors import GisError
 
 __all__ = [
     "STAGING_PREFIX",
+    "as_written",
     "atomic_path",
     "clean_stale",
     "disk_nearly_full",
     "ensure_dir",
     "gpkg_layer_names",
+    "read_frames",
     "read_gpkg_layer",
     "staged_outputs",
     "write_bytes",
     "write_csv",
+    "write_frames",
     "write_gpkg",
     "write_json",
     "write_text",
@@ -182,6 +185,86 @@ def write_gpkg(
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", append=not first, **kwargs)
             first = False
     return Path(target)
+
+
+_MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+
+
+def as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as :func:`write_gpkg` stores it: a layer mixing single and multi geometries of one
+    kind (Polygon and MultiPolygon) gets multi geometries only; anything else is returned as is.
+
+    The in-memory pipeline uses it so that a layer used straight after it is built is the same as
+    the layer read back from ``layers.gpkg``.
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import MultiPolygon, box
+    >>> mixed = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1), MultiPolygon([box(2, 2, 3, 3)])], crs=4326)
+    >>> list(as_written(mixed).geom_type)
+    ['MultiPolygon', 'MultiPolygon']
+    """
+    import geopandas as gpd
+    import shapely
+
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.empty:
+        return frame
+    types = frame.geom_type
+    kinds = set(types.dropna())
+    single = next((k for k in kinds if k in _MULTI), None)
+    if single is None or kinds != {single, _MULTI[single]}:
+        return frame
+    make = {
+        "Point": shapely.multipoints,
+        "LineString": shapely.multilinestrings,
+        "Polygon": shapely.multipolygons,
+    }
+    geoms = frame.geometry.to_numpy().copy()
+    is_single = (types == single).to_numpy()
+    geoms[is_single] = make[single](geoms[is_single][:, None])
+    out = frame.copy()
+    out[out.geometry.name] = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
+    return out
+
+
+def write_frames(folder: str | Path, frames: Mapping[str, pd.DataFrame]) -> Path:
+    """Write frames as one GeoParquet (or Parquet) file each into ``folder``, atomically as a whole.
+
+    A fast cache format for layers already validated: read back by :func:`read_frames` with the same
+    columns, dtypes (text as ``object``), CRS and index.
+    """
+    import geopandas as gpd
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, frame in frames.items():
+            kind = "geo" if isinstance(frame, gpd.GeoDataFrame) else "table"
+            frame.to_parquet(tmp / f"{name}.{kind}.parquet")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def read_frames(folder: str | Path, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The frames :func:`write_frames` wrote (all, or ``names``), text columns as ``object``."""
+    import geopandas as gpd
+
+    out: dict[str, pd.DataFrame] = {}
+    for path in sorted(Path(folder).glob("*.parquet")):
+        name, kind = path.name.removesuffix(".parquet").rsplit(".", 1)
+        if names is not None and name not in names:
+            continue
+        frame = gpd.read_parquet(path) if kind == "geo" else pd.read_parquet(path)
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.StringDtype):
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+        out[name] = frame
+    return out
 
 
 def gpkg_layer_names(path: str | Path, *, fix: str) -> list[str]:

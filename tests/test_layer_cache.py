@@ -9,11 +9,11 @@ import pytest
 from rich.console import Console
 
 import gis.layers
-from gis import cli
+from gis import pipeline
 from gis.config.settings import DataOrigin
 from gis.layers import build as build_module
 from gis.layers import read_layers
-from gis.layers.build import cached_layers_path, layers_cache_key
+from gis.layers.build import cached_frames_path, cached_layers_path, layers_cache_key
 from gis.sources import Resolver
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,7 +41,6 @@ def setup(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("GIS_CATALOG_DIR", str(catalog))
     monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(build_module, "BUILDERS", {"boundaries": build_module.BUILDERS["boundaries"]})
-    monkeypatch.setattr(cli, "console", Console(quiet=True))
     calls = []
     real = gis.layers.build_layers
 
@@ -50,29 +49,63 @@ def setup(tmp_path: Path, monkeypatch):
         return real(resolver, **kwargs)
 
     monkeypatch.setattr(gis.layers, "build_layers", counting)
+    (tmp_path / "out").mkdir()
     return data, tmp_path / "out", calls
+
+
+QUIET = Console(quiet=True)
+
+
+def _build(data: Path, out: Path, *, use_cache: bool, console: Console = QUIET) -> pipeline.BuiltLayers:
+    resolver = Resolver(DataOrigin(data_dir=data), progress=False)
+    return pipeline.layers_stage(resolver, out, console=console, use_cache=use_cache, keep_frames=True)
+
+
+def _same_frames(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        left, right = a[name], b[name]
+        assert list(left.columns) == list(right.columns), name
+        assert [str(t) for t in left.dtypes] == [str(t) for t in right.dtypes], name
+        for col in left.columns:
+            if col == "geometry":
+                assert left.geometry.geom_equals_exact(right.geometry, 0).all(), name
+            else:
+                assert left[col].equals(right[col]), (name, col)
+                assert [type(v) for v in left[col]] == [type(v) for v in right[col]], (name, col)
 
 
 def test_warm_run_skips_the_build_and_a_changed_source_rebuilds(setup) -> None:
     data, out, calls = setup
-    target = cli._do_build(data, None, out, use_cache=True)
-    assert len(calls) == 1
-    first = read_layers(target)
+    cold = _build(data, out, use_cache=True)
+    assert len(calls) == 1 and not cold.cached
     key = layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False))
     assert key is not None and cached_layers_path(key).is_file()
+    # the frames a run goes on with are those it would read back from layers.gpkg
+    _same_frames(cold.layers, read_layers(cold.path))
 
-    target.unlink()
-    target = cli._do_build(data, None, out, use_cache=True)  # warm: nothing changed
-    assert len(calls) == 1
-    assert read_layers(target).keys() == first.keys()
-    assert len(read_layers(target)["states"]) == len(first["states"])
+    cold.path.unlink()
+    warm = _build(data, out, use_cache=True)  # warm: nothing changed
+    assert len(calls) == 1 and warm.cached
+    _same_frames(warm.layers, cold.layers)  # from the GeoParquet copy, the same frames
+    _same_frames(read_layers(warm.path), cold.layers)
 
     csv = data / "nrel_coarse_resource" / "renewable_energy_technical_potential_data.csv"
     csv.write_text(csv.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # a source changed
-    cli._do_build(data, None, out, use_cache=True)
+    _build(data, out, use_cache=True)
     assert len(calls) == 2
-    cli._do_build(data, None, out, use_cache=False)  # --no-layer-cache always builds
+    _build(data, out, use_cache=False)  # --no-layer-cache always builds
     assert len(calls) == 3
+
+
+def test_a_damaged_frame_cache_is_a_miss(setup) -> None:
+    data, out, calls = setup
+    _build(data, out, use_cache=True)
+    key = layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False))
+    for part in cached_frames_path(key).glob("*.parquet"):
+        part.write_bytes(b"not parquet")
+    again = _build(data, out, use_cache=True)
+    assert len(calls) == 2 and not again.cached
 
 
 def test_catalog_change_changes_the_key(setup, monkeypatch) -> None:
@@ -96,10 +129,11 @@ def test_unwritable_cache_degrades_to_no_cache_with_a_warning(setup, monkeypatch
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("GIS_CACHE_DIR", str(blocker))
-    printed = []
-    monkeypatch.setattr(cli.console, "print", lambda *a, **k: printed.append(" ".join(map(str, a))))
-    cli._do_build(data, None, out, use_cache=True)
-    cli._do_build(data, None, out, use_cache=True)
+    printed: list[str] = []
+    console = Console(quiet=True)
+    monkeypatch.setattr(console, "print", lambda *a, **k: printed.append(" ".join(map(str, a))))
+    _build(data, out, use_cache=True, console=console)
+    _build(data, out, use_cache=True, console=console)
     assert len(calls) == 2  # built twice, no crash
     assert any("not writable" in p for p in printed)
     assert read_layers(out / "layers.gpkg")["states"] is not None

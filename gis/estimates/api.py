@@ -22,7 +22,7 @@ from gis import __version__
 from gis.config.asics import asic_model
 from gis.config.energy import EnergyConfig
 from gis.config.estimates import EstimatesConfig, assumptions
-from gis.config.scenario import load_estimates_config
+from gis.config.scenario import Scenario, load_estimates_config
 from gis.config.vocabulary import CATEGORIES
 from gis.energy import published_comparison, surplus_by_category, surplus_profiles
 from gis.energy.profiles import SurplusProfiles
@@ -36,10 +36,12 @@ from gis.timing import stage
 HOURS = 8_760.0
 
 __all__ = [
+    "ESTIMATE_LAYERS",
     "calculator",
     "calculator_command",
     "estimate",
     "estimate_command",
+    "estimate_stage",
     "latest_difficulty",
     "network_from_layer",
 ]
@@ -550,6 +552,52 @@ def estimate_command(
 
     out = Path(out)
     scenario = load_scenario(scenario_path)
+    sites_path = out / "sites.gpkg"
+    sites = read_candidate_sites(sites_path)
+    rollup.check_sites(sites, source=f"{sites_path}:{SITES_LAYER}")
+    layers_path = out / "layers.gpkg"
+    present = set(gpkg_layer_names(layers_path, fix="run `gis build`")) if layers_path.is_file() else set()
+    wanted = [n for n in ESTIMATE_LAYERS if n in present]
+    layers = read_layers(layers_path, names=wanted) if wanted else {}
+    result = estimate_stage(
+        sites, layers, scenario, network_ehs=network_ehs, console=console, layers_file=layers_path
+    )
+    target = write_json(out / "estimates.json", result)
+    console.print(f"Wrote {target}")
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        sys.stdout.flush()
+    return result
+
+
+ESTIMATE_LAYERS = ("market_prices", "market_mix", "curtailment_daily", "btc_network")
+"""The layers of ``layers.gpkg`` the estimate stage reads (those present)."""
+
+
+def estimate_stage(
+    sites: pd.DataFrame,
+    layers: dict[str, pd.DataFrame],
+    scenario: Scenario,
+    *,
+    network_ehs: float | None = None,
+    console: Console | None = None,
+    layers_file: Path | str = "layers.gpkg",
+) -> dict:
+    """The estimate stage on frames in memory: profiles, fleet, bands, explorer grid; the
+    ``estimates.json`` payload (printed as a table on ``console``).
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` as the scoring stage wrote them (best first).
+    layers
+        the layers of :data:`ESTIMATE_LAYERS` that exist (market prices, fuel mix, curtailment, the
+        Bitcoin network series); absent ones are warned about or refused as the scenario needs.
+    scenario
+        the whole scenario; ``network_ehs`` (EH/s) replaces its network hashrate when given.
+    layers_file
+        the file the layers came from, named in messages.
+    """
     config = scenario.estimates
     if network_ehs is not None:
         if not (math.isfinite(network_ehs) and network_ehs > 0):
@@ -559,14 +607,7 @@ def estimate_command(
                 fix="pass a positive number of EH/s",
             )
         config = config.with_network_ehs(network_ehs)
-    sites_path = out / "sites.gpkg"
-    sites = read_candidate_sites(sites_path)
-    rollup.check_sites(sites, source=f"{sites_path}:{SITES_LAYER}")
-    layers_path = out / "layers.gpkg"
-    wanted = ["market_prices", "market_mix", "curtailment_daily", "btc_network"]
-    present = set(gpkg_layer_names(layers_path, fix="run `gis build`")) if layers_path.is_file() else set()
-    layers = read_layers(layers_path, names=[n for n in wanted if n in present]) if present else {}
-    if "market_prices" not in layers:
+    if "market_prices" not in layers and console is not None:
         console.print(
             "[yellow]warning:[/] no market_prices layer in layers.gpkg: no surplus hours, every grid site buys at "
             f"the flat {scenario.energy.fallback_price_usd_mwh:g} $/MWh (rebuild layers with `gis build`)"
@@ -576,7 +617,7 @@ def estimate_command(
         if "btc_network" not in layers:
             raise GisError(
                 "the scenario takes the network hashrate from data, but layers.gpkg has no btc_network",
-                file=layers_path,
+                file=layers_file,
                 field="estimates.network.hashrate_ehs",
                 fix="run `gis build` with the Bitcoin network sources, or set a number of EH/s",
             )
@@ -593,12 +634,8 @@ def estimate_command(
         surplus=surplus,
         explorer_axes=explorer.axes() if explorer is not None else None,
     )
-    target = write_json(out / "estimates.json", result)
-    _print_estimates(result, console)
-    console.print(f"Wrote {target}")
-    if as_json:
-        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        sys.stdout.flush()
+    if console is not None:
+        _print_estimates(result, console)
     return result
 
 

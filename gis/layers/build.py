@@ -241,18 +241,34 @@ def cached_layers_path(key: str, cache_root: Path | None = None) -> Path:
     return (cache_root or cache_dir()) / "layers" / f"{key}.gpkg"
 
 
-def restore_cached_layers(key: str, target: Path, *, cache_root: Path | None = None) -> BuildResult | None:
+def cached_frames_path(key: str, cache_root: Path | None = None) -> Path:
+    """``<cache>/layers/<key>.frames``: the same layers as GeoParquet files, read fast on a warm run."""
+    return cached_layers_path(key, cache_root).with_suffix(".frames")
+
+
+def restore_cached_layers(
+    key: str, target: Path, *, cache_root: Path | None = None, with_frames: bool = False
+) -> BuildResult | None:
     """Copy the cached layers for ``key`` to ``target`` (atomically); None on a miss.
 
     The returned :class:`BuildResult` has the row logs, warnings and sources of the build that
-    made the cache file (read from its metadata) and no layer frames: read them with
+    made the cache file (read from its metadata); with ``with_frames`` also the layer frames, read
+    from the GeoParquet copy (a miss when it is absent or unreadable), else none: read them with
     :func:`read_layers`. An unreadable cache file counts as a miss.
     """
-    from gis.io import atomic_path
+    from gis.io import atomic_path, read_frames
 
     cached = cached_layers_path(key, cache_root)
     if not cached.is_file():
         return None
+    frames: dict[str, pd.DataFrame] = {}
+    if with_frames:
+        try:
+            frames = read_frames(cached_frames_path(key, cache_root))
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            return None
+        if not frames:
+            return None
     try:
         import pyogrio
 
@@ -270,6 +286,9 @@ def restore_cached_layers(key: str, target: Path, *, cache_root: Path | None = N
             warnings=list(json.loads(meta.get("warnings", "[]"))),
             sources=[s["source"] for s in json.loads(meta.get("sources", "[]"))],
         )
+        if with_frames and set(frames) != set(logs):
+            return None
+        result.layers = {name: frames[name] for name in logs} if with_frames else {}
     except Exception:  # a damaged cache file is rebuilt, never trusted
         return None
     with atomic_path(target) as tmp:
@@ -279,16 +298,27 @@ def restore_cached_layers(key: str, target: Path, *, cache_root: Path | None = N
 
 
 def store_cached_layers(
-    key: str, built: Path, *, cache_root: Path | None = None, keep: int = 4
+    key: str,
+    built: Path,
+    *,
+    cache_root: Path | None = None,
+    keep: int = 4,
+    frames: dict[str, pd.DataFrame] | None = None,
 ) -> str | None:
     """Copy ``built`` (a layers.gpkg) into the cache under ``key``; the warning text on failure.
 
-    An unwritable cache is not an error: the run goes on without a cache and says so. The
-    ``keep`` most recently used cache files are kept, older ones deleted.
+    ``frames``: the same layers in memory, also stored as GeoParquet (:func:`gis.io.write_frames`)
+    for a warm run to read instead of the GeoPackage. An unwritable cache is not an error: the run
+    goes on without a cache and says so. The ``keep`` most recently used cache files are kept,
+    older ones deleted.
     """
+    from gis.io import write_frames
+
     target = cached_layers_path(key, cache_root)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        if frames is not None:  # the frames first: a GeoPackage without frames is a frames miss only
+            write_frames(cached_frames_path(key, cache_root), frames)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         try:
@@ -300,9 +330,12 @@ def store_cached_layers(
         files = sorted(target.parent.glob("*.gpkg"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in files[keep:]:
             old.unlink(missing_ok=True)
+            shutil.rmtree(old.with_suffix(".frames"), ignore_errors=True)
     except OSError as exc:
         return (
             f"the layer cache {target.parent} is not writable ({exc.strerror or exc}); layers will be "
             "rebuilt on every run (set GIS_CACHE_DIR to a writable folder)"
         )
+    except (ValueError, TypeError) as exc:  # pyarrow could not store a frame: no warm reuse, say why
+        return f"the layers could not be cached as GeoParquet ({exc}); layers will be rebuilt on every run"
     return None

@@ -23,7 +23,7 @@ from gis.outputs.report import sources_from_metadata, write_report
 from gis.outputs.tables import write_ranked_xlsx
 from gis.timing import stage
 
-__all__ = ["MAP_SIZE_BUDGET_MB", "map_command", "outputs_command", "report_command"]
+__all__ = ["MAP_SIZE_BUDGET_MB", "map_command", "map_layer_names", "outputs_command", "report_command"]
 
 MAP_SIZE_BUDGET_MB = 20.0
 """A national map above this size is slow to open and to e-mail; the command warns. The offline
@@ -109,6 +109,11 @@ def _map_layers(preset: MapPreset) -> list[str]:
     return sorted({"states", *(spec.layer for spec in preset.layers)})
 
 
+def map_layer_names(preset: str | Path = DEFAULT_PRESET) -> list[str]:
+    """The source layers the outputs draw with ``preset`` (the states and the preset's layers)."""
+    return _map_layers(load_preset(preset))
+
+
 def outputs_command(
     *,
     out: Path,
@@ -117,15 +122,19 @@ def outputs_command(
     preset: str | Path = DEFAULT_PRESET,
     csv: bool = False,
     record_scenario: bool = True,
+    inputs: StageOutputs | None = None,
 ) -> list[Path]:
     """Both maps, the styled GeoPackage, the spreadsheet, ``sites_ranked.csv`` (with the fleet rows
     of ``estimates.json`` joined on) and the report (``gis run``'s last step and ``gis report``;
     ``csv`` is kept for callers and changes nothing). ``record_scenario``:
-    write ``OUT/scenario.toml`` from ``scenario_path`` (the packaged default when None)."""
+    write ``OUT/scenario.toml`` from ``scenario_path`` (the packaged default when None). ``inputs``:
+    the sites, estimates and layers already in memory (:func:`gis.outputs.inputs.stage_outputs`);
+    read from OUT when None."""
     out = Path(out)
     spec = load_preset(preset)
-    with stage("read"):
-        inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
+    if inputs is None:
+        with stage("read"):
+            inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
     _report_notes(console, inputs.notes)
     with stage("map"):
         fmap = _build_map(inputs, spec, offline=None)  # both basemaps; each write keeps its own

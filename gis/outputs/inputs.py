@@ -30,10 +30,13 @@ __all__ = [
     "gpkg_metadata",
     "join_fleet",
     "layer_build_notes",
+    "normalise_sites",
     "read_estimates",
     "read_market_prices",
     "read_sites",
     "read_stage_outputs",
+    "scoring_metadata",
+    "stage_outputs",
 ]
 
 SITES_LAYER = "candidate_sites"
@@ -119,7 +122,18 @@ def _need(path: Path, command: str) -> Path:
 
 def read_sites(path: Path, *, notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """``candidate_sites`` from ``sites.gpkg`` (EPSG:4326 points), best first, columns checked."""
-    sites = read_candidate_sites(path)
+    return normalise_sites(read_candidate_sites(path), path, notes=notes)
+
+
+def normalise_sites(
+    sites: gpd.GeoDataFrame, path: Path, *, notes: list[str] | None = None
+) -> gpd.GeoDataFrame:
+    """``candidate_sites`` as every output reads them: contract columns present and typed (text
+    ``""`` for missing, booleans, float64 numbers, int64 rank), EPSG:4326, best first.
+
+    ``path`` names the sites' file in messages (the in-memory pipeline passes the file it will write).
+    """
+    sites = sites.copy()
     missing = [c for c in REQUIRED_SITE_COLUMNS if c not in sites.columns]
     if missing:
         raise GisError(
@@ -221,6 +235,18 @@ def gpkg_metadata(path: Path) -> dict[str, str]:
     return dict(info.get("dataset_metadata") or {})
 
 
+def scoring_metadata(path: Path) -> dict[str, str]:
+    """What the scoring stage recorded of the sites (tool, scenario, row log, schema), from the
+    ``candidate_sites`` layer metadata that ``gis score`` writes, or from the ``scoring_*`` keys of
+    an output ``sites.gpkg`` (``gis report`` run again on ``gis run``'s outputs); {} if neither."""
+    info = pyogrio.read_info(path, layer=SITES_LAYER)
+    layer = dict(info.get("layer_metadata") or {})
+    if "row_log" in layer:
+        return {k: layer[k] for k in ("tool", "scenario", "row_log", "schema") if k in layer}
+    data = dict(info.get("dataset_metadata") or {})
+    return {k.removeprefix("scoring_"): v for k, v in data.items() if k.startswith("scoring_")}
+
+
 def layer_build_notes(path: Path) -> dict[str, list[str]]:
     """The ``row_log`` notes each layer of ``layers.gpkg`` recorded in its metadata ({} if none)."""
     notes: dict[str, list[str]] = {}
@@ -249,6 +275,38 @@ def read_market_prices(path: Path) -> pd.DataFrame | None:
     )
 
 
+def stage_outputs(
+    out: Path,
+    *,
+    sites: gpd.GeoDataFrame,
+    estimates: dict,
+    layers: dict[str, pd.DataFrame],
+    sites_metadata: dict[str, str],
+    layer_names: Iterable[str],
+) -> StageOutputs:
+    """What :func:`read_stage_outputs` reads, from frames already in memory (``gis run``).
+
+    ``sites`` are the scoring stage's ``candidate_sites``; ``layers`` the built layers (the wanted
+    ones are taken); ``out/layers.gpkg`` must exist (its metadata and build notes are read).
+    """
+    notes: list[str] = []
+    layers_path = _need(out / "layers.gpkg", "gis build")
+    sites = join_fleet(normalise_sites(sites, out / "sites.gpkg", notes=notes), estimates)
+    wanted = sorted(set(layer_names))
+    absent = [n for n in wanted if n not in layers]
+    if absent:
+        notes.append(f"layers.gpkg lacks {', '.join(absent)}: not drawn")
+    return StageOutputs(
+        sites=sites,
+        estimates=estimates,
+        layers={n: layers[n] for n in wanted if n in layers},
+        layers_metadata=gpkg_metadata(layers_path),
+        sites_metadata=dict(sites_metadata),
+        notes=notes,
+        layer_notes=layer_build_notes(layers_path),
+    )
+
+
 def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs:
     """Read sites, estimates and the wanted source layers (those present) from ``out``."""
     notes: list[str] = []
@@ -267,7 +325,7 @@ def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs
         estimates=estimates,
         layers=layers,
         layers_metadata=gpkg_metadata(layers_path),
-        sites_metadata=gpkg_metadata(out / "sites.gpkg"),
+        sites_metadata=scoring_metadata(out / "sites.gpkg"),
         notes=notes,
         layer_notes=layer_build_notes(layers_path),
     )

@@ -39,7 +39,17 @@ from gis.timing import stage
 if TYPE_CHECKING:
     from gis.config.scenario import Scenario
 
-__all__ = ["ranked_csv_frame", "score_command", "score_sites", "score_sites_with_log"]
+__all__ = [
+    "LAYER_NAMES",
+    "measures_engine",
+    "print_sites",
+    "ranked_csv_frame",
+    "score_command",
+    "score_sites",
+    "score_sites_with_log",
+    "sites_metadata",
+    "write_sites",
+]
 
 LAYER_NAMES = (
     "plants",
@@ -173,6 +183,9 @@ def ranked_csv_frame(sites: gpd.GeoDataFrame) -> pd.DataFrame:
     frame["lon"] = sites.geometry.x.to_numpy()
     digits = {c: 6 for c in frame.columns if c.startswith("s_")} | CSV_FLOAT_DIGITS
     frame = frame.round({c: d for c, d in digits.items() if c in frame.columns})
+    for col in CANDIDATE_SITES.columns:  # a year read back from a GeoPackage is float: print 2024, not 2024.0
+        if col.dtype == "Int64" and col.name in frame.columns and frame[col.name].dtype != "Int64":
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype("Int64")
     return frame
 
 
@@ -241,13 +254,11 @@ def score_command(
 ) -> dict[str, Path]:
     """``gis score``: read OUT/layers.gpkg, score, write OUT/sites.gpkg and OUT/sites_ranked.csv.
 
-    ``engine``/``scheduler`` choose where the measures run (:func:`gis.engine.get_engine`; cached
-    in the user's cache directory); ``grid`` (or ``[scoring.national_grid] enabled``) also writes the grid
-    cells with ``grid_stage`` (:func:`gis.grid.grid_command`, a later stage, passed in by the command line).
+    ``engine``/``scheduler`` choose where the measures run (:func:`measures_engine`); ``grid`` (or
+    ``[scoring.national_grid] enabled``) also writes the grid cells with ``grid_stage``
+    (:func:`gis.grid.grid_command`, a later stage, passed in by the command line).
     """
     from gis.config.scenario import load_scenario
-    from gis.config.settings import cache_dir
-    from gis.engine import get_engine
     from gis.layers import read_layers
 
     out = Path(out)
@@ -257,11 +268,11 @@ def score_command(
         set(gpkg_layer_names(source, fix="rebuild it with `gis build`")) if source.is_file() else set()
     )
     layers = read_layers(source, names=[n for n in LAYER_NAMES if n in available] or None)
-    chunk_rows = scenario.scoring.national_grid.chunk_rows
-    measures_cache = cache_dir() / "measures"
-    with get_engine(engine, scheduler=scheduler, chunk_rows=chunk_rows, cache_dir=measures_cache) as runner:
+    with measures_engine(engine, scheduler, scenario) as runner:
         sites, log = score_sites_with_log(layers, scenario, engine=runner)
-        written = _write_sites(out, scenario, sites, log, console)
+        print_sites(sites, log, console)
+        written = write_sites(out, scenario, sites, log)
+        console.print(f"Wrote {written['sites_gpkg']} and {written['sites_csv']}")
         if grid or scenario.scoring.national_grid.enabled:
             if grid_stage is None:
                 raise ValueError("score_command: scoring grid cells needs grid_stage (gis.grid.grid_command)")
@@ -269,24 +280,41 @@ def score_command(
     return written
 
 
-def _write_sites(
-    out: Path, scenario: Scenario, sites: gpd.GeoDataFrame, log: RowLog, console: Console
-) -> dict[str, Path]:
-    metadata = {
+def measures_engine(engine: str, scheduler: str | None, scenario: Scenario) -> Engine:
+    """The engine the measures run on (:func:`gis.engine.get_engine`: ``local`` or ``dask`` at
+    ``scheduler``), caching measures in ``$GIS_CACHE_DIR/measures``; use it as a context manager."""
+    from gis.config.settings import cache_dir
+    from gis.engine import get_engine
+
+    chunk_rows = scenario.scoring.national_grid.chunk_rows
+    return get_engine(engine, scheduler=scheduler, chunk_rows=chunk_rows, cache_dir=cache_dir() / "measures")
+
+
+def sites_metadata(scenario: Scenario, log: RowLog) -> dict[str, str]:
+    """The metadata of the ``candidate_sites`` layer: tool, scenario, row log, column meanings."""
+    return {
         "tool": f"gis-btc-sites {__version__}",
         "scenario": scenario.name,
         "row_log": json.dumps(log.as_dict()),
         "schema": json.dumps(CANDIDATE_SITES.description),
     }
+
+
+def write_sites(out: Path, scenario: Scenario, sites: gpd.GeoDataFrame, log: RowLog) -> dict[str, Path]:
+    """Write ``OUT/sites.gpkg`` (layer ``candidate_sites``, EPSG:4326) and ``OUT/sites_ranked.csv``."""
+    metadata = sites_metadata(scenario, log)
     gpkg = write_gpkg(
         out / "sites.gpkg", {"candidate_sites": sites}, layer_metadata={"candidate_sites": metadata}
     )
     csv = write_csv(out / "sites_ranked.csv", ranked_csv_frame(sites))
+    return {"sites_gpkg": gpkg, "sites_csv": csv}
+
+
+def print_sites(sites: gpd.GeoDataFrame, log: RowLog, console: Console) -> None:
+    """Sites per category, the top sites, and what the assembly left out or noted."""
     console.print(_category_table(sites))
     console.print(_top_table(sites))
     for reason, count in log.dropped.items():
         console.print(f"[cyan]left out:[/] {reason}: {count:,}")
     for note in log.notes:
         console.print(f"[cyan]note:[/] {note}")
-    console.print(f"Wrote {gpkg} and {csv}")
-    return {"sites_gpkg": gpkg, "sites_csv": csv}
