@@ -2,12 +2,14 @@
 
 Runs ``gis score`` and ``gis estimate`` twice on the same tiny layers (and once on the same
 layers with every table's rows shuffled, which only stable sorts with tie-breakers survive),
-then once on the real data when it is present.
+then once on the real data when it is present. Each run of a pair has its own empty
+``GIS_CACHE_DIR``, so the second computes every measure again instead of reading the first's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from pathlib import Path
@@ -25,9 +27,18 @@ OUTPUTS = ("sites_ranked.csv", "estimates.json")
 QUIET = Console(quiet=True)
 
 
-def run_stages(out: Path) -> dict[str, bytes]:
-    """``gis score`` then ``gis estimate`` (default scenario) in ``out``; the two files' bytes."""
+def run_stages(out: Path, cache: Path | None = None) -> dict[str, bytes]:
+    """``gis score`` then ``gis estimate`` (default scenario) in ``out``; the two files' bytes.
+
+    ``cache``: a new, empty ``GIS_CACHE_DIR`` for this run (a cold cache); it must hold measures
+    afterwards, which shows the run computed them rather than reading another run's.
+    """
+    if cache is not None:
+        assert not cache.exists()
+        os.environ["GIS_CACHE_DIR"] = str(cache)  # restored by the autouse fixture in conftest
     score_command(out=out, scenario_path=None, console=QUIET)
+    if cache is not None:
+        assert list((cache / "measures").glob("measures-*.parquet")), "the run did not measure"
     estimate_command(out=out, scenario_path=None, as_json=False, network_ehs=None, console=QUIET)
     return {name: (out / name).read_bytes() for name in OUTPUTS}
 
@@ -40,12 +51,12 @@ def shuffled(layers: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFra
     }
 
 
-def test_score_and_estimate_are_byte_identical_across_runs(tmp_path: Path) -> None:
+def test_score_and_estimate_are_byte_identical_across_runs_with_cold_caches(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     write_gpkg(first / "layers.gpkg", tiny_layers())
     second.mkdir()
     shutil.copy(first / "layers.gpkg", second / "layers.gpkg")
-    a, b = run_stages(first), run_stages(second)
+    a, b = run_stages(first, tmp_path / "cache-a"), run_stages(second, tmp_path / "cache-b")
     for name in OUTPUTS:
         assert a[name] == b[name], name
     assert len(pd.read_csv(first / "sites_ranked.csv")) > 3  # a real ranking, not an empty file
@@ -55,7 +66,7 @@ def test_row_order_of_the_layers_does_not_change_the_outputs(tmp_path: Path) -> 
     layers = tiny_layers()
     write_gpkg(tmp_path / "a" / "layers.gpkg", layers)
     write_gpkg(tmp_path / "b" / "layers.gpkg", shuffled(layers, seed=11))
-    a, b = run_stages(tmp_path / "a"), run_stages(tmp_path / "b")
+    a, b = run_stages(tmp_path / "a", tmp_path / "cache-a"), run_stages(tmp_path / "b", tmp_path / "cache-b")
     for name in OUTPUTS:
         assert a[name] == b[name], name
 
@@ -86,7 +97,7 @@ def test_real_data_outputs_are_byte_identical(real_data_dir: Path, tmp_path: Pat
     write_layers(result, resolver, tmp_path / "a" / "layers.gpkg")
     (tmp_path / "b").mkdir()
     shutil.copy(tmp_path / "a" / "layers.gpkg", tmp_path / "b" / "layers.gpkg")
-    a, b = run_stages(tmp_path / "a"), run_stages(tmp_path / "b")
+    a, b = run_stages(tmp_path / "a", tmp_path / "cache-a"), run_stages(tmp_path / "b", tmp_path / "cache-b")
     digests = {name: hashlib.sha256(a[name]).hexdigest()[:12] for name in OUTPUTS}
     for name in OUTPUTS:
         assert a[name] == b[name], (name, digests)

@@ -180,3 +180,29 @@ def test_changed_measure_code_or_version_is_recomputed(layers, sites, tmp_path: 
     key = measures_key(sites, layers, CONFIG)
     monkeypatch.setattr("gis.engine.cache.__version__", "999.0")
     assert measures_key(sites, layers, CONFIG) != key
+
+
+def _constant(sites, layers, config, *, value: float) -> pd.DataFrame:
+    return pd.DataFrame({"x": [value] * len(sites)})
+
+
+def test_measures_of_one_name_in_one_file_and_bound_arguments_are_told_apart(layers, sites, tmp_path: Path):
+    import functools
+
+    head = sites.head(5)
+    engine = CachedEngine(LocalEngine(), cache_dir=tmp_path)
+    one = lambda s, lay, c: _constant(s, lay, c, value=1.0)  # noqa: E731 - two lambdas, one qualname
+    two = lambda s, lay, c: _constant(s, lay, c, value=2.0)  # noqa: E731
+    assert one.__qualname__ == two.__qualname__
+    assert (engine.measure(head, layers, CONFIG, func=one)["x"] == 1.0).all()
+    assert (engine.measure(head, layers, CONFIG, func=two)["x"] == 2.0).all()
+    three = functools.partial(_constant, value=3.0)
+    four = functools.partial(_constant, value=4.0)
+    assert (engine.measure(head, layers, CONFIG, func=three)["x"] == 3.0).all()
+    assert (engine.measure(head, layers, CONFIG, func=four)["x"] == 4.0).all()
+    assert (engine.hits, engine.misses) == (0, 4)
+    again = CachedEngine(LocalEngine(), cache_dir=tmp_path)  # a new process: same keys, read from disk
+    assert (
+        again.measure(head, layers, CONFIG, func=functools.partial(_constant, value=4.0))["x"] == 4.0
+    ).all()
+    assert (again.hits, again.misses) == (1, 0)

@@ -20,6 +20,7 @@ from gis.layers.boundaries import (
     SQ_MI_TO_KM2,
     STATE_FIPS,
     assign_state,
+    counties_from_frame,
     read_state_potential,
     read_vector,
     states_from_frame,
@@ -172,6 +173,34 @@ def test_missing_column_names_file_and_field(tmp_path: Path) -> None:
         states_from_frame(frame, file="states.json", log=RowLog("states"))
     assert err.value.field == "CENSUSAREA"
     assert err.value.file == "states.json"
+
+
+def test_catalog_column_mapping_is_used(tmp_path: Path) -> None:
+    """A state file whose fields have other names reads the same once the catalog maps them."""
+    plain = read_vector(FIXTURES / "gz_2010_us_040_00_20m.json")
+    expected = states_from_frame(plain, file="states.json", log=RowLog("states"))
+    states = plain.rename(columns={"STATE": "FIPS_ST", "NAME": "LABEL"}).assign(STATE="99", NAME="decoy")
+    columns = {"state_fips": "FIPS_ST", "name": "LABEL", "land_area_km2": "CENSUSAREA"}
+    got = states_from_frame(states, file="states.json", log=RowLog("states"), columns=columns)
+    pd.testing.assert_frame_equal(got, expected)
+    counties = read_vector(FIXTURES / "gz_2010_us_050_00_20m.json")
+    expected = counties_from_frame(counties, file="c.json", log=RowLog("counties"))
+    got = counties_from_frame(
+        counties.rename(columns={"COUNTY": "FIPS_CO", "STATE": "FIPS_ST", "NAME": "LABEL"}),
+        file="c.json",
+        log=RowLog("counties"),
+        columns={**columns, "county_fips": "FIPS_CO"},
+    )
+    pd.testing.assert_frame_equal(got, expected)
+    # an area column of unknown unit is refused, not guessed
+    with pytest.raises(GisError) as err:
+        states_from_frame(
+            states.rename(columns={"CENSUSAREA": "AREA"}),
+            file="s.json",
+            log=RowLog("states"),
+            columns={**columns, "land_area_km2": "AREA"},
+        )
+    assert err.value.field == "AREA"
 
 
 def test_empty_boundary_file_is_an_error(tmp_path: Path) -> None:

@@ -325,6 +325,110 @@ def test_hifld_reduced_schema_projected_crs_and_missing_voltage() -> None:
     assert err.value.field == "ID"
 
 
+def _renamed_geojson(source: Path, target: Path, renames: dict[str, str], decoys: dict[str, object]) -> None:
+    """``source`` with fields renamed (old -> new) and decoy values under the old names."""
+    data = json.loads(source.read_text(encoding="utf-8"))
+    for feature in data["features"]:
+        props = feature["properties"]
+        for old, new in renames.items():
+            props[new] = props.pop(old)
+        props.update(decoys)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _with_columns(cat: dict, entry: str, **columns: str) -> dict:
+    source = cat[entry]
+    return {**cat, entry: source.model_copy(update={"columns": {**source.columns, **columns}})}
+
+
+def test_catalog_column_mapping_is_used_for_hifld(tmp_path: Path, states: gpd.GeoDataFrame) -> None:
+    """A source whose fields have other names than HIFLD's reads the same once the catalog maps them."""
+    expected = grid.build(
+        Resolver(DataOrigin(data_dir=hifld_mirror(gridkit_mirror(tmp_path / "plain"))), catalog=catalog()),
+        {"states": states},
+    )
+    root = gridkit_mirror(tmp_path / "renamed")
+    _renamed_geojson(
+        GRID / "Electric_Substations.geojson",
+        root / "hifld_substations" / "Electric_Substations.geojson",
+        {"MAX_VOLT": "KV_HIGH", "ID": "SUB_ID", "NAME": "SUB_NAME", "TYPE": "SUB_TYPE"},
+        {"MAX_VOLT": 1.0, "TYPE": "RISER"},  # under the old names: would drop or mis-state every row
+    )
+    _renamed_geojson(
+        GRID / "Electric_Power_Transmission_Lines.geojson",
+        root / "hifld_transmission_lines" / "Electric_Power_Transmission_Lines.geojson",
+        {"VOLTAGE": "KV", "ID": "LINE_NO", "OWNER": "UTILITY", "VOLT_CLASS": "KV_CLASS"},
+        {"VOLTAGE": 1.0, "OWNER": "decoy"},
+    )
+    cat = _with_columns(
+        catalog(),
+        "hifld_substations",
+        voltage_kv="KV_HIGH",
+        substation_id="SUB_ID",
+        name="SUB_NAME",
+        kind="SUB_TYPE",
+    )
+    cat = _with_columns(
+        cat,
+        "hifld_transmission_lines",
+        voltage_kv="KV",
+        line_id="LINE_NO",
+        owner="UTILITY",
+        volt_class="KV_CLASS",
+    )
+    got = grid.build(Resolver(DataOrigin(data_dir=root), catalog=cat), {"states": states})
+    for name in ("substations", "transmission_lines"):
+        frame, log = got[name]
+        pd.testing.assert_frame_equal(frame, expected[name][0])
+        assert (log.dropped, log.repaired) == (expected[name][1].dropped, expected[name][1].repaired)
+    assert "KV -999999" in " ".join(got["transmission_lines"][1].notes)  # notes name the mapped field
+    subs = got["substations"][0].set_index("substation_id")
+    assert subs.loc["hifld:310221", "voltage_kv"] == 345.0  # KV_HIGH, not the decoy MAX_VOLT
+    assert subs.loc["hifld:310221", "name"] == "ROSE HILL"
+
+    # the mapped name is the one a missing field is reported by
+    bare = gpd.read_file(root / "hifld_substations" / "Electric_Substations.geojson").drop(columns="KV_HIGH")
+    with pytest.raises(GisError) as err:
+        grid.substations_from_hifld(
+            bare, file="subs.geojson", log=RowLog("s"), columns=cat["hifld_substations"].columns
+        )
+    assert err.value.field == "KV_HIGH"
+
+
+def test_catalog_column_mapping_is_used_for_gridkit(tmp_path: Path, states: gpd.GeoDataFrame) -> None:
+    expected = grid.build(
+        Resolver(DataOrigin(data_dir=gridkit_mirror(tmp_path / "plain")), catalog=catalog()),
+        {"states": states},
+    )
+    renames = {"voltage": "volts", "operator": "company", "l_id": "link", "v_id": "vertex", "typ": "what"}
+    folder = tmp_path / "renamed" / "gridkit_north_america"
+    folder.mkdir(parents=True)
+    for csv in (LINKS_CSV, VERTICES_CSV):
+        table = pd.read_csv(csv, dtype=str).rename(columns=renames)
+        with gzip.open(folder / (csv.name + ".gz"), "wt", encoding="utf-8", newline="") as fh:
+            table.to_csv(fh, index=False)
+    cat = _with_columns(
+        catalog(),
+        "gridkit_north_america",
+        voltage_kv="volts",
+        owner="company",
+        line_id="link",
+        substation_id="vertex",
+        kind="what",
+    )
+    got = grid.build(Resolver(DataOrigin(data_dir=tmp_path / "renamed"), catalog=cat), {"states": states})
+    for name in ("substations", "transmission_lines"):
+        pd.testing.assert_frame_equal(got[name][0], expected[name][0])
+        log, plain = got[name][1], expected[name][1]
+        assert (log.rows_read, log.rows_kept, log.repaired) == (
+            plain.rows_read,
+            plain.rows_kept,
+            plain.repaired,
+        )
+    assert got["substations"][1].repaired  # voltages still taken from the links' renamed column
+
+
 class FeatureServer:
     """A fake ArcGIS FeatureServer on 127.0.0.1: ``/<layer>/FeatureServer/0/query`` answers pages of 2."""
 

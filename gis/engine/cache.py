@@ -2,15 +2,18 @@
 
 The key hashes the sites (attributes and WKB geometry), the measured layers, the scenario
 tables the measures read (grid, costs, carbon, site models, roads), the tool version and the
-measure function: its name and the source code of its module and of :mod:`gis.measures`, so
-a changed measure is recomputed, never read back stale.
+measure function: its name (with any ``functools.partial`` arguments), its own source and
+the source code of its module and of :mod:`gis.measures`, so a changed measure is recomputed,
+never read back stale.
 A hit is read back from ``<cache_dir>/measures-<key>.parquet`` (or memory); a miss runs the
 wrapped engine and stores the result atomically.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import sys
 from collections import OrderedDict
 from functools import cache
@@ -49,7 +52,7 @@ def _hash_frame(digest: hashlib._Hash, frame: pd.DataFrame | None) -> None:
 
 
 @cache
-def _criteria_code() -> bytes:
+def _measures_code() -> bytes:
     """Hash of the source code of :mod:`gis.measures` (every measure's building blocks), read once."""
     import gis.measures
 
@@ -60,16 +63,33 @@ def _criteria_code() -> bytes:
     return digest.digest()
 
 
+def _unwrap(func: MeasureFunc) -> tuple[MeasureFunc, str]:
+    """The function under any :func:`functools.partial`, and its name with the bound arguments."""
+    bound = ""
+    while isinstance(func, functools.partial):
+        bound += f"|{func.args!r}|{sorted(func.keywords.items())!r}"
+        func = func.func
+    name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', type(func).__qualname__)}"
+    return func, name + bound
+
+
 def _code_digest(func: MeasureFunc) -> bytes:
-    """The measure code: :mod:`gis.measures` plus the file of ``func``'s module (read each time)."""
-    digest = hashlib.blake2b(_criteria_code(), digest_size=16)
-    module = sys.modules.get(func.__module__)
+    """The measure code: :mod:`gis.measures`, the file of ``func``'s module and ``func``'s own source.
+
+    The module file is read on every call, so an edited measure is seen without a restart; the
+    function's own source tells apart two functions of one name in one file (e.g. lambdas).
+    """
+    func, _ = _unwrap(func)
+    digest = hashlib.blake2b(_measures_code(), digest_size=16)
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
     path = getattr(module, "__file__", None)
     if path and Path(path).is_file():
         digest.update(Path(path).read_bytes())
-    else:  # defined interactively: its compiled code stands in for the source
+    try:
+        digest.update(inspect.getsource(func).encode())
+    except (OSError, TypeError):  # defined interactively: its compiled code stands in for the source
         code = getattr(func, "__code__", None)
-        digest.update(code.co_code if code is not None else repr(func).encode())
+        digest.update(code.co_code if code is not None else type(func).__qualname__.encode())
     return digest.digest()
 
 
@@ -84,7 +104,7 @@ def measures_key(
     func = func or measure_sites
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"gis-btc-sites {__version__}".encode())
-    digest.update(f"{func.__module__}.{func.__qualname__}".encode())
+    digest.update(_unwrap(func)[1].encode())
     digest.update(_code_digest(func))
     digest.update(config.model_dump_json(include=CONFIG_TABLES).encode())
     _hash_frame(digest, sites)

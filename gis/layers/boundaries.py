@@ -142,6 +142,24 @@ _COUNTY_SCHEMAS = {
     "2013+": {"state_fips": "STATEFP", "county_fips": "COUNTYFP", "name": "NAME", "area": "ALAND"},
 }
 _AREA_TO_KM2 = {"CENSUSAREA": SQ_MI_TO_KM2, "ALAND": 1e-6}  # square miles / square metres -> km2
+_CATALOG_ROLES = {
+    "state_fips": "state_fips",
+    "county_fips": "county_fips",
+    "name": "name",
+    "land_area_km2": "area",
+}
+"""Catalog ``[columns]`` key -> role in a boundary schema."""
+
+
+def _with_catalog(
+    schemas: Mapping[str, Mapping[str, str]], columns: Mapping[str, str] | None
+) -> Mapping[str, Mapping[str, str]]:
+    """``schemas`` with the catalog's mapping tried first, when it maps every field they need."""
+    roles = next(iter(schemas.values())).keys()
+    mapped = {role: columns[key] for key, role in _CATALOG_ROLES.items() if columns and key in columns}
+    if not set(roles) <= set(mapped):
+        return schemas
+    return {"catalog": {role: mapped[role] for role in roles}, **schemas}
 
 
 WEB_MERCATOR = "EPSG:3857"
@@ -260,10 +278,12 @@ def _schema_of(frame: pd.DataFrame, schemas: Mapping[str, Mapping[str, str]], *,
     first = next(iter(schemas.values()))
     missing = [c for c in first.values() if c not in frame.columns]
     raise GisError(
-        f"the boundary file has neither the 2010 nor the 2013+ Census columns (lacks {', '.join(missing)})",
+        f"the boundary file has none of the known column sets ({', '.join(schemas)}; lacks "
+        f"{', '.join(missing)})",
         file=file,
         field=missing[0],
-        fix="use a Census cartographic boundary file (gz_2010_us_*_20m or cb_20XX_us_*_20m)",
+        fix="use a Census cartographic boundary file (gz_2010_us_*_20m or cb_20XX_us_*_20m), or map its "
+        "columns under [columns] in layers/census_cb_2010_20m.toml",
     )
 
 
@@ -279,17 +299,28 @@ def _land_area_km2(frame: pd.DataFrame, column: str, *, file: str) -> pd.Series:
         raise GisError(
             "the land-area column holds no numbers", file=file, field=column, fix="use the catalogued file"
         )
+    if column not in _AREA_TO_KM2:
+        raise GisError(
+            f"the unit of the land-area column '{column}' is not known",
+            file=file,
+            field=column,
+            fix="map land_area_km2 to CENSUSAREA (square miles) or ALAND (square metres) in the catalog",
+        )
     return values * _AREA_TO_KM2[column]
 
 
-def states_from_frame(frame: gpd.GeoDataFrame, *, file: str, log: RowLog) -> gpd.GeoDataFrame:
+def states_from_frame(
+    frame: gpd.GeoDataFrame, *, file: str, log: RowLog, columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
     """Canonical ``states`` (without potential columns) from a Census state boundary frame.
 
-    Accepts the 2010 (``STATE``, ``CENSUSAREA`` in mi²) and 2013+ (``STATEFP``, ``ALAND`` in m²)
-    schemas; FIPS codes not in :data:`STATE_FIPS` are dropped and counted. EPSG:4326 out.
+    Accepts the fields the catalog's ``[columns]`` maps (``columns``: ``state_fips``, ``name``,
+    ``land_area_km2``), else the 2010 (``STATE``, ``CENSUSAREA`` in mi²) or 2013+ (``STATEFP``,
+    ``ALAND`` in m²) schema; FIPS codes not in :data:`STATE_FIPS` are dropped and counted.
+    EPSG:4326 out.
     """
     log.read(len(frame))
-    fields = _schema_of(frame, _STATE_SCHEMAS, file=file)
+    fields = _schema_of(frame, _with_catalog(_STATE_SCHEMAS, columns), file=file)
     frame = frame.reset_index(drop=True)
     frame = repair_geometries(frame, log)
     fips = _fips(frame[fields["state_fips"]], 2)
@@ -310,10 +341,15 @@ def states_from_frame(frame: gpd.GeoDataFrame, *, file: str, log: RowLog) -> gpd
     return out.sort_values("state_fips").reset_index(drop=True)
 
 
-def counties_from_frame(frame: gpd.GeoDataFrame, *, file: str, log: RowLog) -> gpd.GeoDataFrame:
-    """Canonical ``counties`` from a Census county boundary frame (2010 or 2013+ schema), EPSG:4326."""
+def counties_from_frame(
+    frame: gpd.GeoDataFrame, *, file: str, log: RowLog, columns: Mapping[str, str] | None = None
+) -> gpd.GeoDataFrame:
+    """Canonical ``counties`` from a Census county boundary frame, EPSG:4326.
+
+    Reads the fields the catalog's ``[columns]`` maps (``columns``), else the 2010 or 2013+ schema.
+    """
     log.read(len(frame))
-    fields = _schema_of(frame, _COUNTY_SCHEMAS, file=file)
+    fields = _schema_of(frame, _with_catalog(_COUNTY_SCHEMAS, columns), file=file)
     frame = frame.reset_index(drop=True)
     frame = repair_geometries(frame, log)
     state_fips = _fips(frame[fields["state_fips"]], 2)
@@ -400,9 +436,17 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
     states_log, counties_log = RowLog("states"), RowLog("counties")
     states_file = resolver.require(CENSUS_SOURCE, "states")
     counties_file = resolver.require(CENSUS_SOURCE, "counties")
-    states = states_from_frame(read_vector(states_file.path), file=str(states_file.path), log=states_log)
+    states = states_from_frame(
+        read_vector(states_file.path),
+        file=str(states_file.path),
+        log=states_log,
+        columns=states_file.source.columns,
+    )
     counties = counties_from_frame(
-        read_vector(counties_file.path), file=str(counties_file.path), log=counties_log
+        read_vector(counties_file.path),
+        file=str(counties_file.path),
+        log=counties_log,
+        columns=counties_file.source.columns,
     )
     potential_file = resolver.get(POTENTIAL_SOURCE, "table")
     if potential_file is None:

@@ -90,6 +90,37 @@ GRIDKIT_NODE_KINDS = {"joint", "merge"}
 HIFLD_NOT_SUBSTATION_TYPES = {"RISER", "DEAD END"}
 """HIFLD substation ``TYPE`` values that mark a point on a line, not a place to connect."""
 
+HIFLD_LINE_COLUMNS = {
+    "line_id": "ID",
+    "voltage_kv": "VOLTAGE",
+    "volt_class": "VOLT_CLASS",
+    "owner": "OWNER",
+    "status": "STATUS",
+}
+"""Canonical -> HIFLD lines field, used where the catalog's ``[columns]`` does not map a name."""
+HIFLD_SUBSTATION_COLUMNS = {
+    "substation_id": "ID",
+    "name": "NAME",
+    "voltage_kv": "MAX_VOLT",
+    "kind": "TYPE",
+    "operator": "OWNER",
+    "status": "STATUS",
+}
+"""Canonical -> HIFLD substations field, used where the catalog's ``[columns]`` does not map a name."""
+GRIDKIT_COLUMNS = {
+    "line_id": "l_id",
+    "substation_id": "v_id",
+    "voltage_kv": "voltage",
+    "owner": "operator",
+    "kind": "typ",
+}
+"""Canonical -> GridKit column (links and vertices), where the catalog does not map a name."""
+
+
+def _mapping(defaults: Mapping[str, str], columns: Mapping[str, str] | None) -> dict[str, str]:
+    """``defaults`` overridden by the catalog's ``[columns]`` (canonical -> source column)."""
+    return {**defaults, **{k: v for k, v in (columns or {}).items() if k in defaults}}
+
 
 # ---------------------------------------------------------------------------------------------
 # small vectorised measures
@@ -235,27 +266,27 @@ def _lines_only(frame: gpd.GeoDataFrame, log: RowLog) -> gpd.GeoDataFrame:
     )
 
 
-def _drop_not_in_service(frame: pd.DataFrame, log: RowLog) -> pd.DataFrame:
-    if "STATUS" not in frame.columns:
+def _drop_not_in_service(frame: pd.DataFrame, log: RowLog, column: str = "STATUS") -> pd.DataFrame:
+    if column not in frame.columns:
         return frame
-    status = frame["STATUS"].astype("string").str.upper().fillna("")
+    status = frame[column].astype("string").str.upper().fillna("")
     off = status.str.contains(NOT_IN_SERVICE, regex=True)
     return log.drop(frame, off, "not in service (STATUS proposed, under construction, inactive or retired)")
 
 
-def _hifld_ids(frame: pd.DataFrame, *, file: str, what: str) -> pd.Series:
-    if "ID" in frame.columns:
-        ids = frame["ID"].astype("string").str.strip().fillna("")
+def _hifld_ids(frame: pd.DataFrame, *, file: str, what: str, column: str = "ID") -> pd.Series:
+    if column in frame.columns:
+        ids = frame[column].astype("string").str.strip().fillna("")
         if "OBJECTID" in frame.columns:
             ids = ids.where(ids != "", frame["OBJECTID"].astype("string").fillna(""))
     elif "OBJECTID" in frame.columns:
         ids = frame["OBJECTID"].astype("string").fillna("")
     else:
         raise GisError(
-            f"the HIFLD {what} file has neither ID nor OBJECTID",
+            f"the HIFLD {what} file has neither {column} nor OBJECTID",
             file=file,
-            field="ID",
-            fix="request outFields=* (or at least ID, OBJECTID) from the feature service",
+            field=column,
+            fix=f"request outFields=* (or at least {column}, OBJECTID) from the feature service",
         )
     return ids.astype(object)
 
@@ -266,36 +297,46 @@ def _hifld_ids(frame: pd.DataFrame, *, file: str, what: str) -> pd.Series:
 
 
 def lines_from_hifld(
-    frame: gpd.GeoDataFrame, *, file: str, log: RowLog, source: str = HIFLD_LINES
+    frame: gpd.GeoDataFrame,
+    *,
+    file: str,
+    log: RowLog,
+    source: str = HIFLD_LINES,
+    columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Canonical ``transmission_lines`` from HIFLD "Electric Power Transmission Lines" features.
 
     Reads the full schema (``ID, STATUS, OWNER, VOLTAGE, VOLT_CLASS, ...``) and the reduced one
     (``OBJECTID, TYPE, VOLTAGE, VOLT_CLASS``). ``VOLTAGE`` is kV with ``-999999`` for unknown
     (-> NaN); lines not in service are dropped and counted. EPSG:4326 out, ``length_km`` geodesic.
+    ``columns`` is the catalog's ``[columns]`` (canonical -> source field); the names it does not
+    map are those of :data:`HIFLD_LINE_COLUMNS`.
     """
+    c = _mapping(HIFLD_LINE_COLUMNS, columns)
     _require_rows(frame, file=file, what="HIFLD transmission lines")
-    _require_columns(frame, ["VOLTAGE"], file=file, what="HIFLD transmission lines")
+    _require_columns(frame, [c["voltage_kv"]], file=file, what="HIFLD transmission lines")
     log.read(len(frame))
     frame = frame.reset_index(drop=True)
-    frame = frame.assign(_id=_hifld_ids(frame, file=file, what="transmission lines"))
+    frame = frame.assign(_id=_hifld_ids(frame, file=file, what="transmission lines", column=c["line_id"]))
     frame = log.drop(frame, frame["_id"] == "", "no ID or OBJECTID")
     frame = log.drop(frame, frame["_id"].duplicated(), "duplicate ID")
     frame = repair_geometries(frame, log)
     frame = _lines_only(frame, log)
-    frame = _drop_not_in_service(frame, log)
-    voltage = parse_voltage_kv(frame["VOLTAGE"], unit="kV", log=log)
+    frame = _drop_not_in_service(frame, log, c["status"])
+    voltage = parse_voltage_kv(frame[c["voltage_kv"]], unit="kV", log=log)
     unknown = int(voltage.isna().sum())
     if unknown:
-        log.note(f"{unknown} HIFLD lines have no voltage (VOLTAGE -999999 or empty): kept, voltage_kv NaN")
+        log.note(
+            f"{unknown} HIFLD lines have no voltage ({c['voltage_kv']} -999999 or empty): kept, voltage_kv NaN"
+        )
     derived = volt_class(voltage)
-    given = _text(frame.get("VOLT_CLASS"), frame.index)
+    given = _text(frame.get(c["volt_class"]), frame.index)
     out = gpd.GeoDataFrame(
         {
             "line_id": "hifld:" + frame["_id"].astype(str),
             "voltage_kv": voltage,
             "volt_class": given.where(given != "", derived),
-            "owner": _text(frame.get("OWNER"), frame.index),
+            "owner": _text(frame.get(c["owner"]), frame.index),
             "length_km": geodesic_length_km(frame.geometry),
             "source": source,
         },
@@ -307,24 +348,32 @@ def lines_from_hifld(
 
 
 def substations_from_hifld(
-    frame: gpd.GeoDataFrame, *, file: str, log: RowLog, source: str = HIFLD_SUBSTATIONS
+    frame: gpd.GeoDataFrame,
+    *,
+    file: str,
+    log: RowLog,
+    source: str = HIFLD_SUBSTATIONS,
+    columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Canonical ``substations`` from HIFLD "Electric Substations" features.
 
     Fields ``ID, NAME, TYPE, STATUS, MAX_VOLT`` (kV, ``-999999`` unknown). Risers and dead ends
     (points on a line) and stations not in service are dropped and counted. Polygon features,
-    if any, are reduced to a point inside them. EPSG:4326 out.
+    if any, are reduced to a point inside them. EPSG:4326 out. ``columns`` is the catalog's
+    ``[columns]`` (canonical -> source field, e.g. ``voltage_kv = "MAX_VOLT"``); the names it
+    does not map are those of :data:`HIFLD_SUBSTATION_COLUMNS`.
     """
+    c = _mapping(HIFLD_SUBSTATION_COLUMNS, columns)
     _require_rows(frame, file=file, what="HIFLD substations")
-    _require_columns(frame, ["MAX_VOLT"], file=file, what="HIFLD substations")
+    _require_columns(frame, [c["voltage_kv"]], file=file, what="HIFLD substations")
     log.read(len(frame))
     frame = frame.reset_index(drop=True)
-    frame = frame.assign(_id=_hifld_ids(frame, file=file, what="substations"))
+    frame = frame.assign(_id=_hifld_ids(frame, file=file, what="substations", column=c["substation_id"]))
     frame = log.drop(frame, frame["_id"] == "", "no ID or OBJECTID")
     frame = log.drop(frame, frame["_id"].duplicated(), "duplicate ID")
     frame = repair_geometries(frame, log)
-    frame = _drop_not_in_service(frame, log)
-    kind = _text(frame.get("TYPE"), frame.index).str.upper()
+    frame = _drop_not_in_service(frame, log, c["status"])
+    kind = _text(frame.get(c["kind"]), frame.index).str.upper()
     frame = log.drop(frame, kind.isin(HIFLD_NOT_SUBSTATION_TYPES), "riser or dead end (a point on a line)")
     kind = kind.loc[frame.index]
     geometry = frame.geometry
@@ -336,10 +385,10 @@ def substations_from_hifld(
     out = gpd.GeoDataFrame(
         {
             "substation_id": "hifld:" + frame["_id"].astype(str),
-            "name": _text(frame.get("NAME"), frame.index),
-            "voltage_kv": parse_voltage_kv(frame["MAX_VOLT"], unit="kV", log=log),
+            "name": _text(frame.get(c["name"]), frame.index),
+            "voltage_kv": parse_voltage_kv(frame[c["voltage_kv"]], unit="kV", log=log),
             "kind": kind.str.lower().where(kind != "", "substation"),
-            "operator": _text(frame.get("OWNER"), frame.index),
+            "operator": _text(frame.get(c["operator"]), frame.index),
             "source": source,
         },
         geometry=geometry.values,
@@ -386,18 +435,27 @@ def _gridkit_ids(frame: pd.DataFrame, column: str, log: RowLog) -> pd.DataFrame:
 
 
 def lines_from_gridkit(
-    links: pd.DataFrame, *, file: str, log: RowLog, source: str = GRIDKIT
+    links: pd.DataFrame,
+    *,
+    file: str,
+    log: RowLog,
+    source: str = GRIDKIT,
+    columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Canonical ``transmission_lines`` from GridKit links (EWKT ``SRID=4326;LINESTRING(...)``).
 
     ``voltage`` is in volts, possibly several ``;``-separated (-> the highest, in kV);
     ``operator`` becomes ``owner``. Rows without a parsable line are dropped and counted.
-    Not yet limited to the US (see :func:`keep_in_us`). EPSG:4326 out.
+    Not yet limited to the US (see :func:`keep_in_us`). EPSG:4326 out. ``columns`` is the
+    catalog's ``[columns]``; the names it does not map are those of :data:`GRIDKIT_COLUMNS`.
     """
+    c = _mapping(GRIDKIT_COLUMNS, columns)
     _require_rows(links, file=file, what="GridKit links")
-    _require_columns(links, ["l_id", "voltage", "operator", "wkt_srid_4326"], file=file, what="GridKit links")
+    _require_columns(
+        links, [c["line_id"], c["voltage_kv"], c["owner"], "wkt_srid_4326"], file=file, what="GridKit links"
+    )
     log.read(len(links))
-    links = _gridkit_ids(links.reset_index(drop=True), "l_id", log)
+    links = _gridkit_ids(links.reset_index(drop=True), c["line_id"], log)
     wkt = links["wkt_srid_4326"].astype("string").str.strip().fillna("")
     srid = wkt.str.extract(r"^SRID=(\d+);", expand=False)
     foreign = srid.notna() & (srid != "4326")
@@ -414,13 +472,13 @@ def lines_from_gridkit(
     frame = log.drop(frame, frame.geometry.isna(), "geometry missing or not parsable WKT")
     frame = repair_geometries(frame, log)
     frame = _lines_only(frame, log)
-    voltage = parse_voltage_kv(frame["voltage"], unit="V", log=log)
+    voltage = parse_voltage_kv(frame[c["voltage_kv"]], unit="V", log=log)
     out = gpd.GeoDataFrame(
         {
             "line_id": "gridkit:" + frame["_id"].astype("int64").astype(str),
             "voltage_kv": voltage,
             "volt_class": volt_class(voltage),
-            "owner": _text(frame["operator"], frame.index),
+            "owner": _text(frame[c["owner"]], frame.index),
             "length_km": geodesic_length_km(frame.geometry),
             "source": source,
         },
@@ -438,18 +496,26 @@ def substations_from_gridkit(
     log: RowLog,
     links: pd.DataFrame | None = None,
     source: str = GRIDKIT,
+    columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Canonical ``substations`` from GridKit vertices of type substation / sub_station / station / plant.
 
     Joints and merges are topological nodes, not substations: dropped and counted. When
     ``links`` is given, a vertex without a voltage takes the highest voltage of the links that
-    end at it (counted as a repair). Coordinates from ``lon``/``lat`` (EPSG:4326).
+    end at it (counted as a repair). Coordinates from ``lon``/``lat`` (EPSG:4326). ``columns``
+    is the catalog's ``[columns]``; the names it does not map are those of :data:`GRIDKIT_COLUMNS`.
     """
+    c = _mapping(GRIDKIT_COLUMNS, columns)
     _require_rows(vertices, file=file, what="GridKit vertices")
-    _require_columns(vertices, ["v_id", "lon", "lat", "typ", "voltage"], file=file, what="GridKit vertices")
+    _require_columns(
+        vertices,
+        [c["substation_id"], "lon", "lat", c["kind"], c["voltage_kv"]],
+        file=file,
+        what="GridKit vertices",
+    )
     log.read(len(vertices))
-    frame = _gridkit_ids(vertices.reset_index(drop=True), "v_id", log)
-    typ = frame["typ"].astype("string").str.strip().str.lower().fillna("")
+    frame = _gridkit_ids(vertices.reset_index(drop=True), c["substation_id"], log)
+    typ = frame[c["kind"]].astype("string").str.strip().str.lower().fillna("")
     frame = log.drop(
         frame, typ.isin(GRIDKIT_NODE_KINDS), "joint or merge vertex (a line node, not a substation)"
     )
@@ -460,9 +526,9 @@ def substations_from_gridkit(
     bad = lon.isna() | lat.isna() | (lon.abs() > 180) | (lat.abs() > 90)
     frame = log.drop(frame, bad, "no valid lon/lat")
     lon, lat = lon.loc[frame.index], lat.loc[frame.index]
-    voltage = parse_voltage_kv(frame["voltage"], unit="V", log=log)
-    if links is not None and {"v_id_1", "v_id_2", "voltage"} <= set(links.columns):
-        link_kv = parse_voltage_kv(links["voltage"], unit="V")
+    voltage = parse_voltage_kv(frame[c["voltage_kv"]], unit="V", log=log)
+    if links is not None and {"v_id_1", "v_id_2", c["voltage_kv"]} <= set(links.columns):
+        link_kv = parse_voltage_kv(links[c["voltage_kv"]], unit="V")
         ends = pd.concat(
             [
                 pd.DataFrame({"v": pd.to_numeric(links[end], errors="coerce"), "kv": link_kv})
@@ -479,8 +545,8 @@ def substations_from_gridkit(
             "substation_id": "gridkit:" + frame["_id"].astype("int64").astype(str),
             "name": _text(frame.get("name"), frame.index),
             "voltage_kv": voltage.astype("float64"),
-            "kind": frame["typ"].astype("string").str.strip().str.lower().map(GRIDKIT_SUBSTATION_KINDS),
-            "operator": _text(frame.get("operator"), frame.index),
+            "kind": typ.loc[frame.index].map(GRIDKIT_SUBSTATION_KINDS),
+            "operator": _text(frame.get(c["owner"]), frame.index),
             "source": source,
         },
         geometry=gpd.points_from_xy(lon, lat),
@@ -535,16 +601,26 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
 
     hifld_lines = _optional(resolver, HIFLD_LINES, "lines", lines_log)
     if hifld_lines is not None:
-        lines = lines_from_hifld(read_vector(hifld_lines.path), file=str(hifld_lines.path), log=lines_log)
+        lines = lines_from_hifld(
+            read_vector(hifld_lines.path),
+            file=str(hifld_lines.path),
+            log=lines_log,
+            columns=hifld_lines.source.columns,
+        )
     else:
         lines_log.note("national fallback: GridKit 2016 OpenStreetMap high-voltage links")
         table, path = links()
-        lines = lines_from_gridkit(table, file=path, log=lines_log)
+        lines = lines_from_gridkit(table, file=path, log=lines_log, columns=resolver.source(GRIDKIT).columns)
     lines = keep_in_us(lines, states, log=lines_log)
 
     hifld_subs = _optional(resolver, HIFLD_SUBSTATIONS, "substations", subs_log)
     if hifld_subs is not None:
-        subs = substations_from_hifld(read_vector(hifld_subs.path), file=str(hifld_subs.path), log=subs_log)
+        subs = substations_from_hifld(
+            read_vector(hifld_subs.path),
+            file=str(hifld_subs.path),
+            log=subs_log,
+            columns=hifld_subs.source.columns,
+        )
     else:
         subs_log.note(
             "national fallback: GridKit 2016 OpenStreetMap vertices (substations, stations, plants)"
@@ -552,7 +628,11 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
         fetched = resolver.require(GRIDKIT, "vertices")
         table, _ = links()
         subs = substations_from_gridkit(
-            read_gridkit_table(fetched, "vertices"), file=str(fetched.path), log=subs_log, links=table
+            read_gridkit_table(fetched, "vertices"),
+            file=str(fetched.path),
+            log=subs_log,
+            links=table,
+            columns=fetched.source.columns,
         )
     subs = keep_in_us(subs, states, log=subs_log)
     return {

@@ -26,8 +26,21 @@ PAGE = 2000
 def fetch_featureserver(
     url: str, dest: Path, *, where: str = "1=1", page: int = PAGE, max_pages: int = 500
 ) -> Path:
-    """Query every feature of the layer at ``url`` (``.../FeatureServer/0``) into GeoJSON ``dest``."""
+    """Query every feature of the layer at ``url`` (``.../FeatureServer/0``) into GeoJSON ``dest``.
+
+    Pages of at most ``page`` features (fewer if the service caps them) are requested from
+    ``resultOffset`` 0 on, in ``OBJECTID`` order, while the service says ``exceededTransferLimit``
+    or fills the page. ``dest`` is written once, after the last page; on any error it is left as
+    it was.
+
+    Raises
+    ------
+    GisError
+        on an HTTP error, an ``error`` answer, a page that claims more features but holds none, or
+        a page repeating features already received (a service that ignores ``resultOffset``).
+    """
     features: list[dict] = []
+    seen: set[object] = set()
     offset = 0
     bounds = limits()
     deadline = time.monotonic() + bounds.deadline_s
@@ -67,8 +80,25 @@ def fetch_featureserver(
         if "error" in data:
             raise GisError(f"the feature service reported an error: {data['error']}", file=url)
         batch = data.get("features", [])
+        more = data.get("exceededTransferLimit") or (data.get("properties") or {}).get(
+            "exceededTransferLimit"
+        )
+        if not batch and more:
+            raise GisError(
+                f"the feature service returned no features at offset {offset} but says more remain",
+                file=url,
+                fix="retry later; if it persists, the service cannot be paged: use --data-dir / --mirror",
+            )
+        ids = [_feature_id(f) for f in batch]
+        if any(i is not None and i in seen for i in ids):
+            raise GisError(
+                f"the feature service sent features again at offset {offset}",
+                file=url,
+                fix="the service seems to ignore resultOffset (no paging support); use a mirror or "
+                "--data-dir copy of the layer",
+            )
+        seen.update(i for i in ids if i is not None)
         features.extend(batch)
-        more = data.get("exceededTransferLimit") or data.get("properties", {}).get("exceededTransferLimit")
         if not batch or (len(batch) < page and not more):
             break
         offset += len(batch)
@@ -77,3 +107,13 @@ def fetch_featureserver(
     with atomic_path(dest) as tmp:
         tmp.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     return dest
+
+
+def _feature_id(feature: object) -> object:
+    """The feature's ``id`` or ``OBJECTID`` property; None when it has neither."""
+    if not isinstance(feature, dict):
+        return None
+    fid = feature.get("id")
+    if fid is None:
+        fid = (feature.get("properties") or {}).get("OBJECTID")
+    return fid
