@@ -29,8 +29,8 @@ import test_layers_plants as plants_fixtures
 from openpyxl import load_workbook
 
 from gis import __version__
-from gis.catalog import load_catalog
 from gis.cli import main
+from gis.config.catalog import load_catalog
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUTS = {
