@@ -146,6 +146,21 @@ def _stages(enabled: bool) -> Progress:
     )
 
 
+def _progress_steps(progress: Progress, stages: list[str]):
+    """A ``step(name)`` for :func:`gis.pipeline.run_pipeline`: starts the stage's bar and returns the
+    callback that completes it."""
+    tasks = {
+        name: progress.add_task(f"{i}/{len(stages)} {name}", total=1, start=False)
+        for i, name in enumerate(stages, 1)
+    }
+
+    def step(name: str):
+        progress.start_task(tasks[name])
+        return lambda: progress.update(tasks[name], completed=1)
+
+    return step
+
+
 def _resolver(data_dir: Path | None, mirror: str | None):
     from gis.sources import Resolver
 
@@ -356,20 +371,9 @@ def run(
     loaded = load_scenario(scenario)  # every scenario problem, before 20 s of layer building
     ensure_dir(Path(out))
     use_layers(out, layers)
-    stages = ["build layers", "score sites", "estimate", "write outputs"]
-    if layers is not None:
-        stages = stages[1:]
+    stages = ["build layers", "score sites", "estimate", "write outputs"][0 if layers is None else 1 :]
     # all outputs swap in together: a killed run leaves the old set
     with _staged(out) as staged, _stages(sys.stderr.isatty()) as progress:
-        tasks = {
-            name: progress.add_task(f"{i}/{len(stages)} {name}", total=1, start=False)
-            for i, name in enumerate(stages, 1)
-        }
-
-        def step(name: str):
-            progress.start_task(tasks[name])
-            return lambda: progress.update(tasks[name], completed=1)
-
         made = run_pipeline(
             out=staged,
             scenario=loaded,
@@ -380,7 +384,7 @@ def run(
             engine=engine,
             scheduler=scheduler,
             grid_stage=grid_command if grid or loaded.scoring.national_grid.enabled else None,
-            step=step,
+            step=_progress_steps(progress, stages),
             spinner=progress.disable,
         )
         names = {

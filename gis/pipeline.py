@@ -13,28 +13,39 @@ and does not parse a raw source.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from gis.config.scenario import Scenario
+from gis.layers import read_layers
 from gis.sources import Resolver
 from gis.timing import stage
 
-__all__ = ["BuiltLayers", "layers_stage", "print_build", "run_pipeline"]
+__all__ = [
+    "BuiltLayers",
+    "estimate_and_write",
+    "layers_stage",
+    "outputs_stage",
+    "print_build",
+    "run_pipeline",
+    "score_stage",
+]
 
 
 @dataclass
 class BuiltLayers:
     """The layers stage's result: ``path`` (``layers.gpkg`` in OUT) and, when asked for, the frames
-    (EPSG:4326, as :func:`gis.layers.read_layers` would read them from ``path``)."""
+    (EPSG:4326, as :func:`gis.layers.read_layers` would read them from ``path``; else empty)."""
 
     path: Path
-    layers: dict[str, pd.DataFrame] | None
+    layers: dict[str, pd.DataFrame]
     cached: bool
 
 
@@ -93,7 +104,7 @@ def layers_stage(
                 f"Sources unchanged since the last build: layers reused from the cache (key {key[:12]})"
             )
             console.print(f"Wrote {target}")
-            return BuiltLayers(target, cached.layers if keep_frames else None, cached=True)
+            return BuiltLayers(target, cached.layers if keep_frames else {}, cached=True)
     console.print(f"Building layers from {resolver.origin.describe()} ...")
     with stage("build"):
         if spinner:
@@ -113,7 +124,7 @@ def layers_stage(
             if problem:
                 console.print(f"[yellow]warning:[/] {problem}")
     console.print(f"Wrote {target}")
-    return BuiltLayers(target, result.layers if keep_frames else None, cached=False)
+    return BuiltLayers(target, result.layers if keep_frames else {}, cached=False)
 
 
 def run_pipeline(
@@ -139,19 +150,61 @@ def run_pipeline(
     scenario, scenario_path
         the validated scenario and the file it came from (None: the packaged default).
     resolver
-        where the sources come from; None when ``out/layers.gpkg`` is given (``--layers``).
+        where the sources come from; None to read ``out/layers.gpkg`` (``--layers``).
     grid_stage
         :func:`gis.grid.grid_command` to also score the national grid cells, or None.
     step
-        called with each stage's name as it starts; returns the callback to call when it ends
-        (the command line's progress bars).
+        called with each stage's name as it starts; returns the callback for its end (progress bars).
     """
-    from gis.estimates import rollup
-    from gis.estimates.api import ESTIMATE_LAYERS, estimate_stage
-    from gis.io import write_json
-    from gis.layers import read_layers
-    from gis.outputs.api import map_layer_names, outputs_command
-    from gis.outputs.inputs import stage_outputs
+    if resolver is not None:
+        with _step(step, "build layers", "layers"):
+            layers = layers_stage(
+                resolver, out, console=console, use_cache=use_cache, keep_frames=True, spinner=spinner
+            ).layers
+    else:
+        layers = read_layers(out / "layers.gpkg")
+    with _step(step, "score sites", "score"):
+        sites, metadata, written = score_stage(
+            layers,
+            scenario,
+            out=out,
+            console=console,
+            engine=engine,
+            scheduler=scheduler,
+            grid_stage=grid_stage,
+        )
+    with _step(step, "estimate", "estimate"):
+        estimates, path = estimate_and_write(sites, layers, scenario, out=out, console=console)
+    with _step(step, "write outputs", "outputs"):
+        written.append(path)
+        written += outputs_stage(
+            sites, estimates, layers, metadata, out=out, scenario_path=scenario_path, console=console
+        )
+    return written
+
+
+@contextlib.contextmanager
+def _step(step: Callable[[str], Callable[[], None]], name: str, timed: str) -> Iterator[None]:
+    """A stage of the run: its progress bar (``step``) and its timing row (``timed``)."""
+    done = step(name)
+    with stage(timed):
+        yield
+    done()
+
+
+def score_stage(
+    layers: dict[str, pd.DataFrame],
+    scenario: Scenario,
+    *,
+    out: Path,
+    console: Console,
+    engine: str = "local",
+    scheduler: str | None = None,
+    grid_stage: Callable[..., dict[str, Path]] | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, str], list[Path]]:
+    """Score the candidate sites on the layers (measures on ``engine``, cached); the sites (EPSG:4326,
+    best first), the metadata their file will carry, and the files written (``layers.gpkg``, and the
+    grid cells with ``grid_stage``)."""
     from gis.scoring.api import (
         LAYER_NAMES,
         measures_engine,
@@ -160,44 +213,58 @@ def run_pipeline(
         sites_metadata,
     )
 
-    if resolver is not None:
-        done = step("build layers")
-        built = layers_stage(
-            resolver, out, console=console, use_cache=use_cache, keep_frames=True, spinner=spinner
-        )
-        layers = built.layers or {}
-        done()
-    else:
-        layers = read_layers(out / "layers.gpkg")
-    done = step("score sites")
-    with stage("score"), measures_engine(engine, scheduler, scenario) as runner:
-        sites, log = score_sites_with_log(
-            {n: layers[n] for n in LAYER_NAMES if n in layers}, scenario, engine=runner
-        )
+    written: list[Path] = [out / "layers.gpkg"]
+    with measures_engine(engine, scheduler, scenario) as runner:
+        wanted = {n: layers[n] for n in LAYER_NAMES if n in layers}
+        sites, log = score_sites_with_log(wanted, scenario, engine=runner)
         print_sites(sites, log, console)
-        written: list[Path] = [out / "layers.gpkg"]
         if grid_stage is not None:
             written += grid_stage(out=out, scenario=scenario, engine=runner, console=console).values()
-    done()
-    done = step("estimate")
-    with stage("estimate"):
-        rollup.check_sites(sites, source=f"{out / 'sites.gpkg'}:candidate_sites")
-        estimates = estimate_stage(
-            sites, {n: layers[n] for n in ESTIMATE_LAYERS if n in layers}, scenario, console=console
-        )
-        written.append(write_json(out / "estimates.json", estimates))
-        console.print(f"Wrote {out / 'estimates.json'}")
-    done()
-    done = step("write outputs")
-    with stage("outputs"):
-        inputs = stage_outputs(
-            out,
-            sites=sites,
-            estimates=estimates,
-            layers=layers,
-            sites_metadata=sites_metadata(scenario, log),
-            layer_names=map_layer_names(),
-        )
-        written += outputs_command(out=out, scenario_path=scenario_path, console=console, inputs=inputs)
-    done()
-    return written
+    return sites, sites_metadata(scenario, log), written
+
+
+def estimate_and_write(
+    sites: gpd.GeoDataFrame,
+    layers: dict[str, pd.DataFrame],
+    scenario: Scenario,
+    *,
+    out: Path,
+    console: Console,
+) -> tuple[dict, Path]:
+    """The estimates of the scored sites (:func:`gis.estimates.api.estimate_stage`), written to
+    ``out/estimates.json``; the payload and the file."""
+    from gis.estimates import rollup
+    from gis.estimates.api import ESTIMATE_LAYERS, estimate_stage
+    from gis.io import write_json
+
+    rollup.check_sites(sites, source=f"{out / 'sites.gpkg'}:candidate_sites")
+    wanted = {n: layers[n] for n in ESTIMATE_LAYERS if n in layers}
+    estimates = estimate_stage(sites, wanted, scenario, console=console)
+    path = write_json(out / "estimates.json", estimates)
+    console.print(f"Wrote {path}")
+    return estimates, path
+
+
+def outputs_stage(
+    sites: gpd.GeoDataFrame,
+    estimates: dict,
+    layers: dict[str, pd.DataFrame],
+    metadata: dict[str, str],
+    *,
+    out: Path,
+    scenario_path: Path | None,
+    console: Console,
+) -> list[Path]:
+    """Every output from the frames in memory: maps, sites.gpkg, CSV, XLSX, explorer, report."""
+    from gis.outputs.api import map_layer_names, outputs_command
+    from gis.outputs.inputs import stage_outputs
+
+    inputs = stage_outputs(
+        out,
+        sites=sites,
+        estimates=estimates,
+        layers=layers,
+        sites_metadata=metadata,
+        layer_names=map_layer_names(),
+    )
+    return outputs_command(out=out, scenario_path=scenario_path, console=console, inputs=inputs)

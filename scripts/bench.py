@@ -492,45 +492,48 @@ def headline_runs(gis: list[str], *, data_dir: Path | None, scenario: Scenario, 
 def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     """The weight-change loop in one process: re-score (cached measures), re-estimate, re-render.
 
-    Layers and measures come from the caches the runs filled; the loop runs once untimed with the
-    scenario's own weights (imports, font caches: a planner's long-lived process), then with the
-    weights moved, timed stage by stage.
+    The stage functions ``gis run`` chains (:mod:`gis.pipeline`), on layers held in memory, with
+    the measures cache the runs filled; the loop runs once untimed with the scenario's own weights
+    (imports, font caches: a planner's long-lived process), then with the weights moved, timed
+    stage by stage.
     """
     from rich.console import Console as _Console
-
-    from gis.engine.select import get_engine
-    from gis.estimates.api import estimate_command
-    from gis.outputs.api import outputs_command
-    from gis.scoring.api import LAYER_NAMES, _write_sites
 
     quiet = _Console(quiet=True)
     path = weight_change_toml(scenario, out.parent / "reweighted-inprocess.toml")
     changed = load_scenario(path)
-    layers = read_layers(out / "layers.gpkg", names=list(LAYER_NAMES))
+    layers = read_layers(out / "layers.gpkg")
+    previous = os.environ.get("GIS_CACHE_DIR")
+    os.environ["GIS_CACHE_DIR"] = str(cache)  # the measures cache of the runs above
     r: dict[str, object] = {}
-    with get_engine("local", cache_dir=cache / "measures") as engine:
-        # warm-up with the scenario's own weights: imports, fonts, caches, as in a long-lived process
+    try:
         t0 = time.perf_counter()
-        sites, log = score_sites_with_log(layers, scenario, engine=engine)
-        _write_sites(out, scenario, sites, log, quiet)
-        estimate_command(out=out, scenario_path=None, as_json=False, network_ehs=None, console=quiet)
-        outputs_command(out=out, scenario_path=None, console=quiet)
+        _planner_loop(layers, scenario, None, out, quiet, {})
         r["planner_loop_warmup_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        sites, log = score_sites_with_log(layers, changed, engine=engine)
-        r["planner_loop_score_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        _write_sites(out, changed, sites, log, quiet)
-        r["planner_loop_write_sites_s"] = time.perf_counter() - t1
-        r["planner_loop_measure_cache_hits"] = getattr(engine, "hits", 0)
-    t1 = time.perf_counter()
-    estimate_command(out=out, scenario_path=path, as_json=False, network_ehs=None, console=quiet)
-    r["planner_loop_estimate_s"] = time.perf_counter() - t1
-    t1 = time.perf_counter()
-    outputs_command(out=out, scenario_path=path, console=quiet)
-    r["planner_loop_outputs_s"] = time.perf_counter() - t1
-    r["planner_loop_inprocess_s"] = time.perf_counter() - t0
+        _planner_loop(layers, changed, path, out, quiet, r)
+        r["planner_loop_inprocess_s"] = time.perf_counter() - t0
+    finally:
+        if previous is None:
+            os.environ.pop("GIS_CACHE_DIR", None)
+        else:
+            os.environ["GIS_CACHE_DIR"] = previous
     return r
+
+
+def _planner_loop(layers, scenario, path, out, console, rows: dict) -> None:
+    """Score, estimate and render every output once; each stage's seconds into ``rows``."""
+    from gis.pipeline import estimate_and_write, outputs_stage, score_stage
+
+    t = time.perf_counter()
+    sites, metadata, _ = score_stage(layers, scenario, out=out, console=console)
+    rows["planner_loop_score_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    estimates, _ = estimate_and_write(sites, layers, scenario, out=out, console=console)
+    rows["planner_loop_estimate_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    outputs_stage(sites, estimates, layers, metadata, out=out, scenario_path=path, console=console)
+    rows["planner_loop_outputs_s"] = time.perf_counter() - t
 
 
 # ---------------------------------------------------------------- (b) the analyst's geopandas

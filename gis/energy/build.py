@@ -552,9 +552,13 @@ def describe_surplus(sites: pd.DataFrame, summary: pd.DataFrame, config: EnergyC
     share = {name: _category(config, name).flexible_share for name in WASTED_CATEGORIES}
     cap = sites["capacity_mw"].to_numpy(dtype="float64")
     cf = sites["capacity_factor_max"].to_numpy(dtype="float64")
+    basis = sites["basis"].to_numpy(dtype=object)  # arrays, not per-row pandas look-ups
+    offgrid = sites["offgrid"].to_numpy()
+    price_basis = summary["price_basis"].to_numpy(dtype=object)
+    reasons = summary["no_surplus_reason"].to_numpy(dtype=object)
     for i, c in enumerate(category):
         if c == "flare_gas":
-            text[i] = f"{head[i]} of flared gas as power, every hour; " + str(sites["basis"].iat[i])
+            text[i] = f"{head[i]} of flared gas as power, every hour; " + str(basis[i])
         elif c == "nuclear_surplus":
             text[i] = (
                 f"{share[c]:.0%} of {cap[i]:,.0f} MW in hours at or below {threshold:g} $/MWh{where[i]}: {head[i]}"
@@ -566,14 +570,14 @@ def describe_surplus(sites: pd.DataFrame, summary: pd.DataFrame, config: EnergyC
             )
         elif c in ("stranded_wind", "stranded_solar"):
             text[i] = f"curtailed energy of its market placed in the hours it happens{where[i]}: {head[i]}"
-        elif c == "military_backup" and sites["offgrid"].iat[i]:
+        elif c == "military_backup" and offgrid[i]:
             text[i] = (
-                f"{sites['basis'].iat[i]}; gensets may run {config.military_engine_hours:g} h/yr (40 CFR 63.6640(f))"
+                f"{basis[i]}; gensets may run {config.military_engine_hours:g} h/yr (40 CFR 63.6640(f))"
                 f" at {_category(config, c).wasted_cost_usd_mwh:g} $/MWh diesel"
             )
         else:
-            text[i] = f"{sites['basis'].iat[i]}; energy bought at {summary['price_basis'].iat[i]}"
-        reason = summary["no_surplus_reason"].iat[i]
+            text[i] = f"{basis[i]}; energy bought at {price_basis[i]}"
+        reason = reasons[i]
         if reason:
             text[i] = f"no wasted energy: {reason}{where[i]}; nameplate {cap[i]:,.0f} MW"
     return text

@@ -63,17 +63,19 @@ def hub_prices(
         ["node", "hour_utc", "price_usd_mwh"],
     ]
     times = parse_hours(rows["hour_utc"])
-    rows = rows.assign(time=times, year=times.year)
+    row_years = times.year.to_numpy()
+    values = rows["price_usd_mwh"].to_numpy(dtype="float64")
+    unique = list(dict.fromkeys(hubs))
+    codes = pd.Categorical(rows["node"], categories=unique).codes  # one pass; no string compare per hub
+    rows_of = {unique[c]: np.flatnonzero(codes == c) for c in np.unique(codes[codes >= 0])}
     for i, hub in enumerate(hubs):
-        own = rows.loc[rows["node"] == hub]
-        if own.empty:
+        own = rows_of.get(hub)
+        if own is None:
             continue
-        available = sorted(set(own["year"].tolist()))
+        available = sorted(set(row_years[own].tolist()))
         best = min(available, key=lambda y: (abs(y - year), -y))
-        own = own.loc[own["year"] == best]
-        out[i] = _series_in_year(
-            pd.DatetimeIndex(own["time"]), own["price_usd_mwh"].to_numpy(dtype="float64"), hours
-        )
+        own = own[row_years[own] == best]
+        out[i] = _series_in_year(times[own], values[own], hours)
         years[i] = int(best)
     return out, years
 
