@@ -91,7 +91,7 @@ def test_real_data_outputs_are_byte_identical(real_data_dir: Path, tmp_path: Pat
     from gis.sources import Resolver
 
     resolver = Resolver(DataOrigin(data_dir=real_data_dir), progress=False)
-    themes = ["boundaries", "plants", "grid", "flares", "offshore", "military"]
+    themes = ["boundaries", "plants", "transmission", "flares", "offshore", "military"]
     t0 = time.perf_counter()
     result = build_layers(resolver, themes=themes)
     write_layers(result, resolver, tmp_path / "a" / "layers.gpkg")

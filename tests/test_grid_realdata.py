@@ -19,7 +19,7 @@ pytestmark = pytest.mark.realdata
 
 @pytest.fixture(scope="module")
 def layers(real_data_dir: Path):
-    themes = ["boundaries", "grid", "resource"]
+    themes = ["boundaries", "transmission", "resource"]
     return build_layers(Resolver(DataOrigin(data_dir=real_data_dir), progress=False), themes=themes).layers
 
 

@@ -22,10 +22,10 @@ import pyogrio
 import pytest
 import test_layers_boundaries as boundaries_fixtures
 import test_layers_flares as flares_fixtures
-import test_layers_grid as grid_fixtures
 import test_layers_markets as markets_fixtures
 import test_layers_misc as misc_fixtures
 import test_layers_plants as plants_fixtures
+import test_layers_transmission as grid_fixtures
 from openpyxl import load_workbook
 
 from gis import __version__

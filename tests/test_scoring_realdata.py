@@ -18,7 +18,7 @@ pytestmark = pytest.mark.realdata
 
 @pytest.fixture(scope="module")
 def scored(real_data_dir: Path):
-    themes = ["boundaries", "plants", "grid", "flares", "offshore", "military", "markets"]
+    themes = ["boundaries", "plants", "transmission", "flares", "offshore", "military", "markets"]
     result = build_layers(Resolver(DataOrigin(data_dir=real_data_dir), progress=False), themes=themes)
     return score_sites_with_log(result.layers, load_scenario())
 

@@ -186,7 +186,7 @@ class VoltageStep(_Model):
     headroom_mw: NonNegative
 
 
-class GridConfig(_Model):
+class InterconnectConfig(_Model):
     """Interconnection headroom by voltage class and the rules for shared interconnects."""
 
     headroom_by_voltage: list[VoltageStep]
@@ -432,7 +432,7 @@ class ScoringConfig(_Model):
     """
 
     sites: SitesConfig
-    grid: GridConfig
+    grid: InterconnectConfig
     costs: CostConfig
     carbon: CarbonConfig
     roads: RoadConfig = RoadConfig()

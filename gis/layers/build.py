@@ -24,7 +24,7 @@ from gis.sources import Resolver
 BUILDERS: dict[str, str] = {
     "boundaries": "gis.layers.boundaries:build",
     "plants": "gis.layers.plants:build",
-    "grid": "gis.layers.grid:build",
+    "transmission": "gis.layers.transmission:build",
     "flares": "gis.layers.flares:build",
     "offshore": "gis.layers.offshore:build",
     "military": "gis.layers.military:build",

@@ -25,7 +25,7 @@ from gis import METRIC_CRS, STORAGE_CRS
 from gis.config.settings import cache_dir
 from gis.config.vocabulary import FUELS
 from gis.errors import DataUnavailableError, GisError
-from gis.layers.grid import geodesic_length_km, parse_voltage_kv, volt_class
+from gis.layers.transmission import geodesic_length_km, parse_voltage_kv, volt_class
 from gis.rowlog import RowLog
 from gis.schema import Column, LayerSchema, register, validate
 

@@ -14,7 +14,7 @@ from gis.config.scoring import ScoringConfig
 from gis.measures.carbon import co2_t_per_mwh
 from gis.measures.climate import latitude_deg
 from gis.measures.economics import energy_cost_usd_mwh
-from gis.measures.grid import headroom_mw, line_vertices, nearest_line, nearest_substation
+from gis.measures.interconnect import headroom_mw, line_vertices, nearest_line, nearest_substation
 from gis.measures.land import within_states
 from gis.measures.roads import road_distance_km
 

@@ -21,12 +21,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gis import METRIC_CRS
-from gis.config.scoring import GridConfig
+from gis.config.scoring import InterconnectConfig
 
 __all__ = ["allocate_shared", "interconnect_groups"]
 
 
-def interconnect_groups(points: gpd.GeoSeries, measures: pd.DataFrame, grid: GridConfig) -> NDArray[np.int64]:
+def interconnect_groups(
+    points: gpd.GeoSeries, measures: pd.DataFrame, grid: InterconnectConfig
+) -> NDArray[np.int64]:
     """Group label per site (-1 for off-grid sites); sites alone in a group get their own label."""
     n = len(measures)
     ongrid = ~measures["offgrid"].to_numpy(dtype=bool)

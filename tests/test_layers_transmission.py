@@ -23,7 +23,7 @@ from shapely.geometry import LineString, MultiLineString, Point
 from gis.config.catalog import load_source
 from gis.config.settings import DataOrigin
 from gis.errors import GisError
-from gis.layers import grid
+from gis.layers import transmission as grid
 from gis.layers.boundaries import read_vector, states_from_frame
 from gis.rowlog import RowLog
 from gis.schema import validate

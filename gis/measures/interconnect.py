@@ -1,4 +1,4 @@
-"""Grid measures: nearest transmission line and substation, and interconnection headroom.
+"""Interconnection measures: nearest transmission line and substation, and interconnection headroom.
 
 All distances are measured in EPSG:5070 (gis.METRIC_CRS) metres with the spatial index
 (``sindex.nearest``, an STRtree) and returned in kilometres.
@@ -13,7 +13,7 @@ import shapely
 from numpy.typing import NDArray
 
 from gis import METRIC_CRS
-from gis.config.scoring import GridConfig
+from gis.config.scoring import InterconnectConfig
 
 __all__ = ["headroom_mw", "line_vertices", "nearest_line", "nearest_substation"]
 
@@ -90,7 +90,7 @@ def nearest_substation(
     return dist / 1000.0, kv, ids
 
 
-def headroom_mw(voltage_kv: NDArray[np.float64] | pd.Series, grid: GridConfig) -> NDArray[np.float64]:
+def headroom_mw(voltage_kv: NDArray[np.float64] | pd.Series, grid: InterconnectConfig) -> NDArray[np.float64]:
     """Interconnection headroom (MW) of a connection at ``voltage_kv`` from the scenario's voltage steps.
 
     A voltage below the first step takes the first step's MW; NaN takes ``unknown_voltage_headroom_mw``.
