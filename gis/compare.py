@@ -192,7 +192,7 @@ def national_deltas(estimates_a: Mapping, estimates_b: Mapping) -> pd.DataFrame:
 
 def _flatten(value: object, prefix: str = "") -> dict[str, object]:
     if isinstance(value, Mapping):
-        out = {}
+        out: dict[str, object] = {}
         for key, item in value.items():
             out |= _flatten(item, f"{prefix}.{key}" if prefix else str(key))
         return out

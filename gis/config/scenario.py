@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
@@ -32,6 +32,9 @@ from gis.config.estimates import EstimatesConfig
 from gis.config.explorer import ExplorerConfig
 from gis.config.scoring import ScoringConfig
 from gis.errors import GisError
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -149,7 +152,7 @@ def _allowed_keys(loc: tuple) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
-def _plain(err: dict) -> str:
+def _plain(err: ErrorDetails) -> str:
     """One pydantic error in plain words, with a did-you-mean for an unknown key."""
     loc = tuple(err["loc"])
     where = ".".join(str(x) for x in loc) or "(top level)"

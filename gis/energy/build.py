@@ -325,7 +325,7 @@ def surplus_profiles(
         [x not in ("", FLAT_NODE) and (PROXY_MARK not in x or config.proxy_counts_surplus) for x in node_text]
     )
 
-    def own_market(i: int) -> bool:
+    def own_market(i: int | np.integer) -> bool:
         return bool(own[i])
 
     threshold = config.surplus_price_usd_mwh
@@ -479,11 +479,13 @@ def _summary(
         else:
             w = known[j] * profiles.hour_weight[j]
             price = profiles.price[j]
-        energy = float((row * w).sum())
-        hours_on = float(((row > 0) * w).sum())
+        pair_energy = float((row * w).sum())
+        pair_hours = float(((row > 0) * w).sum())
         with np.errstate(invalid="ignore"):
-            mean_price = float(np.nansum(price * row * w) / energy) if j >= 0 and energy > 0 else np.nan
-        pairs[(k, j)] = (energy, hours_on, mean_price)
+            pair_price = (
+                float(np.nansum(price * row * w) / pair_energy) if j >= 0 and pair_energy > 0 else np.nan
+            )
+        pairs[(k, j)] = (pair_energy, pair_hours, pair_price)
     energy = np.array(
         [pairs.get((k, j), (0.0, 0.0, np.nan))[0] for k, j in zip(sites["shape"], sites["node"], strict=True)]
     )

@@ -37,7 +37,7 @@ CONFIG_TABLES = {"grid", "costs", "carbon", "sites", "roads"}
 """``[scoring]`` tables the measures depend on (criteria, weights and exclusions do not)."""
 
 
-def _hash_frame(digest: hashlib._Hash, frame: pd.DataFrame | None) -> None:
+def _hash_frame(digest: hashlib.blake2b, frame: pd.DataFrame | None) -> None:
     if frame is None:
         digest.update(b"<absent>")
         return
@@ -203,6 +203,8 @@ class CachedEngine:
             self._memory.popitem(last=False)
 
     def _prune(self) -> None:
+        if self.cache_dir is None:
+            return
         files = sorted(self.cache_dir.glob("measures-*.parquet"), key=lambda p: p.stat().st_mtime)
         for old in files[: max(0, len(files) - self.disk_items)]:
             old.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,9 @@ from gis.config.scoring import ScoringConfig
 from gis.engine.base import MeasureFunc, metric_layers
 from gis.errors import GisError
 from gis.measures import measure_sites
+
+if TYPE_CHECKING:
+    from distributed import LocalCluster
 
 __all__ = ["DaskEngine"]
 
@@ -69,7 +73,7 @@ class DaskEngine:
         self.workers = workers or min(os.cpu_count() or 2, 8)
         self._client = client
         self._owns_client = client is None
-        self._cluster = None
+        self._cluster: LocalCluster | None = None
         self.connect_timeout_s = connect_timeout_s
 
     @property
@@ -123,7 +127,7 @@ class DaskEngine:
         # partitions are scattered to the workers, not embedded in the task graph
         parts = client.scatter([sites.iloc[a:b] for a, b in itertools.pairwise(bounds)])
         frame = dask_geopandas.from_dask_dataframe(
-            dd.from_delayed(parts, meta=sites.iloc[:0], divisions=[*bounds[:-1].tolist(), len(sites) - 1])
+            dd.from_delayed(parts, meta=sites.iloc[:0], divisions=(*bounds[:-1].tolist(), len(sites) - 1))
         )
         [shared] = client.scatter([needed], broadcast=True)
         meta = func(sites.iloc[:0], needed, config)

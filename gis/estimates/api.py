@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,10 @@ __all__ = [
 SITES_LAYER = "candidate_sites"
 
 
+@overload
+def _finite(value: dict) -> dict: ...
+@overload
+def _finite(value: object) -> object: ...
 def _finite(value: object) -> object:
     """JSON-safe copy: NaN / inf become None, numpy scalars plain Python."""
     if isinstance(value, dict):
@@ -97,8 +102,8 @@ def latest_difficulty(btc_network: pd.DataFrame) -> dict:
 
 def _network_ehs(config: EstimatesConfig, network: dict | None) -> tuple[float, dict]:
     if config.network.hashrate_ehs != "from_data":
-        value = float(config.network.hashrate_ehs)
-        return value, {"value": value, "unit": "EH/s", "source": "scenario estimates.network.hashrate_ehs"}
+        fixed = float(config.network.hashrate_ehs)
+        return fixed, {"value": fixed, "unit": "EH/s", "source": "scenario estimates.network.hashrate_ehs"}
     if not network:
         raise GisError(
             "the scenario takes the network hashrate from data, but no btc_network data was given",
@@ -664,13 +669,15 @@ def calculator_command(
         )
     needs_scenario = asic_watts is None or network_ehs is None
     config = load_estimates_config()[1] if needs_scenario else None
-    if asic_watts is None:
+    if asic_watts is None or asic_ths is None:  # both or neither (checked above)
+        assert config is not None
         asic = asic_model(config.asic_model)
         asic_watts, asic_ths = asic.power_w, asic.hashrate_ths
         defaulted["asic_watts"] = defaulted["asic_ths"] = (
             f"default scenario's ASIC {asic.name} ({asic.source})"
         )
     if network_ehs is None:
+        assert config is not None
         if config.network.hashrate_ehs == "from_data":
             raise GisError(
                 "the default scenario takes the network hashrate from data",

@@ -7,6 +7,7 @@ Also recomputes the seed claim ("5 GW = 1.66 M machines = 33 EH/s; 20 GW = 6.66 
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 from gis.errors import GisError
 from gis.estimates import bitcoin
@@ -24,7 +25,24 @@ FORMULAS = {
 }
 """The formulas the calculator applies, in words (copied into its output)."""
 
-SEED_CLAIM = {
+
+class _SeedCase(TypedDict):
+    gw: float
+    machines: float
+    hashrate_ehs: float
+    btc_per_year: float
+
+
+class _SeedClaim(TypedDict):
+    text: str
+    source: str
+    asic_watts: float
+    asic_ths: float
+    network_ehs: float
+    cases: list[_SeedCase]
+
+
+SEED_CLAIM: _SeedClaim = {
     "text": "5 GW = 1.66 M machines = 33 EH/s; 20 GW = 6.66 M machines = 133 EH/s; about 450-1,800 BTC a year",
     "source": "Gate.io policy analysis of mining on US state-owned energy (Antminer S21 'about 3 kW, 200 TH/s')",
     "asic_watts": 3000.0,

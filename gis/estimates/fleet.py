@@ -69,8 +69,10 @@ import datetime as dt
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from gis.config.asics import asic_model
@@ -164,7 +166,7 @@ def payback_years(cash_flows: np.ndarray) -> float | None:
     return None
 
 
-def years_to_btc(btc_by_year: np.ndarray, target_btc: float) -> float | None:
+def years_to_btc(btc_by_year: npt.ArrayLike, target_btc: float) -> float | None:
     """Years (fractional) a fleet mining ``btc_by_year`` needs to add ``target_btc``; beyond the
     rows given, the last year's rate continues. None when it never gets there."""
     b = np.asarray(btc_by_year, dtype=float)
@@ -409,7 +411,8 @@ class _Inputs:
         return len(self.btc_price_usd)
 
     def take(self, sl: slice) -> _Inputs:
-        return _Inputs(**{k: (v[sl] if v is not None else None) for k, v in self.__dict__.items()})
+        cut: dict[str, Any] = {k: (v[sl] if v is not None else None) for k, v in self.__dict__.items()}
+        return _Inputs(**cut)
 
     def threshold(self, Rp: np.ndarray) -> np.ndarray:
         """The price below which energy is bought, in units of the draw's price scale: the revenue
@@ -1218,7 +1221,7 @@ def _supply_curve(model: _Model, inp: _Inputs, sol: _Solution, caps: np.ndarray)
     s, t = model.s, model.t
     pue, eff = inp.pue[0], inp.efficiency_j_th[0]
     wasted_ehs = sol.wasted_mwh[0, 0] / (HOURS_PER_YEAR * pue * eff)
-    rows = []
+    rows: list[dict] = []
     if t.Wn.shape[0] == 0:
         return rows
     buy = s.can_buy
@@ -1517,7 +1520,7 @@ def monte_carlo(
             for k in UNCERTAIN_INPUTS:
                 b = np.asarray(base[k], dtype=float)
                 batch[k].append(np.full_like(b, value) if k == name else b)
-    sens = []
+    sens: list[dict] = []
     if rows_in:
         xs = {k: np.concatenate([np.atleast_1d(a) if a.ndim < 2 else a for a in v]) for k, v in batch.items()}
         xs["capacity_scale"] = np.vstack(

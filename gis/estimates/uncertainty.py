@@ -36,6 +36,7 @@ def _draw(rng: np.random.Generator, r: Range, size: tuple[int, ...]) -> np.ndarr
         return np.full(size, r.low)
     if r.dist == "uniform":
         return rng.uniform(r.low, r.high, size)
+    assert r.mode is not None  # a triangular Range always has one (Range._ordered)
     return rng.triangular(r.low, r.mode, r.high, size)
 
 

@@ -14,7 +14,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -151,7 +151,7 @@ _UNIQUE_TEXT = {"site_id", "name", "cell_id"}
 """Text columns with a value per cell; the others repeat a handful of values."""
 
 
-def _shared_text(columns: dict[str, object]) -> dict[str, object]:
+def _shared_text(columns: dict[str, Any]) -> dict[str, Any]:
     """Repeated text values as one shared object each (a million cells hold a few distinct
     categories, states, reasons and sentences: about 0.6 KB a cell saved)."""
     for col, values in columns.items():
@@ -173,19 +173,19 @@ def _release_memory() -> None:
         pass
 
 
-def _columns_of(frame: gpd.GeoDataFrame) -> dict[str, object]:
+def _columns_of(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     """The frame as independent column arrays (copies), so the frame itself can be freed."""
     return {col: frame[col].array.copy() for col in frame.columns}
 
 
-def _concat(arrays: list) -> object:
+def _concat(arrays: list) -> Any:
     """One column from its parts (numpy or pandas extension arrays, e.g. geometry)."""
     if len(arrays) == 1:
         return arrays[0]
     return type(arrays[0])._concat_same_type(arrays)
 
 
-def _frame_of(columns: dict[str, object]) -> gpd.GeoDataFrame:
+def _frame_of(columns: dict[str, Any]) -> gpd.GeoDataFrame:
     """A grid-cells GeoDataFrame over the given column arrays, without copying or consolidating."""
     series = {
         col: pd.Series(values, dtype=getattr(values, "dtype", None), copy=False)
@@ -237,12 +237,13 @@ def score_grid_with_log(
     del cells, resource
     t0 = time.perf_counter()
     if parts:
-        columns = list(parts[0])
-        frame = {}
-        for col in columns:  # one column at a time: the parts shrink as the whole grows
-            frame[col] = _concat([p.pop(col) for p in parts])
+        names = list(parts[0])
+        merged: dict[str, Any] = {}
+        for col in names:  # one column at a time: the parts shrink as the whole grows
+            merged[col] = _concat([p.pop(col) for p in parts])
         del parts
-        frame = _frame_of(frame)
+        frame = _frame_of(merged)
+        del merged
     else:
         frame = _scored_chunk(
             pd.DataFrame(columns=["cell_id", "state", "x_m", "y_m", "area_km2"]),
@@ -280,7 +281,7 @@ def score_grid_with_log(
     del subs
     frame["p_top_n"] = p
     timings["stability_s"] = time.perf_counter() - t0
-    columns = {}
+    columns: dict[str, Any] = {}
     for col in list(frame.columns):  # reordered a column at a time, dropping the unordered one
         columns[col] = frame[col].array.take(order)
         del frame[col]

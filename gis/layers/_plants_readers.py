@@ -164,6 +164,7 @@ def read_eia860(fetched: Fetched) -> pd.DataFrame:
     inside the annual zip (official; header on row 2, found by looking for ``Plant Code``)."""
     kind = form_of(fetched)
     if kind in {"zip", "xlsx"}:
+        data: io.BytesIO | Path
         if kind == "zip":
             member = find_member(fetched.path, "2___plant_y*.xlsx")
             with zipfile.ZipFile(fetched.path) as zf:

@@ -15,7 +15,7 @@ generalised polygons. :func:`assign_state` is the shared point-in-state join oth
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -166,7 +166,7 @@ WEB_MERCATOR = "EPSG:3857"
 """The projected CRS recognised from its coordinates' range when a file declares none."""
 
 
-def looks_like_web_mercator(bounds: object) -> bool:
+def looks_like_web_mercator(bounds: Iterable[float]) -> bool:
     """True when ``bounds`` (minx, miny, maxx, maxy) in metres, read as EPSG:3857, lie over the US.
 
     Used when a file declares no CRS (or degrees) but holds coordinates beyond +-180 / +-90:

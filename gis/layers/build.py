@@ -185,9 +185,10 @@ def _local_path(resolver: Resolver, source, file) -> Path | None:
     from urllib.parse import urlparse
 
     origin = resolver.origin
-    if origin.kind == "dir":
+    if origin.data_dir is not None:  # kind "dir"
         return origin.data_dir / file.path
-    if origin.kind == "mirror":
+    assert resolver.cache is not None  # set by Resolver.__post_init__
+    if origin.mirror is not None:  # kind "mirror"
         slug = hashlib.sha1(origin.mirror.encode()).hexdigest()[:10]
         return resolver.cache / f"mirror-{slug}" / file.path
     if not file.url:

@@ -19,9 +19,10 @@ the survey's own.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import geopandas as gpd
 import numpy as np
@@ -209,6 +210,7 @@ def assign_state(points: gpd.GeoSeries | gpd.GeoDataFrame, states: gpd.GeoDataFr
     Uses ``gis.layers.boundaries.assign_state`` when it exists; otherwise a vectorised
     point-in-polygon join (both layers in EPSG:4326).
     """
+    boundaries_assign_state: Callable[..., pd.Series] | None
     try:
         from gis.layers.boundaries import assign_state as boundaries_assign_state
     except ImportError:
@@ -260,6 +262,10 @@ def decode_ewkb(values: pd.Series, *, file: str | Path, field: str = "geom") -> 
     return gpd.GeoSeries(geoms, index=values.index, crs=crs).to_crs(STORAGE_CRS)
 
 
+@overload
+def _norm(name: str) -> str: ...
+@overload
+def _norm(name: pd.Series) -> pd.Series: ...
 def _norm(name: pd.Series | str) -> pd.Series | str:
     if isinstance(name, str):
         return re.sub(r"basin$", "", re.sub(r"[^a-z0-9]", "", name.lower()))
@@ -355,7 +361,8 @@ def basin_flared_bcm(
                 key: shapely.union_all(metric[in_basin & (polys["play_norm"] == key)].to_numpy())
                 for key in set(play)
             }
-            total, counted = 0.0, []
+            total = 0.0
+            counted: list[str] = []
             for idx in rows.sort_values("mmcf", ascending=False).index:
                 mine = shapes[play[idx]]
                 if any(_overlap_share(mine, shapes[other]) > OVERLAP_SHARE for other in counted):

@@ -32,7 +32,7 @@ from gis.schema import Column, LayerSchema, register, validate
 __all__ = ["OSM_PLANTS", "POWER_TAGS", "nearest_road_km", "normalise_osm_power", "osm_power_features"]
 
 SOURCE = "osm"
-POWER_TAGS: dict[str, list[str]] = {"power": ["line", "substation", "plant"]}
+POWER_TAGS: dict[str, bool | str | list[str]] = {"power": ["line", "substation", "plant"]}
 """The OSM tags queried by :func:`osm_power_features`."""
 
 OSM_PLANTS = register(
@@ -263,6 +263,7 @@ def osm_power_features(
         if place is not None:
             features = ox.features.features_from_place(place, tags=POWER_TAGS)
         else:
+            assert bbox is not None  # exactly one of place and bbox (checked above)
             features = ox.features.features_from_bbox(_check_bbox(bbox), tags=POWER_TAGS)
     except ox._errors.InsufficientResponseError as exc:
         if "no matching features" not in str(exc).lower():

@@ -69,7 +69,7 @@ def line_vertices(lines: pd.DataFrame) -> gpd.GeoDataFrame:
             "voltage_kv": np.concatenate([kv, kv]),
         }
     )
-    geometry = np.concatenate([start, end]) if len(ids) else []
+    geometry: np.ndarray | list[object] = np.concatenate([start, end]) if len(ids) else []
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=lines.crs).values, crs=lines.crs)
     return out.drop_duplicates(subset="substation_id").reset_index(drop=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import matplotlib
 
@@ -43,9 +44,9 @@ _DPI = 200
 plt.rcParams.update({"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11})
 
 
-def _png(fig) -> bytes:
+def _png(fig, *, laid_out: bool = False) -> bytes:
     buf = io.BytesIO()
-    if not getattr(fig, "_gis_laid_out", False):
+    if not laid_out:
         fig.tight_layout()
     fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
     plt.close(fig)
@@ -111,7 +112,7 @@ def btc_projection(projection: Sequence[Mapping]) -> bytes:
     return _png(fig)
 
 
-def _short(value: object) -> str:
+def _short(value: float) -> str:
     x = float(value)
     if abs(x) >= 1000:
         return f"{x / 1000:,.1f}k" if abs(x) < 1e6 else f"{x / 1e6:,.1f}M"
@@ -130,7 +131,7 @@ def sensitivity_tornado(sensitivity: Sequence[Mapping], *, base: float | None = 
     highs = np.array([float(r.get("btc_at_high") or 0.0) for r in rows])[::-1]
     names = [
         f"{textwrap.shorten(str(r.get('meaning') or r['input']), 46, placeholder=' ...')}\n"
-        f"{r['input']}: {_short(r.get('low'))} to {_short(r.get('high'))}"
+        f"{r['input']}: {_short(r['low'])} to {_short(r['high'])}"
         for r in rows
     ][::-1]
     centre = float(base) if base is not None else float(np.median(np.r_[lows, highs]))
@@ -151,8 +152,7 @@ def sensitivity_tornado(sensitivity: Sequence[Mapping], *, base: float | None = 
             color="#555",
         )
         fig.tight_layout(rect=(0, 0.06, 1, 1))
-        fig._gis_laid_out = True
-    return _png(fig)
+    return _png(fig, laid_out=bool(still))
 
 
 def score_distribution(scores: np.ndarray, excluded: np.ndarray) -> bytes:
@@ -165,7 +165,7 @@ def score_distribution(scores: np.ndarray, excluded: np.ndarray) -> bytes:
     bins = np.linspace(0, 1, 21)
     ax.hist(
         [scores[~excluded], scores[excluded]],
-        bins=bins,
+        bins=cast("Sequence[float]", bins),  # the stub omits arrays, which hist accepts
         stacked=True,
         color=["#41ab5d", "#bdbdbd"],
         label=["candidate", "excluded"],
@@ -306,7 +306,7 @@ def npv_tornado(sensitivity: Sequence[Mapping]) -> bytes:
     rows = sorted(rows, key=lambda r: (-abs(float(r.get("swing_npv_usd") or 0.0)), str(r.get("input"))))[::-1]
     names = [
         f"{textwrap.shorten(str(r.get('meaning') or r['input']), 58, placeholder=' ...')}\n"
-        f"{_short(r.get('low'))} to {_short(r.get('high'))}"
+        f"{_short(r['low'])} to {_short(r['high'])}"
         for r in rows
     ]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 1.4 + 0.6 * len(rows)), sharey=True)

@@ -29,6 +29,7 @@ import math
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -269,7 +270,7 @@ def explorer_data(
         set(str(r).split("; ")) if isinstance(r, str) and r else set()
         for r in _column(sites, "exclusion_reason", "")
     ]
-    rules = []
+    rules: list[dict[str, Any]] = []
     for rule in config.exclusions:
         hits = [i for i, r in enumerate(reasons) if rule.reason in r]
         rules.append({"rule": rule.model_dump(exclude_none=True), "hits": hits})
@@ -340,7 +341,7 @@ def _grid_base(scenario: Scenario) -> dict:
         "btc_price_usd": ("market", "btc_price_usd"),
         "network_growth_per_year": ("network", "growth_per_year"),
     }.items():
-        node = est
+        node: object = est
         for part in path:
             node = getattr(node, part, None)
         if isinstance(node, int | float):

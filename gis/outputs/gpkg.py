@@ -113,7 +113,7 @@ def state_summary(by_state: Mapping[str, Mapping], states: gpd.GeoDataFrame | No
 def category_summary(by_category: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per candidate category (a plain table); every category of the schema is listed,
     0 where the fleet has no site of it (an empty fleet gives a table of zeros, not no table)."""
-    groups = {c: {c2: 0 for c2 in SUMMARY_COLUMNS} for c in CATEGORIES}
+    groups: dict[str, Mapping] = {c: {c2: 0 for c2 in SUMMARY_COLUMNS} for c in CATEGORIES}
     groups.update(by_category)
     frame = _summary_frame(groups, "category")
     frame.insert(1, "label", frame["category"].map(CATEGORY_LABELS).fillna(frame["category"]))

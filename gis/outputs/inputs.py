@@ -201,7 +201,8 @@ def join_fleet(sites: pd.DataFrame, estimates: dict) -> pd.DataFrame:
     """
     fleet = estimates.get("fleet") if isinstance(estimates, dict) else None
     fleet = fleet if isinstance(fleet, dict) else {}
-    rows = fleet.get("sites") if isinstance(fleet.get("sites"), dict) else {}
+    rows = fleet.get("sites")
+    rows = rows if isinstance(rows, dict) else {}
     ids = {str(i) for i in (fleet.get("site_ids") or [])}
     out = sites.copy()
     site_ids = out["site_id"].astype(str)

@@ -15,6 +15,7 @@ import itertools
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import branca.colormap as cm
 import folium
@@ -40,6 +41,9 @@ from gis.outputs.labels import (
     title,
 )
 from gis.outputs.presets import MapPreset, SourceLayer
+
+if TYPE_CHECKING:
+    from branca.element import Figure
 
 SITE_POPUP_COLUMNS = (
     "category",
@@ -154,7 +158,7 @@ def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
 
 def _short_keys(
     props: pd.DataFrame,
-    fields: list[tuple[str, str]],
+    fields: list[tuple],
     *,
     keep: tuple[str, ...] = ("site_id", "name", "_c", "_r", "_s", "_o", "_x"),
 ) -> tuple[pd.DataFrame, list[tuple]]:
@@ -225,7 +229,7 @@ function gisRows(p, fields) {
 """
 
 
-def _source_on_each(static_style: dict, fields: list[tuple[str, str]]) -> JsCode:
+def _source_on_each(static_style: dict, fields: list[tuple]) -> JsCode:
     """Style each feature from its ``_c`` colour and bind a tooltip of escaped fields."""
     return JsCode(
         "function (feature, layer) {\n"
@@ -265,7 +269,7 @@ function gisBreakdown(p, criteria) {
 """
 
 
-def _site_on_each(fields: list[tuple], criteria: list[tuple]) -> JsCode:
+def _site_on_each(fields: list[tuple], criteria: list[list[object]]) -> JsCode:
     """Size/colour each site from ``_r``/``_c``; popup in words with units, rank, score breakdown
     with the reason of neutral sub-scores, and why an excluded site is excluded."""
     return JsCode(
@@ -294,6 +298,11 @@ def _site_on_each(fields: list[tuple], criteria: list[tuple]) -> JsCode:
 # ----------------------------------------------------------------------------- layers
 
 
+def _root(fmap: folium.Map) -> Figure:
+    """The page the map is drawn in (a folium map's root is always a branca Figure)."""
+    return cast("Figure", fmap.get_root())
+
+
 def _filtered(frame: gpd.GeoDataFrame, spec: SourceLayer) -> gpd.GeoDataFrame:
     mask = np.ones(len(frame), dtype=bool)
     for col, values in spec.where.items():
@@ -313,7 +322,7 @@ def add_source_layer(
     if rows.empty:
         return group
     geometry = display_geometry(rows, simplify_m=spec.simplify_m, decimals=decimals)
-    fields = [(col, title(col), column_unit(col, layer=spec.layer)) for col in spec.tooltip]
+    fields: list[tuple] = [(col, title(col), column_unit(col, layer=spec.layer)) for col in spec.tooltip]
     if spec.dissolve:
         props, geometry = _dissolved_lines(rows, geometry, spec)
         fields = [("class", title(spec.colour_by) if spec.colour_by else "layer")]
@@ -488,7 +497,8 @@ def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapP
     basemap = preset.basemap
     geometry = display_geometry(states, simplify_m=1000.0, decimals=preset.coordinate_decimals)
     props = pd.DataFrame({"_c": basemap.offline_line}, index=states.index)
-    group = folium.FeatureGroup(name="Basemap: states (offline)", overlay=False, control=True).add_to(fmap)
+    group = folium.FeatureGroup(name="Basemap: states (offline)", overlay=False, control=True)
+    group.add_to(fmap)
     style = {
         "weight": 0.6,
         "opacity": 1.0,
@@ -502,14 +512,14 @@ def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapP
     )
     folium.GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
     css = f"<style>.folium-map.leaflet-container {{ background: {basemap.offline_background}; }}</style>"
-    fmap.get_root().header.add_child(folium.Element(css), name="gis_offline_background")
+    _root(fmap).header.add_child(folium.Element(css), name="gis_offline_background")
     return group
 
 
 # ----------------------------------------------------------------------------- boxes and legends
 
 
-def _fmt(value: object, digits: int = 1) -> str:
+def _fmt(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
     return f"{float(value):,.{digits}f}"
@@ -724,7 +734,7 @@ def build_map(
     # marker clusters need the map's zoom range, which folium only sets through a tile layer
     fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM)
     states = layers.get("states")
-    root = fmap.get_root()
+    root = _root(fmap)
     variants: dict[bool, list[tuple[object, str]]] = {True: [], False: []}
     if offline is None or offline:
         if states is None or len(states) == 0:
@@ -741,7 +751,7 @@ def build_map(
         ).add_to(fmap)
         root.html.add_child(folium.Element(_FALLBACK_HTML), name="gis_fallback")
         variants[False] += [(fmap, tiles.get_name()), (root.html, "gis_fallback")]
-    fmap._gis_variants = variants
+    vars(fmap)["_gis_variants"] = variants  # read back by _variant when rendering
     choropleth_max = None
     if states is not None and len(states) and estimates.get("by_state"):
         _, choropleth_max = add_choropleth(fmap, states, estimates["by_state"], preset)
@@ -796,7 +806,7 @@ def _variant(fmap: folium.Map, *, offline: bool):
         )
     # rendering adds each element's script and header parts to the page: restore them after,
     # or the next render would keep the other map's parts
-    root = fmap.get_root()
+    root = _root(fmap)
     parents = {id(e): e for e in (root, root.header, root.html, root.script, fmap)}
     parents.update({id(parent): parent for parent, _ in variants[not offline]})
     saved = [(parent, dict(parent._children)) for parent in parents.values()]

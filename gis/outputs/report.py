@@ -1157,7 +1157,7 @@ def sources_from_metadata(metadata: Mapping[str, str]) -> list[dict]:
         value = json.loads(metadata.get("sources", "[]"))
     except json.JSONDecodeError:
         return []
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def write_report(target: str | Path, **kwargs) -> Path:

@@ -284,8 +284,8 @@ def _stream_rows_xml(ws, table: pd.DataFrame, kinds: list[str], formats: list) -
                 ]
             )
     fh = ws.row_data_fh
-    for r, cells in zip(refs, zip(*parts, strict=True), strict=True):
-        fh.write(f'<row r="{r}">' + "".join(cells) + "</row>")
+    for r, row in zip(refs, zip(*parts, strict=True), strict=True):
+        fh.write(f'<row r="{r}">' + "".join(row) + "</row>")
     ws._check_dimensions(n, len(kinds) - 1)
     ws.previous_row = n + 1
 
