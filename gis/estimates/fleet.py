@@ -537,12 +537,32 @@ class _Solution:
 _AGG = ("wasted", "bought", "cost", "capex", "mw")
 
 
+@dataclass(frozen=True)
+class _Classes:
+    """The classes a response values (a subset when the others cannot enter the fleet).
+
+    ``ids`` (Qv,) indices into the model's classes; ``cost`` their wasted-energy cost (USD/MWh);
+    ``cumE`` (Qv, levels + 1) wasted MWh a year per unit wasted MW of a fleet filled to each
+    level; ``local`` (Q,) each model class's row in ``ids`` (-1: not valued); ``bc`` the rows of
+    the model's buying classes, in the model's ``bc`` order; ``full``: every class, in order.
+    """
+
+    ids: np.ndarray
+    cost: np.ndarray
+    cumE: np.ndarray
+    local: np.ndarray
+    bc: np.ndarray
+    full: bool
+
+
 class _Model:
     """The tables, the site arrays and the scenario's fixed numbers, solved for draws of inputs.
 
     Sites fall in static sets: "simple" sites (cannot buy, the site can host its whole wasted MW,
     rule not target_gw) decide per class, so a class's simple sites are one sum per category;
-    the others decide one by one (vectorised over draws and sites).
+    the others decide one by one (vectorised over draws and sites). Once a chunk of draws has
+    been priced at no fleet (the highest revenue), the classes that cannot enter in any of its
+    draws are left out of the dense (draws, classes, levels) arrays: their sums are exact zeros.
     """
 
     def __init__(self, tables: Tables, sites: _Sites, config: EstimatesConfig, sched: Schedule):
@@ -567,26 +587,52 @@ class _Model:
         self.Q = Q
         self.w_simple = np.zeros((len(CATEGORIES), Q))
         np.add.at(self.w_simple, (s.category[simple], s.klass[simple]), s.wasted_mw[simple])
+        self.simple_class = self.w_simple.any(axis=0)
         self.E_q = t.E[s.class_pair]  # (Q, J)
         self.cumE_q = np.concatenate([np.zeros((Q, 1)), np.cumsum(self.E_q, axis=1)], axis=1)
         self.bc = np.nonzero(s.class_buy)[0]
+        self.levels_e = np.linspace(0.0, 1.0, J + 1)
+        self._buy_tables()
+        self.all_classes = self.classes(np.arange(Q))
+
+    def _buy_tables(self) -> None:
+        """Revenue-grid tables of the buying classes, laid out grid first (K, Pb, levels + 1) so
+        a draw-year gathers contiguous rows, in float32 (half the memory traffic)."""
+        s, t = self.s, self.t
         pairs_b, inv = np.unique(s.class_pair[self.bc], return_inverse=True)
         self.inv = inv.ravel()
         self.node_b = t.pair_node[s.class_pair[self.bc]]
-        self.pos_in_bc = np.full(Q, -1, dtype=np.int64)
+        self.pos_in_bc = np.full(self.Q, -1, dtype=np.int64)
         self.pos_in_bc[self.bc] = np.arange(len(self.bc))
-        # revenue-grid tables laid out grid-first so a draw-year gathers contiguous rows
-        self.levels_e = np.linspace(0.0, 1.0, J + 1)
         g = t.grid[None, None, :]
         cum_b = np.stack([g * t.W[pairs_b] - t.PW[pairs_b], t.W[pairs_b], t.PW[pairs_b]], axis=0)
         cum_b = np.concatenate(
             [np.zeros((3, len(pairs_b), 1, len(t.grid))), np.cumsum(cum_b, axis=2)], axis=2
         )
-        # (K, Pb, J+1) each, grid first: a draw-year gathers contiguous rows; float32 halves the traffic
         self.Gb, self.Wb, self.Pb = (
             np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32) for c in cum_b
         )
         self.WPn = np.ascontiguousarray(np.stack([t.Wn, t.PWn], axis=0).transpose(2, 0, 1))
+
+    def classes(self, ids: np.ndarray) -> _Classes:
+        """The :class:`_Classes` view of the model classes ``ids`` (sorted; every buying class in)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        local = np.full(self.Q, -1, dtype=np.int64)
+        local[ids] = np.arange(len(ids))
+        bc = local[self.bc]
+        if np.any(bc < 0):
+            raise ValueError("a class view must hold every buying class")
+        full = len(ids) == self.Q
+        return _Classes(ids, self.s.class_cost[ids], self.cumE_q[ids], local, bc, full)
+
+    def live_classes(self, v_top: dict, active: np.ndarray) -> _Classes:
+        """The classes that can enter the fleet once the chunk is priced at no fleet (``v_top``,
+        valued over every class): simple classes with a positive best NPV in some draw (the NPV
+        only falls as the fleet grows), the buying classes and those of the ``active`` sites."""
+        live = self.simple_class & (v_top["pmaxA"][:, :, self.J] > 0).any(axis=0)
+        live[self.bc] = True
+        live[self.s.klass[active]] = True
+        return self.classes(np.nonzero(live)[0])
 
     # ------------------------------------------------------------------ values per class
     def capex_per_mw(self, inp: _Inputs) -> np.ndarray:
@@ -595,104 +641,97 @@ class _Model:
         th_per_mw = 1e6 / (inp.pue * inp.efficiency_j_th)
         return inp.capex_scale * (m.asic_usd_per_th * th_per_mw + m.site_capex_usd_per_mw)
 
-    def values(self, inp: _Inputs, R: np.ndarray) -> dict:
-        """NPV per unit wasted MW of a fleet filled to each level (D, classes, levels + 1), mode A
-        (wasted only) and B (also buys, buying classes only), their running best, the NPV of a MW
-        buying every cheap hour per node, and the hourly sums the energy needs."""
-        t, s = self.t, self.s
+    def _used(self, inp: _Inputs, Rp: np.ndarray) -> np.ndarray:
+        """(D, Q, Y) whether each class uses its wasted energy: cost below the revenue ``Rp``
+        (USD/MWh in units of the draw's price scale) and at or below the draw's price cap."""
+        cost = self.s.class_cost[None, :, None]
+        used = cost < Rp[:, None, :]
+        if inp.price_cap is not None:
+            used &= cost <= (inp.price_cap / inp.price_scale)[:, None, None]
+        return used
+
+    def values(self, inp: _Inputs, R: np.ndarray, cv: _Classes | None = None) -> dict:
+        """NPV per unit wasted MW of a fleet filled to each level (D, classes of ``cv``, levels +
+        1), mode A (wasted only) and B (also buys, buying classes only), their running best, the
+        NPV of a MW buying every cheap hour per node, and the hourly sums the energy needs."""
+        cv = self.all_classes if cv is None else cv
         Rp = R / inp.price_scale[:, None]  # revenue in units of the draw's price scale
         T = inp.threshold(Rp)  # buy only below this (the revenue, or a lower price cap)
         disc = self.sched.discount[None, :] * inp.price_scale[:, None]  # (D, Y)
-        used = s.class_cost[None, :, None] < Rp[:, None, :]  # (D, Q, Y)
-        if inp.price_cap is not None:
-            used &= s.class_cost[None, :, None] <= (inp.price_cap / inp.price_scale)[:, None, None]
-        margin_w = np.where(used, Rp[:, None, :] - s.class_cost[None, :, None], 0.0)
+        used_all = self._used(inp, Rp)  # (D, Q, Y)
+        used = used_all if cv.full else used_all[:, cv.ids]
+        margin_w = np.where(used, Rp[:, None, :] - cv.cost[None, :, None], 0.0)
         a = np.einsum("dqy,dy->dq", margin_w, disc)
         k_mw = self.capex_per_mw(inp)
         e = self.levels_e
-        cumA = a[:, :, None] * self.cumE_q[None, :, :] - k_mw[:, None, None] * e[None, None, :]
-        i, f = _lerp_index(t.grid, T)  # (D, Y)
+        cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
+        i, f = _lerp_index(self.t.grid, T)  # (D, Y)
         f4 = f[:, :, None, None]
         wpn = self.WPn[i] * (1 - f4) + self.WPn[i + 1] * f4  # (D, Y, 2, N)
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
         Gn = Rp[:, :, None] * Wn - PWn
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
-        argA = _prefix_argmax(cumA)
+        argA, pmaxA = _prefix_max(cumA)
         out = {
-            "used": used,
+            "used": used_all,
             "cumA": cumA,
             "argA": argA,
-            "pmaxA": np.take_along_axis(cumA, argA, axis=2),
+            "pmaxA": pmaxA,
             "Wn": Wn,
             "PWn": PWn,
             "g_ext": g_ext,
             "k_mw": k_mw,
         }
         if len(self.bc):
-            f4 = f[:, :, None, None].astype(np.float32)
-
-            def at(table: np.ndarray) -> np.ndarray:
-                lo_ = table[i]
-                return (lo_ + f4 * (table[i + 1] - lo_))[:, :, self.inv]  # (D, Y, Qb, J+1)
-
-            u = used[:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
-            gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
-            if inp.price_cap is not None:
-                gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * at(self.Wb)
-            gq = np.einsum("dyqj,dyq->dqj", gb, (u * disc[:, :, None]).astype(np.float32))
-            gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
-            cumB = cumA[:, self.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
-            argB = _prefix_argmax(cumB)
-            out.update(
-                cumB=cumB,
-                argB=argB,
-                pmaxB=np.take_along_axis(cumB, argB, axis=2),
-                Wc=at(self.Wb),
-                PWc=(lambda: at(self.Pb)),
-                u_b=u,
-            )
+            out.update(self._values_buying(inp, cv, out, Rp, T, disc, Gn, i, f))
         return out
 
+    def _values_buying(self, inp, cv, out, Rp, T, disc, Gn, i, f) -> dict:
+        """Mode B of the buying classes: the wasted-only NPV (USD per unit wasted MW) plus what
+        each level's slab earns buying the hours below the threshold ``T`` (USD/MWh, draw-years),
+        and the gathered bought-MWh tables (float32, (D, Y, Qb, levels + 1))."""
+        e = self.levels_e
+        f4 = f[:, :, None, None].astype(np.float32)
+
+        def at(table: np.ndarray) -> np.ndarray:
+            lo_ = table[i]
+            return (lo_ + f4 * (table[i + 1] - lo_))[:, :, self.inv]  # (D, Y, Qb, J+1)
+
+        u = out["used"][:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
+        gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
+        if inp.price_cap is not None:
+            gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * at(self.Wb)
+        gq = np.einsum("dyqj,dyq->dqj", gb, (u * disc[:, :, None]).astype(np.float32))
+        gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
+        cumB = out["cumA"][:, cv.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
+        argB, pmaxB = _prefix_max(cumB)
+        return {
+            "cumB": cumB,
+            "argB": argB,
+            "pmaxB": pmaxB,
+            "Wc": at(self.Wb),
+            "PWc": (lambda: at(self.Pb)),
+            "u_b": u,
+        }
+
     # ------------------------------------------------------------------ choices per site
-    def choose(self, inp: _Inputs, v: dict, idx: np.ndarray) -> dict:
+    def choose(self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None) -> dict:
         """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
-        buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD)."""
+        buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD).
+        ``v`` holds the values of the classes ``cv`` (default: every class)."""
         s = self.s
         J = self.J
-        D = inp.draws
+        cv = self.all_classes if cv is None else cv
         q = s.klass[idx]
         cs = inp.capacity_scale[:, s.category[idx]]  # (D, n)
         wm = s.wasted_mw[idx][None, :] * cs
         max_mw = s.max_mw[idx][None, :] * cs
         jf, frac, pos_cap = self.jf[idx], self.frac[idx], self.pos_cap[idx]
-        valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], q, jf, frac, pos_cap, J, D)
+        valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], cv.local[q], jf, frac, pos_cap, J, inp.draws)
         has_w = wm > 0
         valA = np.where(has_w, valA * wm, 0.0)
         posA = np.where(has_w, posA, 0.0)
-        valB = np.full(wm.shape, -np.inf)
-        posB = np.zeros(wm.shape)
-        extB = np.zeros(wm.shape)
-        spur = np.zeros(wm.shape)
-        buy = s.can_buy[idx] & s.class_buy[q]
-        if buy.any() and len(self.bc):
-            b = np.nonzero(buy)[0]
-            qb = self.pos_in_bc[q[b]]
-            vb, pb = _best(v["cumB"], v["argB"], v["pmaxB"], qb, jf[b], frac[b], pos_cap[b], J, D)
-            full = v["cumB"][:, :, J][:, qb]
-            wmb, maxb = wm[:, b], max_mw[:, b]
-            vb = np.where(wmb > 0, vb * wmb, 0.0)
-            pb = np.where(wmb > 0, pb, 0.0)
-            node = np.maximum(s.node[idx][b], 0)
-            g = v["g_ext"][:, node]
-            ext = np.maximum(maxb - wmb, 0.0)
-            val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
-            use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
-            vb = np.where(use_ext, val_ext, vb)
-            pb = np.where(use_ext, float(J), pb)
-            eb = np.where(use_ext, ext, 0.0)
-            sp = self.c.fleet.spur_usd_per_km * s.spur_km[idx][b][None, :] * inp.capex_scale[:, None]
-            vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
-            valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
+        valB, posB, extB, spur = self._choose_buying(inp, v, idx, wm, max_mw)
         a_better = (valA > 0) & (valA >= valB)
         b_better = (valB > 0) & (valB > valA)
         mode = np.where(a_better, 1, np.where(b_better, 2, 0)).astype(np.int8)
@@ -721,65 +760,89 @@ class _Model:
             "capex": np.where(z, 0.0, capex),
         }
 
+    def _choose_buying(self, inp: _Inputs, v: dict, idx: np.ndarray, wm: np.ndarray, max_mw: np.ndarray):
+        """Mode B of the sites ``idx`` that may buy, (D, len(idx)) each: NPV (USD, -inf where
+        the site does not buy or builds nothing), level position, MW beyond the wasted MW
+        (buying every cheap hour) and the spur line's cost (USD). ``wm`` / ``max_mw``: MW."""
+        s, J, D = self.s, self.J, inp.draws
+        q = s.klass[idx]
+        valB = np.full(wm.shape, -np.inf)
+        posB = np.zeros(wm.shape)
+        extB = np.zeros(wm.shape)
+        spur = np.zeros(wm.shape)
+        buy = s.can_buy[idx] & s.class_buy[q]
+        if not (buy.any() and len(self.bc)):
+            return valB, posB, extB, spur
+        b = np.nonzero(buy)[0]
+        qb = self.pos_in_bc[q[b]]
+        vb, pb = _best(
+            v["cumB"],
+            v["argB"],
+            v["pmaxB"],
+            qb,
+            self.jf[idx][b],
+            self.frac[idx][b],
+            self.pos_cap[idx][b],
+            J,
+            D,
+        )
+        full = v["cumB"][:, :, J][:, qb]
+        wmb, maxb = wm[:, b], max_mw[:, b]
+        vb = np.where(wmb > 0, vb * wmb, 0.0)
+        pb = np.where(wmb > 0, pb, 0.0)
+        node = np.maximum(s.node[idx][b], 0)
+        g = v["g_ext"][:, node]
+        ext = np.maximum(maxb - wmb, 0.0)
+        val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
+        use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
+        vb = np.where(use_ext, val_ext, vb)
+        pb = np.where(use_ext, float(J), pb)
+        eb = np.where(use_ext, ext, 0.0)
+        sp = self.c.fleet.spur_usd_per_km * s.spur_km[idx][b][None, :] * inp.capex_scale[:, None]
+        vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+        valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
+        return valB, posB, extB, spur
+
     # ------------------------------------------------------------------ national sums
-    def aggregate(self, inp: _Inputs, v: dict, ch: dict | None, simple: bool, cost: bool = True) -> dict:
+    def aggregate(
+        self,
+        inp: _Inputs,
+        v: dict,
+        ch: dict | None,
+        simple: bool,
+        cost: bool = True,
+        cv: _Classes | None = None,
+    ) -> dict:
         """Per draw: wasted and bought MWh and energy cost (D, Y), capex and MW (D,), of the sites
-        in ``ch`` plus (``simple``) the simple sites decided per class."""
-        s = self.s
-        J, Q = self.J, self.Q
+        in ``ch`` plus (``simple``) the simple sites decided per class (``v`` valued on ``cv``)."""
+        cv = self.all_classes if cv is None else cv
         D = inp.draws
-        MA = np.zeros((D, Q, J + 1))
-        MB = np.zeros((D, Q, J + 1))
+        MA, MB = self._level_mw(inp, ch, cv)
         capex = np.zeros(D)
         mw = np.zeros(D)
-        n_nodes = v["Wn"].shape[2]
-        EXT = np.zeros((D, n_nodes))
         if simple and self.simple.any():
-            arg = v["argA"][:, :, J]
-            w = inp.capacity_scale @ self.w_simple  # (D, Q) wasted MW of simple sites
-            w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
-            np.put_along_axis(MA, arg[:, :, None], w[:, :, None], axis=2)
-            m = (w * arg / J).sum(1)
+            m = self._add_simple(inp, v, cv, MA)
             mw += m
             capex += m * v["k_mw"]
+        n_nodes = v["Wn"].shape[2]
+        EXT = np.zeros((D, n_nodes))
         if ch is not None and ch["idx"].size:
-            idx = ch["idx"]
-            q = s.klass[idx]
-            pos = ch["pos"]
-            lo = np.minimum(np.floor(pos).astype(np.int64), J)
-            fr = pos - lo
-            hi = np.minimum(lo + 1, J)
-            base = np.arange(D)[:, None] * (Q * (J + 1)) + q[None, :] * (J + 1)
-            wm = ch["wm"]
-            block = D * Q * (J + 1)
-            off = np.where(ch["mode"] == 2, block, 0) + base
-            w = np.where(ch["mode"] > 0, wm, 0.0)
-            ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
-            ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
-            both = np.bincount(ii, weights=ww, minlength=2 * block)
-            MA += both[:block].reshape(D, Q, J + 1)
-            MB += both[block:].reshape(D, Q, J + 1)
             if n_nodes:
-                ii = (np.arange(D)[:, None] * n_nodes + np.maximum(s.node[idx], 0)[None, :]).ravel()
+                idx = ch["idx"]
+                ii = (np.arange(D)[:, None] * n_nodes + np.maximum(self.s.node[idx], 0)[None, :]).ravel()
                 EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
             mw += ch["mw"].sum(1)
             capex += ch["capex"].sum(1)
+        S = MA + MB
+        S *= cv.cumE[None]
+        mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
         used = v["used"]
-        mE = ((MA + MB) * self.cumE_q[None]).sum(2)  # (D, Q)
         wasted = np.einsum("dq,dqy->dy", mE, used)
-        cost_w = np.einsum("dq,dqy->dy", mE * s.class_cost[None, :], used)
+        cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
         bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
         cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"])
         if len(self.bc):
-            MBb = MB[:, self.bc, :]  # (D, Qb, J+1)
-            u = v["u_b"]  # (D, Y, Qb)
-            m32 = MBb.astype(np.float32)
-            bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"], m32) * u).sum(2)
-            if cost:
-                cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
-            lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
-            bought = bought + np.einsum("dq,dyq->dy", lev, v["Wn"][:, :, self.node_b] * ~u)
-            cost_b = cost_b + np.einsum("dq,dyq->dy", lev, v["PWn"][:, :, self.node_b] * ~u)
+            bought, cost_b = self._add_bought(v, MB[:, cv.bc, :], bought, cost_b, cost)
         return {
             "wasted": wasted,
             "bought": bought,
@@ -787,6 +850,55 @@ class _Model:
             "capex": capex,
             "mw": mw,
         }
+
+    def _level_mw(self, inp: _Inputs, ch: dict | None, cv: _Classes) -> tuple[np.ndarray, np.ndarray]:
+        """(D, Qv, levels + 1) each: the wasted MW of the sites in ``ch`` filled to each level of
+        their class, wasted only (A) and buying (B), a site between two levels split linearly."""
+        J, D = self.J, inp.draws
+        Qv = len(cv.ids)
+        if ch is None or not ch["idx"].size:
+            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
+        q = cv.local[self.s.klass[ch["idx"]]]
+        pos = ch["pos"]
+        lo = np.minimum(np.floor(pos).astype(np.int64), J)
+        fr = pos - lo
+        hi = np.minimum(lo + 1, J)
+        base = np.arange(D)[:, None] * (Qv * (J + 1)) + q[None, :] * (J + 1)
+        block = D * Qv * (J + 1)
+        off = np.where(ch["mode"] == 2, block, 0) + base
+        w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
+        ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
+        ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
+        both = np.bincount(ii, weights=ww, minlength=2 * block)
+        return both[:block].reshape(D, Qv, J + 1), both[block:].reshape(D, Qv, J + 1)
+
+    def _add_simple(self, inp: _Inputs, v: dict, cv: _Classes, MA: np.ndarray) -> np.ndarray:
+        """Add the simple sites' wasted MW (each class at its best level, where that pays) to
+        ``MA`` (D, Qv, levels + 1) in place; return their MW (D,)."""
+        J = self.J
+        arg = v["argA"][:, :, J]
+        w = inp.capacity_scale @ self.w_simple  # (D, Q) wasted MW of simple sites
+        if not cv.full:
+            w = w[:, cv.ids]
+        w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
+        D, Qv = w.shape
+        flat = (np.arange(D * Qv) * (J + 1)).reshape(D, Qv) + arg
+        MA.reshape(-1)[flat.ravel()] += w.ravel()
+        return _widen(w * arg / J, cv, self.Q).sum(1)
+
+    def _add_bought(self, v: dict, MBb: np.ndarray, bought, cost_b, cost: bool):
+        """Add the buying classes' grid MWh and cost (D, Y) of the level MW ``MBb`` (D, Qb,
+        levels + 1): the slabs' cheap hours where wasted energy is used, the full levels'
+        where it is not."""
+        u = v["u_b"]  # (D, Y, Qb)
+        m32 = MBb.astype(np.float32)
+        bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"], m32) * u).sum(2)
+        if cost:
+            cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
+        lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
+        bought = bought + np.einsum("dq,dyq->dy", lev, v["Wn"][:, :, self.node_b] * ~u)
+        cost_b = cost_b + np.einsum("dq,dyq->dy", lev, v["PWn"][:, :, self.node_b] * ~u)
+        return bought, cost_b
 
     def market(self, inp: _Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(D, Y) issuance (BTC), BTC price (USD) and network without the fleet (EH/s)."""
@@ -798,6 +910,7 @@ class _Model:
         return issuance, price, network
 
     def revenue(self, inp: _Inputs, X: np.ndarray, market: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(D, Y) hashprice (USD per TH/s per day) and revenue (USD/MWh) at fleet hashrate ``X``."""
         issuance, price, network = market
         hp = hashprice_usd_per_th_day(issuance, price, network, X)
         return hp, revenue_usd_per_mwh(hp, inp.efficiency_j_th[:, None], inp.pue[:, None])
@@ -811,20 +924,22 @@ class _Model:
         per_site: bool = False,
         cost: bool = True,
         idx: np.ndarray | None = None,
+        cv: _Classes | None = None,
     ):
-        """The fleet every site chooses when priced at the fleet hashrate ``X`` (D, Y)."""
+        """The fleet every site chooses when priced at the fleet hashrate ``X`` (D, Y), valuing
+        the classes ``cv`` (default: every class; a subset must hold every class that can enter)."""
         _, R = self.revenue(inp, X, market)
-        v = self.values(inp, R)
+        v = self.values(inp, R, cv)
         if idx is None:
             idx = np.nonzero(self.elig)[0] if per_site else self.cx
-        ch = self.choose(inp, v, idx)
-        agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost)
+        ch = self.choose(inp, v, idx, cv)
+        agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost, cv=cv)
         agg["X"] = (agg["wasted"] + agg["bought"]) / (
             HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
         )
         return agg, ch, v, R
 
-    def _bracket(self, inp, mk, prof, top, active, n_steps):
+    def _bracket(self, inp, mk, prof, top, active, n_steps, cv=None):
         """Bisection / false position on the fleet's mean hashrate priced with the year profile
         ``prof``: the bracket [lo, hi] where the response is above, then below, what it is priced at."""
         D = inp.draws
@@ -840,12 +955,28 @@ class _Model:
                 denom = g_lo - g_hi
                 fp = np.divide(lo * -g_hi + hi * g_lo, denom, out=mid.copy(), where=denom > 0)
                 mid = np.clip(fp, lo + 0.01 * (hi - lo), hi - 0.01 * (hi - lo))
-            r = self.response(inp, mid[:, None] * prof, mk, cost=False, idx=active)[0]
+            r = self.response(inp, mid[:, None] * prof, mk, cost=False, idx=active, cv=cv)[0]
             gap = r["X"].mean(1) - mid
             up = gap >= 0  # the fleet priced at mid wants more: the equilibrium is above
             lo, g_lo = np.where(up, mid, lo), np.where(up, gap, g_lo)
             hi, g_hi = np.where(up, hi, mid), np.where(up, g_hi, gap)
         return lo, hi, prof
+
+    def _close(self, inp, mk, lo, hi, prof, active, cv) -> tuple[dict, np.ndarray, np.ndarray]:
+        """The fleet at the bracket [lo, hi] (EH/s, mean over the years): the marginal sites (in
+        at lo, out at hi) enter pro rata. Returns the national sums, the target mean hashrate
+        (false position on the two ends' responses, in the bracket) and ``theta`` (D,)."""
+        A = self.response(inp, lo[:, None] * prof, mk, idx=active, cv=cv)[0]  # the larger fleet
+        B = self.response(inp, hi[:, None] * prof, mk, idx=active, cv=cv)[0]  # the smaller fleet
+        xa, xb = A["X"].mean(1), B["X"].mean(1)
+        ga, gb = xa - lo, xb - hi  # >= 0 at lo, <= 0 at hi
+        den = ga - gb
+        target = np.divide(lo * -gb + hi * ga, den, out=0.5 * (lo + hi), where=den > 1e-12)
+        target = np.clip(target, lo, hi)
+        gap = xa - xb
+        theta = np.clip(np.divide(target - xb, gap, out=np.ones_like(gap), where=gap > 1e-12), 0.0, 1.0)
+        agg = {k: B[k] + _b(theta, B[k]) * (A[k] - B[k]) for k in _AGG}
+        return agg, target, theta
 
     def solve(self, inp: _Inputs, X0: np.ndarray | None = None, *, steps: int | None = None) -> _Solution:
         """The fleet and the hashprice solved together, per draw, by bisection on the fleet's mean
@@ -859,26 +990,17 @@ class _Model:
         Y = len(self.sched.years)
         mk = self.market(inp)
         n_steps = self.c.fleet.iterations if steps is None else steps
-        top, ch_top, _, _ = self.response(inp, np.zeros((D, Y)), mk, cost=False)
+        top, ch_top, v_top, _ = self.response(inp, np.zeros((D, Y)), mk, cost=False)
         # a site out of the fleet at the highest revenue (no fleet yet) stays out at any other
         active = self.cx[(ch_top["mode"] > 0).any(axis=0)]
+        cv = self.live_classes(v_top, active)
         prof = _profile(top["X"], np.ones((D, Y)))
         # the bracket works on the mean hashrate with a year profile; the realised profile of the
         # mixed fleet then prices the next round, until the two agree (a buying fleet mines less
         # after a halving, so its profile is not the one the first round assumed)
         for _round in range(PROFILE_ROUNDS):
-            lo, hi, prof = self._bracket(inp, mk, prof, top, active, n_steps)
-            A = self.response(inp, lo[:, None] * prof, mk, idx=active)[0]  # the larger fleet
-            B = self.response(inp, hi[:, None] * prof, mk, idx=active)[0]  # the smaller fleet
-            xa, xb = A["X"].mean(1), B["X"].mean(1)
-            # the equilibrium on the line through the two ends' responses (false position), in the bracket
-            ga, gb = xa - lo, xb - hi  # >= 0 at lo, <= 0 at hi
-            den = ga - gb
-            target = np.divide(lo * -gb + hi * ga, den, out=0.5 * (lo + hi), where=den > 1e-12)
-            target = np.clip(target, lo, hi)
-            gap = xa - xb
-            theta = np.clip(np.divide(target - xb, gap, out=np.ones_like(gap), where=gap > 1e-12), 0.0, 1.0)
-            agg = {k: B[k] + _b(theta, B[k]) * (A[k] - B[k]) for k in _AGG}
+            lo, hi, prof = self._bracket(inp, mk, prof, top, active, n_steps, cv)
+            agg, target, theta = self._close(inp, mk, lo, hi, prof, active, cv)
             X_eq = (agg["wasted"] + agg["bought"]) / (
                 HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
             )
@@ -886,12 +1008,13 @@ class _Model:
             if np.max(np.abs(new_prof - prof)) < 1e-3:
                 break
             prof = new_prof
+        return self._solution(inp, mk, agg, X_eq, target, theta, lo[:, None] * prof, hi[:, None] * prof)
+
+    def _solution(self, inp, mk, agg, X_eq, target, theta, X_lo, X_hi) -> _Solution:
+        """The :class:`_Solution` of the equilibrium fleet ``X_eq`` (D, Y) EH/s."""
         hp, R = self.revenue(inp, X_eq, mk)
-        residual = (
-            float(np.max(np.abs(X_eq.mean(1) - target) / np.maximum(X_eq.mean(1) + target, 1e-9)))
-            if D
-            else 0.0
-        )
+        m = X_eq.mean(1)
+        residual = float(np.max(np.abs(m - target) / np.maximum(m + target, 1e-9))) if inp.draws else 0.0
         return _Solution(
             X=X_eq,
             R=R,
@@ -906,9 +1029,18 @@ class _Model:
             installed_mw=agg["mw"],
             theta=theta,
             residual=residual,
-            X_lo=lo[:, None] * prof,
-            X_hi=hi[:, None] * prof,
+            X_lo=X_lo,
+            X_hi=X_hi,
         )
+
+
+def _widen(x: np.ndarray, cv: _Classes, Q: int) -> np.ndarray:
+    """(D, Q) from (D, Qv) values of the classes ``cv``, zero for the classes left out."""
+    if cv.full:
+        return x
+    out = np.zeros((x.shape[0], Q))
+    out[:, cv.ids] = x
+    return out
 
 
 def _b(a: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -944,18 +1076,17 @@ def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
     return np.where(take_cap, vc, vg), np.where(take_cap, pos_cap, ag.astype(float))
 
 
-def _prefix_argmax(cum: np.ndarray) -> np.ndarray:
+def _prefix_max(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the running maximum along the last axis (the first index on ties: the smaller
-    fleet). A loop over the few levels, each step vectorised over draws and classes."""
-    best = cum[..., 0].copy()
-    arg = np.zeros(cum.shape[:-1], dtype=np.int64)
-    out = [arg]
-    for j in range(1, cum.shape[-1]):
-        better = cum[..., j] > best
-        best = np.maximum(best, cum[..., j])
-        arg = np.where(better, j, arg)
-        out.append(arg)
-    return np.stack(out, axis=-1)
+    fleet) and the running maximum itself (the value at that index; a maximum equal to zero may
+    carry either sign). A value is a new maximum where it exceeds the maximum before it."""
+    run = np.maximum.accumulate(cum, axis=-1)
+    new = np.ones(cum.shape, dtype=bool)
+    np.greater(cum[..., 1:], run[..., :-1], out=new[..., 1:])
+    arg = np.maximum.accumulate(np.where(new, np.arange(cum.shape[-1]), 0), axis=-1)
+    if np.isnan(run[..., -1]).any():  # past a NaN the index stays on the last number
+        return arg, np.take_along_axis(cum, arg, axis=-1)
+    return arg, run
 
 
 # ------------------------------------------------------------------------------------ public API
