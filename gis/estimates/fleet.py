@@ -609,9 +609,9 @@ class _Model:
         cum_b = np.concatenate(
             [np.zeros((3, len(pairs_b), 1, len(t.grid))), np.cumsum(cum_b, axis=2)], axis=2
         )
-        self.Gb, self.Wb, self.Pb = (
-            np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32) for c in cum_b
-        )
+        # per buying class (K, Qb, J+1) and its step to the next grid point: T[i] + f (T[i+1] - T[i])
+        tabs = [np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32)[:, self.inv] for c in cum_b]
+        self.Gb, self.Wb, self.Pb = ((c, c[1:] - c[:-1]) for c in tabs)
         self.WPn = np.ascontiguousarray(np.stack([t.Wn, t.PWn], axis=0).transpose(2, 0, 1))
 
     def classes(self, ids: np.ndarray) -> _Classes:
@@ -693,9 +693,8 @@ class _Model:
         e = self.levels_e
         f4 = f[:, :, None, None].astype(np.float32)
 
-        def at(table: np.ndarray) -> np.ndarray:
-            lo_ = table[i]
-            return (lo_ + f4 * (table[i + 1] - lo_))[:, :, self.inv]  # (D, Y, Qb, J+1)
+        def at(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+            return table[0][i] + f4 * table[1][i]  # (D, Y, Qb, J+1)
 
         u = out["used"][:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
         gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
@@ -836,7 +835,7 @@ class _Model:
         S = MA + MB
         S *= cv.cumE[None]
         mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
-        used = v["used"]
+        used = v["used"].astype(float)  # cast once for the two sums over classes
         wasted = np.einsum("dq,dqy->dy", mE, used)
         cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
         bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
