@@ -281,11 +281,33 @@ def build_tables(
     """The tables of every (shape, node) pair the sites use, and each site's pair index.
 
     One pass per pair over the hours, vectorised over hours and slabs (no loop over sites).
+    ``price_step`` / ``price_max``: the revenue grid (USD/MWh); ``levels``: slabs per wasted MW.
     """
+    pairs, site_pair = _site_pairs(profiles)
+    grid = np.arange(0.0, price_max + price_step / 2, price_step)
+    hours = _HourPrices.of(profiles, grid)
+    Wn, PWn, IWn = _node_tables(hours, len(grid))
+    per_pair = _pair_tables(profiles, pairs, hours, levels, len(grid))
+    tables = Tables(
+        levels=levels,
+        grid=grid,
+        pair_shape=pairs[:, 0],
+        pair_node=pairs[:, 1],
+        Wn=Wn,
+        PWn=PWn,
+        IWn=IWn,
+        hours_n=hours.weight.sum(axis=1),
+        **per_pair,
+    )
+    return tables, site_pair
+
+
+def _site_pairs(profiles: SurplusProfiles) -> tuple[np.ndarray, np.ndarray]:
+    """(P, 2) the distinct (shape, node) row pairs of the sites (-1: none) and each site's pair."""
     sites = profiles.sites
     node = sites["node"].to_numpy(dtype=np.int64)
     shape = sites["shape"].to_numpy(dtype=np.int64)
-    n_nodes, n_hours = profiles.price.shape
+    n_nodes = profiles.price.shape[0]
     if (
         np.any(node >= n_nodes)
         or np.any(node < -1)
@@ -298,81 +320,82 @@ def build_tables(
             fix="build the profiles with node and shape rows for every site (-1 for none)",
         )
     pairs, site_pair = np.unique(np.stack([shape, node], axis=1), axis=0, return_inverse=True)
-    site_pair = site_pair.ravel()
-    grid = np.arange(0.0, price_max + price_step / 2, price_step)
-    k = len(grid)
-    price = np.where(np.isfinite(profiles.price), profiles.price, np.inf)
-    known = np.isfinite(profiles.price)
-    wt_n = np.where(known, profiles.hour_weight[:, None], 0.0)
-    idx_n = np.searchsorted(grid, price, side="right")  # hour counts for grid points above its price
-    intensity = np.nan_to_num(profiles.intensity, nan=0.0)
-    price0 = np.where(known, profiles.price, 0.0)
-    # per node, a MW buying in every hour
-    if n_nodes:
-        rows = (np.arange(n_nodes)[:, None] * (k + 1) + idx_n).ravel()
+    return pairs, site_pair.ravel()
 
-        def node_hist(w: np.ndarray) -> np.ndarray:
-            h = np.bincount(rows, weights=w.ravel(), minlength=n_nodes * (k + 1)).reshape(n_nodes, k + 1)
-            return np.cumsum(h, axis=1)[:, :k]
 
-        Wn, PWn, IWn = node_hist(wt_n), node_hist(wt_n * price0), node_hist(wt_n * intensity)
-    else:
-        Wn = PWn = IWn = np.zeros((0, k))
-    hours_n = wt_n.sum(axis=1)
-    # per pair and slab
-    J = levels
+@dataclass(frozen=True)
+class _HourPrices:
+    """Per node and hour (N, H): ``weight`` the hours an hour counts for (0 without a price),
+    ``index`` the first revenue-grid point above its price (the hour counts for that point and
+    those above), ``price`` USD/MWh (0 without a price) and ``intensity`` t CO2 per MWh (0 unknown)."""
+
+    weight: np.ndarray
+    index: np.ndarray
+    price: np.ndarray
+    intensity: np.ndarray
+
+    @classmethod
+    def of(cls, profiles: SurplusProfiles, grid: np.ndarray) -> _HourPrices:
+        known = np.isfinite(profiles.price)
+        return cls(
+            weight=np.where(known, profiles.hour_weight[:, None], 0.0),
+            index=np.searchsorted(grid, np.where(known, profiles.price, np.inf), side="right"),
+            price=np.where(known, profiles.price, 0.0),
+            intensity=np.nan_to_num(profiles.intensity, nan=0.0),
+        )
+
+
+def _below_grid(index: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """Sums of ``weights`` (rows, H) over the hours priced below each of the ``k`` grid points,
+    (rows, k), from each hour's grid ``index`` (rows, H) (a histogram, then a running sum)."""
+    rows = index.shape[0]
+    flat = (np.arange(rows)[:, None] * (k + 1) + index).ravel()
+    h = np.bincount(flat, weights=weights.ravel(), minlength=rows * (k + 1)).reshape(rows, k + 1)
+    return np.cumsum(h, axis=1)[:, :k]
+
+
+def _node_tables(hours: _HourPrices, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node (N, k), for a MW buying every hour priced below each grid point: MWh, cost
+    (USD) and t CO2."""
+    if not hours.weight.shape[0]:
+        return np.zeros((0, k)), np.zeros((0, k)), np.zeros((0, k))
+    w = hours.weight
+    return tuple(_below_grid(hours.index, x, k) for x in (w, w * hours.price, w * hours.intensity))
+
+
+def _pair_tables(
+    profiles: SurplusProfiles, pairs: np.ndarray, hours: _HourPrices, J: int, k: int
+) -> dict[str, np.ndarray]:
+    """The per-pair arrays of :class:`Tables` (``E``, ``W``, ``PW``, ``IW``, ``B``, ``Z``,
+    ``hours_wasted``, ``hours``): a loop over (shape, node) pairs, not sites; a shape's slabs
+    (J, H) are cut once for all its nodes."""
+    n_hours = profiles.price.shape[1]
     e = np.linspace(0.0, 1.0, J + 1)
     de = np.diff(e)
     P = len(pairs)
-    E = np.zeros((P, J))
-    W = np.zeros((P, J, k))
-    PW = np.zeros((P, J, k))
-    IW = np.zeros((P, J, k))
-    B = np.zeros((P, J))
-    Z = np.zeros((P, k))
-    hours_wasted = np.zeros(P)
-    hours = np.zeros(P)
-    slab_rows = np.arange(J)[:, None] * (k + 1)
-    for p, (s_i, n_i) in enumerate(pairs):  # a loop over (shape, node) pairs, not sites
-        s = profiles.shapes[s_i] if s_i >= 0 else np.zeros(n_hours)
-        s = np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
-        wt = wt_n[n_i] if n_i >= 0 else np.ones(n_hours)
-        a = np.clip(s[None, :] - e[:-1, None], 0.0, de[:, None])  # (J, H) wasted MW per unit
-        E[p] = a @ wt
-        hours_wasted[p] = wt[s > 0].sum()
-        hours[p] = wt.sum()
+    out = {n: np.zeros((P, J)) for n in ("E", "B")}
+    out.update({n: np.zeros((P, J, k)) for n in ("W", "PW", "IW")})
+    out.update(Z=np.zeros((P, k)), hours_wasted=np.zeros(P), hours=np.zeros(P))
+    cut_for = None
+    for p, (s_i, n_i) in enumerate(pairs):
+        if s_i != cut_for:  # pairs are sorted by shape: its nodes follow one another
+            s = profiles.shapes[s_i] if s_i >= 0 else np.zeros(n_hours)
+            s = np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
+            a = np.clip(s[None, :] - e[:-1, None], 0.0, de[:, None])  # (J, H) wasted MW per unit
+            cut_for = s_i
+        wt = hours.weight[n_i] if n_i >= 0 else np.ones(n_hours)
+        out["E"][p] = a @ wt
+        out["hours_wasted"][p] = wt[s > 0].sum()
+        out["hours"][p] = wt.sum()
         if n_i >= 0:
-            bw = (de[:, None] - a) * wt[None, :]
-            flat = (slab_rows + idx_n[n_i][None, :]).ravel()
-
-            def hist(w: np.ndarray, flat: np.ndarray = flat) -> np.ndarray:
-                h = np.bincount(flat, weights=w.ravel(), minlength=J * (k + 1)).reshape(J, k + 1)
-                return np.cumsum(h, axis=1)[:, :k]
-
-            W[p], PW[p], IW[p] = hist(bw), hist(bw * price0[n_i]), hist(bw * intensity[n_i])
-            B[p] = bw.sum(axis=1)
-            zero = wt * (s <= 0)
-            h = np.bincount(idx_n[n_i], weights=zero, minlength=k + 1)
-            Z[p] = np.cumsum(h)[:k]
-    tables = Tables(
-        levels=J,
-        grid=grid,
-        pair_shape=pairs[:, 0],
-        pair_node=pairs[:, 1],
-        E=E,
-        W=W,
-        PW=PW,
-        IW=IW,
-        B=B,
-        Z=Z,
-        hours_wasted=hours_wasted,
-        hours=hours,
-        Wn=Wn,
-        PWn=PWn,
-        IWn=IWn,
-        hours_n=hours_n,
-    )
-    return tables, site_pair
+            bw = (de[:, None] - a) * wt[None, :]  # (J, H) MWh a slab could buy
+            index = np.broadcast_to(hours.index[n_i], bw.shape)
+            out["W"][p] = _below_grid(index, bw, k)
+            out["PW"][p] = _below_grid(index, bw * hours.price[n_i], k)
+            out["IW"][p] = _below_grid(index, bw * hours.intensity[n_i], k)
+            out["B"][p] = bw.sum(axis=1)
+            out["Z"][p] = _below_grid(hours.index[n_i][None, :], (wt * (s <= 0))[None, :], k)[0]
+    return out
 
 
 def _lerp_index(grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
