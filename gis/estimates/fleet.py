@@ -468,58 +468,29 @@ class _Sites:
 def _site_arrays(
     profiles: SurplusProfiles, sites: pd.DataFrame | None, site_pair: np.ndarray, grid_topup: bool | None
 ) -> _Sites:
+    """The static per-site arrays of ``profiles.sites`` (MW, USD/MWh, km, t CO2 per MWh), their
+    ranking from ``sites`` (None: row order, all eligible) and the classes (pair, wasted cost,
+    can buy) they fall in."""
     ps = profiles.sites
-    n = len(ps)
     node = ps["node"].to_numpy(dtype=np.int64)
     can_buy = ps["can_buy"].to_numpy(dtype=bool) & (node >= 0)
     if grid_topup is False:
         can_buy &= ps["ledger"].to_numpy() == "bought"
     elif grid_topup is True:
         can_buy = node >= 0
-    cat = ps["category"].astype(str).to_numpy()
-    unknown = sorted(set(cat) - set(CATEGORIES))
-    if unknown:
-        raise GisError(
-            f"profile sites have unknown categories {unknown}",
-            field="profiles.sites.category",
-            fix=f"use one of {list(CATEGORIES)}",
-        )
-    cat_i = np.array([CATEGORIES.index(c) for c in cat], dtype=np.int64) if n else np.zeros(0, np.int64)
-    wmw = ps["wasted_mw"].to_numpy(dtype=float)
-    wmw = np.where(ps["shape"].to_numpy() >= 0, np.nan_to_num(wmw, nan=0.0), 0.0)
-    max_mw = ps["max_mw"].to_numpy(dtype=float)
-    bad = ~np.isfinite(max_mw) | (max_mw < 0) | (wmw < 0)
-    if bad.any():
-        raise GisError(
-            f"{int(bad.sum())} profile site(s) have a negative or missing max_mw / wasted_mw",
-            field="profiles.sites.max_mw",
-            fix="give every site its largest fleet in MW (>= 0)",
-        )
+    category = _site_categories(ps)
+    wmw, max_mw = _site_sizes(ps)
     cost = np.nan_to_num(ps["wasted_cost_usd_mwh"].to_numpy(dtype=float), nan=0.0)
     keys = np.stack([site_pair.astype(float), cost, can_buy.astype(float)], axis=1)
     uniq, klass = np.unique(keys, axis=0, return_inverse=True)
     co2 = np.nan_to_num(ps["wasted_co2_t_per_mwh"].to_numpy(dtype=float)) - np.nan_to_num(
         ps["avoided_co2_t_per_mwh"].to_numpy(dtype=float)
     )
-    if sites is None:
-        rank = np.arange(n, dtype=float)
-        score = np.ones(n)
-    else:
-        if len(sites) != n:
-            raise GisError(
-                f"sites has {len(sites)} rows, the profiles {n}",
-                field="sites",
-                fix="pass the site table aligned row by row with profiles.sites",
-            )
-        rank = sites["rank"].to_numpy(dtype=float) if "rank" in sites else np.arange(n, dtype=float)
-        score = sites["score"].to_numpy(dtype=float) if "score" in sites else np.ones(n)
-    eligible = np.ones(n, dtype=bool)
-    if sites is not None and "excluded" in sites:
-        eligible &= ~sites["excluded"].fillna(False).to_numpy(dtype=bool)
+    rank, score, eligible = _site_ranking(sites, len(ps))
     return _Sites(
         pair=site_pair,
         klass=klass.ravel(),
-        category=cat_i,
+        category=category,
         wasted_mw=wmw,
         max_mw=max_mw,
         spur_km=np.nan_to_num(ps["spur_km"].to_numpy(dtype=float), nan=0.0),
@@ -534,6 +505,52 @@ def _site_arrays(
         class_cost=uniq[:, 1],
         class_buy=uniq[:, 2] > 0.5,
     )
+
+
+def _site_categories(ps: pd.DataFrame) -> np.ndarray:
+    """Each profile site's index in :data:`gis.schema.CATEGORIES`."""
+    cat = ps["category"].astype(str).to_numpy()
+    unknown = sorted(set(cat) - set(CATEGORIES))
+    if unknown:
+        raise GisError(
+            f"profile sites have unknown categories {unknown}",
+            field="profiles.sites.category",
+            fix=f"use one of {list(CATEGORIES)}",
+        )
+    return np.array([CATEGORIES.index(c) for c in cat], dtype=np.int64) if len(cat) else np.zeros(0, np.int64)
+
+
+def _site_sizes(ps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each profile site's wasted MW (0 without a shape) and largest fleet (MW)."""
+    wmw = ps["wasted_mw"].to_numpy(dtype=float)
+    wmw = np.where(ps["shape"].to_numpy() >= 0, np.nan_to_num(wmw, nan=0.0), 0.0)
+    max_mw = ps["max_mw"].to_numpy(dtype=float)
+    bad = ~np.isfinite(max_mw) | (max_mw < 0) | (wmw < 0)
+    if bad.any():
+        raise GisError(
+            f"{int(bad.sum())} profile site(s) have a negative or missing max_mw / wasted_mw",
+            field="profiles.sites.max_mw",
+            fix="give every site its largest fleet in MW (>= 0)",
+        )
+    return wmw, max_mw
+
+
+def _site_ranking(sites: pd.DataFrame | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank (lower is better), score and eligibility of the ``n`` sites from the ranking frame."""
+    if sites is None:
+        return np.arange(n, dtype=float), np.ones(n), np.ones(n, dtype=bool)
+    if len(sites) != n:
+        raise GisError(
+            f"sites has {len(sites)} rows, the profiles {n}",
+            field="sites",
+            fix="pass the site table aligned row by row with profiles.sites",
+        )
+    rank = sites["rank"].to_numpy(dtype=float) if "rank" in sites else np.arange(n, dtype=float)
+    score = sites["score"].to_numpy(dtype=float) if "score" in sites else np.ones(n)
+    eligible = np.ones(n, dtype=bool)
+    if "excluded" in sites:
+        eligible &= ~sites["excluded"].fillna(False).to_numpy(dtype=bool)
+    return rank, score, eligible
 
 
 @dataclass
@@ -1244,37 +1261,80 @@ def _final_choice(model: _Model, inp: _Inputs, sol: _Solution) -> dict:
     return out
 
 
-def _site_table(
-    model: _Model, inp: _Inputs, R: np.ndarray, choice: dict, market: tuple, profiles: SurplusProfiles
-) -> tuple[pd.DataFrame, dict]:
-    """Per-site figures (life averages a year) of a one-draw fleet priced at revenue ``R`` (1, Y),
-    and the yearly arrays (sites x years) behind them; BTC with the fleet's own dilution."""
+def _cum_levels(a: np.ndarray, axis: int = 1) -> np.ndarray:
+    """Running sums of slab values along ``axis``, led by a zero: the value of a fleet filled to
+    each level (levels + 1 along ``axis``)."""
+    shape = list(a.shape)
+    shape[axis] = 1
+    return np.concatenate([np.zeros(shape), np.cumsum(a, axis=axis)], axis=axis)
+
+
+def _at_level(cum: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray, fr: np.ndarray) -> np.ndarray:
+    """Per site, ``cum`` (pairs, levels + 1, ...) of its pair ``p`` at level position ``lo + fr``
+    (linear between the levels ``lo`` and ``hi``)."""
+    w = fr.reshape(fr.shape + (1,) * (cum.ndim - 2))
+    return cum[p, lo] * (1 - w) + cum[p, hi] * w
+
+
+@dataclass
+class _SiteFleet:
+    """A one-draw fleet per site (S,): ``u`` (S, Y) 1 where its class uses wasted energy, its
+    mode (``keep``: in the fleet, ``buys``: mode 2), wasted MW ``wm`` (0 out of the fleet), level
+    position ``pos`` (``lo`` + ``fr``, ``hi``), MW beyond the wasted MW ``ext``, MW at the
+    level ``level_mw``, and its pair ``p``."""
+
+    u: np.ndarray
+    mode: np.ndarray
+    keep: np.ndarray
+    buys: np.ndarray
+    wm: np.ndarray
+    pos: np.ndarray
+    ext: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    fr: np.ndarray
+    level_mw: np.ndarray
+    p: np.ndarray
+
+    @classmethod
+    def of(cls, model: _Model, inp: _Inputs, Rp: np.ndarray, choice: dict) -> _SiteFleet:
+        s, J = model.s, model.J
+        used = s.class_cost[:, None] < Rp[0][None, :]  # (Q, Y)
+        if inp.price_cap is not None:
+            used &= s.class_cost[:, None] <= float(inp.price_cap[0] / inp.price_scale[0])
+        mode = choice["mode"]
+        keep = mode > 0
+        wm = np.where(keep, choice["wm"], 0.0)
+        pos = choice["pos"]
+        lo = np.minimum(np.floor(pos).astype(np.int64), J)
+        return cls(
+            u=used[s.klass].astype(float),
+            mode=mode,
+            keep=keep,
+            buys=mode == 2,
+            wm=wm,
+            pos=pos,
+            ext=choice["ext"],
+            lo=lo,
+            hi=np.minimum(lo + 1, J),
+            fr=pos - lo,
+            level_mw=wm * pos / J,
+            p=s.pair,
+        )
+
+
+def _site_prices(model: _Model, inp: _Inputs, Rp: np.ndarray) -> dict[str, np.ndarray]:
+    """The tables read at a one-draw threshold (revenue ``Rp`` or the price cap, per year): per
+    site (S, Y) ``Wn`` / ``PWn`` / ``IWn`` (a MW buying every cheap hour at its node: MWh, USD,
+    t CO2; 0 without a node), ``hours_n`` (S,), ``Zp`` hours without wasted energy bought; per
+    pair (P, levels, Y) ``Wp`` / ``PWp`` / ``IWp`` the slabs' cheap-hour sums."""
     s, t = model.s, model.t
-    J = model.J
-    Rp = R / inp.price_scale[:, None]
-    used = s.class_cost[:, None] < Rp[0][None, :]  # (Q, Y)
-    if inp.price_cap is not None:
-        used &= s.class_cost[:, None] <= float(inp.price_cap[0] / inp.price_scale[0])
-    q = s.klass
-    u = used[q].astype(float)  # (S, Y)
-    mode = choice["mode"]
-    keep = mode > 0
-    wm = np.where(keep, choice["wm"], 0.0)
-    pos = choice["pos"]
-    ext = choice["ext"]
-    lo = np.minimum(np.floor(pos).astype(np.int64), J)
-    fr = pos - lo
-    hi = np.minimum(lo + 1, J)
-    cumE = np.concatenate([np.zeros((len(t.E), 1)), np.cumsum(t.E, axis=1)], axis=1)
-    p = s.pair
-    e_cum = cumE[p, lo] * (1 - fr) + cumE[p, hi] * fr
-    wasted = u * (wm * e_cum)[:, None] * (mode > 0)[:, None]
     i, f = _lerp_index(t.grid, inp.threshold(Rp)[0])  # (Y,)
 
     def at(table: np.ndarray) -> np.ndarray:
         return table[..., i] * (1 - f) + table[..., i + 1] * f
 
-    S, Y = u.shape
+    S, Y = len(s.pair), len(i)
     node = np.maximum(s.node, 0)
     has_node = s.node >= 0
     if t.Wn.shape[0]:
@@ -1285,83 +1345,99 @@ def _site_table(
         hours_n = np.zeros(S)
     Wn, PWn, IWn = (np.where(has_node[:, None], a, 0.0) for a in (Wn, PWn, IWn))
     Wp, PWp, IWp = at(t.W), at(t.PW), at(t.IW)  # (P, J, Y)
+    return {
+        "Wn": Wn,
+        "PWn": PWn,
+        "IWn": IWn,
+        "hours_n": hours_n,
+        "Wp": Wp,
+        "PWp": PWp,
+        "IWp": IWp,
+        "Zp": at(t.Z)[s.pair],
+    }
 
-    def cum_slab(a: np.ndarray) -> np.ndarray:
-        c = np.concatenate([np.zeros((a.shape[0], 1, a.shape[2])), np.cumsum(a, axis=1)], axis=1)
-        return c[p, lo] * (1 - fr)[:, None] + c[p, hi] * fr[:, None]  # (S, Y)
 
-    buys = mode == 2
-    level_mw = wm * pos / J
-    b_u = cum_slab(Wp) * wm[:, None]
-    bought = np.where(buys[:, None], u * b_u + (1 - u) * level_mw[:, None] * Wn + ext[:, None] * Wn, 0.0)
-    cost_b = np.where(
-        buys[:, None],
-        u * cum_slab(PWp) * wm[:, None] + ((1 - u) * level_mw[:, None] + ext[:, None]) * PWn,
-        0.0,
-    )
-    co2_b = np.where(
-        buys[:, None],
-        u * cum_slab(IWp) * wm[:, None] + ((1 - u) * level_mw[:, None] + ext[:, None]) * IWn,
-        0.0,
-    )
-    scale = inp.price_scale[0]
-    cost = (wasted * s.wasted_cost[:, None] + cost_b) * scale
-    Zp = at(t.Z)[p]  # (S, Y)
+def _site_bought(fl: _SiteFleet, lk: dict) -> dict[str, np.ndarray]:
+    """Per buying site (S, Y): grid MWh ``bought``, its cost ``cost_b`` (USD, unscaled) and
+    ``co2_b`` (t), and ``b_u`` the MWh its slabs buy in the years wasted energy is used."""
+    u, wm, ext, lm, b = fl.u, fl.wm[:, None], fl.ext[:, None], fl.level_mw[:, None], fl.buys[:, None]
+
+    def slabs(a: np.ndarray) -> np.ndarray:
+        return _at_level(_cum_levels(a), fl.p, fl.lo, fl.hi, fl.fr)  # (S, Y)
+
+    b_u = slabs(lk["Wp"]) * wm
+    bought = np.where(b, u * b_u + (1 - u) * lm * lk["Wn"] + ext * lk["Wn"], 0.0)
+    cost_b = np.where(b, u * slabs(lk["PWp"]) * wm + ((1 - u) * lm + ext) * lk["PWn"], 0.0)
+    co2_b = np.where(b, u * slabs(lk["IWp"]) * wm + ((1 - u) * lm + ext) * lk["IWn"], 0.0)
+    return {"bought": bought, "cost_b": cost_b, "co2_b": co2_b, "b_u": b_u}
+
+
+def _site_hours(model: _Model, fl: _SiteFleet, lk: dict, b_u: np.ndarray) -> dict[str, np.ndarray]:
+    """Per site (S, Y): hours mined and curtailed (hours of the year) and the MWh a buying
+    fleet leaves idle (``mwh_curtailed``)."""
+    t = model.t
+    u, p, Wn = fl.u, fl.p, lk["Wn"]
     hw = t.hours_wasted[p][:, None]
     hours_mined = np.where(
-        mode[:, None] == 1,
+        fl.mode[:, None] == 1,
         u * hw,
-        np.where(buys[:, None], u * (hw + Zp) + (1 - u) * Wn, 0.0),
+        np.where(fl.buys[:, None], u * (hw + lk["Zp"]) + (1 - u) * Wn, 0.0),
     )
-    hours_mined = np.where((ext > 0)[:, None] & (wm <= 0)[:, None], Wn, hours_mined)
-    hours_total = np.where(has_node, t.hours[p], t.hours[p])
-    hours_curtailed = np.where(keep[:, None], hours_total[:, None] - hours_mined, 0.0)
-    Bcum = np.concatenate([np.zeros((len(t.B), 1)), np.cumsum(t.B, axis=1)], axis=1)
-    b_cap = (Bcum[p, lo] * (1 - fr) + Bcum[p, hi] * fr) * wm
-    idle_u = b_cap[:, None] - b_u + ext[:, None] * (hours_n[:, None] - Wn)
-    idle_n = (level_mw + ext)[:, None] * (hours_n[:, None] - Wn)
-    mwh_curtailed = np.where(buys[:, None], u * idle_u + (1 - u) * idle_n, 0.0)
-    energy = wasted + bought
-    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
-    x_i = energy / (HOURS_PER_YEAR * pue * eff)
+    hours_mined = np.where((fl.ext > 0)[:, None] & (fl.wm <= 0)[:, None], Wn, hours_mined)
+    hours_curtailed = np.where(fl.keep[:, None], t.hours[p][:, None] - hours_mined, 0.0)
+    b_cap = _at_level(_cum_levels(t.B), p, fl.lo, fl.hi, fl.fr) * fl.wm
+    idle = lk["hours_n"][:, None] - Wn
+    idle_u = b_cap[:, None] - b_u + fl.ext[:, None] * idle
+    idle_n = (fl.level_mw + fl.ext)[:, None] * idle
+    mwh_curtailed = np.where(fl.buys[:, None], u * idle_u + (1 - u) * idle_n, 0.0)
+    return {"hours_mined": hours_mined, "hours_curtailed": hours_curtailed, "mwh_curtailed": mwh_curtailed}
+
+
+def _site_table(
+    model: _Model, inp: _Inputs, R: np.ndarray, choice: dict, market: tuple, profiles: SurplusProfiles
+) -> tuple[pd.DataFrame, dict]:
+    """Per-site figures (life averages a year) of a one-draw fleet priced at revenue ``R`` (1, Y),
+    and the yearly arrays (sites x years) behind them; BTC with the fleet's own dilution."""
+    s = model.s
+    Rp = R / inp.price_scale[:, None]
+    fl = _SiteFleet.of(model, inp, Rp, choice)
+    e_cum = _at_level(_cum_levels(model.t.E), fl.p, fl.lo, fl.hi, fl.fr)
+    wasted = fl.u * (fl.wm * e_cum)[:, None] * fl.keep[:, None]
+    lk = _site_prices(model, inp, Rp)
+    b = _site_bought(fl, lk)
+    h = _site_hours(model, fl, lk, b["b_u"])
+    cost = (wasted * s.wasted_cost[:, None] + b["cost_b"]) * inp.price_scale[0]
+    energy = wasted + b["bought"]
+    x_i = energy / (HOURS_PER_YEAR * inp.pue[0] * inp.efficiency_j_th[0])
     X = x_i.sum(0)
     issuance, price, network = (m[0] for m in market)
     btc = issuance[None, :] * x_i / (network + X)[None, :]
-    revenue = btc * price[None, :]
-    co2 = wasted * s.co2_net[:, None] + co2_b
+    co2 = wasted * s.co2_net[:, None] + b["co2_b"]
+    by_year = {"wasted": wasted, "bought": b["bought"], "cost": cost, "btc": btc, "co2": co2, "X": X, **h}
     ps = profiles.sites
+    mode = fl.mode
     out = pd.DataFrame(
         {
             "site_id": ps["site_id"].to_numpy(),
             "category": ps["category"].to_numpy(),
             "ledger": ps["ledger"].to_numpy(),
-            "in_fleet": keep,
+            "in_fleet": fl.keep,
             "mode": np.where(mode == 1, "wasted", np.where(mode == 2, "buys", "")),
             "fleet_mw": choice["mw"],
             "npv_usd": choice["npv"],
             "capex_usd": choice["capex"],
             "wasted_mwh_per_year": wasted.mean(1),
-            "bought_mwh_per_year": bought.mean(1),
-            "hours_mined": hours_mined.mean(1),
-            "hours_curtailed": hours_curtailed.mean(1),
-            "mwh_curtailed": mwh_curtailed.mean(1),
+            "bought_mwh_per_year": b["bought"].mean(1),
+            "hours_mined": h["hours_mined"].mean(1),
+            "hours_curtailed": h["hours_curtailed"].mean(1),
+            "mwh_curtailed": h["mwh_curtailed"].mean(1),
             "hashrate_ehs": x_i.mean(1),
             "btc_per_year": btc.mean(1),
-            "revenue_usd": revenue.mean(1),
+            "revenue_usd": (btc * price[None, :]).mean(1),
             "energy_cost_usd": cost.mean(1),
             "co2_t": co2.mean(1),
         }
     )
-    by_year = {
-        "wasted": wasted,
-        "bought": bought,
-        "cost": cost,
-        "btc": btc,
-        "co2": co2,
-        "X": X,
-        "hours_mined": hours_mined,
-        "mwh_curtailed": mwh_curtailed,
-    }
     return out, by_year
 
 
