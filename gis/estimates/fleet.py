@@ -1511,68 +1511,121 @@ def fleet_economics(
     tables, site_pair = build_tables(
         profiles, levels=cf.levels, price_step=cf.price_step_usd_mwh, price_max=cf.price_max_usd_mwh
     )
-    arrays = _site_arrays(profiles, sites, site_pair, grid_topup)
-    sched = schedule(config)
-    model = _Model(tables, arrays, config, sched)
+    model = _Model(tables, _site_arrays(profiles, sites, site_pair, grid_topup), config, schedule(config))
     inp = _base_inputs(config, n_ehs)
     sol = model.solve(inp)
-    choice = _final_choice(model, inp, sol)
     mk = model.market(inp)
-    table, by_year = _site_table(model, inp, sol.R, choice, mk, profiles)
-    keep = table["in_fleet"].to_numpy()
-    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
-    wasted_y, bought_y = by_year["wasted"].sum(0), by_year["bought"].sum(0)
-    energy = wasted_y + bought_y
-    X, N = by_year["X"], sol.network[0]
+    table, by_year = _site_table(model, inp, sol.R, _final_choice(model, inp, sol), mk, profiles)
+    y = _fleet_years(model, inp, sol, mk, table, by_year)
+    national = _national(config, inp, sol, table, y)
+    national["seconds"] = time.perf_counter() - started
+    caps = np.arange(0.0, 151.0, 10.0) if price_caps is None else np.asarray(price_caps, dtype=float)
+    return FleetResult(
+        sites=table,
+        national=national,
+        ledgers=_ledgers(model, table, by_year, y, national),
+        projection=_projection(model.sched, sol, table, by_year, y),
+        supply_curve=_supply_curve(model, inp, sol, caps),
+        assumptions={"formulas": dict(_FORMULAS)},
+        model=model,
+        base_inputs=inp,
+        base_X=sol.X,
+    )
+
+
+_FORMULAS = {
+    "hashprice": "I_y / 365 x p_y / ((N_y + X_y) x 1e6) USD per TH/s per day",
+    "revenue_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE",
+    "share_of_network": "X / (N + X), X the fleet's average hashrate (hours mined inside)",
+    "npv": "-capex + sum_t margin_t / (1 + r)^t over the ASIC life, end-of-year flows, no salvage",
+    "capex": "MW x (ASIC $/TH x TH/MW + site $/MW) + spur_km x $/km if the site buys",
+}
+"""The formulas :func:`fleet_economics` reports among its assumptions."""
+
+
+def _fleet_years(model: _Model, inp: _Inputs, sol: _Solution, mk: tuple, table: pd.DataFrame, by_year: dict):
+    """The one-draw fleet's national figures per year (Y,): wasted / bought MWh and their sum
+    ``energy``, fleet ``X`` and network ``N`` (EH/s), hashprice ``hp`` (USD per TH/s per day),
+    revenue ``R`` (USD/MWh), ``btc``, ``revenue`` / ``cost`` / ``margin`` (USD); its ``capex``
+    (USD), cash flows ``cf`` (capex now, then the margins) and ``npv`` (USD)."""
+    wasted, bought = by_year["wasted"].sum(0), by_year["bought"].sum(0)
+    X = by_year["X"]
     hp, R = model.revenue(inp, X[None, :], mk)
-    hp, R = hp[0], R[0]
     btc = by_year["btc"].sum(0)
     revenue = btc * sol.price[0]
-    cost_y = by_year["cost"].sum(0)
-    margin = revenue - cost_y
+    cost = by_year["cost"].sum(0)
+    margin = revenue - cost
     capex = float(table["capex_usd"].sum())
-    cfl = np.concatenate([[-capex], margin])[None, :]
-    npv = np.array([-capex + margin @ sched.discount])
-    projection = []
-    cum = -capex
+    return {
+        "wasted": wasted,
+        "bought": bought,
+        "energy": wasted + bought,
+        "X": X,
+        "N": sol.network[0],
+        "hp": hp[0],
+        "R": R[0],
+        "btc": btc,
+        "revenue": revenue,
+        "cost": cost,
+        "margin": margin,
+        "capex": capex,
+        "cf": np.concatenate([[-capex], margin]),
+        "npv": -capex + margin @ model.sched.discount,
+    }
+
+
+def _projection(sched: Schedule, sol: _Solution, table: pd.DataFrame, by_year: dict, y: dict) -> list[dict]:
+    """One row per year of the machines' life (money in USD, energy in MWh, hashrate in EH/s)."""
+    rows = []
+    cum = -y["capex"]
+    keep = table["in_fleet"].to_numpy()
     fleet_mw = table["fleet_mw"].to_numpy()
-    for y in range(len(sched.years)):
-        cum += margin[y]
-        projection.append(
+    X, N, btc, energy = y["X"], y["N"], y["btc"], y["energy"]
+    for t in range(len(sched.years)):
+        cum += y["margin"][t]
+        rows.append(
             {
-                "year": int(sched.years[y]),
-                "block_subsidy_btc": float(sched.block_subsidy_btc[y]),
-                "halvings_in_year": int(sched.halvings[y]),
-                "issuance_btc": float(sol.issuance[0, y]),
-                "network_ehs": float(N[y]),
-                "btc_price_usd": float(sol.price[0, y]),
-                "fleet_ehs": float(X[y]),
-                "share_of_network": float(X[y] / (N[y] + X[y])),
-                "hashprice_usd_per_ph_day": float(hp[y] * 1e3),
-                "revenue_usd_per_mwh": float(R[y]),
-                "wasted_mwh": float(wasted_y[y]),
-                "bought_mwh": float(bought_y[y]),
-                "btc": float(btc[y]),
-                "btc_wasted": float(btc[y] * wasted_y[y] / energy[y]) if energy[y] > 0 else 0.0,
-                "btc_bought": float(btc[y] * bought_y[y] / energy[y]) if energy[y] > 0 else 0.0,
-                "revenue_usd": float(revenue[y]),
-                "energy_cost_usd": float(cost_y[y]),
-                "margin_usd": float(margin[y]),
+                "year": int(sched.years[t]),
+                "block_subsidy_btc": float(sched.block_subsidy_btc[t]),
+                "halvings_in_year": int(sched.halvings[t]),
+                "issuance_btc": float(sol.issuance[0, t]),
+                "network_ehs": float(N[t]),
+                "btc_price_usd": float(sol.price[0, t]),
+                "fleet_ehs": float(X[t]),
+                "share_of_network": float(X[t] / (N[t] + X[t])),
+                "hashprice_usd_per_ph_day": float(y["hp"][t] * 1e3),
+                "revenue_usd_per_mwh": float(y["R"][t]),
+                "wasted_mwh": float(y["wasted"][t]),
+                "bought_mwh": float(y["bought"][t]),
+                "btc": float(btc[t]),
+                "btc_wasted": float(btc[t] * y["wasted"][t] / energy[t]) if energy[t] > 0 else 0.0,
+                "btc_bought": float(btc[t] * y["bought"][t] / energy[t]) if energy[t] > 0 else 0.0,
+                "revenue_usd": float(y["revenue"][t]),
+                "energy_cost_usd": float(y["cost"][t]),
+                "margin_usd": float(y["margin"][t]),
                 "cumulative_cash_usd": float(cum),
                 "hours_mined_mw_weighted": float(
-                    np.average(by_year["hours_mined"][keep, y], weights=fleet_mw[keep])
+                    np.average(by_year["hours_mined"][keep, t], weights=fleet_mw[keep])
                 )
                 if fleet_mw[keep].sum() > 0
                 else 0.0,
-                "mwh_curtailed": float(by_year["mwh_curtailed"][:, y].sum()),
-                "co2_t": float(by_year["co2"][:, y].sum()),
+                "mwh_curtailed": float(by_year["mwh_curtailed"][:, t].sum()),
+                "co2_t": float(by_year["co2"][:, t].sum()),
             }
         )
-    payback = payback_years(cfl[0]) if capex > 0 else None
-    mw = float(fleet_mw.sum())
-    national = {
+    return rows
+
+
+def _national(config: EstimatesConfig, inp: _Inputs, sol: _Solution, table: pd.DataFrame, y: dict) -> dict:
+    """The one-draw fleet's national figures (GW, EH/s, BTC, USD, Mt CO2; see :class:`FleetResult`)."""
+    cf = config.fleet
+    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
+    X, N, btc, energy, capex = y["X"], y["N"], y["btc"], y["energy"], y["capex"]
+    payback = payback_years(y["cf"]) if capex > 0 else None
+    mw = float(table["fleet_mw"].to_numpy().sum())
+    return {
         "rule": config.selection.rule,
-        "sites_in_fleet": int(keep.sum()),
+        "sites_in_fleet": int(table["in_fleet"].to_numpy().sum()),
         "installed_gw": mw / 1e3,
         "average_gw": float(energy.mean() / HOURS_PER_YEAR / 1e3),
         "utilisation": float(energy.mean() / HOURS_PER_YEAR / mw) if mw > 0 else 0.0,
@@ -1583,24 +1636,30 @@ def fleet_economics(
         "btc_year_one": float(btc[0]),
         "btc_by_year": [float(b) for b in btc],
         "capex_usd": capex,
-        "npv_usd": float(npv[0]),
-        "irr": irr(cfl[0]) if capex > 0 else None,
+        "npv_usd": float(y["npv"]),
+        "irr": irr(y["cf"]) if capex > 0 else None,
         "payback_years": payback,
         "payback": f"{payback:.1f} years"
         if payback is not None
         else ("no fleet" if not capex > 0 else "not within the machines' life"),
         "discount_rate": cf.discount_rate,
         "asic_life_years": cf.asic_life_years,
-        "revenue_usd_per_mwh_year_one": float(R[0]),
-        "hashprice_usd_per_ph_day_year_one": float(hp[0] * 1e3),
+        "revenue_usd_per_mwh_year_one": float(y["R"][0]),
+        "hashprice_usd_per_ph_day_year_one": float(y["hp"][0] * 1e3),
         "mwh_curtailed_per_year": float(table["mwh_curtailed"].sum()),
         "co2_mt_per_year": float(table["co2_t"].sum() / 1e6),
         "fixed_point_residual": float(np.max(np.abs(X - sol.X[0]) / np.maximum(X + sol.X[0], 1e-9))),
         "marginal_share_theta": float(sol.theta[0]),
-        "seconds": time.perf_counter() - started,
     }
+
+
+def _ledgers(model: _Model, table: pd.DataFrame, by_year: dict, y: dict, national: dict) -> dict:
+    """The national figures split by the ledger the energy came from ("wasted", "bought")."""
+    keep = table["in_fleet"].to_numpy()
+    X, btc, energy = y["X"], y["btc"], y["energy"]
     ledgers = {}
-    for name, mwh in (("wasted", wasted_y), ("bought", bought_y)):
+    for name in ("wasted", "bought"):
+        mwh = y[name]
         share = np.divide(mwh, energy, out=np.zeros_like(energy), where=energy > 0)
         ledgers[name] = {
             "twh_per_year": float(mwh.mean() / 1e6),
@@ -1612,30 +1671,10 @@ def fleet_economics(
             ),
         }
     ledgers["wasted"]["co2_mt_per_year"] = float(
-        (by_year["wasted"] * arrays.co2_net[:, None]).sum(0).mean() / 1e6
+        (by_year["wasted"] * model.s.co2_net[:, None]).sum(0).mean() / 1e6
     )
     ledgers["bought"]["co2_mt_per_year"] = national["co2_mt_per_year"] - ledgers["wasted"]["co2_mt_per_year"]
-    caps = np.arange(0.0, 151.0, 10.0) if price_caps is None else np.asarray(price_caps, dtype=float)
-    supply = _supply_curve(model, inp, sol, caps)
-    return FleetResult(
-        sites=table,
-        national=national,
-        ledgers=ledgers,
-        projection=projection,
-        supply_curve=supply,
-        assumptions={
-            "formulas": {
-                "hashprice": "I_y / 365 x p_y / ((N_y + X_y) x 1e6) USD per TH/s per day",
-                "revenue_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE",
-                "share_of_network": "X / (N + X), X the fleet's average hashrate (hours mined inside)",
-                "npv": "-capex + sum_t margin_t / (1 + r)^t over the ASIC life, end-of-year flows, no salvage",
-                "capex": "MW x (ASIC $/TH x TH/MW + site $/MW) + spur_km x $/km if the site buys",
-            }
-        },
-        model=model,
-        base_inputs=inp,
-        base_X=sol.X,
-    )
+    return ledgers
 
 
 MC_METRICS = (
