@@ -1741,25 +1741,47 @@ def monte_carlo(
     Every draw solves the fleet and its dilution again (vectorised over a chunk of draws). Returns
     ``{"draws", "bands": {metric: {p10, p50, p90, central}}, "share_with_a_fleet",
     "share_paying_back" (within the machines' life), "sensitivity": [rows]}`` (payback bands over
-    the draws with a fleet; None: not within the life); sensitivity moves one input at a time to its low and high (the
-    others central), re-selecting the fleet, largest NPV swing first.
+    the draws with a fleet; None: not within the life); sensitivity moves one input at a time to
+    its low and high (the others central), re-selecting the fleet, largest NPV swing first.
     """
     from gis.estimates import uncertainty
 
-    model = result.model
-    if model is None or result.base_inputs is None:
-        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    model = _model_of(result)
     cfg = (
         config
         if draws is None
         else config.model_copy(update={"uncertainty": config.uncertainty.model_copy(update={"draws": draws})})
     )
     n_ehs = float(result.base_inputs.network_ehs[0])
-    x = uncertainty.draw_inputs(cfg)
-    inp = _inputs_from_draws(cfg, n_ehs, x)
     X0 = result.base_X
+    inp = _inputs_from_draws(cfg, n_ehs, uncertainty.draw_inputs(cfg))
     values = _solve_chunks(model, inp, X0, chunk, steps)
     central = _metrics(model, result.base_inputs, model.solve(result.base_inputs, X0=X0, steps=steps))
+    rows, xs = uncertainty.one_at_a_time(cfg)
+    sens = []
+    if rows:  # one at a time: every ranged input at its low and its high, solved as one batch
+        sens = _sensitivity(rows, _solve_chunks(model, _inputs_from_draws(cfg, n_ehs, xs), X0, chunk, steps))
+    return {
+        "draws": int(inp.draws),
+        "seed": cfg.uncertainty.seed,
+        "bands": _bands(values, central),
+        "share_with_a_fleet": float(np.mean(~np.isnan(values["payback_years"]))),
+        "share_paying_back": float(np.mean(np.isfinite(values["payback_years"]))),
+        "sensitivity": sens,
+        "not_drawn": ["uptime: the hourly dispatch decides the hours mined"],
+    }
+
+
+def _model_of(result: FleetResult) -> _Model:
+    """The solved model a :func:`fleet_economics` result carries."""
+    if result.model is None or result.base_inputs is None:
+        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    return result.model
+
+
+def _bands(values: dict[str, np.ndarray], central: dict[str, np.ndarray]) -> dict:
+    """P10 / P50 / P90 of each of :data:`MC_METRICS` over the draws, and its central value;
+    payback over the draws with a fleet (nearest draw; None: not within the machines' life)."""
     bands = {}
     for k in MC_METRICS:
         v = values[k]
@@ -1774,53 +1796,34 @@ def monte_carlo(
             "p90": _finite(p90),
             "central": _finite(central[k][0]),
         }
-    # one at a time: every ranged input at its low and its high, solved as one batch
-    base = uncertainty.base_inputs(cfg)
-    rows_in = []
-    batch: dict[str, list] = {k: [] for k in UNCERTAIN_INPUTS}
-    for name in sorted(cfg.uncertainty.ranges):
-        r = cfg.uncertainty.ranges[name].scaled(float(base[name].flat[0]))
-        for end, value in (("low", r.low), ("high", r.high)):
-            rows_in.append((name, end, value))
-            for k in UNCERTAIN_INPUTS:
-                b = np.asarray(base[k], dtype=float)
-                batch[k].append(np.full_like(b, value) if k == name else b)
+    return bands
+
+
+def _sensitivity(rows: list[tuple[str, str, float]], sv: dict[str, np.ndarray]) -> list[dict]:
+    """One row per ranged input from the solved batch ``sv`` (its low, then its high, per input,
+    in the order of ``rows``): NPV (USD), installed GW and BTC a year at both ends and the
+    swings, largest NPV swing first."""
     sens = []
-    if rows_in:
-        xs = {k: np.concatenate([np.atleast_1d(a) if a.ndim < 2 else a for a in v]) for k, v in batch.items()}
-        xs["capacity_scale"] = np.vstack(
-            [np.broadcast_to(a, (1, len(CATEGORIES))) for a in batch["capacity_scale"]]
+    for lo in range(0, len(rows), 2):
+        name, hi = rows[lo][0], lo + 1
+        sens.append(
+            {
+                "input": name,
+                "meaning": UNCERTAIN_INPUTS[name],
+                "low": rows[lo][2],
+                "high": rows[hi][2],
+                "npv_usd_at_low": float(sv["npv_usd"][lo]),
+                "npv_usd_at_high": float(sv["npv_usd"][hi]),
+                "installed_gw_at_low": float(sv["installed_gw"][lo]),
+                "installed_gw_at_high": float(sv["installed_gw"][hi]),
+                "btc_per_year_at_low": float(sv["btc_per_year"][lo]),
+                "btc_per_year_at_high": float(sv["btc_per_year"][hi]),
+                "swing_npv_usd": abs(float(sv["npv_usd"][hi] - sv["npv_usd"][lo])),
+                "swing_installed_gw": abs(float(sv["installed_gw"][hi] - sv["installed_gw"][lo])),
+            }
         )
-        sv = _solve_chunks(model, _inputs_from_draws(cfg, n_ehs, xs), X0, chunk, steps)
-        for i in range(0, len(rows_in), 2):
-            name = rows_in[i][0]
-            lo, hi = i, i + 1
-            sens.append(
-                {
-                    "input": name,
-                    "meaning": UNCERTAIN_INPUTS[name],
-                    "low": rows_in[lo][2],
-                    "high": rows_in[hi][2],
-                    "npv_usd_at_low": float(sv["npv_usd"][lo]),
-                    "npv_usd_at_high": float(sv["npv_usd"][hi]),
-                    "installed_gw_at_low": float(sv["installed_gw"][lo]),
-                    "installed_gw_at_high": float(sv["installed_gw"][hi]),
-                    "btc_per_year_at_low": float(sv["btc_per_year"][lo]),
-                    "btc_per_year_at_high": float(sv["btc_per_year"][hi]),
-                    "swing_npv_usd": abs(float(sv["npv_usd"][hi] - sv["npv_usd"][lo])),
-                    "swing_installed_gw": abs(float(sv["installed_gw"][hi] - sv["installed_gw"][lo])),
-                }
-            )
-        sens.sort(key=lambda r: (-r["swing_npv_usd"], -r["swing_installed_gw"], r["input"]))
-    return {
-        "draws": int(inp.draws),
-        "seed": cfg.uncertainty.seed,
-        "bands": bands,
-        "share_with_a_fleet": float(np.mean(~np.isnan(values["payback_years"]))),
-        "share_paying_back": float(np.mean(np.isfinite(values["payback_years"]))),
-        "sensitivity": sens,
-        "not_drawn": ["uptime: the hourly dispatch decides the hours mined"],
-    }
+    sens.sort(key=lambda r: (-r["swing_npv_usd"], -r["swing_installed_gw"], r["input"]))
+    return sens
 
 
 def _finite(x: float) -> float | None:
@@ -1958,9 +1961,7 @@ def evaluate_points(
     unknown = sorted(set(points) - set(POINT_AXES))
     if unknown:
         raise GisError(f"unknown point inputs {unknown}", fix=f"use any of {', '.join(POINT_AXES)}")
-    model = result.model
-    if model is None or result.base_inputs is None:
-        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    model = _model_of(result)
     n = len(next(iter(points.values())))
     base = uncertainty.base_inputs(config)
     x = {k: np.repeat(np.asarray(v, dtype=float), n, axis=0) for k, v in base.items()}
