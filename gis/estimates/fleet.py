@@ -1841,23 +1841,10 @@ def synthetic_profiles(
     real data): daily-cycle prices with noise and gaps, solar-, wind- and flat-like shapes."""
     rng = np.random.default_rng(seed)
     hours = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", tz="UTC", inclusive="left")
-    H = len(hours)
     hod = hours.hour.to_numpy()
-    base = rng.uniform(25, 45, n_nodes)[:, None]
-    daily = 15 * np.sin((hod[None, :] - 8) / 24 * 2 * np.pi)
-    price = base + daily + rng.normal(0, 12, (n_nodes, H))
-    price[rng.random((n_nodes, H)) < 0.05] -= 40  # negative-price hours
-    price[rng.random((n_nodes, H)) < 0.01] = np.nan  # gaps
-    known = np.isfinite(price).sum(1)
-    weight = H / np.maximum(known, 1)
-    intensity = np.clip(0.4 + 0.1 * rng.normal(size=(n_nodes, H)), 0, None)
+    price, weight, intensity = _synthetic_market(rng, hod, n_nodes)
     kinds = np.arange(n_shapes) % 3
-    sun = np.clip(np.sin((hod - 6) / 12 * np.pi), 0, 1)[None, :]
-    shapes = np.where(
-        (kinds == 0)[:, None],
-        sun * (rng.random((n_shapes, H)) < 0.3),
-        np.where((kinds == 1)[:, None], rng.random((n_shapes, H)) * (rng.random((n_shapes, H)) < 0.2), 1.0),
-    )
+    shapes = _synthetic_shapes(rng, hod, kinds)
     cat_by_kind = np.array(["stranded_solar", "stranded_wind", "flare_gas"])
     shape_of = rng.integers(0, n_shapes, n_sites)
     ledger_bought = rng.random(n_sites) < 0.15
@@ -1895,6 +1882,34 @@ def synthetic_profiles(
         shape_ids=[f"shape{i}" for i in range(n_shapes)],
         shapes=shapes,
         sites=sites,
+    )
+
+
+def _synthetic_market(rng: np.random.Generator, hod: np.ndarray, n_nodes: int):
+    """Made-up (N, H) prices (USD/MWh: daily cycle, noise, negative hours, gaps), (N,) hour
+    weights and (N, H) grid intensity (t CO2 per MWh) for hours of day ``hod``."""
+    H = len(hod)
+    base = rng.uniform(25, 45, n_nodes)[:, None]
+    daily = 15 * np.sin((hod[None, :] - 8) / 24 * 2 * np.pi)
+    price = base + daily + rng.normal(0, 12, (n_nodes, H))
+    price[rng.random((n_nodes, H)) < 0.05] -= 40  # negative-price hours
+    price[rng.random((n_nodes, H)) < 0.01] = np.nan  # gaps
+    known = np.isfinite(price).sum(1)
+    weight = H / np.maximum(known, 1)
+    intensity = np.clip(0.4 + 0.1 * rng.normal(size=(n_nodes, H)), 0, None)
+    return price, weight, intensity
+
+
+def _synthetic_shapes(rng: np.random.Generator, hod: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Made-up (shapes, H) wasted-energy shapes (share of a site's wasted MW) for hours of day
+    ``hod``: solar-like (kind 0), wind-like (1) and flat (2)."""
+    H = len(hod)
+    n_shapes = len(kinds)
+    sun = np.clip(np.sin((hod - 6) / 12 * np.pi), 0, 1)[None, :]
+    return np.where(
+        (kinds == 0)[:, None],
+        sun * (rng.random((n_shapes, H)) < 0.3),
+        np.where((kinds == 1)[:, None], rng.random((n_shapes, H)) * (rng.random((n_shapes, H)) < 0.2), 1.0),
     )
 
 
