@@ -852,43 +852,46 @@ class _Model:
         cost: bool = True,
         cv: _Classes | None = None,
     ) -> dict:
-        """Per draw: wasted and bought MWh and energy cost (D, Y), capex and MW (D,), of the sites
-        in ``ch`` plus (``simple``) the simple sites decided per class (``v`` valued on ``cv``)."""
+        """Per draw: wasted and bought MWh (D, Y) and, with ``cost``, energy cost (D, Y, USD),
+        capex (D, USD) and MW (D,) (else None), of the sites in ``ch`` plus (``simple``) the
+        simple sites decided per class (``v`` valued on the classes ``cv``)."""
         cv = self.all_classes if cv is None else cv
         D = inp.draws
         MA, MB = self._level_mw(inp, ch, cv)
-        capex = np.zeros(D)
-        mw = np.zeros(D)
-        if simple and self.simple.any():
-            m = self._add_simple(inp, v, cv, MA)
-            mw += m
-            capex += m * v["k_mw"]
+        m = self._add_simple(inp, v, cv, MA) if simple and self.simple.any() else None
         n_nodes = v["Wn"].shape[2]
         EXT = np.zeros((D, n_nodes))
-        if ch is not None and ch["idx"].size:
-            if n_nodes:
-                idx = ch["idx"]
-                ii = (np.arange(D)[:, None] * n_nodes + np.maximum(self.s.node[idx], 0)[None, :]).ravel()
-                EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
-            mw += ch["mw"].sum(1)
-            capex += ch["capex"].sum(1)
+        if ch is not None and ch["idx"].size and n_nodes:
+            ii = (np.arange(D)[:, None] * n_nodes + np.maximum(self.s.node[ch["idx"]], 0)[None, :]).ravel()
+            EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
         S = MA + MB
         S *= cv.cumE[None]
         mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
-        used = v["used"].astype(float)  # cast once for the two sums over classes
-        wasted = np.einsum("dq,dqy->dy", mE, used)
-        cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
+        used = v["used"].astype(float)  # cast once for the sums over classes
+        out = {"wasted": np.einsum("dq,dqy->dy", mE, used), "cost": None, "capex": None, "mw": None}
         bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
-        cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"])
+        cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"]) if cost else None
         if len(self.bc):
             bought, cost_b = self._add_bought(v, MB[:, cv.bc, :], bought, cost_b, cost)
-        return {
-            "wasted": wasted,
-            "bought": bought,
-            "cost": (cost_w + cost_b) * inp.price_scale[:, None],
-            "capex": capex,
-            "mw": mw,
-        }
+        out["bought"] = bought
+        if cost:
+            cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
+            out["cost"] = (cost_w + cost_b) * inp.price_scale[:, None]
+            out["capex"], out["mw"] = self._capex_mw(D, v, ch, m)
+        return out
+
+    @staticmethod
+    def _capex_mw(D: int, v: dict, ch: dict | None, m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(D,) capex (USD) and MW of the simple sites (``m`` MW, None: none) and the sites in ``ch``."""
+        capex = np.zeros(D)
+        mw = np.zeros(D)
+        if m is not None:
+            mw += m
+            capex += m * v["k_mw"]
+        if ch is not None and ch["idx"].size:
+            mw += ch["mw"].sum(1)
+            capex += ch["capex"].sum(1)
+        return capex, mw
 
     def _level_mw(self, inp: _Inputs, ch: dict | None, cv: _Classes) -> tuple[np.ndarray, np.ndarray]:
         """(D, Qv, levels + 1) each: the wasted MW of the sites in ``ch`` filled to each level of
@@ -936,7 +939,8 @@ class _Model:
             cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
         lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
         bought = bought + np.einsum("dq,dyq->dy", lev, v["Wn"][:, :, self.node_b] * ~u)
-        cost_b = cost_b + np.einsum("dq,dyq->dy", lev, v["PWn"][:, :, self.node_b] * ~u)
+        if cost:
+            cost_b = cost_b + np.einsum("dq,dyq->dy", lev, v["PWn"][:, :, self.node_b] * ~u)
         return bought, cost_b
 
     def market(self, inp: _Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
