@@ -1107,13 +1107,12 @@ def _profile(X: np.ndarray, previous: np.ndarray) -> np.ndarray:
 def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
     """Best NPV per unit wasted MW and its level position for sites of classes ``qq`` whose size
     is capped at ``pos_cap`` levels (``jf`` whole levels + ``frac``): the best grid level at or
-    below the cap, or the cap itself (linear within its slab)."""
-    col = qq * (J + 1) + jf
-    flat_c = cum.reshape(D, -1)
-    vg = pmax.reshape(D, -1)[:, col]
-    ag = arg.reshape(D, -1)[:, col]
-    c0 = flat_c[:, col]
-    c1 = flat_c[:, qq * (J + 1) + np.minimum(jf + 1, J)]
+    below the cap, or the cap itself (linear within its slab). ``cum`` / ``arg`` / ``pmax``:
+    (D, classes, levels + 1)."""
+    vg = pmax[:, qq, jf]
+    ag = arg[:, qq, jf]
+    c0 = cum[:, qq, jf]
+    c1 = cum[:, qq, np.minimum(jf + 1, J)]
     vc = np.where(jf < J, c0 + np.where(frac > 0, frac, 0.0) * (c1 - c0), -np.inf)
     take_cap = vc > vg
     return np.where(take_cap, vc, vg), np.where(take_cap, pos_cap, ag.astype(float))
@@ -1122,14 +1121,24 @@ def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
 def _prefix_max(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the running maximum along the last axis (the first index on ties: the smaller
     fleet) and the running maximum itself (the value at that index; a maximum equal to zero may
-    carry either sign). A value is a new maximum where it exceeds the maximum before it."""
-    run = np.maximum.accumulate(cum, axis=-1)
-    new = np.ones(cum.shape, dtype=bool)
-    np.greater(cum[..., 1:], run[..., :-1], out=new[..., 1:])
-    arg = np.maximum.accumulate(np.where(new, np.arange(cum.shape[-1]), 0), axis=-1)
-    if np.isnan(run[..., -1]).any():  # past a NaN the index stays on the last number
-        return arg, np.take_along_axis(cum, arg, axis=-1)
-    return arg, run
+    carry either sign). A value is a new maximum where it exceeds the maximum before it.
+
+    Works levels first (one contiguous slice a level; the few levels are a loop) and returns
+    views in the layout of ``cum``.
+    """
+    c = np.ascontiguousarray(np.moveaxis(cum, -1, 0))
+    run = np.empty_like(c)
+    run[0] = c[0]
+    for j in range(1, len(c)):
+        np.maximum(run[j - 1], c[j], out=run[j])
+    new = np.ones(c.shape, dtype=bool)
+    np.greater(c[1:], run[:-1], out=new[1:])
+    arg = np.where(new, np.arange(len(c)).reshape((-1,) + (1,) * (c.ndim - 1)), 0)
+    for j in range(1, len(c)):
+        np.maximum(arg[j - 1], arg[j], out=arg[j])
+    if np.isnan(run[-1]).any():  # past a NaN the index stays on the last number
+        run = np.take_along_axis(c, arg, axis=0)
+    return np.moveaxis(arg, 0, -1), np.moveaxis(run, 0, -1)
 
 
 # ------------------------------------------------------------------------------------ public API
