@@ -634,6 +634,7 @@ class _Model:
         self.levels_e = np.linspace(0.0, 1.0, J + 1)
         self._buy_tables()
         self.all_classes = self.classes(np.arange(Q))
+        self._simple_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def _buy_tables(self) -> None:
         """Revenue-grid tables of the buying classes, laid out grid first (K, Pb, levels + 1) so
@@ -919,7 +920,7 @@ class _Model:
         ``MA`` (D, Qv, levels + 1) in place; return their MW (D,)."""
         J = self.J
         arg = v["argA"][:, :, J]
-        w = inp.capacity_scale @ self.w_simple  # (D, Q) wasted MW of simple sites
+        w = self._simple_mw(inp)  # (D, Q) wasted MW of simple sites
         if not cv.full:
             w = w[:, cv.ids]
         w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
@@ -927,6 +928,15 @@ class _Model:
         flat = (np.arange(D * Qv) * (J + 1)).reshape(D, Qv) + arg
         MA.reshape(-1)[flat.ravel()] += w.ravel()
         return _widen(w * arg / J, cv, self.Q).sum(1)
+
+    def _simple_mw(self, inp: _Inputs) -> np.ndarray:
+        """(D, Q) wasted MW of the simple sites per class at the draws' capacity scales, kept
+        for the last draws asked (the steps of a solve share them)."""
+        cached = self._simple_cache
+        if cached is None or cached[0] is not inp.capacity_scale:
+            cached = (inp.capacity_scale, inp.capacity_scale @ self.w_simple)
+            self._simple_cache = cached
+        return cached[1]
 
     def _add_bought(self, v: dict, MBb: np.ndarray, bought, cost_b, cost: bool):
         """Add the buying classes' grid MWh and cost (D, Y) of the level MW ``MBb`` (D, Qb,
