@@ -635,6 +635,7 @@ class _Model:
         self._buy_tables()
         self.all_classes = self.classes(np.arange(Q))
         self._simple_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._sites_cache: tuple[_Inputs, np.ndarray, dict] | None = None
 
     def _buy_tables(self) -> None:
         """Revenue-grid tables of the buying classes, laid out grid first (K, Pb, levels + 1) so
@@ -755,6 +756,30 @@ class _Model:
         }
 
     # ------------------------------------------------------------------ choices per site
+    def _sites_of(self, inp: _Inputs, idx: np.ndarray) -> dict:
+        """What the choice of the sites ``idx`` needs that no revenue changes, (D, n) or (n,):
+        class ``q``, wasted and largest MW at the draws' capacity scales, cap level, and for
+        the sites that may buy (``b``, positions in ``idx``) their buying class ``qb``, MW beyond
+        the wasted MW ``ext`` and spur cost ``sp`` (USD). Kept for the last draws and sites asked
+        (the steps of a solve share them)."""
+        cached = self._sites_cache
+        if cached is not None and cached[0] is inp and cached[1] is idx:
+            return cached[2]
+        s = self.s
+        q = s.klass[idx]
+        cs = inp.capacity_scale[:, s.category[idx]]  # (D, n)
+        st = {"q": q, "wm": s.wasted_mw[idx][None, :] * cs, "max_mw": s.max_mw[idx][None, :] * cs}
+        st.update(jf=self.jf[idx], frac=self.frac[idx], pos_cap=self.pos_cap[idx])
+        b = np.nonzero(s.can_buy[idx] & s.class_buy[q])[0] if len(self.bc) else np.zeros(0, np.int64)
+        st["b"] = b
+        if len(b):
+            wmb = st["wm"][:, b]
+            st.update(qb=self.pos_in_bc[q[b]], wmb=wmb, node_b=np.maximum(s.node[idx][b], 0))
+            st["ext"] = np.maximum(st["max_mw"][:, b] - wmb, 0.0)
+            st["sp"] = self.c.fleet.spur_usd_per_km * s.spur_km[idx][b][None, :] * inp.capex_scale[:, None]
+        self._sites_cache = (inp, idx, st)
+        return st
+
     def choose(self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None) -> dict:
         """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
         buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD).
@@ -762,16 +787,14 @@ class _Model:
         s = self.s
         J = self.J
         cv = self.all_classes if cv is None else cv
-        q = s.klass[idx]
-        cs = inp.capacity_scale[:, s.category[idx]]  # (D, n)
-        wm = s.wasted_mw[idx][None, :] * cs
-        max_mw = s.max_mw[idx][None, :] * cs
-        jf, frac, pos_cap = self.jf[idx], self.frac[idx], self.pos_cap[idx]
+        st = self._sites_of(inp, idx)
+        wm = st["wm"]
+        q, jf, frac, pos_cap = st["q"], st["jf"], st["frac"], st["pos_cap"]
         valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], cv.local[q], jf, frac, pos_cap, J, inp.draws)
         has_w = wm > 0
         valA = np.where(has_w, valA * wm, 0.0)
         posA = np.where(has_w, posA, 0.0)
-        valB, posB, extB, spur = self._choose_buying(inp, v, idx, wm, max_mw)
+        valB, posB, extB, spur = self._choose_buying(v, st)
         a_better = (valA > 0) & (valA >= valB)
         b_better = (valB > 0) & (valB > valA)
         mode = np.where(a_better, 1, np.where(b_better, 2, 0)).astype(np.int8)
@@ -800,45 +823,31 @@ class _Model:
             "capex": np.where(z, 0.0, capex),
         }
 
-    def _choose_buying(self, inp: _Inputs, v: dict, idx: np.ndarray, wm: np.ndarray, max_mw: np.ndarray):
-        """Mode B of the sites ``idx`` that may buy, (D, len(idx)) each: NPV (USD, -inf where
-        the site does not buy or builds nothing), level position, MW beyond the wasted MW
-        (buying every cheap hour) and the spur line's cost (USD). ``wm`` / ``max_mw``: MW."""
-        s, J, D = self.s, self.J, inp.draws
-        q = s.klass[idx]
+    def _choose_buying(self, v: dict, st: dict):
+        """Mode B of the sites that may buy (``st`` from :meth:`_sites_of`), (D, n) each: NPV
+        (USD, -inf where the site does not buy or builds nothing), level position, MW beyond the
+        wasted MW (buying every cheap hour) and the spur line's cost (USD)."""
+        J = self.J
+        wm, b = st["wm"], st["b"]
         valB = np.full(wm.shape, -np.inf)
         posB = np.zeros(wm.shape)
         extB = np.zeros(wm.shape)
         spur = np.zeros(wm.shape)
-        buy = s.can_buy[idx] & s.class_buy[q]
-        if not (buy.any() and len(self.bc)):
+        if not len(b):
             return valB, posB, extB, spur
-        b = np.nonzero(buy)[0]
-        qb = self.pos_in_bc[q[b]]
+        qb, wmb, ext, sp = st["qb"], st["wmb"], st["ext"], st["sp"]
         vb, pb = _best(
-            v["cumB"],
-            v["argB"],
-            v["pmaxB"],
-            qb,
-            self.jf[idx][b],
-            self.frac[idx][b],
-            self.pos_cap[idx][b],
-            J,
-            D,
+            v["cumB"], v["argB"], v["pmaxB"], qb, st["jf"][b], st["frac"][b], st["pos_cap"][b], J, wm.shape[0]
         )
         full = v["cumB"][:, :, J][:, qb]
-        wmb, maxb = wm[:, b], max_mw[:, b]
         vb = np.where(wmb > 0, vb * wmb, 0.0)
         pb = np.where(wmb > 0, pb, 0.0)
-        node = np.maximum(s.node[idx][b], 0)
-        g = v["g_ext"][:, node]
-        ext = np.maximum(maxb - wmb, 0.0)
+        g = v["g_ext"][:, st["node_b"]]
         val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
         use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
         vb = np.where(use_ext, val_ext, vb)
         pb = np.where(use_ext, float(J), pb)
         eb = np.where(use_ext, ext, 0.0)
-        sp = self.c.fleet.spur_usd_per_km * s.spur_km[idx][b][None, :] * inp.capex_scale[:, None]
         vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
         valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
         return valB, posB, extB, spur
