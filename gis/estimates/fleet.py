@@ -283,11 +283,33 @@ def build_tables(
     """The tables of every (shape, node) pair the sites use, and each site's pair index.
 
     One pass per pair over the hours, vectorised over hours and slabs (no loop over sites).
+    ``price_step`` / ``price_max``: the revenue grid (USD/MWh); ``levels``: slabs per wasted MW.
     """
+    pairs, site_pair = _site_pairs(profiles)
+    grid = np.arange(0.0, price_max + price_step / 2, price_step)
+    hours = _HourPrices.of(profiles, grid)
+    Wn, PWn, IWn = _node_tables(hours, len(grid))
+    per_pair = _pair_tables(profiles, pairs, hours, levels, len(grid))
+    tables = Tables(
+        levels=levels,
+        grid=grid,
+        pair_shape=pairs[:, 0],
+        pair_node=pairs[:, 1],
+        Wn=Wn,
+        PWn=PWn,
+        IWn=IWn,
+        hours_n=hours.weight.sum(axis=1),
+        **per_pair,
+    )
+    return tables, site_pair
+
+
+def _site_pairs(profiles: SurplusProfiles) -> tuple[np.ndarray, np.ndarray]:
+    """(P, 2) the distinct (shape, node) row pairs of the sites (-1: none) and each site's pair."""
     sites = profiles.sites
     node = sites["node"].to_numpy(dtype=np.int64)
     shape = sites["shape"].to_numpy(dtype=np.int64)
-    n_nodes, n_hours = profiles.price.shape
+    n_nodes = profiles.price.shape[0]
     if (
         np.any(node >= n_nodes)
         or np.any(node < -1)
@@ -300,81 +322,83 @@ def build_tables(
             fix="build the profiles with node and shape rows for every site (-1 for none)",
         )
     pairs, site_pair = np.unique(np.stack([shape, node], axis=1), axis=0, return_inverse=True)
-    site_pair = site_pair.ravel()
-    grid = np.arange(0.0, price_max + price_step / 2, price_step)
-    k = len(grid)
-    price = np.where(np.isfinite(profiles.price), profiles.price, np.inf)
-    known = np.isfinite(profiles.price)
-    wt_n = np.where(known, profiles.hour_weight[:, None], 0.0)
-    idx_n = np.searchsorted(grid, price, side="right")  # hour counts for grid points above its price
-    intensity = np.nan_to_num(profiles.intensity, nan=0.0)
-    price0 = np.where(known, profiles.price, 0.0)
-    # per node, a MW buying in every hour
-    if n_nodes:
-        rows = (np.arange(n_nodes)[:, None] * (k + 1) + idx_n).ravel()
+    return pairs, site_pair.ravel()
 
-        def node_hist(w: np.ndarray) -> np.ndarray:
-            h = np.bincount(rows, weights=w.ravel(), minlength=n_nodes * (k + 1)).reshape(n_nodes, k + 1)
-            return np.cumsum(h, axis=1)[:, :k]
 
-        Wn, PWn, IWn = node_hist(wt_n), node_hist(wt_n * price0), node_hist(wt_n * intensity)
-    else:
-        Wn = PWn = IWn = np.zeros((0, k))
-    hours_n = wt_n.sum(axis=1)
-    # per pair and slab
-    J = levels
+@dataclass(frozen=True)
+class _HourPrices:
+    """Per node and hour (N, H): ``weight`` the hours an hour counts for (0 without a price),
+    ``index`` the first revenue-grid point above its price (the hour counts for that point and
+    those above), ``price`` USD/MWh (0 without a price) and ``intensity`` t CO2 per MWh (0 unknown)."""
+
+    weight: np.ndarray
+    index: np.ndarray
+    price: np.ndarray
+    intensity: np.ndarray
+
+    @classmethod
+    def of(cls, profiles: SurplusProfiles, grid: np.ndarray) -> _HourPrices:
+        known = np.isfinite(profiles.price)
+        return cls(
+            weight=np.where(known, profiles.hour_weight[:, None], 0.0),
+            index=np.searchsorted(grid, np.where(known, profiles.price, np.inf), side="right"),
+            price=np.where(known, profiles.price, 0.0),
+            intensity=np.nan_to_num(profiles.intensity, nan=0.0),
+        )
+
+
+def _below_grid(index: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """Sums of ``weights`` (rows, H) over the hours priced below each of the ``k`` grid points,
+    (rows, k), from each hour's grid ``index`` (rows, H) (a histogram, then a running sum)."""
+    rows = index.shape[0]
+    flat = (np.arange(rows)[:, None] * (k + 1) + index).ravel()
+    h = np.bincount(flat, weights=weights.ravel(), minlength=rows * (k + 1)).reshape(rows, k + 1)
+    return np.cumsum(h, axis=1)[:, :k]
+
+
+def _node_tables(hours: _HourPrices, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node (N, k), for a MW buying every hour priced below each grid point: MWh, cost
+    (USD) and t CO2."""
+    if not hours.weight.shape[0]:
+        return np.zeros((0, k)), np.zeros((0, k)), np.zeros((0, k))
+    w = hours.weight
+    energy, cost, co2 = (_below_grid(hours.index, x, k) for x in (w, w * hours.price, w * hours.intensity))
+    return energy, cost, co2
+
+
+def _pair_tables(
+    profiles: SurplusProfiles, pairs: np.ndarray, hours: _HourPrices, J: int, k: int
+) -> dict[str, np.ndarray]:
+    """The per-pair arrays of :class:`Tables` (``E``, ``W``, ``PW``, ``IW``, ``B``, ``Z``,
+    ``hours_wasted``, ``hours``): a loop over (shape, node) pairs, not sites; a shape's slabs
+    (J, H) are cut once for all its nodes."""
+    n_hours = profiles.price.shape[1]
     e = np.linspace(0.0, 1.0, J + 1)
     de = np.diff(e)
     P = len(pairs)
-    E = np.zeros((P, J))
-    W = np.zeros((P, J, k))
-    PW = np.zeros((P, J, k))
-    IW = np.zeros((P, J, k))
-    B = np.zeros((P, J))
-    Z = np.zeros((P, k))
-    hours_wasted = np.zeros(P)
-    hours = np.zeros(P)
-    slab_rows = np.arange(J)[:, None] * (k + 1)
-    for p, (s_i, n_i) in enumerate(pairs):  # a loop over (shape, node) pairs, not sites
-        s = profiles.shapes[s_i] if s_i >= 0 else np.zeros(n_hours)
-        s = np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
-        wt = wt_n[n_i] if n_i >= 0 else np.ones(n_hours)
-        a = np.clip(s[None, :] - e[:-1, None], 0.0, de[:, None])  # (J, H) wasted MW per unit
-        E[p] = a @ wt
-        hours_wasted[p] = wt[s > 0].sum()
-        hours[p] = wt.sum()
+    out: dict[str, np.ndarray] = {n: np.zeros((P, J)) for n in ("E", "B")}
+    out.update({n: np.zeros((P, J, k)) for n in ("W", "PW", "IW")})
+    out.update(Z=np.zeros((P, k)), hours_wasted=np.zeros(P), hours=np.zeros(P))
+    cut_for = None
+    for p, (s_i, n_i) in enumerate(pairs):
+        if s_i != cut_for:  # pairs are sorted by shape: its nodes follow one another
+            s = profiles.shapes[s_i] if s_i >= 0 else np.zeros(n_hours)
+            s = np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
+            a = np.clip(s[None, :] - e[:-1, None], 0.0, de[:, None])  # (J, H) wasted MW per unit
+            cut_for = s_i
+        wt = hours.weight[n_i] if n_i >= 0 else np.ones(n_hours)
+        out["E"][p] = a @ wt
+        out["hours_wasted"][p] = wt[s > 0].sum()
+        out["hours"][p] = wt.sum()
         if n_i >= 0:
-            bw = (de[:, None] - a) * wt[None, :]
-            flat = (slab_rows + idx_n[n_i][None, :]).ravel()
-
-            def hist(w: np.ndarray, flat: np.ndarray = flat) -> np.ndarray:
-                h = np.bincount(flat, weights=w.ravel(), minlength=J * (k + 1)).reshape(J, k + 1)
-                return np.cumsum(h, axis=1)[:, :k]
-
-            W[p], PW[p], IW[p] = hist(bw), hist(bw * price0[n_i]), hist(bw * intensity[n_i])
-            B[p] = bw.sum(axis=1)
-            zero = wt * (s <= 0)
-            h = np.bincount(idx_n[n_i], weights=zero, minlength=k + 1)
-            Z[p] = np.cumsum(h)[:k]
-    tables = Tables(
-        levels=J,
-        grid=grid,
-        pair_shape=pairs[:, 0],
-        pair_node=pairs[:, 1],
-        E=E,
-        W=W,
-        PW=PW,
-        IW=IW,
-        B=B,
-        Z=Z,
-        hours_wasted=hours_wasted,
-        hours=hours,
-        Wn=Wn,
-        PWn=PWn,
-        IWn=IWn,
-        hours_n=hours_n,
-    )
-    return tables, site_pair
+            bw = (de[:, None] - a) * wt[None, :]  # (J, H) MWh a slab could buy
+            index = np.broadcast_to(hours.index[n_i], bw.shape)
+            out["W"][p] = _below_grid(index, bw, k)
+            out["PW"][p] = _below_grid(index, bw * hours.price[n_i], k)
+            out["IW"][p] = _below_grid(index, bw * hours.intensity[n_i], k)
+            out["B"][p] = bw.sum(axis=1)
+            out["Z"][p] = _below_grid(hours.index[n_i][None, :], (wt * (s <= 0))[None, :], k)[0]
+    return out
 
 
 def _lerp_index(grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -448,58 +472,29 @@ class _Sites:
 def _site_arrays(
     profiles: SurplusProfiles, sites: pd.DataFrame | None, site_pair: np.ndarray, grid_topup: bool | None
 ) -> _Sites:
+    """The static per-site arrays of ``profiles.sites`` (MW, USD/MWh, km, t CO2 per MWh), their
+    ranking from ``sites`` (None: row order, all eligible) and the classes (pair, wasted cost,
+    can buy) they fall in."""
     ps = profiles.sites
-    n = len(ps)
     node = ps["node"].to_numpy(dtype=np.int64)
     can_buy = ps["can_buy"].to_numpy(dtype=bool) & (node >= 0)
     if grid_topup is False:
         can_buy &= ps["ledger"].to_numpy() == "bought"
     elif grid_topup is True:
         can_buy = node >= 0
-    cat = ps["category"].astype(str).to_numpy()
-    unknown = sorted(set(cat) - set(CATEGORIES))
-    if unknown:
-        raise GisError(
-            f"profile sites have unknown categories {unknown}",
-            field="profiles.sites.category",
-            fix=f"use one of {list(CATEGORIES)}",
-        )
-    cat_i = np.array([CATEGORIES.index(c) for c in cat], dtype=np.int64) if n else np.zeros(0, np.int64)
-    wmw = ps["wasted_mw"].to_numpy(dtype=float)
-    wmw = np.where(ps["shape"].to_numpy() >= 0, np.nan_to_num(wmw, nan=0.0), 0.0)
-    max_mw = ps["max_mw"].to_numpy(dtype=float)
-    bad = ~np.isfinite(max_mw) | (max_mw < 0) | (wmw < 0)
-    if bad.any():
-        raise GisError(
-            f"{int(bad.sum())} profile site(s) have a negative or missing max_mw / wasted_mw",
-            field="profiles.sites.max_mw",
-            fix="give every site its largest fleet in MW (>= 0)",
-        )
+    category = _site_categories(ps)
+    wmw, max_mw = _site_sizes(ps)
     cost = np.nan_to_num(ps["wasted_cost_usd_mwh"].to_numpy(dtype=float), nan=0.0)
     keys = np.stack([site_pair.astype(float), cost, can_buy.astype(float)], axis=1)
     uniq, klass = np.unique(keys, axis=0, return_inverse=True)
     co2 = np.nan_to_num(ps["wasted_co2_t_per_mwh"].to_numpy(dtype=float)) - np.nan_to_num(
         ps["avoided_co2_t_per_mwh"].to_numpy(dtype=float)
     )
-    if sites is None:
-        rank = np.arange(n, dtype=float)
-        score = np.ones(n)
-    else:
-        if len(sites) != n:
-            raise GisError(
-                f"sites has {len(sites)} rows, the profiles {n}",
-                field="sites",
-                fix="pass the site table aligned row by row with profiles.sites",
-            )
-        rank = sites["rank"].to_numpy(dtype=float) if "rank" in sites else np.arange(n, dtype=float)
-        score = sites["score"].to_numpy(dtype=float) if "score" in sites else np.ones(n)
-    eligible = np.ones(n, dtype=bool)
-    if sites is not None and "excluded" in sites:
-        eligible &= ~sites["excluded"].fillna(False).to_numpy(dtype=bool)
+    rank, score, eligible = _site_ranking(sites, len(ps))
     return _Sites(
         pair=site_pair,
         klass=klass.ravel(),
-        category=cat_i,
+        category=category,
         wasted_mw=wmw,
         max_mw=max_mw,
         spur_km=np.nan_to_num(ps["spur_km"].to_numpy(dtype=float), nan=0.0),
@@ -514,6 +509,52 @@ def _site_arrays(
         class_cost=uniq[:, 1],
         class_buy=uniq[:, 2] > 0.5,
     )
+
+
+def _site_categories(ps: pd.DataFrame) -> np.ndarray:
+    """Each profile site's index in :data:`gis.schema.CATEGORIES`."""
+    cat = ps["category"].astype(str).to_numpy()
+    unknown = sorted(set(cat) - set(CATEGORIES))
+    if unknown:
+        raise GisError(
+            f"profile sites have unknown categories {unknown}",
+            field="profiles.sites.category",
+            fix=f"use one of {list(CATEGORIES)}",
+        )
+    return np.array([CATEGORIES.index(c) for c in cat], dtype=np.int64) if len(cat) else np.zeros(0, np.int64)
+
+
+def _site_sizes(ps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each profile site's wasted MW (0 without a shape) and largest fleet (MW)."""
+    wmw = ps["wasted_mw"].to_numpy(dtype=float)
+    wmw = np.where(ps["shape"].to_numpy() >= 0, np.nan_to_num(wmw, nan=0.0), 0.0)
+    max_mw = ps["max_mw"].to_numpy(dtype=float)
+    bad = ~np.isfinite(max_mw) | (max_mw < 0) | (wmw < 0)
+    if bad.any():
+        raise GisError(
+            f"{int(bad.sum())} profile site(s) have a negative or missing max_mw / wasted_mw",
+            field="profiles.sites.max_mw",
+            fix="give every site its largest fleet in MW (>= 0)",
+        )
+    return wmw, max_mw
+
+
+def _site_ranking(sites: pd.DataFrame | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank (lower is better), score and eligibility of the ``n`` sites from the ranking frame."""
+    if sites is None:
+        return np.arange(n, dtype=float), np.ones(n), np.ones(n, dtype=bool)
+    if len(sites) != n:
+        raise GisError(
+            f"sites has {len(sites)} rows, the profiles {n}",
+            field="sites",
+            fix="pass the site table aligned row by row with profiles.sites",
+        )
+    rank = sites["rank"].to_numpy(dtype=float) if "rank" in sites else np.arange(n, dtype=float)
+    score = sites["score"].to_numpy(dtype=float) if "score" in sites else np.ones(n)
+    eligible = np.ones(n, dtype=bool)
+    if "excluded" in sites:
+        eligible &= ~sites["excluded"].fillna(False).to_numpy(dtype=bool)
+    return rank, score, eligible
 
 
 @dataclass
@@ -540,12 +581,32 @@ class _Solution:
 _AGG = ("wasted", "bought", "cost", "capex", "mw")
 
 
+@dataclass(frozen=True)
+class _Classes:
+    """The classes a response values (a subset when the others cannot enter the fleet).
+
+    ``ids`` (Qv,) indices into the model's classes; ``cost`` their wasted-energy cost (USD/MWh);
+    ``cumE`` (Qv, levels + 1) wasted MWh a year per unit wasted MW of a fleet filled to each
+    level; ``local`` (Q,) each model class's row in ``ids`` (-1: not valued); ``bc`` the rows of
+    the model's buying classes, in the model's ``bc`` order; ``full``: every class, in order.
+    """
+
+    ids: np.ndarray
+    cost: np.ndarray
+    cumE: np.ndarray
+    local: np.ndarray
+    bc: np.ndarray
+    full: bool
+
+
 class _Model:
     """The tables, the site arrays and the scenario's fixed numbers, solved for draws of inputs.
 
     Sites fall in static sets: "simple" sites (cannot buy, the site can host its whole wasted MW,
     rule not target_gw) decide per class, so a class's simple sites are one sum per category;
-    the others decide one by one (vectorised over draws and sites).
+    the others decide one by one (vectorised over draws and sites). Once a chunk of draws has
+    been priced at no fleet (the highest revenue), the classes that cannot enter in any of its
+    draws are left out of the dense (draws, classes, levels) arrays: their sums are exact zeros.
     """
 
     def __init__(self, tables: Tables, sites: _Sites, config: EstimatesConfig, sched: Schedule):
@@ -570,26 +631,54 @@ class _Model:
         self.Q = Q
         self.w_simple = np.zeros((len(CATEGORIES), Q))
         np.add.at(self.w_simple, (s.category[simple], s.klass[simple]), s.wasted_mw[simple])
+        self.simple_class = self.w_simple.any(axis=0)
         self.E_q = t.E[s.class_pair]  # (Q, J)
         self.cumE_q = np.concatenate([np.zeros((Q, 1)), np.cumsum(self.E_q, axis=1)], axis=1)
         self.bc = np.nonzero(s.class_buy)[0]
+        self.levels_e = np.linspace(0.0, 1.0, J + 1)
+        self._buy_tables()
+        self.all_classes = self.classes(np.arange(Q))
+        self._simple_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._sites_cache: tuple[_Inputs, np.ndarray, dict] | None = None
+
+    def _buy_tables(self) -> None:
+        """Revenue-grid tables of the buying classes, laid out grid first (K, Pb, levels + 1) so
+        a draw-year gathers contiguous rows, in float32 (half the memory traffic)."""
+        s, t = self.s, self.t
         pairs_b, inv = np.unique(s.class_pair[self.bc], return_inverse=True)
         self.inv = inv.ravel()
         self.node_b = t.pair_node[s.class_pair[self.bc]]
-        self.pos_in_bc = np.full(Q, -1, dtype=np.int64)
+        self.pos_in_bc = np.full(self.Q, -1, dtype=np.int64)
         self.pos_in_bc[self.bc] = np.arange(len(self.bc))
-        # revenue-grid tables laid out grid-first so a draw-year gathers contiguous rows
-        self.levels_e = np.linspace(0.0, 1.0, J + 1)
         g = t.grid[None, None, :]
         cum_b = np.stack([g * t.W[pairs_b] - t.PW[pairs_b], t.W[pairs_b], t.PW[pairs_b]], axis=0)
         cum_b = np.concatenate(
             [np.zeros((3, len(pairs_b), 1, len(t.grid))), np.cumsum(cum_b, axis=2)], axis=2
         )
-        # (K, Pb, J+1) each, grid first: a draw-year gathers contiguous rows; float32 halves the traffic
-        self.Gb, self.Wb, self.Pb = (
-            np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32) for c in cum_b
-        )
+        # per buying class (K, Qb, J+1) and its step to the next grid point: T[i] + f (T[i+1] - T[i])
+        tabs = [np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32)[:, self.inv] for c in cum_b]
+        self.Gb, self.Wb, self.Pb = ((c, c[1:] - c[:-1]) for c in tabs)
         self.WPn = np.ascontiguousarray(np.stack([t.Wn, t.PWn], axis=0).transpose(2, 0, 1))
+
+    def classes(self, ids: np.ndarray) -> _Classes:
+        """The :class:`_Classes` view of the model classes ``ids`` (sorted; every buying class in)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        local = np.full(self.Q, -1, dtype=np.int64)
+        local[ids] = np.arange(len(ids))
+        bc = local[self.bc]
+        if np.any(bc < 0):
+            raise ValueError("a class view must hold every buying class")
+        full = len(ids) == self.Q
+        return _Classes(ids, self.s.class_cost[ids], self.cumE_q[ids], local, bc, full)
+
+    def live_classes(self, v_top: dict, active: np.ndarray) -> _Classes:
+        """The classes that can enter the fleet once the chunk is priced at no fleet (``v_top``,
+        valued over every class): simple classes with a positive best NPV in some draw (the NPV
+        only falls as the fleet grows), the buying classes and those of the ``active`` sites."""
+        live = self.simple_class & (v_top["pmaxA"][:, :, self.J] > 0).any(axis=0)
+        live[self.bc] = True
+        live[self.s.klass[active]] = True
+        return self.classes(np.nonzero(live)[0])
 
     # ------------------------------------------------------------------ values per class
     def capex_per_mw(self, inp: _Inputs) -> np.ndarray:
@@ -598,104 +687,118 @@ class _Model:
         th_per_mw = 1e6 / (inp.pue * inp.efficiency_j_th)
         return inp.capex_scale * (m.asic_usd_per_th * th_per_mw + m.site_capex_usd_per_mw)
 
-    def values(self, inp: _Inputs, R: np.ndarray) -> dict:
-        """NPV per unit wasted MW of a fleet filled to each level (D, classes, levels + 1), mode A
-        (wasted only) and B (also buys, buying classes only), their running best, the NPV of a MW
-        buying every cheap hour per node, and the hourly sums the energy needs."""
-        t, s = self.t, self.s
+    def _used(self, inp: _Inputs, Rp: np.ndarray) -> np.ndarray:
+        """(D, Q, Y) whether each class uses its wasted energy: cost below the revenue ``Rp``
+        (USD/MWh in units of the draw's price scale) and at or below the draw's price cap."""
+        cost = self.s.class_cost[None, :, None]
+        used = cost < Rp[:, None, :]
+        if inp.price_cap is not None:
+            used &= cost <= (inp.price_cap / inp.price_scale)[:, None, None]
+        return used
+
+    def values(self, inp: _Inputs, R: np.ndarray, cv: _Classes | None = None) -> dict:
+        """NPV per unit wasted MW of a fleet filled to each level (D, classes of ``cv``, levels +
+        1), mode A (wasted only) and B (also buys, buying classes only), their running best, the
+        NPV of a MW buying every cheap hour per node, and the hourly sums the energy needs."""
+        cv = self.all_classes if cv is None else cv
         Rp = R / inp.price_scale[:, None]  # revenue in units of the draw's price scale
         T = inp.threshold(Rp)  # buy only below this (the revenue, or a lower price cap)
         disc = self.sched.discount[None, :] * inp.price_scale[:, None]  # (D, Y)
-        used = s.class_cost[None, :, None] < Rp[:, None, :]  # (D, Q, Y)
-        if inp.price_cap is not None:
-            used &= s.class_cost[None, :, None] <= (inp.price_cap / inp.price_scale)[:, None, None]
-        margin_w = np.where(used, Rp[:, None, :] - s.class_cost[None, :, None], 0.0)
+        used_all = self._used(inp, Rp)  # (D, Q, Y)
+        used = used_all if cv.full else used_all[:, cv.ids]
+        margin_w = np.where(used, Rp[:, None, :] - cv.cost[None, :, None], 0.0)
         a = np.einsum("dqy,dy->dq", margin_w, disc)
         k_mw = self.capex_per_mw(inp)
         e = self.levels_e
-        cumA = a[:, :, None] * self.cumE_q[None, :, :] - k_mw[:, None, None] * e[None, None, :]
-        i, f = _lerp_index(t.grid, T)  # (D, Y)
+        cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
+        i, f = _lerp_index(self.t.grid, T)  # (D, Y)
         f4 = f[:, :, None, None]
         wpn = self.WPn[i] * (1 - f4) + self.WPn[i + 1] * f4  # (D, Y, 2, N)
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
         Gn = Rp[:, :, None] * Wn - PWn
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
-        argA = _prefix_argmax(cumA)
+        argA, pmaxA = _prefix_max(cumA)
         out = {
-            "used": used,
+            "used": used_all,
             "cumA": cumA,
             "argA": argA,
-            "pmaxA": np.take_along_axis(cumA, argA, axis=2),
+            "pmaxA": pmaxA,
             "Wn": Wn,
             "PWn": PWn,
             "g_ext": g_ext,
             "k_mw": k_mw,
         }
         if len(self.bc):
-            f4 = f[:, :, None, None].astype(np.float32)
-
-            def at(table: np.ndarray) -> np.ndarray:
-                lo_ = table[i]
-                return (lo_ + f4 * (table[i + 1] - lo_))[:, :, self.inv]  # (D, Y, Qb, J+1)
-
-            u = used[:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
-            gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
-            if inp.price_cap is not None:
-                gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * at(self.Wb)
-            gq = np.einsum("dyqj,dyq->dqj", gb, (u * disc[:, :, None]).astype(np.float32))
-            gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
-            cumB = cumA[:, self.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
-            argB = _prefix_argmax(cumB)
-            out.update(
-                cumB=cumB,
-                argB=argB,
-                pmaxB=np.take_along_axis(cumB, argB, axis=2),
-                Wc=at(self.Wb),
-                PWc=(lambda: at(self.Pb)),
-                u_b=u,
-            )
+            out.update(self._values_buying(inp, cv, out, Rp, T, disc, Gn, i, f))
         return out
 
+    def _values_buying(self, inp, cv, out, Rp, T, disc, Gn, i, f) -> dict:
+        """Mode B of the buying classes: the wasted-only NPV (USD per unit wasted MW) plus what
+        each level's slab earns buying the hours below the threshold ``T`` (USD/MWh, draw-years),
+        and the gathered bought-MWh tables (float32, (D, Y, Qb, levels + 1))."""
+        e = self.levels_e
+        f4 = f[:, :, None, None].astype(np.float32)
+
+        def at(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+            return table[0][i] + f4 * table[1][i]  # (D, Y, Qb, J+1)
+
+        u = out["used"][:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
+        gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
+        if inp.price_cap is not None:
+            gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * at(self.Wb)
+        gq = np.einsum("dyqj,dyq->dqj", gb, (u * disc[:, :, None]).astype(np.float32))
+        gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
+        cumB = out["cumA"][:, cv.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
+        argB, pmaxB = _prefix_max(cumB)
+        return {
+            "cumB": cumB,
+            "argB": argB,
+            "pmaxB": pmaxB,
+            "Wc": at(self.Wb),
+            "PWc": (lambda: at(self.Pb)),
+            "u_b": u,
+        }
+
     # ------------------------------------------------------------------ choices per site
-    def choose(self, inp: _Inputs, v: dict, idx: np.ndarray) -> dict:
-        """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
-        buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD)."""
+    def _sites_of(self, inp: _Inputs, idx: np.ndarray) -> dict:
+        """What the choice of the sites ``idx`` needs that no revenue changes, (D, n) or (n,):
+        class ``q``, wasted and largest MW at the draws' capacity scales, cap level, and for
+        the sites that may buy (``b``, positions in ``idx``) their buying class ``qb``, MW beyond
+        the wasted MW ``ext`` and spur cost ``sp`` (USD). Kept for the last draws and sites asked
+        (the steps of a solve share them)."""
+        cached = self._sites_cache
+        if cached is not None and cached[0] is inp and cached[1] is idx:
+            return cached[2]
         s = self.s
-        J = self.J
-        D = inp.draws
         q = s.klass[idx]
         cs = inp.capacity_scale[:, s.category[idx]]  # (D, n)
-        wm = s.wasted_mw[idx][None, :] * cs
-        max_mw = s.max_mw[idx][None, :] * cs
-        jf, frac, pos_cap = self.jf[idx], self.frac[idx], self.pos_cap[idx]
-        valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], q, jf, frac, pos_cap, J, D)
+        st = {"q": q, "wm": s.wasted_mw[idx][None, :] * cs, "max_mw": s.max_mw[idx][None, :] * cs}
+        st.update(jf=self.jf[idx], frac=self.frac[idx], pos_cap=self.pos_cap[idx])
+        b = np.nonzero(s.can_buy[idx] & s.class_buy[q])[0] if len(self.bc) else np.zeros(0, np.int64)
+        st["b"] = b
+        if len(b):
+            wmb = st["wm"][:, b]
+            st.update(qb=self.pos_in_bc[q[b]], wmb=wmb, node_b=np.maximum(s.node[idx][b], 0))
+            st["ext"] = np.maximum(st["max_mw"][:, b] - wmb, 0.0)
+            st["sp"] = self.c.fleet.spur_usd_per_km * s.spur_km[idx][b][None, :] * inp.capex_scale[:, None]
+        self._sites_cache = (inp, idx, st)
+        return st
+
+    def choose(self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None) -> dict:
+        """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
+        buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD).
+        ``v`` holds the values of the classes ``cv`` (default: every class)."""
+        s = self.s
+        J = self.J
+        cv = self.all_classes if cv is None else cv
+        st = self._sites_of(inp, idx)
+        wm = st["wm"]
+        q, jf, frac, pos_cap = st["q"], st["jf"], st["frac"], st["pos_cap"]
+        valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], cv.local[q], jf, frac, pos_cap, J, inp.draws)
         has_w = wm > 0
         valA = np.where(has_w, valA * wm, 0.0)
         posA = np.where(has_w, posA, 0.0)
-        valB = np.full(wm.shape, -np.inf)
-        posB = np.zeros(wm.shape)
-        extB = np.zeros(wm.shape)
-        spur = np.zeros(wm.shape)
-        buy = s.can_buy[idx] & s.class_buy[q]
-        if buy.any() and len(self.bc):
-            b = np.nonzero(buy)[0]
-            qb = self.pos_in_bc[q[b]]
-            vb, pb = _best(v["cumB"], v["argB"], v["pmaxB"], qb, jf[b], frac[b], pos_cap[b], J, D)
-            full = v["cumB"][:, :, J][:, qb]
-            wmb, maxb = wm[:, b], max_mw[:, b]
-            vb = np.where(wmb > 0, vb * wmb, 0.0)
-            pb = np.where(wmb > 0, pb, 0.0)
-            node = np.maximum(s.node[idx][b], 0)
-            g = v["g_ext"][:, node]
-            ext = np.maximum(maxb - wmb, 0.0)
-            val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
-            use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
-            vb = np.where(use_ext, val_ext, vb)
-            pb = np.where(use_ext, float(J), pb)
-            eb = np.where(use_ext, ext, 0.0)
-            sp = self.c.fleet.spur_usd_per_km * s.spur_km[idx][b][None, :] * inp.capex_scale[:, None]
-            vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
-            valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
+        valB, posB, extB, spur = self._choose_buying(v, st)
         a_better = (valA > 0) & (valA >= valB)
         b_better = (valB > 0) & (valB > valA)
         mode = np.where(a_better, 1, np.where(b_better, 2, 0)).astype(np.int8)
@@ -724,72 +827,144 @@ class _Model:
             "capex": np.where(z, 0.0, capex),
         }
 
+    def _choose_buying(self, v: dict, st: dict):
+        """Mode B of the sites that may buy (``st`` from :meth:`_sites_of`), (D, n) each: NPV
+        (USD, -inf where the site does not buy or builds nothing), level position, MW beyond the
+        wasted MW (buying every cheap hour) and the spur line's cost (USD)."""
+        J = self.J
+        wm, b = st["wm"], st["b"]
+        valB = np.full(wm.shape, -np.inf)
+        posB = np.zeros(wm.shape)
+        extB = np.zeros(wm.shape)
+        spur = np.zeros(wm.shape)
+        if not len(b):
+            return valB, posB, extB, spur
+        qb, wmb, ext, sp = st["qb"], st["wmb"], st["ext"], st["sp"]
+        vb, pb = _best(
+            v["cumB"], v["argB"], v["pmaxB"], qb, st["jf"][b], st["frac"][b], st["pos_cap"][b], J, wm.shape[0]
+        )
+        full = v["cumB"][:, :, J][:, qb]
+        vb = np.where(wmb > 0, vb * wmb, 0.0)
+        pb = np.where(wmb > 0, pb, 0.0)
+        g = v["g_ext"][:, st["node_b"]]
+        val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
+        use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
+        vb = np.where(use_ext, val_ext, vb)
+        pb = np.where(use_ext, float(J), pb)
+        eb = np.where(use_ext, ext, 0.0)
+        vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+        valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
+        return valB, posB, extB, spur
+
     # ------------------------------------------------------------------ national sums
-    def aggregate(self, inp: _Inputs, v: dict, ch: dict | None, simple: bool, cost: bool = True) -> dict:
-        """Per draw: wasted and bought MWh and energy cost (D, Y), capex and MW (D,), of the sites
-        in ``ch`` plus (``simple``) the simple sites decided per class."""
-        s = self.s
-        J, Q = self.J, self.Q
+    def aggregate(
+        self,
+        inp: _Inputs,
+        v: dict,
+        ch: dict | None,
+        simple: bool,
+        cost: bool = True,
+        cv: _Classes | None = None,
+    ) -> dict:
+        """Per draw: wasted and bought MWh (D, Y) and, with ``cost``, energy cost (D, Y, USD),
+        capex (D, USD) and MW (D,) (else None), of the sites in ``ch`` plus (``simple``) the
+        simple sites decided per class (``v`` valued on the classes ``cv``)."""
+        cv = self.all_classes if cv is None else cv
         D = inp.draws
-        MA = np.zeros((D, Q, J + 1))
-        MB = np.zeros((D, Q, J + 1))
-        capex = np.zeros(D)
-        mw = np.zeros(D)
+        MA, MB = self._level_mw(inp, ch, cv)
+        m = self._add_simple(inp, v, cv, MA) if simple and self.simple.any() else None
         n_nodes = v["Wn"].shape[2]
         EXT = np.zeros((D, n_nodes))
-        if simple and self.simple.any():
-            arg = v["argA"][:, :, J]
-            w = inp.capacity_scale @ self.w_simple  # (D, Q) wasted MW of simple sites
-            w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
-            np.put_along_axis(MA, arg[:, :, None], w[:, :, None], axis=2)
-            m = (w * arg / J).sum(1)
+        if ch is not None and ch["idx"].size and n_nodes:
+            ii = (np.arange(D)[:, None] * n_nodes + np.maximum(self.s.node[ch["idx"]], 0)[None, :]).ravel()
+            EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
+        S = MA + MB
+        S *= cv.cumE[None]
+        mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
+        used = v["used"].astype(float)  # cast once for the sums over classes
+        out = {"wasted": np.einsum("dq,dqy->dy", mE, used), "cost": None, "capex": None, "mw": None}
+        bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
+        cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"]) if cost else None
+        if len(self.bc):
+            bought, cost_b = self._add_bought(v, MB[:, cv.bc, :], bought, cost_b, cost)
+        out["bought"] = bought
+        if cost:
+            cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
+            out["cost"] = (cost_w + cost_b) * inp.price_scale[:, None]
+            out["capex"], out["mw"] = self._capex_mw(D, v, ch, m)
+        return out
+
+    @staticmethod
+    def _capex_mw(D: int, v: dict, ch: dict | None, m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(D,) capex (USD) and MW of the simple sites (``m`` MW, None: none) and the sites in ``ch``."""
+        capex = np.zeros(D)
+        mw = np.zeros(D)
+        if m is not None:
             mw += m
             capex += m * v["k_mw"]
         if ch is not None and ch["idx"].size:
-            idx = ch["idx"]
-            q = s.klass[idx]
-            pos = ch["pos"]
-            lo = np.minimum(np.floor(pos).astype(np.int64), J)
-            fr = pos - lo
-            hi = np.minimum(lo + 1, J)
-            base = np.arange(D)[:, None] * (Q * (J + 1)) + q[None, :] * (J + 1)
-            wm = ch["wm"]
-            block = D * Q * (J + 1)
-            off = np.where(ch["mode"] == 2, block, 0) + base
-            w = np.where(ch["mode"] > 0, wm, 0.0)
-            ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
-            ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
-            both = np.bincount(ii, weights=ww, minlength=2 * block)
-            MA += both[:block].reshape(D, Q, J + 1)
-            MB += both[block:].reshape(D, Q, J + 1)
-            if n_nodes:
-                ii = (np.arange(D)[:, None] * n_nodes + np.maximum(s.node[idx], 0)[None, :]).ravel()
-                EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
             mw += ch["mw"].sum(1)
             capex += ch["capex"].sum(1)
-        used = v["used"]
-        mE = ((MA + MB) * self.cumE_q[None]).sum(2)  # (D, Q)
-        wasted = np.einsum("dq,dqy->dy", mE, used)
-        cost_w = np.einsum("dq,dqy->dy", mE * s.class_cost[None, :], used)
-        bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
-        cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"])
-        if len(self.bc):
-            MBb = MB[:, self.bc, :]  # (D, Qb, J+1)
-            u = v["u_b"]  # (D, Y, Qb)
-            m32 = MBb.astype(np.float32)
-            bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"], m32) * u).sum(2)
-            if cost:
-                cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
-            lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
-            bought = bought + np.einsum("dq,dyq->dy", lev, v["Wn"][:, :, self.node_b] * ~u)
+        return capex, mw
+
+    def _level_mw(self, inp: _Inputs, ch: dict | None, cv: _Classes) -> tuple[np.ndarray, np.ndarray]:
+        """(D, Qv, levels + 1) each: the wasted MW of the sites in ``ch`` filled to each level of
+        their class, wasted only (A) and buying (B), a site between two levels split linearly."""
+        J, D = self.J, inp.draws
+        Qv = len(cv.ids)
+        if ch is None or not ch["idx"].size:
+            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
+        q = cv.local[self.s.klass[ch["idx"]]]
+        pos = ch["pos"]
+        lo = np.minimum(np.floor(pos).astype(np.int64), J)
+        fr = pos - lo
+        hi = np.minimum(lo + 1, J)
+        base = np.arange(D)[:, None] * (Qv * (J + 1)) + q[None, :] * (J + 1)
+        block = D * Qv * (J + 1)
+        off = np.where(ch["mode"] == 2, block, 0) + base
+        w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
+        ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
+        ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
+        both = np.bincount(ii, weights=ww, minlength=2 * block)
+        return both[:block].reshape(D, Qv, J + 1), both[block:].reshape(D, Qv, J + 1)
+
+    def _add_simple(self, inp: _Inputs, v: dict, cv: _Classes, MA: np.ndarray) -> np.ndarray:
+        """Add the simple sites' wasted MW (each class at its best level, where that pays) to
+        ``MA`` (D, Qv, levels + 1) in place; return their MW (D,)."""
+        J = self.J
+        arg = v["argA"][:, :, J]
+        w = self._simple_mw(inp)  # (D, Q) wasted MW of simple sites
+        if not cv.full:
+            w = w[:, cv.ids]
+        w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
+        D, Qv = w.shape
+        flat = (np.arange(D * Qv) * (J + 1)).reshape(D, Qv) + arg
+        MA.reshape(-1)[flat.ravel()] += w.ravel()
+        return _widen(w * arg / J, cv, self.Q).sum(1)
+
+    def _simple_mw(self, inp: _Inputs) -> np.ndarray:
+        """(D, Q) wasted MW of the simple sites per class at the draws' capacity scales, kept
+        for the last draws asked (the steps of a solve share them)."""
+        cached = self._simple_cache
+        if cached is None or cached[0] is not inp.capacity_scale:
+            cached = (inp.capacity_scale, inp.capacity_scale @ self.w_simple)
+            self._simple_cache = cached
+        return cached[1]
+
+    def _add_bought(self, v: dict, MBb: np.ndarray, bought, cost_b, cost: bool):
+        """Add the buying classes' grid MWh and cost (D, Y) of the level MW ``MBb`` (D, Qb,
+        levels + 1): the slabs' cheap hours where wasted energy is used, the full levels'
+        where it is not."""
+        u = v["u_b"]  # (D, Y, Qb)
+        m32 = MBb.astype(np.float32)
+        bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"], m32) * u).sum(2)
+        if cost:
+            cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
+        lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
+        bought = bought + np.einsum("dq,dyq->dy", lev, v["Wn"][:, :, self.node_b] * ~u)
+        if cost:
             cost_b = cost_b + np.einsum("dq,dyq->dy", lev, v["PWn"][:, :, self.node_b] * ~u)
-        return {
-            "wasted": wasted,
-            "bought": bought,
-            "cost": (cost_w + cost_b) * inp.price_scale[:, None],
-            "capex": capex,
-            "mw": mw,
-        }
+        return bought, cost_b
 
     def market(self, inp: _Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(D, Y) issuance (BTC), BTC price (USD) and network without the fleet (EH/s)."""
@@ -801,6 +976,7 @@ class _Model:
         return issuance, price, network
 
     def revenue(self, inp: _Inputs, X: np.ndarray, market: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(D, Y) hashprice (USD per TH/s per day) and revenue (USD/MWh) at fleet hashrate ``X``."""
         issuance, price, network = market
         hp = hashprice_usd_per_th_day(issuance, price, network, X)
         return hp, revenue_usd_per_mwh(hp, inp.efficiency_j_th[:, None], inp.pue[:, None])
@@ -814,20 +990,22 @@ class _Model:
         per_site: bool = False,
         cost: bool = True,
         idx: np.ndarray | None = None,
+        cv: _Classes | None = None,
     ):
-        """The fleet every site chooses when priced at the fleet hashrate ``X`` (D, Y)."""
+        """The fleet every site chooses when priced at the fleet hashrate ``X`` (D, Y), valuing
+        the classes ``cv`` (default: every class; a subset must hold every class that can enter)."""
         _, R = self.revenue(inp, X, market)
-        v = self.values(inp, R)
+        v = self.values(inp, R, cv)
         if idx is None:
             idx = np.nonzero(self.elig)[0] if per_site else self.cx
-        ch = self.choose(inp, v, idx)
-        agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost)
+        ch = self.choose(inp, v, idx, cv)
+        agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost, cv=cv)
         agg["X"] = (agg["wasted"] + agg["bought"]) / (
             HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
         )
         return agg, ch, v, R
 
-    def _bracket(self, inp, mk, prof, top, active, n_steps):
+    def _bracket(self, inp, mk, prof, top, active, n_steps, cv=None):
         """Bisection / false position on the fleet's mean hashrate priced with the year profile
         ``prof``: the bracket [lo, hi] where the response is above, then below, what it is priced at."""
         D = inp.draws
@@ -843,12 +1021,28 @@ class _Model:
                 denom = g_lo - g_hi
                 fp = np.divide(lo * -g_hi + hi * g_lo, denom, out=mid.copy(), where=denom > 0)
                 mid = np.clip(fp, lo + 0.01 * (hi - lo), hi - 0.01 * (hi - lo))
-            r = self.response(inp, mid[:, None] * prof, mk, cost=False, idx=active)[0]
+            r = self.response(inp, mid[:, None] * prof, mk, cost=False, idx=active, cv=cv)[0]
             gap = r["X"].mean(1) - mid
             up = gap >= 0  # the fleet priced at mid wants more: the equilibrium is above
             lo, g_lo = np.where(up, mid, lo), np.where(up, gap, g_lo)
             hi, g_hi = np.where(up, hi, mid), np.where(up, g_hi, gap)
         return lo, hi, prof
+
+    def _close(self, inp, mk, lo, hi, prof, active, cv) -> tuple[dict, np.ndarray, np.ndarray]:
+        """The fleet at the bracket [lo, hi] (EH/s, mean over the years): the marginal sites (in
+        at lo, out at hi) enter pro rata. Returns the national sums, the target mean hashrate
+        (false position on the two ends' responses, in the bracket) and ``theta`` (D,)."""
+        A = self.response(inp, lo[:, None] * prof, mk, idx=active, cv=cv)[0]  # the larger fleet
+        B = self.response(inp, hi[:, None] * prof, mk, idx=active, cv=cv)[0]  # the smaller fleet
+        xa, xb = A["X"].mean(1), B["X"].mean(1)
+        ga, gb = xa - lo, xb - hi  # >= 0 at lo, <= 0 at hi
+        den = ga - gb
+        target = np.divide(lo * -gb + hi * ga, den, out=0.5 * (lo + hi), where=den > 1e-12)
+        target = np.clip(target, lo, hi)
+        gap = xa - xb
+        theta = np.clip(np.divide(target - xb, gap, out=np.ones_like(gap), where=gap > 1e-12), 0.0, 1.0)
+        agg = {k: B[k] + _b(theta, B[k]) * (A[k] - B[k]) for k in _AGG}
+        return agg, target, theta
 
     def solve(self, inp: _Inputs, X0: np.ndarray | None = None, *, steps: int | None = None) -> _Solution:
         """The fleet and the hashprice solved together, per draw, by bisection on the fleet's mean
@@ -862,26 +1056,17 @@ class _Model:
         Y = len(self.sched.years)
         mk = self.market(inp)
         n_steps = self.c.fleet.iterations if steps is None else steps
-        top, ch_top, _, _ = self.response(inp, np.zeros((D, Y)), mk, cost=False)
+        top, ch_top, v_top, _ = self.response(inp, np.zeros((D, Y)), mk, cost=False)
         # a site out of the fleet at the highest revenue (no fleet yet) stays out at any other
         active = self.cx[(ch_top["mode"] > 0).any(axis=0)]
+        cv = self.live_classes(v_top, active)
         prof = _profile(top["X"], np.ones((D, Y)))
         # the bracket works on the mean hashrate with a year profile; the realised profile of the
         # mixed fleet then prices the next round, until the two agree (a buying fleet mines less
         # after a halving, so its profile is not the one the first round assumed)
         for _round in range(PROFILE_ROUNDS):
-            lo, hi, prof = self._bracket(inp, mk, prof, top, active, n_steps)
-            A = self.response(inp, lo[:, None] * prof, mk, idx=active)[0]  # the larger fleet
-            B = self.response(inp, hi[:, None] * prof, mk, idx=active)[0]  # the smaller fleet
-            xa, xb = A["X"].mean(1), B["X"].mean(1)
-            # the equilibrium on the line through the two ends' responses (false position), in the bracket
-            ga, gb = xa - lo, xb - hi  # >= 0 at lo, <= 0 at hi
-            den = ga - gb
-            target = np.divide(lo * -gb + hi * ga, den, out=0.5 * (lo + hi), where=den > 1e-12)
-            target = np.clip(target, lo, hi)
-            gap = xa - xb
-            theta = np.clip(np.divide(target - xb, gap, out=np.ones_like(gap), where=gap > 1e-12), 0.0, 1.0)
-            agg = {k: B[k] + _b(theta, B[k]) * (A[k] - B[k]) for k in _AGG}
+            lo, hi, prof = self._bracket(inp, mk, prof, top, active, n_steps, cv)
+            agg, target, theta = self._close(inp, mk, lo, hi, prof, active, cv)
             X_eq = (agg["wasted"] + agg["bought"]) / (
                 HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
             )
@@ -889,12 +1074,13 @@ class _Model:
             if np.max(np.abs(new_prof - prof)) < 1e-3:
                 break
             prof = new_prof
+        return self._solution(inp, mk, agg, X_eq, target, theta, lo[:, None] * prof, hi[:, None] * prof)
+
+    def _solution(self, inp, mk, agg, X_eq, target, theta, X_lo, X_hi) -> _Solution:
+        """The :class:`_Solution` of the equilibrium fleet ``X_eq`` (D, Y) EH/s."""
         hp, R = self.revenue(inp, X_eq, mk)
-        residual = (
-            float(np.max(np.abs(X_eq.mean(1) - target) / np.maximum(X_eq.mean(1) + target, 1e-9)))
-            if D
-            else 0.0
-        )
+        m = X_eq.mean(1)
+        residual = float(np.max(np.abs(m - target) / np.maximum(m + target, 1e-9))) if inp.draws else 0.0
         return _Solution(
             X=X_eq,
             R=R,
@@ -909,9 +1095,18 @@ class _Model:
             installed_mw=agg["mw"],
             theta=theta,
             residual=residual,
-            X_lo=lo[:, None] * prof,
-            X_hi=hi[:, None] * prof,
+            X_lo=X_lo,
+            X_hi=X_hi,
         )
+
+
+def _widen(x: np.ndarray, cv: _Classes, Q: int) -> np.ndarray:
+    """(D, Q) from (D, Qv) values of the classes ``cv``, zero for the classes left out."""
+    if cv.full:
+        return x
+    out = np.zeros((x.shape[0], Q))
+    out[:, cv.ids] = x
+    return out
 
 
 def _b(a: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -935,30 +1130,38 @@ def _profile(X: np.ndarray, previous: np.ndarray) -> np.ndarray:
 def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
     """Best NPV per unit wasted MW and its level position for sites of classes ``qq`` whose size
     is capped at ``pos_cap`` levels (``jf`` whole levels + ``frac``): the best grid level at or
-    below the cap, or the cap itself (linear within its slab)."""
-    col = qq * (J + 1) + jf
-    flat_c = cum.reshape(D, -1)
-    vg = pmax.reshape(D, -1)[:, col]
-    ag = arg.reshape(D, -1)[:, col]
-    c0 = flat_c[:, col]
-    c1 = flat_c[:, qq * (J + 1) + np.minimum(jf + 1, J)]
+    below the cap, or the cap itself (linear within its slab). ``cum`` / ``arg`` / ``pmax``:
+    (D, classes, levels + 1)."""
+    vg = pmax[:, qq, jf]
+    ag = arg[:, qq, jf]
+    c0 = cum[:, qq, jf]
+    c1 = cum[:, qq, np.minimum(jf + 1, J)]
     vc = np.where(jf < J, c0 + np.where(frac > 0, frac, 0.0) * (c1 - c0), -np.inf)
     take_cap = vc > vg
     return np.where(take_cap, vc, vg), np.where(take_cap, pos_cap, ag.astype(float))
 
 
-def _prefix_argmax(cum: np.ndarray) -> np.ndarray:
+def _prefix_max(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the running maximum along the last axis (the first index on ties: the smaller
-    fleet). A loop over the few levels, each step vectorised over draws and classes."""
-    best = cum[..., 0].copy()
-    arg = np.zeros(cum.shape[:-1], dtype=np.int64)
-    out = [arg]
-    for j in range(1, cum.shape[-1]):
-        better = cum[..., j] > best
-        best = np.maximum(best, cum[..., j])
-        arg = np.where(better, j, arg)
-        out.append(arg)
-    return np.stack(out, axis=-1)
+    fleet) and the running maximum itself (the value at that index; a maximum equal to zero may
+    carry either sign). A value is a new maximum where it exceeds the maximum before it.
+
+    Works levels first (one contiguous slice a level; the few levels are a loop) and returns
+    views in the layout of ``cum``.
+    """
+    c = np.ascontiguousarray(np.moveaxis(cum, -1, 0))
+    run = np.empty_like(c)
+    run[0] = c[0]
+    for j in range(1, len(c)):
+        np.maximum(run[j - 1], c[j], out=run[j])
+    new = np.ones(c.shape, dtype=bool)
+    np.greater(c[1:], run[:-1], out=new[1:])
+    arg = np.where(new, np.arange(len(c)).reshape((-1,) + (1,) * (c.ndim - 1)), 0)
+    for j in range(1, len(c)):
+        np.maximum(arg[j - 1], arg[j], out=arg[j])
+    if np.isnan(run[-1]).any():  # past a NaN the index stays on the last number
+        run = np.take_along_axis(c, arg, axis=0)
+    return np.moveaxis(arg, 0, -1), np.moveaxis(run, 0, -1)
 
 
 # ------------------------------------------------------------------------------------ public API
@@ -1094,37 +1297,80 @@ def _final_choice(model: _Model, inp: _Inputs, sol: _Solution) -> dict:
     return out
 
 
-def _site_table(
-    model: _Model, inp: _Inputs, R: np.ndarray, choice: dict, market: tuple, profiles: SurplusProfiles
-) -> tuple[pd.DataFrame, dict]:
-    """Per-site figures (life averages a year) of a one-draw fleet priced at revenue ``R`` (1, Y),
-    and the yearly arrays (sites x years) behind them; BTC with the fleet's own dilution."""
+def _cum_levels(a: np.ndarray, axis: int = 1) -> np.ndarray:
+    """Running sums of slab values along ``axis``, led by a zero: the value of a fleet filled to
+    each level (levels + 1 along ``axis``)."""
+    shape = list(a.shape)
+    shape[axis] = 1
+    return np.concatenate([np.zeros(shape), np.cumsum(a, axis=axis)], axis=axis)
+
+
+def _at_level(cum: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray, fr: np.ndarray) -> np.ndarray:
+    """Per site, ``cum`` (pairs, levels + 1, ...) of its pair ``p`` at level position ``lo + fr``
+    (linear between the levels ``lo`` and ``hi``)."""
+    w = fr.reshape(fr.shape + (1,) * (cum.ndim - 2))
+    return cum[p, lo] * (1 - w) + cum[p, hi] * w
+
+
+@dataclass
+class _SiteFleet:
+    """A one-draw fleet per site (S,): ``u`` (S, Y) 1 where its class uses wasted energy, its
+    mode (``keep``: in the fleet, ``buys``: mode 2), wasted MW ``wm`` (0 out of the fleet), level
+    position ``pos`` (``lo`` + ``fr``, ``hi``), MW beyond the wasted MW ``ext``, MW at the
+    level ``level_mw``, and its pair ``p``."""
+
+    u: np.ndarray
+    mode: np.ndarray
+    keep: np.ndarray
+    buys: np.ndarray
+    wm: np.ndarray
+    pos: np.ndarray
+    ext: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    fr: np.ndarray
+    level_mw: np.ndarray
+    p: np.ndarray
+
+    @classmethod
+    def of(cls, model: _Model, inp: _Inputs, Rp: np.ndarray, choice: dict) -> _SiteFleet:
+        s, J = model.s, model.J
+        used = s.class_cost[:, None] < Rp[0][None, :]  # (Q, Y)
+        if inp.price_cap is not None:
+            used &= s.class_cost[:, None] <= float(inp.price_cap[0] / inp.price_scale[0])
+        mode = choice["mode"]
+        keep = mode > 0
+        wm = np.where(keep, choice["wm"], 0.0)
+        pos = choice["pos"]
+        lo = np.minimum(np.floor(pos).astype(np.int64), J)
+        return cls(
+            u=used[s.klass].astype(float),
+            mode=mode,
+            keep=keep,
+            buys=mode == 2,
+            wm=wm,
+            pos=pos,
+            ext=choice["ext"],
+            lo=lo,
+            hi=np.minimum(lo + 1, J),
+            fr=pos - lo,
+            level_mw=wm * pos / J,
+            p=s.pair,
+        )
+
+
+def _site_prices(model: _Model, inp: _Inputs, Rp: np.ndarray) -> dict[str, np.ndarray]:
+    """The tables read at a one-draw threshold (revenue ``Rp`` or the price cap, per year): per
+    site (S, Y) ``Wn`` / ``PWn`` / ``IWn`` (a MW buying every cheap hour at its node: MWh, USD,
+    t CO2; 0 without a node), ``hours_n`` (S,), ``Zp`` hours without wasted energy bought; per
+    pair (P, levels, Y) ``Wp`` / ``PWp`` / ``IWp`` the slabs' cheap-hour sums."""
     s, t = model.s, model.t
-    J = model.J
-    Rp = R / inp.price_scale[:, None]
-    used = s.class_cost[:, None] < Rp[0][None, :]  # (Q, Y)
-    if inp.price_cap is not None:
-        used &= s.class_cost[:, None] <= float(inp.price_cap[0] / inp.price_scale[0])
-    q = s.klass
-    u = used[q].astype(float)  # (S, Y)
-    mode = choice["mode"]
-    keep = mode > 0
-    wm = np.where(keep, choice["wm"], 0.0)
-    pos = choice["pos"]
-    ext = choice["ext"]
-    lo = np.minimum(np.floor(pos).astype(np.int64), J)
-    fr = pos - lo
-    hi = np.minimum(lo + 1, J)
-    cumE = np.concatenate([np.zeros((len(t.E), 1)), np.cumsum(t.E, axis=1)], axis=1)
-    p = s.pair
-    e_cum = cumE[p, lo] * (1 - fr) + cumE[p, hi] * fr
-    wasted = u * (wm * e_cum)[:, None] * (mode > 0)[:, None]
     i, f = _lerp_index(t.grid, inp.threshold(Rp)[0])  # (Y,)
 
     def at(table: np.ndarray) -> np.ndarray:
         return table[..., i] * (1 - f) + table[..., i + 1] * f
 
-    S, Y = u.shape
+    S, Y = len(s.pair), len(i)
     node = np.maximum(s.node, 0)
     has_node = s.node >= 0
     if t.Wn.shape[0]:
@@ -1135,83 +1381,99 @@ def _site_table(
         hours_n = np.zeros(S)
     Wn, PWn, IWn = (np.where(has_node[:, None], a, 0.0) for a in (Wn, PWn, IWn))
     Wp, PWp, IWp = at(t.W), at(t.PW), at(t.IW)  # (P, J, Y)
+    return {
+        "Wn": Wn,
+        "PWn": PWn,
+        "IWn": IWn,
+        "hours_n": hours_n,
+        "Wp": Wp,
+        "PWp": PWp,
+        "IWp": IWp,
+        "Zp": at(t.Z)[s.pair],
+    }
 
-    def cum_slab(a: np.ndarray) -> np.ndarray:
-        c = np.concatenate([np.zeros((a.shape[0], 1, a.shape[2])), np.cumsum(a, axis=1)], axis=1)
-        return c[p, lo] * (1 - fr)[:, None] + c[p, hi] * fr[:, None]  # (S, Y)
 
-    buys = mode == 2
-    level_mw = wm * pos / J
-    b_u = cum_slab(Wp) * wm[:, None]
-    bought = np.where(buys[:, None], u * b_u + (1 - u) * level_mw[:, None] * Wn + ext[:, None] * Wn, 0.0)
-    cost_b = np.where(
-        buys[:, None],
-        u * cum_slab(PWp) * wm[:, None] + ((1 - u) * level_mw[:, None] + ext[:, None]) * PWn,
-        0.0,
-    )
-    co2_b = np.where(
-        buys[:, None],
-        u * cum_slab(IWp) * wm[:, None] + ((1 - u) * level_mw[:, None] + ext[:, None]) * IWn,
-        0.0,
-    )
-    scale = inp.price_scale[0]
-    cost = (wasted * s.wasted_cost[:, None] + cost_b) * scale
-    Zp = at(t.Z)[p]  # (S, Y)
+def _site_bought(fl: _SiteFleet, lk: dict) -> dict[str, np.ndarray]:
+    """Per buying site (S, Y): grid MWh ``bought``, its cost ``cost_b`` (USD, unscaled) and
+    ``co2_b`` (t), and ``b_u`` the MWh its slabs buy in the years wasted energy is used."""
+    u, wm, ext, lm, b = fl.u, fl.wm[:, None], fl.ext[:, None], fl.level_mw[:, None], fl.buys[:, None]
+
+    def slabs(a: np.ndarray) -> np.ndarray:
+        return _at_level(_cum_levels(a), fl.p, fl.lo, fl.hi, fl.fr)  # (S, Y)
+
+    b_u = slabs(lk["Wp"]) * wm
+    bought = np.where(b, u * b_u + (1 - u) * lm * lk["Wn"] + ext * lk["Wn"], 0.0)
+    cost_b = np.where(b, u * slabs(lk["PWp"]) * wm + ((1 - u) * lm + ext) * lk["PWn"], 0.0)
+    co2_b = np.where(b, u * slabs(lk["IWp"]) * wm + ((1 - u) * lm + ext) * lk["IWn"], 0.0)
+    return {"bought": bought, "cost_b": cost_b, "co2_b": co2_b, "b_u": b_u}
+
+
+def _site_hours(model: _Model, fl: _SiteFleet, lk: dict, b_u: np.ndarray) -> dict[str, np.ndarray]:
+    """Per site (S, Y): hours mined and curtailed (hours of the year) and the MWh a buying
+    fleet leaves idle (``mwh_curtailed``)."""
+    t = model.t
+    u, p, Wn = fl.u, fl.p, lk["Wn"]
     hw = t.hours_wasted[p][:, None]
     hours_mined = np.where(
-        mode[:, None] == 1,
+        fl.mode[:, None] == 1,
         u * hw,
-        np.where(buys[:, None], u * (hw + Zp) + (1 - u) * Wn, 0.0),
+        np.where(fl.buys[:, None], u * (hw + lk["Zp"]) + (1 - u) * Wn, 0.0),
     )
-    hours_mined = np.where((ext > 0)[:, None] & (wm <= 0)[:, None], Wn, hours_mined)
-    hours_total = np.where(has_node, t.hours[p], t.hours[p])
-    hours_curtailed = np.where(keep[:, None], hours_total[:, None] - hours_mined, 0.0)
-    Bcum = np.concatenate([np.zeros((len(t.B), 1)), np.cumsum(t.B, axis=1)], axis=1)
-    b_cap = (Bcum[p, lo] * (1 - fr) + Bcum[p, hi] * fr) * wm
-    idle_u = b_cap[:, None] - b_u + ext[:, None] * (hours_n[:, None] - Wn)
-    idle_n = (level_mw + ext)[:, None] * (hours_n[:, None] - Wn)
-    mwh_curtailed = np.where(buys[:, None], u * idle_u + (1 - u) * idle_n, 0.0)
-    energy = wasted + bought
-    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
-    x_i = energy / (HOURS_PER_YEAR * pue * eff)
+    hours_mined = np.where((fl.ext > 0)[:, None] & (fl.wm <= 0)[:, None], Wn, hours_mined)
+    hours_curtailed = np.where(fl.keep[:, None], t.hours[p][:, None] - hours_mined, 0.0)
+    b_cap = _at_level(_cum_levels(t.B), p, fl.lo, fl.hi, fl.fr) * fl.wm
+    idle = lk["hours_n"][:, None] - Wn
+    idle_u = b_cap[:, None] - b_u + fl.ext[:, None] * idle
+    idle_n = (fl.level_mw + fl.ext)[:, None] * idle
+    mwh_curtailed = np.where(fl.buys[:, None], u * idle_u + (1 - u) * idle_n, 0.0)
+    return {"hours_mined": hours_mined, "hours_curtailed": hours_curtailed, "mwh_curtailed": mwh_curtailed}
+
+
+def _site_table(
+    model: _Model, inp: _Inputs, R: np.ndarray, choice: dict, market: tuple, profiles: SurplusProfiles
+) -> tuple[pd.DataFrame, dict]:
+    """Per-site figures (life averages a year) of a one-draw fleet priced at revenue ``R`` (1, Y),
+    and the yearly arrays (sites x years) behind them; BTC with the fleet's own dilution."""
+    s = model.s
+    Rp = R / inp.price_scale[:, None]
+    fl = _SiteFleet.of(model, inp, Rp, choice)
+    e_cum = _at_level(_cum_levels(model.t.E), fl.p, fl.lo, fl.hi, fl.fr)
+    wasted = fl.u * (fl.wm * e_cum)[:, None] * fl.keep[:, None]
+    lk = _site_prices(model, inp, Rp)
+    b = _site_bought(fl, lk)
+    h = _site_hours(model, fl, lk, b["b_u"])
+    cost = (wasted * s.wasted_cost[:, None] + b["cost_b"]) * inp.price_scale[0]
+    energy = wasted + b["bought"]
+    x_i = energy / (HOURS_PER_YEAR * inp.pue[0] * inp.efficiency_j_th[0])
     X = x_i.sum(0)
     issuance, price, network = (m[0] for m in market)
     btc = issuance[None, :] * x_i / (network + X)[None, :]
-    revenue = btc * price[None, :]
-    co2 = wasted * s.co2_net[:, None] + co2_b
+    co2 = wasted * s.co2_net[:, None] + b["co2_b"]
+    by_year = {"wasted": wasted, "bought": b["bought"], "cost": cost, "btc": btc, "co2": co2, "X": X, **h}
     ps = profiles.sites
+    mode = fl.mode
     out = pd.DataFrame(
         {
             "site_id": ps["site_id"].to_numpy(),
             "category": ps["category"].to_numpy(),
             "ledger": ps["ledger"].to_numpy(),
-            "in_fleet": keep,
+            "in_fleet": fl.keep,
             "mode": np.where(mode == 1, "wasted", np.where(mode == 2, "buys", "")),
             "fleet_mw": choice["mw"],
             "npv_usd": choice["npv"],
             "capex_usd": choice["capex"],
             "wasted_mwh_per_year": wasted.mean(1),
-            "bought_mwh_per_year": bought.mean(1),
-            "hours_mined": hours_mined.mean(1),
-            "hours_curtailed": hours_curtailed.mean(1),
-            "mwh_curtailed": mwh_curtailed.mean(1),
+            "bought_mwh_per_year": b["bought"].mean(1),
+            "hours_mined": h["hours_mined"].mean(1),
+            "hours_curtailed": h["hours_curtailed"].mean(1),
+            "mwh_curtailed": h["mwh_curtailed"].mean(1),
             "hashrate_ehs": x_i.mean(1),
             "btc_per_year": btc.mean(1),
-            "revenue_usd": revenue.mean(1),
+            "revenue_usd": (btc * price[None, :]).mean(1),
             "energy_cost_usd": cost.mean(1),
             "co2_t": co2.mean(1),
         }
     )
-    by_year = {
-        "wasted": wasted,
-        "bought": bought,
-        "cost": cost,
-        "btc": btc,
-        "co2": co2,
-        "X": X,
-        "hours_mined": hours_mined,
-        "mwh_curtailed": mwh_curtailed,
-    }
     return out, by_year
 
 
@@ -1285,68 +1547,121 @@ def fleet_economics(
     tables, site_pair = build_tables(
         profiles, levels=cf.levels, price_step=cf.price_step_usd_mwh, price_max=cf.price_max_usd_mwh
     )
-    arrays = _site_arrays(profiles, sites, site_pair, grid_topup)
-    sched = schedule(config)
-    model = _Model(tables, arrays, config, sched)
+    model = _Model(tables, _site_arrays(profiles, sites, site_pair, grid_topup), config, schedule(config))
     inp = _base_inputs(config, n_ehs)
     sol = model.solve(inp)
-    choice = _final_choice(model, inp, sol)
     mk = model.market(inp)
-    table, by_year = _site_table(model, inp, sol.R, choice, mk, profiles)
-    keep = table["in_fleet"].to_numpy()
-    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
-    wasted_y, bought_y = by_year["wasted"].sum(0), by_year["bought"].sum(0)
-    energy = wasted_y + bought_y
-    X, N = by_year["X"], sol.network[0]
+    table, by_year = _site_table(model, inp, sol.R, _final_choice(model, inp, sol), mk, profiles)
+    y = _fleet_years(model, inp, sol, mk, table, by_year)
+    national = _national(config, inp, sol, table, y)
+    national["seconds"] = time.perf_counter() - started
+    caps = np.arange(0.0, 151.0, 10.0) if price_caps is None else np.asarray(price_caps, dtype=float)
+    return FleetResult(
+        sites=table,
+        national=national,
+        ledgers=_ledgers(model, table, by_year, y, national),
+        projection=_projection(model.sched, sol, table, by_year, y),
+        supply_curve=_supply_curve(model, inp, sol, caps),
+        assumptions={"formulas": dict(_FORMULAS)},
+        model=model,
+        base_inputs=inp,
+        base_X=sol.X,
+    )
+
+
+_FORMULAS = {
+    "hashprice": "I_y / 365 x p_y / ((N_y + X_y) x 1e6) USD per TH/s per day",
+    "revenue_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE",
+    "share_of_network": "X / (N + X), X the fleet's average hashrate (hours mined inside)",
+    "npv": "-capex + sum_t margin_t / (1 + r)^t over the ASIC life, end-of-year flows, no salvage",
+    "capex": "MW x (ASIC $/TH x TH/MW + site $/MW) + spur_km x $/km if the site buys",
+}
+"""The formulas :func:`fleet_economics` reports among its assumptions."""
+
+
+def _fleet_years(model: _Model, inp: _Inputs, sol: _Solution, mk: tuple, table: pd.DataFrame, by_year: dict):
+    """The one-draw fleet's national figures per year (Y,): wasted / bought MWh and their sum
+    ``energy``, fleet ``X`` and network ``N`` (EH/s), hashprice ``hp`` (USD per TH/s per day),
+    revenue ``R`` (USD/MWh), ``btc``, ``revenue`` / ``cost`` / ``margin`` (USD); its ``capex``
+    (USD), cash flows ``cf`` (capex now, then the margins) and ``npv`` (USD)."""
+    wasted, bought = by_year["wasted"].sum(0), by_year["bought"].sum(0)
+    X = by_year["X"]
     hp, R = model.revenue(inp, X[None, :], mk)
-    hp, R = hp[0], R[0]
     btc = by_year["btc"].sum(0)
     revenue = btc * sol.price[0]
-    cost_y = by_year["cost"].sum(0)
-    margin = revenue - cost_y
+    cost = by_year["cost"].sum(0)
+    margin = revenue - cost
     capex = float(table["capex_usd"].sum())
-    cfl = np.concatenate([[-capex], margin])[None, :]
-    npv = np.array([-capex + margin @ sched.discount])
-    projection = []
-    cum = -capex
+    return {
+        "wasted": wasted,
+        "bought": bought,
+        "energy": wasted + bought,
+        "X": X,
+        "N": sol.network[0],
+        "hp": hp[0],
+        "R": R[0],
+        "btc": btc,
+        "revenue": revenue,
+        "cost": cost,
+        "margin": margin,
+        "capex": capex,
+        "cf": np.concatenate([[-capex], margin]),
+        "npv": -capex + margin @ model.sched.discount,
+    }
+
+
+def _projection(sched: Schedule, sol: _Solution, table: pd.DataFrame, by_year: dict, y: dict) -> list[dict]:
+    """One row per year of the machines' life (money in USD, energy in MWh, hashrate in EH/s)."""
+    rows = []
+    cum = -y["capex"]
+    keep = table["in_fleet"].to_numpy()
     fleet_mw = table["fleet_mw"].to_numpy()
-    for y in range(len(sched.years)):
-        cum += margin[y]
-        projection.append(
+    X, N, btc, energy = y["X"], y["N"], y["btc"], y["energy"]
+    for t in range(len(sched.years)):
+        cum += y["margin"][t]
+        rows.append(
             {
-                "year": int(sched.years[y]),
-                "block_subsidy_btc": float(sched.block_subsidy_btc[y]),
-                "halvings_in_year": int(sched.halvings[y]),
-                "issuance_btc": float(sol.issuance[0, y]),
-                "network_ehs": float(N[y]),
-                "btc_price_usd": float(sol.price[0, y]),
-                "fleet_ehs": float(X[y]),
-                "share_of_network": float(X[y] / (N[y] + X[y])),
-                "hashprice_usd_per_ph_day": float(hp[y] * 1e3),
-                "revenue_usd_per_mwh": float(R[y]),
-                "wasted_mwh": float(wasted_y[y]),
-                "bought_mwh": float(bought_y[y]),
-                "btc": float(btc[y]),
-                "btc_wasted": float(btc[y] * wasted_y[y] / energy[y]) if energy[y] > 0 else 0.0,
-                "btc_bought": float(btc[y] * bought_y[y] / energy[y]) if energy[y] > 0 else 0.0,
-                "revenue_usd": float(revenue[y]),
-                "energy_cost_usd": float(cost_y[y]),
-                "margin_usd": float(margin[y]),
+                "year": int(sched.years[t]),
+                "block_subsidy_btc": float(sched.block_subsidy_btc[t]),
+                "halvings_in_year": int(sched.halvings[t]),
+                "issuance_btc": float(sol.issuance[0, t]),
+                "network_ehs": float(N[t]),
+                "btc_price_usd": float(sol.price[0, t]),
+                "fleet_ehs": float(X[t]),
+                "share_of_network": float(X[t] / (N[t] + X[t])),
+                "hashprice_usd_per_ph_day": float(y["hp"][t] * 1e3),
+                "revenue_usd_per_mwh": float(y["R"][t]),
+                "wasted_mwh": float(y["wasted"][t]),
+                "bought_mwh": float(y["bought"][t]),
+                "btc": float(btc[t]),
+                "btc_wasted": float(btc[t] * y["wasted"][t] / energy[t]) if energy[t] > 0 else 0.0,
+                "btc_bought": float(btc[t] * y["bought"][t] / energy[t]) if energy[t] > 0 else 0.0,
+                "revenue_usd": float(y["revenue"][t]),
+                "energy_cost_usd": float(y["cost"][t]),
+                "margin_usd": float(y["margin"][t]),
                 "cumulative_cash_usd": float(cum),
                 "hours_mined_mw_weighted": float(
-                    np.average(by_year["hours_mined"][keep, y], weights=fleet_mw[keep])
+                    np.average(by_year["hours_mined"][keep, t], weights=fleet_mw[keep])
                 )
                 if fleet_mw[keep].sum() > 0
                 else 0.0,
-                "mwh_curtailed": float(by_year["mwh_curtailed"][:, y].sum()),
-                "co2_t": float(by_year["co2"][:, y].sum()),
+                "mwh_curtailed": float(by_year["mwh_curtailed"][:, t].sum()),
+                "co2_t": float(by_year["co2"][:, t].sum()),
             }
         )
-    payback = payback_years(cfl[0]) if capex > 0 else None
-    mw = float(fleet_mw.sum())
-    national = {
+    return rows
+
+
+def _national(config: EstimatesConfig, inp: _Inputs, sol: _Solution, table: pd.DataFrame, y: dict) -> dict:
+    """The one-draw fleet's national figures (GW, EH/s, BTC, USD, Mt CO2; see :class:`FleetResult`)."""
+    cf = config.fleet
+    pue, eff = inp.pue[0], inp.efficiency_j_th[0]
+    X, N, btc, energy, capex = y["X"], y["N"], y["btc"], y["energy"], y["capex"]
+    payback = payback_years(y["cf"]) if capex > 0 else None
+    mw = float(table["fleet_mw"].to_numpy().sum())
+    return {
         "rule": config.selection.rule,
-        "sites_in_fleet": int(keep.sum()),
+        "sites_in_fleet": int(table["in_fleet"].to_numpy().sum()),
         "installed_gw": mw / 1e3,
         "average_gw": float(energy.mean() / HOURS_PER_YEAR / 1e3),
         "utilisation": float(energy.mean() / HOURS_PER_YEAR / mw) if mw > 0 else 0.0,
@@ -1357,24 +1672,30 @@ def fleet_economics(
         "btc_year_one": float(btc[0]),
         "btc_by_year": [float(b) for b in btc],
         "capex_usd": capex,
-        "npv_usd": float(npv[0]),
-        "irr": irr(cfl[0]) if capex > 0 else None,
+        "npv_usd": float(y["npv"]),
+        "irr": irr(y["cf"]) if capex > 0 else None,
         "payback_years": payback,
         "payback": f"{payback:.1f} years"
         if payback is not None
         else ("no fleet" if not capex > 0 else "not within the machines' life"),
         "discount_rate": cf.discount_rate,
         "asic_life_years": cf.asic_life_years,
-        "revenue_usd_per_mwh_year_one": float(R[0]),
-        "hashprice_usd_per_ph_day_year_one": float(hp[0] * 1e3),
+        "revenue_usd_per_mwh_year_one": float(y["R"][0]),
+        "hashprice_usd_per_ph_day_year_one": float(y["hp"][0] * 1e3),
         "mwh_curtailed_per_year": float(table["mwh_curtailed"].sum()),
         "co2_mt_per_year": float(table["co2_t"].sum() / 1e6),
         "fixed_point_residual": float(np.max(np.abs(X - sol.X[0]) / np.maximum(X + sol.X[0], 1e-9))),
         "marginal_share_theta": float(sol.theta[0]),
-        "seconds": time.perf_counter() - started,
     }
+
+
+def _ledgers(model: _Model, table: pd.DataFrame, by_year: dict, y: dict, national: dict) -> dict:
+    """The national figures split by the ledger the energy came from ("wasted", "bought")."""
+    keep = table["in_fleet"].to_numpy()
+    X, btc, energy = y["X"], y["btc"], y["energy"]
     ledgers = {}
-    for name, mwh in (("wasted", wasted_y), ("bought", bought_y)):
+    for name in ("wasted", "bought"):
+        mwh = y[name]
         share = np.divide(mwh, energy, out=np.zeros_like(energy), where=energy > 0)
         ledgers[name] = {
             "twh_per_year": float(mwh.mean() / 1e6),
@@ -1386,30 +1707,10 @@ def fleet_economics(
             ),
         }
     ledgers["wasted"]["co2_mt_per_year"] = float(
-        (by_year["wasted"] * arrays.co2_net[:, None]).sum(0).mean() / 1e6
+        (by_year["wasted"] * model.s.co2_net[:, None]).sum(0).mean() / 1e6
     )
     ledgers["bought"]["co2_mt_per_year"] = national["co2_mt_per_year"] - ledgers["wasted"]["co2_mt_per_year"]
-    caps = np.arange(0.0, 151.0, 10.0) if price_caps is None else np.asarray(price_caps, dtype=float)
-    supply = _supply_curve(model, inp, sol, caps)
-    return FleetResult(
-        sites=table,
-        national=national,
-        ledgers=ledgers,
-        projection=projection,
-        supply_curve=supply,
-        assumptions={
-            "formulas": {
-                "hashprice": "I_y / 365 x p_y / ((N_y + X_y) x 1e6) USD per TH/s per day",
-                "revenue_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE",
-                "share_of_network": "X / (N + X), X the fleet's average hashrate (hours mined inside)",
-                "npv": "-capex + sum_t margin_t / (1 + r)^t over the ASIC life, end-of-year flows, no salvage",
-                "capex": "MW x (ASIC $/TH x TH/MW + site $/MW) + spur_km x $/km if the site buys",
-            }
-        },
-        model=model,
-        base_inputs=inp,
-        base_X=sol.X,
-    )
+    return ledgers
 
 
 MC_METRICS = (
@@ -1476,25 +1777,47 @@ def monte_carlo(
     Every draw solves the fleet and its dilution again (vectorised over a chunk of draws). Returns
     ``{"draws", "bands": {metric: {p10, p50, p90, central}}, "share_with_a_fleet",
     "share_paying_back" (within the machines' life), "sensitivity": [rows]}`` (payback bands over
-    the draws with a fleet; None: not within the life); sensitivity moves one input at a time to its low and high (the
-    others central), re-selecting the fleet, largest NPV swing first.
+    the draws with a fleet; None: not within the life); sensitivity moves one input at a time to
+    its low and high (the others central), re-selecting the fleet, largest NPV swing first.
     """
     from gis.estimates import uncertainty
 
-    model = result.model
-    if model is None or result.base_inputs is None:
-        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    model, base_inputs = _model_of(result)
     cfg = (
         config
         if draws is None
         else config.model_copy(update={"uncertainty": config.uncertainty.model_copy(update={"draws": draws})})
     )
-    n_ehs = float(result.base_inputs.network_ehs[0])
-    x = uncertainty.draw_inputs(cfg)
-    inp = _inputs_from_draws(cfg, n_ehs, x)
+    n_ehs = float(base_inputs.network_ehs[0])
     X0 = result.base_X
+    inp = _inputs_from_draws(cfg, n_ehs, uncertainty.draw_inputs(cfg))
     values = _solve_chunks(model, inp, X0, chunk, steps)
-    central = _metrics(model, result.base_inputs, model.solve(result.base_inputs, X0=X0, steps=steps))
+    central = _metrics(model, base_inputs, model.solve(base_inputs, X0=X0, steps=steps))
+    rows, xs = uncertainty.one_at_a_time(cfg)
+    sens = []
+    if rows:  # one at a time: every ranged input at its low and its high, solved as one batch
+        sens = _sensitivity(rows, _solve_chunks(model, _inputs_from_draws(cfg, n_ehs, xs), X0, chunk, steps))
+    return {
+        "draws": int(inp.draws),
+        "seed": cfg.uncertainty.seed,
+        "bands": _bands(values, central),
+        "share_with_a_fleet": float(np.mean(~np.isnan(values["payback_years"]))),
+        "share_paying_back": float(np.mean(np.isfinite(values["payback_years"]))),
+        "sensitivity": sens,
+        "not_drawn": ["uptime: the hourly dispatch decides the hours mined"],
+    }
+
+
+def _model_of(result: FleetResult) -> tuple[_Model, _Inputs]:
+    """The solved model a :func:`fleet_economics` result carries, and its central inputs."""
+    if result.model is None or result.base_inputs is None:
+        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    return result.model, result.base_inputs
+
+
+def _bands(values: dict[str, np.ndarray], central: dict[str, np.ndarray]) -> dict:
+    """P10 / P50 / P90 of each of :data:`MC_METRICS` over the draws, and its central value;
+    payback over the draws with a fleet (nearest draw; None: not within the machines' life)."""
     bands = {}
     for k in MC_METRICS:
         v = values[k]
@@ -1509,53 +1832,34 @@ def monte_carlo(
             "p90": _finite(p90),
             "central": _finite(central[k][0]),
         }
-    # one at a time: every ranged input at its low and its high, solved as one batch
-    base = uncertainty.base_inputs(cfg)
-    rows_in = []
-    batch: dict[str, list] = {k: [] for k in UNCERTAIN_INPUTS}
-    for name in sorted(cfg.uncertainty.ranges):
-        r = cfg.uncertainty.ranges[name].scaled(float(base[name].flat[0]))
-        for end, value in (("low", r.low), ("high", r.high)):
-            rows_in.append((name, end, value))
-            for k in UNCERTAIN_INPUTS:
-                b = np.asarray(base[k], dtype=float)
-                batch[k].append(np.full_like(b, value) if k == name else b)
-    sens: list[dict] = []
-    if rows_in:
-        xs = {k: np.concatenate([np.atleast_1d(a) if a.ndim < 2 else a for a in v]) for k, v in batch.items()}
-        xs["capacity_scale"] = np.vstack(
-            [np.broadcast_to(a, (1, len(CATEGORIES))) for a in batch["capacity_scale"]]
+    return bands
+
+
+def _sensitivity(rows: list[tuple[str, str, float]], sv: dict[str, np.ndarray]) -> list[dict]:
+    """One row per ranged input from the solved batch ``sv`` (its low, then its high, per input,
+    in the order of ``rows``): NPV (USD), installed GW and BTC a year at both ends and the
+    swings, largest NPV swing first."""
+    sens: list[dict[str, Any]] = []
+    for lo in range(0, len(rows), 2):
+        name, hi = rows[lo][0], lo + 1
+        sens.append(
+            {
+                "input": name,
+                "meaning": UNCERTAIN_INPUTS[name],
+                "low": rows[lo][2],
+                "high": rows[hi][2],
+                "npv_usd_at_low": float(sv["npv_usd"][lo]),
+                "npv_usd_at_high": float(sv["npv_usd"][hi]),
+                "installed_gw_at_low": float(sv["installed_gw"][lo]),
+                "installed_gw_at_high": float(sv["installed_gw"][hi]),
+                "btc_per_year_at_low": float(sv["btc_per_year"][lo]),
+                "btc_per_year_at_high": float(sv["btc_per_year"][hi]),
+                "swing_npv_usd": abs(float(sv["npv_usd"][hi] - sv["npv_usd"][lo])),
+                "swing_installed_gw": abs(float(sv["installed_gw"][hi] - sv["installed_gw"][lo])),
+            }
         )
-        sv = _solve_chunks(model, _inputs_from_draws(cfg, n_ehs, xs), X0, chunk, steps)
-        for i in range(0, len(rows_in), 2):
-            name = rows_in[i][0]
-            lo, hi = i, i + 1
-            sens.append(
-                {
-                    "input": name,
-                    "meaning": UNCERTAIN_INPUTS[name],
-                    "low": rows_in[lo][2],
-                    "high": rows_in[hi][2],
-                    "npv_usd_at_low": float(sv["npv_usd"][lo]),
-                    "npv_usd_at_high": float(sv["npv_usd"][hi]),
-                    "installed_gw_at_low": float(sv["installed_gw"][lo]),
-                    "installed_gw_at_high": float(sv["installed_gw"][hi]),
-                    "btc_per_year_at_low": float(sv["btc_per_year"][lo]),
-                    "btc_per_year_at_high": float(sv["btc_per_year"][hi]),
-                    "swing_npv_usd": abs(float(sv["npv_usd"][hi] - sv["npv_usd"][lo])),
-                    "swing_installed_gw": abs(float(sv["installed_gw"][hi] - sv["installed_gw"][lo])),
-                }
-            )
-        sens.sort(key=lambda r: (-r["swing_npv_usd"], -r["swing_installed_gw"], r["input"]))
-    return {
-        "draws": int(inp.draws),
-        "seed": cfg.uncertainty.seed,
-        "bands": bands,
-        "share_with_a_fleet": float(np.mean(~np.isnan(values["payback_years"]))),
-        "share_paying_back": float(np.mean(np.isfinite(values["payback_years"]))),
-        "sensitivity": sens,
-        "not_drawn": ["uptime: the hourly dispatch decides the hours mined"],
-    }
+    sens.sort(key=lambda r: (-r["swing_npv_usd"], -r["swing_installed_gw"], r["input"]))
+    return sens
 
 
 def _finite(x: float) -> float | None:
@@ -1573,23 +1877,10 @@ def synthetic_profiles(
     real data): daily-cycle prices with noise and gaps, solar-, wind- and flat-like shapes."""
     rng = np.random.default_rng(seed)
     hours = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", tz="UTC", inclusive="left")
-    H = len(hours)
     hod = hours.hour.to_numpy()
-    base = rng.uniform(25, 45, n_nodes)[:, None]
-    daily = 15 * np.sin((hod[None, :] - 8) / 24 * 2 * np.pi)
-    price = base + daily + rng.normal(0, 12, (n_nodes, H))
-    price[rng.random((n_nodes, H)) < 0.05] -= 40  # negative-price hours
-    price[rng.random((n_nodes, H)) < 0.01] = np.nan  # gaps
-    known = np.isfinite(price).sum(1)
-    weight = H / np.maximum(known, 1)
-    intensity = np.clip(0.4 + 0.1 * rng.normal(size=(n_nodes, H)), 0, None)
+    price, weight, intensity = _synthetic_market(rng, hod, n_nodes)
     kinds = np.arange(n_shapes) % 3
-    sun = np.clip(np.sin((hod - 6) / 12 * np.pi), 0, 1)[None, :]
-    shapes = np.where(
-        (kinds == 0)[:, None],
-        sun * (rng.random((n_shapes, H)) < 0.3),
-        np.where((kinds == 1)[:, None], rng.random((n_shapes, H)) * (rng.random((n_shapes, H)) < 0.2), 1.0),
-    )
+    shapes = _synthetic_shapes(rng, hod, kinds)
     cat_by_kind = np.array(["stranded_solar", "stranded_wind", "flare_gas"])
     shape_of = rng.integers(0, n_shapes, n_sites)
     ledger_bought = rng.random(n_sites) < 0.15
@@ -1627,6 +1918,34 @@ def synthetic_profiles(
         shape_ids=[f"shape{i}" for i in range(n_shapes)],
         shapes=shapes,
         sites=sites,
+    )
+
+
+def _synthetic_market(rng: np.random.Generator, hod: np.ndarray, n_nodes: int):
+    """Made-up (N, H) prices (USD/MWh: daily cycle, noise, negative hours, gaps), (N,) hour
+    weights and (N, H) grid intensity (t CO2 per MWh) for hours of day ``hod``."""
+    H = len(hod)
+    base = rng.uniform(25, 45, n_nodes)[:, None]
+    daily = 15 * np.sin((hod[None, :] - 8) / 24 * 2 * np.pi)
+    price = base + daily + rng.normal(0, 12, (n_nodes, H))
+    price[rng.random((n_nodes, H)) < 0.05] -= 40  # negative-price hours
+    price[rng.random((n_nodes, H)) < 0.01] = np.nan  # gaps
+    known = np.isfinite(price).sum(1)
+    weight = H / np.maximum(known, 1)
+    intensity = np.clip(0.4 + 0.1 * rng.normal(size=(n_nodes, H)), 0, None)
+    return price, weight, intensity
+
+
+def _synthetic_shapes(rng: np.random.Generator, hod: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Made-up (shapes, H) wasted-energy shapes (share of a site's wasted MW) for hours of day
+    ``hod``: solar-like (kind 0), wind-like (1) and flat (2)."""
+    H = len(hod)
+    n_shapes = len(kinds)
+    sun = np.clip(np.sin((hod - 6) / 12 * np.pi), 0, 1)[None, :]
+    return np.where(
+        (kinds == 0)[:, None],
+        sun * (rng.random((n_shapes, H)) < 0.3),
+        np.where((kinds == 1)[:, None], rng.random((n_shapes, H)) * (rng.random((n_shapes, H)) < 0.2), 1.0),
     )
 
 
@@ -1693,9 +2012,7 @@ def evaluate_points(
     unknown = sorted(set(points) - set(POINT_AXES))
     if unknown:
         raise GisError(f"unknown point inputs {unknown}", fix=f"use any of {', '.join(POINT_AXES)}")
-    model = result.model
-    if model is None or result.base_inputs is None:
-        raise GisError("the fleet result carries no model", fix="pass the result of fleet_economics")
+    model, base_inputs = _model_of(result)
     n = len(next(iter(points.values())))
     base = uncertainty.base_inputs(config)
     x = {k: np.repeat(np.asarray(v, dtype=float), n, axis=0) for k, v in base.items()}
@@ -1707,7 +2024,7 @@ def evaluate_points(
         x["efficiency_scale"] = (
             np.asarray(points["efficiency_j_th"], dtype=float) / asic_model(config.asic_model).efficiency_j_th
         )
-    inp = _inputs_from_draws(config, float(result.base_inputs.network_ehs[0]), x)
+    inp = _inputs_from_draws(config, float(base_inputs.network_ehs[0]), x)
     if "energy_price_cap_usd_mwh" in points:
         inp.price_cap = np.asarray(points["energy_price_cap_usd_mwh"], dtype=float)
     return _solve_chunks(model, inp, result.base_X, chunk, steps)

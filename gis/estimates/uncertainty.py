@@ -2,7 +2,8 @@
 
 :func:`draw_inputs` draws every input of ``[estimates.uncertainty.ranges]`` (a range given
 relative to its central value moves with it); :func:`gis.estimates.fleet.monte_carlo` re-sizes
-and re-selects the fleet in every draw and gives the bands and the sensitivity.
+and re-selects the fleet in every draw and gives the bands and the sensitivity;
+:func:`one_at_a_time` gives the inputs of the sensitivity's rows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from gis.config.estimates import UNCERTAIN_INPUTS, EstimatesConfig, Range
 from gis.config.vocabulary import CATEGORIES
 
-__all__ = ["base_inputs", "draw_inputs"]
+__all__ = ["base_inputs", "draw_inputs", "one_at_a_time"]
 
 
 def base_inputs(config: EstimatesConfig) -> dict[str, np.ndarray]:
@@ -58,3 +59,29 @@ def draw_inputs(config: EstimatesConfig) -> dict[str, np.ndarray]:
         size = (u.draws, len(CATEGORIES)) if name == "capacity_scale" else (u.draws,)
         out[name] = _draw(rng, r, size) if r is not None else np.broadcast_to(base[name], size).copy()
     return out
+
+
+def one_at_a_time(config: EstimatesConfig) -> tuple[list[tuple[str, str, float]], dict[str, np.ndarray]]:
+    """Every ranged input at its low, then its high, the others at their base values.
+
+    Returns the rows ``(input, "low" | "high", value)`` and the inputs of those rows as one
+    batch of draws (arrays over the rows; ``capacity_scale`` (rows, categories)); no rows: an
+    empty list and an empty dict.
+    """
+    base = base_inputs(config)
+    rows: list[tuple[str, str, float]] = []
+    batch: dict[str, list] = {k: [] for k in UNCERTAIN_INPUTS}
+    for name in sorted(config.uncertainty.ranges):
+        r = config.uncertainty.ranges[name].scaled(float(base[name].flat[0]))
+        for end, value in (("low", r.low), ("high", r.high)):
+            rows.append((name, end, value))
+            for k in UNCERTAIN_INPUTS:
+                b = np.asarray(base[k], dtype=float)
+                batch[k].append(np.full_like(b, value) if k == name else b)
+    if not rows:
+        return rows, {}
+    xs = {k: np.concatenate([np.atleast_1d(a) if a.ndim < 2 else a for a in v]) for k, v in batch.items()}
+    xs["capacity_scale"] = np.vstack(
+        [np.broadcast_to(a, (1, len(CATEGORIES))) for a in batch["capacity_scale"]]
+    )
+    return rows, xs
