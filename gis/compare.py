@@ -27,6 +27,7 @@ from gis.outputs.explorer import fleet_membership, read_run_scenario, states_geo
 from gis.outputs.inputs import read_estimates, read_sites
 
 __all__ = [
+    "COMPARE_COLUMNS",
     "CompareResult",
     "compare_command",
     "compare_runs",
@@ -47,48 +48,56 @@ class CompareResult:
     names: tuple[str, str]
 
 
-def compare_sites(
-    sites_a: pd.DataFrame,
-    sites_b: pd.DataFrame,
-    fleet_a: list | None = None,
-    fleet_b: list | None = None,
-) -> pd.DataFrame:
-    """Per site (outer join on ``site_id``): rank, score, MW and fleet in A and B, and the changes.
+_MEASURES = ("rank", "score", "mineable_mw")
+"""Per-site figures compared between two runs (rank, 0-1 score, MW), each as ``_a``, ``_b`` and ``_change``."""
 
-    Rows sorted by rank in B, then the lost sites by rank in A. ``in_fleet_*`` is empty when a run
-    has no fleet membership (a site absent from a run that has one is not in its fleet). Lat/lon
-    EPSG:4326 degrees, MW megawatts.
-    """
+COMPARE_COLUMNS = [
+    "site_id",
+    "name",
+    "category",
+    "state",
+    "status",
+    *(f"{m}_{s}" for m in _MEASURES for s in ("a", "b", "change")),
+    "in_fleet_a",
+    "in_fleet_b",
+    "fleet_change",
+    "lat",
+    "lon",
+]
+"""Columns of the per-site comparison (``compare.csv``), in order."""
 
-    def side(sites: pd.DataFrame, fleet: list | None, tag: str) -> pd.DataFrame:
-        frame = pd.DataFrame(
-            {
-                "site_id": sites["site_id"].astype(str).to_numpy(),
-                "name": sites["name"].astype(str).to_numpy(),
-                "category": sites["category"].astype(str).to_numpy(),
-                "state": sites["state"].astype(str).to_numpy(),
-                "lat": sites.geometry.y.to_numpy(),
-                "lon": sites.geometry.x.to_numpy(),
-                f"rank_{tag}": sites["rank"].astype("int64").to_numpy(),
-                f"score_{tag}": sites["score"].astype("float64").to_numpy(),
-                f"mineable_mw_{tag}": sites["mineable_mw"].astype("float64").to_numpy(),
-                f"in_fleet_{tag}": pd.array(
-                    fleet if fleet is not None else [pd.NA] * len(sites), dtype="boolean"
-                ),
-            }
+
+def _side(sites: pd.DataFrame, fleet: list | None, tag: str) -> pd.DataFrame:
+    """One run's sites: id, name, category, state, lat/lon (EPSG:4326) and its measures tagged ``_a``/``_b``."""
+    frame = pd.DataFrame(
+        {
+            "site_id": sites["site_id"].astype(str).to_numpy(),
+            "name": sites["name"].astype(str).to_numpy(),
+            "category": sites["category"].astype(str).to_numpy(),
+            "state": sites["state"].astype(str).to_numpy(),
+            "lat": sites.geometry.y.to_numpy(),
+            "lon": sites.geometry.x.to_numpy(),
+            f"rank_{tag}": sites["rank"].astype("int64").to_numpy(),
+            f"score_{tag}": sites["score"].astype("float64").to_numpy(),
+            f"mineable_mw_{tag}": sites["mineable_mw"].astype("float64").to_numpy(),
+            f"in_fleet_{tag}": pd.array(
+                fleet if fleet is not None else [pd.NA] * len(sites), dtype="boolean"
+            ),
+        }
+    )
+    if frame["site_id"].duplicated().any():
+        dup = frame.loc[frame["site_id"].duplicated(), "site_id"].iloc[0]
+        raise GisError(
+            f"site_id {dup} appears twice in run {tag.upper()}",
+            file="sites.gpkg",
+            field="site_id",
+            fix="rerun `gis score`",
         )
-        if frame["site_id"].duplicated().any():
-            dup = frame.loc[frame["site_id"].duplicated(), "site_id"].iloc[0]
-            raise GisError(
-                f"site_id {dup} appears twice in run {tag.upper()}",
-                file="sites.gpkg",
-                field="site_id",
-                fix="rerun `gis score`",
-            )
-        return frame
+    return frame
 
-    a = side(sites_a, fleet_a, "a")
-    b = side(sites_b, fleet_b, "b")
+
+def _joined(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """The two runs' sites outer-joined on ``site_id`` with ``status`` gained / lost / moved / same."""
     keys = ["name", "category", "state", "lat", "lon"]
     merged = a.merge(b, on="site_id", how="outer", suffixes=("_in_a", ""), indicator=True)
     for key in keys:
@@ -105,15 +114,14 @@ def compare_sites(
     )
     merged = merged.drop(columns="_merge")
     merged["status"] = status
-    merged["rank_a"] = merged["rank_a"].astype("Int64")
-    merged["rank_b"] = merged["rank_b"].astype("Int64")
-    merged["rank_change"] = merged["rank_a"] - merged["rank_b"]
-    merged["score_change"] = merged["score_b"] - merged["score_a"]
-    merged["mineable_mw_change"] = merged["mineable_mw_b"] - merged["mineable_mw_a"]
-    # a run with fleet membership: a site absent from it is not in its fleet
-    if fleet_a is not None:
+    return merged
+
+
+def _fleet_change(merged: pd.DataFrame, known_a: bool, known_b: bool) -> pd.DataFrame:
+    """``fleet_change`` joined / left / "" (a run with fleet membership: a site absent is not in its fleet)."""
+    if known_a:
         merged["in_fleet_a"] = merged["in_fleet_a"].astype("boolean").fillna(False)
-    if fleet_b is not None:
+    if known_b:
         merged["in_fleet_b"] = merged["in_fleet_b"].astype("boolean").fillna(False)
     fa, fb = merged["in_fleet_a"].astype("boolean"), merged["in_fleet_b"].astype("boolean")
     merged["fleet_change"] = np.select(
@@ -122,29 +130,30 @@ def compare_sites(
         "",
     )
     merged.loc[fa.isna() | fb.isna(), "fleet_change"] = ""
+    return merged
+
+
+def compare_sites(
+    sites_a: pd.DataFrame,
+    sites_b: pd.DataFrame,
+    fleet_a: list | None = None,
+    fleet_b: list | None = None,
+) -> pd.DataFrame:
+    """Per site (outer join on ``site_id``): rank, score, MW and fleet in A and B, and the changes.
+
+    Rows sorted by rank in B, then the lost sites by rank in A. ``in_fleet_*`` is empty when a run
+    has no fleet membership (a site absent from a run that has one is not in its fleet). Lat/lon
+    EPSG:4326 degrees, MW megawatts.
+    """
+    merged = _joined(_side(sites_a, fleet_a, "a"), _side(sites_b, fleet_b, "b"))
+    merged["rank_a"] = merged["rank_a"].astype("Int64")
+    merged["rank_b"] = merged["rank_b"].astype("Int64")
+    merged["rank_change"] = merged["rank_a"] - merged["rank_b"]
+    merged["score_change"] = merged["score_b"] - merged["score_a"]
+    merged["mineable_mw_change"] = merged["mineable_mw_b"] - merged["mineable_mw_a"]
+    merged = _fleet_change(merged, fleet_a is not None, fleet_b is not None)
     merged = merged.sort_values(["rank_b", "rank_a", "site_id"], na_position="last", kind="stable")
-    cols = [
-        "site_id",
-        "name",
-        "category",
-        "state",
-        "status",
-        "rank_a",
-        "rank_b",
-        "rank_change",
-        "score_a",
-        "score_b",
-        "score_change",
-        "mineable_mw_a",
-        "mineable_mw_b",
-        "mineable_mw_change",
-        "in_fleet_a",
-        "in_fleet_b",
-        "fleet_change",
-        "lat",
-        "lon",
-    ]
-    return merged[cols].reset_index(drop=True)
+    return merged[COMPARE_COLUMNS].reset_index(drop=True)
 
 
 def _numeric_leaves(table: object) -> dict[str, float]:
@@ -260,11 +269,30 @@ def _html_table(frame: pd.DataFrame, limit: int | None = None) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_compare(result: CompareResult) -> str:
-    """The self-contained compare page (Leaflet inlined from the vendored copy, no network)."""
-    t = result.sites
+_COMPARE_JS = """(function () {
+  const D = JSON.parse(document.getElementById("compare-data").textContent);
+  const map = L.map("map", { preferCanvas: true }).setView([39, -97], 4);
+  if (D.states) L.geoJSON(D.states, { style: { color: "#888", weight: 1, fillColor: "#f4f4f0", fillOpacity: 1 }, interactive: false }).addTo(map);
+  const P = D.points;
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  for (let i = 0; i < P.site_id.length; i++) {
+    const st = P.status[i];
+    const up = st === "moved" && P.rank_b[i] < P.rank_a[i];
+    const colour = st === "gained" ? "#1a9850" : st === "lost" ? "#d73027" : up ? "#4575b4" : "#fdae61";
+    L.circleMarker([P.lat[i], P.lon[i]], { radius: st === "moved" ? 3 : 6, weight: 0.5, color: "#333", fillColor: colour, fillOpacity: 0.85 })
+      .bindPopup(`<b>${esc(P.name[i])}</b> (${esc(P.site_id[i])})<br>${st}: rank ${P.rank_a[i] ?? "–"} → ${P.rank_b[i] ?? "–"}`)
+      .addTo(map);
+  }
+  window.compareReady = true;
+})();
+"""
+"""The compare page's map: one circle per gained, lost or moved site (Leaflet)."""
+
+
+def _map_points(t: pd.DataFrame) -> dict[str, list]:
+    """The gained, lost and moved sites for the map: ids, names, status, ranks, lat/lon (EPSG:4326, 5 decimals)."""
     drawn = t.loc[t["status"] != "same", ["site_id", "name", "status", "rank_a", "rank_b", "lat", "lon"]]
-    points = {
+    return {
         "site_id": drawn["site_id"].tolist(),
         "name": drawn["name"].tolist(),
         "status": drawn["status"].tolist(),
@@ -273,11 +301,22 @@ def render_compare(result: CompareResult) -> str:
         "lat": [round(float(v), 5) for v in drawn["lat"]],
         "lon": [round(float(v), 5) for v in drawn["lon"]],
     }
+
+
+def _biggest_moves(t: pd.DataFrame) -> pd.DataFrame:
+    """The moved sites, largest rank change first (ties by site id)."""
+    movers = t.loc[t["status"] == "moved"].assign(_abs=lambda f: f["rank_change"].abs())
+    return movers.sort_values(["_abs", "site_id"], ascending=[False, True]).drop(columns="_abs")
+
+
+def render_compare(result: CompareResult) -> str:
+    """The self-contained compare page (Leaflet inlined from the vendored copy, no network)."""
+    t = result.sites
+    points = _map_points(t)
     payload = json.dumps({"points": points, "states": states_geojson(result.states)}, allow_nan=False)
     payload = payload.replace("</", "<\\/")
     counts = t["status"].value_counts().to_dict()
-    movers = t.loc[t["status"] == "moved"].assign(_abs=lambda f: f["rank_change"].abs())
-    movers = movers.sort_values(["_abs", "site_id"], ascending=[False, True]).drop(columns="_abs")
+    movers = _biggest_moves(t)
     top_cols = ["site_id", "name", "category", "state", "rank_a", "rank_b", "rank_change", "score_change"]
     leaflet_js = (
         (VENDOR_DIR / "leaflet" / "leaflet.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
@@ -311,23 +350,7 @@ td,th{{border-bottom:1px solid #ddd;padding:1px 6px;text-align:left}}#map{{heigh
 <script>{leaflet_js}</script>
 <script type="application/json" id="compare-data">{payload}</script>
 <script>
-(function () {{
-  const D = JSON.parse(document.getElementById("compare-data").textContent);
-  const map = L.map("map", {{ preferCanvas: true }}).setView([39, -97], 4);
-  if (D.states) L.geoJSON(D.states, {{ style: {{ color: "#888", weight: 1, fillColor: "#f4f4f0", fillOpacity: 1 }}, interactive: false }}).addTo(map);
-  const P = D.points;
-  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({{ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }}[c]));
-  for (let i = 0; i < P.site_id.length; i++) {{
-    const st = P.status[i];
-    const up = st === "moved" && P.rank_b[i] < P.rank_a[i];
-    const colour = st === "gained" ? "#1a9850" : st === "lost" ? "#d73027" : up ? "#4575b4" : "#fdae61";
-    L.circleMarker([P.lat[i], P.lon[i]], {{ radius: st === "moved" ? 3 : 6, weight: 0.5, color: "#333", fillColor: colour, fillOpacity: 0.85 }})
-      .bindPopup(`<b>${{esc(P.name[i])}}</b> (${{esc(P.site_id[i])}})<br>${{st}}: rank ${{P.rank_a[i] ?? "–"}} → ${{P.rank_b[i] ?? "–"}}`)
-      .addTo(map);
-  }}
-  window.compareReady = true;
-}})();
-</script>
+{_COMPARE_JS}</script>
 </body></html>
 """
 

@@ -374,6 +374,58 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
+def _prepare_stage(out: Path) -> Path:
+    """A new hidden staging folder in ``out`` holding a hard link (or copy) of every file of ``out``."""
+    stage = out / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        stage.mkdir()
+        for entry in out.iterdir():
+            if entry.is_file() and not entry.name.startswith("."):
+                _link_or_copy(entry, stage / entry.name)
+    except OSError as exc:
+        _remove(stage)
+        raise GisError(
+            f"cannot prepare the output folder ({exc.strerror})",
+            file=out,
+            fix="free space on that disk or choose a writable folder with --out",
+        ) from exc
+    return stage
+
+
+def _changed_names(out: Path, stage: Path) -> list[str]:
+    """Names of the files the command wrote in ``stage`` (new, or a new inode), sorted."""
+    changed = []
+    for entry in sorted(stage.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        target = out / entry.name
+        if target.exists() and not entry.is_dir() and os.path.samefile(entry, target):
+            continue
+        if target.is_dir() and not entry.is_dir():
+            raise GisError(
+                "cannot replace the output file: a folder has its name",
+                file=target,
+                fix="move the folder or file of that name away, or choose another --out",
+            )
+        changed.append(entry.name)
+    return changed
+
+
+def _commit(out: Path, stage: Path, changed: list[str]) -> None:
+    """Move ``changed`` from ``stage`` into ``out`` under a commit journal (removed once done)."""
+    journal = out / f"{_COMMIT_PREFIX}{os.getpid()}.json"
+    write_json(journal, {"stage": stage.name, "names": changed})
+    try:
+        _swap_in(out, stage, changed)
+    except OSError as exc:
+        raise GisError(
+            f"cannot move the new outputs into place ({exc.strerror}); the next run finishes the swap",
+            file=out,
+            fix="free space on that disk or fix the folder's permissions, then rerun",
+        ) from exc
+    journal.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def staged_outputs(out: str | Path, *, report: Callable[[str], None] | None = None) -> Iterator[Path]:
     """Run a command's writes in a staging folder and swap them into ``out`` together.
@@ -396,46 +448,10 @@ def staged_outputs(out: str | Path, *, report: Callable[[str], None] | None = No
     for line in clean_stale(out):
         if report is not None:
             report(line)
-    stage = out / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        stage.mkdir()
-        for entry in out.iterdir():
-            if entry.is_file() and not entry.name.startswith("."):
-                _link_or_copy(entry, stage / entry.name)
-    except OSError as exc:
-        _remove(stage)
-        raise GisError(
-            f"cannot prepare the output folder ({exc.strerror})",
-            file=out,
-            fix="free space on that disk or choose a writable folder with --out",
-        ) from exc
+    stage = _prepare_stage(out)
     try:
         yield stage
-        changed = []
-        for entry in sorted(stage.iterdir()):
-            if entry.name.startswith("."):
-                continue
-            target = out / entry.name
-            if target.exists() and not entry.is_dir() and os.path.samefile(entry, target):
-                continue
-            if target.is_dir() and not entry.is_dir():
-                raise GisError(
-                    "cannot replace the output file: a folder has its name",
-                    file=target,
-                    fix="move the folder or file of that name away, or choose another --out",
-                )
-            changed.append(entry.name)
-        journal = out / f"{_COMMIT_PREFIX}{os.getpid()}.json"
-        write_json(journal, {"stage": stage.name, "names": changed})
-        try:
-            _swap_in(out, stage, changed)
-        except OSError as exc:
-            raise GisError(
-                f"cannot move the new outputs into place ({exc.strerror}); the next run finishes the swap",
-                file=out,
-                fix="free space on that disk or fix the folder's permissions, then rerun",
-            ) from exc
-        journal.unlink(missing_ok=True)
+        _commit(out, stage, _changed_names(out, stage))
     except BaseException:
         if not (out / f"{_COMMIT_PREFIX}{os.getpid()}.json").exists():
             _remove(stage)

@@ -376,9 +376,8 @@ UNCERTAIN_INPUTS: dict[str, str] = {
 _BOUNDS = {"uptime": (0.0, 1.0), "pue": (1.0, 10.0)}
 
 
-def _default_ranges() -> dict[str, Range]:
-    # Each range lies around the scenario's central value (a mode there, lows and highs on both
-    # sides), so the central case sits inside its own P10-P90.
+def _site_ranges() -> dict[str, Range]:
+    """Ranges of the site: surplus available (x), machine efficiency (x J/TH) and PUE."""
     return {
         "capacity_scale": Range(
             low=0.7,
@@ -400,6 +399,12 @@ def _default_ranges() -> dict[str, Range]:
             high=1.17,
             source="d-central.tech: immersion 1.03-1.10, optimised air ~1.10 (typical air 1.20-1.50)",
         ),
+    }
+
+
+def _network_ranges() -> dict[str, Range]:
+    """Ranges of the network: hashrate (x EH/s), BTC price (x USD) and fees (BTC per block)."""
+    return {
         "network_ehs_scale": Range(
             low=0.85,
             mode=1.0,
@@ -422,6 +427,12 @@ def _default_ranges() -> dict[str, Range]:
             source="2025 average 0.036 BTC (hashlabs.io); fee share fell 1.35 % -> 0.78 % in 2025 "
             "(CryptoQuant); +-0.016 BTC around it",
         ),
+    }
+
+
+def _trend_ranges() -> dict[str, Range]:
+    """Ranges of costs and trends: energy cost and capex (x), network and BTC price growth (per year)."""
+    return {
         "energy_cost_scale": Range(
             low=0.7,
             mode=1.0,
@@ -450,6 +461,15 @@ def _default_ranges() -> dict[str, Range]:
             source="assumption: +-15 %/yr around a flat price",
         ),
     }
+
+
+def _default_ranges() -> dict[str, Range]:
+    """The Monte Carlo's default ranges, each around the scenario's central value.
+
+    Each range lies around the central value (a mode there, lows and highs on both sides), so
+    the central case sits inside its own P10-P90.
+    """
+    return {**_site_ranges(), **_network_ranges(), **_trend_ranges()}
 
 
 class UncertaintyConfig(_Model):

@@ -208,6 +208,50 @@ def _daily_spread(
     return share * mwh[day_index]
 
 
+def _region_totals(
+    r,
+    members: np.ndarray,
+    cap: np.ndarray,
+    fuel: np.ndarray,
+    table: pd.DataFrame | None,
+    config: EnergyConfig,
+    log: RowLog,
+) -> tuple[dict[str, float], dict[str, pd.Series] | None] | None:
+    """A curtailment region's curtailed MWh a year by fuel, and its daily series (MWh) if used.
+
+    ``None`` when the region has no curtailment (no ``curtailment_daily`` rows in the reference
+    year and no scenario TWh a year); the reason is noted in ``log``.
+    """
+    if r.twh_per_year is not None:
+        mw = pd.Series(cap[members]).groupby(fuel[members]).sum()
+        share = r.solar_share
+        if share is None:
+            share = float(mw.get("solar", 0.0) / mw.sum()) if mw.sum() > 0 else 0.0
+        return {"solar": r.twh_per_year * 1e6 * share, "wind": r.twh_per_year * 1e6 * (1.0 - share)}, None
+    if table is None or table.empty:
+        log.note(f"energy: no curtailment_daily layer: {r.name} plants have no curtailed energy")
+        return None
+    rows = table.loc[table["market"].isin(r.markets)]
+    rows = rows.loc[rows["date"].astype(str).str.startswith(str(config.reference_year))]
+    if rows.empty:
+        log.note(f"energy: no {r.name} curtailment in {config.reference_year}: its plants have none")
+        return None
+    series = {f: rows.groupby("date")[f"{f}_mwh"].sum() for f in ("solar", "wind")}
+    return {f: float(series[f].sum()) for f in ("solar", "wind")}, series
+
+
+def _cap_at_generation(sites: pd.DataFrame, annual: np.ndarray, log: RowLog) -> np.ndarray:
+    """``annual`` (MWh/yr) capped at what each plant generates in a year (nameplate x best CF x 8760 h)."""
+    cap = sites["capacity_mw"].to_numpy(dtype="float64")
+    cf = np.nan_to_num(sites["capacity_factor_max"].to_numpy(dtype="float64"), nan=1.0).clip(0.0, 1.0)
+    producible = cap * 8760.0 * np.where(cf > 0, cf, 1.0)
+    capped = annual > producible
+    log.repair(
+        int(capped.sum()), "energy: stranded curtailment share capped at the plant's own yearly generation"
+    )
+    return np.minimum(annual, producible)
+
+
 def _stranded_annual(
     sites: pd.DataFrame,
     market: np.ndarray,
@@ -221,7 +265,6 @@ def _stranded_annual(
     TWh a year, split wind/solar by ``solar_share`` or by MW) is shared among its plants of that
     fuel by nameplate MW, and capped at what a plant generates in a year.
     """
-    n = len(sites)
     category = sites["category"].to_numpy(dtype=object)
     stranded = np.isin(category, ["stranded_wind", "stranded_solar"])
     fuel = np.where(category == "stranded_solar", "solar", "wind")
@@ -229,32 +272,20 @@ def _stranded_annual(
     region_of = {m: r.name for r in config.curtailment for m in r.markets}
     region = np.array([region_of.get(m, "") for m in market], dtype=object)
     region[~stranded] = ""
-    annual = np.zeros(n)
+    annual = np.zeros(len(sites))
     daily: dict[str, dict[str, pd.Series]] = {}
     table = layers.get("curtailment_daily")
     for r in config.curtailment:
         members = region == r.name
         if not members.any():
             continue
-        if r.twh_per_year is None:
-            if table is None or table.empty:
-                log.note(f"energy: no curtailment_daily layer: {r.name} plants have no curtailed energy")
-                region[members] = ""
-                continue
-            rows = table.loc[table["market"].isin(r.markets)]
-            rows = rows.loc[rows["date"].astype(str).str.startswith(str(config.reference_year))]
-            if rows.empty:
-                log.note(f"energy: no {r.name} curtailment in {config.reference_year}: its plants have none")
-                region[members] = ""
-                continue
-            daily[r.name] = {f: rows.groupby("date")[f"{f}_mwh"].sum() for f in ("solar", "wind")}
-            totals = {f: float(daily[r.name][f].sum()) for f in ("solar", "wind")}
-        else:
-            mw = pd.Series(cap[members]).groupby(fuel[members]).sum()
-            share = r.solar_share
-            if share is None:
-                share = float(mw.get("solar", 0.0) / mw.sum()) if mw.sum() > 0 else 0.0
-            totals = {"solar": r.twh_per_year * 1e6 * share, "wind": r.twh_per_year * 1e6 * (1.0 - share)}
+        found = _region_totals(r, members, cap, fuel, table, config, log)
+        if found is None:
+            region[members] = ""
+            continue
+        totals, series = found
+        if series is not None:
+            daily[r.name] = series
         for f in ("solar", "wind"):
             group = members & (fuel == f)
             if cap[group].sum() > 0:
@@ -265,13 +296,206 @@ def _stranded_annual(
     log.dropped["energy: stranded plant outside every market with curtailment data (no wasted energy)"] = int(
         (stranded & (region == "")).sum()
     )
-    cf = np.nan_to_num(sites["capacity_factor_max"].to_numpy(dtype="float64"), nan=1.0).clip(0.0, 1.0)
-    producible = cap * 8760.0 * np.where(cf > 0, cf, 1.0)
-    capped = annual > producible
-    log.repair(
-        int(capped.sum()), "energy: stranded curtailment share capped at the plant's own yearly generation"
+    return _cap_at_generation(sites, annual, log), region, daily
+
+
+@dataclass
+class _Hours:
+    """What placing a site's energy in hours reads: the year's hours and its nodes' prices.
+
+    ``price`` ($/MWh, node x hour, NaN where unknown), ``known`` (its finite mask), ``weight``
+    (hours a year / known hours of the node), ``node_index`` (-1: no node), ``node_text`` (the
+    node's name), ``own`` (the site's node is its own market, evidence of surplus) and
+    ``threshold`` (the surplus price, $/MWh).
+    """
+
+    hours: pd.DatetimeIndex
+    price: np.ndarray
+    known: np.ndarray
+    weight: np.ndarray
+    node_index: np.ndarray
+    node_text: np.ndarray
+    own: np.ndarray
+    threshold: float
+
+
+@dataclass
+class _Placed:
+    """Per-site results as they are built: shape index (-1: none), wasted MW and no-surplus reason."""
+
+    shapes: _Shapes
+    shape: np.ndarray
+    wasted_mw: np.ndarray
+    why: np.ndarray
+
+
+def _place_flexible(
+    sites: pd.DataFrame, ctx: _Hours, placed: _Placed, config: EnergyConfig, log: RowLog
+) -> None:
+    """Nuclear and hydro: a share of output (MW) in the node's hours at or below the surplus price."""
+    category = sites["category"].to_numpy(dtype=object)
+    cap = sites["capacity_mw"].to_numpy(dtype="float64")
+    cf_max = sites["capacity_factor_max"].to_numpy(dtype="float64")
+    threshold, why = ctx.threshold, placed.why
+    for name in ("nuclear_surplus", "federal_hydro"):
+        members = np.flatnonzero(category == name)
+        share = _category(config, name).flexible_share
+        for i in members:
+            if not ctx.own[i]:
+                why[i] = "no hourly prices in its region: no evidence of surplus hours"
+                continue
+            if name == "federal_hydro" and not np.isfinite(cf_max[i]):
+                why[i] = "no generation history (EIA-923): spill unknown"
+                continue
+            k = placed.shapes.add(
+                f"le{threshold:g}:{ctx.node_text[i]}", _surplus_hours(ctx.price[ctx.node_index[i]], threshold)
+            )
+            if not placed.shapes.rows[k].any():
+                why[i] = f"no hour at or below {threshold:g} $/MWh at its hub"
+                continue
+            placed.shape[i] = k
+            rate = cap[i] * (cf_max[i] if name == "federal_hydro" else 1.0)
+            placed.wasted_mw[i] = rate * share
+        log.dropped[f"energy: {name} site without surplus hours (see basis)"] = int(
+            (why[members] != "").sum()
+        )
+
+
+def _stranded_shape(
+    i: int,
+    fuel: str,
+    curve: np.ndarray,
+    bin_key: object,
+    region: str,
+    daily: dict,
+    ctx: _Hours,
+    shapes: _Shapes,
+) -> str | None:
+    """Key of the hourly shape (0-1 per hour) of stranded site ``i``, added to ``shapes``; ``None``: no data.
+
+    A region with a daily series spreads it over ``curve`` (daylight or flat); else the node's
+    hours at or below the surplus price, times ``curve``.
+    """
+    if region in daily:
+        key = f"{fuel}:{region} daily:{bin_key if fuel == 'solar' else 'day'}"
+        if key not in shapes.ids:
+            dist = _daily_spread(daily[region][fuel], curve, ctx.hours, -8)[0]  # CAISO: Pacific dates
+            shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)
+        return key
+    if ctx.node_index[i] >= 0 and ctx.own[i]:
+        key = f"{fuel}:{ctx.node_text[i]} le{ctx.threshold:g}:{bin_key if fuel == 'solar' else 'all'}"
+        if key not in shapes.ids:
+            dist = _surplus_hours(ctx.price[ctx.node_index[i]], ctx.threshold) * curve
+            shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)
+        return key
+    return None
+
+
+def _place_stranded(
+    sites: pd.DataFrame,
+    ctx: _Hours,
+    placed: _Placed,
+    layers: dict[str, pd.DataFrame],
+    config: EnergyConfig,
+    log: RowLog,
+) -> None:
+    """Stranded wind and solar: the market's curtailment (MWh/yr), allocated and placed in hours (MW)."""
+    category = sites["category"].to_numpy(dtype=object)
+    cap = sites["capacity_mw"].to_numpy(dtype="float64")
+    t = len(ctx.hours)
+    market = np.array(
+        [hub_of(x).split(":")[0] if ctx.own[i] else "" for i, x in enumerate(ctx.node_text)], dtype=object
     )
-    return np.minimum(annual, producible), region, daily
+    annual, region, daily = _stranded_annual(sites, market, layers, config, log)
+    no_data = np.isin(category, ["stranded_wind", "stranded_solar"]) & (region == "")
+    placed.why[no_data] = "its market has no curtailment data here (only CAISO, ERCOT, SPP and MISO do)"
+    stranded = np.flatnonzero((annual > 0) & (region != ""))
+    if not len(stranded):
+        return
+    light, bin_of = _daylight(
+        sites.geometry.x.to_numpy()[stranded], sites.geometry.y.to_numpy()[stranded], ctx.hours
+    )
+    for j, i in enumerate(stranded):
+        solar = category[i] == "stranded_solar"
+        curve = light[bin_of[j]] if solar else np.ones(t)
+        fuel = "solar" if solar else "wind"
+        key = _stranded_shape(int(i), fuel, curve, bin_of[j], region[i], daily, ctx, placed.shapes)
+        if key is None:
+            placed.why[i] = "no curtailment data or surplus hours for its market"
+            continue
+        k = placed.shapes.ids.index(key)
+        carried = _energy_hours(placed.shapes.rows[k], ctx.node_index[i], ctx.known, ctx.weight)
+        if carried <= 0:
+            placed.why[i] = "no hour in which its market curtails"
+            continue
+        placed.shape[i] = k
+        placed.wasted_mw[i] = min(annual[i] / carried, cap[i])
+    log.repair(
+        int(np.sum(placed.wasted_mw[stranded] >= cap[stranded] - 1e-9)),
+        "energy: stranded plant's hourly curtailment capped at its nameplate",
+    )
+
+
+def _engine_hours_row(t: int, engine_hours: float) -> np.ndarray:
+    """A 0/1 row of ``t`` hours with ``engine_hours`` hours on, evenly spaced."""
+    every = max(int(t // max(engine_hours, 1.0)), 1)
+    row = np.zeros(t)
+    row[::every] = 1.0
+    row[int(engine_hours) * every :] = 0.0
+    return row
+
+
+def _place_gensets(sites: pd.DataFrame, placed: _Placed, t: int, engine_hours: float) -> None:
+    """Military installations: gensets (``asset_mw``, MW) for the engine hours federal rules allow."""
+    gensets = (sites["category"] == "military_backup").to_numpy() & sites["offgrid"].to_numpy(dtype=bool)
+    if gensets.any():
+        row = _engine_hours_row(t, engine_hours)
+        placed.shape[gensets] = placed.shapes.add(f"engine hours:{engine_hours:g} h/yr", row)
+        placed.wasted_mw[gensets] = sites["asset_mw"].to_numpy(dtype="float64")[gensets]
+
+
+def _site_table(
+    sites: pd.DataFrame, node_index: np.ndarray, placed: _Placed, config: EnergyConfig
+) -> pd.DataFrame:
+    """The per-site table of :class:`SurplusProfiles` (ledger, node, shape, MW, $/MWh, tCO2/MWh)."""
+    category = sites["category"].to_numpy(dtype=object)
+    asset = sites["asset_mw"].to_numpy(dtype="float64")
+    ledger = np.where(np.isin(category, WASTED_CATEGORIES), "wasted", "bought")
+    can_buy = np.array([_category(config, c).can_buy for c in category]) & (node_index >= 0)
+    cost = np.array([_category(config, c).wasted_cost_usd_mwh for c in category], dtype="float64")
+    return pd.DataFrame(
+        {
+            "site_id": sites["site_id"].to_numpy(dtype=object),
+            "category": category,
+            "ledger": ledger,
+            "node": node_index,
+            "shape": placed.shape,
+            "wasted_mw": placed.wasted_mw,
+            "wasted_cost_usd_mwh": cost,
+            "wasted_co2_t_per_mwh": 0.0,
+            "avoided_co2_t_per_mwh": 0.0,
+            "max_mw": np.where(ledger == "wasted", placed.wasted_mw, asset),
+            "can_buy": can_buy,
+            "spur_km": 0.0,
+        }
+    )
+
+
+def _hours_context(
+    nodes: pd.DataFrame, node_ids: list[str], price: np.ndarray, config: EnergyConfig
+) -> _Hours:
+    """The year's hours, prices, hour weights and each site's node (see :class:`_Hours`)."""
+    hours = year_hours(config.reference_year)
+    node_of = {node: i for i, node in enumerate(node_ids)}
+    node_index = np.array([node_of.get(x, -1) for x in nodes["node"]], dtype="int64")
+    known = np.isfinite(price)
+    known_hours = known.sum(axis=1)
+    weight = np.where(known_hours > 0, len(hours) / np.maximum(known_hours, 1), 0.0)
+    node_text = nodes["node"].to_numpy(dtype=object)
+    own = np.array(
+        [x not in ("", FLAT_NODE) and (PROXY_MARK not in x or config.proxy_counts_surplus) for x in node_text]
+    )
+    return _Hours(hours, price, known, weight, node_index, node_text, own, config.surplus_price_usd_mwh)
 
 
 def surplus_profiles(
@@ -301,143 +525,38 @@ def surplus_profiles(
     log = log if log is not None else RowLog("energy")
     sites = sites.reset_index(drop=True)
     n = len(sites)
-    hours = year_hours(config.reference_year)
-    t = len(hours)
     nodes = _nodes(sites, config, log)
     node_ids = sorted(set(nodes["node"]) - {""})
-    node_of = {node: i for i, node in enumerate(node_ids)}
-    node_index = np.array([node_of.get(x, -1) for x in nodes["node"]], dtype="int64")
     price, price_years = _price_rows(node_ids, layers, config, log)
-    known = np.isfinite(price)
-    known_hours = known.sum(axis=1)
-    weight = np.where(known_hours > 0, t / np.maximum(known_hours, 1), 0.0)
+    ctx = _hours_context(nodes, node_ids, price, config)
+    t = len(ctx.hours)
     intensity = _intensity_rows(node_ids, layers, config)
-    shapes = _Shapes([], [])
-    category = sites["category"].to_numpy(dtype=object)
-    cap = sites["capacity_mw"].to_numpy(dtype="float64")
-    asset = sites["asset_mw"].to_numpy(dtype="float64")
-    shape = np.full(n, -1, dtype="int64")
-    wasted_mw = np.zeros(n)
-    why = np.full(n, "", dtype=object)
-
-    node_text = nodes["node"].to_numpy(dtype=object)
-    own = np.array(
-        [x not in ("", FLAT_NODE) and (PROXY_MARK not in x or config.proxy_counts_surplus) for x in node_text]
+    placed = _Placed(
+        _Shapes([], []), np.full(n, -1, dtype="int64"), np.zeros(n), np.full(n, "", dtype=object)
     )
-
-    def own_market(i: int | np.integer) -> bool:
-        return bool(own[i])
-
-    threshold = config.surplus_price_usd_mwh
+    category = sites["category"].to_numpy(dtype=object)
+    asset = sites["asset_mw"].to_numpy(dtype="float64")
     # flare gas: the gas flows every hour
     flare = category == "flare_gas"
     if flare.any():
-        shape[flare] = shapes.add("flare_gas:every hour", np.ones(t))
-        wasted_mw[flare] = asset[flare]
-    # nuclear and hydro: a share of output in the node's hours at or below the surplus price
-    cf_max = sites["capacity_factor_max"].to_numpy(dtype="float64")
-    for name in ("nuclear_surplus", "federal_hydro"):
-        members = np.flatnonzero(category == name)
-        share = _category(config, name).flexible_share
-        for i in members:
-            if not own_market(i):
-                why[i] = "no hourly prices in its region: no evidence of surplus hours"
-                continue
-            if name == "federal_hydro" and not np.isfinite(cf_max[i]):
-                why[i] = "no generation history (EIA-923): spill unknown"
-                continue
-            k = shapes.add(f"le{threshold:g}:{node_text[i]}", _surplus_hours(price[node_index[i]], threshold))
-            if not shapes.rows[k].any():
-                why[i] = f"no hour at or below {threshold:g} $/MWh at its hub"
-                continue
-            shape[i] = k
-            rate = cap[i] * (cf_max[i] if name == "federal_hydro" else 1.0)
-            wasted_mw[i] = rate * share
-        log.dropped[f"energy: {name} site without surplus hours (see basis)"] = int(
-            (why[members] != "").sum()
-        )
-    # stranded wind and solar: the market's curtailment, allocated and placed in time
-    market = np.array(
-        [hub_of(x).split(":")[0] if own[i] else "" for i, x in enumerate(node_text)], dtype=object
-    )
-    annual, region, daily = _stranded_annual(sites, market, layers, config, log)
-    no_data = np.isin(category, ["stranded_wind", "stranded_solar"]) & (region == "")
-    why[no_data] = "its market has no curtailment data here (only CAISO, ERCOT, SPP and MISO do)"
-    stranded = np.flatnonzero((annual > 0) & (region != ""))
-    if len(stranded):
-        light, bin_of = _daylight(
-            sites.geometry.x.to_numpy()[stranded], sites.geometry.y.to_numpy()[stranded], hours
-        )
-        for j, i in enumerate(stranded):
-            solar = category[i] == "stranded_solar"
-            fuel = "solar" if solar else "wind"
-            curve = light[bin_of[j]] if solar else np.ones(t)
-            if region[i] in daily:
-                key = f"{fuel}:{region[i]} daily:{bin_of[j] if solar else 'day'}"
-                if key not in shapes.ids:
-                    dist = _daily_spread(daily[region[i]][fuel], curve, hours, -8)[0]  # CAISO: Pacific dates
-                    shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)
-            elif node_index[i] >= 0 and own_market(i):
-                key = f"{fuel}:{node_text[i]} le{threshold:g}:{bin_of[j] if solar else 'all'}"
-                if key not in shapes.ids:
-                    dist = _surplus_hours(price[node_index[i]], threshold) * curve
-                    shapes.add(key, dist / dist.max() if dist.max() > 0 else dist)
-            else:
-                why[i] = "no curtailment data or surplus hours for its market"
-                continue
-            k = shapes.ids.index(key)
-            carried = _energy_hours(shapes.rows[k], node_index[i], known, weight)
-            if carried <= 0:
-                why[i] = "no hour in which its market curtails"
-                continue
-            shape[i] = k
-            wasted_mw[i] = min(annual[i] / carried, cap[i])
-        log.repair(
-            int(np.sum(wasted_mw[stranded] >= cap[stranded] - 1e-9)),
-            "energy: stranded plant's hourly curtailment capped at its nameplate",
-        )
-    # military installations: gensets for the engine hours federal rules allow
-    gensets = (category == "military_backup") & sites["offgrid"].to_numpy(dtype=bool)
-    if gensets.any():
-        every = max(int(t // max(config.military_engine_hours, 1.0)), 1)
-        row = np.zeros(t)
-        row[::every] = 1.0
-        row[int(config.military_engine_hours) * every :] = 0.0
-        shape[gensets] = shapes.add(f"engine hours:{config.military_engine_hours:g} h/yr", row)
-        wasted_mw[gensets] = asset[gensets]
-
-    ledger = np.where(np.isin(category, WASTED_CATEGORIES), "wasted", "bought")
-    can_buy = np.array([_category(config, c).can_buy for c in category]) & (node_index >= 0)
-    cost = np.array([_category(config, c).wasted_cost_usd_mwh for c in category], dtype="float64")
-    table = pd.DataFrame(
-        {
-            "site_id": sites["site_id"].to_numpy(dtype=object),
-            "category": category,
-            "ledger": ledger,
-            "node": node_index,
-            "shape": shape,
-            "wasted_mw": wasted_mw,
-            "wasted_cost_usd_mwh": cost,
-            "wasted_co2_t_per_mwh": 0.0,
-            "avoided_co2_t_per_mwh": 0.0,
-            "max_mw": np.where(ledger == "wasted", wasted_mw, asset),
-            "can_buy": can_buy,
-            "spur_km": 0.0,
-        }
-    )
-    shape_array = np.vstack(shapes.rows) if shapes.rows else np.zeros((0, t))
+        placed.shape[flare] = placed.shapes.add("flare_gas:every hour", np.ones(t))
+        placed.wasted_mw[flare] = asset[flare]
+    _place_flexible(sites, ctx, placed, config, log)
+    _place_stranded(sites, ctx, placed, layers, config, log)
+    _place_gensets(sites, placed, t, config.military_engine_hours)
+    shapes = placed.shapes
     profiles = SurplusProfiles(
         year=config.reference_year,
-        hours=hours,
+        hours=ctx.hours,
         node_ids=node_ids,
         price=price,
-        hour_weight=weight,
+        hour_weight=ctx.weight,
         intensity=intensity,
         shape_ids=shapes.ids,
-        shapes=shape_array,
-        sites=table,
+        shapes=np.vstack(shapes.rows) if shapes.rows else np.zeros((0, t)),
+        sites=_site_table(sites, ctx.node_index, placed, config),
     )
-    summary = _summary(profiles, nodes, price_years, why, config)
+    summary = _summary(profiles, nodes, price_years, placed.why, config)
     return profiles, summary
 
 
@@ -448,18 +567,9 @@ def _energy_hours(row: np.ndarray, node: int, known: np.ndarray, weight: np.ndar
     return float((row * known[node]).sum() * weight[node])
 
 
-def _summary(
-    profiles: SurplusProfiles,
-    nodes: pd.DataFrame,
-    price_years: list[int],
-    why: np.ndarray,
-    config: EnergyConfig,
-) -> pd.DataFrame:
-    """Per-site surplus MWh, hours, mean price and the node's price-duration summary."""
-    sites = profiles.sites
-    n = len(sites)
+def _node_stats(profiles: SurplusProfiles, threshold: float) -> dict[int, tuple[float, ...]]:
+    """Per node: mean price ($/MWh), hours a year at or below ``threshold``, p10/p50/p90 ($/MWh)."""
     known = np.isfinite(profiles.price)
-    threshold = config.surplus_price_usd_mwh
     node_stats = {}
     for j in range(len(profiles.node_ids)):
         p = profiles.price[j][known[j]]
@@ -468,6 +578,13 @@ def _summary(
             float((p <= threshold).sum() * profiles.hour_weight[j]) if len(p) else np.nan,
             *(np.percentile(p, [10, 50, 90]) if len(p) else (np.nan, np.nan, np.nan)),
         )
+    return node_stats
+
+
+def _shape_stats(profiles: SurplusProfiles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per site: its shape's energy (MWh per MW a year), hours on (h/yr) and mean price ($/MWh)."""
+    sites = profiles.sites
+    known = np.isfinite(profiles.price)
     pairs: dict[tuple[int, int], tuple[float, float, float]] = {}
     for k, j in set(zip(sites["shape"].tolist(), sites["node"].tolist(), strict=True)):
         if k < 0:
@@ -486,19 +603,16 @@ def _summary(
                 float(np.nansum(price * row * w) / pair_energy) if j >= 0 and pair_energy > 0 else np.nan
             )
         pairs[(k, j)] = (pair_energy, pair_hours, pair_price)
-    energy = np.array(
-        [pairs.get((k, j), (0.0, 0.0, np.nan))[0] for k, j in zip(sites["shape"], sites["node"], strict=True)]
+    keys = list(zip(sites["shape"], sites["node"], strict=True))
+    energy, hours_on, mean_price = (
+        np.array([pairs.get(key, (0.0, 0.0, np.nan))[c] for key in keys]) for c in range(3)
     )
-    hours_on = np.array(
-        [pairs.get((k, j), (0.0, 0.0, np.nan))[1] for k, j in zip(sites["shape"], sites["node"], strict=True)]
-    )
-    mean_price = np.array(
-        [pairs.get((k, j), (0.0, 0.0, np.nan))[2] for k, j in zip(sites["shape"], sites["node"], strict=True)]
-    )
-    in_wasted = (sites["ledger"] == "wasted").to_numpy()
-    wasted_mwh = np.where(in_wasted, sites["wasted_mw"].to_numpy() * energy, 0.0)
-    stats = np.array([node_stats.get(j, (np.nan,) * 5) for j in sites["node"]], dtype="float64").reshape(n, 5)
-    basis = np.where(
+    return energy, hours_on, mean_price
+
+
+def _price_basis(nodes: pd.DataFrame, config: EnergyConfig) -> np.ndarray:
+    """Per site, where its buy price comes from: proxy hub, flat fallback, off-grid or its market."""
+    return np.where(
         nodes["proxy"].to_numpy(dtype=object) != "",
         "proxy: " + nodes["proxy"].astype(str) + " priced at " + nodes["node"].map(hub_of).astype(str),
         np.where(
@@ -511,6 +625,23 @@ def _summary(
             ),
         ),
     )
+
+
+def _summary(
+    profiles: SurplusProfiles,
+    nodes: pd.DataFrame,
+    price_years: list[int],
+    why: np.ndarray,
+    config: EnergyConfig,
+) -> pd.DataFrame:
+    """Per-site surplus MWh, hours, mean price and the node's price-duration summary."""
+    sites = profiles.sites
+    n = len(sites)
+    node_stats = _node_stats(profiles, config.surplus_price_usd_mwh)
+    energy, hours_on, mean_price = _shape_stats(profiles)
+    in_wasted = (sites["ledger"] == "wasted").to_numpy()
+    wasted_mwh = np.where(in_wasted, sites["wasted_mw"].to_numpy() * energy, 0.0)
+    stats = np.array([node_stats.get(j, (np.nan,) * 5) for j in sites["node"]], dtype="float64").reshape(n, 5)
     year = pd.array(
         [price_years[j] if j >= 0 and price_years[j] else pd.NA for j in sites["node"]], dtype="Int64"
     )
@@ -518,7 +649,7 @@ def _summary(
         {
             "ledger": sites["ledger"].to_numpy(dtype=object),
             "node": nodes["node"].to_numpy(dtype=object),
-            "price_basis": basis,
+            "price_basis": _price_basis(nodes, config),
             "price_year": year,
             "wasted_peak_mw": np.where(in_wasted, sites["wasted_mw"].to_numpy(), 0.0),
             "wasted_mwh_per_year": wasted_mwh,

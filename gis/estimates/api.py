@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gis import __version__
-from gis.config.asics import asic_model
+from gis.config.asics import AsicModel, asic_model
 from gis.config.energy import EnergyConfig
 from gis.config.estimates import EstimatesConfig, assumptions
 from gis.config.scenario import Scenario, load_estimates_config
@@ -29,7 +29,14 @@ from gis.energy import published_comparison, surplus_by_category, surplus_profil
 from gis.energy.profiles import SurplusProfiles
 from gis.errors import GisError
 from gis.estimates import bitcoin, carbon, fleet, rollup
-from gis.estimates.calculator import FORMULAS, calculator, seed_claim_check, seed_claims_corrected
+from gis.estimates.calculator import (
+    CALCULATOR_DEFAULTS,
+    FORMULAS,
+    Reward,
+    calculator,
+    seed_claim_check,
+    seed_claims_corrected,
+)
 from gis.rowlog import RowLog
 from gis.scoring.columns import read_candidate_sites
 from gis.timing import stage
@@ -274,70 +281,34 @@ def _explorer_grid(result: fleet.FleetResult, config: EstimatesConfig, axes: dic
     return {"axes": {n: [float(x) for x in axes[n]] for n in names}, "ledgers": ledgers}
 
 
-def estimate(
-    sites: pd.DataFrame,
-    config: EstimatesConfig,
-    *,
-    profiles: SurplusProfiles,
-    network: dict | None = None,
-    scenario: str = "default",
-    surplus: dict | None = None,
-    explorer_axes: dict[str, list[float]] | None = None,
-) -> dict:
-    """The ``estimates.json`` content: the economic fleet on the sites' hourly energy.
-
-    Pure and deterministic: same sites, profiles, config and network, same result.
-
-    Parameters
-    ----------
-    sites
-        ``candidate_sites`` (the scoring stage's frame), row for row with ``profiles.sites``.
-    profiles
-        the sites' hourly wasted energy and buy prices (:func:`gis.energy.surplus_profiles`).
-    network
-        the :func:`network_from_layer` dict, needed only when the scenario says ``"from_data"``.
-    surplus
-        ``{"by_category": [...], "published": [...]}`` of :mod:`gis.energy.summary`, copied through.
-    explorer_axes
-        the explorer's grid axes; None: no ``explorer_grid``.
-
-    Power in GW, hashrate in EH/s, money in USD, CO2 in Mt CO2e a year.
-    """
-    c = config
-    asic = asic_model(c.asic_model)
-    network_ehs, network_assumption = _network_ehs(c, network)
-    checked = rollup.check_sites(sites)
+def _selection_frames(sites: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, RowLog]:
+    """The checked sites, ``sites`` with ``mineable_mw`` (MW) >= 0, and the log counting rows no fleet can use."""
     log = RowLog("estimates_selection")
+    checked = rollup.check_sites(sites)
     log.read(len(checked))
     kept = log.drop(checked, checked["excluded"], "excluded by scoring")
     mw = kept["mineable_mw"]
-    kept = log.drop(kept, ~(np.isfinite(mw) & (mw > 0)), "no positive mineable_mw (no fleet can stand there)")
+    log.drop(kept, ~(np.isfinite(mw) & (mw > 0)), "no positive mineable_mw (no fleet can stand there)")
     sites = sites.reset_index(drop=True).assign(
         mineable_mw=np.where(np.isfinite(checked["mineable_mw"]), checked["mineable_mw"], 0.0).clip(min=0.0)
     )
-    prof = _fleet_profiles(profiles, sites, c)
-    ranking = pd.DataFrame(
-        {"score": checked["score"], "rank": checked["rank"], "excluded": checked["excluded"]}
-    )
-    with stage("fleet"):
-        result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
-    with stage("monte_carlo"):
-        mc = fleet.monte_carlo(result, c, draws=c.uncertainty.draws)
-    per_site = result.sites.assign(
-        state=checked["state"].where(checked["state"] != "", "offshore").to_numpy(),
-        owner_class=checked["owner_class"].where(checked["owner_class"] != "", "unknown").to_numpy(),
-    )
+    return checked, sites, log
+
+
+def _height_and_subsidy(config: EstimatesConfig) -> tuple[int, float]:
+    """The expected block height on the scenario's ``network.as_of`` date and its subsidy (BTC/block)."""
     height = bitcoin.height_at(
-        c.network.as_of,
-        anchor_height=c.network.anchor_height,
-        anchor_date=c.network.anchor_date,
-        blocks_per_year=c.network.blocks_per_year,
+        config.network.as_of,
+        anchor_height=config.network.anchor_height,
+        anchor_date=config.network.anchor_date,
+        blocks_per_year=config.network.blocks_per_year,
     )
-    subsidy = float(bitcoin.block_subsidy_btc(height))
-    n = {k: v for k, v in result.national.items() if k != "seconds"}  # timing would break byte-identical runs
-    surplus = surplus or {}
-    wasted_potential_gw = sum(r.get("avg_gw", 0.0) for r in surplus.get("by_category", []))
-    national = {
+    return height, float(bitcoin.block_subsidy_btc(height))
+
+
+def _national(n: dict, network_ehs: float, height: int, subsidy: float, surplus: dict) -> dict:
+    """The national figures: the fleet's (GW, EH/s, BTC) with the network (EH/s, height, BTC) beside."""
+    return {
         **n,
         "sites": int(n["sites_in_fleet"]),
         "mineable_gw": n["installed_gw"],
@@ -348,18 +319,32 @@ def estimate(
         "block_height": height,
         "block_subsidy_btc": subsidy,
         "remaining_supply_btc": float(bitcoin.remaining_supply_btc(height)),
-        "wasted_energy_potential_gw": wasted_potential_gw,
+        "wasted_energy_potential_gw": sum(r.get("avg_gw", 0.0) for r in surplus.get("by_category", [])),
         "headline_ledger": "wasted",
     }
-    selection = {
-        "rule": c.selection.rule,
-        "value": c.selection.value,
-        "sites_considered": len(checked),
-        "sites_eligible": int((~checked["excluded"]).sum()),
-        "sites_selected": int(n["sites_in_fleet"]),
-        "row_log": log.as_dict(),
+
+
+def _estimate_formulas(config: EstimatesConfig) -> dict[str, str]:
+    """The formulas of the estimate, in words."""
+    return {
+        **FORMULAS,
+        "revenue_usd_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE, hashprice from subsidy + fees, price and "
+        "network + the fleet's own average hashrate",
+        "dispatch": "a fleet of C MW runs min(C, wasted MW) when its cost < revenue per MWh, and (where it may "
+        "buy) tops up at the hub price when that is below the revenue; otherwise it curtails",
+        "fleet_size": "per site, the C that maximises NPV = -capex(C) + sum of discounted yearly margins",
+        "selection": "every site whose optimal fleet has NPV > 0 (rule npv), with one dilution for the fleet",
+        "co2": "wasted energy: the genset's CO2 minus the flare's methane it destroys (flares), 0 for curtailed, "
+        "spilled or negative-price energy; bought energy: the hub's hourly grid intensity",
+        "bands": f"P10/P50/P90 of {config.uncertainty.draws:,} seeded draws (seed {config.uncertainty.seed}), the "
+        "fleet re-sized and re-selected in every draw",
     }
-    wasted_ehs = result.ledgers["wasted"]["hashrate_average_ehs"]
+
+
+def _used_assumptions(
+    c: EstimatesConfig, asic: AsicModel, network_assumption: dict, height: int, subsidy: float, year: int
+) -> dict:
+    """Every assumption of the estimate with its value, unit, meaning and source."""
     used = assumptions(c)
     used["network.hashrate_ehs"] = {**used["network.hashrate_ehs"], **network_assumption}
     used["asic"] = {
@@ -381,7 +366,7 @@ def estimate(
         "source": "50 BTC halved every 210,000 blocks (bitcoin/bitcoin chainparams.cpp, GetBlockSubsidy)",
     }
     used["reference_year"] = {
-        "value": prof.year,
+        "value": year,
         "unit": "year",
         "meaning": "year of the hourly market data every site's energy is dispatched on, repeated each year",
         "source": "EIA Wholesale Electricity Market Portal; CAISO curtailment (SOURCES.md §11-12)",
@@ -392,52 +377,138 @@ def estimate(
         "meaning": "new line a buying site builds: every candidate stands at a plant or interconnection",
         "source": "assumption: plants and retired plants keep their grid connection",
     }
-    used["formulas"] = {
-        **FORMULAS,
-        "revenue_usd_per_mwh": "hashprice / (J/TH x 2.4e-5 MWh) / PUE, hashprice from subsidy + fees, price and "
-        "network + the fleet's own average hashrate",
-        "dispatch": "a fleet of C MW runs min(C, wasted MW) when its cost < revenue per MWh, and (where it may "
-        "buy) tops up at the hub price when that is below the revenue; otherwise it curtails",
-        "fleet_size": "per site, the C that maximises NPV = -capex(C) + sum of discounted yearly margins",
-        "selection": "every site whose optimal fleet has NPV > 0 (rule npv), with one dilution for the fleet",
-        "co2": "wasted energy: the genset's CO2 minus the flare's methane it destroys (flares), 0 for curtailed, "
-        "spilled or negative-price energy; bought energy: the hub's hourly grid intensity",
-        "bands": f"P10/P50/P90 of {c.uncertainty.draws:,} seeded draws (seed {c.uncertainty.seed}), the "
-        "fleet re-sized and re-selected in every draw",
+    used["formulas"] = _estimate_formulas(c)
+    return used
+
+
+def _reward(config: EstimatesConfig, subsidy: float) -> Reward:
+    """The scenario's block reward (BTC per block) and uptime."""
+    return Reward(
+        subsidy_btc=subsidy,
+        fees_btc_per_block=config.network.fees_btc_per_block,
+        uptime=config.uptime,
+        blocks_per_year=config.network.blocks_per_year,
+    )
+
+
+def _per_site(result: fleet.FleetResult, checked: pd.DataFrame) -> pd.DataFrame:
+    """The fleet's per-site rows with ``state`` ("offshore" when blank) and ``owner_class`` ("unknown")."""
+    return result.sites.assign(
+        state=checked["state"].where(checked["state"] != "", "offshore").to_numpy(),
+        owner_class=checked["owner_class"].where(checked["owner_class"] != "", "unknown").to_numpy(),
+    )
+
+
+def _run_fleet(
+    prof: SurplusProfiles, checked: pd.DataFrame, c: EstimatesConfig, network_ehs: float
+) -> tuple[fleet.FleetResult, dict]:
+    """The economic fleet on the sites' profiles and its seeded Monte Carlo draws."""
+    ranking = pd.DataFrame(
+        {"score": checked["score"], "rank": checked["rank"], "excluded": checked["excluded"]}
+    )
+    with stage("fleet"):
+        result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
+    with stage("monte_carlo"):
+        mc = fleet.monte_carlo(result, c, draws=c.uncertainty.draws)
+    return result, mc
+
+
+def _selection(c: EstimatesConfig, checked: pd.DataFrame, n: dict, log: RowLog) -> dict:
+    """The selection rule and how many sites were considered, eligible and selected."""
+    return {
+        "rule": c.selection.rule,
+        "value": c.selection.value,
+        "sites_considered": len(checked),
+        "sites_eligible": int((~checked["excluded"]).sum()),
+        "sites_selected": int(n["sites_in_fleet"]),
+        "row_log": log.as_dict(),
     }
-    result_json = {
-        "scenario": scenario,
-        "tool_version": __version__,
-        "selection": selection,
-        "national": national,
-        "ledgers": result.ledgers,
-        "bands": mc["bands"],
-        "uncertainty": {k: v for k, v in mc.items() if k not in ("bands", "sensitivity")},
+
+
+def _groups(checked: pd.DataFrame, per_site: pd.DataFrame, surplus: dict) -> dict:
+    """The fleet's figures by category (with the wasted energy found), state and owner class."""
+    return {
         "categories": _categories(checked, per_site, surplus.get("by_category", [])),
         "by_category": _group(per_site, "category"),
         "by_state": _group(per_site, "state"),
         "by_owner_class": _group(per_site, "owner_class"),
+    }
+
+
+def _seed_claims(
+    c: EstimatesConfig,
+    asic: AsicModel,
+    network_ehs: float,
+    subsidy: float,
+    result: fleet.FleetResult,
+    n: dict,
+) -> dict:
+    """:func:`seed_claims_corrected` with the scenario's machines, reward and the fleet's EH/s and BTC."""
+    return seed_claims_corrected(
+        network_ehs=network_ehs,
+        efficiency_j_th=asic.efficiency_j_th,
+        pue=c.pue,
+        **_reward(c, subsidy).kwargs(),
+        wasted_fleet_ehs=result.ledgers["wasted"]["hashrate_average_ehs"],
+        fleet_btc_by_year=list(n["btc_by_year"]),
+    )
+
+
+def estimate(
+    sites: pd.DataFrame,
+    config: EstimatesConfig,
+    *,
+    profiles: SurplusProfiles,
+    network: dict | None = None,
+    scenario: str = "default",
+    surplus: dict | None = None,
+    explorer_axes: dict[str, list[float]] | None = None,
+) -> dict:
+    """The ``estimates.json`` content: the economic fleet on the sites' hourly energy.
+
+    Pure and deterministic: same sites, profiles, config and network, same result. Power in GW,
+    hashrate in EH/s, money in USD, CO2 in Mt CO2e a year.
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` (the scoring stage's frame), row for row with ``profiles.sites``.
+    profiles
+        the sites' hourly wasted energy and buy prices (:func:`gis.energy.surplus_profiles`).
+    network
+        the :func:`network_from_layer` dict, needed only when the scenario says ``"from_data"``.
+    surplus
+        ``{"by_category": [...], "published": [...]}`` of :mod:`gis.energy.summary`, copied through.
+    explorer_axes
+        the explorer's grid axes; None: no ``explorer_grid``.
+    """
+    c = config
+    asic = asic_model(c.asic_model)
+    network_ehs, network_assumption = _network_ehs(c, network)
+    checked, sites, log = _selection_frames(sites)
+    prof = _fleet_profiles(profiles, sites, c)
+    result, mc = _run_fleet(prof, checked, c, network_ehs)
+    per_site = _per_site(result, checked)
+    height, subsidy = _height_and_subsidy(c)
+    n = {k: v for k, v in result.national.items() if k != "seconds"}  # timing would break byte-identical runs
+    surplus = surplus or {}
+    result_json = {
+        "scenario": scenario,
+        "tool_version": __version__,
+        "selection": _selection(c, checked, n, log),
+        "national": _national(n, network_ehs, height, subsidy, surplus),
+        "ledgers": result.ledgers,
+        "bands": mc["bands"],
+        "uncertainty": {k: v for k, v in mc.items() if k not in ("bands", "sensitivity")},
+        **_groups(checked, per_site, surplus),
         "projection": result.projection,
         "supply_curve": result.supply_curve,
         "surplus": surplus,
         "sensitivity": mc["sensitivity"],
         "seed_claim_check": seed_claim_check(),
-        "seed_claims": seed_claims_corrected(
-            network_ehs=network_ehs,
-            efficiency_j_th=asic.efficiency_j_th,
-            pue=c.pue,
-            uptime=c.uptime,
-            subsidy_btc=subsidy,
-            fees_btc_per_block=c.network.fees_btc_per_block,
-            blocks_per_year=c.network.blocks_per_year,
-            wasted_fleet_ehs=wasted_ehs,
-            fleet_btc_by_year=list(n["btc_by_year"]),
-        ),
-        "fleet": {
-            "site_ids": per_site.loc[per_site["in_fleet"], "site_id"].tolist(),
-            "sites": _fleet_site_rows(per_site),
-        },
-        "assumptions": used,
+        "seed_claims": _seed_claims(c, asic, network_ehs, subsidy, result, n),
+        "fleet": _fleet_json(per_site),
+        "assumptions": _used_assumptions(c, asic, network_assumption, height, subsidy, prof.year),
     }
     if explorer_axes:
         with stage("explorer_grid"):
@@ -457,6 +528,14 @@ FLEET_SITE_COLUMNS = (
     "btc_per_year",
 )
 """Per-site fleet figures written into estimates.json (sites with a fleet) and onto the sites."""
+
+
+def _fleet_json(per_site: pd.DataFrame) -> dict:
+    """The ids of the sites with a fleet and their per-site figures (:data:`FLEET_SITE_COLUMNS`)."""
+    return {
+        "site_ids": per_site.loc[per_site["in_fleet"], "site_id"].tolist(),
+        "sites": _fleet_site_rows(per_site),
+    }
 
 
 def _fleet_site_rows(per_site: pd.DataFrame) -> dict[str, dict]:
@@ -579,6 +658,36 @@ ESTIMATE_LAYERS = ("market_prices", "market_mix", "curtailment_daily", "btc_netw
 """The layers of ``layers.gpkg`` the estimate stage reads (those present)."""
 
 
+def _stage_config(scenario: Scenario, network_ehs: float | None) -> EstimatesConfig:
+    """The scenario's ``[estimates]`` with ``network_ehs`` (EH/s, > 0) as its network hashrate when given."""
+    config = scenario.estimates
+    if network_ehs is None:
+        return config
+    if not (math.isfinite(network_ehs) and network_ehs > 0):
+        raise GisError(
+            f"network hashrate must be > 0 EH/s, got {network_ehs}",
+            field="--network-ehs",
+            fix="pass a positive number of EH/s",
+        )
+    return config.with_network_ehs(network_ehs)
+
+
+def _stage_network(
+    config: EstimatesConfig, layers: dict[str, pd.DataFrame], layers_file: Path | str
+) -> dict | None:
+    """The :func:`network_from_layer` dict when the scenario takes the hashrate from data, else None."""
+    if config.network.hashrate_ehs != "from_data":
+        return None
+    if "btc_network" not in layers:
+        raise GisError(
+            "the scenario takes the network hashrate from data, but layers.gpkg has no btc_network",
+            file=layers_file,
+            field="estimates.network.hashrate_ehs",
+            fix="run `gis build` with the Bitcoin network sources, or set a number of EH/s",
+        )
+    return network_from_layer(layers["btc_network"])
+
+
 def estimate_stage(
     sites: pd.DataFrame,
     layers: dict[str, pd.DataFrame],
@@ -603,30 +712,13 @@ def estimate_stage(
     layers_file
         the file the layers came from, named in messages.
     """
-    config = scenario.estimates
-    if network_ehs is not None:
-        if not (math.isfinite(network_ehs) and network_ehs > 0):
-            raise GisError(
-                f"network hashrate must be > 0 EH/s, got {network_ehs}",
-                field="--network-ehs",
-                fix="pass a positive number of EH/s",
-            )
-        config = config.with_network_ehs(network_ehs)
+    config = _stage_config(scenario, network_ehs)
     if "market_prices" not in layers and console is not None:
         console.print(
             "[yellow]warning:[/] no market_prices layer in layers.gpkg: no surplus hours, every grid site buys at "
             f"the flat {scenario.energy.fallback_price_usd_mwh:g} $/MWh (rebuild layers with `gis build`)"
         )
-    network = None
-    if config.network.hashrate_ehs == "from_data":
-        if "btc_network" not in layers:
-            raise GisError(
-                "the scenario takes the network hashrate from data, but layers.gpkg has no btc_network",
-                file=layers_file,
-                field="estimates.network.hashrate_ehs",
-                fix="run `gis build` with the Bitcoin network sources, or set a number of EH/s",
-            )
-        network = network_from_layer(layers["btc_network"])
+    network = _stage_network(config, layers, layers_file)
     with stage("hourly"):
         profiles, surplus = profiles_for_sites(sites, layers, scenario.energy)
     explorer = getattr(scenario, "explorer", None)
@@ -644,23 +736,13 @@ def estimate_stage(
     return result
 
 
-def calculator_command(
-    *,
-    gw: float,
-    asic_watts: float | None,
-    asic_ths: float | None,
-    network_ehs: float | None,
-    pue: float | None,
-    uptime: float | None,
-    subsidy: float | None,
-    fees: float | None,
-    as_json: bool,
-    console: Console,
-) -> dict:
-    """``gis estimate --gw ...``: calculator mode. Options left out take: the default scenario's
-    ASIC (both W and TH/s) and network hashrate, PUE 1.0, uptime 1.0, 3.125 BTC subsidy, no fees;
-    the output says which were defaulted. JSON on stdout with ``as_json``, else a table."""
-    defaulted: dict[str, str] = {}
+def _calculator_machine_and_network(
+    asic_watts: float | None, asic_ths: float | None, network_ehs: float | None, defaulted: dict[str, str]
+) -> tuple[float, float, float]:
+    """The ASIC's W and TH/s and the network's EH/s, from the default scenario where left out.
+
+    Each defaulted input is named in ``defaulted`` with where its value came from.
+    """
     if (asic_watts is None) != (asic_ths is None):
         raise GisError(
             "give both --asic-watts and --asic-ths, or neither",
@@ -686,34 +768,11 @@ def calculator_command(
             )
         network_ehs = float(config.network.hashrate_ehs)
         defaulted["network_ehs"] = "default scenario's network hashrate"
-    for name, value, default in (
-        ("pue", pue, 1.0),
-        ("uptime", uptime, 1.0),
-        ("subsidy", subsidy, 3.125),
-        ("fees", fees, 0.0),
-    ):
-        if value is None:
-            defaulted[name] = f"calculator default {default}"
-    result = calculator(
-        gw=gw,
-        asic_watts=asic_watts,
-        asic_ths=asic_ths,
-        network_ehs=network_ehs,
-        pue=1.0 if pue is None else pue,
-        uptime=1.0 if uptime is None else uptime,
-        subsidy=3.125 if subsidy is None else subsidy,
-        fees=0.0 if fees is None else fees,
-    )
-    for name, why in defaulted.items():
-        result["assumptions"][name]["source"] = why
-    for name, entry in result["assumptions"].items():
-        if name != "formulas" and "source" not in entry:
-            entry["source"] = "given on the command line" if name not in {"efficiency_j_th"} else "derived"
-    result = _finite(result)
-    if as_json:
-        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        sys.stdout.flush()
-        return result
+    return asic_watts, asic_ths, network_ehs
+
+
+def _print_calculator(result: dict, gw: float, console: Console) -> None:
+    """Calculator mode's figures, assumptions and formulas as tables on ``console``."""
     t = Table(title=f"Calculator: {gw:g} GW")
     t.add_column("figure")
     t.add_column("value", justify="right")
@@ -738,4 +797,43 @@ def calculator_command(
     console.print(a)
     for name, text in result["assumptions"]["formulas"].items():
         console.print(f"{name} = {text}", highlight=False)
+
+
+def calculator_command(
+    *,
+    gw: float,
+    asic_watts: float | None,
+    asic_ths: float | None,
+    network_ehs: float | None,
+    pue: float | None,
+    uptime: float | None,
+    subsidy: float | None,
+    fees: float | None,
+    as_json: bool,
+    console: Console,
+) -> dict:
+    """``gis estimate --gw ...``: calculator mode. Options left out take: the default scenario's
+    ASIC (both W and TH/s) and network hashrate, PUE 1.0, uptime 1.0, 3.125 BTC subsidy, no fees;
+    the output says which were defaulted. JSON on stdout with ``as_json``, else a table."""
+    defaulted: dict[str, str] = {}
+    asic_watts, asic_ths, network_ehs = _calculator_machine_and_network(
+        asic_watts, asic_ths, network_ehs, defaulted
+    )
+    given = {"pue": pue, "uptime": uptime, "subsidy": subsidy, "fees": fees}
+    for name, value in given.items():
+        if value is None:
+            defaulted[name] = f"calculator default {CALCULATOR_DEFAULTS[name]}"
+    chosen = {k: CALCULATOR_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    result = calculator(gw=gw, asic_watts=asic_watts, asic_ths=asic_ths, network_ehs=network_ehs, **chosen)
+    for name, why in defaulted.items():
+        result["assumptions"][name]["source"] = why
+    for name, entry in result["assumptions"].items():
+        if name != "formulas" and "source" not in entry:
+            entry["source"] = "given on the command line" if name not in {"efficiency_j_th"} else "derived"
+    result = _finite(result)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        sys.stdout.flush()
+        return result
+    _print_calculator(result, gw, console)
     return result

@@ -6,13 +6,23 @@ Also recomputes the seed claim ("5 GW = 1.66 M machines = 33 EH/s; 20 GW = 6.66 
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from typing import TypedDict
 
 from gis.errors import GisError
 from gis.estimates import bitcoin
 
-__all__ = ["FORMULAS", "SEED_CLAIM", "calculator", "seed_claim_check", "seed_claims_corrected"]
+__all__ = [
+    "CALCULATOR_DEFAULTS",
+    "FORMULAS",
+    "SEED_CLAIM",
+    "Reward",
+    "calculator",
+    "seed_claim_check",
+    "seed_claims_corrected",
+]
 
 FORMULAS = {
     "it_power_w": "site power (W) / PUE",
@@ -56,6 +66,42 @@ SEED_CLAIM: _SeedClaim = {
 """The claim as stated; the network hashrate is the 7-day figure of 2025-12-27 (1,070 EH/s)."""
 
 
+@dataclass(frozen=True)
+class Reward:
+    """What turns a fleet's hashrate into BTC: the block reward and the share of the year mining.
+
+    ``subsidy_btc`` and ``fees_btc_per_block`` in BTC per block, ``uptime`` in (0, 1],
+    ``blocks_per_year`` in blocks a year. :meth:`kwargs` are the keyword arguments of
+    :func:`gis.estimates.bitcoin.expected_btc_per_year` and :func:`seed_claims_corrected`.
+    """
+
+    subsidy_btc: float = 3.125
+    fees_btc_per_block: float = 0.0
+    uptime: float = 1.0
+    blocks_per_year: float = 52_560
+
+    def kwargs(self) -> dict[str, float]:
+        """The fields as keyword arguments."""
+        return dataclasses.asdict(self)
+
+    def issuance_btc_per_year(self) -> float:
+        """BTC the whole network earns in a year: blocks a year x (subsidy + mean fees per block)."""
+        return float(
+            bitcoin.network_issuance_btc_per_year(
+                self.subsidy_btc, self.fees_btc_per_block, blocks_per_year=self.blocks_per_year
+            )
+        )
+
+
+CALCULATOR_DEFAULTS = {
+    "pue": 1.0,
+    "uptime": Reward.uptime,
+    "subsidy": Reward.subsidy_btc,
+    "fees": Reward.fees_btc_per_block,
+}
+"""Calculator mode's value of each option left out (PUE 1, uptime 1, BTC per block)."""
+
+
 def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     value = float(value)
     ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
@@ -66,6 +112,62 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
             fix=f"pass a finite {'non-negative' if allow_zero else 'positive'} number",
         )
     return value
+
+
+def _check_ratios(pue: float, uptime: float) -> None:
+    """Refuse a PUE below 1 or an uptime outside (0, 1]."""
+    if not (math.isfinite(pue) and pue >= 1.0):
+        raise GisError(
+            f"PUE must be >= 1, got {pue}",
+            field="--pue",
+            fix="PUE is site power / IT power: 1.0 ideal, ~1.03-1.5 in practice",
+        )
+    if not (math.isfinite(uptime) and 0.0 < uptime <= 1.0):
+        raise GisError(
+            f"uptime must be in (0, 1], got {uptime}",
+            field="--uptime",
+            fix="give the share of the year mining, e.g. 0.95",
+        )
+
+
+def _checked_inputs(
+    gw: float,
+    asic_watts: float,
+    asic_ths: float,
+    network_ehs: float,
+    subsidy: float,
+    fees: float,
+    pue: float,
+    uptime: float,
+) -> tuple[float, ...]:
+    """The calculator's inputs as floats (GW, W, TH/s, EH/s, BTC, BTC), refused when out of range."""
+    _check_ratios(pue, uptime)
+    sizes = {"gw": gw, "asic_watts": asic_watts, "asic_ths": asic_ths, "network_ehs": network_ehs}
+    checked = [_positive(name, value) for name, value in sizes.items()]
+    return (
+        *checked,
+        _positive("subsidy", subsidy, allow_zero=True),
+        _positive("fees", fees, allow_zero=True),
+    )
+
+
+def _calculator_assumptions(
+    gw: float, asic_watts: float, asic_ths: float, network_ehs: float, pue: float, reward: Reward
+) -> dict:
+    """Every calculator input with its value, unit and meaning, and the formulas."""
+    return {
+        "gw": {"value": gw, "unit": "GW", "meaning": "site power"},
+        "asic_watts": {"value": asic_watts, "unit": "W", "meaning": "wall power per machine"},
+        "asic_ths": {"value": asic_ths, "unit": "TH/s", "meaning": "hashrate per machine"},
+        "efficiency_j_th": {"value": asic_watts / asic_ths, "unit": "J/TH", "meaning": "W / TH/s"},
+        "network_ehs": {"value": network_ehs, "unit": "EH/s", "meaning": "network before the fleet"},
+        "pue": {"value": pue, "unit": "1", "meaning": "site power / IT power"},
+        "uptime": {"value": reward.uptime, "unit": "1", "meaning": "share of the year mining"},
+        "subsidy": {"value": reward.subsidy_btc, "unit": "BTC/block", "meaning": "block subsidy"},
+        "fees": {"value": reward.fees_btc_per_block, "unit": "BTC/block", "meaning": "mean fees per block"},
+        "blocks_per_year": {"value": reward.blocks_per_year, "unit": "blocks/yr", "meaning": "6 x 24 x 365"},
+        "formulas": dict(FORMULAS),
+    }
 
 
 def calculator(
@@ -109,34 +211,13 @@ def calculator(
         for a non-positive power, hashrate or network, PUE < 1, uptime outside (0, 1], negative
         subsidy or fees.
     """
-    gw = _positive("gw", gw)
-    asic_watts = _positive("asic_watts", asic_watts)
-    asic_ths = _positive("asic_ths", asic_ths)
-    network_ehs = _positive("network_ehs", network_ehs)
-    subsidy = _positive("subsidy", subsidy, allow_zero=True)
-    fees = _positive("fees", fees, allow_zero=True)
-    if not (math.isfinite(pue) and pue >= 1.0):
-        raise GisError(
-            f"PUE must be >= 1, got {pue}",
-            field="--pue",
-            fix="PUE is site power / IT power: 1.0 ideal, ~1.03-1.5 in practice",
-        )
-    if not (math.isfinite(uptime) and 0.0 < uptime <= 1.0):
-        raise GisError(
-            f"uptime must be in (0, 1], got {uptime}",
-            field="--uptime",
-            fix="give the share of the year mining, e.g. 0.95",
-        )
+    gw, asic_watts, asic_ths, network_ehs, subsidy, fees = _checked_inputs(
+        gw, asic_watts, asic_ths, network_ehs, subsidy, fees, pue, uptime
+    )
+    reward = Reward(subsidy, fees, uptime, blocks_per_year)
     it_w = float(bitcoin.it_power_w(gw * 1e9, pue))
-    ths = float(bitcoin.hashrate_ths(it_w, asic_watts / asic_ths))
-    ehs = ths / 1e6
-    kw = {
-        "subsidy_btc": subsidy,
-        "fees_btc_per_block": fees,
-        "uptime": uptime,
-        "blocks_per_year": blocks_per_year,
-    }
-    btc = float(bitcoin.expected_btc_per_year(ehs, network_ehs, **kw))
+    ehs = float(bitcoin.hashrate_ths(it_w, asic_watts / asic_ths)) / 1e6
+    btc = float(bitcoin.expected_btc_per_year(ehs, network_ehs, **reward.kwargs()))
     return {
         "machines": float(bitcoin.machine_count(it_w, asic_watts)),
         "it_gw": it_w / 1e9,
@@ -144,23 +225,9 @@ def calculator(
         "share_of_network": float(bitcoin.share_of_network(uptime * ehs, network_ehs)),
         "btc_per_year": btc,
         "btc_per_day": btc / 365.0,
-        "naive_btc_per_year": float(bitcoin.naive_btc_per_year(ehs, network_ehs, **kw)),
-        "network_issuance_btc_per_year": float(
-            bitcoin.network_issuance_btc_per_year(subsidy, fees, blocks_per_year=blocks_per_year)
-        ),
-        "assumptions": {
-            "gw": {"value": gw, "unit": "GW", "meaning": "site power"},
-            "asic_watts": {"value": asic_watts, "unit": "W", "meaning": "wall power per machine"},
-            "asic_ths": {"value": asic_ths, "unit": "TH/s", "meaning": "hashrate per machine"},
-            "efficiency_j_th": {"value": asic_watts / asic_ths, "unit": "J/TH", "meaning": "W / TH/s"},
-            "network_ehs": {"value": network_ehs, "unit": "EH/s", "meaning": "network before the fleet"},
-            "pue": {"value": pue, "unit": "1", "meaning": "site power / IT power"},
-            "uptime": {"value": uptime, "unit": "1", "meaning": "share of the year mining"},
-            "subsidy": {"value": subsidy, "unit": "BTC/block", "meaning": "block subsidy"},
-            "fees": {"value": fees, "unit": "BTC/block", "meaning": "mean fees per block"},
-            "blocks_per_year": {"value": blocks_per_year, "unit": "blocks/yr", "meaning": "6 x 24 x 365"},
-            "formulas": dict(FORMULAS),
-        },
+        "naive_btc_per_year": float(bitcoin.naive_btc_per_year(ehs, network_ehs, **reward.kwargs())),
+        "network_issuance_btc_per_year": reward.issuance_btc_per_year(),
+        "assumptions": _calculator_assumptions(gw, asic_watts, asic_ths, network_ehs, pue, reward),
     }
 
 
@@ -216,13 +283,68 @@ def seed_claim_check(*, s21_watts: float = 3500.0, s21_ths: float = 200.0) -> di
             "asic_watts": SEED_CLAIM["asic_watts"],
             "asic_ths": SEED_CLAIM["asic_ths"],
             "network_ehs": SEED_CLAIM["network_ehs"],
-            "pue": 1.0,
-            "uptime": 1.0,
-            "subsidy_btc": 3.125,
-            "fees_btc_per_block": 0.0,
+            "pue": CALCULATOR_DEFAULTS["pue"],
+            "uptime": Reward.uptime,
+            "subsidy_btc": Reward.subsidy_btc,
+            "fees_btc_per_block": Reward.fees_btc_per_block,
         },
         "cases": cases,
         "verdict": verdict,
+    }
+
+
+def _gw_cases(
+    issuance: float, network_ehs: float, efficiency_j_th: float, pue: float, uptime: float
+) -> list[dict]:
+    """The claim's 5 and 20 GW: installed and average EH/s, share of the network, BTC a year."""
+    cases = []
+    for claimed in SEED_CLAIM["cases"]:
+        ehs = claimed["gw"] * 1e3 / (pue * efficiency_j_th)
+        avg = uptime * ehs
+        share = avg / (network_ehs + avg)
+        cases.append(
+            {
+                "gw": claimed["gw"],
+                "claimed_hashrate_ehs": claimed["hashrate_ehs"],
+                "hashrate_installed_ehs": ehs,
+                "hashrate_average_ehs": avg,
+                "share_of_network": share,
+                "claimed_btc_per_year": claimed["btc_per_year"],
+                "btc_per_year": float(issuance * share),
+            }
+        )
+    return cases
+
+
+def _network_shares(
+    issuance: float, network_ehs: float, efficiency_j_th: float, pue: float, uptime: float
+) -> list[dict]:
+    """The average EH/s and GW (average and installed) a fleet needs for 50 / 90 / 99 % of the network."""
+    shares = []
+    for s in (0.5, 0.9, 0.99):
+        avg = s * network_ehs / (1.0 - s)
+        shares.append(
+            {
+                "share": s,
+                "hashrate_average_ehs": avg,
+                "gw_average": avg * pue * efficiency_j_th / 1e3,
+                "gw_installed": avg * pue * efficiency_j_th / 1e3 / uptime,
+                "btc_per_year": float(issuance * s),
+            }
+        )
+    return shares
+
+
+def _wasted_ledger(
+    issuance: float, network_ehs: float, fleet_ehs: float, pue: float, efficiency_j_th: float
+) -> dict:
+    """The wasted ledger's fleet: average EH/s, share of the network, GW of site power, BTC a year."""
+    share = fleet_ehs / (network_ehs + fleet_ehs)
+    return {
+        "hashrate_average_ehs": float(fleet_ehs),
+        "share_of_network": float(share),
+        "gw_average": float(fleet_ehs * pue * efficiency_j_th / 1e3),
+        "btc_per_year": float(issuance * share),
     }
 
 
@@ -260,37 +382,7 @@ def seed_claims_corrected(
     the claim), ``network_share`` (the average EH/s and GW of site power a fleet needs for 50 /
     90 / 99 % of the network: u.H = s N / (1 - s)), ``wasted_ledger`` and ``years_to_reserve``.
     """
-    issuance = bitcoin.network_issuance_btc_per_year(
-        subsidy_btc, fees_btc_per_block, blocks_per_year=blocks_per_year
-    )
-    cases = []
-    for claimed in SEED_CLAIM["cases"]:
-        ehs = claimed["gw"] * 1e3 / (pue * efficiency_j_th)
-        avg = uptime * ehs
-        share = avg / (network_ehs + avg)
-        cases.append(
-            {
-                "gw": claimed["gw"],
-                "claimed_hashrate_ehs": claimed["hashrate_ehs"],
-                "hashrate_installed_ehs": ehs,
-                "hashrate_average_ehs": avg,
-                "share_of_network": share,
-                "claimed_btc_per_year": claimed["btc_per_year"],
-                "btc_per_year": float(issuance * share),
-            }
-        )
-    shares = []
-    for s in (0.5, 0.9, 0.99):
-        avg = s * network_ehs / (1.0 - s)
-        shares.append(
-            {
-                "share": s,
-                "hashrate_average_ehs": avg,
-                "gw_average": avg * pue * efficiency_j_th / 1e3,
-                "gw_installed": avg * pue * efficiency_j_th / 1e3 / uptime,
-                "btc_per_year": float(issuance * s),
-            }
-        )
+    issuance = Reward(subsidy_btc, fees_btc_per_block, uptime, blocks_per_year).issuance_btc_per_year()
     out: dict = {
         "claim": SEED_CLAIM["text"] + '; "all remaining bitcoin mined in the USA"',
         "formula": "share = u.H / (N + u.H); u.H for share s = s N / (1 - s); GW = EH/s x J/TH x PUE / 1,000",
@@ -302,17 +394,11 @@ def seed_claims_corrected(
             "subsidy_btc": subsidy_btc,
             "fees_btc_per_block": fees_btc_per_block,
         },
-        "gw_cases": cases,
-        "network_share": shares,
+        "gw_cases": _gw_cases(issuance, network_ehs, efficiency_j_th, pue, uptime),
+        "network_share": _network_shares(issuance, network_ehs, efficiency_j_th, pue, uptime),
     }
     if wasted_fleet_ehs is not None:
-        share = wasted_fleet_ehs / (network_ehs + wasted_fleet_ehs)
-        out["wasted_ledger"] = {
-            "hashrate_average_ehs": float(wasted_fleet_ehs),
-            "share_of_network": float(share),
-            "gw_average": float(wasted_fleet_ehs * pue * efficiency_j_th / 1e3),
-            "btc_per_year": float(issuance * share),
-        }
+        out["wasted_ledger"] = _wasted_ledger(issuance, network_ehs, wasted_fleet_ehs, pue, efficiency_j_th)
     if fleet_btc_by_year is not None:
         from gis.estimates.fleet import years_to_btc
 

@@ -205,52 +205,41 @@ def read_eia860m(fetched: Fetched, log: RowLog) -> pd.DataFrame:
     return out
 
 
-def aggregate_eia860m_workbook(path: Path, log: RowLog) -> pd.DataFrame:
-    """Sum the generators of the ``Operating`` and ``Retired`` sheets per plant and sheet.
-
-    Mirrors the plant-level copy: nameplate MW summed; technology and operator of the
-    generators with the most MW; status ``retired`` on the Retired sheet (``retooled`` when the
-    plant also has operating generators), ``retiring`` on the Operating sheet when a generator
-    has a planned retirement (earliest month), else ``operating``; plants below
-    :data:`MIN_STATUS_PLANT_MW` left out (counted).
-    """
-    sheets = {}
-    for sheet, (month_col, year_col) in EIA860M_DATE_COLUMNS.items():
-        raw = _read_sheet(path, sheet, marker="Plant ID", where=str(path))
-        wanted = {**EIA860M_WORKBOOK_COLUMNS, "month": month_col, "year": year_col}
-        header = {str(c).strip(): c for c in raw.columns}
-        for col in wanted.values():
-            if col not in header:
-                raise GisError(
-                    f"the EIA-860M workbook sheet '{sheet}' lacks the column '{col}'",
-                    file=path,
-                    field=col,
-                    fix="use the monthly generator workbook from https://www.eia.gov/electricity/data/eia860m/",
-                )
-        gen = pd.DataFrame({key: raw[header[col]] for key, col in wanted.items()})
-        gen["plant_id"] = _number(gen["plant_id"])
-        notes = gen["plant_id"].isna()
-        if notes.any():
-            log.note(
-                f"EIA-860M sheet {sheet}: {int(notes.sum())} note/blank lines without a Plant ID skipped"
+def _eia860m_generators(path: Path, sheet: str, month_col: str, year_col: str, log: RowLog) -> pd.DataFrame:
+    """One sheet's generator rows: canonical columns, ``capacity_mw`` (MW), ``date`` ``YYYY-MM`` or ""."""
+    raw = _read_sheet(path, sheet, marker="Plant ID", where=str(path))
+    wanted = {**EIA860M_WORKBOOK_COLUMNS, "month": month_col, "year": year_col}
+    header = {str(c).strip(): c for c in raw.columns}
+    for col in wanted.values():
+        if col not in header:
+            raise GisError(
+                f"the EIA-860M workbook sheet '{sheet}' lacks the column '{col}'",
+                file=path,
+                field=col,
+                fix="use the monthly generator workbook from https://www.eia.gov/electricity/data/eia860m/",
             )
-        gen = gen.loc[~notes]
-        log.note(f"EIA-860M sheet {sheet}: {len(gen):,} generator rows")
-        gen["capacity_mw"] = _number(gen["capacity_mw"]).fillna(0.0)
-        month = _number(gen["month"])
-        year = _number(gen["year"])
-        ok = year.notna() & month.between(1, 12)
-        gen["date"] = np.where(
-            ok,
-            year.fillna(0).astype(int).astype(str)
-            + "-"
-            + month.fillna(0).astype(int).astype(str).str.zfill(2),
-            "",
-        )
-        gen["sheet"] = sheet
-        sheets[sheet] = gen
-    gen = pd.concat(sheets.values(), ignore_index=True)
-    gen["plant_id"] = gen["plant_id"].astype("int64")
+    gen = pd.DataFrame({key: raw[header[col]] for key, col in wanted.items()})
+    gen["plant_id"] = _number(gen["plant_id"])
+    notes = gen["plant_id"].isna()
+    if notes.any():
+        log.note(f"EIA-860M sheet {sheet}: {int(notes.sum())} note/blank lines without a Plant ID skipped")
+    gen = gen.loc[~notes]
+    log.note(f"EIA-860M sheet {sheet}: {len(gen):,} generator rows")
+    gen["capacity_mw"] = _number(gen["capacity_mw"]).fillna(0.0)
+    month = _number(gen["month"])
+    year = _number(gen["year"])
+    ok = year.notna() & month.between(1, 12)
+    gen["date"] = np.where(
+        ok,
+        year.fillna(0).astype(int).astype(str) + "-" + month.fillna(0).astype(int).astype(str).str.zfill(2),
+        "",
+    )
+    gen["sheet"] = sheet
+    return gen
+
+
+def _eia860m_plants(gen: pd.DataFrame) -> pd.DataFrame:
+    """Generators summed per (sheet, plant): MW, dominant technology and operator, retirement month."""
     keys = ["sheet", "plant_id"]
     plants = gen.groupby(keys, sort=True).agg(
         plant_name=("plant_name", "first"),
@@ -277,6 +266,25 @@ def aggregate_eia860m_workbook(path: Path, log: RowLog) -> pd.DataFrame:
         ["retooled", "retired", "retiring"],
         default="operating",
     )
+    return plants
+
+
+def aggregate_eia860m_workbook(path: Path, log: RowLog) -> pd.DataFrame:
+    """Sum the generators of the ``Operating`` and ``Retired`` sheets per plant and sheet.
+
+    Mirrors the plant-level copy: nameplate MW summed; technology and operator of the
+    generators with the most MW; status ``retired`` on the Retired sheet (``retooled`` when the
+    plant also has operating generators), ``retiring`` on the Operating sheet when a generator
+    has a planned retirement (earliest month), else ``operating``; plants below
+    :data:`MIN_STATUS_PLANT_MW` left out (counted).
+    """
+    sheets = [
+        _eia860m_generators(path, sheet, month_col, year_col, log)
+        for sheet, (month_col, year_col) in EIA860M_DATE_COLUMNS.items()
+    ]
+    gen = pd.concat(sheets, ignore_index=True)
+    gen["plant_id"] = gen["plant_id"].astype("int64")
+    plants = _eia860m_plants(gen)
     log.read(len(plants))
     plants = log.drop(
         plants,

@@ -71,6 +71,30 @@ def normalise_plant_name(names: pd.Series) -> pd.Series:
     return text.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
+def _by_given_id(status: pd.DataFrame, p_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each status row's given plant id (NaN: none) and the position of that plant in ``p_ids`` (NaN: absent)."""
+    n = len(status)
+    given = (
+        pd.to_numeric(status["plant_id"], errors="coerce").to_numpy(dtype="float64")
+        if "plant_id" in status.columns
+        else np.full(n, np.nan)
+    )
+    pos_of_id = pd.Series(np.arange(len(p_ids)), index=p_ids)
+    pos_of_id = pos_of_id[~pos_of_id.index.duplicated()]
+    return given, pd.Series(given).map(pos_of_id).to_numpy(dtype="float64")
+
+
+def _best_pairs(pairs: pd.DataFrame, claimed_by_id: np.ndarray) -> pd.DataFrame:
+    """One pair per status row: a name match first, else the nearest plant no other row claimed."""
+    order = ["s", "priority", "neg_sim", "dist_m", "p"]
+    named = pairs.loc[pairs["priority"] < 2].sort_values(order).drop_duplicates("s")
+    claimed = np.union1d(named["p"].to_numpy(), claimed_by_id)
+    located = pairs.loc[
+        (pairs["priority"] == 2) & ~pairs["s"].isin(named["s"]) & ~pairs["p"].isin(claimed)
+    ].sort_values(order)
+    return pd.concat([named, located.drop_duplicates("s")])
+
+
 def join_status(
     status: gpd.GeoDataFrame,
     plants: gpd.GeoDataFrame,
@@ -92,19 +116,10 @@ def join_status(
     n = len(status)
     chosen = np.full(n, -1, dtype="int64")
     method = np.full(n, "none", dtype=object)
-
-    given = (
-        pd.to_numeric(status["plant_id"], errors="coerce").to_numpy(dtype="float64")
-        if "plant_id" in status.columns
-        else np.full(n, np.nan)
-    )
-    pos_of_id = pd.Series(np.arange(len(plants)), index=p_ids)
-    pos_of_id = pos_of_id[~pos_of_id.index.duplicated()]
-    by_id = pd.Series(given).map(pos_of_id).to_numpy(dtype="float64")
+    given, by_id = _by_given_id(status, p_ids)
     has_id = ~np.isnan(by_id)
     chosen[has_id] = by_id[has_id].astype("int64")
     method[has_id] = "plant_id"
-
     open_rows = np.flatnonzero(np.isnan(given))  # a given id not in plants stays unjoined
     if len(open_rows) and len(plants):
         pairs = _candidate_pairs(
@@ -116,17 +131,10 @@ def join_status(
             nearest_radius_km=nearest_radius_km,
             min_similarity=min_similarity,
         )
-        order = ["s", "priority", "neg_sim", "dist_m", "p"]
-        named = pairs.loc[pairs["priority"] < 2].sort_values(order).drop_duplicates("s")
-        claimed = np.union1d(named["p"].to_numpy(), chosen[has_id])
-        located = pairs.loc[
-            (pairs["priority"] == 2) & ~pairs["s"].isin(named["s"]) & ~pairs["p"].isin(claimed)
-        ].sort_values(order)
-        best = pd.concat([named, located.drop_duplicates("s")])
+        best = _best_pairs(pairs, chosen[has_id])
         rows = open_rows[best["s"].to_numpy(dtype="int64")]
         chosen[rows] = best["p"].to_numpy(dtype="int64")
         method[rows] = best["method"].to_numpy()
-
     matched = chosen >= 0
     dist_km = np.full(n, np.nan)
     if matched.any():

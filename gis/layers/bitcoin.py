@@ -237,8 +237,8 @@ def latest_network(btc_network: pd.DataFrame, *, window_days: int = 7) -> dict:
 ASIC_FIELDS = ("maker", "device", "hashrate_ths", "power_w", "release_year")
 
 
-def read_asic_models(fetched: Fetched, *, log: RowLog) -> pd.DataFrame:
-    """The F2Pool device table as ``asic_models`` rows (hashrate TH/s, power W, J/TH)."""
+def _asic_columns(fetched: Fetched, log: RowLog) -> pd.DataFrame:
+    """The device table's :data:`ASIC_FIELDS` columns as text, blank rows left out (counted)."""
     try:
         raw = pd.read_csv(fetched.path, encoding="utf-8-sig", dtype=str)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -260,28 +260,21 @@ def read_asic_models(fetched: Fetched, *, log: RowLog) -> pd.DataFrame:
             )
         picked[field] = raw[wanted]
     frame = pd.DataFrame(picked)
-    frame = log.drop(frame, frame.isna().all(axis=1), "blank rows")
+    return log.drop(frame, frame.isna().all(axis=1), "blank rows")
+
+
+def _model_names(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each device's model name (the maker prefixed unless the device name starts with it) and maker."""
     maker = frame["maker"].astype("string").str.strip().fillna("")
     device = frame["device"].astype("string").str.replace(r"\s+", " ", regex=True).str.strip().fillna("")
     device = device.str.replace(r"\(\s*(.*?)\s*\)", r"(\1)", regex=True)
     starts = np.char.startswith(device.str.lower().to_numpy(dtype=str), maker.str.lower().to_numpy(dtype=str))
     has_maker = pd.Series(starts, index=device.index) & (maker != "")
-    model = device.where(has_maker, (maker + " " + device).str.strip())
-    hashrate = pd.to_numeric(frame["hashrate_ths"], errors="coerce")
-    power = pd.to_numeric(frame["power_w"], errors="coerce")
-    year = pd.to_numeric(frame["release_year"], errors="coerce").astype("Int64")
-    out = pd.DataFrame(
-        {
-            "model": model,
-            "maker": maker,
-            "hashrate_ths": hashrate,
-            "power_w": power.astype("float64"),
-            "release_year": year,
-        }
-    )
-    out = log.drop(out, out["model"] == "", "no model name")
-    out = log.drop(out, ~(out["hashrate_ths"] > 0) | ~(out["power_w"] > 0), "no positive hashrate or power")
-    out = log.drop(out, out.duplicated(["model", "hashrate_ths", "power_w", "release_year"]), "duplicate row")
+    return device.where(has_maker, (maker + " " + device).str.strip()), maker
+
+
+def _distinct_models(out: pd.DataFrame, log: RowLog) -> pd.DataFrame:
+    """A model name listed twice with other specs gets its hashrate (TH/s) and year appended."""
     repeated = out["model"].duplicated(keep=False)
     if repeated.any():
         suffix = (
@@ -295,6 +288,26 @@ def read_asic_models(fetched: Fetched, *, log: RowLog) -> pd.DataFrame:
         log.repair(
             int(repeated.sum()), "model name listed twice with other specs: hashrate and year appended"
         )
+    return out
+
+
+def read_asic_models(fetched: Fetched, *, log: RowLog) -> pd.DataFrame:
+    """The F2Pool device table as ``asic_models`` rows (hashrate TH/s, power W, J/TH)."""
+    frame = _asic_columns(fetched, log)
+    model, maker = _model_names(frame)
+    out = pd.DataFrame(
+        {
+            "model": model,
+            "maker": maker,
+            "hashrate_ths": pd.to_numeric(frame["hashrate_ths"], errors="coerce"),
+            "power_w": pd.to_numeric(frame["power_w"], errors="coerce").astype("float64"),
+            "release_year": pd.to_numeric(frame["release_year"], errors="coerce").astype("Int64"),
+        }
+    )
+    out = log.drop(out, out["model"] == "", "no model name")
+    out = log.drop(out, ~(out["hashrate_ths"] > 0) | ~(out["power_w"] > 0), "no positive hashrate or power")
+    out = log.drop(out, out.duplicated(["model", "hashrate_ths", "power_w", "release_year"]), "duplicate row")
+    out = _distinct_models(out, log)
     out["efficiency_j_th"] = out["power_w"] / out["hashrate_ths"]
     out["source"] = f"{fetched.source.name}: {fetched.source.title}"
     return out.reset_index(drop=True)

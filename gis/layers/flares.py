@@ -300,18 +300,8 @@ def _overlap_share(a: shapely.Geometry, b: shapely.Geometry) -> float:
     return a.intersection(b).area / smaller if smaller > 0 else 0.0
 
 
-def basin_flared_bcm(
-    stats: pd.DataFrame, basins: gpd.GeoDataFrame, *, year: int = 2020, log: RowLog, file: str | Path = ""
-) -> pd.Series:
-    """Flared gas per polygon in bcm/yr: the year's 12 monthly mmcf values of its basin.
-
-    ``stats`` has canonical columns (basin, play, product_type, product_units, mon_YYYY ...);
-    rows with product_type "flared gas" in mmcf are used. A basin's total is its "All" row when
-    present, else the sum over its plays, except that plays whose polygons overlap (by more than
-    half of the smaller) see the same flares and count once (the largest). The basin total is
-    repeated on every polygon of that basin: do not sum the column over polygons. NaN where
-    the basin has no statistics (counted in ``log``).
-    """
+def _flared_rows(stats: pd.DataFrame, year: int, log: RowLog, file: str | Path) -> pd.DataFrame:
+    """The flared-gas rows (mmcf) of ``stats`` with column ``mmcf``: the ``year``'s 12 months summed."""
     months = [c for c in stats.columns if re.fullmatch(rf"[a-z]{{3}}_{year}", str(c))]
     if len(months) != 12:
         raise GisError(
@@ -335,6 +325,67 @@ def basin_flared_bcm(
     if missing_months:
         log.note(f"{missing_months} empty monthly {year} values in the basin statistics counted as 0 mmcf")
     flared["mmcf"] = values.fillna(0.0).sum(axis=1)
+    return flared
+
+
+def _plays_mmcf(
+    stats_basin: str, rows: pd.DataFrame, shapes: dict[str, shapely.Geometry], log: RowLog
+) -> float:
+    """A basin's flared mmcf/yr as the sum of its plays, a play inside a larger-volume play's polygon once.
+
+    ``shapes`` maps each normalised play name to its polygons' union (EPSG:5070).
+    """
+    play = _norm(rows["play"])
+    total = 0.0
+    counted: list[str] = []
+    for idx in rows.sort_values("mmcf", ascending=False).index:
+        mine = shapes[play[idx]]
+        if any(_overlap_share(mine, shapes[other]) > OVERLAP_SHARE for other in counted):
+            log.note(
+                f"{stats_basin}: play '{rows.at[idx, 'play']}' lies within a larger-volume play's "
+                "polygon; its flares are already counted"
+            )
+            continue
+        counted.append(play[idx])
+        total += float(rows.at[idx, "mmcf"])
+    return total
+
+
+def _basin_mmcf(
+    stats_basin: str,
+    rows: pd.DataFrame,
+    in_basin: pd.Series,
+    polys: pd.DataFrame,
+    metric: gpd.GeoSeries,
+    log: RowLog,
+) -> float:
+    """A basin's flared mmcf/yr: its "All" row when present, else its plays (:func:`_plays_mmcf`)."""
+    play = _norm(rows["play"])
+    if (play == "all").any():
+        total = float(rows.loc[play == "all", "mmcf"].sum())
+        parts = float(rows.loc[play != "all", "mmcf"].sum())
+        if parts and abs(parts - total) > 0.01 * total:
+            log.note(f"{stats_basin}: 'All' ({total:.0f} mmcf) differs from its plays ({parts:.0f} mmcf)")
+        return total
+    shapes = {
+        key: shapely.union_all(metric[in_basin & (polys["play_norm"] == key)].to_numpy()) for key in set(play)
+    }
+    return _plays_mmcf(stats_basin, rows, shapes, log)
+
+
+def basin_flared_bcm(
+    stats: pd.DataFrame, basins: gpd.GeoDataFrame, *, year: int = 2020, log: RowLog, file: str | Path = ""
+) -> pd.Series:
+    """Flared gas per polygon in bcm/yr: the year's 12 monthly mmcf values of its basin.
+
+    ``stats`` has canonical columns (basin, play, product_type, product_units, mon_YYYY ...);
+    rows with product_type "flared gas" in mmcf are used. A basin's total is its "All" row when
+    present, else the sum over its plays, except that plays whose polygons overlap (by more than
+    half of the smaller) see the same flares and count once (the largest). The basin total is
+    repeated on every polygon of that basin: do not sum the column over polygons. NaN where
+    the basin has no statistics (counted in ``log``).
+    """
+    flared = _flared_rows(stats, year, log, file)
     polys = pd.DataFrame(
         {
             "basin": basins["basin"].astype(str),
@@ -349,30 +400,7 @@ def basin_flared_bcm(
         if target is None:
             log.note(f"basin statistics for '{stats_basin}' match no basin polygon; not used")
             continue
-        play = _norm(rows["play"])
-        if (play == "all").any():
-            total = float(rows.loc[play == "all", "mmcf"].sum())
-            parts = float(rows.loc[play != "all", "mmcf"].sum())
-            if parts and abs(parts - total) > 0.01 * total:
-                log.note(f"{stats_basin}: 'All' ({total:.0f} mmcf) differs from its plays ({parts:.0f} mmcf)")
-        else:
-            in_basin = polys["basin"] == target
-            shapes = {
-                key: shapely.union_all(metric[in_basin & (polys["play_norm"] == key)].to_numpy())
-                for key in set(play)
-            }
-            total = 0.0
-            counted: list[str] = []
-            for idx in rows.sort_values("mmcf", ascending=False).index:
-                mine = shapes[play[idx]]
-                if any(_overlap_share(mine, shapes[other]) > OVERLAP_SHARE for other in counted):
-                    log.note(
-                        f"{stats_basin}: play '{rows.at[idx, 'play']}' lies within a larger-volume play's "
-                        "polygon; its flares are already counted"
-                    )
-                    continue
-                counted.append(play[idx])
-                total += float(rows.at[idx, "mmcf"])
+        total = _basin_mmcf(stats_basin, rows, polys["basin"] == target, polys, metric, log)
         totals[target] = total * MMCF_TO_BCM
     out = polys["basin"].map(totals).astype("float64")
     no_stats = sorted(set(polys.loc[out.isna(), "basin"]))

@@ -382,20 +382,22 @@ def _count_drop(log: RowLog, n: int, reason: str) -> None:
         log.dropped[reason] = log.dropped.get(reason, 0) + int(n)
 
 
-def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
-    """The ``market_prices`` table and its row log (interval rows read; hourly rows kept)."""
-    log = RowLog("market_prices")
-    nodes: list[str] = []
-    parts: list[dict[str, np.ndarray]] = []
+class _PriceParts:
+    """Hourly price rows as they are read: node names in order of first sight, and column blocks."""
 
-    def add(node_ids: list[str], hours, price, intervals, kind: str, expected: int) -> None:
-        base = {n: i for i, n in enumerate(nodes)}
+    def __init__(self) -> None:
+        self.nodes: list[str] = []
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def add(self, node_ids: list[str], hours, price, intervals, kind: str, expected: int) -> None:
+        """Add rows: node names, hour (ns since epoch, UTC), price ($/MWh), intervals present/expected."""
+        base = {n: i for i, n in enumerate(self.nodes)}
         for n in node_ids:
             if n not in base:
-                base[n] = len(nodes)
-                nodes.append(n)
+                base[n] = len(self.nodes)
+                self.nodes.append(n)
         codes = np.array([base[n] for n in node_ids], dtype="int64")
-        parts.append(
+        self.parts.append(
             {
                 "node": codes,
                 "kind": np.full(len(codes), KINDS.index(kind), dtype="int64"),
@@ -406,46 +408,50 @@ def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
             }
         )
 
-    for source in PRICE_SOURCES:
-        src = resolver.source(source)
-        if source == "caiso_oasis_np15_dam_2024":
-            for f in src.files:  # one zip per query (the mirror holds 2024 in one)
-                got = resolver.get(source, f.key)
-                if got is not None:
-                    long = read_oasis_zip(got.path, log=log, columns=src.columns)
-                    hours = long["hour"].to_numpy(dtype="datetime64[ns]").view("int64")
-                    add(long["node"].tolist(), hours, long["price_usd_mwh"], long["intervals"], "da", 1)
-            continue
-        names = {v: k for k, v in _mapped(src.columns, "price").items()}
-        groups: dict[tuple[str, str], list[pd.DataFrame]] = {}
-        for got, what, res in _source_files(resolver, source, ("lmp_rt", "lmp_da")):
-            frame = read_eia_csv(got.path, list(names), log=log, label=got.file.key)
-            groups.setdefault((what, res), []).append(frame)
-        for (what, res), frames in groups.items():
-            frame = pd.concat(frames, ignore_index=True)
-            frame = log.drop(frame, frame["utc_end"].duplicated(), f"{source}: interval in two files")
-            values = frame[list(names)].to_numpy(dtype="float64")
-            empty = int(np.isnan(values).sum())
-            if empty:
-                log.note(f"{source} {what}: {empty} interval prices empty in the source (not averaged)")
-            hours, mean, count = _hourly_means(frame["utc_end"], values, res)
-            row, col = np.nonzero(count > 0)  # hours with no interval of a node make no row
-            ids = list(names.values())
-            add(
-                [ids[j] for j in col],
-                hours[row],
-                mean[row, col],
-                count[row, col],
-                what.removeprefix("lmp_"),
-                60 // INTERVAL_MINUTES[res],
-            )
-    if not parts:
-        raise GisError(
-            "no market price file is available",
-            fix="add the eia_wm_* folders to the data directory or mirror (see layers/eia_wm_*.toml)",
+
+def _oasis_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowLog) -> None:
+    """Add the CAISO OASIS day-ahead hourly prices ($/MWh), one zip per query, to ``found``."""
+    src = resolver.source(source)
+    for f in src.files:  # one zip per query (the mirror holds 2024 in one)
+        got = resolver.get(source, f.key)
+        if got is not None:
+            long = read_oasis_zip(got.path, log=log, columns=src.columns)
+            hours = long["hour"].to_numpy(dtype="datetime64[ns]").view("int64")
+            found.add(long["node"].tolist(), hours, long["price_usd_mwh"], long["intervals"], "da", 1)
+
+
+def _eia_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowLog) -> None:
+    """Add one EIA portal source's hourly mean LMPs ($/MWh, RT and DA) to ``found``."""
+    names = {v: k for k, v in _mapped(resolver.source(source).columns, "price").items()}
+    groups: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    for got, what, res in _source_files(resolver, source, ("lmp_rt", "lmp_da")):
+        frame = read_eia_csv(got.path, list(names), log=log, label=got.file.key)
+        groups.setdefault((what, res), []).append(frame)
+    for (what, res), frames in groups.items():
+        frame = pd.concat(frames, ignore_index=True)
+        frame = log.drop(frame, frame["utc_end"].duplicated(), f"{source}: interval in two files")
+        values = frame[list(names)].to_numpy(dtype="float64")
+        empty = int(np.isnan(values).sum())
+        if empty:
+            log.note(f"{source} {what}: {empty} interval prices empty in the source (not averaged)")
+        hours, mean, count = _hourly_means(frame["utc_end"], values, res)
+        row, col = np.nonzero(count > 0)  # hours with no interval of a node make no row
+        ids = list(names.values())
+        found.add(
+            [ids[j] for j in col],
+            hours[row],
+            mean[row, col],
+            count[row, col],
+            what.removeprefix("lmp_"),
+            60 // INTERVAL_MINUTES[res],
         )
+
+
+def _price_table(found: _PriceParts, log: RowLog) -> pd.DataFrame:
+    """The ``market_prices`` rows sorted by node, kind and hour; a repeat from a second source dropped."""
+    parts = found.parts
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    names_sorted, cols["node"] = _codes(nodes, cols["node"])
+    names_sorted, cols["node"] = _codes(found.nodes, cols["node"])
     order = np.lexsort((cols["hour"], cols["kind"], cols["node"]))
     cols = {k: v[order] for k, v in cols.items()}
     same = np.zeros(len(order), dtype=bool)
@@ -458,7 +464,7 @@ def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
     cols = {k: v[~same] for k, v in cols.items()}
     node_text = names_sorted[cols["node"]]
     market_of = np.array([n.split(":", 1)[0] for n in names_sorted], dtype=object)
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "node": _text(node_text),
             "market": _text(market_of[cols["node"]]),
@@ -469,6 +475,23 @@ def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
             "intervals_expected": cols["expected"],
         }
     )
+
+
+def build_prices(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
+    """The ``market_prices`` table and its row log (interval rows read; hourly rows kept)."""
+    log = RowLog("market_prices")
+    found = _PriceParts()
+    for source in PRICE_SOURCES:
+        if source == "caiso_oasis_np15_dam_2024":
+            _oasis_prices(resolver, source, found, log)
+        else:
+            _eia_prices(resolver, source, found, log)
+    if not found.parts:
+        raise GisError(
+            "no market price file is available",
+            fix="add the eia_wm_* folders to the data directory or mirror (see layers/eia_wm_*.toml)",
+        )
+    out = _price_table(found, log)
     partial = int((out["intervals"] < out["intervals_expected"]).sum())
     log.note(
         f"{len(out):,} node-hours from {log.rows_kept:,} interval rows; {partial:,} hours with some "
@@ -665,63 +688,68 @@ def _cross_check(log: RowLog, label: str, ours: pd.Series, theirs: pd.Series) ->
         log.note(f"cross-check {label}: {len(both)} periods agree within 0.5 %")
 
 
+_CURTAILMENT_COLUMNS = ("solar_mwh", "wind_mwh", "local_mwh", "system_mwh")
+
+
+def _wind_solar_days(ws: Fetched, c: Mapping[str, str], date_col: str, log: RowLog) -> pd.DataFrame:
+    """CAISO daily solar and wind curtailment (MWh) indexed by date, one row a day."""
+    cols = [c.get("solar_mwh", "Solar Curtailment (MWh)"), c.get("wind_mwh", "Wind Curtailment (MWh)")]
+    raw = _read_small_csv(ws, [date_col, *cols])
+    log.read(len(raw))
+    frame = _dated(raw, date_col, log, ws.file.key)
+    frame = log.drop(frame, frame["date"].duplicated(), f"{ws.file.key}: repeated date")
+    return pd.DataFrame(
+        {
+            "solar_mwh": pd.to_numeric(frame[cols[0]], errors="coerce").to_numpy(),
+            "wind_mwh": pd.to_numeric(frame[cols[1]], errors="coerce").to_numpy(),
+        },
+        index=pd.Index(frame["date"], name="date"),
+    )
+
+
+def _reason_days(br: Fetched, c: Mapping[str, str], date_col: str, log: RowLog) -> pd.DataFrame:
+    """CAISO daily curtailment (MWh) by reason, columns ``local_mwh`` and ``system_mwh``, by date."""
+    reason_col = c.get("reason", "Reason")
+    value_col = c.get("curtailment_mwh", "Curtailment (MWh)")
+    raw = _read_small_csv(br, [date_col, reason_col, value_col])
+    log.read(len(raw))
+    frame = _dated(raw, date_col, log, br.file.key)
+    reason = frame[reason_col].str.strip().str.lower()
+    frame = log.drop(
+        frame, ~reason.isin(["local", "system"]), f"{br.file.key}: reason neither Local nor System"
+    )
+    frame = frame.assign(reason=reason + "_mwh", value=pd.to_numeric(frame[value_col], errors="coerce"))
+    frame = log.drop(frame, frame.duplicated(["date", "reason"]), f"{br.file.key}: repeated date and reason")
+    return frame.pivot(index="date", columns="reason", values="value")
+
+
 def build_curtailment(resolver: Resolver) -> tuple[pd.DataFrame, RowLog]:
     """The ``curtailment_daily`` table (CAISO) and its row log; empty, with a note, without files."""
     log = RowLog("curtailment_daily")
-    src = resolver.source(CURTAILMENT_SOURCE)
-    c = src.columns
+    c = resolver.source(CURTAILMENT_SOURCE).columns
     date_col = c.get("date", "Date")
     pieces = []
     ws = resolver.get(CURTAILMENT_SOURCE, "daily_wind_solar")
     if ws is not None:
-        cols = [c.get("solar_mwh", "Solar Curtailment (MWh)"), c.get("wind_mwh", "Wind Curtailment (MWh)")]
-        raw = _read_small_csv(ws, [date_col, *cols])
-        log.read(len(raw))
-        frame = _dated(raw, date_col, log, ws.file.key)
-        frame = log.drop(frame, frame["date"].duplicated(), f"{ws.file.key}: repeated date")
-        pieces.append(
-            pd.DataFrame(
-                {
-                    "solar_mwh": pd.to_numeric(frame[cols[0]], errors="coerce").to_numpy(),
-                    "wind_mwh": pd.to_numeric(frame[cols[1]], errors="coerce").to_numpy(),
-                },
-                index=pd.Index(frame["date"], name="date"),
-            )
-        )
+        pieces.append(_wind_solar_days(ws, c, date_col, log))
     br = resolver.get(CURTAILMENT_SOURCE, "daily_by_reason")
     if br is not None:
-        reason_col = c.get("reason", "Reason")
-        value_col = c.get("curtailment_mwh", "Curtailment (MWh)")
-        raw = _read_small_csv(br, [date_col, reason_col, value_col])
-        log.read(len(raw))
-        frame = _dated(raw, date_col, log, br.file.key)
-        reason = frame[reason_col].str.strip().str.lower()
-        frame = log.drop(
-            frame, ~reason.isin(["local", "system"]), f"{br.file.key}: reason neither Local nor System"
-        )
-        frame = frame.assign(reason=reason + "_mwh", value=pd.to_numeric(frame[value_col], errors="coerce"))
-        frame = log.drop(
-            frame, frame.duplicated(["date", "reason"]), f"{br.file.key}: repeated date and reason"
-        )
-        pieces.append(frame.pivot(index="date", columns="reason", values="value"))
+        pieces.append(_reason_days(br, c, date_col, log))
     if not pieces:
         log.note("no CAISO curtailment file available (optional; the official form is an xlsx per year)")
-        table = pd.DataFrame(columns=["date", "solar_mwh", "wind_mwh", "local_mwh", "system_mwh"])
+        table = pd.DataFrame(columns=["date", *_CURTAILMENT_COLUMNS])
     else:
         table = pd.concat(pieces, axis=1).sort_index()
         table.index.name = "date"
         table = table.reset_index()
-    for col in ("solar_mwh", "wind_mwh", "local_mwh", "system_mwh"):
+    for col in _CURTAILMENT_COLUMNS:
         if col not in table.columns:
             table[col] = np.nan
     out = pd.DataFrame(
         {
             "market": "CAISO",
             "date": table["date"].astype(object),
-            **{
-                col: table[col].astype("float64")
-                for col in ("solar_mwh", "wind_mwh", "local_mwh", "system_mwh")
-            },
+            **{col: table[col].astype("float64") for col in _CURTAILMENT_COLUMNS},
         }
     )
     _curtailment_checks(resolver, out, log)

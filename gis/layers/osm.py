@@ -113,6 +113,74 @@ def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
     return out
 
 
+def _take(
+    features: gpd.GeoDataFrame, power: pd.Series, ids: pd.Series, kind: str, log: RowLog
+) -> gpd.GeoDataFrame:
+    """The features tagged ``power=kind`` with a geometry, each OSM element once (EPSG:4326)."""
+    has_geometry = features.geometry.notna() & ~features.geometry.is_empty
+    rows = features.loc[power == kind]
+    log.read(len(rows))
+    rows = log.drop(rows, ~has_geometry.loc[rows.index], "no geometry")
+    return log.drop(rows, ids.loc[rows.index].duplicated(), "duplicate OSM element")
+
+
+def _osm_lines(rows: gpd.GeoDataFrame, ids: pd.Series, log: RowLog) -> gpd.GeoDataFrame:
+    """``transmission_lines`` rows from ``power=line`` features (kV, km, EPSG:4326 lines)."""
+    rows = log.drop(
+        rows,
+        ~rows.geometry.geom_type.isin(["LineString", "MultiLineString"]),
+        "power=line not mapped as a line",
+    )
+    voltage = parse_voltage_kv(_tag(rows, "voltage"), unit="V", log=log)
+    return gpd.GeoDataFrame(
+        {
+            "line_id": ids.loc[rows.index],
+            "voltage_kv": voltage,
+            "volt_class": volt_class(voltage),
+            "owner": _tag(rows, "operator"),
+            "length_km": geodesic_length_km(rows.geometry),
+            "source": SOURCE,
+        },
+        geometry=rows.geometry.values,
+        crs=STORAGE_CRS,
+        index=rows.index,
+    )
+
+
+def _osm_substations(rows: gpd.GeoDataFrame, ids: pd.Series, log: RowLog) -> gpd.GeoDataFrame:
+    """``substations`` rows from ``power=substation`` features (kV, EPSG:4326 points)."""
+    return gpd.GeoDataFrame(
+        {
+            "substation_id": ids.loc[rows.index],
+            "name": _tag(rows, "name"),
+            "voltage_kv": parse_voltage_kv(_tag(rows, "voltage"), unit="V", log=log),
+            "kind": "substation",
+            "operator": _tag(rows, "operator"),
+            "source": SOURCE,
+        },
+        geometry=_points(rows.geometry).values,
+        crs=STORAGE_CRS,
+        index=rows.index,
+    )
+
+
+def _osm_plants(rows: gpd.GeoDataFrame, ids: pd.Series) -> gpd.GeoDataFrame:
+    """:data:`OSM_PLANTS` rows from ``power=plant`` features (MW, EPSG:4326 points)."""
+    return gpd.GeoDataFrame(
+        {
+            "plant_id": ids.loc[rows.index],
+            "name": _tag(rows, "name"),
+            "operator": _tag(rows, "operator"),
+            "fuel": _fuel(_tag(rows, "plant:source")),
+            "capacity_mw": _capacity_mw(_tag(rows, "plant:output:electricity")),
+            "source": SOURCE,
+        },
+        geometry=_points(rows.geometry).values,
+        crs=STORAGE_CRS,
+        index=rows.index,
+    )
+
+
 def normalise_osm_power(features: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     """Canonical frames from osmnx features tagged ``power=line|substation|plant``.
 
@@ -127,70 +195,13 @@ def normalise_osm_power(features: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFram
     power = _tag(features, "power").str.lower()
     ids = _osm_ids(features)
     logs = {name: RowLog(f"osm {name}") for name in ("transmission_lines", "substations", "plants")}
-    has_geometry = features.geometry.notna() & ~features.geometry.is_empty
-
-    def take(kind: str, log: RowLog) -> gpd.GeoDataFrame:
-        rows = features.loc[power == kind]
-        log.read(len(rows))
-        rows = log.drop(rows, ~has_geometry.loc[rows.index], "no geometry")
-        return log.drop(rows, ids.loc[rows.index].duplicated(), "duplicate OSM element")
-
-    lines_log = logs["transmission_lines"]
-    rows = take("line", lines_log)
-    rows = lines_log.drop(
-        rows,
-        ~rows.geometry.geom_type.isin(["LineString", "MultiLineString"]),
-        "power=line not mapped as a line",
-    )
-    voltage = parse_voltage_kv(_tag(rows, "voltage"), unit="V", log=lines_log)
-    lines = gpd.GeoDataFrame(
-        {
-            "line_id": ids.loc[rows.index],
-            "voltage_kv": voltage,
-            "volt_class": volt_class(voltage),
-            "owner": _tag(rows, "operator"),
-            "length_km": geodesic_length_km(rows.geometry),
-            "source": SOURCE,
-        },
-        geometry=rows.geometry.values,
-        crs=STORAGE_CRS,
-        index=rows.index,
-    )
-
-    subs_log = logs["substations"]
-    rows = take("substation", subs_log)
-    subs = gpd.GeoDataFrame(
-        {
-            "substation_id": ids.loc[rows.index],
-            "name": _tag(rows, "name"),
-            "voltage_kv": parse_voltage_kv(_tag(rows, "voltage"), unit="V", log=subs_log),
-            "kind": "substation",
-            "operator": _tag(rows, "operator"),
-            "source": SOURCE,
-        },
-        geometry=_points(rows.geometry).values,
-        crs=STORAGE_CRS,
-        index=rows.index,
-    )
-
-    plants_log = logs["plants"]
-    rows = take("plant", plants_log)
-    plants = gpd.GeoDataFrame(
-        {
-            "plant_id": ids.loc[rows.index],
-            "name": _tag(rows, "name"),
-            "operator": _tag(rows, "operator"),
-            "fuel": _fuel(_tag(rows, "plant:source")),
-            "capacity_mw": _capacity_mw(_tag(rows, "plant:output:electricity")),
-            "source": SOURCE,
-        },
-        geometry=_points(rows.geometry).values,
-        crs=STORAGE_CRS,
-        index=rows.index,
-    )
+    lines_log, subs_log, plants_log = logs["transmission_lines"], logs["substations"], logs["plants"]
+    lines = _osm_lines(_take(features, power, ids, "line", lines_log), ids, lines_log)
+    subs = _osm_substations(_take(features, power, ids, "substation", subs_log), ids, subs_log)
+    plants = _osm_plants(_take(features, power, ids, "plant", plants_log), ids)
     other = ~power.isin(["line", "substation", "plant"])
     if other.any():
-        logs["transmission_lines"].note(f"{int(other.sum())} OSM features with other power tags ignored")
+        lines_log.note(f"{int(other.sum())} OSM features with other power tags ignored")
     out = {
         "transmission_lines": validate(lines, "transmission_lines", source="OpenStreetMap"),
         "substations": validate(subs, "substations", source="OpenStreetMap"),
@@ -282,6 +293,47 @@ def osm_power_features(
     return normalise_osm_power(features)
 
 
+def _query_bbox(
+    lonlat: gpd.GeoSeries, buffer_km: float, max_span_km: float
+) -> tuple[float, float, float, float]:
+    """The points' bounding box widened by ``buffer_km`` (degrees, EPSG:4326).
+
+    Raises
+    ------
+    GisError
+        when the points span more than ``max_span_km``.
+    """
+    west, south, east, north = lonlat.total_bounds
+    km_per_deg_lat = 111.32
+    km_per_deg_lon = km_per_deg_lat * math.cos(math.radians(max(abs(south), abs(north))))
+    span_km = max((east - west) * km_per_deg_lon, (north - south) * km_per_deg_lat)
+    if span_km > max_span_km:
+        raise GisError(
+            f"the points span {span_km:,.0f} km, more than one street-network query should cover",
+            field="points",
+            fix=f"query region by region (at most {max_span_km:g} km across), e.g. one state at a time",
+        )
+    pad_lat = buffer_km / km_per_deg_lat
+    pad_lon = buffer_km / max(km_per_deg_lon, 1e-6)
+    return (
+        max(west - pad_lon, -180.0),
+        max(south - pad_lat, -90.0),
+        min(east + pad_lon, 180.0),
+        min(north + pad_lat, 90.0),
+    )
+
+
+def _nearest_edge_km(lonlat: gpd.GeoSeries, edges: gpd.GeoDataFrame, buffer_km: float) -> np.ndarray:
+    """Distance (km, EPSG:5070) from each point to its nearest edge; NaN beyond ``buffer_km``."""
+    (point_pos, _), metres = edges.sindex.nearest(
+        lonlat.to_crs(METRIC_CRS).values, return_all=False, return_distance=True
+    )
+    km = np.full(len(lonlat), np.nan)
+    km[point_pos] = metres / 1000.0
+    km[km > buffer_km] = np.nan
+    return km
+
+
 def nearest_road_km(
     points: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
@@ -310,24 +362,7 @@ def nearest_road_km(
     if len(geometry) == 0:
         return result
     lonlat = geometry.to_crs(STORAGE_CRS)
-    west, south, east, north = lonlat.total_bounds
-    km_per_deg_lat = 111.32
-    km_per_deg_lon = km_per_deg_lat * math.cos(math.radians(max(abs(south), abs(north))))
-    span_km = max((east - west) * km_per_deg_lon, (north - south) * km_per_deg_lat)
-    if span_km > max_span_km:
-        raise GisError(
-            f"the points span {span_km:,.0f} km, more than one street-network query should cover",
-            field="points",
-            fix=f"query region by region (at most {max_span_km:g} km across), e.g. one state at a time",
-        )
-    pad_lat = buffer_km / km_per_deg_lat
-    pad_lon = buffer_km / max(km_per_deg_lon, 1e-6)
-    bbox = (
-        max(west - pad_lon, -180.0),
-        max(south - pad_lat, -90.0),
-        min(east + pad_lon, 180.0),
-        min(north + pad_lat, 90.0),
-    )
+    bbox = _query_bbox(lonlat, buffer_km, max_span_km)
     _use_tool_cache()
     try:
         graph = ox.graph.graph_from_bbox(
@@ -340,11 +375,5 @@ def nearest_road_km(
     edges = ox.convert.graph_to_gdfs(graph, nodes=False).to_crs(METRIC_CRS)
     if len(edges) == 0:
         return result
-    (point_pos, _), metres = edges.sindex.nearest(
-        lonlat.to_crs(METRIC_CRS).values, return_all=False, return_distance=True
-    )
-    km = np.full(len(geometry), np.nan)
-    km[point_pos] = metres / 1000.0
-    km[km > buffer_km] = np.nan
-    result[:] = km
+    result[:] = _nearest_edge_km(lonlat, edges, buffer_km)
     return result

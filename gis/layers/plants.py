@@ -225,14 +225,21 @@ def _eia860_plants(rows: pd.DataFrame, log: RowLog) -> pd.DataFrame:
 # --- merge ------------------------------------------------------------------------------------
 
 
-def _merge(
-    atlas: pd.DataFrame,
-    gppd: pd.DataFrame,
-    eia860: pd.DataFrame,
-    log: RowLog,
-    *,
-    states: pd.DataFrame | None,
-) -> gpd.GeoDataFrame:
+_PLANT_COLUMNS = [
+    "plant_id", "name", "owner", "state", "fuel", "technology", "capacity_mw",
+    "summer_capacity_mw", "longitude", "latitude", "sources",
+]  # fmt: skip
+"""Columns the Atlas rows and the GPPD-only rows share before the joins (MW, degrees EPSG:4326)."""
+
+_GPPD_JOINED = [
+    "capacity_mw", "capacity_year", "generation_gwh", "generation_year", "generation_max_gwh",
+    "commissioning_year",
+]  # fmt: skip
+"""GPPD columns joined onto every plant (``capacity_mw`` as ``gppd_capacity_mw``; GWh, years)."""
+
+
+def _gppd_only(atlas: pd.DataFrame, gppd: pd.DataFrame, log: RowLog) -> pd.DataFrame:
+    """GPPD plants not in the Atlas, at least :data:`MIN_GPPD_ONLY_MW` MW with a valid point."""
     in_atlas = gppd["plant_id"].isin(atlas["plant_id"])
     log.note(f"GPPD: {int(in_atlas.sum()):,} plants merged into Atlas rows (generation, commissioning year)")
     extra = gppd.loc[~in_atlas].copy()
@@ -244,24 +251,12 @@ def _merge(
         f"gppd-only: below {MIN_GPPD_ONLY_MW:g} MW (not in the Atlas by its threshold, status unknown)",
     )
     extra = _clean_points(extra, log, label="gppd-only")
-    extra = extra.assign(state="", technology="", summer_capacity_mw=np.nan, sources=GPPD)
-    base = atlas.assign(sources=ATLAS)
-    columns = [
-        "plant_id", "name", "owner", "state", "fuel", "technology", "capacity_mw",
-        "summer_capacity_mw", "longitude", "latitude", "sources",
-    ]  # fmt: skip
-    plants = pd.concat([base[columns], extra[columns]], ignore_index=True)
+    return extra.assign(state="", technology="", summer_capacity_mw=np.nan, sources=GPPD)
 
-    generation = gppd.set_index("plant_id")[
-        [
-            "capacity_mw",
-            "capacity_year",
-            "generation_gwh",
-            "generation_year",
-            "generation_max_gwh",
-            "commissioning_year",
-        ]
-    ].rename(columns={"capacity_mw": "gppd_capacity_mw"})
+
+def _join_gppd(plants: pd.DataFrame, gppd: pd.DataFrame, log: RowLog) -> pd.DataFrame:
+    """``plants`` with GPPD generation (GWh), capacity factor and wettest-year capacity factor (0-1)."""
+    generation = gppd.set_index("plant_id")[_GPPD_JOINED].rename(columns={"capacity_mw": "gppd_capacity_mw"})
     plants = plants.join(generation, on="plant_id")
     from_gppd = plants["plant_id"].isin(gppd["plant_id"]) & plants["sources"].eq(ATLAS)
     plants.loc[from_gppd, "sources"] = plants.loc[from_gppd, "sources"] + ";" + GPPD
@@ -272,10 +267,14 @@ def _merge(
         capacity_year=plants["capacity_year"],
         log=log,
     )
-
     cap = pd.to_numeric(plants["gppd_capacity_mw"], errors="coerce")
     wet = plants["generation_max_gwh"] / (cap * HOURS_PER_YEAR_THOUSANDS)
     plants["capacity_factor_max"] = wet.where((cap > 0) & (wet >= 0)).clip(upper=1.0)
+    return plants
+
+
+def _join_eia860(plants: pd.DataFrame, eia860: pd.DataFrame, log: RowLog) -> pd.DataFrame:
+    """``plants`` with EIA-860 2019 voltage (kV), balancing authority, NERC region and state where missing."""
     plants = plants.join(eia860.set_index("plant_id"), on="plant_id")
     from_860 = plants["state_860"].notna()
     plants.loc[from_860, "sources"] = plants.loc[from_860, "sources"] + ";" + EIA860
@@ -287,10 +286,26 @@ def _merge(
         plants[col] = plants[col].fillna("").astype(object)
     no_state = plants["state"].eq("")
     plants.loc[no_state, "state"] = plants.loc[no_state, "state_860"].fillna("")
+    return plants
+
+
+def _merge(
+    atlas: pd.DataFrame,
+    gppd: pd.DataFrame,
+    eia860: pd.DataFrame,
+    log: RowLog,
+    *,
+    states: pd.DataFrame | None,
+) -> gpd.GeoDataFrame:
+    """Atlas plants plus GPPD-only plants, joined to GPPD generation and EIA-860 (EPSG:4326 points)."""
+    extra = _gppd_only(atlas, gppd, log)
+    base = atlas.assign(sources=ATLAS)
+    plants = pd.concat([base[_PLANT_COLUMNS], extra[_PLANT_COLUMNS]], ignore_index=True)
+    plants = _join_gppd(plants, gppd, log)
+    plants = _join_eia860(plants, eia860, log)
     geometry = gpd.points_from_xy(plants["longitude"], plants["latitude"], crs=STORAGE_CRS)
     plants = gpd.GeoDataFrame(plants.drop(columns=["longitude", "latitude"]), geometry=geometry)
-    plants = _fill_state_from_polygons(plants, states, log)
-    return plants
+    return _fill_state_from_polygons(plants, states, log)
 
 
 def capacity_factor(

@@ -489,6 +489,25 @@ def lines_from_gridkit(
     return out.reset_index(drop=True)
 
 
+def _voltage_from_links(
+    voltage: pd.Series, ids: pd.Series, links: pd.DataFrame, voltage_column: str, log: RowLog
+) -> pd.Series:
+    """Vertex voltages (kV) where missing filled with the highest voltage of the GridKit links that
+    end at the vertex (``v_id_1`` / ``v_id_2``), each fill counted as a repair."""
+    link_kv = parse_voltage_kv(links[voltage_column], unit="V")
+    ends = pd.concat(
+        [
+            pd.DataFrame({"v": pd.to_numeric(links[end], errors="coerce"), "kv": link_kv})
+            for end in ("v_id_1", "v_id_2")
+        ]
+    )
+    highest = ends.dropna().groupby("v")["kv"].max()
+    filled = ids.map(highest)
+    fill = voltage.isna() & filled.notna()
+    log.repair(int(fill.sum()), "voltage taken from the highest connected line")
+    return voltage.where(~fill, filled)
+
+
 def substations_from_gridkit(
     vertices: pd.DataFrame,
     *,
@@ -528,18 +547,7 @@ def substations_from_gridkit(
     lon, lat = lon.loc[frame.index], lat.loc[frame.index]
     voltage = parse_voltage_kv(frame[c["voltage_kv"]], unit="V", log=log)
     if links is not None and {"v_id_1", "v_id_2", c["voltage_kv"]} <= set(links.columns):
-        link_kv = parse_voltage_kv(links[c["voltage_kv"]], unit="V")
-        ends = pd.concat(
-            [
-                pd.DataFrame({"v": pd.to_numeric(links[end], errors="coerce"), "kv": link_kv})
-                for end in ("v_id_1", "v_id_2")
-            ]
-        )
-        highest = ends.dropna().groupby("v")["kv"].max()
-        filled = frame["_id"].map(highest)
-        fill = voltage.isna() & filled.notna()
-        voltage = voltage.where(~fill, filled)
-        log.repair(int(fill.sum()), "voltage taken from the highest connected line")
+        voltage = _voltage_from_links(voltage, frame["_id"], links, c["voltage_kv"], log)
     out = gpd.GeoDataFrame(
         {
             "substation_id": "gridkit:" + frame["_id"].astype("int64").astype(str),

@@ -68,6 +68,35 @@ def site_frame(geometry: gpd.GeoSeries | gpd.array.GeometryArray, **columns: Any
     return gpd.GeoDataFrame(data, geometry=geoms.values, crs=STORAGE_CRS)
 
 
+def plant_site_frame(rows: gpd.GeoDataFrame, category: str, /, **columns: Any) -> gpd.GeoDataFrame:
+    """A site frame of one site per EIA plant of ``rows`` (``plants`` layer rows, EPSG:4326 points).
+
+    The plant's id, name, owner, owner class, state, fuel, nameplate (``capacity_mw`` and
+    ``asset_mw``, MW), voltage (kV), retirement date and balancing authority fill the columns;
+    ``columns`` (as in :func:`site_frame`) override them.
+    """
+    cap = rows["capacity_mw"].to_numpy(dtype="float64")
+    filled: dict[str, Any] = {
+        "site_id": category + ":" + rows["plant_id"].astype("int64").astype(str),
+        "name": rows["name"],
+        "category": category,
+        "owner": rows["owner"],
+        "owner_class": rows["owner_class"],
+        "state": rows["state"],
+        "fuel": rows["fuel"],
+        "energy_fuel": rows["fuel"],
+        "capacity_mw": cap,
+        "asset_mw": cap,
+        "offgrid": False,
+        "grid_voltage_kv": rows["grid_voltage_kv"],
+        "retirement_date": rows["retirement_date"],
+        "members": 1,
+        "balancing_authority": rows.get("balancing_authority", ""),
+    }
+    filled.update(columns)
+    return site_frame(rows.geometry, **filled)
+
+
 def empty_sites() -> gpd.GeoDataFrame:
     """A site frame with no rows."""
     return site_frame(gpd.GeoSeries([], crs=STORAGE_CRS))

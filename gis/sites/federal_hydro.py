@@ -17,7 +17,7 @@ import pandas as pd
 
 from gis.config.scoring import FederalHydroModel
 from gis.rowlog import RowLog
-from gis.sites._frame import empty_sites, site_frame
+from gis.sites._frame import empty_sites, plant_site_frame
 
 __all__ = ["federal_hydro_sites"]
 
@@ -39,24 +39,10 @@ def federal_hydro_sites(plants: pd.DataFrame, model: FederalHydroModel, log: Row
     cap = rows["capacity_mw"].to_numpy(dtype="float64")
     cf_max = pd.to_numeric(rows.get("capacity_factor_max"), errors="coerce")
     cf_max = cf_max.to_numpy(dtype="float64") if cf_max is not None else np.full(len(rows), np.nan)
-    return site_frame(
-        rows.geometry,
-        site_id="federal_hydro:" + rows["plant_id"].astype("int64").astype(str),
-        name=rows["name"],
-        category="federal_hydro",
-        owner=rows["owner"],
-        owner_class=rows["owner_class"],
-        state=rows["state"],
-        fuel=rows["fuel"],
-        energy_fuel=rows["fuel"],
-        capacity_mw=cap,
-        asset_mw=cap,
-        offgrid=False,
-        grid_voltage_kv=rows["grid_voltage_kv"],
-        retirement_date=rows["retirement_date"],
-        members=1,
+    return plant_site_frame(
+        rows,
+        "federal_hydro",
         confidence="medium",
         basis="federal dam, nameplate " + pd.Series(cap).round(0).map("{:,.0f} MW".format),
-        balancing_authority=rows.get("balancing_authority", ""),
         capacity_factor_max=cf_max,
     )

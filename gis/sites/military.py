@@ -21,7 +21,7 @@ import pandas as pd
 
 from gis.config.scoring import MilitaryBackupModel
 from gis.rowlog import RowLog
-from gis.sites._frame import capacity_factor, empty_sites, fmt_mw, site_frame
+from gis.sites._frame import capacity_factor, empty_sites, fmt_mw, plant_site_frame, site_frame
 
 __all__ = ["military_backup_sites"]
 
@@ -88,25 +88,15 @@ def _plants(plants: pd.DataFrame, model: MilitaryBackupModel, log: RowLog) -> gp
         + fmt_mw(cf, 2)
         + f") x availability {model.plant_availability_fraction:g}"
     )
-    return site_frame(
-        rows.geometry,
+    return plant_site_frame(
+        rows,
+        "military_backup",
         site_id="military_backup:plant:" + rows["plant_id"].astype("int64").astype(str),
-        name=rows["name"],
-        category="military_backup",
-        owner=rows["owner"],
         owner_class="military",
-        state=rows["state"],
-        fuel=rows["fuel"],
-        energy_fuel=rows["fuel"],
         capacity_mw=cap,
         asset_mw=cap * (1.0 - cf) * model.plant_availability_fraction,
-        offgrid=False,
-        grid_voltage_kv=rows["grid_voltage_kv"],
-        retirement_date=rows["retirement_date"],
-        members=1,
         confidence="low",
         basis=basis,
-        balancing_authority=rows.get("balancing_authority", ""),
     )
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from gis.config.scoring import NuclearSurplusModel
 from gis.rowlog import RowLog
-from gis.sites._frame import empty_sites, site_frame
+from gis.sites._frame import empty_sites, plant_site_frame
 
 __all__ = ["nuclear_surplus_sites"]
 
@@ -30,23 +30,9 @@ def nuclear_surplus_sites(plants: pd.DataFrame, model: NuclearSurplusModel, log:
         log.note("nuclear_surplus: no operating nuclear plants in the plants layer")
         return empty_sites()
     cap = rows["capacity_mw"].to_numpy(dtype="float64")
-    return site_frame(
-        rows.geometry,
-        site_id="nuclear_surplus:" + rows["plant_id"].astype("int64").astype(str),
-        name=rows["name"],
-        category="nuclear_surplus",
-        owner=rows["owner"],
-        owner_class=rows["owner_class"],
-        state=rows["state"],
-        fuel="nuclear",
-        energy_fuel="nuclear",
-        capacity_mw=cap,
-        asset_mw=cap,
-        offgrid=False,
-        grid_voltage_kv=rows["grid_voltage_kv"],
-        retirement_date=rows["retirement_date"],
-        members=1,
+    return plant_site_frame(
+        rows,
+        "nuclear_surplus",
         confidence="medium",
         basis="operating reactor, nameplate " + pd.Series(cap).round(0).map("{:,.0f} MW".format),
-        balancing_authority=rows.get("balancing_authority", ""),
     )

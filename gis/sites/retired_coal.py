@@ -28,10 +28,8 @@ from gis.sites._frame import empty_sites, fmt_mw, site_frame
 __all__ = ["retired_coal_sites"]
 
 
-def retired_coal_sites(
-    plant_status: pd.DataFrame, plants: pd.DataFrame, model: RetiredCoalModel, log: RowLog
-) -> gpd.GeoDataFrame:
-    """Candidate sites of category ``retired_coal`` (EPSG:4326 points, MW)."""
+def _chosen_rows(plant_status: pd.DataFrame, model: RetiredCoalModel, log: RowLog) -> pd.DataFrame:
+    """The EIA-860M coal rows the scenario chooses (status, MW > 0, retirement month in range)."""
     rows = plant_status.loc[(plant_status["fuel"] == "coal") & (plant_status["status"] != "operating")]
     log.read(len(rows))
     rows = log.drop(rows, ~rows["status"].isin(model.statuses), "retired_coal: status not chosen in scenario")
@@ -47,10 +45,17 @@ def retired_coal_sites(
     date = rows["retirement_date"].astype(str)
     later = (rows["status"] == "retiring") & ((date > model.retiring_by) | (date == ""))
     later |= (rows["status"] == "retooled") & (date > model.retiring_by)
-    rows = log.drop(rows, later, f"retired_coal: retirement planned after {model.retiring_by} or undated")
-    if rows.empty:
-        log.note("retired_coal: no retired or retiring coal plants in plant_status (EIA-860M)")
-        return empty_sites()
+    return log.drop(rows, later, f"retired_coal: retirement planned after {model.retiring_by} or undated")
+
+
+def _merge_rows(
+    rows: pd.DataFrame, model: RetiredCoalModel, log: RowLog
+) -> tuple[pd.DataFrame, gpd.GeoSeries]:
+    """One row per plant (largest MW retired, latest month) and its point (EPSG:4326).
+
+    A retooled row's MW are scaled by ``retooled_retired_share``; rows without a plant id are
+    keyed by their ``status_id``.
+    """
     rows = rows.copy()
     retooled = rows["status"] == "retooled"
     rows["capacity_mw"] = rows["capacity_mw"].where(
@@ -76,33 +81,33 @@ def retired_coal_sites(
     log.repair(
         int(len(rows) - len(merged)), "retired_coal: EIA-860M rows of one plant merged (largest MW kept)"
     )
-    geometry = gpd.GeoSeries(grouped["geometry"].first(), crs=rows.crs)
-    voltage = plants.set_index("plant_id")["grid_voltage_kv"] if len(plants) else pd.Series(dtype=float)
-    pid = pd.to_numeric(merged["plant_id"], errors="coerce")
-    kv = pid.map(voltage).to_numpy(dtype="float64")
-    owner_class = pid.map(plants.set_index("plant_id")["owner_class"]) if len(plants) else pid * np.nan
-    log.repair(
-        int(owner_class.isna().sum()), "retired_coal: not joined to plants, owner_class set to private"
-    )
-    if len(plants):
-        # one category per plant: a plant that is an operating nuclear or hydro site is that category
-        # (H B Robinson retired its coal unit and runs its reactor)
-        fuel = pid.map(plants.set_index("plant_id")["fuel"])
-        status = pid.map(plants.set_index("plant_id")["status"])
-        other = (fuel.isin(["nuclear", "hydro"]) & (status != "retired")).to_numpy()
-        if other.any():
-            reason = "retired_coal: plant is an operating nuclear or hydro site (one category per plant)"
-            log.dropped[reason] = log.dropped.get(reason, 0) + int(other.sum())
-        keep = ~other
-        merged, geometry, pid, kv = merged.loc[keep], geometry.loc[keep], pid.loc[keep], kv[keep]
-        owner_class = owner_class.loc[keep]
-    if merged.empty:
-        log.note("retired_coal: every retired coal plant is another category's site")
-        return empty_sites()
-    ba = pid.map(plants.set_index("plant_id")["balancing_authority"]) if len(plants) else pid * np.nan
-    cap = merged["capacity_mw"].to_numpy(dtype="float64")
-    asset = cap * model.interconnect_reuse_fraction
-    basis = (
+    return merged, gpd.GeoSeries(grouped["geometry"].first(), crs=rows.crs)
+
+
+def _plant_column(pid: pd.Series, plants: pd.DataFrame, column: str) -> pd.Series:
+    """``plants[column]`` of each plant id in ``pid`` (NaN where not joined or ``plants`` is empty)."""
+    return pid.map(plants.set_index("plant_id")[column]) if len(plants) else pid * np.nan
+
+
+def _other_category(pid: pd.Series, plants: pd.DataFrame, log: RowLog) -> np.ndarray:
+    """Mask of plants that are an operating nuclear or hydro site (one category per plant).
+
+    H B Robinson retired its coal unit and runs its reactor: it is a nuclear site.
+    """
+    if not len(plants):
+        return np.zeros(len(pid), dtype=bool)
+    fuel = _plant_column(pid, plants, "fuel")
+    status = _plant_column(pid, plants, "status")
+    other = (fuel.isin(["nuclear", "hydro"]) & (status != "retired")).to_numpy()
+    if other.any():
+        reason = "retired_coal: plant is an operating nuclear or hydro site (one category per plant)"
+        log.dropped[reason] = log.dropped.get(reason, 0) + int(other.sum())
+    return other
+
+
+def _basis(merged: pd.DataFrame, cap: np.ndarray, model: RetiredCoalModel) -> pd.Series:
+    """The ``basis`` sentence of each plant: MW retired (MW), status, month and reuse fraction."""
+    return (
         fmt_mw(cap, 0)
         + " MW coal ("
         + merged["status"].to_numpy(dtype=object)
@@ -110,6 +115,33 @@ def retired_coal_sites(
         + merged["retirement_date"].replace("", "date unknown").to_numpy(dtype=object)
         + f") x grid-connection reuse fraction {model.interconnect_reuse_fraction:g}"
     )
+
+
+def retired_coal_sites(
+    plant_status: pd.DataFrame, plants: pd.DataFrame, model: RetiredCoalModel, log: RowLog
+) -> gpd.GeoDataFrame:
+    """Candidate sites of category ``retired_coal`` (EPSG:4326 points, MW)."""
+    rows = _chosen_rows(plant_status, model, log)
+    if rows.empty:
+        log.note("retired_coal: no retired or retiring coal plants in plant_status (EIA-860M)")
+        return empty_sites()
+    merged, geometry = _merge_rows(rows, model, log)
+    pid = pd.to_numeric(merged["plant_id"], errors="coerce")
+    voltage = plants.set_index("plant_id")["grid_voltage_kv"] if len(plants) else pd.Series(dtype=float)
+    kv = pid.map(voltage).to_numpy(dtype="float64")
+    owner_class = _plant_column(pid, plants, "owner_class")
+    log.repair(
+        int(owner_class.isna().sum()), "retired_coal: not joined to plants, owner_class set to private"
+    )
+    if len(plants):
+        keep = ~_other_category(pid, plants, log)
+        merged, geometry, pid, kv = merged.loc[keep], geometry.loc[keep], pid.loc[keep], kv[keep]
+        owner_class = owner_class.loc[keep]
+    if merged.empty:
+        log.note("retired_coal: every retired coal plant is another category's site")
+        return empty_sites()
+    ba = _plant_column(pid, plants, "balancing_authority")
+    cap = merged["capacity_mw"].to_numpy(dtype="float64")
     return site_frame(
         geometry,
         site_id="retired_coal:" + merged.index.to_series().astype(str),
@@ -121,12 +153,12 @@ def retired_coal_sites(
         fuel="coal",
         energy_fuel=model.energy_fuel,
         capacity_mw=cap,
-        asset_mw=asset,
+        asset_mw=cap * model.interconnect_reuse_fraction,
         offgrid=False,
         grid_voltage_kv=kv,
         retirement_date=merged["retirement_date"],
         members=merged["members"].to_numpy(dtype="int64"),
         confidence=np.where(merged["status"].str.contains("retooled"), "low", "medium"),
-        basis=basis,
+        basis=_basis(merged, cap, model),
         balancing_authority=ba.astype(object).where(ba.notna(), "").to_numpy(dtype=object),
     )

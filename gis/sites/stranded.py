@@ -18,7 +18,7 @@ import pandas as pd
 from gis.config.scoring import StrandedModel
 from gis.errors import GisError
 from gis.rowlog import RowLog
-from gis.sites._frame import empty_sites, site_frame
+from gis.sites._frame import empty_sites, plant_site_frame
 
 __all__ = ["read_curtailment_table", "stranded_sites"]
 
@@ -68,26 +68,16 @@ def stranded_sites(plants: pd.DataFrame, model: StrandedModel, log: RowLog) -> g
     override = read_curtailment_table(model.curtailment_table) if model.curtailment_table else None
     listed = rows["plant_id"].map(override).to_numpy(dtype="float64") if override is not None else np.nan
     cf = pd.to_numeric(rows["capacity_factor"], errors="coerce") if "capacity_factor" in rows else np.nan
-    return site_frame(
-        rows.geometry,
+    return plant_site_frame(
+        rows,
+        "stranded",
         site_id=np.where(rows["fuel"] == "wind", "stranded_wind:", "stranded_solar:")
         + rows["plant_id"].astype("int64").astype(str).to_numpy(dtype=object),
-        name=rows["name"],
         category=np.where(rows["fuel"] == "wind", "stranded_wind", "stranded_solar"),
-        owner=rows["owner"],
-        owner_class=rows["owner_class"],
-        state=rows["state"],
-        fuel=rows["fuel"],
-        energy_fuel=rows["fuel"],
         capacity_mw=rows["capacity_mw"],
         asset_mw=rows["capacity_mw"],
-        offgrid=False,
-        grid_voltage_kv=rows["grid_voltage_kv"],
-        retirement_date=rows["retirement_date"],
-        members=1,
         confidence="low",
         basis="",
-        balancing_authority=rows.get("balancing_authority", ""),
         capacity_factor_max=cf,
         annual_wasted_mwh=listed,
     )

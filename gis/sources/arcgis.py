@@ -23,6 +23,54 @@ __all__ = ["PAGE", "fetch_featureserver"]
 PAGE = 2000
 
 
+def _query_page(url: str, *, where: str, offset: int, page: int, stall_s: float) -> tuple[list[dict], bool]:
+    """One page of the layer's ``/query`` (GeoJSON, EPSG:4326, in ``OBJECTID`` order from ``offset``):
+    its features, and whether the service says more remain.
+
+    Raises
+    ------
+    GisError
+        on a network failure, an HTTP error, an answer that is not JSON or an ``error`` answer, or
+        a page that claims more features but holds none.
+    """
+    params = {
+        "where": where,
+        "outFields": "*",
+        "outSR": "4326",
+        "f": "geojson",
+        "resultOffset": str(offset),
+        "resultRecordCount": str(page),
+        "orderByFields": "OBJECTID",
+    }
+    try:
+        resp = requests.get(url.rstrip("/") + "/query", params=params, timeout=(CONNECT_TIMEOUT_S, stall_s))
+    except requests.exceptions.RequestException as exc:
+        raise network_error(exc, url, stall_s) from exc
+    if resp.status_code >= 400:
+        raise GisError(
+            f"the feature service answered HTTP {resp.status_code}",
+            file=url,
+            fix="check the service URL in the layer catalog, or use --data-dir / --mirror",
+        )
+    try:
+        data = resp.json()
+    except ValueError as exc:
+        raise GisError("the feature service did not answer with JSON", file=url) from exc
+    if "error" in data:
+        raise GisError(f"the feature service reported an error: {data['error']}", file=url)
+    batch = data.get("features", [])
+    more = bool(
+        data.get("exceededTransferLimit") or (data.get("properties") or {}).get("exceededTransferLimit")
+    )
+    if not batch and more:
+        raise GisError(
+            f"the feature service returned no features at offset {offset} but says more remain",
+            file=url,
+            fix="retry later; if it persists, the service cannot be paged: use --data-dir / --mirror",
+        )
+    return batch, more
+
+
 def fetch_featureserver(
     url: str, dest: Path, *, where: str = "1=1", page: int = PAGE, max_pages: int = 500
 ) -> Path:
@@ -52,43 +100,7 @@ def fetch_featureserver(
                 field="GIS_DOWNLOAD_DEADLINE_S",
                 fix="retry later or raise GIS_DOWNLOAD_DEADLINE_S; " + OFFLINE_FIX,
             )
-        params = {
-            "where": where,
-            "outFields": "*",
-            "outSR": "4326",
-            "f": "geojson",
-            "resultOffset": str(offset),
-            "resultRecordCount": str(page),
-            "orderByFields": "OBJECTID",
-        }
-        try:
-            resp = requests.get(
-                url.rstrip("/") + "/query", params=params, timeout=(CONNECT_TIMEOUT_S, bounds.stall_s)
-            )
-        except requests.exceptions.RequestException as exc:
-            raise network_error(exc, url, bounds.stall_s) from exc
-        if resp.status_code >= 400:
-            raise GisError(
-                f"the feature service answered HTTP {resp.status_code}",
-                file=url,
-                fix="check the service URL in the layer catalog, or use --data-dir / --mirror",
-            )
-        try:
-            data = resp.json()
-        except ValueError as exc:
-            raise GisError("the feature service did not answer with JSON", file=url) from exc
-        if "error" in data:
-            raise GisError(f"the feature service reported an error: {data['error']}", file=url)
-        batch = data.get("features", [])
-        more = data.get("exceededTransferLimit") or (data.get("properties") or {}).get(
-            "exceededTransferLimit"
-        )
-        if not batch and more:
-            raise GisError(
-                f"the feature service returned no features at offset {offset} but says more remain",
-                file=url,
-                fix="retry later; if it persists, the service cannot be paged: use --data-dir / --mirror",
-            )
+        batch, more = _query_page(url, where=where, offset=offset, page=page, stall_s=bounds.stall_s)
         ids = [_feature_id(f) for f in batch]
         if any(i is not None and i in seen for i in ids):
             raise GisError(

@@ -258,40 +258,20 @@ class ResumableDownloader:
             )
 
 
-def download(
-    url: str,
-    dest: Path,
-    *,
-    known_hash: str | None = None,
-    progress: bool = True,
-    label: str = "",
-    size_bytes: int | None = None,
-) -> Path:
-    """Download ``url`` to ``dest`` (cached) and return ``dest``.
-
-    With ``known_hash`` (sha256 hex) a cached or downloaded file must match it: a mismatch is
-    downloaded once more, then refused. Without it the first download's hash is kept beside the
-    file (``<dest>.sha256``) and checked on every later use, so a corrupted cache is caught.
-    ``size_bytes`` (the catalogued size) bounds the download (:meth:`gis.config.settings.Limits.download_cap`);
-    every failure -- network, bound, disk -- is a :class:`~gis.errors.GisError` naming the URL or file.
-    """
-    dest = Path(dest)
-    bounds = limits()
+def _make_cache_folder(folder: Path) -> None:
+    """Create the download cache folder, refusing with the folder named."""
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GisError(
-            f"cannot create the download cache folder ({exc.strerror})", file=dest.parent, fix=CACHE_FIX
+            f"cannot create the download cache folder ({exc.strerror})", file=folder, fix=CACHE_FIX
         ) from exc
-    sidecar = dest.with_name(dest.name + ".sha256")
-    if known_hash is None and dest.exists() and sidecar.exists():
-        if sha256_of(dest) == sidecar.read_text().strip():
-            return dest
-        dest.unlink()
-    part = dest.with_name(dest.name + ".part")
-    downloader = ResumableDownloader(
-        part, progress=progress, label=label, max_bytes=bounds.download_cap(size_bytes), bounds=bounds
-    )
+
+
+def _retrieve(
+    url: str, dest: Path, known_hash: str | None, downloader: ResumableDownloader, part: Path
+) -> Path:
+    """``pooch.retrieve`` of ``url`` into ``dest``: a sha256 mismatch is downloaded once more, then refused."""
     spec = f"sha256:{known_hash}" if known_hash else None
     for attempt in (1, 2):
         try:
@@ -315,12 +295,49 @@ def download(
             raise GisError(
                 f"cannot write the download ({exc.strerror or exc})", file=dest, fix=CACHE_FIX
             ) from exc
-    got = Path(got)
+    return Path(got)
+
+
+def _write_sidecar(sidecar: Path, got: Path) -> None:
+    """Keep the first download's sha256 beside it (``<dest>.sha256``)."""
+    try:
+        sidecar.write_text(sha256_of(got) + "\n")
+    except OSError as exc:
+        raise GisError(
+            f"cannot write to the download cache ({exc.strerror})", file=sidecar, fix=CACHE_FIX
+        ) from exc
+
+
+def download(
+    url: str,
+    dest: Path,
+    *,
+    known_hash: str | None = None,
+    progress: bool = True,
+    label: str = "",
+    size_bytes: int | None = None,
+) -> Path:
+    """Download ``url`` to ``dest`` (cached) and return ``dest``.
+
+    With ``known_hash`` (sha256 hex) a cached or downloaded file must match it: a mismatch is
+    downloaded once more, then refused. Without it the first download's hash is kept beside the
+    file (``<dest>.sha256``) and checked on every later use, so a corrupted cache is caught.
+    ``size_bytes`` (the catalogued size) bounds the download (:meth:`gis.config.settings.Limits.download_cap`);
+    every failure -- network, bound, disk -- is a :class:`~gis.errors.GisError` naming the URL or file.
+    """
+    dest = Path(dest)
+    bounds = limits()
+    _make_cache_folder(dest.parent)
+    sidecar = dest.with_name(dest.name + ".sha256")
+    if known_hash is None and dest.exists() and sidecar.exists():
+        if sha256_of(dest) == sidecar.read_text().strip():
+            return dest
+        dest.unlink()
+    part = dest.with_name(dest.name + ".part")
+    downloader = ResumableDownloader(
+        part, progress=progress, label=label, max_bytes=bounds.download_cap(size_bytes), bounds=bounds
+    )
+    got = _retrieve(url, dest, known_hash, downloader, part)
     if known_hash is None:
-        try:
-            sidecar.write_text(sha256_of(got) + "\n")
-        except OSError as exc:
-            raise GisError(
-                f"cannot write to the download cache ({exc.strerror})", file=sidecar, fix=CACHE_FIX
-            ) from exc
+        _write_sidecar(sidecar, got)
     return got
