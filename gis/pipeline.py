@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gis.config.scenario import Scenario
+from gis.energy.build import MarketTables
 from gis.layers import read_layers
 from gis.sources import Resolver
 from gis.timing import stage
@@ -163,6 +164,7 @@ def run_pipeline(
             ).layers
     else:
         layers = read_layers(out / "layers.gpkg")
+    markets = MarketTables(layers, scenario.energy)  # hourly market tables, built once for both stages
     with _step(step, "score sites", "score"):
         sites, metadata, written = score_stage(
             layers,
@@ -172,9 +174,12 @@ def run_pipeline(
             engine=engine,
             scheduler=scheduler,
             grid_stage=grid_stage,
+            markets=markets,
         )
     with _step(step, "estimate", "estimate"):
-        estimates, path = estimate_and_write(sites, layers, scenario, out=out, console=console)
+        estimates, path = estimate_and_write(
+            sites, layers, scenario, out=out, console=console, markets=markets
+        )
     with _step(step, "write outputs", "outputs"):
         written.append(path)
         written += outputs_stage(
@@ -201,6 +206,7 @@ def score_stage(
     engine: str = "local",
     scheduler: str | None = None,
     grid_stage: Callable[..., dict[str, Path]] | None = None,
+    markets: MarketTables | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, str], list[Path]]:
     """Score the candidate sites on the layers (measures on ``engine``, cached); the sites (EPSG:4326,
     best first), the metadata their file will carry, and the files written (``layers.gpkg``, and the
@@ -216,7 +222,7 @@ def score_stage(
     written: list[Path] = [out / "layers.gpkg"]
     with measures_engine(engine, scheduler, scenario) as runner:
         wanted = {n: layers[n] for n in LAYER_NAMES if n in layers}
-        sites, log = score_sites_with_log(wanted, scenario, engine=runner)
+        sites, log = score_sites_with_log(wanted, scenario, engine=runner, markets=markets)
         print_sites(sites, log, console)
         if grid_stage is not None:
             written += grid_stage(out=out, scenario=scenario, engine=runner, console=console).values()
@@ -230,6 +236,7 @@ def estimate_and_write(
     *,
     out: Path,
     console: Console,
+    markets: MarketTables | None = None,
 ) -> tuple[dict, Path]:
     """The estimates of the scored sites (:func:`gis.estimates.api.estimate_stage`), written to
     ``out/estimates.json``; the payload and the file."""
@@ -239,7 +246,7 @@ def estimate_and_write(
 
     rollup.check_sites(sites, source=f"{out / 'sites.gpkg'}:candidate_sites")
     wanted = {n: layers[n] for n in ESTIMATE_LAYERS if n in layers}
-    estimates = estimate_stage(sites, wanted, scenario, console=console)
+    estimates = estimate_stage(sites, wanted, scenario, console=console, markets=markets)
     path = write_json(out / "estimates.json", estimates)
     console.print(f"Wrote {path}")
     return estimates, path

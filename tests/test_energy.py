@@ -10,7 +10,7 @@ from shapely.geometry import Point
 
 from gis.config.energy import CategoryEnergy, CurtailmentRegion, EnergyConfig, NodeRule
 from gis.config.scenario import load_scenario
-from gis.energy.build import surplus_profiles
+from gis.energy.build import MarketTables, surplus_profiles
 from gis.energy.markets import hub_prices, market_intensity, year_hours
 from gis.energy.nodes import assign_nodes, hub_of
 from gis.energy.solar import daylight_weights
@@ -346,3 +346,28 @@ def test_surplus_table_and_published_comparison_by_hand():
     assert rows["caiso"]["tool"] == pytest.approx(0.02) and rows["caiso"]["ratio"] == pytest.approx(0.5)
     assert rows["deal"]["tool"] == pytest.approx(120.0)
     assert rows["se"]["tool"] == 0.0
+
+
+def test_market_tables_are_shared_only_with_the_same_frames_and_table():
+    values = np.where(np.isin(HOURS.hour, [2, 3, 4]), -5.0, 30.0)
+    layers = {"market_prices": _prices("ERCOT:HB_WEST", values)}
+    config = _config(nuclear_surplus=CategoryEnergy(flexible_share=0.1, wasted_cost_usd_mwh=6.0))
+    sites = _sites(
+        [{"site_id": "n", "category": "nuclear_surplus", "capacity_mw": 2000.0, "lon": -101, "lat": 31}]
+    )
+    markets = MarketTables(layers, config)
+    first, summary = surplus_profiles(sites, layers, config, RowLog("t"), markets=markets)
+    # the estimate stage's call on the same frames (another dict) reuses the tables: the same arrays
+    again, summary_again = surplus_profiles(sites, dict(layers), config, markets=markets)
+    assert again.price is first.price and again.intensity is first.intensity
+    pd.testing.assert_frame_equal(summary_again, summary)
+    # other frames, or another [energy] table, are computed afresh (never a stale table)
+    moved = {
+        "market_prices": layers["market_prices"].assign(price_usd_mwh=lambda f: f["price_usd_mwh"] + 100)
+    }
+    fresh, _ = surplus_profiles(sites, moved, config, markets=markets)
+    assert fresh.price is not first.price and np.nanmin(fresh.price) == pytest.approx(95.0)
+    cheaper = config.model_copy(update={"fallback_price_usd_mwh": 1.0})
+    assert not markets.serves(layers, cheaper) and markets.serves(dict(layers), config)
+    alone, _ = surplus_profiles(sites, layers, config)
+    np.testing.assert_array_equal(alone.price, first.price)

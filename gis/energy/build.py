@@ -33,7 +33,7 @@ per shape, that the fleet economics dispatches on) and a per-site summary table
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,13 @@ from gis.energy.profiles import SurplusProfiles
 from gis.energy.solar import daylight_weights
 from gis.rowlog import RowLog
 
-__all__ = ["SUMMARY_COLUMNS", "WASTED_CATEGORIES", "describe_surplus", "surplus_profiles"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "WASTED_CATEGORIES",
+    "MarketTables",
+    "describe_surplus",
+    "surplus_profiles",
+]
 
 WASTED_CATEGORIES = ("flare_gas", "stranded_wind", "stranded_solar", "nuclear_surplus", "federal_hydro")
 """Categories whose sites exist because energy is thrown away there (ledger "wasted")."""
@@ -167,6 +173,45 @@ def _intensity_rows(node_ids: list[str], layers: dict[str, pd.DataFrame], config
             )
         rows.append(cache[market])
     return np.vstack(rows) if rows else np.zeros((0, t))
+
+
+MARKET_LAYERS = ("market_prices", "market_mix", "curtailment_daily")
+"""The layers whose hourly tables :class:`MarketTables` keeps."""
+
+
+@dataclass
+class MarketTables:
+    """The hourly market tables (prices, grid intensity per node) of one set of market layers and
+    one ``[energy]`` table, computed once and shared by every :func:`surplus_profiles` call on them
+    (``gis run`` scores and then estimates the same sites: one reading of 514 k price rows).
+
+    A call with other layer frames (by identity) or another ``[energy]`` table computes afresh.
+    """
+
+    layers: dict[str, pd.DataFrame]
+    config: EnergyConfig
+    _prices: dict[tuple[str, ...], tuple[np.ndarray, list[int]]] = field(default_factory=dict, repr=False)
+    _intensity: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def serves(self, layers: dict[str, pd.DataFrame], config: EnergyConfig) -> bool:
+        """True when these tables were made from the same market frames and ``[energy]`` table."""
+        same = all(self.layers.get(name) is layers.get(name) for name in MARKET_LAYERS)
+        return same and self.config == config
+
+    def prices(self, node_ids: list[str], log: RowLog) -> tuple[np.ndarray, list[int]]:
+        """(nodes, hours) $/MWh and each node's data year (:func:`_price_rows`); notes go to the
+        first call's ``log``."""
+        key = tuple(node_ids)
+        if key not in self._prices:
+            self._prices[key] = _price_rows(node_ids, self.layers, self.config, log)
+        return self._prices[key]
+
+    def intensity(self, node_ids: list[str]) -> np.ndarray:
+        """(nodes, hours) t CO2/MWh of the grid at each node (:func:`_intensity_rows`)."""
+        key = tuple(node_ids)
+        if key not in self._intensity:
+            self._intensity[key] = _intensity_rows(node_ids, self.layers, self.config)
+        return self._intensity[key]
 
 
 def _surplus_hours(price: np.ndarray, threshold: float) -> np.ndarray:
@@ -498,8 +543,32 @@ def _hours_context(
     return _Hours(hours, price, known, weight, node_index, node_text, own, config.surplus_price_usd_mwh)
 
 
+def _place_all(
+    sites: pd.DataFrame, ctx: _Hours, layers: dict[str, pd.DataFrame], config: EnergyConfig, log: RowLog
+) -> _Placed:
+    """Every site's wasted energy placed in time: flare gas every hour (its MW is its asset MW), then
+    flexible nuclear and hydro, stranded wind and solar, military gensets."""
+    n, t = len(sites), len(ctx.hours)
+    placed = _Placed(
+        _Shapes([], []), np.full(n, -1, dtype="int64"), np.zeros(n), np.full(n, "", dtype=object)
+    )
+    flare = (sites["category"] == "flare_gas").to_numpy()
+    if flare.any():
+        placed.shape[flare] = placed.shapes.add("flare_gas:every hour", np.ones(t))
+        placed.wasted_mw[flare] = sites["asset_mw"].to_numpy(dtype="float64")[flare]
+    _place_flexible(sites, ctx, placed, config, log)
+    _place_stranded(sites, ctx, placed, layers, config, log)
+    _place_gensets(sites, placed, t, config.military_engine_hours)
+    return placed
+
+
 def surplus_profiles(
-    sites: pd.DataFrame, layers: dict[str, pd.DataFrame], config: EnergyConfig, log: RowLog | None = None
+    sites: pd.DataFrame,
+    layers: dict[str, pd.DataFrame],
+    config: EnergyConfig,
+    log: RowLog | None = None,
+    *,
+    markets: MarketTables | None = None,
 ) -> tuple[SurplusProfiles, pd.DataFrame]:
     """Hourly wasted energy and buy prices of ``sites`` in the reference year, and a per-site summary.
 
@@ -515,6 +584,8 @@ def surplus_profiles(
         hour exists).
     config
         the scenario's ``[energy]`` table.
+    markets
+        hourly market tables already computed from the same layers and table (reused), or None.
 
     Returns
     -------
@@ -524,26 +595,15 @@ def surplus_profiles(
     """
     log = log if log is not None else RowLog("energy")
     sites = sites.reset_index(drop=True)
-    n = len(sites)
     nodes = _nodes(sites, config, log)
     node_ids = sorted(set(nodes["node"]) - {""})
-    price, price_years = _price_rows(node_ids, layers, config, log)
+    if markets is None or not markets.serves(layers, config):
+        markets = MarketTables(layers, config)
+    price, price_years = markets.prices(node_ids, log)
     ctx = _hours_context(nodes, node_ids, price, config)
     t = len(ctx.hours)
-    intensity = _intensity_rows(node_ids, layers, config)
-    placed = _Placed(
-        _Shapes([], []), np.full(n, -1, dtype="int64"), np.zeros(n), np.full(n, "", dtype=object)
-    )
-    category = sites["category"].to_numpy(dtype=object)
-    asset = sites["asset_mw"].to_numpy(dtype="float64")
-    # flare gas: the gas flows every hour
-    flare = category == "flare_gas"
-    if flare.any():
-        placed.shape[flare] = placed.shapes.add("flare_gas:every hour", np.ones(t))
-        placed.wasted_mw[flare] = asset[flare]
-    _place_flexible(sites, ctx, placed, config, log)
-    _place_stranded(sites, ctx, placed, layers, config, log)
-    _place_gensets(sites, placed, t, config.military_engine_hours)
+    intensity = markets.intensity(node_ids)
+    placed = _place_all(sites, ctx, layers, config, log)
     shapes = placed.shapes
     profiles = SurplusProfiles(
         year=config.reference_year,

@@ -26,6 +26,7 @@ from gis.config.estimates import EstimatesConfig, assumptions
 from gis.config.scenario import Scenario, load_estimates_config
 from gis.config.vocabulary import CATEGORIES
 from gis.energy import published_comparison, surplus_by_category, surplus_profiles
+from gis.energy.build import MarketTables
 from gis.energy.profiles import SurplusProfiles
 from gis.errors import GisError
 from gis.estimates import bitcoin, carbon, fleet, rollup
@@ -608,11 +609,16 @@ def _print_estimates(result: dict, console: Console) -> None:
 
 
 def profiles_for_sites(
-    sites: pd.DataFrame, layers: dict[str, pd.DataFrame], energy: EnergyConfig
+    sites: pd.DataFrame,
+    layers: dict[str, pd.DataFrame],
+    energy: EnergyConfig,
+    *,
+    markets: MarketTables | None = None,
 ) -> tuple[SurplusProfiles, dict]:
     """The candidate sites' hourly profiles (rebuilt from the market layers, as the scoring stage
-    built them) and the surplus-by-category table beside its published figures."""
-    profiles, summary = surplus_profiles(sites, layers, energy)
+    built them; ``markets``: its hourly market tables, reused) and the surplus-by-category table
+    beside its published figures."""
+    profiles, summary = surplus_profiles(sites, layers, energy, markets=markets)
     frame = pd.DataFrame(sites.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
     for col in summary.columns:
         frame[col] = summary[col].to_numpy()
@@ -696,6 +702,7 @@ def estimate_stage(
     network_ehs: float | None = None,
     console: Console | None = None,
     layers_file: Path | str = "layers.gpkg",
+    markets: MarketTables | None = None,
 ) -> dict:
     """The estimate stage on frames in memory: profiles, fleet, bands, explorer grid; the
     ``estimates.json`` payload (printed as a table on ``console``).
@@ -711,6 +718,8 @@ def estimate_stage(
         the whole scenario; ``network_ehs`` (EH/s) replaces its network hashrate when given.
     layers_file
         the file the layers came from, named in messages.
+    markets
+        the scoring stage's hourly market tables (:class:`gis.energy.build.MarketTables`), reused.
     """
     config = _stage_config(scenario, network_ehs)
     if "market_prices" not in layers and console is not None:
@@ -720,7 +729,7 @@ def estimate_stage(
         )
     network = _stage_network(config, layers, layers_file)
     with stage("hourly"):
-        profiles, surplus = profiles_for_sites(sites, layers, scenario.energy)
+        profiles, surplus = profiles_for_sites(sites, layers, scenario.energy, markets=markets)
     explorer = getattr(scenario, "explorer", None)
     result = estimate(
         sites,

@@ -22,7 +22,13 @@ from gis import STORAGE_CRS, __version__
 from gis.config.energy import EnergyConfig
 from gis.config.scoring import ScoringConfig
 from gis.config.vocabulary import CATEGORIES
-from gis.energy.build import SUMMARY_COLUMNS, WASTED_CATEGORIES, describe_surplus, surplus_profiles
+from gis.energy.build import (
+    SUMMARY_COLUMNS,
+    WASTED_CATEGORIES,
+    MarketTables,
+    describe_surplus,
+    surplus_profiles,
+)
 from gis.engine import Engine
 from gis.io import gpkg_layer_names, write_csv, write_gpkg
 from gis.measures import measure_sites
@@ -82,12 +88,18 @@ def _energy_config(scenario_or_config: Scenario | ScoringConfig) -> EnergyConfig
 
 
 def with_energy(
-    sites: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame], energy: EnergyConfig, log: RowLog
+    sites: gpd.GeoDataFrame,
+    layers: dict[str, pd.DataFrame],
+    energy: EnergyConfig,
+    log: RowLog,
+    *,
+    markets: MarketTables | None = None,
 ) -> gpd.GeoDataFrame:
     """Sites with the energy stage's columns; a wasted-energy site's ``asset_mw`` becomes the MW of
-    wasted energy it has in its best hour, and its ``basis`` says where that comes from."""
+    wasted energy it has in its best hour, and its ``basis`` says where that comes from.
+    ``markets``: hourly market tables to share with the estimate stage (:class:`MarketTables`)."""
     with stage("hourly"):
-        profiles, summary = surplus_profiles(sites, layers, energy, log)
+        profiles, summary = surplus_profiles(sites, layers, energy, log, markets=markets)
     sites = sites.copy()
     wasted = sites["category"].isin(WASTED_CATEGORIES).to_numpy()
     sites["asset_mw"] = np.where(wasted, profiles.sites["max_mw"].to_numpy(), sites["asset_mw"].to_numpy())
@@ -102,11 +114,13 @@ def score_sites_with_log(
     scenario_or_config: Scenario | ScoringConfig,
     *,
     engine: Engine | None = None,
+    markets: MarketTables | None = None,
 ) -> tuple[gpd.GeoDataFrame, RowLog]:
-    """Like :func:`score_sites`, also returning the row log of the candidate-site assembly."""
+    """Like :func:`score_sites`, also returning the row log of the candidate-site assembly
+    (``markets``: hourly market tables shared with the estimate stage)."""
     config = _config(scenario_or_config)
     sites, log = candidate_sites(layers, config)
-    sites = with_energy(sites, layers, _energy_config(scenario_or_config), log)
+    sites = with_energy(sites, layers, _energy_config(scenario_or_config), log, markets=markets)
     measures = (
         engine.measure(sites, layers, config) if engine is not None else measure_sites(sites, layers, config)
     )
