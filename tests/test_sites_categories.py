@@ -10,6 +10,8 @@ import pytest
 
 from gis.config.scenario import load_scenario
 from gis.config.vocabulary import CATEGORIES
+from gis.errors import GisError
+from gis.layers.curtailment import read_curtailment_table
 from gis.sites import bcm_to_mw, candidate_sites
 
 _spec = importlib.util.spec_from_file_location(
@@ -117,7 +119,9 @@ def test_curtailment_table_overrides(tmp_path):
     base = load_scenario().scoring
     stranded = base.sites.stranded.model_copy(update={"curtailment_table": str(table)})
     config = base.model_copy(update={"sites": base.sites.model_copy(update={"stranded": stranded})})
-    sites, _ = candidate_sites(tiny.tiny_layers(), config)
+    with pytest.raises(GisError, match="not read"):
+        candidate_sites(tiny.tiny_layers(), config)
+    sites, _ = candidate_sites(tiny.tiny_layers(), config, curtailment=read_curtailment_table(table))
     solar = sites.set_index("site_id").loc["stranded_solar:104"]
     assert solar["annual_wasted_mwh"] == pytest.approx(8760.0)
     assert np.isnan(sites.set_index("site_id").loc["stranded_wind:103", "annual_wasted_mwh"])

@@ -31,6 +31,7 @@ from gis.energy.build import (
 )
 from gis.engine import Engine
 from gis.io import gpkg_layer_names, write_csv, write_gpkg
+from gis.layers.curtailment import read_curtailment_table
 from gis.measures import measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
@@ -119,7 +120,8 @@ def score_sites_with_log(
     """Like :func:`score_sites`, also returning the row log of the candidate-site assembly
     (``markets``: hourly market tables shared with the estimate stage)."""
     config = _config(scenario_or_config)
-    sites, log = candidate_sites(layers, config)
+    table = config.sites.stranded.curtailment_table
+    sites, log = candidate_sites(layers, config, curtailment=read_curtailment_table(table) if table else None)
     sites = with_energy(sites, layers, _energy_config(scenario_or_config), log, markets=markets)
     measures = (
         engine.measure(sites, layers, config) if engine is not None else measure_sites(sites, layers, config)

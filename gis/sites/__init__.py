@@ -30,7 +30,7 @@ from gis.sites.flare import bcm_to_mw, cluster_points, flare_gas_sites
 from gis.sites.military import military_backup_sites
 from gis.sites.nuclear import nuclear_surplus_sites
 from gis.sites.retired_coal import retired_coal_sites
-from gis.sites.stranded import read_curtailment_table, stranded_sites
+from gis.sites.stranded import stranded_sites
 
 __all__ = [
     "SITE_COLUMNS",
@@ -41,7 +41,6 @@ __all__ = [
     "flare_gas_sites",
     "military_backup_sites",
     "nuclear_surplus_sites",
-    "read_curtailment_table",
     "retired_coal_sites",
     "stranded_sites",
 ]
@@ -60,7 +59,7 @@ def _layer(layers: dict[str, pd.DataFrame], name: str, log: RowLog) -> pd.DataFr
 
 
 def candidate_sites(
-    layers: dict[str, pd.DataFrame], config: ScoringConfig
+    layers: dict[str, pd.DataFrame], config: ScoringConfig, *, curtailment: pd.Series | None = None
 ) -> tuple[gpd.GeoDataFrame, RowLog]:
     """Every category's candidate sites (EPSG:4326 points) and the row log of what was left out.
 
@@ -71,6 +70,9 @@ def candidate_sites(
         military_sites, flare_sites, offshore_wells (optional).
     config
         the ``[scoring]`` table; its ``sites`` models give every factor.
+    curtailment
+        the user's plant-level curtailment table when the scenario names one (MWh/yr by EIA plant
+        id, :func:`gis.layers.curtailment.read_curtailment_table`).
 
     Returns
     -------
@@ -89,7 +91,7 @@ def candidate_sites(
         flare_gas_sites(
             _layer(layers, "flare_sites", log), layers.get("offshore_wells"), models.flare_gas, log
         ),
-        stranded_sites(plants, models.stranded, log),
+        stranded_sites(plants, models.stranded, log, curtailment),
     ]
     parts = [p for p in parts if len(p)]
     sites = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS) if parts else empty_sites()

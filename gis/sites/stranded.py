@@ -9,8 +9,6 @@ plants and places it in the hours it happens. ``curtailment_table`` (CSV
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -20,44 +18,17 @@ from gis.errors import GisError
 from gis.rowlog import RowLog
 from gis.sites._frame import empty_sites, plant_site_frame
 
-__all__ = ["read_curtailment_table", "stranded_sites"]
+__all__ = ["stranded_sites"]
 
 
-def read_curtailment_table(path: str | Path) -> pd.Series:
-    """A user's plant-level curtailment, MWh/yr by EIA plant id, from CSV ``plant_id,curtailed_mwh_per_year``."""
-    path = Path(path)
-    try:
-        table = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise GisError(
-            f"cannot read the curtailment table ({exc})",
-            file=path,
-            field="scoring.sites.stranded.curtailment_table",
-            fix="give a CSV with columns plant_id,curtailed_mwh_per_year",
-        ) from exc
-    for col in ("plant_id", "curtailed_mwh_per_year"):
-        if col not in table.columns:
-            raise GisError(
-                "the curtailment table lacks a column",
-                file=path,
-                field=col,
-                fix="give a CSV with columns plant_id,curtailed_mwh_per_year",
-            )
-    values = pd.to_numeric(table["curtailed_mwh_per_year"], errors="coerce")
-    ids = pd.to_numeric(table["plant_id"], errors="coerce")
-    bad = values.isna() | ids.isna() | (values < 0) | ids.duplicated()
-    if bad.any():
-        raise GisError(
-            f"{int(bad.sum())} rows have a missing, negative or duplicate value",
-            file=path,
-            field="curtailed_mwh_per_year",
-            fix="one row per plant_id, MWh per year >= 0",
-        )
-    return pd.Series(values.to_numpy(dtype="float64"), index=ids.astype("int64").to_numpy())
+def stranded_sites(
+    plants: pd.DataFrame, model: StrandedModel, log: RowLog, curtailment: pd.Series | None = None
+) -> gpd.GeoDataFrame:
+    """Candidate sites of categories ``stranded_wind`` and ``stranded_solar`` (EPSG:4326 points, MW).
 
-
-def stranded_sites(plants: pd.DataFrame, model: StrandedModel, log: RowLog) -> gpd.GeoDataFrame:
-    """Candidate sites of categories ``stranded_wind`` and ``stranded_solar`` (EPSG:4326 points, MW)."""
+    ``curtailment``: the user's plant-level table ``model.curtailment_table`` as read by
+    :func:`gis.layers.curtailment.read_curtailment_table` (MWh/yr by EIA plant id), or None.
+    """
     rows = plants.loc[plants["fuel"].isin(["wind", "solar"])]
     log.read(len(rows))
     rows = log.drop(rows, rows["status"] == "retired", "stranded: plant retired")
@@ -65,8 +36,15 @@ def stranded_sites(plants: pd.DataFrame, model: StrandedModel, log: RowLog) -> g
     if rows.empty:
         log.note("stranded_wind/stranded_solar: no operating wind or solar plant")
         return empty_sites()
-    override = read_curtailment_table(model.curtailment_table) if model.curtailment_table else None
-    listed = rows["plant_id"].map(override).to_numpy(dtype="float64") if override is not None else np.nan
+    if model.curtailment_table and curtailment is None:
+        raise GisError(
+            "the scenario names a curtailment table that was not read",
+            field="scoring.sites.stranded.curtailment_table",
+            fix="read it with gis.layers.curtailment.read_curtailment_table and pass it as curtailment=",
+        )
+    listed = (
+        rows["plant_id"].map(curtailment).to_numpy(dtype="float64") if curtailment is not None else np.nan
+    )
     cf = pd.to_numeric(rows["capacity_factor"], errors="coerce") if "capacity_factor" in rows else np.nan
     return plant_site_frame(
         rows,
