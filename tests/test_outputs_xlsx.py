@@ -94,7 +94,7 @@ def test_summary_assumptions_columns(book) -> None:
     assert assumptions["formulas.machines"][1] == "IT power / ASIC power"
     columns = {r[0]: r for r in book["columns"].iter_rows(min_row=2, values_only=True)}
     assert columns["mineable_mw"][1] == "MW" and "mining" in columns["mineable_mw"][2]
-    assert columns["lat"][1] == "degrees"
+    assert columns["lat"][1] == "deg"
 
 
 def test_streamed_rows_equal_cell_api_rows(tmp_path: Path, monkeypatch) -> None:

@@ -31,7 +31,7 @@ import xlsxwriter
 from gis.config.vocabulary import CATEGORIES
 from gis.io import atomic_path
 from gis.outputs.labels import CATEGORY_LABELS, column_unit, header
-from gis.schema import SCHEMA_REGISTRY
+from gis.schema import column_spec
 from gis.scoring.columns import DISPLAY_DIGITS
 from gis.textsafe import xlsx_text
 
@@ -398,23 +398,16 @@ def _compact(value: object) -> object:
 
 
 def _columns_sheet(wb, fmt: _Formats, table: pd.DataFrame, headers: list[str]) -> None:
-    schema = SCHEMA_REGISTRY.get("candidate_sites")
-    extra = {
-        "lat": "latitude of the site, degrees (EPSG:4326)",
-        "lon": "longitude of the site, degrees (EPSG:4326)",
-        "in_fleet": "in the national fleet that estimates.json adds up (the scenario's selection rule)",
-    }
     rows = []
     for col, head in zip(table.columns, headers, strict=True):
-        if schema is not None and col in schema.column_names:
-            meaning = schema.column(col).description
+        spec = column_spec(col, "sites_ranked")
+        if spec is not None:
+            meaning = spec.description
         elif col.startswith("s_"):
             meaning = f"sub-score of the criterion {col[2:]}, 0..1 (1 = best)"
         else:
-            meaning = extra.get(col, "")
-        unit = column_unit(col)
-        unit = "degrees" if col in ("lat", "lon") else unit
-        rows.append([col, unit, meaning, head])
+            meaning = ""
+        rows.append([col, column_unit(col, layer="sites_ranked"), meaning, head])
     ws = wb.add_worksheet("columns")
     _write_rows(ws, fmt, ["column", "unit", "meaning", "header in the site sheets"], rows, [24, 10, 90, 30])
 
