@@ -105,6 +105,8 @@ def columns_markdown() -> str:
     >>> "| `national.co2_mt_per_year` | Mt CO2/yr |" in text
     True
     """
+    import gis.layers.osm  # noqa: F401  (registers osm_plants; imported here, osmnx is slow to import)
+
     shared = set(CANDIDATE_SITES.columns)
     lines = [
         "# Columns and keys",
