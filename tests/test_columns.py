@@ -141,3 +141,15 @@ def test_every_module_declares_all(path: Path) -> None:
     module = importlib.import_module(name)
     absent = [n for n in module.__all__ if not hasattr(module, n)]
     assert not absent, f"{name}.__all__ names what the module lacks: {absent}"
+
+
+def test_the_measures_a_scenario_may_name_are_registered_measure_columns() -> None:
+    # gis.config imports nothing from the stages, so its list of names is checked against the registry here
+    from gis.config.scoring import MEASURES
+    from gis.measures.measure import MEASURE_COLUMNS, SITE_MEASURES
+
+    assert set(MEASURES) <= set(MEASURE_COLUMNS)
+    assert tuple(SITE_MEASURES.column_names) == MEASURE_COLUMNS
+    candidate = SCHEMA_REGISTRY["candidate_sites"]
+    for name in ("dist_tx_km", "headroom_mw", "co2_t_per_mwh"):
+        assert candidate.column(name).unit == SITE_MEASURES.column(name).unit

@@ -6,6 +6,7 @@ the estimates stage agree. ``s_<criterion>`` sub-score columns (0..1) follow the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +14,7 @@ import geopandas as gpd
 from gis.config.vocabulary import CATEGORIES, FUELS, OWNER_CLASSES
 from gis.errors import GisError
 from gis.io import gpkg_layer_names, read_gpkg_layer
+from gis.measures.measure import SITE_MEASURES
 from gis.schema import Column, LayerSchema, register
 
 __all__ = [
@@ -38,6 +40,11 @@ def _c(
     required: bool = True,
 ) -> Column:
     return Column(name, dtype, unit, description, required, title=title, digits=digits, csv_digits=csv)
+
+
+def _m(name: str, title: str, digits: int, csv: int) -> Column:
+    """A column measured by :mod:`gis.measures` (unit and meaning from its ``site_measures`` schema)."""
+    return replace(SITE_MEASURES.column(name), title=title, digits=digits, csv_digits=csv)
 
 
 def _e(
@@ -130,60 +137,12 @@ CANDIDATE_SITES = register(
                 2,
                 4,
             ),
-            _c(
-                "dist_tx_km",
-                "float64",
-                "km",
-                "distance to the nearest transmission line (EPSG:5070)",
-                "Distance to a transmission line",
-                1,
-                3,
-            ),
-            _c(
-                "tx_voltage_kv",
-                "float64",
-                "kV",
-                "voltage of that line; NaN if unknown",
-                "Voltage of that line",
-                0,
-                1,
-            ),
-            _c(
-                "dist_sub_km",
-                "float64",
-                "km",
-                "distance to the nearest substation (or line endpoint)",
-                "Distance to a substation",
-                1,
-                3,
-            ),
-            _c(
-                "headroom_mw",
-                "float64",
-                "MW",
-                "interconnection headroom from the connection voltage class",
-                "Interconnection headroom",
-                0,
-                1,
-            ),
-            _c(
-                "energy_cost_usd_mwh",
-                "float64",
-                "USD/MWh",
-                "energy cost proxy (scenario table)",
-                "Energy cost",
-                2,
-                2,
-            ),
-            _c(
-                "co2_t_per_mwh",
-                "float64",
-                "t CO2/MWh",
-                "emission factor of the energy used (flare gas: combustion, before the avoided-flaring credit)",
-                "CO2 intensity of the energy",
-                3,
-                4,
-            ),
+            _m("dist_tx_km", "Distance to a transmission line", 1, 3),
+            _m("tx_voltage_kv", "Voltage of that line", 0, 1),
+            _m("dist_sub_km", "Distance to a substation", 1, 3),
+            _m("headroom_mw", "Interconnection headroom", 0, 1),
+            _m("energy_cost_usd_mwh", "Energy cost", 2, 2),
+            _m("co2_t_per_mwh", "CO2 intensity of the energy", 3, 4),
             _c(
                 "flexible_load",
                 "bool",
