@@ -17,6 +17,8 @@ Coordinates are stored in EPSG:4326; every distance and area is measured in EPSG
 (CONUS Albers, metres) or geodesically.
 """
 
+__all__ = ["METRIC_CRS", "STORAGE_CRS", "__version__"]
+
 __version__ = "0.1.0"
 
 STORAGE_CRS = "EPSG:4326"

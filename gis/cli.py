@@ -23,6 +23,8 @@ from gis.config.settings import DEFAULT_OUT, data_origin
 from gis.errors import GisError, environment_error
 from gis.textsafe import SafeConsole
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="gis",
     help="Where, and how much, could the United States mine Bitcoin on energy it already owns or wastes.",

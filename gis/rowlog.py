@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+__all__ = ["RowLog"]
+
 
 @dataclass
 class RowLog:

@@ -7,7 +7,22 @@ at load time and fails with a message that names the source file, the column and
 Units: ``MW`` megawatts (electric), ``kV`` kilovolts, ``km`` kilometres, ``bcm/yr`` billion
 cubic metres per year, ``GWh`` gigawatt-hours, ``EH/s`` exahashes per second, ``TH/s``
 terahashes per second, ``J/TH`` joules per terahash, ``1`` dimensionless fraction 0..1,
-``deg`` decimal degrees (EPSG:4326), empty for text and identifiers.
+``deg`` decimal degrees (EPSG:4326), ``BTC/yr`` bitcoin a year, ``t CO2/MWh`` tonnes of CO2
+per megawatt-hour, ``USD`` US dollars, ``h/yr`` hours a year, empty for text, identifiers and
+counts.
+
+The same module holds the registry of the keys of ``estimates.json`` (:class:`Key`,
+:func:`register_keys`, :func:`unregistered_keys`): every figure the estimate stage writes has a
+unit and a meaning here. ``docs/columns.md`` is generated from both registries
+(``python scripts/columns_doc.py``).
+
+Examples
+--------
+>>> schema = LayerSchema("demo", "a demo table", None, (Column("mw", "float64", "MW", "power", digits=1),))
+>>> schema.column("mw").unit, schema.column("mw").digits
+('MW', 1)
+>>> schema_table(schema).to_dict("records")
+[{'column': 'mw', 'dtype': 'float64', 'unit': 'MW', 'meaning': 'power'}]
 """
 
 from __future__ import annotations
@@ -23,15 +38,37 @@ from gis import STORAGE_CRS
 from gis.config.vocabulary import FUELS, OWNER_CLASSES, PLANT_STATUSES
 from gis.errors import GisError
 
+__all__ = [
+    "DTYPES",
+    "KEY_REGISTRY",
+    "LAYER_SCHEMAS",
+    "SCHEMA_REGISTRY",
+    "Column",
+    "Key",
+    "LayerSchema",
+    "column_spec",
+    "key_spec",
+    "register",
+    "register_keys",
+    "schema_table",
+    "unregistered_keys",
+    "validate",
+]
+
 DTYPES = {"str", "int64", "Int64", "float64", "bool"}
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a canonical layer.
+    """One column of a registered table.
 
     ``dtype`` is one of ``str``, ``int64`` (no missing values), ``Int64`` (nullable integer),
     ``float64`` (NaN for unknown) or ``bool``; ``unit`` follows the module docstring.
+
+    Examples
+    --------
+    >>> Column("btc_per_year", "float64", "BTC/yr", "bitcoin mined a year", title="Bitcoin mined").title
+    'Bitcoin mined'
     """
 
     name: str
@@ -41,6 +78,12 @@ class Column:
     required: bool = True
     bounds: tuple[float, float] | None = None
     """Plausible range (inclusive) of a numeric column; values outside it are refused."""
+    title: str = ""
+    """Words for the column (popups, report tables, GeoPackage field titles); empty: from the name."""
+    digits: int | None = None
+    """Decimals shown in the spreadsheet (the stored value keeps full precision); None: by unit."""
+    csv_digits: int | None = None
+    """Decimals kept in the ranked CSV files (deterministic text); None: not rounded."""
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -60,9 +103,11 @@ class LayerSchema:
 
     @property
     def column_names(self) -> list[str]:
+        """Names of the columns, in order."""
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
+        """The column called ``name``; :class:`KeyError` if the schema has none."""
         for c in self.columns:
             if c.name == name:
                 return c
@@ -162,7 +207,13 @@ TRANSMISSION_LINES = LayerSchema(
     key="line_id",
     columns=(
         _c("line_id", "str", "", "source-prefixed id, e.g. hifld:123 or gridkit:456"),
-        _c("voltage_kv", "float64", "kV", "operating voltage (highest if several); NaN if unknown"),
+        Column(
+            "voltage_kv",
+            "float64",
+            "kV",
+            "operating voltage (highest if several); NaN if unknown",
+            title="Voltage",
+        ),
         _c(
             "volt_class",
             "str",
@@ -183,7 +234,7 @@ SUBSTATIONS = LayerSchema(
     columns=(
         _c("substation_id", "str", "", "source-prefixed id"),
         _c("name", "str", "", "name; empty if unknown"),
-        _c("voltage_kv", "float64", "kV", "highest voltage; NaN if unknown"),
+        Column("voltage_kv", "float64", "kV", "highest voltage; NaN if unknown", title="Voltage"),
         _c("kind", "str", "", "substation, station, plant, joint (source type)"),
         _c("operator", "str", "", "operator; empty if unknown"),
         _c("source", "str", "", "catalog source name"),
@@ -443,6 +494,148 @@ def register(schema: LayerSchema) -> LayerSchema:
 
 SCHEMA_REGISTRY: dict[str, LayerSchema] = dict(LAYER_SCHEMAS)
 """Every schema known: the source layers plus those later stages register."""
+
+
+def column_spec(name: str, layer: str | None = None) -> Column | None:
+    """The registered column ``name`` of ``layer``, or of the first registered table that has it.
+
+    Parameters
+    ----------
+    name
+        column name, e.g. ``capacity_mw``.
+    layer
+        table to look in first (e.g. ``candidate_sites``); the other tables follow in registration
+        order (source layers first, then the tables later stages register).
+
+    Returns
+    -------
+    Column or None
+        None when no registered table has the column.
+
+    Examples
+    --------
+    >>> column_spec("capacity_mw", "plants").unit
+    'MW'
+    >>> column_spec("no_such_column") is None
+    True
+    """
+    order = [SCHEMA_REGISTRY[layer]] if layer in SCHEMA_REGISTRY else []
+    order += [s for s in SCHEMA_REGISTRY.values() if s.name != layer]
+    for schema in order:
+        for col in schema.columns:
+            if col.name == name:
+                return col
+    return None
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of ``estimates.json``, addressed by its path.
+
+    ``path`` joins keys with ``.``; ``*`` stands for any key of a table keyed by data (a state
+    code, a site id, a category) and ``[]`` for the items of a list, e.g. ``by_state.*.btc_per_year``
+    or ``projection[].btc``. A registered path with nothing registered below it is a leaf: its
+    value (a number, text, a list or a table) is described as a whole.
+
+    Examples
+    --------
+    >>> Key("national.btc_per_year", "BTC/yr", "bitcoin the fleet mines a year").unit
+    'BTC/yr'
+    """
+
+    path: str
+    unit: str
+    meaning: str
+    digits: int | None = None
+    """Decimals shown to people; None: by unit."""
+    title: str = ""
+    """Words for the figure (table headers); empty: from the last part of the path."""
+
+
+KEY_REGISTRY: dict[str, Key] = {}
+"""Every registered key of ``estimates.json``, by path (filled by :mod:`gis.estimates.keys`)."""
+
+
+def register_keys(*keys: Key) -> tuple[Key, ...]:
+    """Add keys of ``estimates.json`` to :data:`KEY_REGISTRY`; a path registered twice is an error."""
+    for key in keys:
+        if key.path in KEY_REGISTRY and KEY_REGISTRY[key.path] != key:
+            raise ValueError(f"estimates key {key.path} registered twice")
+        KEY_REGISTRY[key.path] = key
+    return keys
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def key_spec(path: str, registry: dict[str, Key] | None = None) -> Key | None:
+    """The registered key a concrete path matches (``by_state.TX.sites`` -> ``by_state.*.sites``).
+
+    Examples
+    --------
+    >>> reg = {"groups.*.gw": Key("groups.*.gw", "GW", "power of the group")}
+    >>> key_spec("groups.TX.gw", reg).path
+    'groups.*.gw'
+    >>> key_spec("groups.TX.nothing", reg) is None
+    True
+    """
+    registry = KEY_REGISTRY if registry is None else registry
+    pattern = ""
+    for part in path.replace("[]", ".[]").split("."):
+        if part == "[]":
+            pattern += "[]"
+            continue
+        exact = _join(pattern, part)
+        known = any(p == exact or p.startswith((exact + ".", exact + "[")) for p in registry)
+        pattern = exact if known else _join(pattern, "*")
+    return registry.get(pattern)
+
+
+def unregistered_keys(payload: object, registry: dict[str, Key] | None = None) -> list[str]:
+    """Paths of ``payload`` (an ``estimates.json`` content) no registered key describes, sorted.
+
+    Examples
+    --------
+    >>> reg = {k.path: k for k in (Key("national.gw", "GW", "power"), Key("by_state.*.gw", "GW", "power"))}
+    >>> unregistered_keys({"national": {"gw": 1.0, "tw": 2}, "by_state": {"TX": {"gw": 0.5}}}, reg)
+    ['national.tw']
+    """
+    registry = KEY_REGISTRY if registry is None else registry
+    prefixes: set[str] = set()
+    for path in registry:
+        for i, ch in enumerate(path):
+            if ch in ".[":
+                prefixes.add(path[:i])
+        prefixes.add(path)
+    missing: set[str] = set()
+
+    def below(pattern: str) -> bool:
+        return any(p.startswith((pattern + ".", pattern + "[")) for p in prefixes)
+
+    def walk(value: object, pattern: str, concrete: str) -> None:
+        if pattern in registry and not below(pattern):
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                child = _join(pattern, str(k))
+                if child not in prefixes:
+                    child = _join(pattern, "*")
+                if child not in prefixes:
+                    missing.add(_join(pattern, str(k)))
+                    continue
+                walk(v, child, _join(concrete, str(k)))
+        elif isinstance(value, list):
+            if not below(pattern):
+                missing.add(pattern)
+                return
+            for v in value:
+                walk(v, pattern + "[]", concrete + "[]")
+        elif pattern not in registry:
+            missing.add(pattern)
+
+    walk(payload, "", "")
+    return sorted(missing)
 
 
 def _coerce(series: pd.Series, dtype: str) -> pd.Series:

@@ -14,6 +14,10 @@ import pytest
 
 from gis.config.settings import require_real_data
 
+# helper scripts and fixture builders, not tests: --doctest-modules (pyproject) must not import them
+# (tests/qgis runs under the system Python with PyQGIS)
+collect_ignore_glob = ["fixtures/*", "qgis/*"]
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

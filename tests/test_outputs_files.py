@@ -166,7 +166,7 @@ def test_xlsx_headers_sheets_freeze_filter(written) -> None:
     ws = wb["all"]
     headers = [c.value for c in ws[1]]
     assert "mineable_mw (MW)" in headers and "dist_tx_km (km)" in headers and "score (0..1)" in headers
-    assert "lat" in headers and "lon" in headers
+    assert "lat (deg)" in headers and "lon (deg)" in headers
     assert ws.freeze_panes == "C2"  # header row and the site_id / name columns
     # the fleet rows joined by the outputs stage reach the spreadsheet
     assert any(str(h).startswith("in_fleet") for h in headers)

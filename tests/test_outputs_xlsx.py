@@ -15,7 +15,7 @@ from gis.outputs.tables import write_ranked_xlsx
 
 ESTIMATES = {
     "selection": {"rule": "score_threshold", "value": 0.5, "sites_selected": 2},
-    "national": {"mineable_gw": 0.25, "btc_per_year": 1234.5, "revenue_usd_per_year": 5.5e7},
+    "national": {"mineable_gw": 0.25, "btc_per_year": 1234.5, "capex_usd": 5.5e7},
     "bands": {"btc_per_year": {"p10": 1000.0, "p50": 1200.0, "p90": 1400.0}},
     "assumptions": {
         "pue": {"value": 1.1, "unit": "1", "meaning": "site / IT power", "source": "d-central.tech"},
@@ -88,13 +88,13 @@ def test_widths_follow_content(book) -> None:
 def test_summary_assumptions_columns(book) -> None:
     summary = {r[0]: r for r in book["summary"].iter_rows(min_row=2, values_only=True)}
     assert summary["btc_per_year"][1:6] == (1234.5, "BTC/yr", 1000.0, 1200.0, 1400.0)
-    assert summary["revenue_usd_per_year"][2] == "USD/yr"
+    assert summary["capex_usd"][2] == "USD" and "capital cost" in summary["capex_usd"][6]
     assumptions = {r[0]: r for r in book["assumptions"].iter_rows(min_row=2, values_only=True)}
     assert assumptions["pue"][1:4] == (1.1, "1", "d-central.tech")
     assert assumptions["formulas.machines"][1] == "IT power / ASIC power"
     columns = {r[0]: r for r in book["columns"].iter_rows(min_row=2, values_only=True)}
     assert columns["mineable_mw"][1] == "MW" and "mining" in columns["mineable_mw"][2]
-    assert columns["lat"][1] == "degrees"
+    assert columns["lat"][1] == "deg"
 
 
 def test_streamed_rows_equal_cell_api_rows(tmp_path: Path, monkeypatch) -> None:

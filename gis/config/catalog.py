@@ -40,6 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gis.config.settings import catalog_dir
 from gis.errors import GisError
 
+__all__ = ["Source", "SourceFile", "get_source", "load_catalog", "load_source"]
+
 Protocol = Literal["http", "arcgis"]
 
 

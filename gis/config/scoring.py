@@ -17,6 +17,40 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gis.config.vocabulary import CATEGORIES, OWNER_CLASSES, PLANT_STATUSES
 
+__all__ = [
+    "MEASURES",
+    "AiConvertibleRule",
+    "CarbonConfig",
+    "CostConfig",
+    "CriterionConfig",
+    "ExclusionRule",
+    "FederalHydroModel",
+    "FlagsConfig",
+    "FlareGasModel",
+    "FlexibleLoadRule",
+    "Fraction",
+    "GaussianTransform",
+    "InterconnectConfig",
+    "InverseTransform",
+    "LinearTransform",
+    "LogisticTransform",
+    "MilitaryBackupModel",
+    "NationalGridConfig",
+    "NonNegative",
+    "NuclearSurplusModel",
+    "OffshoreModel",
+    "Positive",
+    "RetiredCoalModel",
+    "RoadConfig",
+    "ScoringConfig",
+    "SitesConfig",
+    "StabilityConfig",
+    "StepTransform",
+    "StrandedModel",
+    "Transform",
+    "VoltageStep",
+]
+
 MEASURES = (
     "mineable_mw",
     "capacity_mw",

@@ -38,6 +38,7 @@ from gis.estimates.calculator import (
     seed_claim_check,
     seed_claims_corrected,
 )
+from gis.estimates.keys import ESTIMATE_KEYS
 from gis.rowlog import RowLog
 from gis.scoring.columns import read_candidate_sites
 from gis.timing import stage
@@ -517,18 +518,11 @@ def estimate(
     return _finite(result_json)
 
 
-FLEET_SITE_COLUMNS = (
-    "in_fleet",
-    "mode",
-    "fleet_mw",
-    "npv_usd",
-    "wasted_mwh_per_year",
-    "bought_mwh_per_year",
-    "hours_mined",
-    "hours_curtailed",
-    "btc_per_year",
+FLEET_SITE_COLUMNS = tuple(
+    k.path.removeprefix("fleet.sites.*.") for k in ESTIMATE_KEYS if k.path.startswith("fleet.sites.*.")
 )
-"""Per-site fleet figures written into estimates.json (sites with a fleet) and onto the sites."""
+"""Per-site fleet figures written into estimates.json (sites with a fleet) and onto the sites: the
+registered ``fleet.sites.*`` keys (:mod:`gis.estimates.keys`), in their order."""
 
 
 def _fleet_json(per_site: pd.DataFrame) -> dict:

@@ -210,6 +210,16 @@ def calculator(
     GisError
         for a non-positive power, hashrate or network, PUE < 1, uptime outside (0, 1], negative
         subsidy or fees.
+
+    Examples
+    --------
+    5 GW of 3 kW, 200 TH/s machines against a 1,070 EH/s network (the seed's case):
+
+    >>> r = calculator(gw=5, asic_watts=3000, asic_ths=200, network_ehs=1070)
+    >>> round(r["machines"]), round(r["hashrate_ehs"], 1), round(r["share_of_network"], 3)
+    (1666667, 333.3, 0.238)
+    >>> round(r["btc_per_year"])
+    39014
     """
     gw, asic_watts, asic_ths, network_ehs, subsidy, fees = _checked_inputs(
         gw, asic_watts, asic_ths, network_ehs, subsidy, fees, pue, uptime

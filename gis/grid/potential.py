@@ -19,12 +19,14 @@ import pandas as pd
 
 from gis import METRIC_CRS
 from gis.config.scoring import NationalGridConfig
+from gis.grid.columns import GRID_CELLS
 from gis.rowlog import RowLog
+from gis.scoring.columns import CANDIDATE_SITES
 
 __all__ = ["GRID_EXTRA_COLUMNS", "cell_sites"]
 
-GRID_EXTRA_COLUMNS = ("cell_id", "cell_km", "area_km2", "ghi_kwh_m2_day", "wind_class")
-"""Columns grid cells carry besides the candidate-site ones."""
+GRID_EXTRA_COLUMNS = tuple(c.name for c in GRID_CELLS.columns if c not in CANDIDATE_SITES.columns)
+"""Columns grid cells carry besides the candidate-site ones (from :data:`gis.grid.columns.GRID_CELLS`)."""
 
 
 def _basis(

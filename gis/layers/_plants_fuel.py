@@ -17,6 +17,17 @@ import pandas as pd
 
 from gis.config.vocabulary import FUELS
 
+__all__ = [
+    "ATLAS_PRIMSOURCE",
+    "COMPATIBLE_FUELS",
+    "GPPD_PRIMARY_FUEL",
+    "TECHNOLOGY_RULES",
+    "fuel_from_atlas",
+    "fuel_from_gppd",
+    "fuel_from_technology",
+    "fuels_compatible",
+]
+
 ATLAS_PRIMSOURCE: dict[str, str] = {
     "solar": "solar",
     "natural gas": "gas",

@@ -16,6 +16,8 @@ import re
 import numpy as np
 import pandas as pd
 
+__all__ = ["OWNER_RULES", "classify_owner", "explain_owner", "normalise_operator"]
+
 OWNER_RULES: tuple[tuple[str, str, str], ...] = (
     # --- federal operators: TVA, Army Corps of Engineers, Bureau of Reclamation ---------------
     (r"\btennessee valley auth", "federal_tva", "Tennessee Valley Authority (federal corporation)"),

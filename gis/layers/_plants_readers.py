@@ -37,6 +37,20 @@ from gis.rowlog import RowLog
 from gis.sources import Fetched
 from gis.sources.archive import find_member, open_member
 
+__all__ = [
+    "EIA860M_DATE_COLUMNS",
+    "EIA860M_WORKBOOK_COLUMNS",
+    "MIN_STATUS_PLANT_MW",
+    "aggregate_eia860m_workbook",
+    "apply_columns",
+    "form_of",
+    "max_voltage_kv",
+    "read_atlas",
+    "read_eia860",
+    "read_eia860m",
+    "read_gppd",
+]
+
 MIN_STATUS_PLANT_MW = 50.0
 """EIA-860M plants below this nameplate (MW, summed per plant and sheet) are left out, as in the
 mirror copy (gridsite ``scripts/process-eia.py`` keeps plants of 50 MW or more)."""

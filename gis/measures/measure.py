@@ -17,29 +17,57 @@ from gis.measures.economics import energy_cost_usd_mwh
 from gis.measures.interconnect import headroom_mw, line_vertices, nearest_line, nearest_substation
 from gis.measures.land import within_states
 from gis.measures.roads import road_distance_km
+from gis.schema import Column, LayerSchema, register
 
-__all__ = ["MEASURE_COLUMNS", "measure_sites"]
+__all__ = ["MEASURE_COLUMNS", "SITE_MEASURES", "measure_sites"]
 
-MEASURE_COLUMNS = (
-    "site_id",
-    "category",
-    "setting",
-    "offgrid",
-    "capacity_mw",
-    "asset_mw",
-    "mineable_mw",
-    "dist_tx_km",
-    "tx_voltage_kv",
-    "dist_sub_km",
-    "sub_voltage_kv",
-    "substation_id",
-    "headroom_mw",
-    "energy_cost_usd_mwh",
-    "co2_t_per_mwh",
-    "lat_deg",
-    "in_us",
-    "dist_road_km",
+SITE_MEASURES = register(
+    LayerSchema(
+        name="site_measures",
+        description=(
+            "What scoring reads: one row per candidate site (same order as the sites), measured once "
+            "(EPSG:5070 metres inside; km, kV, MW, USD/MWh, t CO2/MWh out) and cacheable."
+        ),
+        geometry=None,
+        key="site_id",
+        columns=(
+            Column("site_id", "str", "", "stable id '<category>:<source id>'"),
+            Column("category", "str", "", "candidate category"),
+            Column("setting", "str", "", "onshore or offshore for flare_gas; empty otherwise"),
+            Column("offgrid", "bool", "", "limited by on-site fuel (flare gas, gensets), not by a line"),
+            Column("capacity_mw", "float64", "MW", "asset nameplate"),
+            Column("asset_mw", "float64", "MW", "mineable MW the asset alone allows (category model)"),
+            Column(
+                "mineable_mw",
+                "float64",
+                "MW",
+                "asset_mw for off-grid sites, min(asset_mw, headroom_mw) otherwise (before shared interconnects)",
+            ),
+            Column("dist_tx_km", "float64", "km", "distance to the nearest transmission line (EPSG:5070)"),
+            Column("tx_voltage_kv", "float64", "kV", "voltage of that line; NaN if unknown"),
+            Column("dist_sub_km", "float64", "km", "distance to the nearest substation (or line endpoint)"),
+            Column("sub_voltage_kv", "float64", "kV", "voltage of that substation; NaN if unknown"),
+            Column("substation_id", "str", "", "id of that substation; empty if none"),
+            Column(
+                "headroom_mw", "float64", "MW", "interconnection headroom from the connection voltage class"
+            ),
+            Column("energy_cost_usd_mwh", "float64", "USD/MWh", "energy cost proxy (scenario table)"),
+            Column(
+                "co2_t_per_mwh",
+                "float64",
+                "t CO2/MWh",
+                "emission factor of the energy used (flare gas: combustion, before the avoided-flaring credit)",
+            ),
+            Column("lat_deg", "float64", "deg", "latitude of the site (the cooling criterion's measure)"),
+            Column("in_us", "bool", "", "the site lies inside a US state polygon (or no states layer)"),
+            Column("dist_road_km", "float64", "km", "distance to the nearest road; NaN when roads are off"),
+        ),
+    )
 )
+"""The registered ``site_measures`` table (scoring's input); a criterion's ``measure`` names one
+of its columns."""
+
+MEASURE_COLUMNS = tuple(SITE_MEASURES.column_names)
 """Columns of the measures table (one row per site, same order as the sites)."""
 
 

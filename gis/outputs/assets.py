@@ -23,6 +23,17 @@ from branca.element import Element
 
 from gis.errors import GisError
 
+__all__ = [
+    "VENDOR_DIR",
+    "Asset",
+    "collect_assets",
+    "inline_assets",
+    "inline_content",
+    "load_manifest",
+    "remote_asset_tags",
+    "vendored_licences",
+]
+
 VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
 
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)(?!data:|https?:|#)([^'\")]+)\1\s*\)")

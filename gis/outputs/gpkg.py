@@ -21,10 +21,11 @@ import pandas as pd
 from gis import STORAGE_CRS, __version__
 from gis.config.vocabulary import CATEGORIES
 from gis.io import atomic_path, write_gpkg
+from gis.outputs.columns import SUMMARY_COLUMNS
 from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
 from gis.outputs.presets import MapPreset
 from gis.outputs.styles import Style, classes, write_layer_styles
-from gis.schema import LAYER_SCHEMAS, SCHEMA_REGISTRY
+from gis.schema import LAYER_SCHEMAS, column_spec
 
 __all__ = [
     "LAYER_TITLES",
@@ -70,21 +71,6 @@ LAYER_TITLES = {
 """Title and description (gpkg_contents) of the layers this stage makes; source layers take theirs
 from the column registry."""
 
-SUMMARY_COLUMNS = (
-    "sites",
-    "mineable_gw",
-    "average_gw",
-    "wasted_twh_per_year",
-    "bought_twh_per_year",
-    "hashrate_ehs",
-    "btc_per_year",
-    "co2_mt_per_year",
-    "npv_usd",
-)
-"""Figures of each ``by_state`` / ``by_category`` group in estimates.json (the economic fleet's
-sites of the group: ``mineable_gw`` is the fleet's installed GW, ``average_gw`` the mean power it
-draws), copied into the summaries; a group with no fleet site has 0."""
-
 
 def _summary_frame(groups: Mapping[str, Mapping], key: str) -> pd.DataFrame:
     rows = [{key: k, **{c: (v or {}).get(c) for c in SUMMARY_COLUMNS}} for k, v in sorted(groups.items())]
@@ -96,7 +82,15 @@ def _summary_frame(groups: Mapping[str, Mapping], key: str) -> pd.DataFrame:
 
 
 def state_summary(by_state: Mapping[str, Mapping], states: gpd.GeoDataFrame | None) -> pd.DataFrame:
-    """One row per state with sites, GW, EH/s, BTC a year, CO2; state polygons when available."""
+    """One row per state with sites, GW, EH/s, BTC a year, CO2; state polygons when available.
+
+    Columns: :data:`gis.outputs.columns.STATE_SUMMARY`; geometry EPSG:4326 when ``states`` is given.
+
+    Examples
+    --------
+    >>> state_summary({"TX": {"sites": 3, "mineable_gw": 0.5}}, None)[["state", "sites", "mineable_gw"]].values.tolist()
+    [['TX', 3, 0.5]]
+    """
     frame = _summary_frame(by_state, "state")
     if states is None or states.empty:
         return frame
@@ -112,7 +106,16 @@ def state_summary(by_state: Mapping[str, Mapping], states: gpd.GeoDataFrame | No
 
 def category_summary(by_category: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per candidate category (a plain table); every category of the schema is listed,
-    0 where the fleet has no site of it (an empty fleet gives a table of zeros, not no table)."""
+    0 where the fleet has no site of it (an empty fleet gives a table of zeros, not no table).
+
+    Columns: :data:`gis.outputs.columns.CATEGORY_SUMMARY` (GW, TWh/yr, EH/s, BTC/yr, Mt CO2/yr, USD).
+
+    Examples
+    --------
+    >>> table = category_summary({"flare_gas": {"sites": 2, "mineable_gw": 0.02, "btc_per_year": 50.0}})
+    >>> len(table), table.loc[table.category == "flare_gas", ["label", "sites", "btc_per_year"]].values.tolist()
+    (7, [['Flare gas', 2, 50.0]])
+    """
     groups: dict[str, Mapping] = {c: {c2: 0 for c2 in SUMMARY_COLUMNS} for c in CATEGORIES}
     groups.update(by_category)
     frame = _summary_frame(groups, "category")
@@ -233,27 +236,10 @@ _DATA_COLUMNS_DDL = (
 _SCHEMA_EXTENSION = "http://www.geopackage.org/spec120/#extension_schema"
 
 
-_SUMMARY_DESCRIPTIONS = {
-    "state": "two-letter state code",
-    "name": "state name",
-    "category": "candidate category key",
-    "label": "candidate category in words",
-    "sites": "candidate sites of the group in the national fleet",
-    "mineable_gw": "installed power of the fleet at those sites (GW)",
-    "average_gw": "mean power the fleet draws there (GW)",
-    "wasted_twh_per_year": "wasted energy the fleet uses a year (TWh)",
-    "bought_twh_per_year": "energy the fleet buys a year (TWh)",
-    "npv_usd": "net present value of those fleets over the machines' life (USD)",
-    "hashrate_ehs": "hashrate those sites would run",
-    "btc_per_year": "bitcoin those sites would mine a year",
-    "co2_mt_per_year": "CO2 emitted by the energy those sites use, a year",
-}
-
-
 def _column_description(layer: str, column: str) -> str:
-    schema = SCHEMA_REGISTRY.get(layer)
-    if schema is not None and column in schema.column_names:
-        return schema.column(column).description
+    col = column_spec(column, layer)
+    if col is not None:
+        return col.description
     if column.startswith("s_"):
         return (
             f"sub-score of the {column.removeprefix('s_').replace('_', ' ')} criterion, 0 (worst) to 1 (best)"

@@ -19,7 +19,7 @@ from gis import STORAGE_CRS
 from gis.errors import GisError
 from gis.io import gpkg_layer_names
 from gis.layers import read_layers
-from gis.scoring.columns import read_candidate_sites
+from gis.scoring.columns import FLEET_SOURCE_KEYS, SITE_FLEET_COLUMNS, SITES_RANKED, read_candidate_sites
 
 __all__ = [
     "FLEET_COLUMNS",
@@ -41,59 +41,52 @@ __all__ = [
 
 SITES_LAYER = "candidate_sites"
 
-REQUIRED_SITE_COLUMNS = {
-    "site_id": "str",
-    "name": "str",
-    "category": "str",
-    "owner": "str",
-    "state": "str",
-    "capacity_mw": "float64",
-    "mineable_mw": "float64",
-    "score": "float64",
-    "rank": "int64",
-}
-"""``candidate_sites`` columns every output needs (the rest of the contract is used when present)."""
 
-OPTIONAL_SITE_COLUMNS = {
-    "setting": "str",
-    "owner_class": "str",
-    "fuel": "str",
-    "p_top_n": "float64",
-    "dist_tx_km": "float64",
-    "tx_voltage_kv": "float64",
-    "dist_sub_km": "float64",
-    "headroom_mw": "float64",
-    "energy_cost_usd_mwh": "float64",
-    "co2_t_per_mwh": "float64",
-    "flexible_load": "bool",
-    "ai_convertible": "bool",
-    "excluded": "bool",
-    "exclusion_reason": "str",
-    "confidence": "str",
-    "basis": "str",
-    "ledger": "str",
-    "node": "str",
-    "price_basis": "str",
-    "wasted_peak_mw": "float64",
-    "wasted_mwh_per_year": "float64",
-    "wasted_hours_per_year": "float64",
-    "no_surplus_reason": "str",
-}
+def _dtypes(names: Iterable[str]) -> dict[str, str]:
+    return {name: SITES_RANKED.column(name).dtype for name in names}
+
+
+REQUIRED_SITE_COLUMNS: dict[str, str] = _dtypes(
+    ("site_id", "name", "category", "owner", "state", "capacity_mw", "mineable_mw", "score", "rank")
+)
+"""``candidate_sites`` columns every output needs (the rest of the contract is used when present):
+name -> dtype, from the registry (:data:`gis.scoring.columns.CANDIDATE_SITES`)."""
+
+OPTIONAL_SITE_COLUMNS: dict[str, str] = _dtypes(
+    (
+        "setting",
+        "owner_class",
+        "fuel",
+        "p_top_n",
+        "dist_tx_km",
+        "tx_voltage_kv",
+        "dist_sub_km",
+        "headroom_mw",
+        "energy_cost_usd_mwh",
+        "co2_t_per_mwh",
+        "flexible_load",
+        "ai_convertible",
+        "excluded",
+        "exclusion_reason",
+        "confidence",
+        "basis",
+        "ledger",
+        "node",
+        "price_basis",
+        "wasted_peak_mw",
+        "wasted_mwh_per_year",
+        "wasted_hours_per_year",
+        "no_surplus_reason",
+    )
+)
 """Further contract columns; filled with empty values (and noted) when a sites file lacks them."""
 
-FLEET_COLUMNS = {
-    "in_fleet": ("in_fleet", "bool"),
-    "fleet_mode": ("mode", "str"),
-    "fleet_mw": ("fleet_mw", "float64"),
-    "fleet_npv_usd": ("npv_usd", "float64"),
-    "fleet_wasted_mwh_per_year": ("wasted_mwh_per_year", "float64"),
-    "fleet_bought_mwh_per_year": ("bought_mwh_per_year", "float64"),
-    "hours_mined": ("hours_mined", "float64"),
-    "hours_curtailed": ("hours_curtailed", "float64"),
-    "btc_per_year": ("btc_per_year", "float64"),
+FLEET_COLUMNS: dict[str, tuple[str, str]] = {
+    col.name: (FLEET_SOURCE_KEYS[col.name], col.dtype) for col in SITE_FLEET_COLUMNS
 }
 """Site column -> (key of ``estimates.json`` ``fleet.sites[site_id]``, dtype) joined by
-:func:`join_fleet`; a site outside the fleet gets False / 0 / ''."""
+:func:`join_fleet`; a site outside the fleet gets False / 0 / ''. From the registry
+(:data:`gis.scoring.columns.SITE_FLEET_COLUMNS`)."""
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Words and units shown to users: category names, column headers with units, escaped text.
 
-Units come from the column registry (:mod:`gis.schema`) when a layer registers its columns, and
-otherwise from the naming convention of the pipeline (``_mw`` megawatts, ``_km`` kilometres ...).
+Units and words of a column come from the column registry (:mod:`gis.schema`, filled by
+:mod:`gis.outputs.columns`); nothing here guesses a unit from a name.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import html
 import numpy as np
 import pandas as pd
 
+import gis.outputs.columns  # noqa: F401  (registers every table and key before the titles are read)
 from gis.config.vocabulary import CATEGORIES, OWNER_CLASSES
-from gis.schema import SCHEMA_REGISTRY
+from gis.schema import SCHEMA_REGISTRY, column_spec, key_spec
 
 __all__ = [
     "CATEGORY_LABELS",
@@ -53,67 +54,21 @@ OWNER_CLASS_LABELS: dict[str, str] = {
 
 assert set(OWNER_CLASS_LABELS) == set(OWNER_CLASSES), "an owner class lacks a display name"
 
-FIELD_TITLES: dict[str, str] = {
-    "site_id": "Site id",
-    "name": "Name",
-    "category": "Category",
-    "setting": "Setting",
-    "owner": "Owner / operator",
-    "owner_class": "Owner class",
-    "state": "State",
-    "fuel": "Fuel",
-    "capacity_mw": "Nameplate capacity",
-    "asset_mw": "Mineable power of the asset alone",
-    "mineable_mw": "Mineable power",
-    "shared_cut_mw": "Cut by a shared interconnect",
-    "score": "Score",
-    "rank": "Rank",
-    "p_top_n": "Stays in the top N under other weights",
-    "dist_tx_km": "Distance to a transmission line",
-    "tx_voltage_kv": "Voltage of that line",
-    "dist_sub_km": "Distance to a substation",
-    "headroom_mw": "Interconnection headroom",
-    "energy_cost_usd_mwh": "Energy cost",
-    "co2_t_per_mwh": "CO2 intensity of the energy",
-    "flexible_load": "Flexible load",
-    "ai_convertible": "Could host AI compute instead",
-    "excluded": "Excluded",
-    "exclusion_reason": "Why excluded",
-    "confidence": "Confidence",
-    "basis": "How the mineable power was counted",
-    "offgrid": "Off-grid (own fuel, no line)",
-    "interconnect_group": "Shared interconnect group",
-    "retirement_date": "Retired",
-    "members": "Flares in the cluster",
-    "btc_per_year": "Bitcoin mined",
-    "in_fleet": "In the national fleet",
-    "ledger": "Ledger",
-    "hours_mined": "Hours mined",
-    "hours_curtailed": "Hours the fleet stops (price too high)",
-    "node": "Market node",
-    "price_basis": "Price basis",
-    "price_year": "Price year",
-    "wasted_peak_mw": "Wasted power, peak",
-    "wasted_mwh_per_year": "Wasted energy",
-    "wasted_hours_per_year": "Hours with wasted energy",
-    "wasted_avg_mw": "Wasted power, average",
-    "wasted_price_usd_mwh": "Mean price in the wasted hours",
-    "node_mean_price_usd_mwh": "Mean price at the node",
-    "no_surplus_reason": "Why no wasted energy",
-    "fleet_mode": "Fleet mode",
-    "fleet_mw": "Fleet size",
-    "fleet_npv_usd": "Fleet NPV over the machines' life",
-    "fleet_wasted_mwh_per_year": "Wasted energy the fleet uses",
-    "fleet_bought_mwh_per_year": "Energy the fleet buys",
-    "status": "Status",
-    "voltage_kv": "Voltage",
-    "mineable_gw": "Mineable power",
-    "hashrate_ehs": "Hashrate",
-    "co2_mt_per_year": "CO2 emitted",
-    "sites": "Sites",
-    "label": "Category",
-}
-"""Words for a column, shown in popups, report tables and GeoPackage field titles."""
+
+def _field_titles() -> dict[str, str]:
+    # the ranked list's words win over a source layer's for a name both have
+    order = [SCHEMA_REGISTRY["sites_ranked"], *SCHEMA_REGISTRY.values()]
+    titles: dict[str, str] = {}
+    for schema in order:
+        for col in schema.columns:
+            if col.title:
+                titles.setdefault(col.name, col.title)
+    return titles
+
+
+FIELD_TITLES: dict[str, str] = _field_titles()
+"""Words for a column, shown in popups, report tables and GeoPackage field titles: the ``title`` of
+each registered column (:class:`gis.schema.Column`), the ranked list's first."""
 
 LEDGER_LABELS: dict[str, str] = {
     "wasted": "wasted: energy thrown away today (the headline ledger)",
@@ -134,25 +89,15 @@ CRITERION_TITLES: dict[str, tuple[str, str, bool]] = {
 """Per ``s_<criterion>``: words, the measure column it transforms, and whether it is a grid criterion
 (which does not apply to off-grid sites: they get the scenario's neutral value)."""
 
-_EXPLICIT_UNITS = {
-    "btc_per_year": "BTC/yr",
-    "hours_mined": "h/yr",
-    "hours_curtailed": "h/yr",
-    "wasted_hours_per_year": "h/yr",
-    "wasted_mwh_per_year": "MWh/yr",
-    "fleet_wasted_mwh_per_year": "MWh/yr",
-    "fleet_bought_mwh_per_year": "MWh/yr",
-    "fleet_npv_usd": "USD",
-    "price_year": "",
-    "co2_mt_per_year": "Mt CO2/yr",
-    "sites": "",
-    "rank": "",
-    "members": "",
-}
-
 
 def title(name: str) -> str:
-    """Words for a column (``s_<criterion>`` sub-scores included); the name itself if unknown."""
+    """Words for a column (``s_<criterion>`` sub-scores included); the name itself if unknown.
+
+    Examples
+    --------
+    >>> title("mineable_mw"), title("s_size"), title("made_up_column")
+    ('Mineable power', 'Sub-score: Size', 'Made up column')
+    """
     if name.startswith("s_"):
         crit = name.removeprefix("s_")
         return f"Sub-score: {CRITERION_TITLES.get(crit, (crit.replace('_', ' '),))[0]}"
@@ -160,41 +105,36 @@ def title(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-_SUFFIX_UNITS = (
-    ("_usd_per_year", "USD/yr"),
-    ("_usd_mwh", "USD/MWh"),
-    ("_t_per_mwh", "t CO2/MWh"),
-    ("_bcm", "bcm/yr"),
-    ("_mw", "MW"),
-    ("_gw", "GW"),
-    ("_kv", "kV"),
-    ("_km", "km"),
-    ("_km2", "km2"),
-    ("_ehs", "EH/s"),
-    ("_usd", "USD"),
-    ("_mt_per_year", "Mt/yr"),
-)
-_FRACTIONS = {"score", "p_top_n", "capacity_factor", "share_of_network"}
-
-
 def column_unit(name: str, *, layer: str = "candidate_sites") -> str:
-    """Unit of a column: from the registered schema if any, else from its name ('' if none)."""
-    if name in _EXPLICIT_UNITS:
-        return _EXPLICIT_UNITS[name]
-    schema = SCHEMA_REGISTRY.get(layer)
-    if schema is not None and name in schema.column_names:
-        unit = schema.column(name).unit
-        return "0..1" if unit == "1" else unit
-    if name in _FRACTIONS or name.startswith("s_"):
-        return "0..1"
-    for suffix, unit in _SUFFIX_UNITS:
-        if name.endswith(suffix):
-            return unit
-    return ""
+    """Unit of a column, from the registry (:mod:`gis.schema`): the column of ``layer``, else of
+    any registered table, else the ``national`` figure of ``estimates.json`` of that name;
+    ``0..1`` for a share and the ``s_`` sub-scores; '' for text, counts and unknown names.
+
+    Examples
+    --------
+    >>> column_unit("btc_per_year"), column_unit("co2_mt_per_year", layer="state_summary")
+    ('BTC/yr', 'Mt CO2/yr')
+    >>> column_unit("s_size"), column_unit("name")
+    ('0..1', '')
+    """
+    col = column_spec(name, layer)
+    unit = col.unit if col is not None else None
+    if unit is None and name.startswith("s_"):
+        unit = "1"
+    if unit is None:
+        key = key_spec(f"national.{name}")
+        unit = key.unit if key is not None else ""
+    return "0..1" if unit == "1" else unit
 
 
 def header(name: str, *, layer: str = "candidate_sites") -> str:
-    """``name (unit)``, or ``name`` for a column without unit."""
+    """``name (unit)``, or ``name`` for a column without unit.
+
+    Examples
+    --------
+    >>> header("mineable_mw"), header("site_id")
+    ('mineable_mw (MW)', 'site_id')
+    """
     unit = column_unit(name, layer=layer)
     return f"{name} ({unit})" if unit else name
 

@@ -17,6 +17,19 @@ from gis.config.settings import resource_dir
 from gis.errors import GisError
 from gis.schema import LAYER_SCHEMAS
 
+__all__ = [
+    "DEFAULT_PRESET",
+    "Basemap",
+    "Choropleth",
+    "HexColour",
+    "MapPreset",
+    "Ramp",
+    "SiteStyle",
+    "SourceLayer",
+    "load_preset",
+    "preset_path",
+]
+
 DEFAULT_PRESET = "national"
 
 HexColour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]

@@ -31,7 +31,7 @@ import xlsxwriter
 from gis.config.vocabulary import CATEGORIES
 from gis.io import atomic_path
 from gis.outputs.labels import CATEGORY_LABELS, column_unit, header
-from gis.schema import SCHEMA_REGISTRY
+from gis.schema import column_spec, key_spec
 from gis.scoring.columns import DISPLAY_DIGITS
 from gis.textsafe import xlsx_text
 
@@ -45,40 +45,6 @@ UNIT_DIGITS = {"MW": 1, "GW": 2, "km": 1, "kV": 0, "USD/MWh": 2, "t/MWh": 3, "0.
 
 FROZEN_COLUMNS = ("site_id", "name")
 """Columns kept in view when scrolling right (the columns up to the last of these present)."""
-
-NATIONAL_UNITS: dict[str, tuple[str, str]] = {
-    "sites": ("sites", "sites in the national fleet"),
-    "mineable_gw": ("GW", "site power of the fleet"),
-    "it_gw": ("GW", "power reaching the machines (site power / PUE)"),
-    "machines": ("machines", "ASICs the fleet runs"),
-    "hashrate_ehs": ("EH/s", "hashrate of the fleet"),
-    "network_ehs": ("EH/s", "network hashrate before the fleet joins"),
-    "share_of_network": ("share", "fleet / (network + fleet)"),
-    "btc_per_year": ("BTC/yr", "expected BTC a year, after the fleet's own difficulty dilution"),
-    "btc_per_day": ("BTC/day", "expected BTC a day"),
-    "naive_btc_per_year": (
-        "BTC/yr",
-        "BTC a year if the fleet did not raise difficulty (wrong; shown to compare)",
-    ),
-    "network_issuance_btc_per_year": ("BTC/yr", "BTC the whole network issues a year"),
-    "revenue_usd_per_year": ("USD/yr", "mining revenue"),
-    "energy_cost_usd_per_year": ("USD/yr", "energy cost of the fleet"),
-    "energy_twh_per_year": ("TWh/yr", "energy used"),
-    "asic_capex_usd": ("USD", "cost of the machines"),
-    "site_capex_usd": ("USD", "cost of the sites (containers, transformers, cooling)"),
-    "payback_years": ("years", "capital cost / yearly margin"),
-    "hashprice_usd_per_ph_day": ("USD/PH/day", "revenue per PH/s a day after the fleet joins"),
-    "hashprice_before_fleet_usd_per_ph_day": ("USD/PH/day", "revenue per PH/s a day before the fleet joins"),
-    "co2_mt_per_year": ("Mt CO2e/yr", "net emissions (gross minus the avoided flaring)"),
-    "co2_gross_mt_per_year": ("Mt CO2e/yr", "emissions of the energy used"),
-    "co2_avoided_mt_per_year": ("Mt CO2e/yr", "flare emissions the generators replace"),
-    "block_height": ("block", "expected block height at the scenario date"),
-    "block_subsidy_btc": ("BTC/block", "block subsidy at that height"),
-    "remaining_supply_btc": ("BTC", "BTC not yet issued"),
-    "share_of_remaining_supply_per_year": ("share/yr", "share of the remaining supply mined a year"),
-    "over_half_network": ("", "whether the fleet would hold over half the network hashrate"),
-}
-"""Unit and meaning of each national figure of ``estimates.json`` (others: unit from the name)."""
 
 
 def _clean_text(value: object) -> str:
@@ -312,15 +278,12 @@ def _write_sites_sheet(
     ws.autofilter(0, 0, max(len(table), 1), len(headers) - 1)
 
 
-def _unit_of(name: str) -> str:
-    if name in NATIONAL_UNITS:
-        return NATIONAL_UNITS[name][0]
-    for suffix, unit in (("_gw", "GW"), ("_ehs", "EH/s"), ("_usd_per_year", "USD/yr"), ("_usd", "USD")):
-        if name.endswith(suffix):
-            return unit
-    if "btc" in name:
-        return "BTC/yr" if name.endswith("_per_year") else "BTC"
-    return ""
+def _national_key(name: str) -> tuple[str, str]:
+    """Unit and meaning of a ``national`` figure of estimates.json, from the key registry."""
+    key = key_spec(f"national.{name}")
+    if key is None:
+        return "", ""
+    return ("0..1" if key.unit == "1" else key.unit), key.meaning
 
 
 def _write_rows(ws, fmt: _Formats, headers: list[str], rows: list[list[object]], widths: list[float]) -> None:
@@ -355,8 +318,8 @@ def _summary_sheet(wb, fmt: _Formats, estimates: dict, fleet_note: str) -> None:
     rows = []
     for name, value in national.items():
         band = bands.get(name, {})
-        meaning = NATIONAL_UNITS.get(name, ("", ""))[1]
-        rows.append([name, value, _unit_of(name), band.get("p10"), band.get("p50"), band.get("p90"), meaning])
+        unit, meaning = _national_key(name)
+        rows.append([name, value, unit, band.get("p10"), band.get("p50"), band.get("p90"), meaning])
     selection = estimates.get("selection", {})
     for key in ("rule", "value", "sites_selected", "sites_considered", "eligible_gw"):
         if key in selection:
@@ -398,23 +361,16 @@ def _compact(value: object) -> object:
 
 
 def _columns_sheet(wb, fmt: _Formats, table: pd.DataFrame, headers: list[str]) -> None:
-    schema = SCHEMA_REGISTRY.get("candidate_sites")
-    extra = {
-        "lat": "latitude of the site, degrees (EPSG:4326)",
-        "lon": "longitude of the site, degrees (EPSG:4326)",
-        "in_fleet": "in the national fleet that estimates.json adds up (the scenario's selection rule)",
-    }
     rows = []
     for col, head in zip(table.columns, headers, strict=True):
-        if schema is not None and col in schema.column_names:
-            meaning = schema.column(col).description
+        spec = column_spec(col, "sites_ranked")
+        if spec is not None:
+            meaning = spec.description
         elif col.startswith("s_"):
             meaning = f"sub-score of the criterion {col[2:]}, 0..1 (1 = best)"
         else:
-            meaning = extra.get(col, "")
-        unit = column_unit(col)
-        unit = "degrees" if col in ("lat", "lon") else unit
-        rows.append([col, unit, meaning, head])
+            meaning = ""
+        rows.append([col, column_unit(col, layer="sites_ranked"), meaning, head])
     ws = wb.add_worksheet("columns")
     _write_rows(ws, fmt, ["column", "unit", "meaning", "header in the site sheets"], rows, [24, 10, 90, 30])
 

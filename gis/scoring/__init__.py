@@ -11,3 +11,5 @@
     columns     the candidate_sites schema (registered in gis.schema)
     api         score_sites (pure), score_command (gis score)
 """
+
+__all__: list[str] = []

@@ -188,6 +188,32 @@ def score_sites(
     engine
         where the measures (the geometry work) run: :mod:`gis.engine` (default: in-process);
         ranking and stability always run here, on all sites at once.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        one row per candidate site, columns of :data:`gis.scoring.columns.CANDIDATE_SITES` (MW,
+        km, kV, USD/MWh, t CO2/MWh; score 0..1) and the ``s_<criterion>`` sub-scores.
+
+    Examples
+    --------
+    One federal dam and no other layer: no hourly prices in its region, so no evidence of wasted
+    energy, no mineable MW, and the site is excluded (and says why):
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> from gis.config.scenario import load_scenario
+    >>> from gis.schema import validate
+    >>> plants = validate(gpd.GeoDataFrame({"plant_id": [1], "name": ["Demo Dam"],
+    ...     "owner": ["Tennessee Valley Authority"], "owner_class": ["federal_tva"], "fuel": ["hydro"],
+    ...     "capacity_mw": [100.0], "generation_gwh": [350.0], "generation_year": [2019],
+    ...     "capacity_factor": [0.4], "commissioning_year": [1950.0], "state": ["TN"],
+    ...     "status": ["operating"], "retirement_date": [""], "grid_voltage_kv": [161.0],
+    ...     "sources": ["demo"]}, geometry=[Point(-85.0, 35.5)], crs="EPSG:4326"), "plants")
+    >>> sites = score_sites({"plants": plants}, load_scenario())
+    >>> row = sites.iloc[0]
+    >>> row.site_id, row.category, float(row.mineable_mw), bool(row.excluded), row.exclusion_reason
+    ('federal_hydro:1', 'federal_hydro', 0.0, True, 'less than 0.05 MW mineable')
     """
     return score_sites_with_log(layers, scenario_or_config, engine=engine)[0]
 

@@ -10,6 +10,8 @@ import pandas as pd
 
 from gis import STORAGE_CRS
 
+__all__ = ["SITE_COLUMNS", "capacity_factor", "empty_sites", "fmt_mw", "site_frame"]
+
 SITE_COLUMNS: dict[str, str] = {
     "site_id": "str",
     "name": "str",
