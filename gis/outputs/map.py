@@ -13,6 +13,7 @@ import contextlib
 import html
 import itertools
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pandas as pd
 import shapely
 from folium import plugins
 from folium.utilities import JsCode
+from jinja2.utils import htmlsafe_json_dumps
 
 from gis import METRIC_CRS, STORAGE_CRS
 from gis.errors import GisError
@@ -150,6 +152,29 @@ def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
     keep = ~(geometry.isna() | geometry.is_empty)
     gdf = gpd.GeoDataFrame(frame.loc[keep], geometry=geometry.loc[keep], crs=STORAGE_CRS)
     return gdf.to_geo_dict(na="null", drop_id=True)
+
+
+_DATA_MARK = "gis-geojson:"
+_DATA_RE = re.compile(r'"gis-geojson:([0-9A-Za-z_]+)"')
+
+
+class _GeoJson(folium.GeoJson):
+    """A ``folium.GeoJson`` whose data is serialised once, when the map is built.
+
+    folium writes ``data`` with jinja's ``tojson`` (sorted keys, ``<>&'`` escaped) and then
+    compiles each element's output as a template of its own, which for a national layer means
+    lexing megabytes of JSON at every render. This element carries a short placeholder through
+    the templates instead; :func:`render_map_html` puts the same JSON text back, so the page is
+    the one folium would write, and both the online and the offline page reuse the one text.
+    """
+
+    def __init__(self, data: dict, **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        env = self._template.environment
+        self.json_text = htmlsafe_json_dumps(
+            self.data, dumps=env.policies["json.dumps_function"], **env.policies["json.dumps_kwargs"]
+        )
+        self.data = f"{_DATA_MARK}{self.get_name()}"
 
 
 def _short_keys(
@@ -335,7 +360,7 @@ def add_source_layer(
     }
     if points:
         style["radius"] = spec.radius_px
-    folium.GeoJson(
+    _GeoJson(
         _feature_collection(props, geometry),
         marker=folium.CircleMarker(radius=spec.radius_px) if points else None,
         on_each_feature=_source_on_each(style, fields),
@@ -450,7 +475,7 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
                 options={"maxClusterRadius": 40, "showCoverageOnHover": False},
                 icon_create_function=_CLUSTER_ICON,
             ).add_to(group)
-        folium.GeoJson(
+        _GeoJson(
             _feature_collection(props.loc[mask], geometry.loc[mask]),
             marker=folium.CircleMarker(radius=style.min_radius_px),
             on_each_feature=on_each,
@@ -475,7 +500,7 @@ def add_choropleth(
     label = f"State {_METRIC_LABELS[metric]}"
     group = folium.FeatureGroup(name=html.escape(label), show=spec.show).add_to(fmap)
     style = {"weight": 0.5, "opacity": 0.6, "fillOpacity": spec.opacity, "fill": True}
-    folium.GeoJson(
+    _GeoJson(
         _feature_collection(props, geometry),
         on_each_feature=_source_on_each(style, [("name", "state"), ("_v", _METRIC_LABELS[metric])]),
         control=False,
@@ -500,7 +525,7 @@ def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapP
         f"function (feature, layer) {{ var s = {json.dumps(style)}; s.color = feature.properties._c;"
         " layer.setStyle(s); }"
     )
-    folium.GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
+    _GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
     css = f"<style>.folium-map.leaflet-container {{ background: {basemap.offline_background}; }}</style>"
     fmap.get_root().header.add_child(folium.Element(css), name="gis_offline_background")
     return group
@@ -779,9 +804,18 @@ def render_map_html(fmap: folium.Map, *, offline: bool) -> str:
             )
     with _variant(fmap, offline=offline):
         page = fmap.get_root().render()
-    if offline:
+        data = {e.get_name(): e.json_text for e in _walk(fmap) if isinstance(e, _GeoJson)}
+    if offline:  # before the data goes in: the page is small then, and the data holds no tags
         page = inline_assets(page, collect_assets(fmap.get_root()))
-    return page
+    parts = _DATA_RE.split(page)  # text, name, text, name, ..., text
+    if sorted(parts[1::2]) != sorted(data):
+        raise GisError(  # a layer's data would be missing or doubled
+            f"the map page has {len(parts) // 2} GeoJSON placeholders for {len(data)} layers",
+            field="folium",
+            fix="install the folium version pyproject.toml names",
+        )
+    parts[1::2] = [data[name] for name in parts[1::2]]
+    return "".join(parts)
 
 
 @contextlib.contextmanager
