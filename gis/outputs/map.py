@@ -149,9 +149,30 @@ def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: in
 
 def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
     """A GeoJSON dict of ``frame``'s columns (already display-ready) on ``geometry``."""
-    keep = ~(geometry.isna() | geometry.is_empty)
-    gdf = gpd.GeoDataFrame(frame.loc[keep], geometry=geometry.loc[keep], crs=STORAGE_CRS)
-    return gdf.to_geo_dict(na="null", drop_id=True)
+    keep = (~(geometry.isna() | geometry.is_empty)).to_numpy()
+    rows = frame.loc[keep]
+    geoms = np.asarray(geometry.values[keep], dtype=object)
+    # what GeoDataFrame.to_geo_dict(na="null", drop_id=True) gives, built a column at a time:
+    # Python scalars, missing values None (it walks the rows, ~10x slower on string columns)
+    columns = []
+    for col in rows.columns:
+        values = rows[col].to_numpy(dtype=object, na_value=None)
+        columns.append(values.tolist())
+    names = list(rows.columns)
+    props = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if names else None
+    points = len(geoms) > 0 and bool(
+        (shapely.get_type_id(geoms) == 0).all() and not shapely.has_z(geoms).any()
+    )
+    if points:
+        shapes = [{"type": "Point", "coordinates": xy} for xy in shapely.get_coordinates(geoms).tolist()]
+    else:
+        shapes = [shapely.geometry.mapping(g) for g in geoms]
+    if props is None:
+        props = [{} for _ in shapes]
+    features = [
+        {"type": "Feature", "properties": p, "geometry": g} for p, g in zip(props, shapes, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 _DATA_MARK = "gis-geojson:"
