@@ -246,6 +246,7 @@ def read_market_prices(path: Path) -> pd.DataFrame | None:
         layer="market_prices",
         columns=["node", "kind", "hour_utc", "price_usd_mwh"],
         read_geometry=False,
+        use_arrow=True,  # 0.5 M rows: ~5x faster than the row-wise reader
     )
 
 
