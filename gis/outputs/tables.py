@@ -167,7 +167,9 @@ def _widths(table: pd.DataFrame, kinds: list[str], headers: list[str]) -> list[f
     for col, kind, head in zip(table.columns, kinds, headers, strict=True):
         values = table[col]
         if kind == "text":
-            lengths = values.astype(str).str.len()
+            lengths = pd.Series(
+                [len(v if isinstance(v, str) else str(v)) for v in values.tolist()], dtype="int64"
+            )
             content = int(np.ceil(lengths.quantile(0.95))) if len(values) else 0
             content = min(content, 38 if col in FROZEN_COLUMNS else 48)
         elif kind == "bool":
@@ -189,7 +191,10 @@ def _clean_column(values: pd.Series) -> pd.Series:
 
     A column without any character :func:`_clean_text` changes and no over-long cell (the usual
     case, found with one search over the joined text) is kept as it is."""
-    cells = [v if isinstance(v, str) else str(v) for v in values.astype(object).where(values.notna(), "")]
+    if isinstance(values.dtype, pd.StringDtype):
+        cells = values.fillna("").tolist()
+    else:
+        cells = [v if isinstance(v, str) else str(v) for v in values.astype(object).where(values.notna(), "")]
     if _UNCLEAN.search("".join(cells)) or max(map(len, cells), default=0) > XLSX_CELL_MAX_CHARS:
         cells = [_clean_text(v) for v in cells]
     return pd.Series(cells, index=values.index, dtype=object)
