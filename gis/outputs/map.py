@@ -160,19 +160,38 @@ def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
         columns.append(values.tolist())
     names = list(rows.columns)
     props = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if names else None
-    points = len(geoms) > 0 and bool(
-        (shapely.get_type_id(geoms) == 0).all() and not shapely.has_z(geoms).any()
-    )
-    if points:
-        shapes = [{"type": "Point", "coordinates": xy} for xy in shapely.get_coordinates(geoms).tolist()]
-    else:
-        shapes = [shapely.geometry.mapping(g) for g in geoms]
+    shapes = _geometry_dicts(geoms)
     if props is None:
         props = [{} for _ in shapes]
     features = [
         {"type": "Feature", "properties": p, "geometry": g} for p, g in zip(props, shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _geometry_dicts(geoms: np.ndarray) -> list[dict]:
+    """``shapely.geometry.mapping`` of each geometry (lists where it gives tuples: the same JSON),
+    read a whole array at a time for 2D points and (multi)lines; other kinds one by one."""
+    types = shapely.get_type_id(geoms)
+    if len(geoms) == 0 or shapely.has_z(geoms).any():
+        return [shapely.geometry.mapping(g) for g in geoms]
+    if (types == 0).all():
+        return [{"type": "Point", "coordinates": xy} for xy in shapely.get_coordinates(geoms).tolist()]
+    if not np.isin(types, (1, 5)).all():
+        return [shapely.geometry.mapping(g) for g in geoms]
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    xy = shapely.get_coordinates(parts).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(parts)).tolist()
+    lines = [xy[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    per_geom: list[list] = [[] for _ in range(len(geoms))]
+    for line, i in zip(lines, owner.tolist(), strict=True):
+        per_geom[i].append(line)
+    return [
+        {"type": "LineString", "coordinates": own[0]}
+        if t == 1
+        else {"type": "MultiLineString", "coordinates": own}
+        for own, t in zip(per_geom, types.tolist(), strict=True)
+    ]
 
 
 _DATA_MARK = "gis-geojson:"
