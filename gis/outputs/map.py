@@ -778,6 +778,12 @@ def build_map(
     offline
         True: draw the states as a vector basemap instead of web tiles (assets are inlined at
         write); False: web tiles; None: both, so one map serves :func:`write_map` online and offline.
+
+    Returns
+    -------
+    folium.Map
+        to render with :func:`render_map_html` / :func:`write_map` only: its GeoJSON layers carry
+        their data as text put in after rendering (folium's own ``save`` would leave it out).
     """
     fmap = folium.Map(
         location=[preset.center_lat, preset.center_lon],
