@@ -9,10 +9,15 @@ built once and written twice.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from gis.errors import GisError
+from gis.io import atomic_path
 from gis.outputs.assets import vendored_licences
 from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
@@ -21,6 +26,7 @@ from gis.outputs.map import build_map, write_map
 from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
 from gis.outputs.report import sources_from_metadata, write_report
 from gis.outputs.tables import write_ranked_xlsx
+from gis.textsafe import csv_text
 from gis.timing import stage
 
 __all__ = ["MAP_SIZE_BUDGET_MB", "map_command", "map_layer_names", "outputs_command", "report_command"]
@@ -99,10 +105,40 @@ def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
         sources=sources_from_metadata(inputs.layers_metadata),
         vendored=vendored_licences(),
         layer_notes=inputs.layer_notes,
-        market_prices=read_market_prices(out / "layers.gpkg"),
+        market_prices=inputs.market_prices
+        if inputs.market_prices is not None
+        else read_market_prices(out / "layers.gpkg"),
     )
     console.print(f"Wrote {path}")
     return path
+
+
+_CSV_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Any character :func:`gis.textsafe.csv_text` replaces or removes (line breaks, controls)."""
+_CSV_FORMULA_LINE = re.compile(r"^[=+\-@]", re.MULTILINE)
+"""A cell starting like a formula, in cells joined by line breaks (none of them holding one)."""
+
+
+def _write_csv(target: Path, frame: pd.DataFrame) -> Path:
+    """:func:`gis.io.write_csv`, byte for byte, without a Python call per cell: a text column in
+    which :func:`gis.textsafe.csv_text` would change nothing (one search over its joined text, no
+    cell starting like a formula; the usual case) is written as it is."""
+    out = frame.copy()
+    for col in out.columns:
+        series = out[col]
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            texts = [v for v in series.tolist() if isinstance(v, str)]
+            if _CSV_UNSAFE.search("".join(texts)) or _CSV_FORMULA_LINE.search("\n".join(texts)):
+                out[col] = series.map(lambda v: csv_text(v) if isinstance(v, str) else v)
+        elif series.dtype == np.float64:  # the text pandas writes (repr, '' for NaN), once per value
+            codes, uniques = pd.factorize(series.to_numpy().view(np.int64))
+            floats = np.asarray(uniques, dtype=np.int64).view(np.float64).tolist()
+            text = np.asarray([repr(v) if v == v else "" for v in floats], dtype=object)
+            out[col] = pd.Series(text[codes], index=out.index, dtype=object)
+    out.columns = [csv_text(str(c)) for c in out.columns]
+    with atomic_path(target) as tmp:
+        out.to_csv(tmp, index=False, lineterminator="\n")
+    return Path(target)
 
 
 def _map_layers(preset: MapPreset) -> list[str]:
@@ -142,10 +178,9 @@ def outputs_command(
     with stage("map_offline"):
         written.append(_write_map(fmap, out / "map_offline.html", offline=True, console=console))
     with stage("csv"):  # the ranked list again, now with the fleet rows joined on
-        from gis.io import write_csv
         from gis.scoring.api import ranked_csv_frame
 
-        path = write_csv(out / "sites_ranked.csv", ranked_csv_frame(inputs.sites))
+        path = _write_csv(out / "sites_ranked.csv", ranked_csv_frame(inputs.sites))
         console.print(f"Wrote {path}")
         written.append(path)
     with stage("sites_gpkg"):

@@ -18,12 +18,13 @@ import pyogrio
 from gis import STORAGE_CRS
 from gis.errors import GisError
 from gis.io import gpkg_layer_names
-from gis.layers import read_layers
-from gis.scoring.columns import FLEET_SOURCE_KEYS, SITE_FLEET_COLUMNS, SITES_RANKED, read_candidate_sites
+from gis.schema import LAYER_SCHEMAS, validate
+from gis.scoring.columns import FLEET_SOURCE_KEYS, SITE_FLEET_COLUMNS, SITES_RANKED
 
 __all__ = [
     "FLEET_COLUMNS",
     "OPTIONAL_SITE_COLUMNS",
+    "PRICE_COLUMNS",
     "REQUIRED_SITE_COLUMNS",
     "SITES_LAYER",
     "StageOutputs",
@@ -101,6 +102,8 @@ class StageOutputs:
     notes: list[str] = field(default_factory=list)
     layer_notes: dict[str, list[str]] = field(default_factory=dict)
     """Per layer of layers.gpkg, the notes its build recorded (which source it used, fallbacks)."""
+    market_prices: pd.DataFrame | None = None
+    """The hourly prices for the report's price curves when already in memory (None: read them)."""
 
 
 def _need(path: Path, command: str) -> Path:
@@ -113,9 +116,42 @@ def _need(path: Path, command: str) -> Path:
     return path
 
 
+def _read_layer(path: Path, layer: str, *, fix: str) -> pd.DataFrame:
+    """One layer of a GeoPackage, read through Arrow: the frame :func:`gis.io.read_gpkg_layer`
+    gives (a GeoDataFrame, or a DataFrame for an attribute table), 2-5x sooner."""
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise GisError(f"cannot read the GeoPackage layer ({exc})", file=path, field=layer, fix=fix) from exc
+
+
+def _read_candidate_sites(path: Path) -> gpd.GeoDataFrame:
+    """:func:`gis.scoring.columns.read_candidate_sites` (same checks and messages), through Arrow."""
+    path = Path(path)
+    fix = "run `gis score` first (or `gis run`), with the same --out"
+    if not path.is_file():
+        raise GisError("the scored sites do not exist", file=path, fix=fix)
+    if SITES_LAYER not in gpkg_layer_names(path, fix=fix):
+        raise GisError(f"the GeoPackage has no layer {SITES_LAYER}", file=path, field=SITES_LAYER, fix=fix)
+    return _read_layer(path, SITES_LAYER, fix=fix)
+
+
+def _read_layers(path: Path, names: list[str]) -> dict[str, pd.DataFrame]:
+    """:func:`gis.layers.read_layers` of ``names`` (all present), through Arrow, validated alike."""
+    rebuild = "rebuild it with `gis build` (or `gis run`), with the same --out"
+    layers = {}
+    for name in names:
+        frame = _read_layer(path, name, fix=rebuild)
+        schema = LAYER_SCHEMAS[name]
+        if schema.geometry is None and "geometry" in frame.columns:
+            frame = pd.DataFrame(frame.drop(columns="geometry"))
+        layers[name] = validate(frame, schema, source=f"{path}:{name}")
+    return layers
+
+
 def read_sites(path: Path, *, notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """``candidate_sites`` from ``sites.gpkg`` (EPSG:4326 points), best first, columns checked."""
-    return normalise_sites(read_candidate_sites(path), path, notes=notes)
+    return normalise_sites(_read_candidate_sites(path), path, notes=notes)
 
 
 def normalise_sites(
@@ -206,11 +242,13 @@ def join_fleet(sites: pd.DataFrame, estimates: dict) -> pd.DataFrame:
             field="fleet.sites",
             fix="rerun `gis estimate` on these sites (or `gis run`)",
         )
+    id_list = site_ids.tolist()  # plain str: walking the Arrow column cell by cell is slow
+    site_rows = [rows.get(sid) or {} for sid in id_list]
     for col, (key, dtype) in FLEET_COLUMNS.items():
-        values = [(rows.get(sid) or {}).get(key) for sid in site_ids]
+        values = [row.get(key) for row in site_rows]
         if dtype == "bool":
             flags = [
-                bool(v) if v is not None else (sid in ids) for v, sid in zip(values, site_ids, strict=True)
+                bool(v) if v is not None else (sid in ids) for v, sid in zip(values, id_list, strict=True)
             ]
             out[col] = np.array(flags, dtype=bool) | site_ids.isin(ids).to_numpy()
         elif dtype == "str":
@@ -255,6 +293,10 @@ def layer_build_notes(path: Path) -> dict[str, list[str]]:
     return notes
 
 
+PRICE_COLUMNS = ["node", "kind", "hour_utc", "price_usd_mwh"]
+"""The columns of ``market_prices`` the report's price curves read."""
+
+
 def read_market_prices(path: Path) -> pd.DataFrame | None:
     """The ``market_prices`` table of ``layers.gpkg`` (node, kind, hour_utc, price_usd_mwh in
     USD/MWh), or None when the file or the layer is absent (the report then says so). Read apart
@@ -264,8 +306,9 @@ def read_market_prices(path: Path) -> pd.DataFrame | None:
     return pyogrio.read_dataframe(
         path,
         layer="market_prices",
-        columns=["node", "kind", "hour_utc", "price_usd_mwh"],
+        columns=PRICE_COLUMNS,
         read_geometry=False,
+        use_arrow=True,  # 0.5 M rows: ~5x faster than the row-wise reader
     )
 
 
@@ -298,6 +341,7 @@ def stage_outputs(
         sites_metadata=dict(sites_metadata),
         notes=notes,
         layer_notes=layer_build_notes(layers_path),
+        market_prices=layers["market_prices"][PRICE_COLUMNS] if "market_prices" in layers else None,
     )
 
 
@@ -313,7 +357,7 @@ def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs
     absent = [n for n in wanted if n not in available]
     if absent:
         notes.append(f"layers.gpkg lacks {', '.join(absent)}: not drawn")
-    layers = read_layers(layers_path, [n for n in wanted if n in available])
+    layers = _read_layers(layers_path, [n for n in wanted if n in available])
     return StageOutputs(
         sites=sites,
         estimates=estimates,

@@ -10,6 +10,8 @@ import html
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import gis.outputs.columns  # noqa: F401  (registers every table and key before the titles are read)
 from gis.config.vocabulary import CATEGORIES, OWNER_CLASSES
@@ -141,8 +143,17 @@ def header(name: str, *, layer: str = "candidate_sites") -> str:
 
 def escape_text(values: pd.Series) -> pd.Series:
     """HTML-escape every value of a text column (quotes too); missing values become ''."""
+    if isinstance(values.dtype, pd.StringDtype):  # text already: escape in one pass per character
+        text = pa.array(values.fillna("").to_numpy(dtype=object), type=pa.large_string())
+        for char, entity in _ENTITIES:
+            text = pc.replace_substring(text, char, entity)
+        return pd.Series(text.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
     text = values.astype("object").where(values.notna(), "")
     return text.map(lambda v: html.escape(str(v), quote=True)).astype(object)
+
+
+_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
+"""What ``html.escape(quote=True)`` replaces, in its order (``&`` first)."""
 
 
 def display_frame(frame: pd.DataFrame, columns: list[str], *, decimals: int = 3) -> pd.DataFrame:

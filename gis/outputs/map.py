@@ -13,6 +13,7 @@ import contextlib
 import html
 import itertools
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -25,6 +26,7 @@ import pandas as pd
 import shapely
 from folium import plugins
 from folium.utilities import JsCode
+from jinja2.utils import htmlsafe_json_dumps
 
 from gis import METRIC_CRS, STORAGE_CRS
 from gis.config.vocabulary import CATEGORIES
@@ -151,9 +153,72 @@ def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: in
 
 def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
     """A GeoJSON dict of ``frame``'s columns (already display-ready) on ``geometry``."""
-    keep = ~(geometry.isna() | geometry.is_empty)
-    gdf = gpd.GeoDataFrame(frame.loc[keep], geometry=geometry.loc[keep], crs=STORAGE_CRS)
-    return gdf.to_geo_dict(na="null", drop_id=True)
+    keep = (~(geometry.isna() | geometry.is_empty)).to_numpy()
+    rows = frame.loc[keep]
+    geoms = np.asarray(geometry.values[keep], dtype=object)
+    # what GeoDataFrame.to_geo_dict(na="null", drop_id=True) gives, built a column at a time:
+    # Python scalars, missing values None (it walks the rows, ~10x slower on string columns)
+    columns = []
+    for col in rows.columns:
+        values = rows[col].to_numpy(dtype=object, na_value=None)
+        columns.append(values.tolist())
+    names = list(rows.columns)
+    props = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if names else None
+    shapes = _geometry_dicts(geoms)
+    if props is None:
+        props = [{} for _ in shapes]
+    features = [
+        {"type": "Feature", "properties": p, "geometry": g} for p, g in zip(props, shapes, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _geometry_dicts(geoms: np.ndarray) -> list[dict]:
+    """``shapely.geometry.mapping`` of each geometry (lists where it gives tuples: the same JSON),
+    read a whole array at a time for 2D points and (multi)lines; other kinds one by one."""
+    types = shapely.get_type_id(geoms)
+    if len(geoms) == 0 or shapely.has_z(geoms).any():
+        return [shapely.geometry.mapping(g) for g in geoms]
+    if (types == 0).all():
+        return [{"type": "Point", "coordinates": xy} for xy in shapely.get_coordinates(geoms).tolist()]
+    if not np.isin(types, (1, 5)).all():
+        return [shapely.geometry.mapping(g) for g in geoms]
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    xy = shapely.get_coordinates(parts).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(parts)).tolist()
+    lines = [xy[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    per_geom: list[list] = [[] for _ in range(len(geoms))]
+    for line, i in zip(lines, owner.tolist(), strict=True):
+        per_geom[i].append(line)
+    return [
+        {"type": "LineString", "coordinates": own[0]}
+        if t == 1
+        else {"type": "MultiLineString", "coordinates": own}
+        for own, t in zip(per_geom, types.tolist(), strict=True)
+    ]
+
+
+_DATA_MARK = "gis-geojson:"
+_DATA_RE = re.compile(r'"gis-geojson:([0-9A-Za-z_]+)"')
+
+
+class _GeoJson(folium.GeoJson):
+    """A ``folium.GeoJson`` whose data is serialised once, when the map is built.
+
+    folium writes ``data`` with jinja's ``tojson`` (sorted keys, ``<>&'`` escaped) and then
+    compiles each element's output as a template of its own, which for a national layer means
+    lexing megabytes of JSON at every render. This element carries a short placeholder through
+    the templates instead; :func:`render_map_html` puts the same JSON text back, so the page is
+    the one folium would write, and both the online and the offline page reuse the one text.
+    """
+
+    def __init__(self, data: dict, **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        env = self._template.environment
+        self.json_text = htmlsafe_json_dumps(
+            self.data, dumps=env.policies["json.dumps_function"], **env.policies["json.dumps_kwargs"]
+        )
+        vars(self)["data"] = f"{_DATA_MARK}{self.get_name()}"  # a placeholder where folium keeps a dict
 
 
 def _short_keys(
@@ -344,7 +409,7 @@ def add_source_layer(
     }
     if points:
         style["radius"] = spec.radius_px
-    folium.GeoJson(
+    _GeoJson(
         _feature_collection(props, geometry),
         marker=folium.CircleMarker(radius=spec.radius_px) if points else None,
         on_each_feature=_source_on_each(style, fields),
@@ -459,7 +524,7 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
                 options={"maxClusterRadius": 40, "showCoverageOnHover": False},
                 icon_create_function=_CLUSTER_ICON,
             ).add_to(group)
-        folium.GeoJson(
+        _GeoJson(
             _feature_collection(props.loc[mask], geometry.loc[mask]),
             marker=folium.CircleMarker(radius=style.min_radius_px),
             on_each_feature=on_each,
@@ -484,7 +549,7 @@ def add_choropleth(
     label = f"State {_METRIC_LABELS[metric]}"
     group = folium.FeatureGroup(name=html.escape(label), show=spec.show).add_to(fmap)
     style = {"weight": 0.5, "opacity": 0.6, "fillOpacity": spec.opacity, "fill": True}
-    folium.GeoJson(
+    _GeoJson(
         _feature_collection(props, geometry),
         on_each_feature=_source_on_each(style, [("name", "state"), ("_v", _METRIC_LABELS[metric])]),
         control=False,
@@ -510,7 +575,7 @@ def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapP
         f"function (feature, layer) {{ var s = {json.dumps(style)}; s.color = feature.properties._c;"
         " layer.setStyle(s); }"
     )
-    folium.GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
+    _GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
     css = f"<style>.folium-map.leaflet-container {{ background: {basemap.offline_background}; }}</style>"
     _root(fmap).header.add_child(folium.Element(css), name="gis_offline_background")
     return group
@@ -723,6 +788,12 @@ def build_map(
     offline
         True: draw the states as a vector basemap instead of web tiles (assets are inlined at
         write); False: web tiles; None: both, so one map serves :func:`write_map` online and offline.
+
+    Returns
+    -------
+    folium.Map
+        to render with :func:`render_map_html` / :func:`write_map` only: its GeoJSON layers carry
+        their data as text put in after rendering (folium's own ``save`` would leave it out).
     """
     fmap = folium.Map(
         location=[preset.center_lat, preset.center_lon],
@@ -789,9 +860,18 @@ def render_map_html(fmap: folium.Map, *, offline: bool) -> str:
             )
     with _variant(fmap, offline=offline):
         page = fmap.get_root().render()
-    if offline:
+        data = {e.get_name(): e.json_text for e in _walk(fmap) if isinstance(e, _GeoJson)}
+    if offline:  # before the data goes in: the page is small then, and the data holds no tags
         page = inline_assets(page, collect_assets(fmap.get_root()))
-    return page
+    parts = _DATA_RE.split(page)  # text, name, text, name, ..., text
+    if sorted(parts[1::2]) != sorted(data):
+        raise GisError(  # a layer's data would be missing or doubled
+            f"the map page has {len(parts) // 2} GeoJSON placeholders for {len(data)} layers",
+            field="folium",
+            fix="install the folium version pyproject.toml names",
+        )
+    parts[1::2] = [data[name] for name in parts[1::2]]
+    return "".join(parts)
 
 
 @contextlib.contextmanager

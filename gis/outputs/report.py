@@ -880,8 +880,10 @@ def price_curves(market_prices: pd.DataFrame | None, year: int | None) -> tuple[
     if market_prices is None or market_prices.empty or year is None:
         return curves, rows
     mp = market_prices
+    keep = mp["node"].isin([node for node, _ in PRICE_HUBS]).to_numpy(dtype=bool, copy=True)
     if "kind" in mp.columns:
-        mp = mp[mp["kind"] == "rt"]
+        keep &= (mp["kind"] == "rt").to_numpy(dtype=bool)
+    mp = mp[keep]  # the hubs' real-time rows only (a fifth of the table)
     years = mp["hour_utc"].astype(str).str[:4]
     for node, words in PRICE_HUBS:
         own = mp["node"] == node

@@ -33,12 +33,14 @@ from gis.io import atomic_path
 from gis.outputs.labels import CATEGORY_LABELS, column_unit, header
 from gis.schema import column_spec, key_spec
 from gis.scoring.columns import DISPLAY_DIGITS
-from gis.textsafe import xlsx_text
+from gis.textsafe import XLSX_CELL_MAX_CHARS, xlsx_text
 
 __all__ = ["fleet_mask", "ranked_table", "write_ranked_xlsx"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NEWLINES = re.compile(r"[\r\n\t]+")
+_UNCLEAN = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+"""Any character :func:`_clean_text` replaces or removes (line breaks, controls, XML-illegal)."""
 
 UNIT_DIGITS = {"MW": 1, "GW": 2, "km": 1, "kV": 0, "USD/MWh": 2, "t/MWh": 3, "0..1": 3, "": 2}
 """Decimals shown for a numeric column by unit, when :data:`DISPLAY_DIGITS` has no entry."""
@@ -132,7 +134,9 @@ def _widths(table: pd.DataFrame, kinds: list[str], headers: list[str]) -> list[f
     for col, kind, head in zip(table.columns, kinds, headers, strict=True):
         values = table[col]
         if kind == "text":
-            lengths = values.astype(str).str.len()
+            lengths = pd.Series(
+                [len(v if isinstance(v, str) else str(v)) for v in values.tolist()], dtype="int64"
+            )
             content = int(np.ceil(lengths.quantile(0.95))) if len(values) else 0
             content = min(content, 38 if col in FROZEN_COLUMNS else 48)
         elif kind == "bool":
@@ -150,10 +154,17 @@ def _widths(table: pd.DataFrame, kinds: list[str], headers: list[str]) -> list[f
 
 
 def _clean_column(values: pd.Series) -> pd.Series:
-    """:func:`_clean_text` over a whole text column at once (missing values become "")."""
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    text = text.str.replace(_NEWLINES, " ", regex=True).str.replace(_CONTROL, "", regex=True)
-    return text.map(xlsx_text).astype(object)
+    """:func:`_clean_text` over a whole text column at once (missing values become "").
+
+    A column without any character :func:`_clean_text` changes and no over-long cell (the usual
+    case, found with one search over the joined text) is kept as it is."""
+    if isinstance(values.dtype, pd.StringDtype):
+        cells = values.fillna("").tolist()
+    else:
+        cells = [v if isinstance(v, str) else str(v) for v in values.astype(object).where(values.notna(), "")]
+    if _UNCLEAN.search("".join(cells)) or max(map(len, cells), default=0) > XLSX_CELL_MAX_CHARS:
+        cells = [_clean_text(v) for v in cells]
+    return pd.Series(cells, index=values.index, dtype=object)
 
 
 def _text_cells(values: pd.Series) -> list[str]:
@@ -199,66 +210,89 @@ def _xml_text(values: list[str]) -> list[str]:
     return [v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for v in values]
 
 
-def _stream_rows_xml(ws, table: pd.DataFrame, kinds: list[str], formats: list) -> None:
+def _cell_tails(table: pd.DataFrame, kinds: list[str], formats: list) -> list[np.ndarray]:
+    """Each cell's sheet XML after its reference, per column ('' for an empty cell).
+
+    A cell is ``'<c r="' + ref + tail``: inline strings, numbers as the shortest text that reads
+    back the same float with the column's style, booleans. Built once for the whole table (the
+    category sheets take their rows from it), and once per distinct value of a column.
+    """
+    tails = []
+    for j, (col, kind) in enumerate(zip(table.columns, kinds, strict=True)):
+        values = table[col]
+        if kind == "text":
+            codes, uniques = pd.factorize(
+                np.asarray(_text_cells(values), dtype=object), use_na_sentinel=False
+            )
+            texts = uniques.tolist()
+            text = [
+                (
+                    '" t="inlineStr"><is><t'
+                    + (' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else "")
+                    + f">{v}</t></is></c>"
+                )
+                if v
+                else ""
+                for v in _xml_text(texts)
+            ]
+        elif kind == "bool":
+            codes = values.to_numpy(dtype=bool).astype(np.intp)
+            text = ['" t="b"><v>0</v></c>', '" t="b"><v>1</v></c>']
+        else:
+            style = f' s="{formats[j]._get_xf_index()}"' if formats[j] is not None else ""
+            if pd.api.types.is_integer_dtype(values.dtype) and not values.isna().any():
+                codes, uniques = pd.factorize(values.to_numpy(dtype="int64"))
+                text = [f'"{style}><v>{v}</v></c>' for v in uniques.tolist()]
+            else:  # by bit pattern: -0.0 keeps its sign
+                numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+                codes, uniques = pd.factorize(numbers.view(np.int64))
+                text = [
+                    f'"{style}><v>{v!r}</v></c>' if math.isfinite(v) else ""
+                    for v in np.asarray(uniques, dtype=np.int64).view(np.float64).tolist()
+                ]
+        tails.append(np.asarray([*text, ""], dtype=object)[codes])
+    return tails
+
+
+def _stream_rows_xml(ws, tails: list[np.ndarray], rows: np.ndarray | None) -> None:
     """Data rows as sheet XML built a column at a time, streamed into XlsxWriter's row file.
 
-    XlsxWriter's per-cell path costs about 10 us a cell; this builds the same ``<c>`` elements
-    (inline strings, numbers as ``%.16G`` with the column's style, booleans) column by column and
-    writes them where ``constant_memory`` mode keeps the rows it has written, then sets the sheet
-    dimensions. The header row (row 0) is flushed through the normal path first.
+    XlsxWriter's per-cell path costs about 10 us a cell; this writes the same ``<c>`` elements
+    (:func:`_cell_tails`; ``rows``: the table rows of this sheet, all when None) where
+    ``constant_memory`` mode keeps the rows it has written, then sets the sheet dimensions.
+    The header row (row 0) must have been flushed through the normal path first.
     """
     from xlsxwriter.utility import xl_col_to_name
 
-    n = len(table)
-    ws._write_single_row(1)  # flush the header row; the next row is 1
+    n = len(tails[0]) if rows is None else len(rows)
     refs = [str(i + 1) for i in range(1, n + 1)]
     parts: list[list[str]] = []
-    for j, (col, kind) in enumerate(zip(table.columns, kinds, strict=True)):
-        letter = xl_col_to_name(j)
-        values = table[col]
-        if kind == "text":
-            cells = _xml_text(_text_cells(values))
-            parts.append(
-                [
-                    (
-                        f'<c r="{letter}{r}" t="inlineStr"><is><t'
-                        + (' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else "")
-                        + f">{v}</t></is></c>"
-                    )
-                    if v
-                    else ""
-                    for r, v in zip(refs, cells, strict=True)
-                ]
-            )
-        elif kind == "bool":
-            flags = values.to_numpy(dtype=bool).tolist()
-            parts.append(
-                [f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>' for r, v in zip(refs, flags, strict=True)]
-            )
-        else:
-            style = f' s="{formats[j]._get_xf_index()}"' if formats[j] is not None else ""
-            numbers = values.to_numpy(dtype="float64")
-            finite = np.isfinite(numbers).tolist()
-            if pd.api.types.is_integer_dtype(values.dtype):
-                text = values.to_numpy().astype(str).tolist()
-            else:
-                text = numbers.astype(str).tolist()  # the shortest text that reads back the same float
-            parts.append(
-                [
-                    f'<c r="{letter}{r}"{style}><v>{v}</v></c>' if ok else ""
-                    for r, v, ok in zip(refs, text, finite, strict=True)
-                ]
-            )
-    fh = ws.row_data_fh
-    for r, row in zip(refs, zip(*parts, strict=True), strict=True):
-        fh.write(f'<row r="{r}">' + "".join(row) + "</row>")
-    ws._check_dimensions(n, len(kinds) - 1)
+    for j, column in enumerate(tails):
+        start = f'<c r="{xl_col_to_name(j)}'
+        cells = (column if rows is None else column[rows]).tolist()
+        parts.append([start + r + t if t else "" for r, t in zip(refs, cells, strict=True)])
+    ws.row_data_fh.writelines(
+        f'<row r="{r}">' + "".join(cells) + "</row>"
+        for r, cells in zip(refs, zip(*parts, strict=True), strict=True)
+    )
+    ws._check_dimensions(n, len(tails) - 1)
     ws.previous_row = n + 1
 
 
 def _write_sites_sheet(
-    wb: xlsxwriter.Workbook, fmt: _Formats, title: str, table: pd.DataFrame, kinds: list[str], headers
+    wb: xlsxwriter.Workbook,
+    fmt: _Formats,
+    title: str,
+    table: pd.DataFrame,
+    kinds: list[str],
+    headers,
+    *,
+    whole: pd.DataFrame,
+    rows: np.ndarray | None,
+    cache: dict,
 ) -> None:
+    """One site sheet: ``table`` is ``whole.iloc[rows]`` (all of it when ``rows`` is None); the
+    cells' XML is built once for ``whole`` and kept in ``cache`` for the next sheets."""
     ws = wb.add_worksheet(title)
     widths = _widths(table, kinds, headers)
     formats = [
@@ -270,7 +304,10 @@ def _write_sites_sheet(
     for j, head in enumerate(headers):
         ws.write_string(0, j, head, fmt.header)
     if len(table) and _can_stream_xml(ws):
-        _stream_rows_xml(ws, table, kinds, formats)
+        ws._write_single_row(1)  # flush the header row (its style id comes first); the next row is 1
+        if "tails" not in cache:
+            cache["tails"] = _cell_tails(whole, kinds, formats)
+        _stream_rows_xml(ws, cache["tails"], rows)
     else:
         _write_rows_api(ws, table, kinds, formats)
     frozen = [i for i, c in enumerate(table.columns) if c in FROZEN_COLUMNS]
@@ -419,13 +456,25 @@ def write_ranked_xlsx(
             },
         )
         fmt = _Formats(wb)
-        _write_sites_sheet(wb, fmt, "all", table, kinds, headers)
+        cache: dict = {}
+        _write_sites_sheet(wb, fmt, "all", table, kinds, headers, whole=table, rows=None, cache=cache)
         for category in CATEGORIES:
-            part = table.loc[table["category"] == category] if "category" in table.columns else table.iloc[:0]
-            if part.empty:
+            if "category" not in table.columns:
+                break
+            rows = np.flatnonzero((table["category"] == category).to_numpy(dtype=bool))
+            if len(rows) == 0:
                 continue
+            part = table.iloc[rows].reset_index(drop=True)
             _write_sites_sheet(
-                wb, fmt, CATEGORY_LABELS[category][:31], part.reset_index(drop=True), kinds, headers
+                wb,
+                fmt,
+                CATEGORY_LABELS[category][:31],
+                part,
+                kinds,
+                headers,
+                whole=table,
+                rows=rows,
+                cache=cache,
             )
         if estimates:
             _summary_sheet(wb, fmt, estimates, fleet_note)

@@ -1,0 +1,84 @@
+"""The outputs' whole-column code paths give what the cell-by-cell ones they replace give."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pandas.testing import assert_frame_equal
+from shapely.geometry import mapping
+
+from gis.io import read_gpkg_layer, write_csv
+from gis.outputs.api import _write_csv
+from gis.outputs.inputs import _read_layer
+from gis.outputs.labels import escape_text
+from gis.outputs.map import _geometry_dicts
+from gis.outputs.tables import _clean_column, _clean_text
+
+TEXTS = ["plain", "a&b <i>x</i> \"q\" 's'", None, "", "=SUM(A1)", "-5", "+x", "@me", "line\nbreak", "\tlead"]
+
+
+def test_escape_text_matches_html_escape() -> None:
+    for dtype in ("str", object):
+        values = pd.Series(TEXTS, dtype=dtype)
+        want = ["" if v is None else html.escape(str(v), quote=True) for v in TEXTS]
+        assert escape_text(values).tolist() == want
+
+
+def test_csv_writer_is_byte_identical(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(TEXTS, dtype="str"),
+            "clean": pd.Series([f"site {i}" for i in range(len(TEXTS))], dtype="str"),
+            "mixed": pd.Series([1, "a,b", None, 2.5, "x", True, "\x07", "", "y", "z"], dtype=object),
+            "number": [1.0, np.nan, -0.0, 1e-05, 1e16, np.inf, 1 / 3, 2.5, 0.1, 123456.789],
+            "count": list(range(len(TEXTS))),
+            "flag": [True, False] * (len(TEXTS) // 2),
+        }
+    )
+    for part in (frame, frame[["clean", "number", "count"]]):
+        _write_csv(tmp_path / "fast.csv", part)
+        write_csv(tmp_path / "slow.csv", part)
+        assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()
+
+
+def test_geometry_dicts_match_shapely_mapping() -> None:
+    cases = [
+        ["POINT (1 2)", "POINT (-3.25 4.5)"],
+        ["LINESTRING (0 0, 1 1.5)", "MULTILINESTRING ((0 0, 1 1), (2 2, 3 3, 4 4))"],
+        ["POLYGON ((0 0, 1 0, 1 1, 0 0))", "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)))"],
+        ["POINT Z (1 2 3)"],
+        [],
+    ]
+    for wkts in cases:
+        geoms = np.asarray(shapely.from_wkt(wkts), dtype=object)
+        want = json.dumps([mapping(g) for g in geoms], sort_keys=True)
+        assert json.dumps(_geometry_dicts(geoms), sort_keys=True) == want
+
+
+def test_clean_column_matches_clean_text() -> None:
+    for texts in (TEXTS, ["a", "b", None], ["bell\x07", "tab\tx", "\ufffe", "x" * 40_000]):
+        values = pd.Series(texts, dtype="str")
+        want = ["" if v is None else _clean_text(v) for v in texts]
+        assert _clean_column(values).tolist() == want
+
+
+def test_arrow_read_gives_the_same_frame(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(
+        {
+            "name": ["a", None, "c"],
+            "mw": [1.5, np.nan, 3.0],
+            "n": [1, 2, 3],
+            "ok": [True, False, True],
+        },
+        geometry=gpd.points_from_xy([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "t.gpkg"
+    frame.to_file(path, layer="t", driver="GPKG")
+    assert_frame_equal(_read_layer(path, "t", fix="x"), read_gpkg_layer(path, "t", fix="x"), check_exact=True)
