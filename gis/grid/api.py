@@ -145,10 +145,14 @@ def _scored_chunk(
     for col in MEASURED:
         frame[col] = measures[col].to_numpy()
     frame["shared_cut_mw"] = 0.0
-    frame["interconnect_group"] = ""
+    frame["interconnect_group"] = pd.Series("", index=frame.index, dtype=object)
     for col in scored.columns:
         if col != "rank":
-            frame[col] = scored[col].to_numpy()
+            values = scored[col].to_numpy()
+            # object text stays object: no per-value round trip through a string dtype
+            frame[col] = (
+                pd.Series(values, index=frame.index, dtype=object) if values.dtype == object else values
+            )
     frame = pd.concat([frame, site_flags(frame, config.flags)], axis=1)
     frame["rank"] = np.zeros(len(frame), dtype="int64")  # placeholders: both need every cell
     frame["p_top_n"] = 0.0
