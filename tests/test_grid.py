@@ -303,3 +303,23 @@ def test_streamed_grid_files_with_no_candidate_cell(tmp_path: Path):
     )
     assert len(gpd.read_file(paths["grid_gpkg"], layer="grid_cells")) == 0
     assert pd.read_csv(paths["grid_csv"]).empty and sum(log.dropped.values()) == 15 * 14
+
+
+def test_streamed_csv_text_is_what_pandas_writes():
+    from gis.grid.api import _csv_lines
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["a,b", 'say "hi"', None, "", "x"], dtype=object),
+            "float": [1e-5, np.nan, -0.0, 1e20, 0.1],
+            "zero": [0.0, -0.0, 0.0, np.nan, 2.5],
+            "maybe": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+            "flag": [True, False, True, True, False],
+            "count": np.arange(5),
+            "str": pd.Series(["u", None, "v", "w,", "z"], dtype="str"),
+            "mixed": pd.Series([1.5, "t", None, 2, 'q"r'], dtype=object),
+        }
+    )
+    for rows in (frame, frame.iloc[:0]):
+        assert _csv_lines(rows, header=True) == rows.to_csv(index=False, lineterminator="\n")
+    assert _csv_lines(frame, header=False) == frame.to_csv(index=False, lineterminator="\n", header=False)
