@@ -323,3 +323,30 @@ def test_streamed_csv_text_is_what_pandas_writes():
     for rows in (frame, frame.iloc[:0]):
         assert _csv_lines(rows, header=True) == rows.to_csv(index=False, lineterminator="\n")
     assert _csv_lines(frame, header=False) == frame.to_csv(index=False, lineterminator="\n", header=False)
+
+
+def test_streamed_csv_makes_the_same_text_safe_as_csv_text():
+    from gis.grid.api import _csv_text_needed
+    from gis.textsafe import csv_text
+
+    values = np.array(
+        [
+            "ok",
+            "=1+1",
+            "-3",
+            "+x",
+            "@a",
+            "a\tb",
+            "line\nbreak",
+            "x\u2028y",
+            "c\x85",
+            "a, b",
+            "ünï",
+            "",
+            "a-b",
+            "\x7f",
+        ],
+        dtype=object,
+    )
+    changed = {i for i, v in enumerate(values) if csv_text(v) != v}
+    assert set(_csv_text_needed(values).tolist()) == changed

@@ -474,6 +474,21 @@ class _Summary:
         return table
 
 
+_CSV_TEXT_TOUCHES = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]|^[=+\-@]"
+"""Text that :func:`gis.textsafe.csv_text` changes: a line break or control character anywhere, or
+a formula's first character (tab and carriage return are control characters)."""
+
+
+def _csv_text_needed(values: np.ndarray) -> np.ndarray:
+    """Positions of the text values :func:`gis.textsafe.csv_text` would change (others kept as they are)."""
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: ask for each text value
+        return np.flatnonzero([isinstance(v, str) for v in values])
+    hits = pc.fill_null(pc.match_substring_regex(text, _CSV_TEXT_TOUCHES), False)
+    return np.flatnonzero(hits.to_numpy(zero_copy_only=False))
+
+
 def _csv_chunk(cells: gpd.GeoDataFrame) -> pd.DataFrame:
     """:func:`ranked_grid_csv_frame` with its text made safe as :func:`gis.textsafe.csv_frame` does,
     each distinct text value converted once (a million cells repeat a few hundred values)."""
@@ -481,9 +496,9 @@ def _csv_chunk(cells: gpd.GeoDataFrame) -> pd.DataFrame:
     for col in frame.columns:
         if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col].dtype):
             codes, uniques = pd.factorize(frame[col].to_numpy(dtype=object), use_na_sentinel=True)
-            safe = np.array(
-                [csv_text(v) if isinstance(v, str) else v for v in uniques] + [None], dtype=object
-            )
+            safe = np.array([*uniques, None], dtype=object)
+            for i in _csv_text_needed(safe[:-1]):
+                safe[i] = csv_text(safe[i])
             values = safe[codes]  # the sentinel -1 picks the trailing None (missing stays missing)
             if (codes < 0).any():
                 values[codes < 0] = frame[col].to_numpy(dtype=object)[codes < 0]
@@ -518,11 +533,11 @@ def _csv_lines(frame: pd.DataFrame, *, header: bool) -> str:
             values = series.to_numpy(dtype="float64")
             codes, uniques = pd.factorize(values.view("int64"))
             distinct = uniques.view("float64")
-            words = distinct.astype(str).astype(object)
+            words = distinct.astype(str)
             words[np.isnan(distinct)] = ""
-            text = words[codes]
+            text = pa.array(words, type=pa.string()).take(pa.array(codes))
         elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
-            text = series.to_numpy().astype(str).astype(object)
+            text = series.to_numpy().astype(str)
         else:
             values = series.to_numpy(dtype=object)
             try:  # text (or missing) throughout: checked for quoting in Arrow
@@ -536,7 +551,7 @@ def _csv_lines(frame: pd.DataFrame, *, header: bool) -> str:
                     plain = text.to_numpy(zero_copy_only=False)
                     plain[odd] = [_csv_field(v) for v in values[odd]]
                     text = plain
-        fields.append(pa.array(text, type=pa.string()))
+        fields.append(text if isinstance(text, pa.Array) else pa.array(text, type=pa.string()))
     head = ",".join(_csv_field(str(c)) for c in frame.columns) + "\n" if header else ""
     if not len(frame):
         return head
