@@ -670,7 +670,8 @@ def grid_scales(
         child = json.loads(target.read_text(encoding="utf-8"))
         r[f"grid_x{k}_cell_km"] = cell_km
         r[f"grid_x{k}_cells"] = child["cells"]
-        r[f"grid_x{k}_s"] = child["s"]
+        r[f"grid_x{k}_s"] = child["s"]  # end to end: the files written too
+        r[f"grid_x{k}_score_s"] = child["s"] - child["steps"].get("write_s", 0.0)
         r[f"grid_x{k}_us_per_cell"] = child["s"] / max(child["cells"], 1) * 1e6
         r[f"grid_x{k}_peak_gb"] = child["peak_gb"]  # the child's own VmHWM (see run_child)
         for step, value in child["steps"].items():
