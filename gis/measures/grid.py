@@ -15,11 +15,7 @@ from numpy.typing import NDArray
 from gis import METRIC_CRS
 from gis.config.scoring import GridConfig
 
-__all__ = ["NEAREST_FIRST_M", "headroom_mw", "line_vertices", "nearest_line", "nearest_substation"]
-
-NEAREST_FIRST_M = 25_000.0
-"""Radius (m) of the first, bounded nearest-feature search; points with nothing inside it are searched
-again without a bound. Only the speed depends on it."""
+__all__ = ["headroom_mw", "line_vertices", "nearest_line", "nearest_substation"]
 
 
 def _nearest(points: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -32,15 +28,7 @@ def _nearest(points: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[NDArray[np.
     dist = np.full(n, np.nan)
     if n == 0 or len(targets) == 0:
         return index, dist
-    tree = targets.sindex
-    geoms = points.values
-    # a bounded search first (the tree prunes far branches), the rest unbounded: the nearest
-    # feature within NEAREST_FIRST_M is the nearest of all, ties included, so nothing changes
-    (src, tgt), d = tree.nearest(geoms, return_all=True, return_distance=True, max_distance=NEAREST_FIRST_M)
-    missed = np.setdiff1d(np.arange(n), src)
-    if len(missed):
-        (more, more_tgt), more_d = tree.nearest(geoms[missed], return_all=True, return_distance=True)
-        src, tgt, d = np.r_[src, missed[more]], np.r_[tgt, more_tgt], np.r_[d, more_d]
+    (src, tgt), d = targets.sindex.nearest(points.values, return_all=True, return_distance=True)
     order = np.lexsort((tgt, src))
     src, tgt, d = src[order], tgt[order], d[order]
     first = np.r_[True, src[1:] != src[:-1]]
