@@ -1,11 +1,17 @@
 """Grid mode end to end: states + resource raster -> cells -> measures -> scores -> files.
 
 :func:`score_grid` is pure apart from the resource raster it may write into ``workdir``;
-:func:`grid_command` does the I/O for ``gis score --grid``: writes ``OUT/grid_cells.gpkg``
-(layer ``grid_cells``) and ``OUT/grid_cells_ranked.csv``, best first. Cells use the same
-measures (:func:`gis.measures.measure_sites`), criteria, weights, exclusions and flags as the
-asset sites; each cell keeps its own connection (no shared-interconnect allocation), and cells
-are never added to the national estimates.
+:func:`write_grid` streams ``OUT/grid_cells.gpkg`` (layer ``grid_cells``) and
+``OUT/grid_cells_ranked.csv``, best first, for ``gis score --grid`` (:func:`grid_command`)::
+
+    pass 1   cells chunk by chunk (chunk_rows): candidates, measures, sub-scores, flags
+             -> a compact Arrow column store (points as lon/lat floats, repeated text once)
+    rank     score (one product over every cell), order, rank stability (all cells)
+    pass 2   the store best first, chunk by chunk -> appended to the GeoPackage and the CSV
+
+Cells use the same measures (:func:`gis.measures.measure_sites`), criteria, weights, exclusions
+and flags as the asset sites; each cell keeps its own connection (no shared-interconnect
+allocation), and cells are never added to the national estimates.
 """
 
 from __future__ import annotations
