@@ -259,3 +259,94 @@ def SCENARIO_PATH() -> Path:
     from gis.config.scenario import DEFAULT_SCENARIO
 
     return DEFAULT_SCENARIO
+
+
+def _scenario_with(**grid):
+    return SCENARIO.model_copy(update={"scoring": _config(**grid)})
+
+
+def test_streamed_grid_files_do_not_depend_on_the_chunk_size(tmp_path: Path):
+    from gis.grid import write_grid
+
+    layers = synthetic.synthetic_layers(plants=60)
+    whole = score_grid(layers, _config(cell_km=20.0, chunk_rows=1_000_000))
+    outputs = []
+    for chunk_rows, rows in ((1_000_000, None), (17, 5), (64, 1_000)):
+        out = tmp_path / f"c{chunk_rows}-{rows}"
+        paths, log, timings, _ = write_grid(
+            out, layers, _scenario_with(cell_km=20.0, chunk_rows=chunk_rows), rows=rows
+        )
+        assert set(timings) == {"cells_s", "measure_s", "score_s", "stability_s", "write_s"}
+        assert log.rows_read == 15 * 14
+        cells = gpd.read_file(paths["grid_gpkg"], layer="grid_cells")
+        outputs.append((cells, paths["grid_csv"].read_bytes()))
+        # the scored frame in memory, chunked the same way, equals the unchunked one
+        chunked = score_grid(layers, _config(cell_km=20.0, chunk_rows=chunk_rows))
+        pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    first_cells, first_csv = outputs[0]
+    assert list(first_cells["rank"]) == list(range(1, len(whole) + 1))
+    assert list(first_cells["site_id"]) == list(whole["site_id"])
+    for cells, csv in outputs[1:]:
+        pd.testing.assert_frame_equal(cells, first_cells, check_exact=True)
+        assert csv == first_csv
+    csv = pd.read_csv(tmp_path / "c17-5" / "grid_cells_ranked.csv")
+    assert list(csv["site_id"]) == list(whole["site_id"]) and len(csv) == len(whole)
+    assert not list(tmp_path.glob("*/.grid_cells*"))  # no temporary file left behind
+
+
+def test_streamed_grid_files_with_no_candidate_cell(tmp_path: Path):
+    from gis.grid import write_grid
+
+    layers = synthetic.synthetic_layers(plants=60)
+    paths, log, _, _ = write_grid(
+        tmp_path, layers, _scenario_with(cell_km=20.0, min_ghi_kwh_m2_day=99.0, min_wind_class=99.0)
+    )
+    assert len(gpd.read_file(paths["grid_gpkg"], layer="grid_cells")) == 0
+    assert pd.read_csv(paths["grid_csv"]).empty and sum(log.dropped.values()) == 15 * 14
+
+
+def test_streamed_csv_text_is_what_pandas_writes():
+    from gis.grid.api import _csv_lines
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["a,b", 'say "hi"', None, "", "x"], dtype=object),
+            "float": [1e-5, np.nan, -0.0, 1e20, 0.1],
+            "zero": [0.0, -0.0, 0.0, np.nan, 2.5],
+            "maybe": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+            "flag": [True, False, True, True, False],
+            "count": np.arange(5),
+            "str": pd.Series(["u", None, "v", "w,", "z"], dtype="str"),
+            "mixed": pd.Series([1.5, "t", None, 2, 'q"r'], dtype=object),
+        }
+    )
+    for rows in (frame, frame.iloc[:0]):
+        assert _csv_lines(rows, header=True) == rows.to_csv(index=False, lineterminator="\n")
+    assert _csv_lines(frame, header=False) == frame.to_csv(index=False, lineterminator="\n", header=False)
+
+
+def test_streamed_csv_makes_the_same_text_safe_as_csv_text():
+    from gis.grid.api import _csv_text_needed
+    from gis.textsafe import csv_text
+
+    values = np.array(
+        [
+            "ok",
+            "=1+1",
+            "-3",
+            "+x",
+            "@a",
+            "a\tb",
+            "line\nbreak",
+            "x\u2028y",
+            "c\x85",
+            "a, b",
+            "ünï",
+            "",
+            "a-b",
+            "\x7f",
+        ],
+        dtype=object,
+    )
+    changed = {i for i, v in enumerate(values) if csv_text(v) != v}
+    assert set(_csv_text_needed(values).tolist()) == changed

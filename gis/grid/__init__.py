@@ -6,13 +6,20 @@
     resource    resource values at cell centres through rasterio windowed reads
     potential   cell -> candidate row: average MW of a co-located wind or solar plant
     columns     the ``grid_cells`` schema
-    api         ``score_grid(layers, scenario)`` and the ``gis score --grid`` command
+    api         ``score_grid(layers, scenario)``, ``write_grid`` (streamed files) and ``gis score --grid``
 
 Cells are scored with the same measures, criteria and weights as the asset sites and written
 as their own layer; they are never added to the national estimates.
 """
 
-from gis.grid.api import GRID_LAYERS, grid_command, measure_cells, score_grid, score_grid_with_log
+from gis.grid.api import (
+    GRID_LAYERS,
+    grid_command,
+    measure_cells,
+    score_grid,
+    score_grid_with_log,
+    write_grid,
+)
 from gis.grid.cells import cell_ids, square_cells
 from gis.grid.columns import GRID_CELLS
 from gis.grid.potential import cell_sites
@@ -30,4 +37,5 @@ __all__ = [
     "score_grid",
     "score_grid_with_log",
     "square_cells",
+    "write_grid",
 ]

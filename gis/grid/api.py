@@ -1,11 +1,17 @@
 """Grid mode end to end: states + resource raster -> cells -> measures -> scores -> files.
 
 :func:`score_grid` is pure apart from the resource raster it may write into ``workdir``;
-:func:`grid_command` does the I/O for ``gis score --grid``: writes ``OUT/grid_cells.gpkg``
-(layer ``grid_cells``) and ``OUT/grid_cells_ranked.csv``, best first. Cells use the same
-measures (:func:`gis.measures.measure_sites`), criteria, weights, exclusions and flags as the
-asset sites; each cell keeps its own connection (no shared-interconnect allocation), and cells
-are never added to the national estimates.
+:func:`write_grid` streams ``OUT/grid_cells.gpkg`` (layer ``grid_cells``) and
+``OUT/grid_cells_ranked.csv``, best first, for ``gis score --grid`` (:func:`grid_command`)::
+
+    pass 1   cells chunk by chunk (chunk_rows): candidates, measures, sub-scores, flags
+             -> a compact Arrow column store (points as lon/lat floats, repeated text once)
+    rank     score (one product over every cell), order, rank stability (all cells)
+    pass 2   the store best first, chunk by chunk -> appended to the GeoPackage and the CSV
+
+Cells use the same measures (:func:`gis.measures.measure_sites`), criteria, weights, exclusions
+and flags as the asset sites; each cell keeps its own connection (no shared-interconnect
+allocation), and cells are never added to the national estimates.
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
 from rich.console import Console
 from rich.table import Table
 
@@ -29,19 +39,27 @@ from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
-from gis.io import write_csv, write_gpkg
+from gis.io import GPKG_VERSION, atomic_path
 from gis.measures import measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
 from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
+from gis.textsafe import csv_text
 from gis.timing import stage
 
 if TYPE_CHECKING:
     from gis.config.scenario import Scenario
 
-__all__ = ["GRID_LAYERS", "grid_command", "measure_cells", "score_grid", "score_grid_with_log"]
+__all__ = [
+    "GRID_LAYERS",
+    "grid_command",
+    "measure_cells",
+    "score_grid",
+    "score_grid_with_log",
+    "write_grid",
+]
 
 GRID_LAYERS = ("transmission_lines", "substations", "states", "resource_grid")
 """Layers grid mode reads from layers.gpkg (those present)."""
@@ -133,10 +151,14 @@ def _scored_chunk(
     for col in MEASURED:
         frame[col] = measures[col].to_numpy()
     frame["shared_cut_mw"] = 0.0
-    frame["interconnect_group"] = ""
+    frame["interconnect_group"] = pd.Series("", index=frame.index, dtype=object)
     for col in scored.columns:
         if col != "rank":
-            frame[col] = scored[col].to_numpy()
+            values = scored[col].to_numpy()
+            # object text stays object: no per-value round trip through a string dtype
+            frame[col] = (
+                pd.Series(values, index=frame.index, dtype=object) if values.dtype == object else values
+            )
     frame = pd.concat([frame, site_flags(frame, config.flags)], axis=1)
     frame["rank"] = np.zeros(len(frame), dtype="int64")  # placeholders: both need every cell
     frame["p_top_n"] = 0.0
@@ -147,78 +169,177 @@ def _scored_chunk(
     return frame
 
 
+_REPEATED_TEXT_SHARE = 4
+"""A text column whose distinct values are fewer than one in this many rows is stored once per value."""
+
+
+class _CellStore:
+    """Scored cells, chunk by chunk, as compact Arrow columns (no geometry objects, no pandas frames).
+
+    A cell's point is kept as its EPSG:4326 ``lon``/``lat`` floats (the point is rebuilt from them
+    exactly); text repeated across cells (categories, states, reasons, sentences) is stored once
+    per value. Only the score, the sub-scores, the exclusion and the ids are pulled out whole, for
+    the rank and the rank stability, which need every cell.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Table] = []
+        self.dtypes: dict[str, object] = {}
+        self.columns: list[str] = []
+
+    def add(self, frame: gpd.GeoDataFrame) -> None:
+        """Append one scored chunk (``grid_cells`` columns, EPSG:4326 points)."""
+        if not self.columns:
+            self.columns = list(frame.columns)
+            self.dtypes = {c: frame[c].dtype for c in frame.columns if c != "geometry"}
+        arrays, names = [], []
+        for col, dtype in self.dtypes.items():
+            values = frame[col]
+            if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+                array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+                if col not in _UNIQUE_TEXT:
+                    array = array.dictionary_encode()
+            elif isinstance(dtype, pd.api.extensions.ExtensionDtype):
+                array = pa.array(values.array, from_pandas=True)
+            else:
+                array = pa.array(values.to_numpy(), from_pandas=False)  # NaN stays NaN
+            arrays.append(array)
+            names.append(col)
+        points = frame.geometry.values
+        arrays += [pa.array(shapely.get_x(points)), pa.array(shapely.get_y(points))]
+        names += [_LON, _LAT]
+        self.parts.append(pa.Table.from_arrays(arrays, names=names))
+
+    def __len__(self) -> int:
+        return sum(part.num_rows for part in self.parts)
+
+    def table(self) -> pa.Table:
+        """Every chunk as one table (dictionaries unified), the chunks released."""
+        table = pa.concat_tables(self.parts).unify_dictionaries()
+        self.parts = []
+        return table
+
+    def frame(self, table: pa.Table, rows: np.ndarray, extra: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+        """Rows ``rows`` of ``table`` as a grid-cells GeoDataFrame, ``extra`` columns replaced."""
+        part = table.take(pa.array(rows, type=pa.int64()))
+        data = {}
+        for col in self.columns:
+            if col == "geometry":
+                continue
+            if col in extra:
+                data[col] = pd.Series(extra[col], dtype=self.dtypes[col])
+                continue
+            column = part.column(col)
+            dtype = self.dtypes[col]
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(pa.string())
+            if pd.api.types.is_object_dtype(dtype):
+                data[col] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+            elif isinstance(dtype, pd.api.extensions.ExtensionDtype):
+                data[col] = pd.Series(column.to_pandas(), dtype=dtype)
+            else:
+                data[col] = pd.Series(column.to_numpy(), dtype=dtype)
+        geometry = gpd.points_from_xy(
+            part.column(_LON).to_numpy(), part.column(_LAT).to_numpy(), crs=STORAGE_CRS
+        )
+        frame = gpd.GeoDataFrame(pd.DataFrame(data), geometry=geometry, crs=STORAGE_CRS)
+        return frame[self.columns]
+
+
 _UNIQUE_TEXT = {"site_id", "name", "cell_id"}
 """Text columns with a value per cell; the others repeat a handful of values."""
 
-
-def _shared_text(columns: dict[str, Any]) -> dict[str, Any]:
-    """Repeated text values as one shared object each (a million cells hold a few distinct
-    categories, states, reasons and sentences: about 0.6 KB a cell saved)."""
-    for col, values in columns.items():
-        if col in _UNIQUE_TEXT or not pd.api.types.is_object_dtype(getattr(values, "dtype", None)):
-            continue
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
-        if len(uniques) * 4 < max(len(values), 1) and (codes >= 0).all():
-            columns[col] = pd.array(np.asarray(uniques, dtype=object)[codes], dtype=object)
-    return columns
+_LON, _LAT = "__lon", "__lat"
 
 
-def _release_memory() -> None:
-    """Hand the chunk's freed temporaries back to the system (glibc keeps them otherwise)."""
-    try:
-        import ctypes
+class _Ranked:
+    """Every scored cell in a :class:`_CellStore`, with its rank and rank stability."""
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
+    def __init__(
+        self, store: _CellStore, table: pa.Table, order: np.ndarray, p: np.ndarray, score: np.ndarray
+    ) -> None:
+        self.store = store
+        self.table = table
+        self.order = order
+        self.p = p  # p_top_n per stored row
+        self.score = score  # score per stored row (all cells at once: see _whole_score)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def chunks(self, rows: int) -> Iterator[gpd.GeoDataFrame]:
+        """The cells best first, ``rows`` at a time (the ``grid_cells`` frame of each slice)."""
+        rows = max(1, int(rows))
+        for start in range(0, len(self.order), rows):
+            pick = self.order[start : start + rows]
+            yield self.store.frame(
+                self.table,
+                pick,
+                {
+                    "rank": np.arange(start + 1, start + len(pick) + 1, dtype="int64"),
+                    "p_top_n": self.p[pick],
+                    "score": self.score[pick],
+                },
+            )
 
 
-def _columns_of(frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    """The frame as independent column arrays (copies), so the frame itself can be freed."""
-    return {col: frame[col].array.copy() for col in frame.columns}
+def _empty_chunk(layers: dict[str, pd.DataFrame], config: ScoringConfig, engine: Engine, log: RowLog):
+    """The zero-row ``grid_cells`` frame (no cell is a candidate)."""
+    return _scored_chunk(
+        pd.DataFrame(columns=["cell_id", "state", "x_m", "y_m", "area_km2"]),
+        pd.DataFrame({"ghi_kwh_m2_day": [], "wind_class": []}),
+        layers,
+        config,
+        engine,
+        log,
+        dict.fromkeys(("cells_s", "measure_s", "score_s"), 0.0),
+        keep_empty=True,
+    )
 
 
-def _concat(arrays: list) -> Any:
-    """One column from its parts (numpy or pandas extension arrays, e.g. geometry)."""
-    if len(arrays) == 1:
-        return arrays[0]
-    return type(arrays[0])._concat_same_type(arrays)
+def _whole_score(
+    table: pa.Table, sub_columns: list[str], config: ScoringConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score (0..1, 0 when excluded) of every stored cell at once, and the sub-scores (cells x criteria).
 
-
-def _frame_of(columns: dict[str, Any]) -> gpd.GeoDataFrame:
-    """A grid-cells GeoDataFrame over the given column arrays, without copying or consolidating."""
-    series = {
-        col: pd.Series(values, dtype=getattr(values, "dtype", None), copy=False)
-        for col, values in columns.items()
-    }  # the arrays' own dtypes: object text stays object (no string inference)
-    frame = pd.DataFrame(series, copy=False)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS, copy=False)
-
-
-def score_grid_with_log(
-    layers: dict[str, pd.DataFrame],
-    scenario_or_config: Scenario | ScoringConfig,
-    *,
-    engine: Engine | None = None,
-    workdir: str | Path | None = None,
-) -> tuple[gpd.GeoDataFrame, RowLog, dict[str, float]]:
-    """Like :func:`score_grid`, also returning the row log and seconds per step.
-
-    Cells stream through candidates, measures and scores ``chunk_rows`` at a time
-    (``[scoring.national_grid]``), so only one chunk's intermediate tables exist at once; the
-    rank and the rank stability then run over all cells (score and sub-scores only).
+    :func:`gis.scoring.score.score_measures` scores each chunk too, but a matrix product rounds a
+    row's last bit by where the row falls in it: scoring every cell in one product, as an unchunked
+    run does, keeps the scores (and so the ranks) the same for every ``chunk_rows``.
     """
-    config = _config(scenario_or_config)
+    subs = pd.DataFrame({c: table.column(c).to_numpy() for c in sub_columns}).to_numpy(dtype="float64")
+    weights = np.array([c.weight for c in config.criteria.values()])
+    score = np.clip(subs @ weights, 0.0, 1.0) if len(subs) else np.zeros(0)
+    return np.where(table.column("excluded").to_numpy(), 0.0, score), subs
+
+
+def _rank_order(score: np.ndarray, site_id: pa.ChunkedArray) -> np.ndarray:
+    """Best first, ties by site_id: the order of :func:`gis.scoring.score.rank_order`.
+
+    The ids enter as their dense sorted ranks (Arrow compares UTF-8 bytes, which orders as the
+    code points Python compares), not as a fixed-width text array.
+    """
+    id_codes = pc.rank(site_id, sort_keys="ascending", tiebreaker="dense").to_numpy()
+    return np.lexsort((id_codes, -score))
+
+
+def _ranked_cells(
+    layers: dict[str, pd.DataFrame],
+    config: ScoringConfig,
+    *,
+    engine: Engine | None,
+    workdir: str | Path | None,
+    log: RowLog,
+    timings: dict[str, float],
+) -> _Ranked | None:
+    """Pass one: cells chunk by chunk into a :class:`_CellStore`; then rank and rank stability."""
     chunk = min(config.national_grid.chunk_rows, STREAM_ROWS)
     engine = engine or LocalEngine(chunk_rows=chunk)
     layers = {**layers, **metric_layers(layers)}  # reprojected once, not once per chunk
-    log = RowLog("grid_cells")
-    timings = {"cells_s": 0.0, "measure_s": 0.0, "score_s": 0.0, "stability_s": 0.0}
     t0 = time.perf_counter()
     with stage("grid_cells"), tempfile.TemporaryDirectory(prefix="gis-grid-") as tmp:
         cells, resource = grid_cells_and_resource(layers, config, workdir=Path(workdir or tmp), log=log)
     timings["cells_s"] += time.perf_counter() - t0
-    parts = []
+    store = _CellStore()
     for start in range(0, max(len(cells), 1), chunk):
         with stage("grid_chunk"):
             part = _scored_chunk(
@@ -231,63 +352,67 @@ def score_grid_with_log(
                 timings,
             )
             if part is not None:
-                parts.append(_shared_text(_columns_of(part)))
+                store.add(part)
                 del part
             _release_memory()
     del cells, resource
+    if not store.parts:
+        return None
     t0 = time.perf_counter()
-    if parts:
-        names = list(parts[0])
-        merged: dict[str, Any] = {}
-        for col in names:  # one column at a time: the parts shrink as the whole grows
-            merged[col] = _concat([p.pop(col) for p in parts])
-        del parts
-        frame = _frame_of(merged)
-        del merged
-    else:
-        frame = _scored_chunk(
-            pd.DataFrame(columns=["cell_id", "state", "x_m", "y_m", "area_km2"]),
-            pd.DataFrame({"ghi_kwh_m2_day": [], "wind_class": []}),
-            layers,
-            config,
-            engine,
-            log,
-            dict.fromkeys(timings, 0.0),
-            keep_empty=True,
-        )
-    score = frame["score"].to_numpy(dtype="float64")
-    # best first, ties by site_id: the order of gis.scoring.score.rank_order, with the ids as
-    # sorted integer codes rather than a fixed-width text array (150 MB for a million cells)
-    id_codes, _ = pd.factorize(frame["site_id"].to_numpy(dtype=object), sort=True)
-    order = np.lexsort((id_codes, -score))
-    del id_codes
-    rank = np.empty(len(order), dtype="int64")
-    rank[order] = np.arange(1, len(order) + 1)
-    frame["rank"] = rank
+    table = store.table()
+    score, subs = _whole_score(table, [c for c in store.columns if c.startswith("s_")], config)
+    order = _rank_order(score, table.column("site_id"))
     timings["score_s"] += time.perf_counter() - t0
     t0 = time.perf_counter()
-    subs = frame[[c for c in frame.columns if c.startswith("s_")]].to_numpy(dtype="float64")
+    subs = subs[order]
     weights = np.array([c.weight for c in config.criteria.values()])
-    p = np.zeros(len(frame))
+    p = np.zeros(len(order))
     with stage("grid_stability"):
-        subs = subs[order]
         p[order] = p_top_n(
             subs,
             weights,
-            frame["excluded"].to_numpy()[order],
+            table.column("excluded").to_numpy()[order],
             config.stability,
             max_elements=STABILITY_ELEMENTS,
         )
     del subs
-    frame["p_top_n"] = p
     timings["stability_s"] = time.perf_counter() - t0
-    columns: dict[str, Any] = {}
-    for col in list(frame.columns):  # reordered a column at a time, dropping the unordered one
-        columns[col] = frame[col].array.take(order)
-        del frame[col]
-    del frame
-    result = _frame_of(columns)
-    return result, log, timings
+    return _Ranked(store, table, order, p, score)
+
+
+def _release_memory() -> None:
+    """Hand the chunk's freed temporaries back to the system (glibc keeps them otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def score_grid_with_log(
+    layers: dict[str, pd.DataFrame],
+    scenario_or_config: Scenario | ScoringConfig,
+    *,
+    engine: Engine | None = None,
+    workdir: str | Path | None = None,
+) -> tuple[gpd.GeoDataFrame, RowLog, dict[str, float]]:
+    """Like :func:`score_grid`, also returning the row log and seconds per step.
+
+    Cells stream through candidates, measures and scores ``chunk_rows`` at a time
+    (``[scoring.national_grid]``) into a compact column store; the rank and the rank stability
+    then run over all cells (score and sub-scores only). This returns every cell as one frame;
+    :func:`write_grid` writes them without ever holding that frame.
+    """
+    config = _config(scenario_or_config)
+    log = RowLog("grid_cells")
+    timings = {"cells_s": 0.0, "measure_s": 0.0, "score_s": 0.0, "stability_s": 0.0}
+    engine = engine or LocalEngine(chunk_rows=min(config.national_grid.chunk_rows, STREAM_ROWS))
+    ranked = _ranked_cells(layers, config, engine=engine, workdir=workdir, log=log, timings=timings)
+    if ranked is None:
+        return _empty_chunk({**layers, **metric_layers(layers)}, config, engine, log), log, timings
+    frame = pd.concat(list(ranked.chunks(len(ranked))), ignore_index=True)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), log, timings
 
 
 def score_grid(
@@ -324,19 +449,187 @@ def ranked_grid_csv_frame(cells: gpd.GeoDataFrame) -> pd.DataFrame:
     return frame.round({c: d for c, d in digits.items() if c in frame.columns})
 
 
-def _summary(cells: gpd.GeoDataFrame, seconds: float) -> Table:
-    table = Table(title=f"Grid cells ({seconds:.1f} s)")
-    for col in ("category", "cells", "excluded", "mean score", "best score"):
-        table.add_column(col, justify="left" if col == "category" else "right")
-    for category, rows in cells.groupby("category", sort=True):
-        table.add_row(
-            str(category),
-            f"{len(rows):,}",
-            f"{int(rows['excluded'].sum()):,}",
-            f"{rows['score'].mean():.3f}",
-            f"{rows['score'].max():.3f}",
+class _Summary:
+    """Per-category cells, excluded cells, mean and best score, added up chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[float]] = {}
+
+    def add(self, cells: pd.DataFrame) -> None:
+        groups = cells.groupby("category", sort=True)
+        sums = groups.agg(
+            cells=("score", "size"),
+            excluded=("excluded", "sum"),
+            total=("score", "sum"),
+            best=("score", "max"),
         )
-    return table
+        for category, row in sums.iterrows():
+            seen = self.rows.setdefault(str(category), [0, 0, 0.0, -np.inf])
+            seen[0] += int(row["cells"])
+            seen[1] += int(row["excluded"])
+            seen[2] += float(row["total"])
+            seen[3] = max(seen[3], float(row["best"]))
+
+    def table(self, seconds: float) -> Table:
+        table = Table(title=f"Grid cells ({seconds:.1f} s)")
+        for col in ("category", "cells", "excluded", "mean score", "best score"):
+            table.add_column(col, justify="left" if col == "category" else "right")
+        for category in sorted(self.rows):
+            cells, excluded, total, best = self.rows[category]
+            table.add_row(category, f"{cells:,}", f"{excluded:,}", f"{total / cells:.3f}", f"{best:.3f}")
+        return table
+
+
+_CSV_TEXT_TOUCHES = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]|^[=+\-@]"
+"""Text that :func:`gis.textsafe.csv_text` changes: a line break or control character anywhere, or
+a formula's first character (tab and carriage return are control characters)."""
+
+
+def _csv_text_needed(values: np.ndarray) -> np.ndarray:
+    """Positions of the text values :func:`gis.textsafe.csv_text` would change (others kept as they are)."""
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: ask for each text value
+        return np.flatnonzero([isinstance(v, str) for v in values])
+    hits = pc.fill_null(pc.match_substring_regex(text, _CSV_TEXT_TOUCHES), False)
+    return np.flatnonzero(hits.to_numpy(zero_copy_only=False))
+
+
+def _csv_chunk(cells: gpd.GeoDataFrame) -> pd.DataFrame:
+    """:func:`ranked_grid_csv_frame` with its text made safe as :func:`gis.textsafe.csv_frame` does,
+    each distinct text value converted once (a million cells repeat a few hundred values)."""
+    frame = ranked_grid_csv_frame(cells)
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col].dtype):
+            codes, uniques = pd.factorize(frame[col].to_numpy(dtype=object), use_na_sentinel=True)
+            safe = np.array([*uniques, None], dtype=object)
+            for i in _csv_text_needed(safe[:-1]):
+                safe[i] = csv_text(safe[i])
+            values = safe[codes]  # the sentinel -1 picks the trailing None (missing stays missing)
+            if (codes < 0).any():
+                values[codes < 0] = frame[col].to_numpy(dtype=object)[codes < 0]
+            frame[col] = pd.Series(values, index=frame.index, dtype=object)
+    frame.columns = [csv_text(str(c)) for c in frame.columns]
+    return frame
+
+
+def _csv_field(value: object) -> str:
+    """One CSV field as ``csv.writer`` writes it (QUOTE_MINIMAL, quotes doubled); missing -> ""."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_lines(frame: pd.DataFrame, *, header: bool) -> str:
+    """``frame.to_csv(index=False, lineterminator="\\n")``, byte for byte, built column-wise.
+
+    Numbers are turned to text as pandas does (``astype(str)`` of the array, missing as ""), text
+    is quoted once per distinct value, and the fields are joined in Arrow rather than row by row
+    through the ``csv`` module (a million rows of sixty fields).
+    """
+    fields = []
+    for col in frame.columns:
+        series = frame[col]
+        dtype = series.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            # each distinct bit pattern formatted once (by bits: -0.0 and 0.0 stay apart)
+            values = series.to_numpy(dtype="float64")
+            codes, uniques = pd.factorize(values.view("int64"))
+            distinct = uniques.view("float64")
+            words = distinct.astype(str)
+            words[np.isnan(distinct)] = ""
+            text = pa.array(words, type=pa.string()).take(pa.array(codes))
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
+            text = series.to_numpy().astype(str)
+        else:
+            values = series.to_numpy(dtype=object)
+            try:  # text (or missing) throughout: checked for quoting in Arrow
+                text = pa.array(values, type=pa.string(), from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # other objects: as csv.writer, one by one
+                text = np.array([_csv_field(v) for v in values], dtype=object)
+            else:
+                odd = pc.match_substring_regex(text, '[,"\r\n]')
+                odd = pc.fill_null(odd, True).to_numpy(zero_copy_only=False)
+                if odd.any():  # missing values and text to quote, value by value
+                    plain = text.to_numpy(zero_copy_only=False)
+                    plain[odd] = [_csv_field(v) for v in values[odd]]
+                    text = plain
+        fields.append(text if isinstance(text, pa.Array) else pa.array(text, type=pa.string()))
+    head = ",".join(_csv_field(str(c)) for c in frame.columns) + "\n" if header else ""
+    if not len(frame):
+        return head
+    rows = pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]
+    lines = pa.ListArray.from_arrays(pa.array([0, len(rows)], type=pa.int32()), rows)
+    return head + pc.binary_join(lines, "\n")[0].as_py() + "\n"
+
+
+def write_grid(
+    out: str | Path,
+    layers: dict[str, pd.DataFrame],
+    scenario: Scenario,
+    *,
+    engine: Engine | None = None,
+    rows: int | None = None,
+) -> tuple[dict[str, Path], RowLog, dict[str, float], _Summary]:
+    """Score the grid and write ``OUT/grid_cells.gpkg`` and ``OUT/grid_cells_ranked.csv``, streamed.
+
+    Cells are scored ``chunk_rows`` at a time into a compact column store (no geometry objects),
+    ranked, then written best first ``rows`` cells at a time (default ``chunk_rows``): appended to
+    the GeoPackage layer (EPSG:4326 points) and the CSV, so the whole grid is never one frame.
+    Both files appear atomically: on an error the previous ones are left as they were.
+
+    Returns
+    -------
+    the two paths (``grid_gpkg``, ``grid_csv``), the row log, seconds per step (``cells_s``,
+    ``measure_s``, ``score_s``, ``stability_s``, ``write_s``) and the per-category summary.
+    """
+    import pyogrio
+
+    config = scenario.scoring
+    out = Path(out)
+    rows = rows or min(config.national_grid.chunk_rows, STREAM_ROWS)
+    log = RowLog("grid_cells")
+    timings = {"cells_s": 0.0, "measure_s": 0.0, "score_s": 0.0, "stability_s": 0.0, "write_s": 0.0}
+    engine = engine or LocalEngine(chunk_rows=min(config.national_grid.chunk_rows, STREAM_ROWS))
+    ranked = _ranked_cells(layers, config, engine=engine, workdir=None, log=log, timings=timings)
+    if ranked is None:
+        chunks = iter([_empty_chunk({**layers, **metric_layers(layers)}, config, engine, log)])
+    else:
+        chunks = ranked.chunks(rows)
+    metadata = {
+        "tool": f"gis-btc-sites {__version__}",
+        "scenario": scenario.name,
+        "row_log": json.dumps(log.as_dict()),
+        "schema": json.dumps(GRID_CELLS.description),
+        "national_grid": config.national_grid.model_dump_json(),
+    }
+    summary = _Summary()
+    gpkg, csv = out / "grid_cells.gpkg", out / "grid_cells_ranked.csv"
+    t0 = time.perf_counter()
+    with (
+        stage("grid_write"),
+        atomic_path(gpkg) as gpkg_tmp,
+        atomic_path(csv) as csv_tmp,
+        open(csv_tmp, "w", encoding="utf-8", newline="") as csv_file,
+    ):
+        first = True
+        for cells in chunks:
+            kwargs = (
+                {"dataset_options": {"VERSION": GPKG_VERSION}, "layer_metadata": metadata} if first else {}
+            )
+            pyogrio.write_dataframe(  # through Arrow: a chunk at a time, not a feature at a time
+                cells, gpkg_tmp, layer="grid_cells", driver="GPKG", append=not first, use_arrow=True, **kwargs
+            )
+            csv_file.write(_csv_lines(_csv_chunk(cells), header=first))
+            summary.add(cells)
+            first = False
+            del cells
+            _release_memory()
+    timings["write_s"] = time.perf_counter() - t0
+    return {"grid_gpkg": gpkg, "grid_csv": csv}, log, timings, summary
 
 
 def grid_command(
@@ -352,20 +645,13 @@ def grid_command(
     available = {row[0] for row in pyogrio.list_layers(source)} if source.is_file() else set()
     layers = read_layers(source, names=[n for n in GRID_LAYERS if n in available] or None)
     t0 = time.perf_counter()
-    cells, log, _ = score_grid_with_log(layers, scenario, engine=engine)
-    metadata = {
-        "tool": f"gis-btc-sites {__version__}",
-        "scenario": scenario.name,
-        "row_log": json.dumps(log.as_dict()),
-        "schema": json.dumps(GRID_CELLS.description),
-        "national_grid": scenario.scoring.national_grid.model_dump_json(),
-    }
-    gpkg = write_gpkg(out / "grid_cells.gpkg", {"grid_cells": cells}, layer_metadata={"grid_cells": metadata})
-    csv = write_csv(out / "grid_cells_ranked.csv", ranked_grid_csv_frame(cells))
-    console.print(_summary(cells, time.perf_counter() - t0))
+    paths, log, _, summary = write_grid(out, layers, scenario, engine=engine)
+    console.print(summary.table(time.perf_counter() - t0))
     for reason, count in log.dropped.items():
         console.print(f"[cyan]left out:[/] {reason}: {count:,}")
     for note in log.notes:
         console.print(f"[cyan]note:[/] {note}")
-    console.print(f"Wrote {gpkg} and {csv} (grid cells are not added to the national estimates)")
-    return {"grid_gpkg": gpkg, "grid_csv": csv}
+    console.print(
+        f"Wrote {paths['grid_gpkg']} and {paths['grid_csv']} (grid cells are not added to the national estimates)"
+    )
+    return paths

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import rasterio.features
 from affine import Affine
 
@@ -25,9 +27,10 @@ __all__ = ["cell_ids", "square_cells"]
 def cell_ids(ix: np.ndarray, iy: np.ndarray, *, cell_km: float) -> np.ndarray:
     """Stable text ids ``g<cell_km>km:<ix>_<iy>`` (vectorised)."""
     prefix = f"g{cell_km:g}km:"
-    ix_text = pd.Series(np.asarray(ix, dtype="int64")).astype(str)
-    iy_text = pd.Series(np.asarray(iy, dtype="int64")).astype(str)
-    return (prefix + ix_text + "_" + iy_text).to_numpy(dtype=object)
+    ix_text = pc.cast(pa.array(np.asarray(ix, dtype="int64")), pa.string())  # as str(int), in C++
+    iy_text = pc.cast(pa.array(np.asarray(iy, dtype="int64")), pa.string())
+    ids = pc.binary_join_element_wise(prefix, ix_text, "_", iy_text, "")
+    return ids.to_numpy(zero_copy_only=False).astype(object)
 
 
 def square_cells(
@@ -106,8 +109,8 @@ def square_cells(
     iy = row_top - 1 - rows.astype("int64")
     return pd.DataFrame(
         {
-            "cell_id": cell_ids(ix, iy, cell_km=cell_km),
-            "state": codes[raster[rows, cols].astype("int64") - 1],
+            "cell_id": pd.Series(cell_ids(ix, iy, cell_km=cell_km), dtype=object),
+            "state": pd.Series(codes[raster[rows, cols].astype("int64") - 1], dtype=object),
             "x_m": (ix + 0.5) * cell,
             "y_m": (iy + 0.5) * cell,
             "area_km2": np.full(len(rows), cell_km * cell_km),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import CRS, Transformer
 
 from gis import METRIC_CRS
 from gis.config.scoring import NationalGridConfig
@@ -24,6 +25,9 @@ from gis.rowlog import RowLog
 from gis.scoring.columns import CANDIDATE_SITES
 
 __all__ = ["GRID_EXTRA_COLUMNS", "cell_sites"]
+
+_TO_LONLAT = Transformer.from_crs(CRS(METRIC_CRS), CRS("EPSG:4326"), always_xy=True)
+"""EPSG:5070 metres -> EPSG:4326 degrees, as geopandas builds it for ``to_crs``."""
 
 GRID_EXTRA_COLUMNS = tuple(c.name for c in GRID_CELLS.columns if c not in CANDIDATE_SITES.columns)
 """Columns grid cells carry besides the candidate-site ones (from :data:`gis.grid.columns.GRID_CELLS`)."""
@@ -37,17 +41,35 @@ def _basis(
     area: np.ndarray,
     reading: np.ndarray,
 ) -> np.ndarray:
-    """One sentence per cell, formatted once per distinct combination (the raster has few values)."""
-    keys = pd.DataFrame(
-        {"fuel": fuel, "mw": nameplate, "avg": average, "share": share, "area": area, "reading": reading}
-    )
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
+    """One sentence per cell, formatted once per distinct combination (the raster has few values).
+
+    Combinations are found from one integer key per cell (the codes of each input combined), not
+    by hashing a million six-field tuples.
+    """
+    n = len(fuel)
+    if n == 0:
+        return np.asarray([], dtype=object)
+    key = np.zeros(n, dtype="int64")
+    for values in (fuel, nameplate, average, share, area, reading):
+        codes, uniques = pd.factorize(values)
+        key = key * (len(uniques) + 1) + (codes + 1)
+        key, _ = pd.factorize(key)  # keep the key small: dense codes of the combinations so far
+    codes, _ = pd.factorize(key)
+    _, first = np.unique(codes, return_index=True)  # the first cell of each combination, by code
     text = [
         f"{avg:,.2f} MW average of a {mw:,.1f} MW {f} plant on {sh:g} % of the {a:,.1f} km2 cell ("
         + (f"wind class {r:.2f})" if f == "wind" else f"GHI {r:.2f} kWh/m2/day)")
-        for f, mw, avg, sh, a, r in uniques
+        for f, mw, avg, sh, a, r in zip(
+            fuel[first],
+            nameplate[first],
+            average[first],
+            share[first],
+            area[first],
+            reading[first],
+            strict=True,
+        )
     ]
-    return np.asarray(text, dtype=object)[codes] if len(codes) else np.asarray([], dtype=object)
+    return np.asarray(text, dtype=object)[codes]
 
 
 def cell_sites(
@@ -85,9 +107,9 @@ def cell_sites(
     reading = np.where(use_wind, frame["wind_class"].to_numpy(), frame["ghi_kwh_m2_day"].to_numpy())
     basis = _basis(fuel, nameplate, average, share, frame["area_km2"].to_numpy(), reading)
     category = np.where(use_wind, "stranded_wind", "stranded_solar").astype(object)
-    points = gpd.GeoSeries(
-        gpd.points_from_xy(frame["x_m"].to_numpy(), frame["y_m"].to_numpy()), crs=METRIC_CRS
-    ).to_crs("EPSG:4326")
+    # the transformation GeoSeries.to_crs applies, on the coordinate arrays themselves
+    lon, lat = _TO_LONLAT.transform(frame["x_m"].to_numpy(), frame["y_m"].to_numpy())
+    points = gpd.points_from_xy(lon, lat, crs="EPSG:4326")
     n = len(frame)
     cell_id = frame["cell_id"].to_numpy(dtype=object)
     columns = {
@@ -109,8 +131,13 @@ def cell_sites(
         "confidence": np.full(n, "low", dtype=object),
         "basis": basis,
     }
-    sites = gpd.GeoDataFrame(columns, geometry=points.values, crs="EPSG:4326")
+    columns = {  # object text stays object (no per-value conversion to a string dtype and back)
+        col: pd.Series(values, dtype=object if values.dtype == object else None)
+        for col, values in columns.items()
+    }
+    sites = gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326")
     cell_km = float(np.sqrt(frame["area_km2"].iloc[0])) if len(frame) else np.nan
     for col in GRID_EXTRA_COLUMNS:
-        sites[col] = cell_km if col == "cell_km" else frame[col].to_numpy()
+        values = frame[col].to_numpy() if col != "cell_km" else np.full(n, cell_km)
+        sites[col] = pd.Series(values, index=sites.index, dtype=object if values.dtype == object else None)
     return sites

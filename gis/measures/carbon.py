@@ -16,6 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from gis.config.scoring import CarbonConfig, FlareGasModel
+from gis.measures.economics import lookup
 
 __all__ = ["MMBTU_PER_MWH", "co2_t_per_mwh", "flare_co2_t_per_mwh"]
 
@@ -32,4 +33,4 @@ def co2_t_per_mwh(sites: pd.DataFrame, carbon: CarbonConfig, flare: FlareGasMode
     """Emission factor per site from its ``energy_fuel`` (NaN where the scenario has no factor)."""
     table = dict(carbon.t_per_mwh)
     table["flare_gas"] = flare_co2_t_per_mwh(flare)
-    return sites["energy_fuel"].map(pd.Series(table, dtype="float64")).to_numpy(dtype="float64")
+    return lookup(sites["energy_fuel"], table)

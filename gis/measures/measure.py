@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis import METRIC_CRS
 from gis.config.scoring import ScoringConfig
 from gis.measures.carbon import co2_t_per_mwh
 from gis.measures.climate import latitude_deg
@@ -85,16 +86,17 @@ def measure_sites(
     """
     points = gpd.GeoSeries(sites.geometry, crs=sites.crs).reset_index(drop=True)
     n = len(points)
+    metric = points.to_crs(METRIC_CRS)  # once for both nearest queries (a no-op there)
     lines = layers.get("transmission_lines")
     if lines is not None and len(lines):
-        dist_tx, tx_kv = nearest_line(points, lines)
+        dist_tx, tx_kv = nearest_line(metric, lines)
     else:
         dist_tx, tx_kv = np.full(n, np.nan), np.full(n, np.nan)
     subs = layers.get("substations")
     if (subs is None or len(subs) == 0) and lines is not None and len(lines):
         subs = line_vertices(lines)
     if subs is not None and len(subs):
-        dist_sub, sub_kv, sub_id = nearest_substation(points, subs)
+        dist_sub, sub_kv, sub_id = nearest_substation(metric, subs)
     else:
         dist_sub, sub_kv, sub_id = np.full(n, np.nan), np.full(n, np.nan), np.full(n, "", dtype=object)
     # no line data on the islands (GridKit covers the mainland grid): the distance is unknown, not huge
@@ -125,7 +127,7 @@ def measure_sites(
             "energy_cost_usd_mwh": energy_cost_usd_mwh(sites, config.costs),
             "co2_t_per_mwh": co2_t_per_mwh(sites, config.carbon, config.sites.flare_gas),
             "lat_deg": latitude_deg(points),
-            "in_us": within_states(points, layers.get("states")),
+            "in_us": within_states(metric, layers.get("states")),
             "dist_road_km": road_distance_km(points, enabled=config.roads.enabled),
         },
         columns=list(MEASURE_COLUMNS),
