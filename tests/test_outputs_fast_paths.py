@@ -9,13 +9,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from pandas.testing import assert_frame_equal
 from shapely.geometry import mapping
 
 from gis.io import read_gpkg_layer, write_csv
 from gis.outputs.api import _write_csv
-from gis.outputs.inputs import _read_layer
 from gis.outputs.labels import escape_text
 from gis.outputs.map import _geometry_dicts
 from gis.outputs.tables import _clean_column, _clean_text
@@ -81,4 +81,6 @@ def test_arrow_read_gives_the_same_frame(tmp_path: Path) -> None:
     )
     path = tmp_path / "t.gpkg"
     frame.to_file(path, layer="t", driver="GPKG")
-    assert_frame_equal(_read_layer(path, "t", fix="x"), read_gpkg_layer(path, "t", fix="x"), check_exact=True)
+    # gis.io reads through Arrow: the frame the row-wise reader gives, value for value
+    plain = pyogrio.read_dataframe(path, layer="t")
+    assert_frame_equal(read_gpkg_layer(path, "t", fix="x"), plain, check_exact=True)

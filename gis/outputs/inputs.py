@@ -18,8 +18,8 @@ import pyogrio
 from gis import STORAGE_CRS
 from gis.errors import GisError
 from gis.io import gpkg_layer_names
-from gis.schema import LAYER_SCHEMAS, validate
-from gis.scoring.columns import FLEET_SOURCE_KEYS, SITE_FLEET_COLUMNS, SITES_RANKED
+from gis.layers import read_layers
+from gis.scoring.columns import FLEET_SOURCE_KEYS, SITE_FLEET_COLUMNS, SITES_RANKED, read_candidate_sites
 
 __all__ = [
     "FLEET_COLUMNS",
@@ -116,42 +116,9 @@ def _need(path: Path, command: str) -> Path:
     return path
 
 
-def _read_layer(path: Path, layer: str, *, fix: str) -> pd.DataFrame:
-    """One layer of a GeoPackage, read through Arrow: the frame :func:`gis.io.read_gpkg_layer`
-    gives (a GeoDataFrame, or a DataFrame for an attribute table), 2-5x sooner."""
-    try:
-        return pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise GisError(f"cannot read the GeoPackage layer ({exc})", file=path, field=layer, fix=fix) from exc
-
-
-def _read_candidate_sites(path: Path) -> gpd.GeoDataFrame:
-    """:func:`gis.scoring.columns.read_candidate_sites` (same checks and messages), through Arrow."""
-    path = Path(path)
-    fix = "run `gis score` first (or `gis run`), with the same --out"
-    if not path.is_file():
-        raise GisError("the scored sites do not exist", file=path, fix=fix)
-    if SITES_LAYER not in gpkg_layer_names(path, fix=fix):
-        raise GisError(f"the GeoPackage has no layer {SITES_LAYER}", file=path, field=SITES_LAYER, fix=fix)
-    return _read_layer(path, SITES_LAYER, fix=fix)
-
-
-def _read_layers(path: Path, names: list[str]) -> dict[str, pd.DataFrame]:
-    """:func:`gis.layers.read_layers` of ``names`` (all present), through Arrow, validated alike."""
-    rebuild = "rebuild it with `gis build` (or `gis run`), with the same --out"
-    layers = {}
-    for name in names:
-        frame = _read_layer(path, name, fix=rebuild)
-        schema = LAYER_SCHEMAS[name]
-        if schema.geometry is None and "geometry" in frame.columns:
-            frame = pd.DataFrame(frame.drop(columns="geometry"))
-        layers[name] = validate(frame, schema, source=f"{path}:{name}")
-    return layers
-
-
 def read_sites(path: Path, *, notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """``candidate_sites`` from ``sites.gpkg`` (EPSG:4326 points), best first, columns checked."""
-    return normalise_sites(_read_candidate_sites(path), path, notes=notes)
+    return normalise_sites(read_candidate_sites(path), path, notes=notes)
 
 
 def normalise_sites(
@@ -357,7 +324,7 @@ def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs
     absent = [n for n in wanted if n not in available]
     if absent:
         notes.append(f"layers.gpkg lacks {', '.join(absent)}: not drawn")
-    layers = _read_layers(layers_path, [n for n in wanted if n in available])
+    layers = read_layers(layers_path, [n for n in wanted if n in available])
     return StageOutputs(
         sites=sites,
         estimates=estimates,
