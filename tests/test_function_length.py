@@ -18,8 +18,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gis"
 ALLOWED: dict[tuple[str, str], int] = {
     ("gis/grid/cells.py", "square_cells"): 83,
     ("gis/grid/potential.py", "cell_sites"): 64,
-    ("gis/outputs/styles.py", "qml"): 75,
-    ("gis/schema.py", "validate"): 109,
 }
 """Functions longer than MAX_LINES still being split, with their length today (lines)."""
 
