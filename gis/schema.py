@@ -795,8 +795,7 @@ def _check_values(out: pd.DataFrame, schema: LayerSchema, where: str) -> None:
 
 
 def _in_storage_crs(out: pd.DataFrame, schema: LayerSchema, where: str) -> gpd.GeoDataFrame:
-    """The layer in EPSG:4326, once its geometry is checked: present, non-empty, of the schema's
-    types, within longitude -180..180 and latitude -90..90 (degrees).
+    """The layer in EPSG:4326 once its geometry is checked (present, of the schema's types, in range).
 
     Parameters
     ----------
@@ -815,8 +814,7 @@ def _in_storage_crs(out: pd.DataFrame, schema: LayerSchema, where: str) -> gpd.G
     Raises
     ------
     GisError
-        when the geometry or CRS is missing, a row has no geometry, a type is not allowed or a
-        coordinate is out of range.
+        no geometry or CRS, an empty row, a type not allowed, a coordinate off -180..180 / -90..90 deg.
     """
     if not isinstance(out, gpd.GeoDataFrame) or out.geometry is None:
         raise GisError(
