@@ -684,6 +684,55 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
             field=missing[0],
             fix="check that the file is the catalogued source and its column mapping in layers/*.toml",
         )
+    out = _coerced(frame, schema, where)
+    _check_values(out, schema, where)
+    extras = (
+        [c for c in out.columns if c.startswith(schema.extra_prefixes) and c not in schema.column_names]
+        if schema.extra_prefixes
+        else []
+    )
+    ordered = schema.column_names + extras
+    if schema.geometry is None:
+        return pd.DataFrame(out[ordered]).reset_index(drop=True)
+    out = _in_storage_crs(out, schema, where)
+    geoms = out.geometry
+    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS)
+    return result.reset_index(drop=True)
+
+
+def schema_table(schema: LayerSchema | str) -> pd.DataFrame:
+    """The schema as a table (column, dtype, unit, meaning) for docs, metadata and reports."""
+    if isinstance(schema, str):
+        schema = SCHEMA_REGISTRY[schema]
+    return pd.DataFrame(
+        [(c.name, c.dtype, c.unit, c.description) for c in schema.columns],
+        columns=["column", "dtype", "unit", "meaning"],
+    )
+
+
+def _coerced(frame: pd.DataFrame, schema: LayerSchema, where: str) -> pd.DataFrame:
+    """A copy of ``frame`` with each schema column cast to its dtype; missing optional columns
+    added empty (NaN, or ``""`` for text).
+
+    Parameters
+    ----------
+    frame
+        the layer as read (any CRS).
+    schema
+        its schema.
+    where
+        the file named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        the copy (a GeoDataFrame stays one).
+
+    Raises
+    ------
+    GisError
+        when a column's values cannot be cast to its dtype.
+    """
     out = frame.copy()
     for col in schema.columns:
         if col.name not in out.columns:
@@ -702,6 +751,26 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
                 field=col.name,
                 fix=f"the column must hold {col.description} as {col.dtype}",
             ) from exc
+    return out
+
+
+def _check_values(out: pd.DataFrame, schema: LayerSchema, where: str) -> None:
+    """Check the columns' plausible ranges (in each column's unit) and the key's uniqueness.
+
+    Parameters
+    ----------
+    out
+        the layer with canonical dtypes.
+    schema
+        its schema.
+    where
+        the file named in errors.
+
+    Raises
+    ------
+    GisError
+        naming the first column with values outside its bounds, or the duplicated key.
+    """
     for col in schema.columns:
         if col.bounds is None:
             continue
@@ -723,14 +792,30 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
             field=schema.key,
             fix="deduplicate the rows (the layer builder should count and drop duplicates)",
         )
-    extras = (
-        [c for c in out.columns if c.startswith(schema.extra_prefixes) and c not in schema.column_names]
-        if schema.extra_prefixes
-        else []
-    )
-    ordered = schema.column_names + extras
-    if schema.geometry is None:
-        return pd.DataFrame(out[ordered]).reset_index(drop=True)
+
+
+def _in_storage_crs(out: pd.DataFrame, schema: LayerSchema, where: str) -> gpd.GeoDataFrame:
+    """The layer in EPSG:4326 once its geometry is checked (present, of the schema's types, in range).
+
+    Parameters
+    ----------
+    out
+        the layer with canonical dtypes (a GeoDataFrame with a CRS).
+    schema
+        its schema (``geometry`` not None).
+    where
+        the file named in errors.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``out`` reprojected to EPSG:4326 when it was in another CRS.
+
+    Raises
+    ------
+    GisError
+        no geometry or CRS, an empty row, a type not allowed, a coordinate off -180..180 / -90..90 deg.
+    """
     if not isinstance(out, gpd.GeoDataFrame) or out.geometry is None:
         raise GisError(
             f"the {schema.name} layer has no geometry", file=where, fix="build it as a GeoDataFrame"
@@ -752,10 +837,11 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
             field="geometry",
             fix="the builder must drop (and count) rows without coordinates",
         )
-    bad_types = sorted(set(geoms.geom_type) - set(schema.geometry))
+    allowed = schema.geometry or ()
+    bad_types = sorted(set(geoms.geom_type) - set(allowed))
     if bad_types:
         raise GisError(
-            f"the {schema.name} layer has geometry types {bad_types}, expected {list(schema.geometry)}",
+            f"the {schema.name} layer has geometry types {bad_types}, expected {list(allowed)}",
             file=where,
             field="geometry",
         )
@@ -767,15 +853,4 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
             field="geometry",
             fix="the source may be in a projected CRS or have swapped lat/lon; declare its CRS",
         )
-    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS)
-    return result.reset_index(drop=True)
-
-
-def schema_table(schema: LayerSchema | str) -> pd.DataFrame:
-    """The schema as a table (column, dtype, unit, meaning) for docs, metadata and reports."""
-    if isinstance(schema, str):
-        schema = SCHEMA_REGISTRY[schema]
-    return pd.DataFrame(
-        [(c.name, c.dtype, c.unit, c.description) for c in schema.columns],
-        columns=["column", "dtype", "unit", "meaning"],
-    )
+    return out

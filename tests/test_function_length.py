@@ -1,9 +1,8 @@
-"""No function in gis/ is longer than MAX_LINES lines, except the few still being split.
+"""No function in gis/ is longer than MAX_LINES lines.
 
 A function's length is ``end_lineno - lineno + 1`` (docstring included), counted with ``ast``;
-nested functions and methods count on their own, named by their qualified name. The
-allow-list names each long function with its length today: a listed function may only get
-shorter, and once it is at most MAX_LINES (or gone) its entry must be removed.
+nested functions and methods count on their own, named by their qualified name. A longer
+function is split into named steps.
 """
 
 from __future__ import annotations
@@ -14,24 +13,6 @@ from pathlib import Path
 MAX_LINES = 60
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gis"
-
-ALLOWED: dict[tuple[str, str], int] = {
-    ("gis/grid/api.py", "score_grid_with_log"): 93,
-    ("gis/grid/cells.py", "square_cells"): 83,
-    ("gis/grid/potential.py", "cell_sites"): 64,
-    ("gis/outputs/api.py", "outputs_command"): 62,
-    ("gis/outputs/explorer.py", "explorer_data"): 104,
-    ("gis/outputs/gpkg.py", "layer_styles_for"): 68,
-    ("gis/outputs/map.py", "add_site_layers"): 75,
-    ("gis/outputs/map.py", "build_map"): 77,
-    ("gis/outputs/report.py", "headline"): 64,
-    ("gis/outputs/report.py", "finding"): 77,
-    ("gis/outputs/report.py", "seed_claims"): 69,
-    ("gis/outputs/report.py", "build_report"): 80,
-    ("gis/outputs/styles.py", "qml"): 75,
-    ("gis/schema.py", "validate"): 109,
-}
-"""Functions longer than MAX_LINES still being split, with their length today (lines)."""
 
 
 def _lengths(node: ast.AST, prefix: str, out: dict[str, int]) -> None:
@@ -57,28 +38,10 @@ def function_lengths() -> dict[tuple[str, str], int]:
 
 
 def test_no_function_is_longer_than_the_limit() -> None:
-    lengths = function_lengths()
-    too_long = {
-        f"{path}:{name} ({n} lines)"
-        for (path, name), n in lengths.items()
-        if n > MAX_LINES and n > ALLOWED.get((path, name), MAX_LINES)
-    }
-    assert not too_long, (
-        f"functions longer than {MAX_LINES} lines (or longer than their allow-list entry): "
-        f"split them into named steps: {sorted(too_long)}"
+    too_long = sorted(
+        f"{path}:{name} ({n} lines)" for (path, name), n in function_lengths().items() if n > MAX_LINES
     )
-
-
-def test_allow_list_only_shrinks() -> None:
-    lengths = function_lengths()
-    stale = sorted(f"{path}:{name}" for (path, name) in ALLOWED if lengths.get((path, name), 0) <= MAX_LINES)
-    assert not stale, f"now at most {MAX_LINES} lines or gone: remove from ALLOWED: {stale}"
-    shorter = sorted(
-        f"{path}:{name} {n} -> {lengths[(path, name)]}"
-        for (path, name), n in ALLOWED.items()
-        if lengths[(path, name)] < n
-    )
-    assert not shorter, f"shorter now: lower their ALLOWED length: {shorter}"
+    assert not too_long, f"functions longer than {MAX_LINES} lines: split them into named steps: {too_long}"
 
 
 def test_the_length_rule_sees_a_long_function() -> None:

@@ -225,20 +225,7 @@ def calculator(
         gw, asic_watts, asic_ths, network_ehs, subsidy, fees, pue, uptime
     )
     reward = Reward(subsidy, fees, uptime, blocks_per_year)
-    it_w = float(bitcoin.it_power_w(gw * 1e9, pue))
-    ehs = float(bitcoin.hashrate_ths(it_w, asic_watts / asic_ths)) / 1e6
-    btc = float(bitcoin.expected_btc_per_year(ehs, network_ehs, **reward.kwargs()))
-    return {
-        "machines": float(bitcoin.machine_count(it_w, asic_watts)),
-        "it_gw": it_w / 1e9,
-        "hashrate_ehs": ehs,
-        "share_of_network": float(bitcoin.share_of_network(uptime * ehs, network_ehs)),
-        "btc_per_year": btc,
-        "btc_per_day": btc / 365.0,
-        "naive_btc_per_year": float(bitcoin.naive_btc_per_year(ehs, network_ehs, **reward.kwargs())),
-        "network_issuance_btc_per_year": reward.issuance_btc_per_year(),
-        "assumptions": _calculator_assumptions(gw, asic_watts, asic_ths, network_ehs, pue, reward),
-    }
+    return _fleet_figures(gw, asic_watts, asic_ths, network_ehs, pue, reward)
 
 
 def seed_claim_check(*, s21_watts: float = 3500.0, s21_ths: float = 200.0) -> dict:
@@ -417,3 +404,43 @@ def seed_claims_corrected(
             "years": years_to_btc(fleet_btc_by_year, reserve_btc),
         }
     return out
+
+
+def _fleet_figures(
+    gw: float, asic_watts: float, asic_ths: float, network_ehs: float, pue: float, reward: Reward
+) -> dict:
+    """The figures of :func:`calculator` from checked inputs.
+
+    Parameters
+    ----------
+    gw
+        site power, GW.
+    asic_watts, asic_ths
+        one machine's wall power (W) and hashrate (TH/s).
+    network_ehs
+        network hashrate before the fleet joins, EH/s.
+    pue
+        power usage effectiveness (>= 1).
+    reward
+        subsidy and fees (BTC/block), uptime (0..1] and blocks a year.
+
+    Returns
+    -------
+    dict
+        as :func:`calculator` returns it.
+    """
+    uptime = reward.uptime
+    it_w = float(bitcoin.it_power_w(gw * 1e9, pue))
+    ehs = float(bitcoin.hashrate_ths(it_w, asic_watts / asic_ths)) / 1e6
+    btc = float(bitcoin.expected_btc_per_year(ehs, network_ehs, **reward.kwargs()))
+    return {
+        "machines": float(bitcoin.machine_count(it_w, asic_watts)),
+        "it_gw": it_w / 1e9,
+        "hashrate_ehs": ehs,
+        "share_of_network": float(bitcoin.share_of_network(uptime * ehs, network_ehs)),
+        "btc_per_year": btc,
+        "btc_per_day": btc / 365.0,
+        "naive_btc_per_year": float(bitcoin.naive_btc_per_year(ehs, network_ehs, **reward.kwargs())),
+        "network_issuance_btc_per_year": reward.issuance_btc_per_year(),
+        "assumptions": _calculator_assumptions(gw, asic_watts, asic_ths, network_ehs, pue, reward),
+    }

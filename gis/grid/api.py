@@ -599,13 +599,7 @@ def write_grid(
         chunks = iter([_empty_chunk({**layers, **metric_layers(layers)}, config, engine, log)])
     else:
         chunks = ranked.chunks(rows)
-    metadata = {
-        "tool": f"gis-btc-sites {__version__}",
-        "scenario": scenario.name,
-        "row_log": json.dumps(log.as_dict()),
-        "schema": json.dumps(GRID_CELLS.description),
-        "national_grid": config.national_grid.model_dump_json(),
-    }
+    metadata = _grid_metadata(scenario, log)
     summary = _Summary()
     gpkg, csv = out / "grid_cells.gpkg", out / "grid_cells_ranked.csv"
     t0 = time.perf_counter()
@@ -655,3 +649,28 @@ def grid_command(
         f"Wrote {paths['grid_gpkg']} and {paths['grid_csv']} (grid cells are not added to the national estimates)"
     )
     return paths
+
+
+def _grid_metadata(scenario: Scenario, log: RowLog) -> dict[str, str]:
+    """The ``grid_cells`` layer's metadata: tool version, scenario, row log, schema, grid settings.
+
+    Parameters
+    ----------
+    scenario
+        the run's scenario (``scoring.national_grid``: cell size in km, thresholds).
+    log
+        the row log so far (read and dropped rows).
+
+    Returns
+    -------
+    dict
+        text values (JSON for the log, schema and settings).
+    """
+    config = scenario.scoring
+    return {
+        "tool": f"gis-btc-sites {__version__}",
+        "scenario": scenario.name,
+        "row_log": json.dumps(log.as_dict()),
+        "schema": json.dumps(GRID_CELLS.description),
+        "national_grid": config.national_grid.model_dump_json(),
+    }

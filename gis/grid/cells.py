@@ -61,32 +61,13 @@ def square_cells(
         one row per cell, ordered north to south then west to east; ``x_m``/``y_m`` are the
         centre in EPSG:5070 metres.
     """
-    if not cell_km > 0:
-        raise GisError(
-            f"the cell size must be positive, got {cell_km}",
-            field="scoring.national_grid.cell_km",
-            fix="give a size in km, e.g. 5",
-        )
-    if states is None or len(states) == 0:
-        raise GisError(
-            "grid mode needs the states layer to place cells",
-            field="states",
-            fix="build the layers with `gis build` (the Census boundaries source)",
-        )
+    _check_grid_inputs(states, cell_km)
     kept = states.loc[~states["state"].isin(list(exclude_states))]
     if log is not None and len(kept) < len(states):
         log.note(f"grid: states left out by exclude_states: {', '.join(sorted(exclude_states))}")
     polygons = kept.geometry.to_crs(METRIC_CRS)
     cell = cell_km * 1000.0
-    minx, miny, maxx, maxy = polygons.total_bounds
-    col0, row_top = math.floor(minx / cell), math.ceil(maxy / cell)
-    width, height = math.ceil(maxx / cell) - col0, row_top - math.floor(miny / cell)
-    if width * height > 4 * max_cells:
-        raise GisError(
-            f"{cell_km:g} km cells would need a {width:,} x {height:,} raster, beyond max_cells={max_cells:,}",
-            field="scoring.national_grid.cell_km",
-            fix="raise cell_km (or max_cells, if the machine has the memory)",
-        )
+    col0, row_top, width, height = _raster_window(polygons.total_bounds, cell_km, max_cells)
     transform = Affine(cell, 0.0, col0 * cell, 0.0, -cell, row_top * cell)
     codes = kept["state"].astype(str).to_numpy(dtype=object)
     dtype = "uint8" if len(codes) < 255 else "uint16"
@@ -105,6 +86,103 @@ def square_cells(
             field="scoring.national_grid.cell_km",
             fix="raise cell_km (or max_cells, if the machine has the memory)",
         )
+    return _cells_frame(raster, rows, cols, codes, (col0, row_top), cell_km)
+
+
+def _check_grid_inputs(states: pd.DataFrame, cell_km: float) -> None:
+    """Refuse a non-positive cell size (km) or a missing or empty states layer.
+
+    Parameters
+    ----------
+    states
+        the ``states`` layer, or None.
+    cell_km
+        side of a cell, km.
+
+    Raises
+    ------
+    GisError
+        naming ``scoring.national_grid.cell_km`` or the ``states`` layer.
+    """
+    if not cell_km > 0:
+        raise GisError(
+            f"the cell size must be positive, got {cell_km}",
+            field="scoring.national_grid.cell_km",
+            fix="give a size in km, e.g. 5",
+        )
+    if states is None or len(states) == 0:
+        raise GisError(
+            "grid mode needs the states layer to place cells",
+            field="states",
+            fix="build the layers with `gis build` (the Census boundaries source)",
+        )
+
+
+def _raster_window(bounds: np.ndarray, cell_km: float, max_cells: int) -> tuple[int, int, int, int]:
+    """The cell raster covering ``bounds``, in whole cells of the EPSG:5070 grid.
+
+    Parameters
+    ----------
+    bounds
+        ``minx, miny, maxx, maxy`` of the states, EPSG:5070 metres.
+    cell_km
+        side of a cell, km.
+    max_cells
+        the cell budget; a raster over 4 x ``max_cells`` is refused before it is allocated.
+
+    Returns
+    -------
+    (int, int, int, int)
+        first column and top row (cell indices from the origin), width and height (cells).
+
+    Raises
+    ------
+    GisError
+        when the raster is beyond the budget.
+    """
+    cell = cell_km * 1000.0
+    minx, miny, maxx, maxy = bounds
+    col0, row_top = math.floor(minx / cell), math.ceil(maxy / cell)
+    width, height = math.ceil(maxx / cell) - col0, row_top - math.floor(miny / cell)
+    if width * height > 4 * max_cells:
+        raise GisError(
+            f"{cell_km:g} km cells would need a {width:,} x {height:,} raster, beyond max_cells={max_cells:,}",
+            field="scoring.national_grid.cell_km",
+            fix="raise cell_km (or max_cells, if the machine has the memory)",
+        )
+    return col0, row_top, width, height
+
+
+def _cells_frame(
+    raster: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    codes: np.ndarray,
+    origin: tuple[int, int],
+    cell_km: float,
+) -> pd.DataFrame:
+    """The cells table from the rasterised states.
+
+    Parameters
+    ----------
+    raster
+        state number per raster cell (1-based into ``codes``; 0 outside).
+    rows, cols
+        the raster positions of the cells kept, north to south then west to east.
+    codes
+        the states' two-letter codes.
+    origin
+        first column and top row of the raster, cell indices of the EPSG:5070 grid.
+    cell_km
+        side of a cell, km.
+
+    Returns
+    -------
+    DataFrame
+        ``cell_id, state, x_m, y_m`` (centre, EPSG:5070 metres), ``area_km2`` (km2).
+    """
+    col0, row_top = origin
+    cell = cell_km * 1000.0
     ix = col0 + cols.astype("int64")
     iy = row_top - 1 - rows.astype("int64")
     return pd.DataFrame(

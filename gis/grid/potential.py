@@ -111,6 +111,42 @@ def cell_sites(
     lon, lat = _TO_LONLAT.transform(frame["x_m"].to_numpy(), frame["y_m"].to_numpy())
     points = gpd.points_from_xy(lon, lat, crs="EPSG:4326")
     n = len(frame)
+    columns = _site_columns(frame, category, fuel, nameplate, average, basis)
+    sites = gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326")
+    cell_km = float(np.sqrt(frame["area_km2"].iloc[0])) if len(frame) else np.nan
+    for col in GRID_EXTRA_COLUMNS:
+        values = frame[col].to_numpy() if col != "cell_km" else np.full(n, cell_km)
+        sites[col] = pd.Series(values, index=sites.index, dtype=object if values.dtype == object else None)
+    return sites
+
+
+def _site_columns(
+    frame: pd.DataFrame,
+    category: np.ndarray,
+    fuel: np.ndarray,
+    nameplate: np.ndarray,
+    average: np.ndarray,
+    basis: np.ndarray,
+) -> dict[str, pd.Series]:
+    """The :data:`gis.sites.SITE_COLUMNS` of the kept cells, as Series (object text kept object).
+
+    Parameters
+    ----------
+    frame
+        the kept cells (``cell_id``, ``state``).
+    category, fuel
+        ``stranded_wind`` / ``stranded_solar`` and ``wind`` / ``solar`` per cell.
+    nameplate, average
+        nameplate and average power per cell, MW.
+    basis
+        the text saying how each cell's power was found.
+
+    Returns
+    -------
+    dict
+        column name to Series (default RangeIndex), in :data:`gis.sites.SITE_COLUMNS` order.
+    """
+    n = len(frame)
     cell_id = frame["cell_id"].to_numpy(dtype=object)
     columns = {
         "site_id": category + ":" + cell_id,
@@ -131,13 +167,7 @@ def cell_sites(
         "confidence": np.full(n, "low", dtype=object),
         "basis": basis,
     }
-    columns = {  # object text stays object (no per-value conversion to a string dtype and back)
+    return {  # object text stays object (no per-value conversion to a string dtype and back)
         col: pd.Series(values, dtype=object if values.dtype == object else None)
         for col, values in columns.items()
     }
-    sites = gpd.GeoDataFrame(columns, geometry=points, crs="EPSG:4326")
-    cell_km = float(np.sqrt(frame["area_km2"].iloc[0])) if len(frame) else np.nan
-    for col in GRID_EXTRA_COLUMNS:
-        values = frame[col].to_numpy() if col != "cell_km" else np.full(n, cell_km)
-        sites[col] = pd.Series(values, index=sites.index, dtype=object if values.dtype == object else None)
-    return sites

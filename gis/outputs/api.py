@@ -172,17 +172,9 @@ def outputs_command(
         with stage("read"):
             inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
     _report_notes(console, inputs.notes)
-    with stage("map"):
-        fmap = _build_map(inputs, spec, offline=None)  # both basemaps; each write keeps its own
-        written = [_write_map(fmap, out / "map.html", offline=False, console=console)]
-    with stage("map_offline"):
-        written.append(_write_map(fmap, out / "map_offline.html", offline=True, console=console))
+    written = _write_maps(inputs, spec, out, console=console)
     with stage("csv"):  # the ranked list again, now with the fleet rows joined on
-        from gis.scoring.api import ranked_csv_frame
-
-        path = _write_csv(out / "sites_ranked.csv", ranked_csv_frame(inputs.sites))
-        console.print(f"Wrote {path}")
-        written.append(path)
+        written.append(_write_ranked_csv(inputs, out, console=console))
     with stage("sites_gpkg"):
         gpkg = write_sites_gpkg(
             out / "sites.gpkg",
@@ -211,3 +203,54 @@ def outputs_command(
     with stage("report"):
         written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
     return written
+
+
+def _write_maps(inputs: StageOutputs, spec: MapPreset, out: Path, *, console) -> list[Path]:
+    """Write ``OUT/map.html`` and ``OUT/map_offline.html`` from one built map (EPSG:4326).
+
+    Parameters
+    ----------
+    inputs
+        the sites, estimates and layers in memory.
+    spec
+        the map preset.
+    out
+        the output directory.
+    console
+        where "Wrote ..." lines go.
+
+    Returns
+    -------
+    list of Path
+        the two files, online map first.
+    """
+    with stage("map"):
+        fmap = _build_map(inputs, spec, offline=None)  # both basemaps; each write keeps its own
+        written = [_write_map(fmap, out / "map.html", offline=False, console=console)]
+    with stage("map_offline"):
+        written.append(_write_map(fmap, out / "map_offline.html", offline=True, console=console))
+    return written
+
+
+def _write_ranked_csv(inputs: StageOutputs, out: Path, *, console) -> Path:
+    """Write ``OUT/sites_ranked.csv`` with the fleet rows of ``estimates.json`` joined on.
+
+    Parameters
+    ----------
+    inputs
+        the sites (EPSG:4326 points) and estimates in memory.
+    out
+        the output directory.
+    console
+        where the "Wrote ..." line goes.
+
+    Returns
+    -------
+    Path
+        the file written.
+    """
+    from gis.scoring.api import ranked_csv_frame
+
+    path = _write_csv(out / "sites_ranked.csv", ranked_csv_frame(inputs.sites))
+    console.print(f"Wrote {path}")
+    return path

@@ -126,30 +126,62 @@ def columns_markdown() -> str:
     ]
     later = sorted((s for s in SCHEMA_REGISTRY.values() if s.name not in LAYER_SCHEMAS), key=lambda s: s.name)
     for schema in [*LAYER_SCHEMAS.values(), *later]:
-        geometry = ", ".join(schema.geometry) if schema.geometry else "none (a plain table)"
-        lines += [f"### `{schema.name}`", "", _cell(schema.description), ""]
-        lines += [f"Geometry: {geometry}. Key: `{schema.key or '-'}`.", ""]
-        own = [c for c in schema.columns if schema is CANDIDATE_SITES or c not in shared]
-        if len(own) < len(schema.columns):
-            lines += ["The columns of `candidate_sites` (same meaning and units), then:", ""]
-        if schema.extra_prefixes:
-            prefixes = ", ".join(f"`{p}<criterion>`" for p in schema.extra_prefixes)
-            lines += [f"Also {prefixes} sub-scores, 0..1 (1 = best), one per scoring criterion.", ""]
-        lines += [
-            "| column | dtype | unit | meaning | digits (CSV) | title |",
-            "|---|---|---|---|---|---|",
-        ]
-        for c in own:
-            digits = "" if c.digits is None else str(c.digits)
-            if c.csv_digits is not None:
-                digits += f" ({c.csv_digits})"
-            optional = "" if c.required else " (optional)"
-            lines.append(
-                f"| `{c.name}` | {c.dtype} | {_cell(c.unit)} | {_cell(c.description)}{optional} "
-                f"| {digits.strip()} | {_cell(c.title)} |"
-            )
-        lines.append("")
+        lines += _table_section(schema, shared)
+    lines += _keys_section()
+    return "\n".join(lines) + "\n"
+
+
+def _table_section(schema: LayerSchema, shared: set[Column]) -> list[str]:
+    """Markdown lines of one registered table: title, description, geometry, key and columns.
+
+    Parameters
+    ----------
+    schema
+        a registered :class:`gis.schema.LayerSchema`.
+    shared
+        the ``candidate_sites`` columns (listed once, under ``candidate_sites``).
+
+    Returns
+    -------
+    list of str
+        the section's lines, ending with a blank line (units as in the registry).
+    """
+    lines: list[str] = []
+    geometry = ", ".join(schema.geometry) if schema.geometry else "none (a plain table)"
+    lines += [f"### `{schema.name}`", "", _cell(schema.description), ""]
+    lines += [f"Geometry: {geometry}. Key: `{schema.key or '-'}`.", ""]
+    own = [c for c in schema.columns if schema is CANDIDATE_SITES or c not in shared]
+    if len(own) < len(schema.columns):
+        lines += ["The columns of `candidate_sites` (same meaning and units), then:", ""]
+    if schema.extra_prefixes:
+        prefixes = ", ".join(f"`{p}<criterion>`" for p in schema.extra_prefixes)
+        lines += [f"Also {prefixes} sub-scores, 0..1 (1 = best), one per scoring criterion.", ""]
     lines += [
+        "| column | dtype | unit | meaning | digits (CSV) | title |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in own:
+        digits = "" if c.digits is None else str(c.digits)
+        if c.csv_digits is not None:
+            digits += f" ({c.csv_digits})"
+        optional = "" if c.required else " (optional)"
+        lines.append(
+            f"| `{c.name}` | {c.dtype} | {_cell(c.unit)} | {_cell(c.description)}{optional} "
+            f"| {digits.strip()} | {_cell(c.title)} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _keys_section() -> list[str]:
+    """Markdown lines of the ``estimates.json`` keys table (path, unit, meaning), in output order.
+
+    Returns
+    -------
+    list of str
+        the section's lines (units as registered in :mod:`gis.estimates.keys`).
+    """
+    lines = [
         "## Keys of `estimates.json`",
         "",
         "`*` stands for any key of a table keyed by data (a state code, a site id, a category, an "
@@ -162,4 +194,4 @@ def columns_markdown() -> str:
         KEY_REGISTRY.values(), key=lambda k: ESTIMATE_KEYS.index(k) if k in ESTIMATE_KEYS else 10**6
     ):
         lines.append(f"| `{key.path}` | {_cell(key.unit)} | {_cell(key.meaning)} |")
-    return "\n".join(lines) + "\n"
+    return lines

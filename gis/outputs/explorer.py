@@ -257,52 +257,12 @@ def explorer_data(
     """
     config = scenario.scoring
     names = list(config.criteria)
-    missing = [f"s_{n}" for n in names if f"s_{n}" not in sites.columns]
-    if missing:
-        raise GisError(
-            f"the sites lack the sub-score column(s) {missing} of the run's scenario",
-            file="sites.gpkg",
-            field=", ".join(missing),
-            fix=f"score again with the same scenario (`gis score --scenario OUT/{SCENARIO_FILE}`)",
-        )
-    n = len(sites)
-    reasons = [
-        set(str(r).split("; ")) if isinstance(r, str) and r else set()
-        for r in _column(sites, "exclusion_reason", "")
-    ]
-    rules: list[dict[str, Any]] = []
-    for rule in config.exclusions:
-        hits = [i for i, r in enumerate(reasons) if rule.reason in r]
-        rules.append({"rule": rule.model_dump(exclude_none=True), "hits": hits})
-    notes = []
-    subs = np.column_stack([sites[f"s_{name}"].to_numpy(dtype="float64") for name in names])
-    if not np.isfinite(subs).all():
-        raise GisError(
-            "some sub-scores are not numbers",
-            file="sites.gpkg",
-            field="s_*",
-            fix=f"score again with the same scenario (`gis score --scenario OUT/{SCENARIO_FILE}`)",
-        )
+    subs = _sub_scores(sites, names)
+    rules = _exclusion_rules(sites, config.exclusions)
     weights = np.array([c.weight for c in config.criteria.values()])
-    hit_any = np.zeros(n, dtype=bool)
-    for r in rules:
-        hit_any[r["hits"]] = True
-    if "excluded" in sites.columns and not np.array_equal(hit_any, sites["excluded"].to_numpy(dtype=bool)):
-        notes.append(
-            "the exclusion reasons of the sites do not match the scenario's exclusion rules: "
-            f"this run was scored with another scenario than {scenario_note or 'the one found'}"
-        )
-    if n:
-        recomputed = np.where(hit_any, 0.0, np.clip(subs @ weights, 0.0, 1.0))
-        worst = float(np.max(np.abs(recomputed - sites["score"].to_numpy(dtype="float64"))))
-        if worst > 1e-9:
-            notes.append(
-                f"scores recomputed from the sub-scores differ from the run's by up to {worst:.3g}: "
-                "the run was scored with other weights than its recorded scenario's"
-            )
+    notes = _consistency_notes(sites, rules, subs @ weights, scenario_note)
     fleet, fleet_note = fleet_membership(sites, estimates)
     grid = estimates.get("explorer_grid") if isinstance(estimates, Mapping) else None
-    geometry = sites.geometry
     data = {
         "formula": FORMULA,
         "scenario": {"name": scenario.name, "note": scenario_note, "tables": _jsonable(raw_scenario)},
@@ -310,19 +270,7 @@ def explorer_data(
         "exclusions": rules,
         "category_off_min_mw": CATEGORY_OFF_MIN_MW,
         "categories": [c for c in CATEGORIES if c in set(sites["category"])],
-        "sites": {
-            "site_id": sites["site_id"].astype(str).tolist(),
-            "name": [str(v) for v in _column(sites, "name", "")],
-            "category": sites["category"].astype(str).tolist(),
-            "state": [str(v) for v in _column(sites, "state", "")],
-            "ledger": [str(v) for v in _column(sites, "ledger", "")],
-            "mineable_mw": [_num(v) for v in _column(sites, "mineable_mw", math.nan)],
-            "lat": [round(float(v), 5) for v in geometry.y],
-            "lon": [round(float(v), 5) for v in geometry.x],
-            "rank": [int(v) for v in sites["rank"]],
-            "score": [_num(v) for v in sites["score"]],
-            "s": [[float(v) for v in subs[:, j]] for j in range(len(names))],
-        },
+        "sites": _sites_payload(sites, subs),
         "in_fleet": fleet,
         "fleet_note": fleet_note,
         "grid": grid if isinstance(grid, Mapping) and grid.get("axes") else None,
@@ -424,3 +372,140 @@ def write_explorer(
     if data["grid"] is None:
         notes.append("estimates.json has no explorer_grid: the explorer shows no national figures")
     return path, notes
+
+
+def _sub_scores(sites: gpd.GeoDataFrame, names: list[str]) -> np.ndarray:
+    """The sub-scores ``s_<criterion>`` of the sites, one column per criterion (0..1).
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` (EPSG:4326 points).
+    names
+        the scenario's criteria, in order.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(len(sites), len(names))``.
+
+    Raises
+    ------
+    GisError
+        when a criterion has no ``s_<criterion>`` column, or a sub-score is not a number.
+    """
+    missing = [f"s_{n}" for n in names if f"s_{n}" not in sites.columns]
+    if missing:
+        raise GisError(
+            f"the sites lack the sub-score column(s) {missing} of the run's scenario",
+            file="sites.gpkg",
+            field=", ".join(missing),
+            fix=f"score again with the same scenario (`gis score --scenario OUT/{SCENARIO_FILE}`)",
+        )
+    subs = np.column_stack([sites[f"s_{name}"].to_numpy(dtype="float64") for name in names])
+    if not np.isfinite(subs).all():
+        raise GisError(
+            "some sub-scores are not numbers",
+            file="sites.gpkg",
+            field="s_*",
+            fix=f"score again with the same scenario (`gis score --scenario OUT/{SCENARIO_FILE}`)",
+        )
+    return subs
+
+
+def _exclusion_rules(sites: gpd.GeoDataFrame, exclusions) -> list[dict[str, Any]]:
+    """Each exclusion rule of the scenario with the rows its reason appears on.
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` (``exclusion_reason``: reasons joined by ``"; "``).
+    exclusions
+        the scenario's exclusion rules (``scenario.scoring.exclusions``).
+
+    Returns
+    -------
+    list of dict
+        ``{"rule": the rule's fields, "hits": row positions}`` per rule, in order.
+    """
+    reasons = [
+        set(str(r).split("; ")) if isinstance(r, str) and r else set()
+        for r in _column(sites, "exclusion_reason", "")
+    ]
+    rules: list[dict[str, Any]] = []
+    for rule in exclusions:
+        hits = [i for i, r in enumerate(reasons) if rule.reason in r]
+        rules.append({"rule": rule.model_dump(exclude_none=True), "hits": hits})
+    return rules
+
+
+def _consistency_notes(
+    sites: gpd.GeoDataFrame, rules: list[dict[str, Any]], weighted: np.ndarray, scenario_note: str
+) -> list[str]:
+    """Notes when the sites were not scored with the recorded scenario.
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` (``score`` 0..1, ``excluded`` when present).
+    rules
+        :func:`_exclusion_rules` of the scenario.
+    weighted
+        the weighted sum of the sub-scores per site (before clipping to 0..1).
+    scenario_note
+        where the scenario was found, named in the note.
+
+    Returns
+    -------
+    list of str
+        empty when exclusions and scores agree (scores within 1e-9).
+    """
+    notes = []
+    hit_any = np.zeros(len(sites), dtype=bool)
+    for r in rules:
+        hit_any[r["hits"]] = True
+    if "excluded" in sites.columns and not np.array_equal(hit_any, sites["excluded"].to_numpy(dtype=bool)):
+        notes.append(
+            "the exclusion reasons of the sites do not match the scenario's exclusion rules: "
+            f"this run was scored with another scenario than {scenario_note or 'the one found'}"
+        )
+    if len(sites):
+        recomputed = np.where(hit_any, 0.0, np.clip(weighted, 0.0, 1.0))
+        worst = float(np.max(np.abs(recomputed - sites["score"].to_numpy(dtype="float64"))))
+        if worst > 1e-9:
+            notes.append(
+                f"scores recomputed from the sub-scores differ from the run's by up to {worst:.3g}: "
+                "the run was scored with other weights than its recorded scenario's"
+            )
+    return notes
+
+
+def _sites_payload(sites: gpd.GeoDataFrame, subs: np.ndarray) -> dict[str, list]:
+    """The sites' columns the page reads, JSON-ready (coordinates EPSG:4326, 5 decimals).
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` (EPSG:4326 points).
+    subs
+        :func:`_sub_scores` of the sites (0..1).
+
+    Returns
+    -------
+    dict
+        column name to list of values (``mineable_mw`` in MW; ``s``: one list per criterion).
+    """
+    geometry = sites.geometry
+    return {
+        "site_id": sites["site_id"].astype(str).tolist(),
+        "name": [str(v) for v in _column(sites, "name", "")],
+        "category": sites["category"].astype(str).tolist(),
+        "state": [str(v) for v in _column(sites, "state", "")],
+        "ledger": [str(v) for v in _column(sites, "ledger", "")],
+        "mineable_mw": [_num(v) for v in _column(sites, "mineable_mw", math.nan)],
+        "lat": [round(float(v), 5) for v in geometry.y],
+        "lon": [round(float(v), 5) for v in geometry.x],
+        "rank": [int(v) for v in sites["rank"]],
+        "score": [_num(v) for v in sites["score"]],
+        "s": [[float(v) for v in subs[:, j]] for j in range(subs.shape[1])],
+    }

@@ -23,7 +23,7 @@ from gis.config.vocabulary import CATEGORIES
 from gis.io import atomic_path, write_gpkg
 from gis.outputs.columns import SUMMARY_COLUMNS
 from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
-from gis.outputs.presets import MapPreset
+from gis.outputs.presets import MapPreset, SourceLayer
 from gis.outputs.styles import Style, classes, write_layer_styles
 from gis.schema import LAYER_SCHEMAS, column_spec
 
@@ -162,34 +162,8 @@ def layer_styles_for(preset: MapPreset, *, state_max_gw: float) -> dict[str, Sty
         ),
     }
     for spec in preset.layers:
-        geometry = LAYER_SCHEMAS[spec.layer].geometry or ()
-        kind = "marker" if "Point" in geometry else ("line" if "LineString" in geometry else "fill")
-        if spec.layer in styles:
-            continue
-        if spec.colour_by and spec.breaks:
-            limits = (0.0, *spec.breaks, 1e9)
-            unit = spec.legend_unit
-            labels = [f"< {spec.breaks[0]:g} {unit}"]
-            labels += [f"{a:g} – {b:g} {unit}" for a, b in itertools.pairwise(spec.breaks)]
-            labels += [f"≥ {spec.breaks[-1]:g} {unit}"]
-            styles[spec.layer] = Style(
-                kind,
-                column=f'coalesce("{spec.colour_by}", -1)',  # unknown values drawn in their own class
-                breaks=limits,
-                colours=tuple(spec.ramp),
-                labels=tuple(label.strip() for label in labels),
-                extra=((-1.0, -0.5, "unknown", spec.colour),),
-                size=0.4,
-                description=spec.label,
-            )
-        else:
-            styles[spec.layer] = Style(
-                kind,
-                colour=spec.colour,
-                size=1.6 if kind == "marker" else 0.3,
-                fill=spec.fill_opacity > 0,
-                description=spec.label,
-            )
+        if spec.layer not in styles:
+            styles[spec.layer] = _preset_layer_style(spec)
     return styles
 
 
@@ -350,3 +324,45 @@ def write_sites_gpkg(
         write_layer_styles(tmp, styles)
         write_data_columns(tmp, frames)
     return Path(target)
+
+
+def _preset_layer_style(spec: SourceLayer) -> Style:
+    """The QGIS style of one source layer of the map preset.
+
+    Parameters
+    ----------
+    spec
+        the preset's entry for the layer (colour, and ``colour_by`` with ``breaks`` in
+        ``legend_unit`` for a graduated style).
+
+    Returns
+    -------
+    Style
+        graduated on ``colour_by`` (unknown values in their own class) when the entry has breaks,
+        else one colour.
+    """
+    geometry = LAYER_SCHEMAS[spec.layer].geometry or ()
+    kind = "marker" if "Point" in geometry else ("line" if "LineString" in geometry else "fill")
+    if spec.colour_by and spec.breaks:
+        limits = (0.0, *spec.breaks, 1e9)
+        unit = spec.legend_unit
+        labels = [f"< {spec.breaks[0]:g} {unit}"]
+        labels += [f"{a:g} – {b:g} {unit}" for a, b in itertools.pairwise(spec.breaks)]
+        labels += [f"≥ {spec.breaks[-1]:g} {unit}"]
+        return Style(
+            kind,
+            column=f'coalesce("{spec.colour_by}", -1)',  # unknown values drawn in their own class
+            breaks=limits,
+            colours=tuple(spec.ramp),
+            labels=tuple(label.strip() for label in labels),
+            extra=((-1.0, -0.5, "unknown", spec.colour),),
+            size=0.4,
+            description=spec.label,
+        )
+    return Style(
+        kind,
+        colour=spec.colour,
+        size=1.6 if kind == "marker" else 0.3,
+        fill=spec.fill_opacity > 0,
+        description=spec.label,
+    )

@@ -460,25 +460,7 @@ def _popup_text(sites: gpd.GeoDataFrame) -> dict[str, pd.Series]:
 def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset, *, decimals: int) -> int:
     """One toggleable layer per category (clustered when dense) plus excluded sites; returns sites drawn."""
     style = preset.sites
-    fields = [
-        (c, title(c), "of 1" if c == "score" else column_unit(c), "share" if c in _SHARES else "")
-        for c in SITE_POPUP_COLUMNS
-        if c in sites.columns and c != "exclusion_reason"
-    ]
-    criteria_cols = [c for c in sites.columns if c.startswith("s_")]
-    measure_cols = [
-        CRITERION_TITLES[c.removeprefix("s_")][1]
-        for c in criteria_cols
-        if c.removeprefix("s_") in CRITERION_TITLES
-    ]
-    columns = list(
-        dict.fromkeys(
-            ["site_id", "name"]
-            + [f[0] for f in fields]
-            + criteria_cols
-            + [m for m in measure_cols if m and m in sites.columns]
-        )
-    )
+    fields, criteria_cols, columns = _site_columns(sites)
     excluded = (
         sites["excluded"].to_numpy(dtype=bool) if "excluded" in sites.columns else np.zeros(len(sites), bool)
     )
@@ -501,11 +483,7 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
         None,
     )
     props, fields = _short_keys(props, fields)
-    criteria = []
-    for c in criteria_cols:
-        label, measure, grid = CRITERION_TITLES.get(c.removeprefix("s_"), (title(c), "", False))
-        measure_key = f"p{columns.index(measure)}" if measure in columns else ""
-        criteria.append([f"p{columns.index(c)}", html.escape(label), measure_key, grid])
+    criteria = _criteria_keys(criteria_cols, columns)
     geometry = display_geometry(sites, simplify_m=0.0, decimals=decimals)
     on_each = _site_on_each(fields, criteria)
     drawn = 0
@@ -806,22 +784,7 @@ def build_map(
     fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM)
     states = layers.get("states")
     root = _root(fmap)
-    variants: dict[bool, list[tuple[object, str]]] = {True: [], False: []}
-    if offline is None or offline:
-        if states is None or len(states) == 0:
-            raise GisError(
-                "an offline map needs the states layer as its basemap",
-                field="states",
-                fix="rebuild layers.gpkg with `gis build` (the states layer comes from the Census boundaries)",
-            )
-        group = add_offline_basemap(fmap, states, preset)
-        variants[True] += [(fmap, group.get_name()), (root.header, "gis_offline_background")]
-    if offline is None or not offline:
-        tiles = folium.TileLayer(
-            preset.basemap.tiles, max_zoom=MAX_ZOOM, name=html.escape(f"Basemap: {preset.basemap.tiles}")
-        ).add_to(fmap)
-        root.html.add_child(folium.Element(_FALLBACK_HTML), name="gis_fallback")
-        variants[False] += [(fmap, tiles.get_name()), (root.html, "gis_fallback")]
+    variants = _add_basemaps(fmap, root, states, preset, offline=offline)
     vars(fmap)["_gis_variants"] = variants  # read back by _variant when rendering
     choropleth_max = None
     if states is not None and len(states) and estimates.get("by_state"):
@@ -834,18 +797,7 @@ def build_map(
         add_source_layer(fmap, frame, spec, decimals=preset.coordinate_decimals)
         drawn_specs.append(spec)
     add_site_layers(fmap, sites, preset, decimals=preset.coordinate_decimals)
-    plugins.Fullscreen(position="topright").add_to(fmap)
-    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    if preset.fit_bounds is not None:
-        west, south, east, north = preset.fit_bounds
-        fmap.fit_bounds([[south, west], [north, east]])
-    root.header.add_child(folium.Element(_CSS), name="gis_css")
-    root.html.add_child(folium.Element(_PANELS_JS), name="gis_panels_js")
-    root.html.add_child(folium.Element(title_box(preset, estimates)), name="gis_title")
-    root.html.add_child(
-        folium.Element(legend_box(preset, choropleth_max=choropleth_max, layers_drawn=drawn_specs)),
-        name="gis_legend",
-    )
+    _add_controls_and_panels(fmap, root, preset, estimates, choropleth_max, drawn_specs)
     return fmap
 
 
@@ -909,3 +861,144 @@ def _walk(element):
 def write_map(fmap: folium.Map, target: str | Path, *, offline: bool) -> Path:
     """Render ``fmap`` and write it to ``target`` atomically."""
     return write_text(target, render_map_html(fmap, offline=offline))
+
+
+def _site_columns(sites: gpd.GeoDataFrame) -> tuple[list[tuple[str, str, str, str]], list[str], list[str]]:
+    """Which columns of the sites the popups show.
+
+    Parameters
+    ----------
+    sites
+        ``candidate_sites`` (EPSG:4326 points).
+
+    Returns
+    -------
+    (list, list of str, list of str)
+        the popup fields ``(column, title, unit, "share" or "")``, the sub-score columns
+        ``s_<criterion>`` (0..1), and every column the popups read, without repeats, in order.
+    """
+    fields = [
+        (c, title(c), "of 1" if c == "score" else column_unit(c), "share" if c in _SHARES else "")
+        for c in SITE_POPUP_COLUMNS
+        if c in sites.columns and c != "exclusion_reason"
+    ]
+    criteria_cols = [c for c in sites.columns if c.startswith("s_")]
+    measure_cols = [
+        CRITERION_TITLES[c.removeprefix("s_")][1]
+        for c in criteria_cols
+        if c.removeprefix("s_") in CRITERION_TITLES
+    ]
+    columns = list(
+        dict.fromkeys(
+            ["site_id", "name"]
+            + [f[0] for f in fields]
+            + criteria_cols
+            + [m for m in measure_cols if m and m in sites.columns]
+        )
+    )
+    return fields, criteria_cols, columns
+
+
+def _criteria_keys(criteria_cols: list[str], columns: list[str]) -> list[list]:
+    """The popup's criteria rows: ``[sub-score key, label, measure key or "", grid flag]``.
+
+    Parameters
+    ----------
+    criteria_cols
+        the sub-score columns ``s_<criterion>`` (0..1).
+    columns
+        the popup's columns; column ``i`` is shortened to key ``p<i>``.
+
+    Returns
+    -------
+    list of list
+        one row per sub-score column, labels HTML-escaped.
+    """
+    criteria = []
+    for c in criteria_cols:
+        label, measure, grid = CRITERION_TITLES.get(c.removeprefix("s_"), (title(c), "", False))
+        measure_key = f"p{columns.index(measure)}" if measure in columns else ""
+        criteria.append([f"p{columns.index(c)}", html.escape(label), measure_key, grid])
+    return criteria
+
+
+def _add_basemaps(
+    fmap: folium.Map, root: Figure, states: pd.DataFrame | None, preset: MapPreset, *, offline: bool | None
+) -> dict[bool, list[tuple[object, str]]]:
+    """Add the offline (states, EPSG:4326) and/or web-tile basemaps, as :func:`build_map` asks.
+
+    Parameters
+    ----------
+    fmap, root
+        the map and its root figure.
+    states
+        the states layer (needed offline).
+    preset
+        the map preset (basemap tiles and colours).
+    offline
+        True: states only; False: tiles only; None: both.
+
+    Returns
+    -------
+    dict
+        per variant (True offline, False online) the ``(parent, child name)`` elements only it keeps.
+
+    Raises
+    ------
+    GisError
+        when an offline basemap is asked for and ``states`` is missing or empty.
+    """
+    variants: dict[bool, list[tuple[object, str]]] = {True: [], False: []}
+    if offline is None or offline:
+        if states is None or len(states) == 0:
+            raise GisError(
+                "an offline map needs the states layer as its basemap",
+                field="states",
+                fix="rebuild layers.gpkg with `gis build` (the states layer comes from the Census boundaries)",
+            )
+        group = add_offline_basemap(fmap, states, preset)
+        variants[True] += [(fmap, group.get_name()), (root.header, "gis_offline_background")]
+    if offline is None or not offline:
+        tiles = folium.TileLayer(
+            preset.basemap.tiles, max_zoom=MAX_ZOOM, name=html.escape(f"Basemap: {preset.basemap.tiles}")
+        ).add_to(fmap)
+        root.html.add_child(folium.Element(_FALLBACK_HTML), name="gis_fallback")
+        variants[False] += [(fmap, tiles.get_name()), (root.html, "gis_fallback")]
+    return variants
+
+
+def _add_controls_and_panels(
+    fmap: folium.Map,
+    root: Figure,
+    preset: MapPreset,
+    estimates: Mapping,
+    choropleth_max: float | None,
+    drawn_specs: list,
+) -> None:
+    """Add the full-screen button, the layer control, the bounds, the CSS, the title and the legend.
+
+    Parameters
+    ----------
+    fmap, root
+        the map and its root figure.
+    preset
+        the map preset (``fit_bounds`` in EPSG:4326 degrees west, south, east, north).
+    estimates
+        the ``estimates.json`` payload (the title box's figures).
+    choropleth_max
+        the top of the states' colour scale (GW), None without a choropleth.
+    drawn_specs
+        the preset's source layers actually drawn (the legend lists them).
+    """
+    plugins.Fullscreen(position="topright").add_to(fmap)
+    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
+    if preset.fit_bounds is not None:
+        west, south, east, north = preset.fit_bounds
+        fmap.fit_bounds([[south, west], [north, east]])
+    root.header.add_child(folium.Element(_CSS), name="gis_css")
+    root.html.add_child(folium.Element(_PANELS_JS), name="gis_panels_js")
+    root.html.add_child(folium.Element(title_box(preset, estimates)), name="gis_title")
+    root.html.add_child(
+        folium.Element(legend_box(preset, choropleth_max=choropleth_max, layers_drawn=drawn_specs)),
+        name="gis_legend",
+    )

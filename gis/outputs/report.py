@@ -340,6 +340,13 @@ def _band_text(band: Mapping | None, unit: str) -> str:
     return f"P10–P90 {_with_unit(band['p10'], unit)} – {_with_unit(band['p90'], unit)}"
 
 
+_LEDGER_TITLES = (
+    ("wasted", "Wasted ledger: energy the country owns or wastes (headline)"),
+    ("bought", "Bought ledger: energy bought at market price"),
+)
+"""The headline's ledgers, in order, with their titles."""
+
+
 def headline(estimates: Mapping) -> dict:
     """The headline per ledger (wasted first: energy the country owns or wastes; then bought),
     the fleet, and the wasted energy found as a potential; each card with its P10–P90."""
@@ -348,48 +355,10 @@ def headline(estimates: Mapping) -> dict:
     bands = estimates.get("bands", {}) or {}
     surplus = (estimates.get("surplus", {}) or {}).get("by_category", []) or []
     wasted_twh = sum(float(r.get("twh_per_year") or 0.0) for r in surplus if r.get("ledger") == "wasted")
-    groups = []
-    for ledger, title_ in (
-        ("wasted", "Wasted ledger: energy the country owns or wastes (headline)"),
-        ("bought", "Bought ledger: energy bought at market price"),
-    ):
-        lg = ledgers.get(ledger) or {}
-        cards = [
-            ("Average power mined", lg.get("average_gw"), "GW", bands.get(f"{ledger}_average_gw")),
-            ("Energy mined", lg.get("twh_per_year"), "TWh/yr", None),
-            ("Hashrate on average", lg.get("hashrate_average_ehs"), "EH/s", None),
-            ("Bitcoin a year", lg.get("btc_per_year"), "BTC/yr", bands.get(f"{ledger}_btc_per_year")),
-        ]
-        groups.append(
-            {
-                "title": title_,
-                "cards": [
-                    {"label": lab, "value": _with_unit(v or 0.0, u), "band": _band_text(bd, u)}
-                    for lab, v, u, bd in cards
-                ],
-            }
-        )
-    fleet_cards = [
-        ("Sites in the fleet", national.get("sites_in_fleet"), "count", None),
-        ("Installed power", national.get("installed_gw"), "GW", bands.get("installed_gw")),
-        (
-            "Hashrate on average",
-            national.get("hashrate_average_ehs"),
-            "EH/s",
-            bands.get("hashrate_average_ehs"),
-        ),
-        ("Bitcoin a year", national.get("btc_per_year"), "BTC/yr", bands.get("btc_per_year")),
-        ("Net present value", national.get("npv_usd"), "USD", bands.get("npv_usd")),
+    groups = [
+        _ledger_group(ledger, title_, ledgers.get(ledger) or {}, bands) for ledger, title_ in _LEDGER_TITLES
     ]
-    groups.append(
-        {
-            "title": "The economic fleet (both ledgers, sized on NPV over the machines' life)",
-            "cards": [
-                {"label": lab, "value": _with_unit(v or 0.0, u), "band": _band_text(bd, u)}
-                for lab, v, u, bd in fleet_cards
-            ],
-        }
-    )
+    groups.append(_fleet_group(national, bands))
     groups.append(
         {
             "title": "Wasted energy found: a potential, mined or not",
@@ -423,65 +392,10 @@ def finding(estimates: Mapping) -> dict:
     national = estimates.get("national", {}) or {}
     bands = estimates.get("bands", {}) or {}
     unc = estimates.get("uncertainty", {}) or {}
-    assumptions = estimates.get("assumptions", {}) or {}
-    projection = estimates.get("projection", []) or []
-
-    def a(key: str, default: object = None) -> object:
-        v = assumptions.get(key)
-        return v.get("value", default) if isinstance(v, Mapping) else default
-
-    life = national.get("asic_life_years") or a("fleet.asic_life_years", "?")
-    rate = national.get("discount_rate", a("fleet.discount_rate"))
-    growth = a("network.growth_per_year")
-    halvings = [str(p.get("year")) for p in projection if p.get("halvings_in_year")]
-    rev = national.get("revenue_usd_per_mwh_year_one")
-    rev_last = projection[-1].get("revenue_usd_per_mwh") if projection else None
-    n_sites = int(national.get("sites_in_fleet", national.get("sites", 0)) or 0)
-    empty = n_sites == 0 and not national.get("installed_gw")
-    conditions = (
-        f"over their {fmt(life, 'plain')}-year life at a {fmt(rate, 'share')} discount rate"
-        + (f", with the network growing {fmt(growth, 'share')} a year" if growth is not None else "")
-        + (f" and the {' and '.join(halvings)} halving{'s' if len(halvings) > 1 else ''}" if halvings else "")
+    empty, sentence = _central_sentence(
+        national, estimates.get("assumptions", {}) or {}, estimates.get("projection", []) or []
     )
-    if empty:
-        sentence = (
-            "At the central inputs the economic fleet is empty: no site's NPV-optimal fleet pays back "
-            f"its machines, site build and lines {conditions}."
-        )
-        if rev is not None:
-            sentence += (
-                f" One MWh mined earns {_with_unit(rev, 'USD/MWh')} in the first year"
-                + (f" and {_with_unit(rev_last, 'USD/MWh')} in the last" if rev_last is not None else "")
-                + ": the wasted energy is either too costly to use (a flare genset's running cost) or "
-                "there in too few hours a year (curtailment, spill and negative prices) to repay the "
-                "machines in time."
-            )
-        sentence += " This is a result of the model, not a missing figure."
-    else:
-        sentence = (
-            f"At the central inputs {fmt(n_sites, 'count')} sites build a fleet of "
-            f"{_with_unit(national.get('installed_gw'), 'GW')} that pays back {conditions}: NPV "
-            f"{fmt(national.get('npv_usd'), 'USD')}, IRR {fmt(national.get('irr'), 'share')}, payback "
-            f"{_payback_words(national)}."
-        )
-    draws = unc.get("draws")
-    share_fleet, share_pay = unc.get("share_with_a_fleet"), unc.get("share_paying_back")
-    spread = ""
-    if draws and share_fleet is not None:
-        p90 = (bands.get("installed_gw") or {}).get("p90")
-        spread = (
-            f"Across {fmt(draws, 'count')} Monte Carlo draws of the uncertain inputs (the fleet re-sized "
-            f"and re-selected in each), {fmt(share_fleet, 'share')} build a fleet"
-            + (f" and {fmt(share_pay, 'share')} pay it back" if share_pay is not None else "")
-            + (f"; the P90 fleet is {_with_unit(p90, 'GW')} installed" if p90 is not None else "")
-            + ". "
-            + (
-                "Whether a fleet exists at all turns on the inputs: read the P10–P90 spans, not the "
-                "central value alone."
-                if 0.05 < float(share_fleet) < 0.95
-                else ""
-            )
-        )
+    spread = _spread_sentence(unc, bands)
     not_drawn = unc.get("not_drawn") or []
     return {
         "empty": empty,
@@ -751,27 +665,7 @@ def seed_claims(corrected: Mapping) -> dict:
         }
         for c in corrected.get("gw_cases", []) or []
     ]
-    shares = [
-        {
-            "what": f"{fmt(r.get('share'), 'share')} of the network",
-            "ehs": fmt(r.get("hashrate_average_ehs"), "EH/s"),
-            "gw_average": fmt(r.get("gw_average"), "GW"),
-            "gw_installed": fmt(r.get("gw_installed"), "GW"),
-            "btc": fmt(r.get("btc_per_year"), "BTC/yr"),
-        }
-        for r in corrected.get("network_share", []) or []
-    ]
-    wl = corrected.get("wasted_ledger") or {}
-    if wl:
-        shares.append(
-            {
-                "what": f"the wasted ledger at the central inputs ({fmt(wl.get('share_of_network'), 'share')})",
-                "ehs": fmt(wl.get("hashrate_average_ehs"), "EH/s"),
-                "gw_average": fmt(wl.get("gw_average"), "GW"),
-                "gw_installed": "",
-                "btc": fmt(wl.get("btc_per_year"), "BTC/yr"),
-            }
-        )
+    shares = _seed_shares(corrected)
     reserve = corrected.get("years_to_reserve") or {}
     years = reserve.get("years")
     reserve_text = ""
@@ -1085,12 +979,9 @@ def build_report(
     ``sites`` are the candidate sites with the fleet joined (:func:`gis.outputs.inputs.join_fleet`);
     ``market_prices`` the ``market_prices`` layer of layers.gpkg (hourly hub prices, USD/MWh) for
     the price-duration curves of ``assumptions.reference_year`` (None: the section says so)."""
-    national = estimates.get("national", {}) or {}
-    ledgers = estimates.get("ledgers", {}) or {}
     heads, top_rows = top_sites(sites)
     year = _reference_year(estimates)
     curves, hub_rows = price_curves(market_prices, year)
-    wasted = ledgers.get("wasted") or {}
     context = {
         "scenario": str(estimates.get("scenario", "")),
         "version": str(estimates.get("tool_version", __version__)),
@@ -1102,6 +993,278 @@ def build_report(
         "categories": category_rows(sites, estimates),
         "surplus": surplus_rows(estimates),
         "supply": supply_rows(estimates),
+        **_money_charts(estimates, curves, year),
+        "hub_rows": hub_rows,
+        "reference_year": year,
+        "tornado": _chart(
+            "tornado: fleet NPV and installed GW with each input at its low and high value",
+            charts.npv_tornado(estimates.get("sensitivity", []) or []),
+        ),
+        "owners": owner_rows(estimates),
+        "charts": _charts(sites, estimates),
+        "top_heads": heads,
+        "top_rows": top_rows,
+        "top_n": TOP_N,
+        "seed": seed_claim(estimates.get("seed_claim_check", {}) or {}),
+        "seed2": seed_claims(estimates.get("seed_claims", {}) or {}),
+        "sensitivity": sensitivity_rows(estimates.get("sensitivity", []) or []),
+        "projection": projection_rows(estimates.get("projection", []) or []),
+        "assumptions": assumption_rows(estimates.get("assumptions", {}) or {}),
+        "sources": source_rows(sources, layer_notes),
+        "vendored": _vendored_rows(vendored),
+        "others": other_sections(estimates),
+        "sections": [s for s in SECTIONS if not s.key or s.key in estimates],
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def sources_from_metadata(metadata: Mapping[str, str]) -> list[dict]:
+    """The ``sources`` list stored as JSON in layers.gpkg metadata ([] if absent or unreadable)."""
+    try:
+        value = json.loads(metadata.get("sources", "[]"))
+    except json.JSONDecodeError:
+        return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def write_report(target: str | Path, **kwargs) -> Path:
+    """Write :func:`build_report` output to ``target`` atomically."""
+    return write_text(target, build_report(**kwargs))
+
+
+def _cards(cards: Sequence[tuple[str, object, str, Mapping | None]]) -> list[dict[str, str]]:
+    """Headline cards ``{label, value, band}`` from ``(label, value, unit, P10–P90 band or None)``.
+
+    Parameters
+    ----------
+    cards
+        label, value (in ``unit``; None shown as 0), unit, and the value's band or None.
+
+    Returns
+    -------
+    list of dict
+        value and band as text with their unit.
+    """
+    return [
+        {"label": lab, "value": _with_unit(v or 0.0, u), "band": _band_text(bd, u)} for lab, v, u, bd in cards
+    ]
+
+
+def _ledger_group(ledger: str, title_: str, lg: Mapping, bands: Mapping) -> dict:
+    """The headline group of one ledger: average GW, TWh/yr, EH/s and BTC/yr.
+
+    Parameters
+    ----------
+    ledger
+        ``"wasted"`` or ``"bought"`` (names its bands).
+    title_
+        the group's title.
+    lg
+        the ledger's figures of ``estimates.json`` (``ledgers.<ledger>``).
+    bands
+        the P10–P90 bands of ``estimates.json``.
+
+    Returns
+    -------
+    dict
+        ``{"title", "cards"}``.
+    """
+    cards = [
+        ("Average power mined", lg.get("average_gw"), "GW", bands.get(f"{ledger}_average_gw")),
+        ("Energy mined", lg.get("twh_per_year"), "TWh/yr", None),
+        ("Hashrate on average", lg.get("hashrate_average_ehs"), "EH/s", None),
+        ("Bitcoin a year", lg.get("btc_per_year"), "BTC/yr", bands.get(f"{ledger}_btc_per_year")),
+    ]
+    return {"title": title_, "cards": _cards(cards)}
+
+
+def _fleet_group(national: Mapping, bands: Mapping) -> dict:
+    """The headline group of the economic fleet: sites, GW installed, EH/s, BTC/yr and NPV (USD).
+
+    Parameters
+    ----------
+    national
+        the ``national`` figures of ``estimates.json``.
+    bands
+        the P10–P90 bands of ``estimates.json``.
+
+    Returns
+    -------
+    dict
+        ``{"title", "cards"}``.
+    """
+    fleet_cards = [
+        ("Sites in the fleet", national.get("sites_in_fleet"), "count", None),
+        ("Installed power", national.get("installed_gw"), "GW", bands.get("installed_gw")),
+        (
+            "Hashrate on average",
+            national.get("hashrate_average_ehs"),
+            "EH/s",
+            bands.get("hashrate_average_ehs"),
+        ),
+        ("Bitcoin a year", national.get("btc_per_year"), "BTC/yr", bands.get("btc_per_year")),
+        ("Net present value", national.get("npv_usd"), "USD", bands.get("npv_usd")),
+    ]
+    return {
+        "title": "The economic fleet (both ledgers, sized on NPV over the machines' life)",
+        "cards": _cards(fleet_cards),
+    }
+
+
+def _central_sentence(
+    national: Mapping, assumptions: Mapping, projection: Sequence[Mapping]
+) -> tuple[bool, str]:
+    """Whether the central fleet is empty, and the sentence saying so or giving its NPV, IRR, payback.
+
+    Parameters
+    ----------
+    national
+        the ``national`` figures of ``estimates.json`` (GW, USD, years, shares).
+    assumptions
+        the ``assumptions`` of ``estimates.json`` (``{key: {"value": ...}}``).
+    projection
+        the yearly ``projection`` rows (revenue in USD/MWh, halvings).
+
+    Returns
+    -------
+    (bool, str)
+        True when no site builds a fleet, and the sentence.
+    """
+
+    def a(key: str, default: object = None) -> object:
+        v = assumptions.get(key)
+        return v.get("value", default) if isinstance(v, Mapping) else default
+
+    life = national.get("asic_life_years") or a("fleet.asic_life_years", "?")
+    rate = national.get("discount_rate", a("fleet.discount_rate"))
+    growth = a("network.growth_per_year")
+    halvings = [str(p.get("year")) for p in projection if p.get("halvings_in_year")]
+    rev = national.get("revenue_usd_per_mwh_year_one")
+    rev_last = projection[-1].get("revenue_usd_per_mwh") if projection else None
+    n_sites = int(national.get("sites_in_fleet", national.get("sites", 0)) or 0)
+    empty = n_sites == 0 and not national.get("installed_gw")
+    conditions = (
+        f"over their {fmt(life, 'plain')}-year life at a {fmt(rate, 'share')} discount rate"
+        + (f", with the network growing {fmt(growth, 'share')} a year" if growth is not None else "")
+        + (f" and the {' and '.join(halvings)} halving{'s' if len(halvings) > 1 else ''}" if halvings else "")
+    )
+    if empty:
+        sentence = (
+            "At the central inputs the economic fleet is empty: no site's NPV-optimal fleet pays back "
+            f"its machines, site build and lines {conditions}."
+        )
+        if rev is not None:
+            sentence += (
+                f" One MWh mined earns {_with_unit(rev, 'USD/MWh')} in the first year"
+                + (f" and {_with_unit(rev_last, 'USD/MWh')} in the last" if rev_last is not None else "")
+                + ": the wasted energy is either too costly to use (a flare genset's running cost) or "
+                "there in too few hours a year (curtailment, spill and negative prices) to repay the "
+                "machines in time."
+            )
+        sentence += " This is a result of the model, not a missing figure."
+    else:
+        sentence = (
+            f"At the central inputs {fmt(n_sites, 'count')} sites build a fleet of "
+            f"{_with_unit(national.get('installed_gw'), 'GW')} that pays back {conditions}: NPV "
+            f"{fmt(national.get('npv_usd'), 'USD')}, IRR {fmt(national.get('irr'), 'share')}, payback "
+            f"{_payback_words(national)}."
+        )
+    return empty, sentence
+
+
+def _spread_sentence(unc: Mapping, bands: Mapping) -> str:
+    """The Monte Carlo sentence: share of draws that build a fleet and pay it back, P90 GW.
+
+    Parameters
+    ----------
+    unc
+        the ``uncertainty`` of ``estimates.json`` (``draws``, shares 0..1).
+    bands
+        the P10–P90 bands of ``estimates.json`` (``installed_gw`` in GW).
+
+    Returns
+    -------
+    str
+        empty without draws.
+    """
+    draws = unc.get("draws")
+    share_fleet, share_pay = unc.get("share_with_a_fleet"), unc.get("share_paying_back")
+    spread = ""
+    if draws and share_fleet is not None:
+        p90 = (bands.get("installed_gw") or {}).get("p90")
+        spread = (
+            f"Across {fmt(draws, 'count')} Monte Carlo draws of the uncertain inputs (the fleet re-sized "
+            f"and re-selected in each), {fmt(share_fleet, 'share')} build a fleet"
+            + (f" and {fmt(share_pay, 'share')} pay it back" if share_pay is not None else "")
+            + (f"; the P90 fleet is {_with_unit(p90, 'GW')} installed" if p90 is not None else "")
+            + ". "
+            + (
+                "Whether a fleet exists at all turns on the inputs: read the P10–P90 spans, not the "
+                "central value alone."
+                if 0.05 < float(share_fleet) < 0.95
+                else ""
+            )
+        )
+    return spread
+
+
+def _seed_shares(corrected: Mapping) -> list[dict[str, str]]:
+    """Rows of the network-share table: the GW it takes for each share, then the wasted ledger.
+
+    Parameters
+    ----------
+    corrected
+        the ``seed_claims`` of ``estimates.json`` (EH/s, GW, BTC/yr, shares 0..1).
+
+    Returns
+    -------
+    list of dict
+        ``{what, ehs, gw_average, gw_installed, btc}`` as text with units.
+    """
+    shares = [
+        {
+            "what": f"{fmt(r.get('share'), 'share')} of the network",
+            "ehs": fmt(r.get("hashrate_average_ehs"), "EH/s"),
+            "gw_average": fmt(r.get("gw_average"), "GW"),
+            "gw_installed": fmt(r.get("gw_installed"), "GW"),
+            "btc": fmt(r.get("btc_per_year"), "BTC/yr"),
+        }
+        for r in corrected.get("network_share", []) or []
+    ]
+    wl = corrected.get("wasted_ledger") or {}
+    if wl:
+        shares.append(
+            {
+                "what": f"the wasted ledger at the central inputs ({fmt(wl.get('share_of_network'), 'share')})",
+                "ehs": fmt(wl.get("hashrate_average_ehs"), "EH/s"),
+                "gw_average": fmt(wl.get("gw_average"), "GW"),
+                "gw_installed": "",
+                "btc": fmt(wl.get("btc_per_year"), "BTC/yr"),
+            }
+        )
+    return shares
+
+
+def _money_charts(estimates: Mapping, curves: dict, year: int | None) -> dict[str, object]:
+    """The supply-curve, cash-flow and price-duration charts of the report.
+
+    Parameters
+    ----------
+    estimates
+        ``estimates.json`` content (GW, BTC/yr, USD).
+    curves
+        the hubs' price-duration curves (USD/MWh) of :func:`price_curves`, empty without prices.
+    year
+        the reference year of the prices, or None.
+
+    Returns
+    -------
+    dict
+        ``supply_chart``, ``cash_chart`` and ``price_chart`` (None without curves).
+    """
+    national = estimates.get("national", {}) or {}
+    wasted = (estimates.get("ledgers", {}) or {}).get("wasted") or {}
+    return {
         "supply_chart": _chart(
             "supply curve: bought ledger GW and BTC a year against the price cap, wasted ledger beside it",
             charts.supply_curve(
@@ -1121,47 +1284,28 @@ def build_report(
         )
         if curves
         else None,
-        "hub_rows": hub_rows,
-        "reference_year": year,
-        "tornado": _chart(
-            "tornado: fleet NPV and installed GW with each input at its low and high value",
-            charts.npv_tornado(estimates.get("sensitivity", []) or []),
-        ),
-        "owners": owner_rows(estimates),
-        "charts": _charts(sites, estimates),
-        "top_heads": heads,
-        "top_rows": top_rows,
-        "top_n": TOP_N,
-        "seed": seed_claim(estimates.get("seed_claim_check", {}) or {}),
-        "seed2": seed_claims(estimates.get("seed_claims", {}) or {}),
-        "sensitivity": sensitivity_rows(estimates.get("sensitivity", []) or []),
-        "projection": projection_rows(estimates.get("projection", []) or []),
-        "assumptions": assumption_rows(estimates.get("assumptions", {}) or {}),
-        "sources": source_rows(sources, layer_notes),
-        "vendored": [
-            {
-                "package": str(v.get("package", "")),
-                "version": str(v.get("version", "")),
-                "from": str(v.get("tarball", "")),
-                "licence": ", ".join(v.get("licence_files", []) or []),
-            }
-            for v in vendored
-        ],
-        "others": other_sections(estimates),
-        "sections": [s for s in SECTIONS if not s.key or s.key in estimates],
     }
-    return _environment().get_template("report.html.j2").render(**context)
 
 
-def sources_from_metadata(metadata: Mapping[str, str]) -> list[dict]:
-    """The ``sources`` list stored as JSON in layers.gpkg metadata ([] if absent or unreadable)."""
-    try:
-        value = json.loads(metadata.get("sources", "[]"))
-    except json.JSONDecodeError:
-        return []
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+def _vendored_rows(vendored: Sequence[Mapping]) -> list[dict[str, str]]:
+    """Rows of the vendored-assets table: package, version, tarball and licence files.
 
+    Parameters
+    ----------
+    vendored
+        the vendored assets' records (:func:`gis.outputs.assets.vendored_licences`).
 
-def write_report(target: str | Path, **kwargs) -> Path:
-    """Write :func:`build_report` output to ``target`` atomically."""
-    return write_text(target, build_report(**kwargs))
+    Returns
+    -------
+    list of dict
+        ``{package, version, from, licence}`` as text.
+    """
+    return [
+        {
+            "package": str(v.get("package", "")),
+            "version": str(v.get("version", "")),
+            "from": str(v.get("tarball", "")),
+            "licence": ", ".join(v.get("licence_files", []) or []),
+        }
+        for v in vendored
+    ]

@@ -135,39 +135,7 @@ def qml(style: Style) -> str:
             )
             _symbol(symbols, str(i), style, colour)
     elif style.column and style.colours:
-        renderer = ET.SubElement(
-            root,
-            "renderer-v2",
-            {
-                "type": "graduatedSymbol",
-                "attr": style.column,
-                "graduatedMethod": "GraduatedColor",
-                "symbollevels": "0",
-                "enableorderby": "0",
-                "forceraster": "0",
-            },
-        )
-        ranges = ET.SubElement(renderer, "ranges")
-        symbols = ET.SubElement(renderer, "symbols")
-        classes_ = [*style.extra]
-        for i, colour in enumerate(style.colours):
-            lo, hi = style.breaks[i], style.breaks[i + 1]
-            label = style.labels[i] if i < len(style.labels) else f"{lo:g} – {hi:g}"
-            classes_.append((lo, hi, label, colour))
-        for i, (lo, hi, label, colour) in enumerate(classes_):
-            # full precision: a bound printed with 6 digits can fall below the largest value
-            ET.SubElement(
-                ranges,
-                "range",
-                {
-                    "lower": repr(float(lo)),
-                    "upper": repr(float(hi)),
-                    "symbol": str(i),
-                    "label": label,
-                    "render": "true",
-                },
-            )
-            _symbol(symbols, str(i), style, colour)
+        _graduated_renderer(root, style, style.column)
     else:
         renderer = ET.SubElement(
             root,
@@ -229,3 +197,51 @@ def write_layer_styles(gpkg: Path, styles: dict[str, Style]) -> int:
     finally:
         con.close()
     return n
+
+
+def _graduated_renderer(root: ET.Element, style: Style, column: str) -> None:
+    """Add a graduated renderer to a QML ``root``: ``style.extra`` classes first, then one class
+    per colour between consecutive ``style.breaks`` (in the unit of ``style.column``).
+
+    Parameters
+    ----------
+    root
+        the ``qgis`` element, changed in place.
+    style
+        a style with ``colours`` and ``breaks`` (one more break than colours).
+    column
+        ``style.column``, the field or expression classified.
+    """
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        {
+            "type": "graduatedSymbol",
+            "attr": column,
+            "graduatedMethod": "GraduatedColor",
+            "symbollevels": "0",
+            "enableorderby": "0",
+            "forceraster": "0",
+        },
+    )
+    ranges = ET.SubElement(renderer, "ranges")
+    symbols = ET.SubElement(renderer, "symbols")
+    classes_ = [*style.extra]
+    for i, colour in enumerate(style.colours):
+        lo, hi = style.breaks[i], style.breaks[i + 1]
+        label = style.labels[i] if i < len(style.labels) else f"{lo:g} – {hi:g}"
+        classes_.append((lo, hi, label, colour))
+    for i, (lo, hi, label, colour) in enumerate(classes_):
+        # full precision: a bound printed with 6 digits can fall below the largest value
+        ET.SubElement(
+            ranges,
+            "range",
+            {
+                "lower": repr(float(lo)),
+                "upper": repr(float(hi)),
+                "symbol": str(i),
+                "label": label,
+                "render": "true",
+            },
+        )
+        _symbol(symbols, str(i), style, colour)

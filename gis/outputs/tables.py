@@ -433,13 +433,7 @@ def write_ranked_xlsx(
     scenario_path
         the scenario the estimates used (default: the packaged one), to mark the fleet.
     """
-    table = ranked_table(sites)
-    mask, fleet_note = fleet_mask(table, estimates, scenario_path)
-    if "in_fleet" in table.columns:
-        table = table.drop(columns="in_fleet")
-    if mask is not None:
-        position = table.columns.get_loc("rank") + 1 if "rank" in table.columns else len(table.columns)
-        table.insert(position, "in_fleet", mask)
+    table, fleet_note = _xlsx_table(sites, estimates, scenario_path)
     headers = [header(c) if c != "in_fleet" else c for c in table.columns]
     kinds = _kinds(table)
     for col, kind in zip(list(table.columns), kinds, strict=True):
@@ -458,27 +452,65 @@ def write_ranked_xlsx(
         fmt = _Formats(wb)
         cache: dict = {}
         _write_sites_sheet(wb, fmt, "all", table, kinds, headers, whole=table, rows=None, cache=cache)
-        for category in CATEGORIES:
-            if "category" not in table.columns:
-                break
-            rows = np.flatnonzero((table["category"] == category).to_numpy(dtype=bool))
-            if len(rows) == 0:
-                continue
+        for category, rows in _category_rows(table):
             part = table.iloc[rows].reset_index(drop=True)
-            _write_sites_sheet(
-                wb,
-                fmt,
-                CATEGORY_LABELS[category][:31],
-                part,
-                kinds,
-                headers,
-                whole=table,
-                rows=rows,
-                cache=cache,
-            )
+            name = CATEGORY_LABELS[category][:31]
+            _write_sites_sheet(wb, fmt, name, part, kinds, headers, whole=table, rows=rows, cache=cache)
         if estimates:
             _summary_sheet(wb, fmt, estimates, fleet_note)
             _assumptions_sheet(wb, fmt, estimates)
         _columns_sheet(wb, fmt, table, headers)
         wb.close()
     return Path(target)
+
+
+def _xlsx_table(
+    sites: pd.DataFrame, estimates: dict | None, scenario_path: Path | None
+) -> tuple[pd.DataFrame, str]:
+    """The ranked table of the spreadsheet, with ``in_fleet`` recomputed right after ``rank``.
+
+    Parameters
+    ----------
+    sites
+        the ``candidate_sites`` layer (EPSG:4326 points).
+    estimates
+        the content of ``estimates.json``, or None (then no ``in_fleet`` column).
+    scenario_path
+        the scenario the estimates used (default: the packaged one).
+
+    Returns
+    -------
+    (pandas.DataFrame, str)
+        the table and the fleet note of :func:`fleet_mask`.
+    """
+    table = ranked_table(sites)
+    mask, fleet_note = fleet_mask(table, estimates, scenario_path)
+    if "in_fleet" in table.columns:
+        table = table.drop(columns="in_fleet")
+    if mask is not None:
+        position = table.columns.get_loc("rank") + 1 if "rank" in table.columns else len(table.columns)
+        table.insert(position, "in_fleet", mask)
+    return table, fleet_note
+
+
+def _category_rows(table: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """``(category, row positions)`` of each category present, in :data:`CATEGORIES` order.
+
+    Parameters
+    ----------
+    table
+        the ranked table (no ``category`` column: no categories).
+
+    Returns
+    -------
+    list of (str, numpy.ndarray)
+        the category and the int positions of its rows in ``table`` (never empty).
+    """
+    if "category" not in table.columns:
+        return []
+    found = []
+    for category in CATEGORIES:
+        rows = np.flatnonzero((table["category"] == category).to_numpy(dtype=bool))
+        if len(rows):
+            found.append((category, rows))
+    return found
