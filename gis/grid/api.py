@@ -40,7 +40,7 @@ from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
 from gis.io import GPKG_VERSION, atomic_path
-from gis.measures import measure_sites
+from gis.measures import MEASURES_ON_SITES, measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
 from gis.scoring.flags import site_flags
@@ -71,15 +71,7 @@ the number of cells, set the memory above the result's own."""
 STABILITY_ELEMENTS = 4_000_000
 """Scores (cells x weight draws) the rank-stability draws hold at once (32 MB)."""
 
-MEASURED = (
-    "dist_tx_km",
-    "tx_voltage_kv",
-    "dist_sub_km",
-    "headroom_mw",
-    "energy_cost_usd_mwh",
-    "co2_t_per_mwh",
-    "mineable_mw",
-)
+MEASURED = (*MEASURES_ON_SITES, "mineable_mw")
 
 
 def measure_cells(

@@ -18,10 +18,11 @@ from gis.measures.climate import latitude_deg
 from gis.measures.economics import energy_cost_usd_mwh
 from gis.measures.interconnect import headroom_mw, line_vertices, nearest_line, nearest_substation
 from gis.measures.land import within_states
-from gis.measures.measure import MEASURE_COLUMNS, measure_sites
+from gis.measures.measure import MEASURE_COLUMNS, MEASURES_ON_SITES, measure_sites
 from gis.measures.roads import road_distance_km
 
 __all__ = [
+    "MEASURES_ON_SITES",
     "MEASURE_COLUMNS",
     "co2_t_per_mwh",
     "energy_cost_usd_mwh",

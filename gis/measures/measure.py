@@ -71,6 +71,16 @@ of its columns."""
 MEASURE_COLUMNS = tuple(SITE_MEASURES.column_names)
 """Columns of the measures table (one row per site, same order as the sites)."""
 
+MEASURES_ON_SITES = (
+    "dist_tx_km",
+    "tx_voltage_kv",
+    "dist_sub_km",
+    "headroom_mw",
+    "energy_cost_usd_mwh",
+    "co2_t_per_mwh",
+)
+"""The measures a scored site (and a grid cell) carries in its own table, beside its score."""
+
 
 def measure_sites(
     sites: gpd.GeoDataFrame, layers: dict[str, pd.DataFrame], config: ScoringConfig

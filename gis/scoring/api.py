@@ -32,7 +32,7 @@ from gis.energy.build import (
 from gis.engine import Engine
 from gis.io import gpkg_layer_names, write_csv, write_gpkg
 from gis.layers.curtailment import read_curtailment_table
-from gis.measures import measure_sites
+from gis.measures import MEASURES_ON_SITES, measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
 from gis.scoring.allocate import allocate_shared, interconnect_groups
@@ -134,14 +134,7 @@ def score_sites_with_log(
     cut = potential - kept
     log.repair(int((cut > 1e-9).sum()), "sites with MW cut by a better site on a shared interconnect")
     frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"]).copy()
-    for col in (
-        "dist_tx_km",
-        "tx_voltage_kv",
-        "dist_sub_km",
-        "headroom_mw",
-        "energy_cost_usd_mwh",
-        "co2_t_per_mwh",
-    ):
+    for col in MEASURES_ON_SITES:
         frame[col] = measures[col].to_numpy()
     frame["mineable_mw"] = kept
     frame["shared_cut_mw"] = cut
