@@ -7,12 +7,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
 from gis import METRIC_CRS
 from gis.config.scenario import load_scenario
+from gis.errors import GisError
 from gis.measures import (
     headroom_mw,
     line_vertices,
@@ -135,23 +135,31 @@ def test_grid_headroom_caps_a_large_asset_on_a_weak_line():
     assert big["mineable_mw"].tolist() == pytest.approx(big["headroom_mw"].tolist())
 
 
-def test_road_distance_queries_tile_by_tile(monkeypatch):
+def test_road_networks_are_read_tile_by_tile_before_measuring(monkeypatch):
     import gis.layers.osm as osm
+    from gis.layers.osm import road_tiles
     from gis.measures.roads import road_distance_km
 
     calls = []
 
-    def fake_nearest_road_km(points):
+    def fake_road_edges(points, **kwargs):
         calls.append(len(points))
         west, south, east, north = points.total_bounds
         assert east - west <= 2.0 and north - south <= 2.0  # never wider than one tile
-        return pd.Series(np.arange(len(points), dtype=float) + 0.5, index=points.index)
+        # one road 1 km east of the first point of the tile (EPSG:5070 metres)
+        x, y = points.to_crs("EPSG:5070").geometry.iloc[0].coords[0]
+        line = LineString([(x + 1000.0, y - 5000.0), (x + 1000.0, y + 5000.0)])
+        return gpd.GeoDataFrame(geometry=[line], crs="EPSG:5070")
 
-    monkeypatch.setattr(osm, "nearest_road_km", fake_nearest_road_km)
+    monkeypatch.setattr(osm, "road_edges", fake_road_edges)
     pts = gpd.GeoSeries(
         [Point(-122.3, 47.6), Point(-122.1, 47.5), Point(-97.7, 30.3), Point(-80.2, 25.8)], crs="EPSG:4326"
     )
-    got = road_distance_km(pts, enabled=True)
+    roads = road_tiles(pts)
     assert sorted(calls) == [1, 1, 2]  # Seattle pair shares a tile; Austin and Miami alone
-    assert got.tolist() == [0.5, 1.5, 0.5, 0.5]
+    assert sorted(roads["tile"].unique()) == sorted(set(osm.tile_keys(pts)))
+    got = road_distance_km(pts, enabled=True, roads=roads)
+    assert got[[0, 2, 3]] == pytest.approx([1.0, 1.0, 1.0])  # each measured against its own tile's road
     assert np.isnan(road_distance_km(pts, enabled=False)).all()
+    with pytest.raises(GisError, match="no roads layer"):  # the measure never fetches
+        road_distance_km(pts, enabled=True)

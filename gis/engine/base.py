@@ -13,7 +13,7 @@ from gis.config.scoring import ScoringConfig
 
 __all__ = ["MEASURE_LAYERS", "Engine", "MeasureFunc", "metric_layers"]
 
-MEASURE_LAYERS = ("transmission_lines", "substations", "states")
+MEASURE_LAYERS = ("transmission_lines", "substations", "states", "roads")
 """Layers the measures read (the others stay on the client)."""
 
 MeasureFunc = Callable[[gpd.GeoDataFrame, dict[str, pd.DataFrame], ScoringConfig], pd.DataFrame]

@@ -17,7 +17,6 @@ import math
 
 import geopandas as gpd
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import requests
 
@@ -29,7 +28,18 @@ from gis.layers.transmission import geodesic_length_km, parse_voltage_kv, volt_c
 from gis.rowlog import RowLog
 from gis.schema import Column, LayerSchema, register, validate
 
-__all__ = ["OSM_PLANTS", "POWER_TAGS", "nearest_road_km", "normalise_osm_power", "osm_power_features"]
+__all__ = [
+    "OSM_PLANTS",
+    "POWER_TAGS",
+    "ROAD_TILE_DEG",
+    "nearest_edge_km",
+    "nearest_road_km",
+    "normalise_osm_power",
+    "osm_power_features",
+    "road_edges",
+    "road_tiles",
+    "tile_keys",
+]
 
 SOURCE = "osm"
 POWER_TAGS: dict[str, bool | str | list[str]] = {"power": ["line", "substation", "plant"]}
@@ -229,6 +239,8 @@ def _check_bbox(bbox: tuple) -> tuple[float, float, float, float]:
 
 
 def _use_tool_cache() -> None:
+    import osmnx as ox  # imported when a query is made: osmnx adds ~2 s to every start-up
+
     ox.settings.cache_folder = str(cache_dir() / "osmnx")
 
 
@@ -264,6 +276,8 @@ def osm_power_features(
     GisError
         for a bad bbox or a place that cannot be geocoded.
     """
+    import osmnx as ox
+
     if (place is None) == (bbox is None):
         raise GisError(
             "give exactly one of place or bbox", field="place/bbox", fix="pass place=... or bbox=..."
@@ -323,7 +337,7 @@ def _query_bbox(
     )
 
 
-def _nearest_edge_km(lonlat: gpd.GeoSeries, edges: gpd.GeoDataFrame, buffer_km: float) -> np.ndarray:
+def nearest_edge_km(lonlat: gpd.GeoSeries, edges: gpd.GeoDataFrame, buffer_km: float) -> np.ndarray:
     """Distance (km, EPSG:5070) from each point to its nearest edge; NaN beyond ``buffer_km``."""
     (point_pos, _), metres = edges.sindex.nearest(
         lonlat.to_crs(METRIC_CRS).values, return_all=False, return_distance=True
@@ -332,6 +346,46 @@ def _nearest_edge_km(lonlat: gpd.GeoSeries, edges: gpd.GeoDataFrame, buffer_km: 
     km[point_pos] = metres / 1000.0
     km[km > buffer_km] = np.nan
     return km
+
+
+def road_edges(
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    network_type: str = "drive",
+    buffer_km: float = 10.0,
+    max_span_km: float = MAX_SPAN_KM,
+) -> gpd.GeoDataFrame:
+    """The OSM street edges (EPSG:5070 lines) of the points' bounding box widened by ``buffer_km``.
+
+    One street graph is downloaded (osmnx's ``network_type``: ``drive``, ``all``, ...); an area
+    without any road gives no edges.
+
+    Raises
+    ------
+    DataUnavailableError
+        when OpenStreetMap cannot be reached (the caller decides whether to fall back).
+    GisError
+        for points spread more than ``max_span_km``, or without a CRS.
+    """
+    import osmnx as ox
+
+    geometry = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    if geometry.crs is None:
+        raise GisError("the points have no CRS", field="crs", fix="set their CRS (EPSG:4326 for lon/lat)")
+    empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=METRIC_CRS))
+    if len(geometry) == 0:
+        return empty
+    bbox = _query_bbox(geometry.to_crs(STORAGE_CRS), buffer_km, max_span_km)
+    _use_tool_cache()
+    try:
+        graph = ox.graph.graph_from_bbox(
+            bbox, network_type=network_type, retain_all=True, truncate_by_edge=True
+        )
+    except ox._errors.InsufficientResponseError:
+        return empty  # no road at all within the box
+    except (requests.exceptions.RequestException, ox._errors.ResponseStatusCodeError) as exc:
+        raise _offline(exc, f"the {network_type} network around {len(geometry)} points") from exc
+    return ox.convert.graph_to_gdfs(graph, nodes=False)[["geometry"]].to_crs(METRIC_CRS)
 
 
 def nearest_road_km(
@@ -343,37 +397,46 @@ def nearest_road_km(
 ) -> pd.Series:
     """Distance in km (EPSG:5070) from each point to the nearest road of the OSM street network.
 
-    One street graph is downloaded for the points' bounding box widened by ``buffer_km``;
-    points with no road within ``buffer_km`` get NaN (a road beyond the box could be nearer
-    than the one found). Points that span more than ``max_span_km`` must be queried region by
-    region. ``network_type`` is osmnx's (``drive``, ``all``, ...).
-
-    Raises
-    ------
-    DataUnavailableError
-        when OpenStreetMap cannot be reached (the caller decides whether to fall back).
-    GisError
-        for points spread too widely, or without a CRS.
+    The edges of :func:`road_edges` (one download for the points' box widened by ``buffer_km``);
+    points with no road within ``buffer_km`` get NaN (a road beyond the box could be nearer than
+    the one found). Points that span more than ``max_span_km`` must be queried region by region.
     """
     geometry = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-    if geometry.crs is None:
-        raise GisError("the points have no CRS", field="crs", fix="set their CRS (EPSG:4326 for lon/lat)")
+    edges = road_edges(points, network_type=network_type, buffer_km=buffer_km, max_span_km=max_span_km)
     result = pd.Series(np.nan, index=geometry.index, dtype="float64", name="road_km")
-    if len(geometry) == 0:
-        return result
-    lonlat = geometry.to_crs(STORAGE_CRS)
-    bbox = _query_bbox(lonlat, buffer_km, max_span_km)
-    _use_tool_cache()
-    try:
-        graph = ox.graph.graph_from_bbox(
-            bbox, network_type=network_type, retain_all=True, truncate_by_edge=True
-        )
-    except ox._errors.InsufficientResponseError:
-        return result  # no road at all within the box
-    except (requests.exceptions.RequestException, ox._errors.ResponseStatusCodeError) as exc:
-        raise _offline(exc, f"the {network_type} network around {len(geometry)} points") from exc
-    edges = ox.convert.graph_to_gdfs(graph, nodes=False).to_crs(METRIC_CRS)
-    if len(edges) == 0:
-        return result
-    result[:] = _nearest_edge_km(lonlat, edges, buffer_km)
+    if len(edges):
+        result[:] = nearest_edge_km(geometry.to_crs(STORAGE_CRS), edges, buffer_km)
     return result
+
+
+ROAD_TILE_DEG = 2.0
+"""Side of the degree tiles (EPSG:4326) road networks are fetched by: one street graph a tile."""
+
+
+def tile_keys(lonlat: gpd.GeoSeries, tile_deg: float = ROAD_TILE_DEG) -> np.ndarray:
+    """The ``tile_deg`` x ``tile_deg`` degree tile of each point (EPSG:4326) as text ``"x:y"``."""
+    x = np.floor(lonlat.x.to_numpy() / tile_deg).astype("int64")
+    y = np.floor(lonlat.y.to_numpy() / tile_deg).astype("int64")
+    return np.array([f"{a}:{b}" for a, b in zip(x, y, strict=True)], dtype=object)
+
+
+def road_tiles(
+    points: gpd.GeoSeries, *, tile_deg: float = ROAD_TILE_DEG, buffer_km: float = 10.0
+) -> gpd.GeoDataFrame:
+    """The ``roads`` layer for a set of sites: per degree tile holding sites, the street edges of
+    that tile's sites' box (:func:`road_edges`), the tile's key in ``tile`` (EPSG:5070 lines).
+
+    Read in the layers stage, before the measures, which only measure against it. The loop runs
+    over tiles (one network request each), not over points.
+    """
+    lonlat = points.to_crs(STORAGE_CRS)
+    keys = tile_keys(lonlat, tile_deg)
+    parts = []
+    for key, rows in pd.Series(keys).groupby(keys, sort=True).indices.items():
+        edges = road_edges(lonlat.iloc[rows], buffer_km=buffer_km)
+        parts.append(edges.assign(tile=key)[["tile", "geometry"]])
+    if not parts:
+        return gpd.GeoDataFrame(
+            {"tile": pd.Series([], dtype=object)}, geometry=gpd.GeoSeries([], crs=METRIC_CRS)
+        )
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=METRIC_CRS)

@@ -138,7 +138,7 @@ def measure_sites(
             "co2_t_per_mwh": co2_t_per_mwh(sites, config.carbon, config.sites.flare_gas),
             "lat_deg": latitude_deg(points),
             "in_us": within_states(metric, layers.get("states")),
-            "dist_road_km": road_distance_km(points, enabled=config.roads.enabled),
+            "dist_road_km": road_distance_km(points, enabled=config.roads.enabled, roads=layers.get("roads")),
         },
         columns=list(MEASURE_COLUMNS),
     )

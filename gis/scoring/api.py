@@ -32,6 +32,7 @@ from gis.energy.build import (
 from gis.engine import Engine
 from gis.io import gpkg_layer_names, write_csv, write_gpkg
 from gis.layers.curtailment import read_curtailment_table
+from gis.layers.osm import road_tiles
 from gis.measures import MEASURES_ON_SITES, measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
@@ -123,6 +124,8 @@ def score_sites_with_log(
     table = config.sites.stranded.curtailment_table
     sites, log = candidate_sites(layers, config, curtailment=read_curtailment_table(table) if table else None)
     sites = with_energy(sites, layers, _energy_config(scenario_or_config), log, markets=markets)
+    if config.roads.enabled:  # the street networks of the sites' tiles, read before measuring
+        layers = {**layers, "roads": road_tiles(gpd.GeoSeries(sites.geometry, crs=sites.crs))}
     measures = (
         engine.measure(sites, layers, config) if engine is not None else measure_sites(sites, layers, config)
     )
