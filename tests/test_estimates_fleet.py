@@ -127,14 +127,9 @@ def test_hashprice_includes_the_fleets_own_hashrate() -> None:
 # ------------------------------------------------------------------------------------ dispatch
 
 
-def test_two_hour_dispatch_by_hand() -> None:
-    """Two hours, a node priced $10 then $100, revenue $50/MWh, free machines: a 10 MW wasted site
-    with half its MW wasted in hour 1 and none in hour 2, allowed to buy.
-
-    Hour 1: 5 MW wasted + 5 MW bought at $10 (< $50); hour 2: nothing wasted, $100 > $50, the
-    whole 10 MW stands idle (given back). Per two-hour year: 5 MWh wasted, 5 MWh bought for $50,
-    1 hour mined, 1 hour curtailed, 10 MWh curtailed. The profile counts each hour 8,760 / 2
-    times, so yearly figures are those x 4,380."""
+def _two_hour_case():
+    """Free machines earning $50/MWh; a node priced $10 then $100; a 10 MW site allowed to buy,
+    half its MW wasted in hour 1 and none in hour 2."""
     base = _config(asic_usd_per_th=0.0, site_capex_usd_per_mw=0.0, asic_life_years=1, hashrate_ehs=1e6)
     price = _btc_price_for_revenue(50.0, config=base, network_ehs=1e6)
     config = _config(
@@ -150,6 +145,18 @@ def test_two_hour_dispatch_by_hand() -> None:
         shapes=[[0.5, 0.0]],
         sites=[{"node": 0, "shape": 0, "wasted_mw": 10.0, "max_mw": 10.0, "can_buy": True}],
     )
+    return profiles, config
+
+
+def test_two_hour_dispatch_by_hand() -> None:
+    """Two hours, a node priced $10 then $100, revenue $50/MWh, free machines: a 10 MW wasted site
+    with half its MW wasted in hour 1 and none in hour 2, allowed to buy.
+
+    Hour 1: 5 MW wasted + 5 MW bought at $10 (< $50); hour 2: nothing wasted, $100 > $50, the
+    whole 10 MW stands idle (given back). Per two-hour year: 5 MWh wasted, 5 MWh bought for $50,
+    1 hour mined, 1 hour curtailed, 10 MWh curtailed. The profile counts each hour 8,760 / 2
+    times, so yearly figures are those x 4,380."""
+    profiles, config = _two_hour_case()
     out = fleet_economics(profiles, None, config)
     site = out.sites.iloc[0]
     w = 8_760 / 2
@@ -168,21 +175,7 @@ def test_two_hour_dispatch_by_hand() -> None:
 
 def test_two_hour_dispatch_without_grid_topup() -> None:
     """Same site, grid top-up off: only the wasted 5 MW of hour 1 are worth machines."""
-    base = _config(asic_usd_per_th=0.0, site_capex_usd_per_mw=0.0, asic_life_years=1, hashrate_ehs=1e6)
-    price = _btc_price_for_revenue(50.0, config=base, network_ehs=1e6)
-    config = _config(
-        asic_usd_per_th=0.0,
-        site_capex_usd_per_mw=0.0,
-        asic_life_years=1,
-        hashrate_ehs=1e6,
-        btc_price_usd=price,
-    )
-    profiles = _profiles(
-        hours=2,
-        price=[[10.0, 100.0]],
-        shapes=[[0.5, 0.0]],
-        sites=[{"node": 0, "shape": 0, "wasted_mw": 10.0, "max_mw": 10.0, "can_buy": True}],
-    )
+    profiles, config = _two_hour_case()
     site = fleet_economics(profiles, None, config, grid_topup=False).sites.iloc[0]
     w = 8_760 / 2
     assert site["mode"] == "wasted"

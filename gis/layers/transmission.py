@@ -296,6 +296,22 @@ def _hifld_ids(frame: pd.DataFrame, *, file: str, what: str, column: str = "ID")
 # ---------------------------------------------------------------------------------------------
 
 
+def _hifld_rows(
+    frame: gpd.GeoDataFrame, c: Mapping[str, str], id_column: str, *, file: str, what: str, log: RowLog
+) -> gpd.GeoDataFrame:
+    """HIFLD features checked (rows, the voltage field), read into ``log``, with a text ``_id`` (from
+    ``id_column`` or ``OBJECTID``); rows without an id or with a repeated one dropped and counted,
+    geometries repaired."""
+    _require_rows(frame, file=file, what=f"HIFLD {what}")
+    _require_columns(frame, [c["voltage_kv"]], file=file, what=f"HIFLD {what}")
+    log.read(len(frame))
+    frame = frame.reset_index(drop=True)
+    frame = frame.assign(_id=_hifld_ids(frame, file=file, what=what, column=id_column))
+    frame = log.drop(frame, frame["_id"] == "", "no ID or OBJECTID")
+    frame = log.drop(frame, frame["_id"].duplicated(), "duplicate ID")
+    return repair_geometries(frame, log)
+
+
 def lines_from_hifld(
     frame: gpd.GeoDataFrame,
     *,
@@ -313,14 +329,7 @@ def lines_from_hifld(
     map are those of :data:`HIFLD_LINE_COLUMNS`.
     """
     c = _mapping(HIFLD_LINE_COLUMNS, columns)
-    _require_rows(frame, file=file, what="HIFLD transmission lines")
-    _require_columns(frame, [c["voltage_kv"]], file=file, what="HIFLD transmission lines")
-    log.read(len(frame))
-    frame = frame.reset_index(drop=True)
-    frame = frame.assign(_id=_hifld_ids(frame, file=file, what="transmission lines", column=c["line_id"]))
-    frame = log.drop(frame, frame["_id"] == "", "no ID or OBJECTID")
-    frame = log.drop(frame, frame["_id"].duplicated(), "duplicate ID")
-    frame = repair_geometries(frame, log)
+    frame = _hifld_rows(frame, c, c["line_id"], file=file, what="transmission lines", log=log)
     frame = _lines_only(frame, log)
     frame = _drop_not_in_service(frame, log, c["status"])
     voltage = parse_voltage_kv(frame[c["voltage_kv"]], unit="kV", log=log)
@@ -364,14 +373,7 @@ def substations_from_hifld(
     does not map are those of :data:`HIFLD_SUBSTATION_COLUMNS`.
     """
     c = _mapping(HIFLD_SUBSTATION_COLUMNS, columns)
-    _require_rows(frame, file=file, what="HIFLD substations")
-    _require_columns(frame, [c["voltage_kv"]], file=file, what="HIFLD substations")
-    log.read(len(frame))
-    frame = frame.reset_index(drop=True)
-    frame = frame.assign(_id=_hifld_ids(frame, file=file, what="substations", column=c["substation_id"]))
-    frame = log.drop(frame, frame["_id"] == "", "no ID or OBJECTID")
-    frame = log.drop(frame, frame["_id"].duplicated(), "duplicate ID")
-    frame = repair_geometries(frame, log)
+    frame = _hifld_rows(frame, c, c["substation_id"], file=file, what="substations", log=log)
     frame = _drop_not_in_service(frame, log, c["status"])
     kind = _text(frame.get(c["kind"]), frame.index).str.upper()
     frame = log.drop(frame, kind.isin(HIFLD_NOT_SUBSTATION_TYPES), "riser or dead end (a point on a line)")
