@@ -166,7 +166,7 @@ def run_pipeline(
         layers = read_layers(out / "layers.gpkg")
     markets = MarketTables(layers, scenario.energy)  # hourly market tables, built once for both stages
     with _step(step, "score sites", "score"):
-        sites, metadata, written = score_stage(
+        sites, metadata, grid_files = score_stage(
             layers,
             scenario,
             out=out,
@@ -181,7 +181,7 @@ def run_pipeline(
             sites, layers, scenario, out=out, console=console, markets=markets
         )
     with _step(step, "write outputs", "outputs"):
-        written.append(path)
+        written = [out / "layers.gpkg", *grid_files, path]
         written += outputs_stage(
             sites, estimates, layers, metadata, out=out, scenario_path=scenario_path, console=console
         )
@@ -209,8 +209,7 @@ def score_stage(
     markets: MarketTables | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, str], list[Path]]:
     """Score the candidate sites on the layers (measures on ``engine``, cached); the sites (EPSG:4326,
-    best first), the metadata their file will carry, and the files written (``layers.gpkg``, and the
-    grid cells with ``grid_stage``)."""
+    best first), the metadata their file will carry, and the grid-cell files ``grid_stage`` wrote."""
     from gis.scoring.api import (
         LAYER_NAMES,
         measures_engine,
@@ -219,7 +218,7 @@ def score_stage(
         sites_metadata,
     )
 
-    written: list[Path] = [out / "layers.gpkg"]
+    written: list[Path] = []
     with measures_engine(engine, scheduler, scenario) as runner:
         wanted = {n: layers[n] for n in LAYER_NAMES if n in layers}
         sites, log = score_sites_with_log(wanted, scenario, engine=runner, markets=markets)
