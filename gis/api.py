@@ -95,7 +95,7 @@ def build_layers(
         keep_frames=True,
         spinner=False,
     )
-    return built.layers
+    return dict(built.layers)  # every frame read now (from the cache, each is read when first used)
 
 
 def write_outputs(

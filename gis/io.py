@@ -25,6 +25,7 @@ from gis.errors import GisError
 
 __all__ = [
     "STAGING_PREFIX",
+    "LazyFrames",
     "as_written",
     "atomic_path",
     "clean_stale",
@@ -253,21 +254,52 @@ def write_frames(folder: str | Path, frames: Mapping[str, pd.DataFrame]) -> Path
     return folder
 
 
-def read_frames(folder: str | Path, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The frames :func:`write_frames` wrote (all, or ``names``), text columns as ``object``."""
+def _read_frame(path: Path) -> pd.DataFrame:
+    """One file :func:`write_frames` wrote, text columns as ``object`` (None where missing)."""
     import geopandas as gpd
 
-    out: dict[str, pd.DataFrame] = {}
-    for path in sorted(Path(folder).glob("*.parquet")):
-        name, kind = path.name.removesuffix(".parquet").rsplit(".", 1)
-        if names is not None and name not in names:
-            continue
-        frame = gpd.read_parquet(path) if kind == "geo" else pd.read_parquet(path)
-        for col in frame.columns:
-            if isinstance(frame[col].dtype, pd.StringDtype):
-                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-        out[name] = frame
-    return out
+    kind = path.name.removesuffix(".parquet").rsplit(".", 1)[1]
+    frame = gpd.read_parquet(path) if kind == "geo" else pd.read_parquet(path)
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.StringDtype):
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    return frame
+
+
+def read_frames(folder: str | Path, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The frames :func:`write_frames` wrote (all, or ``names``), text columns as ``object``."""
+    return dict(LazyFrames(folder, names))
+
+
+class LazyFrames(Mapping[str, pd.DataFrame]):
+    """The frames :func:`write_frames` wrote, each read on first access (then kept).
+
+    A stage that finds its result in a cache never reads the layers it would have computed
+    from; one that does pays for the frames it uses only. Opening checks every file's Parquet
+    footer, so a damaged or truncated file fails here (``OSError`` or ``ValueError``), not later.
+    """
+
+    def __init__(self, folder: str | Path, names: list[str] | None = None) -> None:
+        import pyarrow.parquet as pq
+
+        self._paths: dict[str, Path] = {}
+        for path in sorted(Path(folder).glob("*.parquet")):
+            name = path.name.removesuffix(".parquet").rsplit(".", 1)[0]
+            if names is None or name in names:
+                pq.read_metadata(path)  # the footer: a damaged file fails now
+                self._paths[name] = path
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            self._frames[name] = _read_frame(self._paths[name])
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 def gpkg_layer_names(path: str | Path, *, fix: str) -> list[str]:

@@ -8,13 +8,20 @@ same stage functions: they read their inputs from OUT, call, and write theirs.
 
 A warm run (sources, catalog and builders unchanged) takes the layers from the cache
 (``$GIS_CACHE_DIR/layers/<key>``: the GeoPackage copied to OUT and the frames read from GeoParquet)
-and does not parse a raw source.
+and does not parse a raw source. With ``reuse`` (the default of ``gis run``), the stages after it
+also keep their results in the stage cache (:mod:`gis.memo`, ``$GIS_CACHE_DIR/stages``), each
+keyed by the content of its inputs: the measured sites (candidate sites, hourly energy, measures:
+keyed without the criteria weights, so a weight change reuses them), the estimates (keyed by the
+scored sites) and the output files (keyed by the sites, the estimates and the layers). A result
+is reused only when every input is the same; anything else computes it again.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import json
+import shutil
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +38,7 @@ from gis.timing import stage
 
 __all__ = [
     "BuiltLayers",
+    "Reuse",
     "estimate_and_write",
     "layers_stage",
     "outputs_stage",
@@ -46,8 +54,10 @@ class BuiltLayers:
     (EPSG:4326, as :func:`gis.layers.read_layers` would read them from ``path``; else empty)."""
 
     path: Path
-    layers: dict[str, pd.DataFrame]
+    layers: Mapping[str, pd.DataFrame]
     cached: bool
+    key: str | None = None
+    """What the layers are: the layer cache's key, or the file's stamp (None: unknown)."""
 
 
 def print_build(result, console: Console) -> None:
@@ -105,7 +115,7 @@ def layers_stage(
                 f"Sources unchanged since the last build: layers reused from the cache (key {key[:12]})"
             )
             console.print(f"Wrote {target}")
-            return BuiltLayers(target, cached.layers if keep_frames else {}, cached=True)
+            return BuiltLayers(target, cached.layers if keep_frames else {}, cached=True, key=key)
     console.print(f"Building layers from {resolver.origin.describe()} ...")
     with stage("build"):
         if spinner:
@@ -125,7 +135,7 @@ def layers_stage(
             if problem:
                 console.print(f"[yellow]warning:[/] {problem}")
     console.print(f"Wrote {target}")
-    return BuiltLayers(target, result.layers if keep_frames else {}, cached=False)
+    return BuiltLayers(target, result.layers if keep_frames else {}, cached=False, key=key)
 
 
 def run_pipeline(
@@ -136,34 +146,26 @@ def run_pipeline(
     console: Console,
     resolver: Resolver | None,
     use_cache: bool = True,
+    reuse: bool = False,
     engine: str = "local",
     scheduler: str | None = None,
     grid_stage: Callable[..., dict[str, Path]] | None = None,
     step: Callable[[str], Callable[[], None]] = lambda name: lambda: None,
     spinner: bool = True,
 ) -> list[Path]:
-    """Every stage in order, in memory; the files each writes into ``out`` (a staging folder).
+    """Every stage in order, in memory; the files each writes into ``out`` (``gis run`` passes a
+    staging folder swapped in on success).
 
-    Parameters
-    ----------
-    out
-        the folder to write into (``gis run`` passes a staging folder swapped in on success).
-    scenario, scenario_path
-        the validated scenario and the file it came from (None: the packaged default).
-    resolver
-        where the sources come from; None to read ``out/layers.gpkg`` (``--layers``).
-    grid_stage
-        :func:`gis.grid.grid_command` to also score the national grid cells, or None.
-    step
-        called with each stage's name as it starts; returns the callback for its end (progress bars).
+    ``scenario`` is validated, ``scenario_path`` its file (None: the packaged default);
+    ``resolver`` says where the sources come from (None: read ``out/layers.gpkg``, ``--layers``);
+    ``use_cache`` reuses layers built from unchanged sources, ``reuse`` stage results keyed by
+    their inputs (:mod:`gis.memo`); ``grid_stage`` (:func:`gis.grid.grid_command`) also scores the
+    national grid cells; ``step`` is called with each stage's name as it starts and returns the
+    callback for its end (progress bars).
     """
-    if resolver is not None:
-        with _step(step, "build layers", "layers"):
-            layers = layers_stage(
-                resolver, out, console=console, use_cache=use_cache, keep_frames=True, spinner=spinner
-            ).layers
-    else:
-        layers = read_layers(out / "layers.gpkg")
+    built = _run_layers(resolver, out, console=console, use_cache=use_cache, step=step, spinner=spinner)
+    layers, layers_key = built.layers, built.key  # from the cache: each frame read when first used
+    memo = Reuse(layers_key, console) if reuse and layers_key is not None else None
     markets = MarketTables(layers, scenario.energy)  # hourly market tables, built once for both stages
     with _step(step, "score sites", "score"):
         sites, metadata, grid_files = score_stage(
@@ -175,17 +177,47 @@ def run_pipeline(
             scheduler=scheduler,
             grid_stage=grid_stage,
             markets=markets,
+            memo=memo,
         )
     with _step(step, "estimate", "estimate"):
         estimates, path = estimate_and_write(
-            sites, layers, scenario, out=out, console=console, markets=markets
+            sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
         )
     with _step(step, "write outputs", "outputs"):
         written = [out / "layers.gpkg", *grid_files, path]
         written += outputs_stage(
-            sites, estimates, layers, metadata, out=out, scenario_path=scenario_path, console=console
+            sites,
+            estimates,
+            layers,
+            metadata,
+            out=out,
+            scenario_path=scenario_path,
+            console=console,
+            memo=memo,
         )
     return written
+
+
+def _run_layers(
+    resolver: Resolver | None,
+    out: Path,
+    *,
+    console: Console,
+    use_cache: bool,
+    step: Callable[[str], Callable[[], None]],
+    spinner: bool,
+) -> BuiltLayers:
+    """The layers stage of a run (frames kept), or the given ``out/layers.gpkg`` when ``resolver`` is
+    None (``--layers``; known by the file's stamp)."""
+    from gis.memo import file_stamp
+
+    if resolver is None:
+        path = out / "layers.gpkg"
+        return BuiltLayers(path, read_layers(path), cached=False, key="file:" + file_stamp(path))
+    with _step(step, "build layers", "layers"):
+        return layers_stage(
+            resolver, out, console=console, use_cache=use_cache, keep_frames=True, spinner=spinner
+        )
 
 
 @contextlib.contextmanager
@@ -197,8 +229,86 @@ def _step(step: Callable[[str], Callable[[], None]], name: str, timed: str) -> I
     done()
 
 
+@dataclass
+class Reuse:
+    """The stage cache of one run (:mod:`gis.memo`): ``layers_key`` names the layers every stage
+    reads; what the cache could not keep is warned about on ``console``."""
+
+    layers_key: str
+    console: Console
+
+    def load(self, name: str, key: str) -> Path | None:
+        """The entry of stage ``name`` for ``key``, or None."""
+        from gis.memo import Memo
+
+        return Memo(name).load(key)
+
+    def store(self, name: str, key: str, fill: Callable[[Path], None]) -> None:
+        """Keep an entry (``fill`` writes its files); a cache that cannot be written only warns."""
+        from gis.memo import Memo
+
+        problem = Memo(name).store(key, fill)
+        if problem:
+            self.console.print(f"[yellow]warning:[/] {problem}")
+
+
+def _weight_free(scenario: Scenario) -> dict:
+    """The ``[scoring]`` tables without the criteria weights (which only rank)."""
+    scoring = scenario.scoring.model_dump(mode="json")
+    for criterion in scoring.get("criteria", {}).values():
+        criterion.pop("weight", None)
+    return scoring
+
+
+def _measured(
+    layers: Mapping[str, pd.DataFrame],
+    scenario: Scenario,
+    runner,
+    markets: MarketTables | None,
+    memo: Reuse | None,
+):
+    """:func:`gis.scoring.api.measured_sites` on the layers it reads, from the stage cache when its
+    inputs are the same (not with ``[scoring.roads]``: the street networks are fetched, not keyed);
+    a hit reads no layer."""
+    from gis.io import read_frames
+    from gis.memo import digest
+    from gis.rowlog import RowLog
+    from gis.scoring.api import LAYER_NAMES, measured_sites
+
+    def compute():
+        wanted = {n: layers[n] for n in LAYER_NAMES if n in layers}
+        return measured_sites(wanted, scenario, engine=runner, markets=markets)
+
+    if memo is None or scenario.scoring.roads.enabled:
+        return compute()
+    table = scenario.scoring.sites.stranded.curtailment_table
+    key = digest(
+        "measured_sites", memo.layers_key, _weight_free(scenario), scenario.energy, Path(table or "")
+    )
+    entry = memo.load("measured_sites", key)
+    if entry is not None:
+        try:
+            frames = read_frames(entry)
+            log = RowLog.from_dict(json.loads((entry / "log.json").read_text(encoding="utf-8")))
+            memo.console.print(f"Measured sites unchanged (weights aside): reused (key {key[:12]})")
+            return frames["sites"], frames["measures"], log
+        except (OSError, ValueError, KeyError):
+            pass  # damaged: computed again
+    sites, measures, log = compute()
+
+    def fill(folder: Path) -> None:
+        sites.to_parquet(folder / "sites.geo.parquet")
+        measures.to_parquet(folder / "measures.table.parquet")
+        record = {"layer": log.name, "rows_read": log.rows_read, "dropped": log.dropped}
+        record |= {"repaired": log.repaired, "notes": log.notes}
+        (folder / "log.json").write_text(json.dumps(record), encoding="utf-8")
+
+    memo.store("measured_sites", key, fill)
+    return sites, measures, log
+
+
 def score_stage(
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     scenario: Scenario,
     *,
     out: Path,
@@ -207,21 +317,17 @@ def score_stage(
     scheduler: str | None = None,
     grid_stage: Callable[..., dict[str, Path]] | None = None,
     markets: MarketTables | None = None,
+    memo: Reuse | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, str], list[Path]]:
     """Score the candidate sites on the layers (measures on ``engine``, cached); the sites (EPSG:4326,
-    best first), the metadata their file will carry, and the grid-cell files ``grid_stage`` wrote."""
-    from gis.scoring.api import (
-        LAYER_NAMES,
-        measures_engine,
-        print_sites,
-        score_sites_with_log,
-        sites_metadata,
-    )
+    best first), the metadata their file will carry, and the grid-cell files ``grid_stage`` wrote.
+    ``memo``: the run's stage cache (the measured sites reused when only weights changed)."""
+    from gis.scoring.api import measures_engine, print_sites, score_sites_with_log, sites_metadata
 
     written: list[Path] = []
     with measures_engine(engine, scheduler, scenario) as runner:
-        wanted = {n: layers[n] for n in LAYER_NAMES if n in layers}
-        sites, log = score_sites_with_log(wanted, scenario, engine=runner, markets=markets)
+        measured = _measured(layers, scenario, runner, markets, memo)
+        sites, log = score_sites_with_log({}, scenario, measured=measured)
         print_sites(sites, log, console)
         if grid_stage is not None:
             written += grid_stage(out=out, scenario=scenario, engine=runner, console=console).values()
@@ -230,39 +336,65 @@ def score_stage(
 
 def estimate_and_write(
     sites: gpd.GeoDataFrame,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     scenario: Scenario,
     *,
     out: Path,
     console: Console,
     markets: MarketTables | None = None,
+    memo: Reuse | None = None,
 ) -> tuple[dict, Path]:
     """The estimates of the scored sites (:func:`gis.estimates.api.estimate_stage`), written to
-    ``out/estimates.json``; the payload and the file."""
+    ``out/estimates.json``; the payload and the file. ``memo``: the run's stage cache (the
+    estimates reused for the same sites, layers and scenario)."""
     from gis.estimates import rollup
-    from gis.estimates.api import ESTIMATE_LAYERS, estimate_stage
-    from gis.io import write_json
+    from gis.estimates.api import ESTIMATE_LAYERS, estimate_stage, print_estimates
+    from gis.io import atomic_path, write_json
+    from gis.memo import digest
 
     rollup.check_sites(sites, source=f"{out / 'sites.gpkg'}:candidate_sites")
-    wanted = {n: layers[n] for n in ESTIMATE_LAYERS if n in layers}
-    estimates = estimate_stage(sites, wanted, scenario, console=console, markets=markets)
-    path = write_json(out / "estimates.json", estimates)
-    console.print(f"Wrote {path}")
-    return estimates, path
+    target = out / "estimates.json"
+    key = digest("estimates", memo.layers_key, sites, scenario) if memo is not None else ""
+    entry = memo.load("estimates", key) if memo is not None else None
+    if entry is not None:
+        with atomic_path(target) as tmp:
+            shutil.copyfile(entry / "estimates.json", tmp)
+        estimates = json.loads(target.read_text(encoding="utf-8"))
+        print_estimates(estimates, console)
+        console.print(f"Estimates unchanged (same sites, layers and scenario): reused (key {key[:12]})")
+    else:
+        wanted = {n: layers[n] for n in ESTIMATE_LAYERS if n in layers}
+        estimates = estimate_stage(sites, wanted, scenario, console=console, markets=markets)
+        write_json(target, estimates)
+        if memo is not None:
+            memo.store("estimates", key, lambda folder: _copy(target, folder))
+    console.print(f"Wrote {target}")
+    return estimates, target
 
 
 def outputs_stage(
     sites: gpd.GeoDataFrame,
     estimates: dict,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     metadata: dict[str, str],
     *,
     out: Path,
     scenario_path: Path | None,
     console: Console,
+    memo: Reuse | None = None,
 ) -> list[Path]:
-    """Every output from the frames in memory: maps, sites.gpkg, CSV, XLSX, explorer, report."""
-    from gis.outputs.api import map_layer_names, outputs_command
+    """Every output from the frames in memory: maps, sites.gpkg, CSV, XLSX, explorer, report.
+    ``memo``: the run's stage cache (the files reused for the same inputs)."""
+    from gis.memo import digest
+
+    key = None
+    if memo is not None:  # the map's layers come from the packaged preset: in the package's digest
+        scenario_text = scenario_path.read_bytes() if scenario_path is not None else b"<packaged default>"
+        key = digest("outputs", memo.layers_key, sites, estimates, metadata, scenario_text)
+        entry = memo.load("outputs", key)
+        if entry is not None:
+            return _restore_outputs(entry, out, key, console)
+    from gis.outputs.api import map_layer_names, outputs_command  # ~1 s of imports: only when drawing
     from gis.outputs.inputs import stage_outputs
 
     inputs = stage_outputs(
@@ -273,4 +405,38 @@ def outputs_stage(
         sites_metadata=metadata,
         layer_names=map_layer_names(),
     )
-    return outputs_command(out=out, scenario_path=scenario_path, console=console, inputs=inputs)
+    written = outputs_command(out=out, scenario_path=scenario_path, console=console, inputs=inputs)
+    if memo is not None and key is not None:
+        memo.store("outputs", key, lambda folder: _keep_outputs(written, out, folder))
+    return written
+
+
+def _copy(path: Path, folder: Path) -> None:
+    shutil.copyfile(path, folder / path.name)
+
+
+def _keep_outputs(written: list[Path], out: Path, folder: Path) -> None:
+    """Copy the files the outputs stage wrote in ``out`` into a stage-cache entry."""
+    for path in written:
+        if path.parent.resolve() != out.resolve() or not path.is_file():
+            raise OSError(f"output {path} is not a file of {out}")
+        shutil.copyfile(path, folder / path.name)
+
+
+def _restore_outputs(entry: Path, out: Path, key: str, console: Console) -> list[Path]:
+    """Copy a stage-cache entry's files into ``out`` (each atomically); the files, in order."""
+    from gis.io import atomic_path
+    from gis.memo import MANIFEST
+
+    console.print(
+        f"Outputs unchanged (same sites, estimates, layers and scenario): reused from the cache (key {key[:12]})"
+    )
+    written = []
+    for source in sorted(entry.iterdir()):
+        if source.name == MANIFEST:
+            continue
+        with atomic_path(out / source.name) as tmp:
+            shutil.copyfile(source, tmp)
+        console.print(f"Wrote {out / source.name}")
+        written.append(out / source.name)
+    return written

@@ -64,3 +64,20 @@ class RowLog:
             "repaired": dict(sorted(self.repaired.items())),
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RowLog:
+        """The log :meth:`as_dict` described (its ``dropped`` and ``repaired`` in the given order).
+
+        >>> log = RowLog("sites", rows_read=3)
+        >>> log.dropped["no volume"] = 1
+        >>> RowLog.from_dict(log.as_dict()) == log
+        True
+        """
+        return cls(
+            str(data["layer"]),
+            rows_read=int(data["rows_read"]),
+            dropped={str(k): int(v) for k, v in dict(data.get("dropped", {})).items()},
+            repaired={str(k): int(v) for k, v in dict(data.get("repaired", {})).items()},
+            notes=[str(n) for n in data.get("notes", [])],
+        )

@@ -471,12 +471,18 @@ def weight_change_toml(scenario: Scenario, target: Path) -> Path:
 
 
 def headline_runs(gis: list[str], *, data_dir: Path | None, scenario: Scenario, work: Path) -> dict:
-    """``gis run`` cold, warm, and after a weight change (the planner's loop), each a subprocess."""
+    """``gis run`` cold, warm (the stage cache reusing every stage; and again computing every stage
+    after the layers, ``--no-stage-cache``), and after a weight change (the planner's loop: the
+    measured sites reused, the rest computed), each a subprocess."""
     cache = work / "cache"
     out = work / "out"
     r: dict[str, object] = {}
     r |= gis_run(gis, data_dir=data_dir, out=out, cache=cache, prefix="run_cold")
     r |= gis_run(gis, data_dir=data_dir, out=out, cache=cache, prefix="run_warm")
+    # the same warm run computing every stage after the layers (only layers and measures cached)
+    r |= gis_run(
+        gis, data_dir=data_dir, out=out, cache=cache, prefix="run_warm_computed", extra=["--no-stage-cache"]
+    )
     changed = weight_change_toml(scenario, work / "reweighted.toml")
     r |= gis_run(
         gis,
@@ -494,25 +500,30 @@ def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     """The weight-change loop in one process: re-score (cached measures), re-estimate, re-render.
 
     The stage functions ``gis run`` chains (:mod:`gis.pipeline`), on layers held in memory, with
-    the measures cache the runs filled; the loop runs once untimed with the scenario's own weights
-    (imports, font caches: a planner's long-lived process), then with the weights moved, timed
-    stage by stage.
+    the stage cache the runs filled (:class:`gis.pipeline.Reuse`: the measured sites are reused,
+    the estimates and outputs of the new ranking computed); the loop runs once untimed with the
+    scenario's own weights (imports, font caches: a planner's long-lived process), then with the
+    weights moved, timed stage by stage.
     """
     from rich.console import Console as _Console
+
+    from gis.memo import file_stamp
+    from gis.pipeline import Reuse
 
     quiet = _Console(quiet=True)
     path = weight_change_toml(scenario, out.parent / "reweighted-inprocess.toml")
     changed = load_scenario(path)
     layers = read_layers(out / "layers.gpkg")
+    memo = Reuse("file:" + file_stamp(out / "layers.gpkg"), quiet)
     previous = os.environ.get("GIS_CACHE_DIR")
-    os.environ["GIS_CACHE_DIR"] = str(cache)  # the measures cache of the runs above
+    os.environ["GIS_CACHE_DIR"] = str(cache)  # the measures and stage caches of the runs above
     r: dict[str, object] = {}
     try:
         t0 = time.perf_counter()
-        _planner_loop(layers, scenario, None, out, quiet, {})
+        _planner_loop(layers, scenario, None, out, quiet, {}, memo)
         r["planner_loop_warmup_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _planner_loop(layers, changed, path, out, quiet, r)
+        _planner_loop(layers, changed, path, out, quiet, r, memo)
         r["planner_loop_inprocess_s"] = time.perf_counter() - t0
     finally:
         if previous is None:
@@ -522,18 +533,18 @@ def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     return r
 
 
-def _planner_loop(layers, scenario, path, out, console, rows: dict) -> None:
+def _planner_loop(layers, scenario, path, out, console, rows: dict, memo=None) -> None:
     """Score, estimate and render every output once; each stage's seconds into ``rows``."""
     from gis.pipeline import estimate_and_write, outputs_stage, score_stage
 
     t = time.perf_counter()
-    sites, metadata, _ = score_stage(layers, scenario, out=out, console=console)
+    sites, metadata, _ = score_stage(layers, scenario, out=out, console=console, memo=memo)
     rows["planner_loop_score_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    estimates, _ = estimate_and_write(sites, layers, scenario, out=out, console=console)
+    estimates, _ = estimate_and_write(sites, layers, scenario, out=out, console=console, memo=memo)
     rows["planner_loop_estimate_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    outputs_stage(sites, estimates, layers, metadata, out=out, scenario_path=path, console=console)
+    outputs_stage(sites, estimates, layers, metadata, out=out, scenario_path=path, console=console, memo=memo)
     rows["planner_loop_outputs_s"] = time.perf_counter() - t
 
 

@@ -109,6 +109,7 @@ stages = [{"stage": "build" if cold else "build_cached", "seconds": 0.5, "peak_r
           {"stage": "outputs/xlsx", "seconds": 0.125, "peak_rss_mb": 130.0}]
 timings.write_text(json.dumps({"total_s": 1.0, "peak_rss_mb": 130.0, "stages": stages}))
 print("scenario" if "--scenario" in args else "default")
+(out / "args.log").open("a").write(" ".join(args[1:2] + args[5:]) + "\\n")
 """
 
 
@@ -124,9 +125,10 @@ def test_headline_runs_time_gis_run_stage_by_stage(tmp_path: Path):
     assert rows["run_warm_build_cached_s"] == 0.5 and "run_warm_build_s" not in rows
     assert rows["run_warm_estimate__hourly_s"] == 0.25  # a new model's stage shows up by itself
     assert rows["run_cold_outputs__xlsx_peak_gb"] == 0.13
-    for prefix in ("run_cold", "run_warm", "planner_loop_run"):
+    for prefix in ("run_cold", "run_warm", "run_warm_computed", "planner_loop_run"):
         assert rows[f"{prefix}_s"] > 0 and rows[f"{prefix}_peak_gb"] == 0.13  # as the run reports it
         assert rows[f"{prefix}_rusage_peak_gb"] > 0
+    assert (tmp_path / "out" / "args.log").read_text().splitlines()[2].endswith("--no-stage-cache")
     changed = (tmp_path / "reweighted.toml").read_text()
     assert "[scoring.criteria." in changed and "weight = " in changed
     assert load_scenario(tmp_path / "reweighted.toml").scoring.criteria != load_scenario().scoring.criteria

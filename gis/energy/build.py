@@ -33,6 +33,7 @@ per shape, that the fleet economics dispatches on) and a per-site summary table
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,7 +126,7 @@ def _nodes(sites: pd.DataFrame, config: EnergyConfig, log: RowLog) -> pd.DataFra
 
 
 def _price_rows(
-    node_ids: list[str], layers: dict[str, pd.DataFrame], config: EnergyConfig, log: RowLog
+    node_ids: list[str], layers: Mapping[str, pd.DataFrame], config: EnergyConfig, log: RowLog
 ) -> tuple[np.ndarray, list[int]]:
     hubs = sorted({hub_of(n) for n in node_ids if n != FLAT_NODE})
     prices, years = hub_prices(
@@ -153,7 +154,9 @@ def _price_rows(
     return np.vstack(rows) if rows else np.zeros((0, t)), row_years
 
 
-def _intensity_rows(node_ids: list[str], layers: dict[str, pd.DataFrame], config: EnergyConfig) -> np.ndarray:
+def _intensity_rows(
+    node_ids: list[str], layers: Mapping[str, pd.DataFrame], config: EnergyConfig
+) -> np.ndarray:
     regional = {r.market: r.t_per_mwh for r in config.intensity}
     t = len(year_hours(config.reference_year))
     cache: dict[str, np.ndarray] = {}
@@ -188,12 +191,12 @@ class MarketTables:
     A call with other layer frames (by identity) or another ``[energy]`` table computes afresh.
     """
 
-    layers: dict[str, pd.DataFrame]
+    layers: Mapping[str, pd.DataFrame]
     config: EnergyConfig
     _prices: dict[tuple[str, ...], tuple[np.ndarray, list[int]]] = field(default_factory=dict, repr=False)
     _intensity: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
 
-    def serves(self, layers: dict[str, pd.DataFrame], config: EnergyConfig) -> bool:
+    def serves(self, layers: Mapping[str, pd.DataFrame], config: EnergyConfig) -> bool:
         """True when these tables were made from the same market frames and ``[energy]`` table."""
         same = all(self.layers.get(name) is layers.get(name) for name in MARKET_LAYERS)
         return same and self.config == config

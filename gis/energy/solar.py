@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pvlib import solarposition
 
 __all__ = ["daylight_weights"]
 
@@ -33,6 +32,8 @@ def daylight_weights(lon: np.ndarray, lat: np.ndarray, hours: pd.DatetimeIndex) 
     hours
         UTC hour beginnings (tz-aware).
     """
+    from pvlib import solarposition  # pvlib's package import takes ~0.4 s: only when daylight is asked for
+
     mid = hours + pd.Timedelta(minutes=30)
     doy = mid.day_of_year.to_numpy()
     declination = solarposition.declination_spencer71(doy)

@@ -54,6 +54,7 @@ __all__ = [
     "estimate_stage",
     "latest_difficulty",
     "network_from_layer",
+    "print_estimates",
 ]
 
 SITES_LAYER = "candidate_sites"
@@ -545,7 +546,7 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _print_estimates(result: dict, console: Console) -> None:
+def print_estimates(result: dict, console: Console) -> None:
     n = result["national"]
     t = Table(title=f"National estimate ({result['scenario']}): the economic fleet, {n['sites']:,} sites")
     for col in ("figure", "central", "P10", "P50", "P90"):
@@ -735,7 +736,7 @@ def estimate_stage(
         explorer_axes=explorer.axes() if explorer is not None else None,
     )
     if console is not None:
-        _print_estimates(result, console)
+        print_estimates(result, console)
     return result
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from gis import METRIC_CRS
 from gis.layers._plants_fuel import COMPATIBLE_FUELS, fuels_compatible
@@ -219,6 +218,8 @@ def _similarity(s_norm: np.ndarray, p_norm: np.ndarray, s_idx: np.ndarray, p_idx
     vocabulary = np.concatenate([s_norm, p_norm])
     if not any(vocabulary):
         return np.zeros(len(s_idx))
+    from sklearn.feature_extraction.text import TfidfVectorizer  # ~0.5 s to import: builds only
+
     vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), lowercase=False)
     vectoriser.fit(vocabulary)
     s_vec = vectoriser.transform(s_norm)

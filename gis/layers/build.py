@@ -253,19 +253,20 @@ def restore_cached_layers(
     """Copy the cached layers for ``key`` to ``target`` (atomically); None on a miss.
 
     The returned :class:`BuildResult` has the row logs, warnings and sources of the build that
-    made the cache file (read from its metadata); with ``with_frames`` also the layer frames, read
-    from the GeoParquet copy (a miss when it is absent or unreadable), else none: read them with
-    :func:`read_layers`. An unreadable cache file counts as a miss.
+    made the cache file (read from its metadata); with ``with_frames`` also the layer frames from
+    the GeoParquet copy, as a read-only mapping that reads each frame when first asked for
+    (:class:`gis.io.LazyFrames`; a miss when the copy is absent or a file's footer is damaged),
+    else none: read them with :func:`read_layers`. An unreadable cache file counts as a miss.
     """
-    from gis.io import atomic_path, read_frames
+    from gis.io import LazyFrames, atomic_path
 
     cached = cached_layers_path(key, cache_root)
     if not cached.is_file():
         return None
-    frames: dict[str, pd.DataFrame] = {}
+    frames: Mapping[str, pd.DataFrame] = {}
     if with_frames:
         try:
-            frames = read_frames(cached_frames_path(key, cache_root))
+            frames = LazyFrames(cached_frames_path(key, cache_root))  # read as the stages ask
         except Exception:  # a damaged cache is rebuilt, never trusted
             return None
         if not frames:
@@ -277,10 +278,7 @@ def restore_cached_layers(
         meta = dict(pyogrio.read_info(cached, layer=first).get("dataset_metadata") or {})
         logs = {}
         for entry in json.loads(meta["build_report"]):
-            log = RowLog(entry["layer"], rows_read=int(entry["rows_read"]))
-            log.dropped = dict(entry.get("dropped", {}))
-            log.repaired = dict(entry.get("repaired", {}))
-            log.notes = list(entry.get("notes", []))
+            log = RowLog.from_dict(entry)
             logs[log.name] = log
         result = BuildResult(
             logs=logs,
@@ -289,7 +287,7 @@ def restore_cached_layers(
         )
         if with_frames and set(frames) != set(logs):
             return None
-        result.layers = {name: frames[name] for name in logs} if with_frames else {}
+        result.layers = frames if with_frames else {}  # type: ignore[assignment]  # read-only mapping
     except Exception:  # a damaged cache file is rebuilt, never trusted
         return None
     with atomic_path(target) as tmp:

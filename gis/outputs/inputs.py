@@ -6,7 +6,7 @@ A missing file fails with a :class:`~gis.errors.GisError` that names the command
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -284,7 +284,7 @@ def stage_outputs(
     *,
     sites: gpd.GeoDataFrame,
     estimates: dict,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     sites_metadata: dict[str, str],
     layer_names: Iterable[str],
 ) -> StageOutputs:

@@ -49,9 +49,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LAYER_NAMES",
+    "measured_sites",
     "measures_engine",
     "print_sites",
     "ranked_csv_frame",
+    "ranked_sites",
     "score_command",
     "score_sites",
     "score_sites_with_log",
@@ -111,15 +113,19 @@ def with_energy(
     return sites
 
 
-def score_sites_with_log(
+def measured_sites(
     layers: dict[str, pd.DataFrame],
     scenario_or_config: Scenario | ScoringConfig,
     *,
     engine: Engine | None = None,
     markets: MarketTables | None = None,
-) -> tuple[gpd.GeoDataFrame, RowLog]:
-    """Like :func:`score_sites`, also returning the row log of the candidate-site assembly
-    (``markets``: hourly market tables shared with the estimate stage)."""
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, RowLog]:
+    """The part of scoring no weight changes: candidate sites with their energy columns, their
+    measures (``engine``, default in-process) and the row log of the assembly.
+
+    Weights, thresholds and stability enter only in :func:`ranked_sites`, so a planner's weight
+    change reuses this result (``gis run`` keeps it in the stage cache, :mod:`gis.memo`).
+    """
     config = _config(scenario_or_config)
     table = config.sites.stranded.curtailment_table
     sites, log = candidate_sites(layers, config, curtailment=read_curtailment_table(table) if table else None)
@@ -129,6 +135,15 @@ def score_sites_with_log(
     measures = (
         engine.measure(sites, layers, config) if engine is not None else measure_sites(sites, layers, config)
     )
+    return sites, measures, log
+
+
+def ranked_sites(
+    sites: gpd.GeoDataFrame, measures: pd.DataFrame, config: ScoringConfig, log: RowLog
+) -> gpd.GeoDataFrame:
+    """Sites and their measures (:func:`measured_sites`) scored, shared interconnects allocated,
+    flagged and ranked, best first (EPSG:4326, ``candidate_sites`` schema); counts the MW cuts in
+    ``log``."""
     scored = score_measures(measures, config)
     order = np.argsort(scored["rank"].to_numpy(), kind="stable")
     groups = interconnect_groups(gpd.GeoSeries(sites.geometry, crs=sites.crs), measures, config.grid)
@@ -153,8 +168,24 @@ def score_sites_with_log(
     p[order] = p_top_n(subs[order], weights, scored["excluded"].to_numpy()[order], config.stability)
     frame["p_top_n"] = p
     frame = frame.iloc[order].reset_index(drop=True)
-    result = validate(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), CANDIDATE_SITES)
-    return result, log
+    return validate(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), CANDIDATE_SITES)
+
+
+def score_sites_with_log(
+    layers: dict[str, pd.DataFrame],
+    scenario_or_config: Scenario | ScoringConfig,
+    *,
+    engine: Engine | None = None,
+    markets: MarketTables | None = None,
+    measured: tuple[gpd.GeoDataFrame, pd.DataFrame, RowLog] | None = None,
+) -> tuple[gpd.GeoDataFrame, RowLog]:
+    """Like :func:`score_sites`, also returning the row log of the candidate-site assembly
+    (``markets``: hourly market tables shared with the estimate stage; ``measured``: the result
+    of :func:`measured_sites` for these layers and scenario, reused instead of computed)."""
+    if measured is None:
+        measured = measured_sites(layers, scenario_or_config, engine=engine, markets=markets)
+    sites, measures, log = measured
+    return ranked_sites(sites, measures, _config(scenario_or_config), log), log
 
 
 def _group_leader(groups: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sklearn.cluster import DBSCAN
 
 from gis import METRIC_CRS, STORAGE_CRS
 from gis.config.scoring import FlareGasModel
@@ -47,6 +46,8 @@ def cluster_points(points: gpd.GeoSeries, *, eps_km: float, min_samples: int = 1
     """DBSCAN labels of points within ``eps_km`` (chained) in EPSG:5070 metres; -1 for noise."""
     if len(points) == 0:
         return np.zeros(0, dtype="int64")
+    from sklearn.cluster import DBSCAN  # sklearn's import takes ~0.5 s: only when clustering
+
     metric = points.to_crs(METRIC_CRS)
     xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
     labels = DBSCAN(eps=eps_km * 1000.0, min_samples=min_samples, algorithm="ball_tree").fit_predict(xy)
