@@ -24,6 +24,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -58,6 +59,53 @@ class BuiltLayers:
     cached: bool
     key: str | None = None
     """What the layers are: the layer cache's key, or the file's stamp (None: unknown)."""
+    writing: Background | None = None
+    """The GeoPackage (and layer cache) still being written on another thread, or None."""
+
+    def finish(self, *, check: bool = True) -> Path:
+        """Wait until ``path`` is written (raising the writer's error with ``check``); ``path``."""
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            writing.wait(check=check)
+        return self.path
+
+
+class Background:
+    """Work run on another thread and waited for later: GeoPackage and Parquet writing is GDAL and
+    Arrow code that releases the GIL, so it overlaps the next stage's Python on a second core.
+
+    The work's time is recorded as the timing row ``name`` (:func:`gis.timing.record`); its error,
+    if any, is raised by :meth:`wait`.
+    """
+
+    def __init__(self, name: str, work: Callable[[], None]) -> None:
+        import threading
+        import time
+
+        self.name = name
+        self.error: BaseException | None = None
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # handed to the waiting thread
+                self.error = exc
+            finally:
+                self.seconds = time.perf_counter() - self.start
+
+        self.thread = threading.Thread(target=run, name=f"gis-{name}", daemon=False)
+        self.thread.start()
+
+    def wait(self, *, check: bool = True) -> None:
+        """Join the thread; record its time; raise its error when ``check``."""
+        from gis.timing import record
+
+        self.thread.join()
+        record(self.name, self.start, self.seconds)
+        if check and self.error is not None:
+            raise self.error
 
 
 def print_build(result, console: Console) -> None:
@@ -91,17 +139,20 @@ def layers_stage(
     use_cache: bool = False,
     keep_frames: bool = False,
     spinner: bool = True,
+    background: bool = False,
 ) -> BuiltLayers:
     """Build the layers into ``out/layers.gpkg``; with ``use_cache``, reuse an unchanged build.
 
     The cache (:func:`gis.layers.build.layers_cache_key`) is keyed by the tool version, the
     builders' code, the catalog and every source file's path, size and mtime; an unwritable cache
     only warns. ``keep_frames``: also return the frames, from memory after a build or from the
-    cache's GeoParquet copy (never by reading the GeoPackage back).
+    cache's GeoParquet copy (never by reading the GeoPackage back). ``background``: a build writes
+    the GeoPackage and the cache on another thread while the caller goes on; the caller must call
+    :meth:`BuiltLayers.finish` before anything reads the file.
     """
     from gis.io import as_written
-    from gis.layers import build_layers, write_layers
-    from gis.layers.build import layers_cache_key, restore_cached_layers, store_cached_layers
+    from gis.layers import build_layers
+    from gis.layers.build import layers_cache_key, restore_cached_layers
     from gis.layers.plants import federal_summary
 
     target = out / "layers.gpkg"
@@ -126,16 +177,32 @@ def layers_stage(
     print_build(result, console)
     if "plants" in result.layers:
         console.print(federal_summary(result.layers["plants"]))
-    with stage("write_layers"):
-        target = write_layers(result, resolver, target)
-        result.layers = {name: as_written(frame) for name, frame in result.layers.items()}
-        if use_cache:
-            key = key or layers_cache_key(resolver)  # first run on a mirror: files are local now
-            problem = store_cached_layers(key, target, frames=result.layers) if key is not None else None
-            if problem:
-                console.print(f"[yellow]warning:[/] {problem}")
+    frames = {name: as_written(frame) for name, frame in result.layers.items()}
+    if use_cache:
+        key = key or layers_cache_key(resolver)  # first run on a mirror: files are local now
+
+    store = key if use_cache else None
+    built = BuiltLayers(target, frames if keep_frames else {}, cached=False, key=key)
+    if background:
+        built.writing = Background(
+            "layers/write_layers", lambda: _write(result, resolver, store, frames, console, target)
+        )
+    else:
+        with stage("write_layers"):
+            _write(result, resolver, store, frames, console, target)
+    return built
+
+
+def _write(result, resolver: Resolver, key: str | None, frames, console: Console, target: Path) -> None:
+    """Write the built layers to ``target`` and, under ``key`` (None: no cache), into the layer cache."""
+    from gis.layers import write_layers
+    from gis.layers.build import store_cached_layers
+
+    write_layers(result, resolver, target)
+    problem = store_cached_layers(key, target, frames=frames) if key is not None else None
+    if problem:
+        console.print(f"[yellow]warning:[/] {problem}")
     console.print(f"Wrote {target}")
-    return BuiltLayers(target, result.layers if keep_frames else {}, cached=False, key=key)
 
 
 def run_pipeline(
@@ -153,48 +220,49 @@ def run_pipeline(
     step: Callable[[str], Callable[[], None]] = lambda name: lambda: None,
     spinner: bool = True,
 ) -> list[Path]:
-    """Every stage in order, in memory; the files each writes into ``out`` (``gis run`` passes a
-    staging folder swapped in on success).
-
-    ``scenario`` is validated, ``scenario_path`` its file (None: the packaged default);
-    ``resolver`` says where the sources come from (None: read ``out/layers.gpkg``, ``--layers``);
-    ``use_cache`` reuses layers built from unchanged sources, ``reuse`` stage results keyed by
-    their inputs (:mod:`gis.memo`); ``grid_stage`` (:func:`gis.grid.grid_command`) also scores the
-    national grid cells; ``step`` is called with each stage's name as it starts and returns the
-    callback for its end (progress bars).
+    """Every stage in order, in memory; the files each writes into ``out`` (``gis run``: a staging
+    folder swapped in on success). ``scenario_path``: the validated ``scenario``'s file (None: the
+    packaged default); ``resolver``: where the sources come from (None: read ``out/layers.gpkg``,
+    ``--layers``); ``use_cache`` reuses layers built from unchanged sources, ``reuse`` stage
+    results keyed by their inputs (:mod:`gis.memo`); ``grid_stage`` (:func:`gis.grid.grid_command`)
+    also scores the national grid cells; ``step`` is called with each stage's name as it starts
+    and returns the callback for its end (progress bars).
     """
     built = _run_layers(resolver, out, console=console, use_cache=use_cache, step=step, spinner=spinner)
     layers, layers_key = built.layers, built.key  # from the cache: each frame read when first used
     memo = Reuse(layers_key, console) if reuse and layers_key is not None else None
     markets = MarketTables(layers, scenario.energy)  # hourly market tables, built once for both stages
-    with _step(step, "score sites", "score"):
-        sites, metadata, grid_files = score_stage(
-            layers,
-            scenario,
-            out=out,
-            console=console,
-            engine=engine,
-            scheduler=scheduler,
-            grid_stage=grid_stage,
-            markets=markets,
-            memo=memo,
-        )
-    with _step(step, "estimate", "estimate"):
-        estimates, path = estimate_and_write(
-            sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
-        )
-    with _step(step, "write outputs", "outputs"):
-        written = [out / "layers.gpkg", *grid_files, path]
-        written += outputs_stage(
-            sites,
-            estimates,
-            layers,
-            metadata,
-            out=out,
-            scenario_path=scenario_path,
-            console=console,
-            memo=memo,
-        )
+    try:
+        if grid_stage is not None:
+            built.finish()  # grid mode reads OUT/layers.gpkg
+        with _step(step, "score sites", "score"):
+            options: dict[str, Any] = {
+                "engine": engine,
+                "scheduler": scheduler,
+                "grid_stage": grid_stage,
+                "memo": memo,
+            }
+            sites, metadata, grid_files = score_stage(
+                layers, scenario, out=out, console=console, markets=markets, **options
+            )
+        with _step(step, "estimate", "estimate"):
+            estimates, path = estimate_and_write(
+                sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
+            )
+        with _step(step, "write outputs", "outputs"):
+            written = [built.finish(), *grid_files, path]  # the outputs read the layers' metadata
+            written += outputs_stage(
+                sites,
+                estimates,
+                layers,
+                metadata,
+                out=out,
+                scenario_path=scenario_path,
+                console=console,
+                memo=memo,
+            )
+    finally:
+        built.finish(check=False)  # an error elsewhere: the writer is done before OUT is cleaned
     return written
 
 
@@ -216,7 +284,13 @@ def _run_layers(
         return BuiltLayers(path, read_layers(path), cached=False, key="file:" + file_stamp(path))
     with _step(step, "build layers", "layers"):
         return layers_stage(
-            resolver, out, console=console, use_cache=use_cache, keep_frames=True, spinner=spinner
+            resolver,
+            out,
+            console=console,
+            use_cache=use_cache,
+            keep_frames=True,
+            spinner=spinner,
+            background=True,
         )
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["peak_rss_mb", "stage", "start", "timings", "write_timings"]
+__all__ = ["peak_rss_mb", "record", "stage", "start", "timings", "write_timings"]
 
 _state: dict = {"on": False, "t0": 0.0, "stack": [], "rows": []}
 
@@ -68,6 +68,19 @@ def stage(name: str) -> Iterator[None]:
                 "peak_rss_mb": peak_rss_mb(),
             }
         )
+
+
+def record(name: str, start: float, seconds: float) -> None:
+    """Add the row ``name`` for work timed outside the stage stack (another thread): it began at
+    ``start`` (:func:`time.perf_counter`) and took ``seconds``; no-op when off."""
+    if _state["on"]:
+        row = {
+            "stage": name,
+            "start_s": start - _state["t0"],
+            "seconds": seconds,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+        _state["rows"].append(row)
 
 
 def timings() -> dict:

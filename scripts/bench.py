@@ -249,7 +249,50 @@ def energy_and_fleet(
         network_ehs = _network_ehs(config, network)[0]
     result, r["fleet_solve_s"] = timed(fleet.fleet_economics, prof, ranking, config, network_ehs=network_ehs)
     _, r["monte_carlo_1000_s"] = timed(fleet.monte_carlo, result, config, draws=1000)
+    r |= monte_carlo_convergence(result, config)
     return r, profiles, surplus
+
+
+CONVERGENCE_DRAWS = (250, 500, 1_000, 2_000, 4_000)
+"""Draw counts tried for the Monte Carlo's convergence (:func:`monte_carlo_convergence`)."""
+CONVERGENCE_FIGURES = ("installed_gw", "btc_per_year")
+"""Figures whose P10 and P90 must agree within 1 % between two seeds."""
+
+
+def monte_carlo_convergence(result, config, *, tolerance: float = 0.01) -> dict:
+    """The smallest draw count from which P10 and P90 of fleet GW and BTC/yr agree within
+    ``tolerance`` (relative to the larger) between two seeds at every larger count tried, with the
+    largest difference at each count.
+
+    ``monte_carlo_draws_needed`` is that count (None when even the largest count tried misses);
+    ``monte_carlo_draws_default`` is the scenario's, which should equal it.
+    """
+    from gis.estimates import fleet
+
+    def bands(draws: int, seed: int) -> dict:
+        uncertainty = config.uncertainty.model_copy(update={"seed": seed})
+        cfg = config.model_copy(update={"uncertainty": uncertainty})
+        return fleet.monte_carlo(result, cfg, draws=draws)["bands"]
+
+    r: dict[str, object] = {
+        "monte_carlo_draws_default": config.uncertainty.draws,
+        "monte_carlo_draws_needed": None,
+    }
+    seed = config.uncertainty.seed
+    for draws in CONVERGENCE_DRAWS:
+        a, b = bands(draws, seed), bands(draws, seed + 1)
+        worst = 0.0
+        for figure in CONVERGENCE_FIGURES:
+            for p in ("p10", "p90"):
+                x, y = float(a[figure][p]), float(b[figure][p])
+                scale = max(abs(x), abs(y))
+                worst = max(worst, abs(x - y) / scale if scale > 0 else 0.0)
+        r[f"monte_carlo_seed_diff_{draws}"] = worst
+    for draws in reversed(CONVERGENCE_DRAWS):  # the smallest count from which every larger one agrees
+        if r[f"monte_carlo_seed_diff_{draws}"] > tolerance:
+            break
+        r["monte_carlo_draws_needed"] = draws
+    return r
 
 
 # ---------------------------------------------------------------- (b) naive baseline
