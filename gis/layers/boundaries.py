@@ -478,7 +478,9 @@ def assign_state(points: gpd.GeoDataFrame | gpd.GeoSeries, states: gpd.GeoDataFr
     if len(geoms) == 0 or len(states) == 0:
         return result
     order = states.sort_values("state_fips") if "state_fips" in states.columns else states
-    point_idx, state_idx = order.sindex.query(geoms.values, predicate="intersects")
+    # the tree on the points, queried with the few state outlines, each prepared once (a tree on the
+    # states would test every point against an unprepared outline: ~10x slower); the same pairs
+    state_idx, point_idx = shapely.STRtree(geoms.values).query(order.geometry.values, predicate="intersects")
     if len(point_idx) == 0:
         return result
     pairs = pd.DataFrame({"point": point_idx, "state": state_idx}).sort_values(["point", "state"])

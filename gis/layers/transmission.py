@@ -200,8 +200,10 @@ def keep_in_us(
             fix="build the boundaries layers first (gis build builds them in order)",
         )
     area = states.to_crs(METRIC_CRS).geometry.buffer(tolerance_km * 1000.0).values
-    tree = shapely.STRtree(area)
-    hits, _ = tree.query(frame.geometry.to_crs(METRIC_CRS).values, predicate="intersects")
+    # the tree on the features, queried with the few large state areas: each area is prepared once
+    # (a tree on the areas would test every feature against an unprepared state outline: 26x slower)
+    tree = shapely.STRtree(frame.geometry.to_crs(METRIC_CRS).values)
+    _, hits = tree.query(area, predicate="intersects")
     inside = np.zeros(len(frame), dtype=bool)
     inside[np.unique(hits)] = True
     reason = f"outside the US (more than {tolerance_km:g} km from every state: Canada, Mexico, sea)"
