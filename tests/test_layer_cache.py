@@ -137,3 +137,52 @@ def test_unwritable_cache_degrades_to_no_cache_with_a_warning(setup, monkeypatch
     assert len(calls) == 2  # built twice, no crash
     assert any("not writable" in p for p in printed)
     assert read_layers(out / "layers.gpkg")["states"] is not None
+
+
+def test_a_background_write_finishes_before_the_file_is_used(setup) -> None:
+    data, out, _ = setup
+    resolver = Resolver(DataOrigin(data_dir=data), progress=False)
+    built = pipeline.layers_stage(
+        resolver, out, console=QUIET, use_cache=True, keep_frames=True, background=True
+    )
+    assert built.writing is not None and not built.cached
+    path = built.finish()
+    assert built.writing is None and path.is_file()
+    _same_frames(built.layers, read_layers(path))
+    key = layers_cache_key(resolver)
+    assert cached_layers_path(key).is_file() and cached_frames_path(key).is_dir()
+    assert built.finish() == path  # idempotent
+
+
+def test_a_failing_background_write_raises_when_waited_for(setup, monkeypatch) -> None:
+    data, out, _ = setup
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "_write", broken)
+
+    def layers() -> pipeline.BuiltLayers:
+        resolver = Resolver(DataOrigin(data_dir=data), progress=False)
+        return pipeline.layers_stage(resolver, out, console=QUIET, use_cache=True, background=True)
+
+    layers().finish(check=False)  # the clean-up path after another error: waits, does not raise
+    with pytest.raises(OSError, match="No space"):
+        layers().finish()
+
+
+def test_cached_frames_are_read_when_first_used(setup) -> None:
+    from gis.io import LazyFrames
+
+    data, out, _ = setup
+    cold = _build(data, out, use_cache=True)
+    key = layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False))
+    lazy = LazyFrames(cached_frames_path(key))
+    assert set(lazy) == set(cold.layers) and lazy._frames == {}
+    states = lazy["states"]
+    assert set(lazy._frames) == {"states"} and lazy["states"] is states
+    _same_frames({"states": states}, {"states": cold.layers["states"]})
+    part = next(cached_frames_path(key).glob("counties.*.parquet"))
+    part.write_bytes(part.read_bytes()[:-20])  # a truncated file fails on opening, not later
+    with pytest.raises((OSError, ValueError)):
+        LazyFrames(cached_frames_path(key))
