@@ -222,8 +222,8 @@ def _similarity(s_norm: np.ndarray, p_norm: np.ndarray, s_idx: np.ndarray, p_idx
 
     vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), lowercase=False)
     vectoriser.fit(vocabulary)
-    s_vec = vectoriser.transform(s_norm)
-    p_vec = vectoriser.transform(p_norm)
+    vectors = vectoriser.transform(vocabulary)  # one pass over both lists (rows are independent)
+    s_vec, p_vec = vectors[: len(s_norm)], vectors[len(s_norm) :]
     return np.asarray(s_vec[s_idx].multiply(p_vec[p_idx]).sum(axis=1)).ravel()
 
 
