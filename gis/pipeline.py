@@ -357,7 +357,11 @@ def _measured(
         return compute()
     table = scenario.scoring.sites.stranded.curtailment_table
     key = digest(
-        "measured_sites", memo.layers_key, _weight_free(scenario), scenario.energy, Path(table or "")
+        "measured_sites",
+        memo.layers_key,
+        _weight_free(scenario),
+        scenario.energy,
+        Path(table) if table else "no curtailment table",
     )
     entry = memo.load("measured_sites", key)
     if entry is not None:
