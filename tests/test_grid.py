@@ -344,6 +344,8 @@ def test_csv_floats_are_written_as_python_writes_them():
         expected = (values if digits is None else np.round(values, digits)).astype(str)
         expected[np.isnan(values)] = ""
         assert float_words(values, digits).to_pylist() == expected.tolist(), digits
+        repeated = np.tile(values[:25], 10)  # few distinct values: each formatted once
+        assert float_words(repeated, digits).to_pylist() == np.tile(expected[:25], 10).tolist(), digits
 
 
 def test_point_wkb_is_what_shapely_writes():

@@ -194,7 +194,12 @@ class _CellStore:
         arrays, names = [], []
         for col, dtype in self.dtypes.items():
             values = frame[col]
-            if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            if isinstance(dtype, pd.StringDtype | pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype):
+                # Arrow-backed text: its own buffers, not one Python string per cell
+                array = pa.array(values.array).cast(pa.string())
+                if col not in _UNIQUE_TEXT:
+                    array = array.dictionary_encode()
+            elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
                 array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
                 if col not in _UNIQUE_TEXT:
                     array = array.dictionary_encode()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -82,6 +83,18 @@ def float_words(values: np.ndarray, digits: int | None = None) -> pa.Array:
     v = np.asarray(values, dtype="float64")
     if digits is not None:
         v = np.round(v, digits)
+    codes, distinct = pd.factorize(v.view("int64"))  # by bits: -0.0 and 0.0 stay apart
+    if len(distinct) * _REPEATS < len(v):  # a few values repeated: each written once
+        return _rounded_words(distinct.view("float64"), digits).take(pa.array(codes))
+    return _rounded_words(v, digits)
+
+
+_REPEATS = 4
+"""Floats are written once per distinct value when they repeat this many times on average."""
+
+
+def _rounded_words(v: np.ndarray, digits: int | None) -> pa.Array:
+    """:func:`float_words` of values already rounded to ``digits`` decimals."""
     n = len(v)
     a = np.abs(v)
     with np.errstate(invalid="ignore"):
