@@ -568,12 +568,14 @@ _CSV_DIGITS_PREFIXED = {"s_": 6}
 def _write_ranked(
     ranked: _Ranked, rows: int, gpkg: Path, csv_file: BinaryIO, metadata: dict[str, str], summary: _Summary
 ) -> None:
-    """Append the ranked cells, ``rows`` at a time, to the GeoPackage layer and the CSV.
+    """Write the ranked cells, ``rows`` at a time, to the GeoPackage layer and the CSV.
 
     Each slice goes from the Arrow store to both files without a pandas frame: the GeoPackage gets
     the table ``pyogrio.write_dataframe`` would build from the slice's ``grid_cells`` frame (text
-    decoded to the types pandas gives, points as WKB), through ``pyogrio.write_arrow``; the CSV
-    gets :func:`gis.grid.files.csv_bytes` (what ``to_csv`` writes for the rounded frame).
+    decoded to the types pandas gives, points as WKB), the CSV gets
+    :func:`gis.grid.files.csv_bytes` (what ``to_csv`` writes for the rounded frame). The slices
+    reach GDAL as one stream of record batches (:func:`pyogrio.write_arrow` called once): one
+    layer creation and one spatial index built at the end, not an append per slice.
     """
     import pyogrio
 
@@ -581,38 +583,36 @@ def _write_ranked(
     names = [c for c in store.columns if c != "geometry"]
     digits = {c: d for c in names for p, d in _CSV_DIGITS_PREFIXED.items() if c.startswith(p)}
     digits |= {c: d for c, d in GRID_CSV_FLOAT_DIGITS.items() if c in names or c in ("lat", "lon")}
+    schema = pa.schema(
+        [pa.field(c, pa.binary() if c == "geometry" else store.write_types[c]) for c in store.columns]
+    )
     csv_file.write(csv_header([*names, "lat", "lon"]))
-    first = True
-    for part, lon, lat in ranked.arrow_chunks(rows):
-        arrays, fields = [], []
-        for col in store.columns:
-            if col == "geometry":
-                arrays.append(point_wkb(lon, lat))
-                fields.append(pa.field("geometry", pa.binary()))
-                continue
-            column = part.column(col)
-            if column.type != store.write_types[col]:
-                column = column.cast(store.write_types[col])
-            arrays.append(column)
-            fields.append(pa.field(col, store.write_types[col]))
-        pyogrio.write_arrow(
-            pa.Table.from_arrays(arrays, schema=pa.schema(fields)),
-            gpkg,
-            layer="grid_cells",
-            driver="GPKG",
-            geometry_name="geometry",
-            geometry_type="Point",
-            crs=STORAGE_CRS,
-            append=not first,
-            **(_first_write(metadata) if first else {}),
-        )
-        del arrays
-        columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
-        csv_file.write(csv_bytes(columns, digits))
-        summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
-        first = False
-        del part, columns
-        _release_memory()
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for part, lon, lat in ranked.arrow_chunks(rows):
+            columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
+            csv_file.write(csv_bytes(columns, digits))
+            summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
+            del columns
+            arrays = [
+                point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
+                for c in store.columns
+            ]
+            del part
+            yield from pa.Table.from_arrays(arrays, schema=schema).to_batches()
+            del arrays
+            _release_memory()
+
+    pyogrio.write_arrow(
+        pa.RecordBatchReader.from_batches(schema, batches()),
+        gpkg,
+        layer="grid_cells",
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type="Point",
+        crs=STORAGE_CRS,
+        **_first_write(metadata),
+    )
 
 
 def grid_command(
