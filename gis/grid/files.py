@@ -214,6 +214,18 @@ def _words(column: pa.Array, digits: int | None) -> pa.Array | pa.Scalar:
     raise TypeError(f"no CSV form for a {column.type} column")
 
 
+def _merged_constants(fields: list[pa.Array | pa.Scalar]) -> list[pa.Array | pa.Scalar]:
+    """``fields`` with each run of constant fields (scalars) joined by commas into one: the same
+    rows once joined by commas, from fewer columns."""
+    merged: list[pa.Array | pa.Scalar] = []
+    for field in fields:
+        if isinstance(field, pa.Scalar) and merged and isinstance(merged[-1], pa.Scalar):
+            merged[-1] = pa.scalar(merged[-1].as_py() + "," + field.as_py(), type=pa.string())
+        else:
+            merged.append(field)
+    return merged
+
+
 def csv_header(names: list[str]) -> bytes:
     """The CSV header line (names made safe and quoted as the values are)."""
     return (",".join(text_field(str(c)) for c in names) + "\n").encode("utf-8")
@@ -243,7 +255,8 @@ def csv_bytes(columns: dict[str, pa.Array], digits: dict[str, int]) -> pa.Buffer
         _words(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column, digits.get(name))
         for name, column in columns.items()
     ]
-    if all(isinstance(f, pa.Scalar) for f in fields):  # every column constant: broadcast one
+    fields = _merged_constants(fields)
+    if len(fields) == 1 and isinstance(fields[0], pa.Scalar):  # every column constant: broadcast
         fields[0] = pa.array([fields[0].as_py()] * n, type=pa.string())
     rows = pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]
     lines = pc.binary_join_element_wise(rows, "\n", "")
