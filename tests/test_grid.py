@@ -306,27 +306,60 @@ def test_streamed_grid_files_with_no_candidate_cell(tmp_path: Path):
 
 
 def test_streamed_csv_text_is_what_pandas_writes():
-    from gis.grid.api import _csv_lines
+    import pyarrow as pa
+
+    from gis.grid.files import csv_bytes, csv_header
 
     frame = pd.DataFrame(
         {
             "text": pd.Series(["a,b", 'say "hi"', None, "", "x"], dtype=object),
             "float": [1e-5, np.nan, -0.0, 1e20, 0.1],
             "zero": [0.0, -0.0, 0.0, np.nan, 2.5],
+            "rounded": [1.23456, -0.00004, 1e-4, 123456.7891, -2.0004],
             "maybe": pd.array([1, None, 3, 4, 5], dtype="Int64"),
             "flag": [True, False, True, True, False],
             "count": np.arange(5),
             "str": pd.Series(["u", None, "v", "w,", "z"], dtype="str"),
-            "mixed": pd.Series([1.5, "t", None, 2, 'q"r'], dtype=object),
+            "same": pd.Series(["k"] * 5, dtype=object),
+            "none": [np.nan] * 5,
         }
     )
-    for rows in (frame, frame.iloc[:0]):
-        assert _csv_lines(rows, header=True) == rows.to_csv(index=False, lineterminator="\n")
-    assert _csv_lines(frame, header=False) == frame.to_csv(index=False, lineterminator="\n", header=False)
+    digits = {"zero": 1, "rounded": 3}
+    columns = {c: pa.array(frame[c].array if c in ("maybe", "str") else frame[c].to_numpy()) for c in frame}
+    columns["same"] = columns["same"].dictionary_encode()
+    columns["str"] = columns["str"].dictionary_encode()
+    expected = frame.round(digits).to_csv(index=False, lineterminator="\n")
+    assert csv_header(list(frame.columns)) + bytes(csv_bytes(columns, digits)) == expected.encode()
+    empty = {c: v.slice(0, 0) for c, v in columns.items()}
+    assert bytes(csv_bytes(empty, digits)) == b""
+
+
+def test_csv_floats_are_written_as_python_writes_them():
+    from gis.grid.files import float_words
+
+    edges = [0.0, -0.0, 1.0, 2.5, -0.5, 0.1, 1e-4, 9.9995e-5, 5e-5, -5e-5, 1e-5, 1e15, 1e16, 2.0**51]
+    odd = [1e300, np.inf, -np.inf, np.nan, 5e-324, 123.456789, -98765.4321, 0.125, 1 / 3, 2 / 3, 1e-7]
+    values = np.concatenate([edges, odd, np.random.default_rng(5).normal(0, 1e3, 2_000)])
+    for digits in (None, 0, 1, 2, 3, 4, 6):
+        expected = (values if digits is None else np.round(values, digits)).astype(str)
+        expected[np.isnan(values)] = ""
+        assert float_words(values, digits).to_pylist() == expected.tolist(), digits
+        repeated = np.tile(values[:25], 10)  # few distinct values: each formatted once
+        assert float_words(repeated, digits).to_pylist() == np.tile(expected[:25], 10).tolist(), digits
+
+
+def test_point_wkb_is_what_shapely_writes():
+    import shapely
+
+    from gis.grid.files import point_wkb
+
+    x, y = np.array([-119.5, 0.0, 179.999999, -0.0]), np.array([46.25, -90.0, 1e-9, 12.0])
+    assert point_wkb(x, y).to_pylist() == list(shapely.to_wkb(shapely.points(x, y)))
+    assert point_wkb(x[:0], y[:0]).to_pylist() == []
 
 
 def test_streamed_csv_makes_the_same_text_safe_as_csv_text():
-    from gis.grid.api import _csv_text_needed
+    from gis.grid.files import text_field
     from gis.textsafe import csv_text
 
     values = np.array(
@@ -348,5 +381,8 @@ def test_streamed_csv_makes_the_same_text_safe_as_csv_text():
         ],
         dtype=object,
     )
-    changed = {i for i, v in enumerate(values) if csv_text(v) != v}
-    assert set(_csv_text_needed(values).tolist()) == changed
+    for value in values:
+        safe = csv_text(value)
+        quoted = '"' + safe.replace('"', '""') + '"' if any(c in safe for c in ',"\r\n') else safe
+        assert text_field(value) == quoted, value
+    assert text_field(None) == ""

@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +37,7 @@ from gis.config.scoring import ScoringConfig
 from gis.engine import Engine, LocalEngine, metric_layers
 from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
+from gis.grid.files import csv_bytes, csv_header, point_wkb
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
 from gis.io import GPKG_VERSION, atomic_path
@@ -46,7 +47,6 @@ from gis.schema import validate
 from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
 from gis.scoring.stability import p_top_n
-from gis.textsafe import csv_text
 from gis.timing import stage
 
 if TYPE_CHECKING:
@@ -178,16 +178,28 @@ class _CellStore:
         self.parts: list[pa.Table] = []
         self.dtypes: dict[str, object] = {}
         self.columns: list[str] = []
+        self.write_types: dict[str, pa.DataType] = {}  # as pa.Table.from_pandas gives the frame
 
     def add(self, frame: gpd.GeoDataFrame) -> None:
         """Append one scored chunk (``grid_cells`` columns, EPSG:4326 points)."""
         if not self.columns:
             self.columns = list(frame.columns)
             self.dtypes = {c: frame[c].dtype for c in frame.columns if c != "geometry"}
+            schema = pa.Schema.from_pandas(
+                pd.DataFrame(frame.drop(columns="geometry").iloc[:0]), preserve_index=False
+            )
+            self.write_types = {  # an all-missing column is written as text (as pyogrio does)
+                f.name: pa.string() if pa.types.is_null(f.type) else f.type for f in schema
+            }
         arrays, names = [], []
         for col, dtype in self.dtypes.items():
             values = frame[col]
-            if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            if isinstance(dtype, pd.StringDtype | pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype):
+                # Arrow-backed text: its own buffers, not one Python string per cell
+                array = pa.array(values.array).cast(pa.string())
+                if col not in _UNIQUE_TEXT:
+                    array = array.dictionary_encode()
+            elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
                 array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
                 if col not in _UNIQUE_TEXT:
                     array = array.dictionary_encode()
@@ -258,6 +270,24 @@ class _Ranked:
 
     def __len__(self) -> int:
         return len(self.order)
+
+    def arrow_chunks(self, rows: int) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray]]:
+        """The cells best first, ``rows`` at a time: the stored columns of each slice (rank,
+        p_top_n and score filled in, text still dictionary-encoded) and its EPSG:4326 lon, lat."""
+        rows = max(1, int(rows))
+        replaced = {"rank": None, "p_top_n": self.p, "score": self.score}
+        for start in range(0, len(self.order), rows):
+            pick = self.order[start : start + rows]
+            part = self.table.take(pa.array(pick, type=pa.int64())).combine_chunks()
+            for col, values in replaced.items():
+                if values is None:
+                    array = pa.array(np.arange(start + 1, start + len(pick) + 1, dtype="int64"))
+                else:
+                    array = pa.array(values[pick])
+                part = part.set_column(part.schema.get_field_index(col), col, array)
+            lon = part.column(_LON).to_numpy()
+            lat = part.column(_LAT).to_numpy()
+            yield part.drop_columns([_LON, _LAT]), lon, lat
 
     def chunks(self, rows: int) -> Iterator[gpd.GeoDataFrame]:
         """The cells best first, ``rows`` at a time (the ``grid_cells`` frame of each slice)."""
@@ -432,15 +462,6 @@ def score_grid(
     return score_grid_with_log(layers, scenario_or_config, engine=engine, workdir=workdir)[0]
 
 
-def ranked_grid_csv_frame(cells: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The CSV form: same rows and columns without geometry, plus lat/lon, floats rounded."""
-    frame = pd.DataFrame(cells.drop(columns="geometry"))
-    frame["lat"] = cells.geometry.y.to_numpy()
-    frame["lon"] = cells.geometry.x.to_numpy()
-    digits = {c: 6 for c in frame.columns if c.startswith("s_")} | GRID_CSV_FLOAT_DIGITS
-    return frame.round({c: d for c, d in digits.items() if c in frame.columns})
-
-
 class _Summary:
     """Per-category cells, excluded cells, mean and best score, added up chunk by chunk."""
 
@@ -462,6 +483,18 @@ class _Summary:
             seen[2] += float(row["total"])
             seen[3] = max(seen[3], float(row["best"]))
 
+    def add_arrow(self, category: pa.Array, score: pa.Array, excluded: pa.Array) -> None:
+        """:meth:`add` for a slice held as Arrow columns (category text, score, excluded flag)."""
+        self.add(
+            pd.DataFrame(
+                {
+                    "category": category.cast(pa.string()).to_numpy(zero_copy_only=False),
+                    "score": score.to_numpy(),
+                    "excluded": excluded.to_numpy(zero_copy_only=False),
+                }
+            )
+        )
+
     def table(self, seconds: float) -> Table:
         table = Table(title=f"Grid cells ({seconds:.1f} s)")
         for col in ("category", "cells", "excluded", "mean score", "best score"):
@@ -470,92 +503,6 @@ class _Summary:
             cells, excluded, total, best = self.rows[category]
             table.add_row(category, f"{cells:,}", f"{excluded:,}", f"{total / cells:.3f}", f"{best:.3f}")
         return table
-
-
-_CSV_TEXT_TOUCHES = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]|^[=+\-@]"
-"""Text that :func:`gis.textsafe.csv_text` changes: a line break or control character anywhere, or
-a formula's first character (tab and carriage return are control characters)."""
-
-
-def _csv_text_needed(values: np.ndarray) -> np.ndarray:
-    """Positions of the text values :func:`gis.textsafe.csv_text` would change (others kept as they are)."""
-    try:
-        text = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: ask for each text value
-        return np.flatnonzero([isinstance(v, str) for v in values])
-    hits = pc.fill_null(pc.match_substring_regex(text, _CSV_TEXT_TOUCHES), False)
-    return np.flatnonzero(hits.to_numpy(zero_copy_only=False))
-
-
-def _csv_chunk(cells: gpd.GeoDataFrame) -> pd.DataFrame:
-    """:func:`ranked_grid_csv_frame` with its text made safe as :func:`gis.textsafe.csv_frame` does,
-    each distinct text value converted once (a million cells repeat a few hundred values)."""
-    frame = ranked_grid_csv_frame(cells)
-    for col in frame.columns:
-        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col].dtype):
-            codes, uniques = pd.factorize(frame[col].to_numpy(dtype=object), use_na_sentinel=True)
-            safe = np.array([*uniques, None], dtype=object)
-            for i in _csv_text_needed(safe[:-1]):
-                safe[i] = csv_text(safe[i])
-            values = safe[codes]  # the sentinel -1 picks the trailing None (missing stays missing)
-            if (codes < 0).any():
-                values[codes < 0] = frame[col].to_numpy(dtype=object)[codes < 0]
-            frame[col] = pd.Series(values, index=frame.index, dtype=object)
-    frame.columns = [csv_text(str(c)) for c in frame.columns]
-    return frame
-
-
-def _csv_field(value: object) -> str:
-    """One CSV field as ``csv.writer`` writes it (QUOTE_MINIMAL, quotes doubled); missing -> ""."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    text = str(value)
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _csv_lines(frame: pd.DataFrame, *, header: bool) -> str:
-    """``frame.to_csv(index=False, lineterminator="\\n")``, byte for byte, built column-wise.
-
-    Numbers are turned to text as pandas does (``astype(str)`` of the array, missing as ""), text
-    is quoted once per distinct value, and the fields are joined in Arrow rather than row by row
-    through the ``csv`` module (a million rows of sixty fields).
-    """
-    fields = []
-    for col in frame.columns:
-        series = frame[col]
-        dtype = series.dtype
-        if isinstance(dtype, np.dtype) and dtype.kind == "f":
-            # each distinct bit pattern formatted once (by bits: -0.0 and 0.0 stay apart)
-            values = series.to_numpy(dtype="float64")
-            codes, uniques = pd.factorize(values.view("int64"))
-            distinct = uniques.view("float64")
-            words = distinct.astype(str)
-            words[np.isnan(distinct)] = ""
-            text = pa.array(words, type=pa.string()).take(pa.array(codes))
-        elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
-            text = series.to_numpy().astype(str)
-        else:
-            values = series.to_numpy(dtype=object)
-            try:  # text (or missing) throughout: checked for quoting in Arrow
-                text = pa.array(values, type=pa.string(), from_pandas=True)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # other objects: as csv.writer, one by one
-                text = np.array([_csv_field(v) for v in values], dtype=object)
-            else:
-                odd = pc.match_substring_regex(text, '[,"\r\n]')
-                odd = pc.fill_null(odd, True).to_numpy(zero_copy_only=False)
-                if odd.any():  # missing values and text to quote, value by value
-                    plain = text.to_numpy(zero_copy_only=False)
-                    plain[odd] = [_csv_field(v) for v in values[odd]]
-                    text = plain
-        fields.append(text if isinstance(text, pa.Array) else pa.array(text, type=pa.string()))
-    head = ",".join(_csv_field(str(c)) for c in frame.columns) + "\n" if header else ""
-    if not len(frame):
-        return head
-    rows = pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]
-    lines = pa.ListArray.from_arrays(pa.array([0, len(rows)], type=pa.int32()), rows)
-    return head + pc.binary_join(lines, "\n")[0].as_py() + "\n"
 
 
 def write_grid(
@@ -587,10 +534,6 @@ def write_grid(
     timings = {"cells_s": 0.0, "measure_s": 0.0, "score_s": 0.0, "stability_s": 0.0, "write_s": 0.0}
     engine = engine or LocalEngine(chunk_rows=min(config.national_grid.chunk_rows, STREAM_ROWS))
     ranked = _ranked_cells(layers, config, engine=engine, workdir=None, log=log, timings=timings)
-    if ranked is None:
-        chunks = iter([_empty_chunk({**layers, **metric_layers(layers)}, config, engine, log)])
-    else:
-        chunks = ranked.chunks(rows)
     metadata = _grid_metadata(scenario, log)
     summary = _Summary()
     gpkg, csv = out / "grid_cells.gpkg", out / "grid_cells_ranked.csv"
@@ -599,23 +542,77 @@ def write_grid(
         stage("grid_write"),
         atomic_path(gpkg) as gpkg_tmp,
         atomic_path(csv) as csv_tmp,
-        open(csv_tmp, "w", encoding="utf-8", newline="") as csv_file,
+        open(csv_tmp, "wb") as csv_file,
     ):
-        first = True
-        for cells in chunks:
-            kwargs = (
-                {"dataset_options": {"VERSION": GPKG_VERSION}, "layer_metadata": metadata} if first else {}
+        if ranked is None:
+            empty = _empty_chunk({**layers, **metric_layers(layers)}, config, engine, log)
+            pyogrio.write_dataframe(
+                empty, gpkg_tmp, layer="grid_cells", driver="GPKG", use_arrow=True, **_first_write(metadata)
             )
-            pyogrio.write_dataframe(  # through Arrow: a chunk at a time, not a feature at a time
-                cells, gpkg_tmp, layer="grid_cells", driver="GPKG", append=not first, use_arrow=True, **kwargs
-            )
-            csv_file.write(_csv_lines(_csv_chunk(cells), header=first))
-            summary.add(cells)
-            first = False
-            del cells
-            _release_memory()
+            csv_file.write(csv_header([*empty.columns.drop("geometry"), "lat", "lon"]))
+        else:
+            _write_ranked(ranked, rows, gpkg_tmp, csv_file, metadata, summary)
     timings["write_s"] = time.perf_counter() - t0
     return {"grid_gpkg": gpkg, "grid_csv": csv}, log, timings, summary
+
+
+def _first_write(metadata: dict[str, str]) -> dict[str, object]:
+    """Options of the GeoPackage's first write: its version and the layer's metadata."""
+    return {"dataset_options": {"VERSION": GPKG_VERSION}, "layer_metadata": metadata}
+
+
+_CSV_DIGITS_PREFIXED = {"s_": 6}
+"""Decimals of the sub-score columns (``s_<criterion>``) in grid_cells_ranked.csv."""
+
+
+def _write_ranked(
+    ranked: _Ranked, rows: int, gpkg: Path, csv_file: BinaryIO, metadata: dict[str, str], summary: _Summary
+) -> None:
+    """Write the ranked cells, ``rows`` at a time, to the GeoPackage layer and the CSV.
+
+    Each slice goes from the Arrow store to both files without a pandas frame: the GeoPackage gets
+    the table ``pyogrio.write_dataframe`` would build from the slice's ``grid_cells`` frame (text
+    decoded to the types pandas gives, points as WKB), the CSV gets
+    :func:`gis.grid.files.csv_bytes` (what ``to_csv`` writes for the rounded frame). The slices
+    reach GDAL as one stream of record batches (:func:`pyogrio.write_arrow` called once): one
+    layer creation and one spatial index built at the end, not an append per slice.
+    """
+    import pyogrio
+
+    store = ranked.store
+    names = [c for c in store.columns if c != "geometry"]
+    digits = {c: d for c in names for p, d in _CSV_DIGITS_PREFIXED.items() if c.startswith(p)}
+    digits |= {c: d for c, d in GRID_CSV_FLOAT_DIGITS.items() if c in names or c in ("lat", "lon")}
+    schema = pa.schema(
+        [pa.field(c, pa.binary() if c == "geometry" else store.write_types[c]) for c in store.columns]
+    )
+    csv_file.write(csv_header([*names, "lat", "lon"]))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for part, lon, lat in ranked.arrow_chunks(rows):
+            columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
+            csv_file.write(csv_bytes(columns, digits))
+            summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
+            del columns
+            arrays = [
+                point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
+                for c in store.columns
+            ]
+            del part
+            yield from pa.Table.from_arrays(arrays, schema=schema).to_batches()
+            del arrays
+            _release_memory()
+
+    pyogrio.write_arrow(
+        pa.RecordBatchReader.from_batches(schema, batches()),
+        gpkg,
+        layer="grid_cells",
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type="Point",
+        crs=STORAGE_CRS,
+        **_first_write(metadata),
+    )
 
 
 def grid_command(
