@@ -110,6 +110,7 @@ def _rounded_words(v: np.ndarray, digits: int | None) -> pa.Array:
         words = np.full(n, "", dtype=object)
         words[slow] = v[slow].astype(str)
         return pa.array(words, type=pa.string())
+    assert digits is not None  # no fast value without digits
     k = np.where(fast, np.rint(a * float(10**digits)), 0.0).astype("int64")
     words = _decimal_words(k, np.signbit(v), digits)
     if slow.any():
