@@ -401,6 +401,16 @@ def _pair_tables(
     return out
 
 
+def _read_table(base: np.ndarray, step: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """``base[i] + f x step[i]``: rows ``i`` of a table and of its step to the next row, read at
+    the fraction ``f`` (broadcast against the rows read). Takes the rows into one new array and
+    works in it (no temporaries)."""
+    out = np.take(step, i, axis=0)
+    np.multiply(out, f, out=out)
+    np.add(out, np.take(base, i, axis=0), out=out)
+    return out
+
+
 def _lerp_index(grid: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index i and weight f so that value(x) = T[i] (1 - f) + T[i + 1] f on the uniform ``grid``
     (clamped at both ends)."""
@@ -687,25 +697,29 @@ class _Model:
         th_per_mw = 1e6 / (inp.pue * inp.efficiency_j_th)
         return inp.capex_scale * (m.asic_usd_per_th * th_per_mw + m.site_capex_usd_per_mw)
 
-    def _used(self, inp: _Inputs, Rp: np.ndarray) -> np.ndarray:
-        """(D, Q, Y) whether each class uses its wasted energy: cost below the revenue ``Rp``
-        (USD/MWh in units of the draw's price scale) and at or below the draw's price cap."""
-        cost = self.s.class_cost[None, :, None]
+    def _used(self, inp: _Inputs, Rp: np.ndarray, cv: _Classes) -> np.ndarray:
+        """(D, classes of ``cv``, Y) whether each class uses its wasted energy: cost below the
+        revenue ``Rp`` (USD/MWh in units of the draw's price scale) and at or below the draw's
+        price cap."""
+        cost = cv.cost[None, :, None]
         used = cost < Rp[:, None, :]
         if inp.price_cap is not None:
             used &= cost <= (inp.price_cap / inp.price_scale)[:, None, None]
         return used
 
-    def values(self, inp: _Inputs, R: np.ndarray, cv: _Classes | None = None) -> dict:
+    def values(self, inp: _Inputs, R: np.ndarray, cv: _Classes | None = None, *, slabs: bool = True) -> dict:
         """NPV per unit wasted MW of a fleet filled to each level (D, classes of ``cv``, levels +
         1), mode A (wasted only) and B (also buys, buying classes only), their running best, the
-        NPV of a MW buying every cheap hour per node, and the hourly sums the energy needs."""
+        NPV of a MW buying every cheap hour per node, and the hourly sums the energy needs.
+
+        ``slabs`` False leaves mode B out (``cumB`` and the buying classes' slab tables): right
+        when no site being chosen both may buy and has wasted MW (a buying site without wasted
+        energy only buys its whole size, :meth:`_choose_buying`, and fills no slab)."""
         cv = self.all_classes if cv is None else cv
         Rp = R / inp.price_scale[:, None]  # revenue in units of the draw's price scale
         T = inp.threshold(Rp)  # buy only below this (the revenue, or a lower price cap)
         disc = self.sched.discount[None, :] * inp.price_scale[:, None]  # (D, Y)
-        used_all = self._used(inp, Rp)  # (D, Q, Y)
-        used = used_all if cv.full else used_all[:, cv.ids]
+        used = self._used(inp, Rp, cv)  # (D, Qv, Y)
         margin_w = np.where(used, Rp[:, None, :] - cv.cost[None, :, None], 0.0)
         a = np.einsum("dqy,dy->dq", margin_w, disc)
         k_mw = self.capex_per_mw(inp)
@@ -719,7 +733,7 @@ class _Model:
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
         argA, pmaxA = _prefix_max(cumA)
         out = {
-            "used": used_all,
+            "used": used,
             "cumA": cumA,
             "argA": argA,
             "pmaxA": pmaxA,
@@ -728,7 +742,7 @@ class _Model:
             "g_ext": g_ext,
             "k_mw": k_mw,
         }
-        if len(self.bc):
+        if len(self.bc) and slabs:
             out.update(self._values_buying(inp, cv, out, Rp, T, disc, Gn, i, f))
         return out
 
@@ -740,12 +754,19 @@ class _Model:
         f4 = f[:, :, None, None].astype(np.float32)
 
         def at(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-            return table[0][i] + f4 * table[1][i]  # (D, Y, Qb, J+1)
+            return _read_table(table[0], table[1], i, f4)  # (D, Y, Qb, J+1)
 
-        u = out["used"][:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
+        read: dict[str, np.ndarray] = {}
+
+        def wc() -> np.ndarray:  # read once, when asked
+            if "W" not in read:
+                read["W"] = at(self.Wb)
+            return read["W"]
+
+        u = out["used"][:, cv.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
         gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
         if inp.price_cap is not None:
-            gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * at(self.Wb)
+            gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * wc()
         gq = np.einsum("dyqj,dyq->dqj", gb, (u * disc[:, :, None]).astype(np.float32))
         gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
         cumB = out["cumA"][:, cv.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
@@ -754,7 +775,7 @@ class _Model:
             "cumB": cumB,
             "argB": argB,
             "pmaxB": pmaxB,
-            "Wc": at(self.Wb),
+            "Wc": wc,
             "PWc": (lambda: at(self.Pb)),
             "u_b": u,
         }
@@ -784,6 +805,12 @@ class _Model:
         self._sites_cache = (inp, idx, st)
         return st
 
+    def _fills_slabs(self, idx: np.ndarray) -> bool:
+        """Whether any of the sites ``idx`` may buy and has wasted MW (so fills the buying
+        classes' slabs: :meth:`values` needs its mode B)."""
+        s = self.s
+        return bool(np.any(s.can_buy[idx] & s.class_buy[s.klass[idx]] & (s.wasted_mw[idx] > 0)))
+
     def choose(self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None) -> dict:
         """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
         buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD).
@@ -794,10 +821,13 @@ class _Model:
         st = self._sites_of(inp, idx)
         wm = st["wm"]
         q, jf, frac, pos_cap = st["q"], st["jf"], st["frac"], st["pos_cap"]
-        valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], cv.local[q], jf, frac, pos_cap, J, inp.draws)
         has_w = wm > 0
-        valA = np.where(has_w, valA * wm, 0.0)
-        posA = np.where(has_w, posA, 0.0)
+        if has_w.any():
+            valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], cv.local[q], jf, frac, pos_cap, J, inp.draws)
+            valA = np.where(has_w, valA * wm, 0.0)
+            posA = np.where(has_w, posA, 0.0)
+        else:  # no wasted MW: nothing to run on wasted energy alone
+            valA, posA = np.zeros(wm.shape), np.zeros(wm.shape)
         valB, posB, extB, spur = self._choose_buying(v, st)
         a_better = (valA > 0) & (valA >= valB)
         b_better = (valB > 0) & (valB > valA)
@@ -840,14 +870,27 @@ class _Model:
         if not len(b):
             return valB, posB, extB, spur
         qb, wmb, ext, sp = st["qb"], st["wmb"], st["ext"], st["sp"]
-        vb, pb = _best(
-            v["cumB"], v["argB"], v["pmaxB"], qb, st["jf"][b], st["frac"][b], st["pos_cap"][b], J, wm.shape[0]
-        )
-        full = v["cumB"][:, :, J][:, qb]
-        vb = np.where(wmb > 0, vb * wmb, 0.0)
-        pb = np.where(wmb > 0, pb, 0.0)
         g = v["g_ext"][:, st["node_b"]]
-        val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
+        has_w = wmb > 0
+        if has_w.any():
+            vb, pb = _best(
+                v["cumB"],
+                v["argB"],
+                v["pmaxB"],
+                qb,
+                st["jf"][b],
+                st["frac"][b],
+                st["pos_cap"][b],
+                J,
+                wm.shape[0],
+            )
+            full = v["cumB"][:, :, J][:, qb]
+            vb = np.where(has_w, vb * wmb, 0.0)
+            pb = np.where(has_w, pb, 0.0)
+            val_ext = np.where(has_w, full * wmb, 0.0) + ext * g
+        else:  # no wasted MW: a buying site fills no slab, it can only buy its whole size
+            vb, pb = np.zeros(wmb.shape), np.zeros(wmb.shape)
+            val_ext = 0.0 + ext * g  # the zero the slabs add (as a sum: -0.0 becomes 0.0)
         use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
         vb = np.where(use_ext, val_ext, vb)
         pb = np.where(use_ext, float(J), pb)
@@ -881,12 +924,17 @@ class _Model:
         S = MA + MB
         S *= cv.cumE[None]
         mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
-        used = v["used"].astype(float)  # cast once for the sums over classes
+        used = _widen_used(v["used"], cv, self.Q)  # (D, Q, Y) as floats, for the sums over classes
         out = {"wasted": np.einsum("dq,dqy->dy", mE, used), "cost": None, "capex": None, "mw": None}
         bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
         cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"]) if cost else None
         if len(self.bc):
-            bought, cost_b = self._add_bought(v, MB[:, cv.bc, :], bought, cost_b, cost)
+            MBb = MB[:, cv.bc, :]
+            if MBb.any():
+                bought, cost_b = self._add_bought(v, MBb, bought, cost_b, cost)
+            else:  # no buying slab filled: its grid MWh and cost are exact zeros, added as such
+                bought = bought + 0.0
+                cost_b = cost_b + 0.0 if cost else None
         out["bought"] = bought
         if cost:
             cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
@@ -921,8 +969,10 @@ class _Model:
         hi = np.minimum(lo + 1, J)
         base = np.arange(D)[:, None] * (Qv * (J + 1)) + q[None, :] * (J + 1)
         block = D * Qv * (J + 1)
-        off = np.where(ch["mode"] == 2, block, 0) + base
         w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
+        if not w.any():  # no site in the fleet has wasted MW: every level holds an exact zero
+            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
+        off = np.where(ch["mode"] == 2, block, 0) + base
         ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
         ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
         both = np.bincount(ii, weights=ww, minlength=2 * block)
@@ -957,7 +1007,7 @@ class _Model:
         where it is not."""
         u = v["u_b"]  # (D, Y, Qb)
         m32 = MBb.astype(np.float32)
-        bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"], m32) * u).sum(2)
+        bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"](), m32) * u).sum(2)
         if cost:
             cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
         lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
@@ -995,9 +1045,9 @@ class _Model:
         """The fleet every site chooses when priced at the fleet hashrate ``X`` (D, Y), valuing
         the classes ``cv`` (default: every class; a subset must hold every class that can enter)."""
         _, R = self.revenue(inp, X, market)
-        v = self.values(inp, R, cv)
         if idx is None:
             idx = np.nonzero(self.elig)[0] if per_site else self.cx
+        v = self.values(inp, R, cv, slabs=self._fills_slabs(idx))
         ch = self.choose(inp, v, idx, cv)
         agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost, cv=cv)
         agg["X"] = (agg["wasted"] + agg["bought"]) / (
@@ -1106,6 +1156,16 @@ def _widen(x: np.ndarray, cv: _Classes, Q: int) -> np.ndarray:
         return x
     out = np.zeros((x.shape[0], Q))
     out[:, cv.ids] = x
+    return out
+
+
+def _widen_used(used: np.ndarray, cv: _Classes, Q: int) -> np.ndarray:
+    """(D, Q, Y) floats from (D, Qv, Y) flags of the classes ``cv``, zero for the classes left out
+    (their wasted MWh are zero, so the products summed are the same either way)."""
+    if cv.full:
+        return used.astype(float)
+    out = np.zeros((used.shape[0], Q, used.shape[2]))
+    out[:, cv.ids] = used
     return out
 
 
