@@ -685,7 +685,7 @@ class _Model:
         """The classes that can enter the fleet once the chunk is priced at no fleet (``v_top``,
         valued over every class): simple classes with a positive best NPV in some draw (the NPV
         only falls as the fleet grows), the buying classes and those of the ``active`` sites."""
-        live = self.simple_class & (v_top["pmaxA"][:, :, self.J] > 0).any(axis=0)
+        live = self.simple_class & (v_top["topA"] > 0).any(axis=0)
         live[self.bc] = True
         live[self.s.klass[active]] = True
         return self.classes(np.nonzero(live)[0])
@@ -707,14 +707,25 @@ class _Model:
             used &= cost <= (inp.price_cap / inp.price_scale)[:, None, None]
         return used
 
-    def values(self, inp: _Inputs, R: np.ndarray, cv: _Classes | None = None, *, slabs: bool = True) -> dict:
+    def values(
+        self,
+        inp: _Inputs,
+        R: np.ndarray,
+        cv: _Classes | None = None,
+        *,
+        slabs: bool = True,
+        levels: bool = True,
+    ) -> dict:
         """NPV per unit wasted MW of a fleet filled to each level (D, classes of ``cv``, levels +
         1), mode A (wasted only) and B (also buys, buying classes only), their running best, the
         NPV of a MW buying every cheap hour per node, and the hourly sums the energy needs.
 
         ``slabs`` False leaves mode B out (``cumB`` and the buying classes' slab tables): right
         when no site being chosen both may buy and has wasted MW (a buying site without wasted
-        energy only buys its whole size, :meth:`_choose_buying`, and fills no slab)."""
+        energy only buys its whole size, :meth:`_choose_buying`, and fills no slab). ``levels``
+        False keeps of mode A's running best only its last level (``arg_topA``, ``topA``: each
+        class's best level, all a simple class needs): right when no site being chosen has
+        wasted MW (only those pick a level capped below the top)."""
         cv = self.all_classes if cv is None else cv
         Rp = R / inp.price_scale[:, None]  # revenue in units of the draw's price scale
         T = inp.threshold(Rp)  # buy only below this (the revenue, or a lower price cap)
@@ -731,12 +742,19 @@ class _Model:
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
         Gn = Rp[:, :, None] * Wn - PWn
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
-        argA, pmaxA = _prefix_max(cumA)
+        if levels:
+            argA, pmaxA = _prefix_max(cumA)
+            arg_top, top = argA[:, :, -1], pmaxA[:, :, -1]
+        else:
+            argA = pmaxA = None
+            arg_top, top = _top_level(cumA)
         out = {
             "used": used,
             "cumA": cumA,
             "argA": argA,
             "pmaxA": pmaxA,
+            "arg_topA": arg_top,
+            "topA": top,
             "Wn": Wn,
             "PWn": PWn,
             "g_ext": g_ext,
@@ -845,14 +863,17 @@ class _Model:
             sel = keep[:, order] & (before < self.c.selection.target_gw * 1e3)
             keep = np.zeros_like(keep)
             keep[:, order] = sel
-        z = ~keep
+            z = ~keep
+            mode, npv = np.where(z, 0, mode).astype(np.int8), np.where(z, 0.0, npv)
+            pos, ext = np.where(z, 0.0, pos), np.where(z, 0.0, ext)
+        z = ~keep  # (other rules: the sites with mode 0, whose mode, npv, pos and ext are 0 already)
         return {
             "idx": idx,
             "wm": wm,
-            "mode": np.where(z, 0, mode).astype(np.int8),
-            "npv": np.where(z, 0.0, npv),
-            "pos": np.where(z, 0.0, pos),
-            "ext": np.where(z, 0.0, ext),
+            "mode": mode,
+            "npv": npv,
+            "pos": pos,
+            "ext": ext,
             "mw": np.where(z, 0.0, mw),
             "capex": np.where(z, 0.0, capex),
         }
@@ -962,6 +983,9 @@ class _Model:
         Qv = len(cv.ids)
         if ch is None or not ch["idx"].size:
             return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
+        w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
+        if not w.any():  # no site in the fleet has wasted MW: every level holds an exact zero
+            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
         q = cv.local[self.s.klass[ch["idx"]]]
         pos = ch["pos"]
         lo = np.minimum(np.floor(pos).astype(np.int64), J)
@@ -969,9 +993,6 @@ class _Model:
         hi = np.minimum(lo + 1, J)
         base = np.arange(D)[:, None] * (Qv * (J + 1)) + q[None, :] * (J + 1)
         block = D * Qv * (J + 1)
-        w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
-        if not w.any():  # no site in the fleet has wasted MW: every level holds an exact zero
-            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
         off = np.where(ch["mode"] == 2, block, 0) + base
         ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
         ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
@@ -982,11 +1003,11 @@ class _Model:
         """Add the simple sites' wasted MW (each class at its best level, where that pays) to
         ``MA`` (D, Qv, levels + 1) in place; return their MW (D,)."""
         J = self.J
-        arg = v["argA"][:, :, J]
+        arg = v["arg_topA"]
         w = self._simple_mw(inp)  # (D, Q) wasted MW of simple sites
         if not cv.full:
             w = w[:, cv.ids]
-        w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
+        w = np.where(v["topA"] > 0, w, 0.0)
         D, Qv = w.shape
         flat = (np.arange(D * Qv) * (J + 1)).reshape(D, Qv) + arg
         MA.reshape(-1)[flat.ravel()] += w.ravel()
@@ -1047,7 +1068,8 @@ class _Model:
         _, R = self.revenue(inp, X, market)
         if idx is None:
             idx = np.nonzero(self.elig)[0] if per_site else self.cx
-        v = self.values(inp, R, cv, slabs=self._fills_slabs(idx))
+        levels = bool(np.any(self.s.wasted_mw[idx] > 0))
+        v = self.values(inp, R, cv, slabs=self._fills_slabs(idx), levels=levels)
         ch = self.choose(inp, v, idx, cv)
         agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost, cv=cv)
         agg["X"] = (agg["wasted"] + agg["bought"]) / (
@@ -1199,6 +1221,18 @@ def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
     vc = np.where(jf < J, c0 + np.where(frac > 0, frac, 0.0) * (c1 - c0), -np.inf)
     take_cap = vc > vg
     return np.where(take_cap, vc, vg), np.where(take_cap, pos_cap, ag.astype(float))
+
+
+def _top_level(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last level of :func:`_prefix_max` alone: the index of the maximum along the last axis
+    (the first on ties) and the maximum (the value there), without the running arrays. With a
+    NaN along the axis, the running version's answer (its index stays on the last number)."""
+    arg = np.argmax(cum, axis=-1)
+    top = np.take_along_axis(cum, arg[..., None], axis=-1)[..., 0]
+    if np.isnan(top).any():  # argmax stops at a NaN, the running best steps over it
+        arg, run = _prefix_max(cum)
+        return arg[..., -1], run[..., -1]
+    return arg, top
 
 
 def _prefix_max(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
