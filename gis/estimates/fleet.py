@@ -917,6 +917,8 @@ class _Model:
         pb = np.where(use_ext, float(J), pb)
         eb = np.where(use_ext, ext, 0.0)
         vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+        if len(b) == wm.shape[1]:  # every site may buy (b is then every position, in order)
+            return vb, pb, eb, sp
         valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
         return valB, posB, extB, spur
 
@@ -935,23 +937,29 @@ class _Model:
         simple sites decided per class (``v`` valued on the classes ``cv``)."""
         cv = self.all_classes if cv is None else cv
         D = inp.draws
-        MA, MB = self._level_mw(inp, ch, cv)
-        m = self._add_simple(inp, v, cv, MA) if simple and self.simple.any() else None
+        simple = simple and bool(self.simple.any())
+        levels = self._level_mw(inp, ch, cv)
+        if levels is None:  # no site of ch fills a level: each class holds its simple sites alone
+            m, mE = self._simple_alone(inp, v, cv) if simple else (None, np.zeros((D, len(cv.ids))))
+            mE, MB = _widen(mE, cv, self.Q), None
+        else:
+            MA, MB = levels
+            m = self._add_simple(inp, v, cv, MA) if simple else None
+            S = MA + MB
+            S *= cv.cumE[None]
+            mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
         n_nodes = v["Wn"].shape[2]
         EXT = np.zeros((D, n_nodes))
         if ch is not None and ch["idx"].size and n_nodes:
             ii = (np.arange(D)[:, None] * n_nodes + np.maximum(self.s.node[ch["idx"]], 0)[None, :]).ravel()
             EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
-        S = MA + MB
-        S *= cv.cumE[None]
-        mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
         used = _widen_used(v["used"], cv, self.Q)  # (D, Q, Y) as floats, for the sums over classes
         out = {"wasted": np.einsum("dq,dqy->dy", mE, used), "cost": None, "capex": None, "mw": None}
         bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
         cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"]) if cost else None
         if len(self.bc):
-            MBb = MB[:, cv.bc, :]
-            if MBb.any():
+            MBb = MB[:, cv.bc, :] if MB is not None else None
+            if MBb is not None and MBb.any():
                 bought, cost_b = self._add_bought(v, MBb, bought, cost_b, cost)
             else:  # no buying slab filled: its grid MWh and cost are exact zeros, added as such
                 bought = bought + 0.0
@@ -976,16 +984,17 @@ class _Model:
             capex += ch["capex"].sum(1)
         return capex, mw
 
-    def _level_mw(self, inp: _Inputs, ch: dict | None, cv: _Classes) -> tuple[np.ndarray, np.ndarray]:
+    def _level_mw(self, inp: _Inputs, ch: dict | None, cv: _Classes) -> tuple[np.ndarray, np.ndarray] | None:
         """(D, Qv, levels + 1) each: the wasted MW of the sites in ``ch`` filled to each level of
-        their class, wasted only (A) and buying (B), a site between two levels split linearly."""
+        their class, wasted only (A) and buying (B), a site between two levels split linearly;
+        None when every level holds zero (no site of ``ch`` in the fleet has wasted MW)."""
         J, D = self.J, inp.draws
         Qv = len(cv.ids)
         if ch is None or not ch["idx"].size:
-            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
+            return None
         w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
-        if not w.any():  # no site in the fleet has wasted MW: every level holds an exact zero
-            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
+        if not w.any():
+            return None
         q = cv.local[self.s.klass[ch["idx"]]]
         pos = ch["pos"]
         lo = np.minimum(np.floor(pos).astype(np.int64), J)
@@ -1003,15 +1012,26 @@ class _Model:
         """Add the simple sites' wasted MW (each class at its best level, where that pays) to
         ``MA`` (D, Qv, levels + 1) in place; return their MW (D,)."""
         J = self.J
-        arg = v["arg_topA"]
-        w = self._simple_mw(inp)  # (D, Q) wasted MW of simple sites
-        if not cv.full:
-            w = w[:, cv.ids]
-        w = np.where(v["topA"] > 0, w, 0.0)
+        arg, w = v["arg_topA"], self._simple_at_best(inp, v, cv)
         D, Qv = w.shape
         flat = (np.arange(D * Qv) * (J + 1)).reshape(D, Qv) + arg
         MA.reshape(-1)[flat.ravel()] += w.ravel()
         return _widen(w * arg / J, cv, self.Q).sum(1)
+
+    def _simple_alone(self, inp: _Inputs, v: dict, cv: _Classes) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_add_simple` where no other site fills a level: the simple sites' MW (D,) and
+        their wasted MWh a year per class (D, Qv), each class's MW times its energy at its best
+        level (the one level it fills, so its sum over levels, exactly)."""
+        arg, w = v["arg_topA"], self._simple_at_best(inp, v, cv)
+        energy = w * cv.cumE[np.arange(len(cv.ids))[None, :], arg]
+        return _widen(w * arg / self.J, cv, self.Q).sum(1), energy
+
+    def _simple_at_best(self, inp: _Inputs, v: dict, cv: _Classes) -> np.ndarray:
+        """(D, Qv) wasted MW of the simple sites of the classes ``cv`` whose best level pays, else 0."""
+        w = self._simple_mw(inp)  # (D, Q) wasted MW of simple sites
+        if not cv.full:
+            w = w[:, cv.ids]
+        return np.where(v["topA"] > 0, w, 0.0)
 
     def _simple_mw(self, inp: _Inputs) -> np.ndarray:
         """(D, Q) wasted MW of the simple sites per class at the draws' capacity scales, kept
