@@ -598,7 +598,8 @@ class _Classes:
     ``ids`` (Qv,) indices into the model's classes; ``cost`` their wasted-energy cost (USD/MWh);
     ``cumE`` (Qv, levels + 1) wasted MWh a year per unit wasted MW of a fleet filled to each
     level; ``local`` (Q,) each model class's row in ``ids`` (-1: not valued); ``bc`` the rows of
-    the model's buying classes, in the model's ``bc`` order; ``full``: every class, in order.
+    the model's buying classes, in the model's ``bc`` order; ``full``: every class, in order;
+    ``simple`` the rows of the classes that hold simple sites.
     """
 
     ids: np.ndarray
@@ -607,6 +608,7 @@ class _Classes:
     local: np.ndarray
     bc: np.ndarray
     full: bool
+    simple: np.ndarray
 
 
 class _Model:
@@ -679,7 +681,8 @@ class _Model:
         if np.any(bc < 0):
             raise ValueError("a class view must hold every buying class")
         full = len(ids) == self.Q
-        return _Classes(ids, self.s.class_cost[ids], self.cumE_q[ids], local, bc, full)
+        simple = np.nonzero(self.simple_class[ids])[0]
+        return _Classes(ids, self.s.class_cost[ids], self.cumE_q[ids], local, bc, full, simple)
 
     def live_classes(self, v_top: dict, active: np.ndarray) -> _Classes:
         """The classes that can enter the fleet once the chunk is priced at no fleet (``v_top``,
@@ -735,19 +738,22 @@ class _Model:
         a = np.einsum("dqy,dy->dq", margin_w, disc)
         k_mw = self.capex_per_mw(inp)
         e = self.levels_e
-        cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
         i, f = _lerp_index(self.t.grid, T)  # (D, Y)
         f4 = f[:, :, None, None]
-        wpn = self.WPn[i] * (1 - f4) + self.WPn[i + 1] * f4  # (D, Y, 2, N)
+        wpn = np.take(self.WPn, i, axis=0) * (1 - f4) + np.take(self.WPn, i + 1, axis=0) * f4  # (D, Y, 2, N)
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
         Gn = Rp[:, :, None] * Wn - PWn
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
         if levels:
+            cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
             argA, pmaxA = _prefix_max(cumA)
             arg_top, top = argA[:, :, -1], pmaxA[:, :, -1]
-        else:
-            argA = pmaxA = None
-            arg_top, top = _top_level(cumA)
+        else:  # only the classes holding simple sites use mode A: their best level alone
+            cumA = argA = pmaxA = None
+            sub = cv.simple
+            cum_s = a[:, sub, None] * cv.cumE[sub][None, :, :] - k_mw[:, None, None] * e[None, None, :]
+            arg_top, top = np.zeros(a.shape, dtype=np.intp), np.zeros(a.shape)
+            arg_top[:, sub], top[:, sub] = _top_level(cum_s)
         out = {
             "used": used,
             "cumA": cumA,
@@ -941,20 +947,20 @@ class _Model:
         levels = self._level_mw(inp, ch, cv)
         if levels is None:  # no site of ch fills a level: each class holds its simple sites alone
             m, mE = self._simple_alone(inp, v, cv) if simple else (None, np.zeros((D, len(cv.ids))))
-            mE, MB = _widen(mE, cv, self.Q), None
+            MB = None
         else:
             MA, MB = levels
             m = self._add_simple(inp, v, cv, MA) if simple else None
             S = MA + MB
             S *= cv.cumE[None]
-            mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
+            mE = S.sum(2)  # (D, Qv) wasted MWh a year per class
         n_nodes = v["Wn"].shape[2]
         EXT = np.zeros((D, n_nodes))
         if ch is not None and ch["idx"].size and n_nodes:
             ii = (np.arange(D)[:, None] * n_nodes + np.maximum(self.s.node[ch["idx"]], 0)[None, :]).ravel()
             EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
-        used = _widen_used(v["used"], cv, self.Q)  # (D, Q, Y) as floats, for the sums over classes
-        out = {"wasted": np.einsum("dq,dqy->dy", mE, used), "cost": None, "capex": None, "mw": None}
+        wasted, cost_w = self._class_sums(v, cv, mE, cost)
+        out = {"wasted": wasted, "cost": None, "capex": None, "mw": None}
         bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
         cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"]) if cost else None
         if len(self.bc):
@@ -966,10 +972,26 @@ class _Model:
                 cost_b = cost_b + 0.0 if cost else None
         out["bought"] = bought
         if cost:
-            cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
             out["cost"] = (cost_w + cost_b) * inp.price_scale[:, None]
             out["capex"], out["mw"] = self._capex_mw(D, v, ch, m)
         return out
+
+    def _class_sums(
+        self, v: dict, cv: _Classes, mE: np.ndarray, cost: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(D, Y) wasted MWh and (with ``cost``, else None) their cost (USD in units of the draw's
+        price scale) summed over the classes, from each class's wasted MWh a year ``mE`` (D, Qv)
+        in the years it uses them. Summed over every model class (zero outside ``cv``), the
+        order of the sums fixed; where no draw has more than one class with energy the sum is
+        that one product (exact in any order), taken over ``cv`` alone."""
+        if np.count_nonzero(mE, axis=1).max(initial=0) <= 1:
+            used = v["used"].astype(float)
+            cost_w = np.einsum("dq,dqy->dy", mE * cv.cost[None, :], used) if cost else None
+            return np.einsum("dq,dqy->dy", mE, used), cost_w
+        mE = _widen(mE, cv, self.Q)
+        used = _widen_used(v["used"], cv, self.Q)  # (D, Q, Y) as floats, for the sums over classes
+        cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used) if cost else None
+        return np.einsum("dq,dqy->dy", mE, used), cost_w
 
     @staticmethod
     def _capex_mw(D: int, v: dict, ch: dict | None, m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
