@@ -350,9 +350,20 @@ class _HourPrices:
 def _below_grid(index: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     """Sums of ``weights`` (rows, H) over the hours priced below each of the ``k`` grid points,
     (rows, k), from each hour's grid ``index`` (rows, H) (a histogram, then a running sum)."""
-    rows = index.shape[0]
-    flat = (np.arange(rows)[:, None] * (k + 1) + index).ravel()
-    h = np.bincount(flat, weights=weights.ravel(), minlength=rows * (k + 1)).reshape(rows, k + 1)
+    return _running_below(_grid_bins(index, k), weights, k)
+
+
+def _grid_bins(index: np.ndarray, k: int) -> np.ndarray:
+    """The histogram bin of each (row, hour) of a grid ``index`` (rows, H): row x (k + 1) + index,
+    flat; computed once for every set of weights read on the same hours."""
+    return (np.arange(index.shape[0])[:, None] * (k + 1) + index).ravel()
+
+
+def _running_below(bins: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """:func:`_below_grid` from the hours' :func:`_grid_bins` ``bins``: (rows, k) sums of
+    ``weights`` (rows, H) over the hours priced below each grid point."""
+    rows = weights.shape[0]
+    h = np.bincount(bins, weights=weights.ravel(), minlength=rows * (k + 1)).reshape(rows, k + 1)
     return np.cumsum(h, axis=1)[:, :k]
 
 
@@ -392,10 +403,10 @@ def _pair_tables(
         out["hours"][p] = wt.sum()
         if n_i >= 0:
             bw = (de[:, None] - a) * wt[None, :]  # (J, H) MWh a slab could buy
-            index = np.broadcast_to(hours.index[n_i], bw.shape)
-            out["W"][p] = _below_grid(index, bw, k)
-            out["PW"][p] = _below_grid(index, bw * hours.price[n_i], k)
-            out["IW"][p] = _below_grid(index, bw * hours.intensity[n_i], k)
+            bins = _grid_bins(np.broadcast_to(hours.index[n_i], bw.shape), k)  # once for the three sums
+            out["W"][p] = _running_below(bins, bw, k)
+            out["PW"][p] = _running_below(bins, bw * hours.price[n_i], k)
+            out["IW"][p] = _running_below(bins, bw * hours.intensity[n_i], k)
             out["B"][p] = bw.sum(axis=1)
             out["Z"][p] = _below_grid(hours.index[n_i][None, :], (wt * (s <= 0))[None, :], k)[0]
     return out
