@@ -846,10 +846,14 @@ class _Model:
         s = self.s
         return bool(np.any(s.can_buy[idx] & s.class_buy[s.klass[idx]] & (s.wasted_mw[idx] > 0)))
 
-    def choose(self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None) -> dict:
+    def choose(
+        self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None, *, money: bool = True
+    ) -> dict:
         """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
         buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD).
-        ``v`` holds the values of the classes ``cv`` (default: every class)."""
+        ``v`` holds the values of the classes ``cv`` (default: every class). ``money`` False
+        leaves out MW, NPV and capex (a bracket step needs the energy alone) unless the rule
+        selects by MW."""
         s = self.s
         J = self.J
         cv = self.all_classes if cv is None else cv
@@ -867,9 +871,11 @@ class _Model:
         a_better = (valA > 0) & (valA >= valB)
         b_better = (valB > 0) & (valB > valA)
         mode = np.where(a_better, 1, np.where(b_better, 2, 0)).astype(np.int8)
-        npv = np.where(a_better, valA, np.where(b_better, valB, 0.0))
         pos = np.where(a_better, posA, np.where(b_better, posB, 0.0))
         ext = np.where(b_better, extB, 0.0)
+        if not (money or self.c.selection.rule == "target_gw"):
+            return {"idx": idx, "wm": wm, "mode": mode, "pos": pos, "ext": ext}
+        npv = np.where(a_better, valA, np.where(b_better, valB, 0.0))
         mw = wm * pos / J + ext
         capex = mw * v["k_mw"][:, None] + np.where(mode == 2, spur, 0.0)
         keep = mode > 0
@@ -901,12 +907,8 @@ class _Model:
         wasted MW (buying every cheap hour) and the spur line's cost (USD)."""
         J = self.J
         wm, b = st["wm"], st["b"]
-        valB = np.full(wm.shape, -np.inf)
-        posB = np.zeros(wm.shape)
-        extB = np.zeros(wm.shape)
-        spur = np.zeros(wm.shape)
         if not len(b):
-            return valB, posB, extB, spur
+            return np.full(wm.shape, -np.inf), np.zeros(wm.shape), np.zeros(wm.shape), np.zeros(wm.shape)
         qb, wmb, ext, sp = st["qb"], st["wmb"], st["ext"], st["sp"]
         g = v["g_ext"][:, st["node_b"]]
         has_w = wmb > 0
@@ -936,6 +938,8 @@ class _Model:
         vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
         if len(b) == wm.shape[1]:  # every site may buy (b is then every position, in order)
             return vb, pb, eb, sp
+        valB = np.full(wm.shape, -np.inf)
+        posB, extB, spur = np.zeros(wm.shape), np.zeros(wm.shape), np.zeros(wm.shape)
         valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
         return valB, posB, extB, spur
 
@@ -1123,7 +1127,7 @@ class _Model:
             idx = np.nonzero(self.elig)[0] if per_site else self.cx
         levels = bool(np.any(self.s.wasted_mw[idx] > 0))
         v = self.values(inp, R, cv, slabs=self._fills_slabs(idx), levels=levels)
-        ch = self.choose(inp, v, idx, cv)
+        ch = self.choose(inp, v, idx, cv, money=cost or per_site)
         agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost, cv=cv)
         agg["X"] = (agg["wasted"] + agg["bought"]) / (
             HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
