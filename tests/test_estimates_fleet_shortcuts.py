@@ -162,3 +162,21 @@ def test_widen_used_leaves_the_other_classes_unused() -> None:
     wide = fleet._widen_used(used, cv, model.Q)
     assert wide.shape == (2, model.Q, 3) and wide.dtype == float
     assert wide[:, cv.ids].all() and wide.sum() == used.sum()
+
+
+def test_buying_tables_only_for_the_pairs_of_sites_that_may_buy() -> None:
+    profiles = fleet.synthetic_profiles(200, n_shapes=10, n_nodes=4, seed=2)
+    cf = EstimatesConfig().fleet
+    kw = {"levels": cf.levels, "price_step": cf.price_step_usd_mwh, "price_max": cf.price_max_usd_mwh}
+    every, site_pair = fleet.build_tables(profiles, **kw)
+    buys = fleet._can_buy(profiles.sites, None)
+    some, same_pairs = fleet.build_tables(profiles, **kw, buys=buys)
+    np.testing.assert_array_equal(site_pair, same_pairs)
+    with_buyer = np.isin(np.arange(len(every.pair_node)), site_pair[buys])
+    assert with_buyer.any() and not with_buyer.all()
+    for name in ("W", "PW", "IW", "B", "Z"):
+        a, b = getattr(every, name), getattr(some, name)
+        assert np.array_equal(a[with_buyer], b[with_buyer]), name
+        assert not b[~with_buyer].any(), name
+    for name in ("E", "hours_wasted", "hours", "Wn", "PWn", "IWn"):
+        assert np.array_equal(getattr(every, name), getattr(some, name)), name

@@ -278,18 +278,31 @@ class Tables:
 
 
 def build_tables(
-    profiles: SurplusProfiles, *, levels: int, price_step: float, price_max: float
+    profiles: SurplusProfiles,
+    *,
+    levels: int,
+    price_step: float,
+    price_max: float,
+    buys: np.ndarray | None = None,
 ) -> tuple[Tables, np.ndarray]:
     """The tables of every (shape, node) pair the sites use, and each site's pair index.
 
     One pass per pair over the hours, vectorised over hours and slabs (no loop over sites).
     ``price_step`` / ``price_max``: the revenue grid (USD/MWh); ``levels``: slabs per wasted MW.
+    ``buys`` (sites,) the sites that may buy: a pair none of whose sites may buy gets zero
+    buying tables (``W``, ``PW``, ``IW``, ``B``, ``Z``: only a buying site reads them); None:
+    every pair with a node has them.
     """
     pairs, site_pair = _site_pairs(profiles)
     grid = np.arange(0.0, price_max + price_step / 2, price_step)
     hours = _HourPrices.of(profiles, grid)
     Wn, PWn, IWn = _node_tables(hours, len(grid))
-    per_pair = _pair_tables(profiles, pairs, hours, levels, len(grid))
+    buying = (
+        None
+        if buys is None
+        else np.bincount(site_pair[np.asarray(buys, dtype=bool)], minlength=len(pairs)) > 0
+    )
+    per_pair = _pair_tables(profiles, pairs, hours, levels, len(grid), buying)
     tables = Tables(
         levels=levels,
         grid=grid,
@@ -378,11 +391,17 @@ def _node_tables(hours: _HourPrices, k: int) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _pair_tables(
-    profiles: SurplusProfiles, pairs: np.ndarray, hours: _HourPrices, J: int, k: int
+    profiles: SurplusProfiles,
+    pairs: np.ndarray,
+    hours: _HourPrices,
+    J: int,
+    k: int,
+    buying: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The per-pair arrays of :class:`Tables` (``E``, ``W``, ``PW``, ``IW``, ``B``, ``Z``,
     ``hours_wasted``, ``hours``): a loop over (shape, node) pairs, not sites; a shape's slabs
-    (J, H) are cut once for all its nodes."""
+    (J, H) are cut once for all its nodes. ``buying`` (P,): the pairs that get the buying
+    tables (None: every pair with a node)."""
     n_hours = profiles.price.shape[1]
     e = np.linspace(0.0, 1.0, J + 1)
     de = np.diff(e)
@@ -401,7 +420,7 @@ def _pair_tables(
         out["E"][p] = a @ wt
         out["hours_wasted"][p] = wt[s > 0].sum()
         out["hours"][p] = wt.sum()
-        if n_i >= 0:
+        if n_i >= 0 and (buying is None or buying[p]):
             bw = (de[:, None] - a) * wt[None, :]  # (J, H) MWh a slab could buy
             bins = _grid_bins(np.broadcast_to(hours.index[n_i], bw.shape), k)  # once for the three sums
             out["W"][p] = _running_below(bins, bw, k)
@@ -498,11 +517,7 @@ def _site_arrays(
     can buy) they fall in."""
     ps = profiles.sites
     node = ps["node"].to_numpy(dtype=np.int64)
-    can_buy = ps["can_buy"].to_numpy(dtype=bool) & (node >= 0)
-    if grid_topup is False:
-        can_buy &= ps["ledger"].to_numpy() == "bought"
-    elif grid_topup is True:
-        can_buy = node >= 0
+    can_buy = _can_buy(ps, grid_topup)
     category = _site_categories(ps)
     wmw, max_mw = _site_sizes(ps)
     cost = np.nan_to_num(ps["wasted_cost_usd_mwh"].to_numpy(dtype=float), nan=0.0)
@@ -530,6 +545,18 @@ def _site_arrays(
         class_cost=uniq[:, 1],
         class_buy=uniq[:, 2] > 0.5,
     )
+
+
+def _can_buy(ps: pd.DataFrame, grid_topup: bool | None) -> np.ndarray:
+    """(S,) the profile sites that may buy grid energy: ``can_buy`` with a market node (only
+    the bought ledger's with ``grid_topup`` False, every site with a node with True)."""
+    node = ps["node"].to_numpy(dtype=np.int64)
+    can_buy = ps["can_buy"].to_numpy(dtype=bool) & (node >= 0)
+    if grid_topup is False:
+        can_buy &= ps["ledger"].to_numpy() == "bought"
+    elif grid_topup is True:
+        can_buy = node >= 0
+    return can_buy
 
 
 def _site_categories(ps: pd.DataFrame) -> np.ndarray:
@@ -1696,7 +1723,11 @@ def fleet_economics(
     cf = config.fleet
     n_ehs = _network_ehs(config, network_ehs)
     tables, site_pair = build_tables(
-        profiles, levels=cf.levels, price_step=cf.price_step_usd_mwh, price_max=cf.price_max_usd_mwh
+        profiles,
+        levels=cf.levels,
+        price_step=cf.price_step_usd_mwh,
+        price_max=cf.price_max_usd_mwh,
+        buys=_can_buy(profiles.sites, grid_topup),
     )
     model = _Model(tables, _site_arrays(profiles, sites, site_pair, grid_topup), config, schedule(config))
     inp = _base_inputs(config, n_ehs)
