@@ -719,7 +719,7 @@ class _Model:
         if np.any(bc < 0):
             raise ValueError("a class view must hold every buying class")
         full = len(ids) == self.Q
-        simple = np.nonzero(self.simple_class[ids])[0]
+        simple = np.nonzero(np.asarray(self.simple_class)[ids])[0]
         return _Classes(ids, self.s.class_cost[ids], self.cumE_q[ids], local, bc, full, simple)
 
     def live_classes(self, v_top: dict, active: np.ndarray) -> _Classes:
@@ -782,12 +782,14 @@ class _Model:
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
         Gn = Rp[:, :, None] * Wn - PWn
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
+        cumA: np.ndarray | None = None
+        argA: np.ndarray | None = None
+        pmaxA: np.ndarray | None = None
         if levels:
             cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
             argA, pmaxA = _prefix_max(cumA)
             arg_top, top = argA[:, :, -1], pmaxA[:, :, -1]
         else:  # only the classes holding simple sites use mode A: their best level alone
-            cumA = argA = pmaxA = None
             sub = cv.simple
             cum_s = a[:, sub, None] * cv.cumE[sub][None, :, :] - k_mw[:, None, None] * e[None, None, :]
             arg_top, top = np.zeros(a.shape, dtype=np.intp), np.zeros(a.shape)
@@ -1011,9 +1013,11 @@ class _Model:
                 bought, cost_b = self._add_bought(v, MBb, bought, cost_b, cost)
             else:  # no buying slab filled: its grid MWh and cost are exact zeros, added as such
                 bought = bought + 0.0
-                cost_b = cost_b + 0.0 if cost else None
+                if cost_b is not None:
+                    cost_b = cost_b + 0.0
         out["bought"] = bought
         if cost:
+            assert cost_w is not None and cost_b is not None  # both summed with cost
             out["cost"] = (cost_w + cost_b) * inp.price_scale[:, None]
             out["capex"], out["mw"] = self._capex_mw(D, v, ch, m)
         return out
