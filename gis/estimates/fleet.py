@@ -957,14 +957,17 @@ class _Model:
             vb = np.where(has_w, vb * wmb, 0.0)
             pb = np.where(has_w, pb, 0.0)
             val_ext = np.where(has_w, full * wmb, 0.0) + ext * g
-        else:  # no wasted MW: a buying site fills no slab, it can only buy its whole size
-            vb, pb = np.zeros(wmb.shape), np.zeros(wmb.shape)
+            use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
+            vb = np.where(use_ext, val_ext, vb)
+            pb = np.where(use_ext, float(J), pb)
+            eb = np.where(use_ext, ext, 0.0)
+            vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+        else:  # no wasted MW: a buying site fills no slab (value 0, level 0), it can only buy its whole size
             val_ext = 0.0 + ext * g  # the zero the slabs add (as a sum: -0.0 becomes 0.0)
-        use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
-        vb = np.where(use_ext, val_ext, vb)
-        pb = np.where(use_ext, float(J), pb)
-        eb = np.where(use_ext, ext, 0.0)
-        vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+            use_ext = (ext > 0) & (g > 0) & (val_ext > 0.0)
+            vb = np.where(use_ext, val_ext - sp, -np.inf)  # builds something only where it buys
+            pb = np.where(use_ext, float(J), 0.0)
+            eb = np.where(use_ext, ext, 0.0)
         if len(b) == wm.shape[1]:  # every site may buy (b is then every position, in order)
             return vb, pb, eb, sp
         valB = np.full(wm.shape, -np.inf)
