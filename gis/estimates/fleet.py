@@ -657,6 +657,9 @@ class _Model:
     the others decide one by one (vectorised over draws and sites). Once a chunk of draws has
     been priced at no fleet (the highest revenue), the classes that cannot enter in any of its
     draws are left out of the dense (draws, classes, levels) arrays: their sums are exact zeros.
+    Where the sites deciding one by one have no wasted MW (buying plants), the work whose result
+    is multiplied by their zero wasted MW is left out too (the slabs of mode B, the running best
+    of every level, the level sums): each shortcut gives the same bits as the long way.
     """
 
     def __init__(self, tables: Tables, sites: _Sites, config: EstimatesConfig, sched: Schedule):
