@@ -778,25 +778,13 @@ class _Model:
         margin_w = np.where(used, Rp[:, None, :] - cv.cost[None, :, None], 0.0)
         a = np.einsum("dqy,dy->dq", margin_w, disc)
         k_mw = self.capex_per_mw(inp)
-        e = self.levels_e
         i, f = _lerp_index(self.t.grid, T)  # (D, Y)
         f4 = f[:, :, None, None]
         wpn = np.take(self.WPn, i, axis=0) * (1 - f4) + np.take(self.WPn, i + 1, axis=0) * f4  # (D, Y, 2, N)
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
         Gn = Rp[:, :, None] * Wn - PWn
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
-        cumA: np.ndarray | None = None
-        argA: np.ndarray | None = None
-        pmaxA: np.ndarray | None = None
-        if levels:
-            cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
-            argA, pmaxA = _prefix_max(cumA)
-            arg_top, top = argA[:, :, -1], pmaxA[:, :, -1]
-        else:  # only the classes holding simple sites use mode A: their best level alone
-            sub = cv.simple
-            cum_s = a[:, sub, None] * cv.cumE[sub][None, :, :] - k_mw[:, None, None] * e[None, None, :]
-            arg_top, top = np.zeros(a.shape, dtype=np.intp), np.zeros(a.shape)
-            arg_top[:, sub], top[:, sub] = _top_level(cum_s)
+        cumA, argA, pmaxA, arg_top, top = self._mode_a(a, k_mw, cv, levels)
         out = {
             "used": used,
             "cumA": cumA,
@@ -812,6 +800,22 @@ class _Model:
         if len(self.bc) and slabs:
             out.update(self._values_buying(inp, cv, out, Rp, T, disc, Gn, i, f))
         return out
+
+    def _mode_a(self, a: np.ndarray, k_mw: np.ndarray, cv: _Classes, levels: bool) -> tuple:
+        """Mode A's NPV per unit wasted MW filled to each level (D, Qv, levels + 1) from the
+        discounted margin per MWh ``a`` (D, Qv) and the capex per MW ``k_mw`` (D,), its running
+        best (index and value) and its best level (D, Qv) each; with ``levels`` False only the
+        best level of the classes holding simple sites (the rest None, or 0 at the others)."""
+        e = self.levels_e
+        if levels:
+            cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
+            argA, pmaxA = _prefix_max(cumA)
+            return cumA, argA, pmaxA, argA[:, :, -1], pmaxA[:, :, -1]
+        sub = cv.simple  # only the classes holding simple sites use mode A: their best level alone
+        cum_s = a[:, sub, None] * cv.cumE[sub][None, :, :] - k_mw[:, None, None] * e[None, None, :]
+        arg_top, top = np.zeros(a.shape, dtype=np.intp), np.zeros(a.shape)
+        arg_top[:, sub], top[:, sub] = _top_level(cum_s)
+        return None, None, None, arg_top, top
 
     def _values_buying(self, inp, cv, out, Rp, T, disc, Gn, i, f) -> dict:
         """Mode B of the buying classes: the wasted-only NPV (USD per unit wasted MW) plus what
@@ -1730,15 +1734,8 @@ def fleet_economics(
     FleetResult
     """
     started = time.perf_counter()
-    cf = config.fleet
     n_ehs = _network_ehs(config, network_ehs)
-    tables, site_pair = build_tables(
-        profiles,
-        levels=cf.levels,
-        price_step=cf.price_step_usd_mwh,
-        price_max=cf.price_max_usd_mwh,
-        buys=_can_buy(profiles.sites, grid_topup),
-    )
+    tables, site_pair = _fleet_tables(profiles, config, grid_topup)
     model = _Model(tables, _site_arrays(profiles, sites, site_pair, grid_topup), config, schedule(config))
     inp = _base_inputs(config, n_ehs)
     sol = model.solve(inp)
@@ -1758,6 +1755,21 @@ def fleet_economics(
         model=model,
         base_inputs=inp,
         base_X=sol.X,
+    )
+
+
+def _fleet_tables(
+    profiles: SurplusProfiles, config: EstimatesConfig, grid_topup: bool | None
+) -> tuple[Tables, np.ndarray]:
+    """:func:`build_tables` at the scenario's levels and revenue grid, with buying tables for
+    the pairs of the sites that may buy."""
+    cf = config.fleet
+    return build_tables(
+        profiles,
+        levels=cf.levels,
+        price_step=cf.price_step_usd_mwh,
+        price_max=cf.price_max_usd_mwh,
+        buys=_can_buy(profiles.sites, grid_topup),
     )
 
 
