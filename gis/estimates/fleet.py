@@ -709,7 +709,11 @@ class _Model:
             [np.zeros((3, len(pairs_b), 1, len(t.grid))), np.cumsum(cum_b, axis=2)], axis=2
         )
         # per buying class (K, Qb, J+1) and its step to the next grid point: T[i] + f (T[i+1] - T[i])
-        tabs = [np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32)[:, self.inv] for c in cum_b]
+        # (contiguous after picking the classes: a draw-year's rows are one block of memory)
+        tabs = [
+            np.ascontiguousarray(np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32)[:, self.inv])
+            for c in cum_b
+        ]
         self.Gb, self.Wb, self.Pb = ((c, c[1:] - c[:-1]) for c in tabs)
         self.WPn = np.ascontiguousarray(np.stack([t.Wn, t.PWn], axis=0).transpose(2, 0, 1))
 
