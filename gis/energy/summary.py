@@ -50,13 +50,13 @@ def published_comparison(sites: pd.DataFrame, config: EnergyConfig) -> list[dict
     """Each ``[[energy.published]]`` figure beside the tool's value for the same quantity and scope."""
     out = []
     node = sites["node"].fillna("").astype(str)
+    hops = node.str.split("<-")  # split once for every figure: the node's market and its first hop
+    market, first = hops.str[-1].str.split(":").str[0], hops.str[0]
     for fig in config.published:
         part = sites["category"].isin(fig.categories)
         if fig.scope:
             markets = fig.scope.split("|")
-            part &= node.str.split("<-").str[-1].str.split(":").str[0].isin(markets) | node.str.split(
-                "<-"
-            ).str[0].str.startswith(fig.scope)
+            part &= market.isin(markets) | first.str.startswith(fig.scope)
         mwh = sites.loc[part, "wasted_mwh_per_year"].fillna(0.0)
         if fig.quantity == "twh_per_year":
             tool = float(mwh.sum()) / 1e6

@@ -278,18 +278,31 @@ class Tables:
 
 
 def build_tables(
-    profiles: SurplusProfiles, *, levels: int, price_step: float, price_max: float
+    profiles: SurplusProfiles,
+    *,
+    levels: int,
+    price_step: float,
+    price_max: float,
+    buys: np.ndarray | None = None,
 ) -> tuple[Tables, np.ndarray]:
     """The tables of every (shape, node) pair the sites use, and each site's pair index.
 
     One pass per pair over the hours, vectorised over hours and slabs (no loop over sites).
     ``price_step`` / ``price_max``: the revenue grid (USD/MWh); ``levels``: slabs per wasted MW.
+    ``buys`` (sites,) the sites that may buy: a pair none of whose sites may buy gets zero
+    buying tables (``W``, ``PW``, ``IW``, ``B``, ``Z``: only a buying site reads them); None:
+    every pair with a node has them.
     """
     pairs, site_pair = _site_pairs(profiles)
     grid = np.arange(0.0, price_max + price_step / 2, price_step)
     hours = _HourPrices.of(profiles, grid)
     Wn, PWn, IWn = _node_tables(hours, len(grid))
-    per_pair = _pair_tables(profiles, pairs, hours, levels, len(grid))
+    buying = (
+        None
+        if buys is None
+        else np.bincount(site_pair[np.asarray(buys, dtype=bool)], minlength=len(pairs)) > 0
+    )
+    per_pair = _pair_tables(profiles, pairs, hours, levels, len(grid), buying)
     tables = Tables(
         levels=levels,
         grid=grid,
@@ -350,9 +363,20 @@ class _HourPrices:
 def _below_grid(index: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     """Sums of ``weights`` (rows, H) over the hours priced below each of the ``k`` grid points,
     (rows, k), from each hour's grid ``index`` (rows, H) (a histogram, then a running sum)."""
-    rows = index.shape[0]
-    flat = (np.arange(rows)[:, None] * (k + 1) + index).ravel()
-    h = np.bincount(flat, weights=weights.ravel(), minlength=rows * (k + 1)).reshape(rows, k + 1)
+    return _running_below(_grid_bins(index, k), weights, k)
+
+
+def _grid_bins(index: np.ndarray, k: int) -> np.ndarray:
+    """The histogram bin of each (row, hour) of a grid ``index`` (rows, H): row x (k + 1) + index,
+    flat; computed once for every set of weights read on the same hours."""
+    return (np.arange(index.shape[0])[:, None] * (k + 1) + index).ravel()
+
+
+def _running_below(bins: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """:func:`_below_grid` from the hours' :func:`_grid_bins` ``bins``: (rows, k) sums of
+    ``weights`` (rows, H) over the hours priced below each grid point."""
+    rows = weights.shape[0]
+    h = np.bincount(bins, weights=weights.ravel(), minlength=rows * (k + 1)).reshape(rows, k + 1)
     return np.cumsum(h, axis=1)[:, :k]
 
 
@@ -367,11 +391,17 @@ def _node_tables(hours: _HourPrices, k: int) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _pair_tables(
-    profiles: SurplusProfiles, pairs: np.ndarray, hours: _HourPrices, J: int, k: int
+    profiles: SurplusProfiles,
+    pairs: np.ndarray,
+    hours: _HourPrices,
+    J: int,
+    k: int,
+    buying: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The per-pair arrays of :class:`Tables` (``E``, ``W``, ``PW``, ``IW``, ``B``, ``Z``,
     ``hours_wasted``, ``hours``): a loop over (shape, node) pairs, not sites; a shape's slabs
-    (J, H) are cut once for all its nodes."""
+    (J, H) are cut once for all its nodes. ``buying`` (P,): the pairs that get the buying
+    tables (None: every pair with a node)."""
     n_hours = profiles.price.shape[1]
     e = np.linspace(0.0, 1.0, J + 1)
     de = np.diff(e)
@@ -390,14 +420,24 @@ def _pair_tables(
         out["E"][p] = a @ wt
         out["hours_wasted"][p] = wt[s > 0].sum()
         out["hours"][p] = wt.sum()
-        if n_i >= 0:
+        if n_i >= 0 and (buying is None or buying[p]):
             bw = (de[:, None] - a) * wt[None, :]  # (J, H) MWh a slab could buy
-            index = np.broadcast_to(hours.index[n_i], bw.shape)
-            out["W"][p] = _below_grid(index, bw, k)
-            out["PW"][p] = _below_grid(index, bw * hours.price[n_i], k)
-            out["IW"][p] = _below_grid(index, bw * hours.intensity[n_i], k)
+            bins = _grid_bins(np.broadcast_to(hours.index[n_i], bw.shape), k)  # once for the three sums
+            out["W"][p] = _running_below(bins, bw, k)
+            out["PW"][p] = _running_below(bins, bw * hours.price[n_i], k)
+            out["IW"][p] = _running_below(bins, bw * hours.intensity[n_i], k)
             out["B"][p] = bw.sum(axis=1)
             out["Z"][p] = _below_grid(hours.index[n_i][None, :], (wt * (s <= 0))[None, :], k)[0]
+    return out
+
+
+def _read_table(base: np.ndarray, step: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """``base[i] + f x step[i]``: rows ``i`` of a table and of its step to the next row, read at
+    the fraction ``f`` (broadcast against the rows read). Takes the rows into one new array and
+    works in it (no temporaries)."""
+    out = np.take(step, i, axis=0)
+    np.multiply(out, f, out=out)
+    np.add(out, np.take(base, i, axis=0), out=out)
     return out
 
 
@@ -477,11 +517,7 @@ def _site_arrays(
     can buy) they fall in."""
     ps = profiles.sites
     node = ps["node"].to_numpy(dtype=np.int64)
-    can_buy = ps["can_buy"].to_numpy(dtype=bool) & (node >= 0)
-    if grid_topup is False:
-        can_buy &= ps["ledger"].to_numpy() == "bought"
-    elif grid_topup is True:
-        can_buy = node >= 0
+    can_buy = _can_buy(ps, grid_topup)
     category = _site_categories(ps)
     wmw, max_mw = _site_sizes(ps)
     cost = np.nan_to_num(ps["wasted_cost_usd_mwh"].to_numpy(dtype=float), nan=0.0)
@@ -509,6 +545,18 @@ def _site_arrays(
         class_cost=uniq[:, 1],
         class_buy=uniq[:, 2] > 0.5,
     )
+
+
+def _can_buy(ps: pd.DataFrame, grid_topup: bool | None) -> np.ndarray:
+    """(S,) the profile sites that may buy grid energy: ``can_buy`` with a market node (only
+    the bought ledger's with ``grid_topup`` False, every site with a node with True)."""
+    node = ps["node"].to_numpy(dtype=np.int64)
+    can_buy = ps["can_buy"].to_numpy(dtype=bool) & (node >= 0)
+    if grid_topup is False:
+        can_buy &= ps["ledger"].to_numpy() == "bought"
+    elif grid_topup is True:
+        can_buy = node >= 0
+    return can_buy
 
 
 def _site_categories(ps: pd.DataFrame) -> np.ndarray:
@@ -588,7 +636,8 @@ class _Classes:
     ``ids`` (Qv,) indices into the model's classes; ``cost`` their wasted-energy cost (USD/MWh);
     ``cumE`` (Qv, levels + 1) wasted MWh a year per unit wasted MW of a fleet filled to each
     level; ``local`` (Q,) each model class's row in ``ids`` (-1: not valued); ``bc`` the rows of
-    the model's buying classes, in the model's ``bc`` order; ``full``: every class, in order.
+    the model's buying classes, in the model's ``bc`` order; ``full``: every class, in order;
+    ``simple`` the rows of the classes that hold simple sites.
     """
 
     ids: np.ndarray
@@ -597,6 +646,7 @@ class _Classes:
     local: np.ndarray
     bc: np.ndarray
     full: bool
+    simple: np.ndarray
 
 
 class _Model:
@@ -607,6 +657,9 @@ class _Model:
     the others decide one by one (vectorised over draws and sites). Once a chunk of draws has
     been priced at no fleet (the highest revenue), the classes that cannot enter in any of its
     draws are left out of the dense (draws, classes, levels) arrays: their sums are exact zeros.
+    Where the sites deciding one by one have no wasted MW (buying plants), the work whose result
+    is multiplied by their zero wasted MW is left out too (the slabs of mode B, the running best
+    of every level, the level sums): each shortcut gives the same bits as the long way.
     """
 
     def __init__(self, tables: Tables, sites: _Sites, config: EstimatesConfig, sched: Schedule):
@@ -656,7 +709,11 @@ class _Model:
             [np.zeros((3, len(pairs_b), 1, len(t.grid))), np.cumsum(cum_b, axis=2)], axis=2
         )
         # per buying class (K, Qb, J+1) and its step to the next grid point: T[i] + f (T[i+1] - T[i])
-        tabs = [np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32)[:, self.inv] for c in cum_b]
+        # (contiguous after picking the classes: a draw-year's rows are one block of memory)
+        tabs = [
+            np.ascontiguousarray(np.ascontiguousarray(c.transpose(2, 0, 1), dtype=np.float32)[:, self.inv])
+            for c in cum_b
+        ]
         self.Gb, self.Wb, self.Pb = ((c, c[1:] - c[:-1]) for c in tabs)
         self.WPn = np.ascontiguousarray(np.stack([t.Wn, t.PWn], axis=0).transpose(2, 0, 1))
 
@@ -669,13 +726,14 @@ class _Model:
         if np.any(bc < 0):
             raise ValueError("a class view must hold every buying class")
         full = len(ids) == self.Q
-        return _Classes(ids, self.s.class_cost[ids], self.cumE_q[ids], local, bc, full)
+        simple = np.nonzero(np.asarray(self.simple_class)[ids])[0]
+        return _Classes(ids, self.s.class_cost[ids], self.cumE_q[ids], local, bc, full, simple)
 
     def live_classes(self, v_top: dict, active: np.ndarray) -> _Classes:
         """The classes that can enter the fleet once the chunk is priced at no fleet (``v_top``,
         valued over every class): simple classes with a positive best NPV in some draw (the NPV
         only falls as the fleet grows), the buying classes and those of the ``active`` sites."""
-        live = self.simple_class & (v_top["pmaxA"][:, :, self.J] > 0).any(axis=0)
+        live = self.simple_class & (v_top["topA"] > 0).any(axis=0)
         live[self.bc] = True
         live[self.s.klass[active]] = True
         return self.classes(np.nonzero(live)[0])
@@ -687,50 +745,81 @@ class _Model:
         th_per_mw = 1e6 / (inp.pue * inp.efficiency_j_th)
         return inp.capex_scale * (m.asic_usd_per_th * th_per_mw + m.site_capex_usd_per_mw)
 
-    def _used(self, inp: _Inputs, Rp: np.ndarray) -> np.ndarray:
-        """(D, Q, Y) whether each class uses its wasted energy: cost below the revenue ``Rp``
-        (USD/MWh in units of the draw's price scale) and at or below the draw's price cap."""
-        cost = self.s.class_cost[None, :, None]
+    def _used(self, inp: _Inputs, Rp: np.ndarray, cv: _Classes) -> np.ndarray:
+        """(D, classes of ``cv``, Y) whether each class uses its wasted energy: cost below the
+        revenue ``Rp`` (USD/MWh in units of the draw's price scale) and at or below the draw's
+        price cap."""
+        cost = cv.cost[None, :, None]
         used = cost < Rp[:, None, :]
         if inp.price_cap is not None:
             used &= cost <= (inp.price_cap / inp.price_scale)[:, None, None]
         return used
 
-    def values(self, inp: _Inputs, R: np.ndarray, cv: _Classes | None = None) -> dict:
+    def values(
+        self,
+        inp: _Inputs,
+        R: np.ndarray,
+        cv: _Classes | None = None,
+        *,
+        slabs: bool = True,
+        levels: bool = True,
+    ) -> dict:
         """NPV per unit wasted MW of a fleet filled to each level (D, classes of ``cv``, levels +
         1), mode A (wasted only) and B (also buys, buying classes only), their running best, the
-        NPV of a MW buying every cheap hour per node, and the hourly sums the energy needs."""
+        NPV of a MW buying every cheap hour per node, and the hourly sums the energy needs.
+
+        ``slabs`` False leaves mode B out (``cumB`` and the buying classes' slab tables): right
+        when no site being chosen both may buy and has wasted MW (a buying site without wasted
+        energy only buys its whole size, :meth:`_choose_buying`, and fills no slab). ``levels``
+        False keeps of mode A's running best only its last level (``arg_topA``, ``topA``: each
+        class's best level, all a simple class needs): right when no site being chosen has
+        wasted MW (only those pick a level capped below the top)."""
         cv = self.all_classes if cv is None else cv
         Rp = R / inp.price_scale[:, None]  # revenue in units of the draw's price scale
         T = inp.threshold(Rp)  # buy only below this (the revenue, or a lower price cap)
         disc = self.sched.discount[None, :] * inp.price_scale[:, None]  # (D, Y)
-        used_all = self._used(inp, Rp)  # (D, Q, Y)
-        used = used_all if cv.full else used_all[:, cv.ids]
+        used = self._used(inp, Rp, cv)  # (D, Qv, Y)
         margin_w = np.where(used, Rp[:, None, :] - cv.cost[None, :, None], 0.0)
         a = np.einsum("dqy,dy->dq", margin_w, disc)
         k_mw = self.capex_per_mw(inp)
-        e = self.levels_e
-        cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
         i, f = _lerp_index(self.t.grid, T)  # (D, Y)
         f4 = f[:, :, None, None]
-        wpn = self.WPn[i] * (1 - f4) + self.WPn[i + 1] * f4  # (D, Y, 2, N)
+        wpn = np.take(self.WPn, i, axis=0) * (1 - f4) + np.take(self.WPn, i + 1, axis=0) * f4  # (D, Y, 2, N)
         Wn, PWn = wpn[:, :, 0], wpn[:, :, 1]
         Gn = Rp[:, :, None] * Wn - PWn
         g_ext = np.einsum("dyn,dy->dn", Gn, disc) - k_mw[:, None]
-        argA, pmaxA = _prefix_max(cumA)
+        cumA, argA, pmaxA, arg_top, top = self._mode_a(a, k_mw, cv, levels)
         out = {
-            "used": used_all,
+            "used": used,
             "cumA": cumA,
             "argA": argA,
             "pmaxA": pmaxA,
+            "arg_topA": arg_top,
+            "topA": top,
             "Wn": Wn,
             "PWn": PWn,
             "g_ext": g_ext,
             "k_mw": k_mw,
         }
-        if len(self.bc):
+        if len(self.bc) and slabs:
             out.update(self._values_buying(inp, cv, out, Rp, T, disc, Gn, i, f))
         return out
+
+    def _mode_a(self, a: np.ndarray, k_mw: np.ndarray, cv: _Classes, levels: bool) -> tuple:
+        """Mode A's NPV per unit wasted MW filled to each level (D, Qv, levels + 1) from the
+        discounted margin per MWh ``a`` (D, Qv) and the capex per MW ``k_mw`` (D,), its running
+        best (index and value) and its best level (D, Qv) each; with ``levels`` False only the
+        best level of the classes holding simple sites (the rest None, or 0 at the others)."""
+        e = self.levels_e
+        if levels:
+            cumA = a[:, :, None] * cv.cumE[None, :, :] - k_mw[:, None, None] * e[None, None, :]
+            argA, pmaxA = _prefix_max(cumA)
+            return cumA, argA, pmaxA, argA[:, :, -1], pmaxA[:, :, -1]
+        sub = cv.simple  # only the classes holding simple sites use mode A: their best level alone
+        cum_s = a[:, sub, None] * cv.cumE[sub][None, :, :] - k_mw[:, None, None] * e[None, None, :]
+        arg_top, top = np.zeros(a.shape, dtype=np.intp), np.zeros(a.shape)
+        arg_top[:, sub], top[:, sub] = _top_level(cum_s)
+        return None, None, None, arg_top, top
 
     def _values_buying(self, inp, cv, out, Rp, T, disc, Gn, i, f) -> dict:
         """Mode B of the buying classes: the wasted-only NPV (USD per unit wasted MW) plus what
@@ -740,12 +829,19 @@ class _Model:
         f4 = f[:, :, None, None].astype(np.float32)
 
         def at(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-            return table[0][i] + f4 * table[1][i]  # (D, Y, Qb, J+1)
+            return _read_table(table[0], table[1], i, f4)  # (D, Y, Qb, J+1)
 
-        u = out["used"][:, self.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
+        read: dict[str, np.ndarray] = {}
+
+        def wc() -> np.ndarray:  # read once, when asked
+            if "W" not in read:
+                read["W"] = at(self.Wb)
+            return read["W"]
+
+        u = out["used"][:, cv.bc, :].transpose(0, 2, 1)  # (D, Y, Qb)
         gb = at(self.Gb)  # sum over hours below T of (T - price): add (R - T) per such hour
         if inp.price_cap is not None:
-            gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * at(self.Wb)
+            gb = gb + ((Rp - T)[:, :, None, None]).astype(np.float32) * wc()
         gq = np.einsum("dyqj,dyq->dqj", gb, (u * disc[:, :, None]).astype(np.float32))
         gfull = np.einsum("dyq,dyq->dq", Gn[:, :, self.node_b], (~u) * disc[:, :, None])
         cumB = out["cumA"][:, cv.bc, :] + gq + gfull[:, :, None] * e[None, None, :]
@@ -754,7 +850,7 @@ class _Model:
             "cumB": cumB,
             "argB": argB,
             "pmaxB": pmaxB,
-            "Wc": at(self.Wb),
+            "Wc": wc,
             "PWc": (lambda: at(self.Pb)),
             "u_b": u,
         }
@@ -784,27 +880,42 @@ class _Model:
         self._sites_cache = (inp, idx, st)
         return st
 
-    def choose(self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None) -> dict:
+    def _fills_slabs(self, idx: np.ndarray) -> bool:
+        """Whether any of the sites ``idx`` may buy and has wasted MW (so fills the buying
+        classes' slabs: :meth:`values` needs its mode B)."""
+        s = self.s
+        return bool(np.any(s.can_buy[idx] & s.class_buy[s.klass[idx]] & (s.wasted_mw[idx] > 0)))
+
+    def choose(
+        self, inp: _Inputs, v: dict, idx: np.ndarray, cv: _Classes | None = None, *, money: bool = True
+    ) -> dict:
         """NPV-optimal fleet of the sites ``idx`` (D, len(idx)): mode (0 none, 1 wasted only, 2
         buys), level position 0..levels, MW beyond the wasted MW, MW, NPV and capex (USD).
-        ``v`` holds the values of the classes ``cv`` (default: every class)."""
+        ``v`` holds the values of the classes ``cv`` (default: every class). ``money`` False
+        leaves out MW, NPV and capex (a bracket step needs the energy alone) unless the rule
+        selects by MW."""
         s = self.s
         J = self.J
         cv = self.all_classes if cv is None else cv
         st = self._sites_of(inp, idx)
         wm = st["wm"]
         q, jf, frac, pos_cap = st["q"], st["jf"], st["frac"], st["pos_cap"]
-        valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], cv.local[q], jf, frac, pos_cap, J, inp.draws)
         has_w = wm > 0
-        valA = np.where(has_w, valA * wm, 0.0)
-        posA = np.where(has_w, posA, 0.0)
+        if has_w.any():
+            valA, posA = _best(v["cumA"], v["argA"], v["pmaxA"], cv.local[q], jf, frac, pos_cap, J, inp.draws)
+            valA = np.where(has_w, valA * wm, 0.0)
+            posA = np.where(has_w, posA, 0.0)
+        else:  # no wasted MW: nothing to run on wasted energy alone
+            valA, posA = np.zeros(wm.shape), np.zeros(wm.shape)
         valB, posB, extB, spur = self._choose_buying(v, st)
         a_better = (valA > 0) & (valA >= valB)
         b_better = (valB > 0) & (valB > valA)
         mode = np.where(a_better, 1, np.where(b_better, 2, 0)).astype(np.int8)
-        npv = np.where(a_better, valA, np.where(b_better, valB, 0.0))
         pos = np.where(a_better, posA, np.where(b_better, posB, 0.0))
         ext = np.where(b_better, extB, 0.0)
+        if not (money or self.c.selection.rule == "target_gw"):
+            return {"idx": idx, "wm": wm, "mode": mode, "pos": pos, "ext": ext}
+        npv = np.where(a_better, valA, np.where(b_better, valB, 0.0))
         mw = wm * pos / J + ext
         capex = mw * v["k_mw"][:, None] + np.where(mode == 2, spur, 0.0)
         keep = mode > 0
@@ -815,14 +926,17 @@ class _Model:
             sel = keep[:, order] & (before < self.c.selection.target_gw * 1e3)
             keep = np.zeros_like(keep)
             keep[:, order] = sel
-        z = ~keep
+            z = ~keep
+            mode, npv = np.where(z, 0, mode).astype(np.int8), np.where(z, 0.0, npv)
+            pos, ext = np.where(z, 0.0, pos), np.where(z, 0.0, ext)
+        z = ~keep  # (other rules: the sites with mode 0, whose mode, npv, pos and ext are 0 already)
         return {
             "idx": idx,
             "wm": wm,
-            "mode": np.where(z, 0, mode).astype(np.int8),
-            "npv": np.where(z, 0.0, npv),
-            "pos": np.where(z, 0.0, pos),
-            "ext": np.where(z, 0.0, ext),
+            "mode": mode,
+            "npv": npv,
+            "pos": pos,
+            "ext": ext,
             "mw": np.where(z, 0.0, mw),
             "capex": np.where(z, 0.0, capex),
         }
@@ -833,26 +947,42 @@ class _Model:
         wasted MW (buying every cheap hour) and the spur line's cost (USD)."""
         J = self.J
         wm, b = st["wm"], st["b"]
-        valB = np.full(wm.shape, -np.inf)
-        posB = np.zeros(wm.shape)
-        extB = np.zeros(wm.shape)
-        spur = np.zeros(wm.shape)
         if not len(b):
-            return valB, posB, extB, spur
+            return np.full(wm.shape, -np.inf), np.zeros(wm.shape), np.zeros(wm.shape), np.zeros(wm.shape)
         qb, wmb, ext, sp = st["qb"], st["wmb"], st["ext"], st["sp"]
-        vb, pb = _best(
-            v["cumB"], v["argB"], v["pmaxB"], qb, st["jf"][b], st["frac"][b], st["pos_cap"][b], J, wm.shape[0]
-        )
-        full = v["cumB"][:, :, J][:, qb]
-        vb = np.where(wmb > 0, vb * wmb, 0.0)
-        pb = np.where(wmb > 0, pb, 0.0)
         g = v["g_ext"][:, st["node_b"]]
-        val_ext = np.where(wmb > 0, full * wmb, 0.0) + ext * g
-        use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
-        vb = np.where(use_ext, val_ext, vb)
-        pb = np.where(use_ext, float(J), pb)
-        eb = np.where(use_ext, ext, 0.0)
-        vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+        has_w = wmb > 0
+        if has_w.any():
+            vb, pb = _best(
+                v["cumB"],
+                v["argB"],
+                v["pmaxB"],
+                qb,
+                st["jf"][b],
+                st["frac"][b],
+                st["pos_cap"][b],
+                J,
+                wm.shape[0],
+            )
+            full = v["cumB"][:, :, J][:, qb]
+            vb = np.where(has_w, vb * wmb, 0.0)
+            pb = np.where(has_w, pb, 0.0)
+            val_ext = np.where(has_w, full * wmb, 0.0) + ext * g
+            use_ext = (ext > 0) & (g > 0) & (val_ext > vb)
+            vb = np.where(use_ext, val_ext, vb)
+            pb = np.where(use_ext, float(J), pb)
+            eb = np.where(use_ext, ext, 0.0)
+            vb = np.where((pb > 0) | (eb > 0), vb - sp, -np.inf)
+        else:  # no wasted MW: a buying site fills no slab (value 0, level 0), it can only buy its whole size
+            val_ext = 0.0 + ext * g  # the zero the slabs add (as a sum: -0.0 becomes 0.0)
+            use_ext = (ext > 0) & (g > 0) & (val_ext > 0.0)
+            vb = np.where(use_ext, val_ext - sp, -np.inf)  # builds something only where it buys
+            pb = np.where(use_ext, float(J), 0.0)
+            eb = np.where(use_ext, ext, 0.0)
+        if len(b) == wm.shape[1]:  # every site may buy (b is then every position, in order)
+            return vb, pb, eb, sp
+        valB = np.full(wm.shape, -np.inf)
+        posB, extB, spur = np.zeros(wm.shape), np.zeros(wm.shape), np.zeros(wm.shape)
         valB[:, b], posB[:, b], extB[:, b], spur[:, b] = vb, pb, eb, sp
         return valB, posB, extB, spur
 
@@ -871,28 +1001,57 @@ class _Model:
         simple sites decided per class (``v`` valued on the classes ``cv``)."""
         cv = self.all_classes if cv is None else cv
         D = inp.draws
-        MA, MB = self._level_mw(inp, ch, cv)
-        m = self._add_simple(inp, v, cv, MA) if simple and self.simple.any() else None
+        simple = simple and bool(self.simple.any())
+        levels = self._level_mw(inp, ch, cv)
+        if levels is None:  # no site of ch fills a level: each class holds its simple sites alone
+            m, mE = self._simple_alone(inp, v, cv) if simple else (None, np.zeros((D, len(cv.ids))))
+            MB = None
+        else:
+            MA, MB = levels
+            m = self._add_simple(inp, v, cv, MA) if simple else None
+            S = MA + MB
+            S *= cv.cumE[None]
+            mE = S.sum(2)  # (D, Qv) wasted MWh a year per class
         n_nodes = v["Wn"].shape[2]
         EXT = np.zeros((D, n_nodes))
         if ch is not None and ch["idx"].size and n_nodes:
             ii = (np.arange(D)[:, None] * n_nodes + np.maximum(self.s.node[ch["idx"]], 0)[None, :]).ravel()
             EXT += np.bincount(ii, weights=ch["ext"].ravel(), minlength=D * n_nodes).reshape(D, n_nodes)
-        S = MA + MB
-        S *= cv.cumE[None]
-        mE = _widen(S.sum(2), cv, self.Q)  # (D, Q) wasted MWh a year per class
-        used = v["used"].astype(float)  # cast once for the sums over classes
-        out = {"wasted": np.einsum("dq,dqy->dy", mE, used), "cost": None, "capex": None, "mw": None}
+        wasted, cost_w = self._class_sums(v, cv, mE, cost)
+        out = {"wasted": wasted, "cost": None, "capex": None, "mw": None}
         bought = np.einsum("dn,dyn->dy", EXT, v["Wn"])
         cost_b = np.einsum("dn,dyn->dy", EXT, v["PWn"]) if cost else None
         if len(self.bc):
-            bought, cost_b = self._add_bought(v, MB[:, cv.bc, :], bought, cost_b, cost)
+            MBb = MB[:, cv.bc, :] if MB is not None else None
+            if MBb is not None and MBb.any():
+                bought, cost_b = self._add_bought(v, MBb, bought, cost_b, cost)
+            else:  # no buying slab filled: its grid MWh and cost are exact zeros, added as such
+                bought = bought + 0.0
+                if cost_b is not None:
+                    cost_b = cost_b + 0.0
         out["bought"] = bought
         if cost:
-            cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used)
+            assert cost_w is not None and cost_b is not None  # both summed with cost
             out["cost"] = (cost_w + cost_b) * inp.price_scale[:, None]
             out["capex"], out["mw"] = self._capex_mw(D, v, ch, m)
         return out
+
+    def _class_sums(
+        self, v: dict, cv: _Classes, mE: np.ndarray, cost: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(D, Y) wasted MWh and (with ``cost``, else None) their cost (USD in units of the draw's
+        price scale) summed over the classes, from each class's wasted MWh a year ``mE`` (D, Qv)
+        in the years it uses them. Summed over every model class (zero outside ``cv``), the
+        order of the sums fixed; where no draw has more than one class with energy the sum is
+        that one product (exact in any order), taken over ``cv`` alone."""
+        if np.count_nonzero(mE, axis=1).max(initial=0) <= 1:
+            used = v["used"].astype(float)
+            cost_w = np.einsum("dq,dqy->dy", mE * cv.cost[None, :], used) if cost else None
+            return np.einsum("dq,dqy->dy", mE, used), cost_w
+        mE = _widen(mE, cv, self.Q)
+        used = _widen_used(v["used"], cv, self.Q)  # (D, Q, Y) as floats, for the sums over classes
+        cost_w = np.einsum("dq,dqy->dy", mE * self.s.class_cost[None, :], used) if cost else None
+        return np.einsum("dq,dqy->dy", mE, used), cost_w
 
     @staticmethod
     def _capex_mw(D: int, v: dict, ch: dict | None, m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -907,13 +1066,17 @@ class _Model:
             capex += ch["capex"].sum(1)
         return capex, mw
 
-    def _level_mw(self, inp: _Inputs, ch: dict | None, cv: _Classes) -> tuple[np.ndarray, np.ndarray]:
+    def _level_mw(self, inp: _Inputs, ch: dict | None, cv: _Classes) -> tuple[np.ndarray, np.ndarray] | None:
         """(D, Qv, levels + 1) each: the wasted MW of the sites in ``ch`` filled to each level of
-        their class, wasted only (A) and buying (B), a site between two levels split linearly."""
+        their class, wasted only (A) and buying (B), a site between two levels split linearly;
+        None when every level holds zero (no site of ``ch`` in the fleet has wasted MW)."""
         J, D = self.J, inp.draws
         Qv = len(cv.ids)
         if ch is None or not ch["idx"].size:
-            return np.zeros((D, Qv, J + 1)), np.zeros((D, Qv, J + 1))
+            return None
+        w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
+        if not w.any():
+            return None
         q = cv.local[self.s.klass[ch["idx"]]]
         pos = ch["pos"]
         lo = np.minimum(np.floor(pos).astype(np.int64), J)
@@ -922,7 +1085,6 @@ class _Model:
         base = np.arange(D)[:, None] * (Qv * (J + 1)) + q[None, :] * (J + 1)
         block = D * Qv * (J + 1)
         off = np.where(ch["mode"] == 2, block, 0) + base
-        w = np.where(ch["mode"] > 0, ch["wm"], 0.0)
         ii = np.concatenate([(off + lo).ravel(), (off + hi).ravel()])
         ww = np.concatenate([(w * (1 - fr)).ravel(), (w * fr).ravel()])
         both = np.bincount(ii, weights=ww, minlength=2 * block)
@@ -932,15 +1094,26 @@ class _Model:
         """Add the simple sites' wasted MW (each class at its best level, where that pays) to
         ``MA`` (D, Qv, levels + 1) in place; return their MW (D,)."""
         J = self.J
-        arg = v["argA"][:, :, J]
-        w = self._simple_mw(inp)  # (D, Q) wasted MW of simple sites
-        if not cv.full:
-            w = w[:, cv.ids]
-        w = np.where(v["pmaxA"][:, :, J] > 0, w, 0.0)
+        arg, w = v["arg_topA"], self._simple_at_best(inp, v, cv)
         D, Qv = w.shape
         flat = (np.arange(D * Qv) * (J + 1)).reshape(D, Qv) + arg
         MA.reshape(-1)[flat.ravel()] += w.ravel()
         return _widen(w * arg / J, cv, self.Q).sum(1)
+
+    def _simple_alone(self, inp: _Inputs, v: dict, cv: _Classes) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_add_simple` where no other site fills a level: the simple sites' MW (D,) and
+        their wasted MWh a year per class (D, Qv), each class's MW times its energy at its best
+        level (the one level it fills, so its sum over levels, exactly)."""
+        arg, w = v["arg_topA"], self._simple_at_best(inp, v, cv)
+        energy = w * cv.cumE[np.arange(len(cv.ids))[None, :], arg]
+        return _widen(w * arg / self.J, cv, self.Q).sum(1), energy
+
+    def _simple_at_best(self, inp: _Inputs, v: dict, cv: _Classes) -> np.ndarray:
+        """(D, Qv) wasted MW of the simple sites of the classes ``cv`` whose best level pays, else 0."""
+        w = self._simple_mw(inp)  # (D, Q) wasted MW of simple sites
+        if not cv.full:
+            w = w[:, cv.ids]
+        return np.where(v["topA"] > 0, w, 0.0)
 
     def _simple_mw(self, inp: _Inputs) -> np.ndarray:
         """(D, Q) wasted MW of the simple sites per class at the draws' capacity scales, kept
@@ -957,7 +1130,7 @@ class _Model:
         where it is not."""
         u = v["u_b"]  # (D, Y, Qb)
         m32 = MBb.astype(np.float32)
-        bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"], m32) * u).sum(2)
+        bought = bought + (np.einsum("dyqj,dqj->dyq", v["Wc"](), m32) * u).sum(2)
         if cost:
             cost_b = cost_b + (np.einsum("dyqj,dqj->dyq", v["PWc"](), m32) * u).sum(2)
         lev = MBb @ self.levels_e  # (D, Qb) MW at the full slabs when wasted energy is not used
@@ -995,10 +1168,11 @@ class _Model:
         """The fleet every site chooses when priced at the fleet hashrate ``X`` (D, Y), valuing
         the classes ``cv`` (default: every class; a subset must hold every class that can enter)."""
         _, R = self.revenue(inp, X, market)
-        v = self.values(inp, R, cv)
         if idx is None:
             idx = np.nonzero(self.elig)[0] if per_site else self.cx
-        ch = self.choose(inp, v, idx, cv)
+        levels = bool(np.any(self.s.wasted_mw[idx] > 0))
+        v = self.values(inp, R, cv, slabs=self._fills_slabs(idx), levels=levels)
+        ch = self.choose(inp, v, idx, cv, money=cost or per_site)
         agg = self.aggregate(inp, v, ch, simple=not per_site, cost=cost, cv=cv)
         agg["X"] = (agg["wasted"] + agg["bought"]) / (
             HOURS_PER_YEAR * inp.pue[:, None] * inp.efficiency_j_th[:, None]
@@ -1109,6 +1283,16 @@ def _widen(x: np.ndarray, cv: _Classes, Q: int) -> np.ndarray:
     return out
 
 
+def _widen_used(used: np.ndarray, cv: _Classes, Q: int) -> np.ndarray:
+    """(D, Q, Y) floats from (D, Qv, Y) flags of the classes ``cv``, zero for the classes left out
+    (their wasted MWh are zero, so the products summed are the same either way)."""
+    if cv.full:
+        return used.astype(float)
+    out = np.zeros((used.shape[0], Q, used.shape[2]))
+    out[:, cv.ids] = used
+    return out
+
+
 def _b(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     """``a`` (D,) shaped to broadcast against ``like`` (D,) or (D, Y)."""
     return a[:, None] if like.ndim == 2 else a
@@ -1139,6 +1323,18 @@ def _best(cum, arg, pmax, qq, jf, frac, pos_cap, J: int, D: int):
     vc = np.where(jf < J, c0 + np.where(frac > 0, frac, 0.0) * (c1 - c0), -np.inf)
     take_cap = vc > vg
     return np.where(take_cap, vc, vg), np.where(take_cap, pos_cap, ag.astype(float))
+
+
+def _top_level(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last level of :func:`_prefix_max` alone: the index of the maximum along the last axis
+    (the first on ties) and the maximum (the value there), without the running arrays. With a
+    NaN along the axis, the running version's answer (its index stays on the last number)."""
+    arg = np.argmax(cum, axis=-1)
+    top = np.take_along_axis(cum, arg[..., None], axis=-1)[..., 0]
+    if np.isnan(top).any():  # argmax stops at a NaN, the running best steps over it
+        arg, run = _prefix_max(cum)
+        return arg[..., -1], run[..., -1]
+    return arg, top
 
 
 def _prefix_max(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1542,11 +1738,8 @@ def fleet_economics(
     FleetResult
     """
     started = time.perf_counter()
-    cf = config.fleet
     n_ehs = _network_ehs(config, network_ehs)
-    tables, site_pair = build_tables(
-        profiles, levels=cf.levels, price_step=cf.price_step_usd_mwh, price_max=cf.price_max_usd_mwh
-    )
+    tables, site_pair = _fleet_tables(profiles, config, grid_topup)
     model = _Model(tables, _site_arrays(profiles, sites, site_pair, grid_topup), config, schedule(config))
     inp = _base_inputs(config, n_ehs)
     sol = model.solve(inp)
@@ -1566,6 +1759,21 @@ def fleet_economics(
         model=model,
         base_inputs=inp,
         base_X=sol.X,
+    )
+
+
+def _fleet_tables(
+    profiles: SurplusProfiles, config: EstimatesConfig, grid_topup: bool | None
+) -> tuple[Tables, np.ndarray]:
+    """:func:`build_tables` at the scenario's levels and revenue grid, with buying tables for
+    the pairs of the sites that may buy."""
+    cf = config.fleet
+    return build_tables(
+        profiles,
+        levels=cf.levels,
+        price_step=cf.price_step_usd_mwh,
+        price_max=cf.price_max_usd_mwh,
+        buys=_can_buy(profiles.sites, grid_topup),
     )
 
 
