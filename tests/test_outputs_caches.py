@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pytest
 
-from gis.outputs import charts
+from gis.outputs import charts, report
 
 ROOT = Path(__file__).resolve().parents[1]
 SENSITIVITY = [
@@ -89,3 +90,38 @@ def test_matplotlib_is_imported_only_to_draw() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.fixture
+def fresh_environment():
+    report._environment.cache_clear()
+    yield report._environment
+    report._environment.cache_clear()
+
+
+def test_the_report_templates_are_compiled_once_per_process(fresh_environment) -> None:
+    env = fresh_environment()
+    assert fresh_environment() is env
+    template = env.get_template("report.html.j2")
+    assert env.get_template("report.html.j2") is template  # from the environment's cache
+
+
+def test_compiled_templates_serve_a_new_process_and_damage_is_ignored(fresh_environment, monkeypatch) -> None:
+    folder = Path(fresh_environment().bytecode_cache.directory)
+    fresh_environment().get_template("sections/finding.html.j2")
+    (code,) = folder.glob("__jinja2_*.cache")
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return real(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    fresh_environment.cache_clear()  # as in a new process
+    fresh_environment().get_template("sections/finding.html.j2")
+    assert compiled == []  # read from the compiled file
+    code.write_bytes(code.read_bytes()[:20])  # damaged
+    fresh_environment.cache_clear()
+    fresh_environment().get_template("sections/finding.html.j2")
+    assert compiled == ["sections/finding.html.j2"]
