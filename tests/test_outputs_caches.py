@@ -1,8 +1,10 @@
 """The outputs' caches give the bytes drawing or rendering gives, and notice a change: the report
-charts (by their data), the report templates (compiled once per process)."""
+charts (by their data), the report templates (compiled once per process), the map's source
+layers (by their content)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +12,13 @@ from pathlib import Path
 import jinja2
 import numpy as np
 import pytest
+from fixtures.outputs.synthetic import make_out_dir
 
 from gis.outputs import charts, report
+from gis.outputs import map as fmap
+from gis.outputs.api import map_layer_names
+from gis.outputs.inputs import read_stage_outputs
+from gis.outputs.presets import DEFAULT_PRESET, load_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 SENSITIVITY = [
@@ -125,3 +132,94 @@ def test_compiled_templates_serve_a_new_process_and_damage_is_ignored(fresh_envi
     fresh_environment.cache_clear()
     fresh_environment().get_template("sections/finding.html.j2")
     assert compiled == ["sections/finding.html.j2"]
+
+
+@pytest.fixture(scope="module")
+def map_inputs(tmp_path_factory: pytest.TempPathFactory):
+    out = make_out_dir(tmp_path_factory.mktemp("out"))
+    return read_stage_outputs(out, layer_names=map_layer_names())
+
+
+def _ids(text: str) -> str:
+    """folium names its elements at random: number them in order of appearance instead."""
+    seen: dict[str, str] = {}
+    return re.sub(r"_[0-9a-f]{32}", lambda m: seen.setdefault(m.group(0), f"_id{len(seen)}"), text)
+
+
+@pytest.fixture
+def counted_drawings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """An empty in-process layer cache; the keys of the layers actually drawn."""
+    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())
+    drawn: list[str] = []
+    real = fmap._draw_layer
+
+    def counting(rows, spec, *, decimals):
+        drawn.append(spec.key)
+        return real(rows, spec, decimals=decimals)
+
+    monkeypatch.setattr(fmap, "_draw_layer", counting)
+    return drawn
+
+
+def _lines_spec():
+    preset = load_preset(DEFAULT_PRESET)
+    return next(s for s in preset.layers if s.layer == "transmission_lines"), preset.coordinate_decimals
+
+
+def test_a_drawn_layer_is_reused_in_the_process_and_from_disk(
+    map_inputs, counted_drawings, monkeypatch
+) -> None:
+    spec, decimals = _lines_spec()
+    rows = map_inputs.layers["transmission_lines"]
+    first = fmap.layer_drawing(rows, spec, decimals=decimals)
+    assert fmap.layer_drawing(rows.copy(), spec, decimals=decimals) is first
+    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())  # as in a new process
+    again = fmap.layer_drawing(rows, spec, decimals=decimals)
+    assert again == first and counted_drawings == [spec.key]
+
+
+def test_the_layer_cache_notices_a_changed_layer(map_inputs, counted_drawings) -> None:
+    spec, decimals = _lines_spec()
+    rows = map_inputs.layers["transmission_lines"]
+    first = fmap.layer_drawing(rows, spec, decimals=decimals)
+    moved = rows.copy()
+    moved.geometry = moved.geometry.translate(xoff=0.5)
+    assert fmap.layer_key(moved, spec, decimals=decimals) != fmap.layer_key(rows, spec, decimals=decimals)
+    assert fmap.layer_drawing(moved, spec, decimals=decimals).json_text != first.json_text
+    relabelled = rows.copy()
+    column = spec.tooltip[0] if spec.tooltip else spec.colour_by
+    relabelled[column] = relabelled[column].iloc[::-1].to_numpy()
+    assert fmap.layer_key(relabelled, spec, decimals=decimals) != fmap.layer_key(
+        rows, spec, decimals=decimals
+    )
+    wider = spec.model_copy(update={"weight_px": spec.weight_px + 1})
+    assert fmap.layer_key(rows, wider, decimals=decimals) != fmap.layer_key(rows, spec, decimals=decimals)
+    assert fmap.layer_key(rows, spec, decimals=decimals + 1) != fmap.layer_key(rows, spec, decimals=decimals)
+    assert len(counted_drawings) == 2
+
+
+def test_a_damaged_cached_layer_is_drawn_again(map_inputs, counted_drawings, monkeypatch) -> None:
+    spec, decimals = _lines_spec()
+    rows = map_inputs.layers["transmission_lines"]
+    first = fmap.layer_drawing(rows, spec, decimals=decimals)
+    (kept,) = fmap.layer_cache_dir().glob("*.txt")
+    kept.write_text(kept.read_text(encoding="utf-8")[:-10], encoding="utf-8")  # cut short
+    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())
+    assert fmap.layer_drawing(rows, spec, decimals=decimals) == first and len(counted_drawings) == 2
+
+
+def test_the_map_from_cached_layers_is_the_map_drawn(map_inputs, counted_drawings) -> None:
+    def page() -> str:
+        built = fmap.build_map(
+            layers=map_inputs.layers,
+            sites=map_inputs.sites,
+            estimates=map_inputs.estimates,
+            preset=load_preset(DEFAULT_PRESET),
+            offline=None,
+        )
+        return _ids(fmap.render_map_html(built, offline=False))
+
+    drawn = page()
+    drawn_count = len(counted_drawings)
+    assert drawn_count > 0
+    assert page() == drawn and len(counted_drawings) == drawn_count  # nothing drawn the second time
