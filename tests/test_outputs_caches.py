@@ -1,9 +1,10 @@
 """The outputs' caches give the bytes drawing or rendering gives, and notice a change: the report
 charts (by their data), the report templates (compiled once per process), the map's source
-layers (by their content)."""
+layers and the explorer's state outline (by their content)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from fixtures.outputs.synthetic import make_out_dir
 
-from gis.outputs import charts, report
+from gis.outputs import charts, explorer, keep, report
 from gis.outputs import map as fmap
 from gis.outputs.api import map_layer_names
 from gis.outputs.inputs import read_stage_outputs
@@ -223,3 +224,31 @@ def test_the_map_from_cached_layers_is_the_map_drawn(map_inputs, counted_drawing
     drawn_count = len(counted_drawings)
     assert drawn_count > 0
     assert page() == drawn and len(counted_drawings) == drawn_count  # nothing drawn the second time
+
+
+def test_the_explorer_outline_is_kept_and_follows_the_states(map_inputs, monkeypatch) -> None:
+    states = map_inputs.layers["states"]
+    made: list[int] = []
+    real = explorer.display_geometry
+
+    def counting(frame, **kwargs):
+        made.append(len(frame))
+        return real(frame, **kwargs)
+
+    monkeypatch.setattr(explorer, "display_geometry", counting)
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    first = explorer.states_geojson(states)
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())  # as in a new process: from disk
+    assert explorer.states_geojson(states.copy()) == first and len(made) == 1
+    moved = states.copy()
+    moved.geometry = moved.geometry.translate(xoff=1.0)
+    assert explorer.states_geojson(moved) != first and len(made) == 2
+
+
+def test_a_damaged_kept_text_is_made_again(monkeypatch) -> None:
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    assert keep.kept_text("t", "k", lambda: "first text") == "first text"
+    (kept,) = (Path(os.environ["GIS_CACHE_DIR"]) / "t").glob("*.txt")
+    kept.write_text(kept.read_text(encoding="utf-8")[:-3], encoding="utf-8")
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    assert keep.kept_text("t", "k", lambda: "made again") == "made again"

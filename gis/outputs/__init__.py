@@ -13,6 +13,7 @@ Modules::
     report   report.html from jinja2 templates (templates/report.html.j2, templates/sections/*)
     labels   words and units of columns, categories and owner classes
     inputs   reading layers.gpkg, sites.gpkg and estimates.json from OUT
+    keep     text derived from rarely changing data, kept by its hash ($GIS_CACHE_DIR)
     api      the commands behind `gis map`, `gis report` and `gis run`
 """
 
