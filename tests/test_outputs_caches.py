@@ -252,3 +252,15 @@ def test_a_damaged_kept_text_is_made_again(monkeypatch) -> None:
     kept.write_text(kept.read_text(encoding="utf-8")[:-3], encoding="utf-8")
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert keep.kept_text("t", "k", lambda: "made again") == "made again"
+
+
+def test_one_module_of_the_package_does_not_import_the_rest() -> None:
+    code = (
+        "import sys; import gis.outputs.explorer; "
+        "print(sorted(m for m in ('xlsxwriter', 'gis.outputs.api', 'gis.outputs.report') if m in sys.modules)); "
+        "from gis.outputs import outputs_command, MapPreset; print(outputs_command.__module__, MapPreset.__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "gis.outputs.api MapPreset"]
