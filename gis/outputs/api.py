@@ -261,6 +261,12 @@ def _output_tasks(
     ]
 
 
+def _cancel(futures) -> None:
+    """Cancel the futures not started; the running ones end before the pool does."""
+    for future in futures:
+        future.cancel()
+
+
 class _Lines:
     """Stands in for the console in a writer thread: keeps what it prints, to print in order."""
 
@@ -278,9 +284,11 @@ def run_outputs(
     by name.
 
     A ``timed`` writer is timed as stage ``name`` under the caller's open stage (:mod:`gis.timing`;
-    the stages a writer opens itself nest there too). Each writer prints into a buffer; the buffers go to ``console`` in the order of ``tasks`` once every writer
-    has ended. When a writer raises, the writers not yet started are cancelled, the running ones
-    finish, and the exception of the first failed task in the order of ``tasks`` is raised.
+    the stages a writer opens itself nest there too). Each writer prints into a buffer; the
+    buffers go to ``console`` in the order of ``tasks`` once every writer has ended. When a writer
+    raises (or the wait is interrupted), the writers not yet started are cancelled, the running
+    ones finish, and the exception of the first failed task in the order of ``tasks`` is raised.
+    Peak memory grows with ``workers``: each running writer holds its own output's text.
     """
     lines = {name: _Lines() for name, _, _ in tasks}
 
@@ -292,13 +300,16 @@ def run_outputs(
 
     futures: dict[str, Future] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gis-outputs") as pool:
-        for name, timed, write in tasks:
-            futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
-        wait(futures.values(), return_when=FIRST_EXCEPTION)
-        if any(f.done() and f.exception() is not None for f in futures.values()):
-            for future in futures.values():
-                future.cancel()  # the ones not started; the running ones end before the pool does
-        wait(futures.values())
+        try:
+            for name, timed, write in tasks:
+                futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
+            wait(futures.values(), return_when=FIRST_EXCEPTION)
+            if any(f.done() and f.exception() is not None for f in futures.values()):
+                _cancel(futures.values())
+            wait(futures.values())
+        except BaseException:  # e.g. Ctrl-C while waiting: start nothing more
+            _cancel(futures.values())
+            raise
     for name, _, _ in tasks:
         if futures[name].cancelled():
             continue
