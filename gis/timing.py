@@ -6,12 +6,15 @@ its work in ``stage("hourly")`` inside the estimate stage appears as ``estimate/
 timings file and in ``scripts/bench.py`` without any change there.
 
 The recorder is process-wide and off until :func:`start` is called; :func:`stage` is then cheap
-(two clock reads and one ``getrusage``).
+(two clock reads and one ``getrusage``). The open stages are a context variable, so a stage opened
+in a worker thread started with a copy of the caller's context (``contextvars.copy_context().run``)
+nests under the caller's stage and does not mix with the stages of other threads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import resource
 import sys
 import time
@@ -20,7 +23,9 @@ from pathlib import Path
 
 __all__ = ["peak_rss_mb", "record", "stage", "start", "timings", "write_timings"]
 
-_state: dict = {"on": False, "t0": 0.0, "stack": [], "rows": []}
+_state: dict = {"on": False, "t0": 0.0, "rows": []}
+_open: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("gis_timing_open", default=())
+"""The names of the stages open in this context, outermost first."""
 
 
 def peak_rss_mb() -> float:
@@ -44,7 +49,8 @@ def peak_rss_mb() -> float:
 
 def start() -> None:
     """Start (or restart) recording stages in this process."""
-    _state.update(on=True, t0=time.perf_counter(), stack=[], rows=[])
+    _state.update(on=True, t0=time.perf_counter(), rows=[])
+    _open.set(())
 
 
 @contextlib.contextmanager
@@ -53,13 +59,14 @@ def stage(name: str) -> Iterator[None]:
     if not _state["on"]:
         yield
         return
-    _state["stack"].append(name)
-    full = "/".join(_state["stack"])
+    names = (*_open.get(), name)
+    token = _open.set(names)
+    full = "/".join(names)
     t0 = time.perf_counter()
     try:
         yield
     finally:
-        _state["stack"].pop()
+        _open.reset(token)
         _state["rows"].append(
             {
                 "stage": full,

@@ -18,7 +18,7 @@ from gis.io import read_gpkg_layer, write_csv
 from gis.outputs.api import _write_csv
 from gis.outputs.labels import escape_text
 from gis.outputs.map import _geometry_dicts
-from gis.outputs.tables import _clean_column, _clean_text
+from gis.outputs.tables import _clean_column, _clean_text, _text_lengths, _widths
 
 TEXTS = ["plain", "a&b <i>x</i> \"q\" 's'", None, "", "=SUM(A1)", "-5", "+x", "@me", "line\nbreak", "\tlead"]
 
@@ -84,3 +84,19 @@ def test_arrow_read_gives_the_same_frame(tmp_path: Path) -> None:
     # gis.io reads through Arrow: the frame the row-wise reader gives, value for value
     plain = pyogrio.read_dataframe(path, layer="t")
     assert_frame_equal(read_gpkg_layer(path, "t", fix="x"), plain, check_exact=True)
+
+
+def test_sheet_widths_from_the_whole_table_lengths() -> None:
+    table = pd.DataFrame(
+        {
+            "name": ["a", "much longer name", "mid name", "", "x" * 70],
+            "mw": [1.0, 12345.5, np.nan, -3.0, 0.5],
+            "flag": [True, False, True, True, False],
+        }
+    )
+    kinds, headers = ["text", "number", "bool"], ["Name", "Mineable MW", "Flag"]
+    lengths = _text_lengths(table, kinds)
+    for rows in (np.arange(5), np.array([0, 2, 3]), np.array([1, 4])):
+        part = table.iloc[rows].reset_index(drop=True)
+        subset = {c: v[rows] for c, v in lengths.items()}
+        assert _widths(part, kinds, headers, subset) == _widths(part, kinds, headers)

@@ -13,12 +13,42 @@ Modules::
     report   report.html from jinja2 templates (templates/report.html.j2, templates/sections/*)
     labels   words and units of columns, categories and owner classes
     inputs   reading layers.gpkg, sites.gpkg and estimates.json from OUT
+    keep     text derived from rarely changing data, kept by its hash ($GIS_CACHE_DIR)
     api      the commands behind `gis map`, `gis report` and `gis run`
 """
 
-from gis.outputs.api import map_command, outputs_command, report_command
-from gis.outputs.map import build_map, render_map_html, write_map
-from gis.outputs.presets import MapPreset, load_preset
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gis.outputs.api import map_command, outputs_command, report_command
+    from gis.outputs.map import build_map, render_map_html, write_map
+    from gis.outputs.presets import MapPreset, load_preset
+
+_WHERE = {
+    "MapPreset": "presets",
+    "build_map": "map",
+    "load_preset": "presets",
+    "map_command": "api",
+    "outputs_command": "api",
+    "render_map_html": "map",
+    "report_command": "api",
+    "write_map": "map",
+}
+"""The module of each name this package exports, imported at first use (PEP 562): a command that
+needs one module of the package (``gis compare`` the explorer) does not import the rest (folium,
+XlsxWriter, jinja2, GDAL writers)."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"gis.outputs.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MapPreset",

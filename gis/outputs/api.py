@@ -9,9 +9,14 @@ built once and written twice.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +34,15 @@ from gis.outputs.tables import write_ranked_xlsx
 from gis.textsafe import csv_text
 from gis.timing import stage
 
-__all__ = ["MAP_SIZE_BUDGET_MB", "map_command", "map_layer_names", "outputs_command", "report_command"]
+__all__ = [
+    "MAP_SIZE_BUDGET_MB",
+    "OUTPUT_WORKERS",
+    "map_command",
+    "map_layer_names",
+    "outputs_command",
+    "report_command",
+    "run_outputs",
+]
 
 MAP_SIZE_BUDGET_MB = 20.0
 """A national map above this size is slow to open and to e-mail; the command warns. The offline
@@ -150,6 +163,13 @@ def map_layer_names(preset: str | Path = DEFAULT_PRESET) -> list[str]:
     return _map_layers(load_preset(preset))
 
 
+OUTPUT_WORKERS = 3
+"""Threads writing the outputs at once. Much of each output's time is spent in code that lets
+other threads run (zlib compressing the spreadsheet and the chart PNGs, GDAL writing sites.gpkg,
+GEOS simplifying the map's layers), so on two cores three threads overlap it with the Python work
+of the other outputs; more only add memory (each output holds its own text while it is written)."""
+
+
 def outputs_command(
     *,
     out: Path,
@@ -159,50 +179,146 @@ def outputs_command(
     csv: bool = False,
     record_scenario: bool = True,
     inputs: StageOutputs | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Both maps, the styled GeoPackage, the spreadsheet, ``sites_ranked.csv`` (with the fleet rows
     of ``estimates.json`` joined on) and the report (``gis run``'s last step and ``gis report``;
     ``csv`` is kept for callers and changes nothing). ``record_scenario``:
     write ``OUT/scenario.toml`` from ``scenario_path`` (the packaged default when None). ``inputs``:
     the sites, estimates and layers already in memory (:func:`gis.outputs.inputs.stage_outputs`);
-    read from OUT when None."""
+    read from OUT when None.
+
+    The outputs are written by ``workers`` threads at once (None: :data:`OUTPUT_WORKERS`; 1: one
+    after the other); each is
+    written to a temporary file renamed into place when complete (:func:`gis.io.atomic_path`).
+    When one fails, the outputs not yet started are not started, the ones running are let finish,
+    and the error of the first failed output (in the order of the list returned) is raised; the
+    files are all-or-nothing as a set through the staging folder the command writes into
+    (:func:`gis.io.staged_outputs`). The "Wrote ..." lines are printed in that order too.
+    """
     out = Path(out)
     spec = load_preset(preset)
     if inputs is None:
         with stage("read"):
             inputs = read_stage_outputs(out, layer_names=_map_layers(spec))
     _report_notes(console, inputs.notes)
-    written = _write_maps(inputs, spec, out, console=console)
-    with stage("csv"):  # the ranked list again, now with the fleet rows joined on
-        written.append(_write_ranked_csv(inputs, out, console=console))
-    with stage("sites_gpkg"):
-        gpkg = write_sites_gpkg(
+    if record_scenario:  # OUT/scenario.toml: the scenario the sites were scored with
+        scenario_file = write_run_scenario(out, scenario_path)
+    tasks = _output_tasks(inputs, spec, out, scenario_path)
+    results = run_outputs(tasks, console=console, workers=OUTPUT_WORKERS if workers is None else workers)
+    written = [*results["map"], results["csv"]]
+    if record_scenario:
+        written.append(scenario_file)
+    if results["explorer"] is not None:
+        written.append(results["explorer"])
+    return [*written, results["sites_gpkg"], results["xlsx"], results["report"]]
+
+
+def _output_tasks(
+    inputs: StageOutputs, spec: MapPreset, out: Path, scenario_path: Path | None
+) -> list[tuple[str, bool, Callable[[Any], Any]]]:
+    """The outputs as (name, timed as a stage, writer taking a console), in the order their lines are printed;
+    each writer works on its own shallow copy of the frames (pandas caches columns it reads)."""
+
+    def own() -> StageOutputs:
+        return dataclasses.replace(
+            inputs,
+            sites=inputs.sites.copy(deep=False),
+            layers={name: frame.copy(deep=False) for name, frame in inputs.layers.items()},
+        )
+
+    def gpkg(console) -> Path:
+        mine = own()
+        path = write_sites_gpkg(
             out / "sites.gpkg",
-            sites=inputs.sites,
-            source_layers=inputs.layers,
-            estimates=inputs.estimates,
+            sites=mine.sites,
+            source_layers=mine.layers,
+            estimates=mine.estimates,
             preset=spec,
-            layers_metadata=inputs.layers_metadata,
-            sites_metadata=inputs.sites_metadata,
+            layers_metadata=mine.layers_metadata,
+            sites_metadata=mine.sites_metadata,
             scenario_path=scenario_path,
         )
-    console.print(
-        f"Wrote {gpkg} (candidate sites, summaries, {len(inputs.layers)} source layers, QGIS styles)"
-    )
-    with stage("xlsx"):
-        xlsx = write_ranked_xlsx(
-            out / "sites_ranked.xlsx", inputs.sites, estimates=inputs.estimates, scenario_path=scenario_path
+        console.print(
+            f"Wrote {path} (candidate sites, summaries, {len(mine.layers)} source layers, QGIS styles)"
         )
-    console.print(f"Wrote {xlsx}")
-    if record_scenario:  # OUT/scenario.toml: the scenario the sites were scored with
-        written.append(write_run_scenario(out, scenario_path))
-    with stage("explorer"):
-        explorer = _write_explorer(inputs, out, console=console)
-    if explorer is not None:
-        written.append(explorer)
-    with stage("report"):
-        written += [gpkg, xlsx, _write_report(inputs, out, console=console)]
-    return written
+        return path
+
+    def xlsx(console) -> Path:
+        path = write_ranked_xlsx(
+            out / "sites_ranked.xlsx", own().sites, estimates=inputs.estimates, scenario_path=scenario_path
+        )
+        console.print(f"Wrote {path}")
+        return path
+
+    return [
+        ("map", False, lambda console: _write_maps(own(), spec, out, console=console)),  # its own stages
+        ("csv", True, lambda console: _write_ranked_csv(own(), out, console=console)),
+        ("sites_gpkg", True, gpkg),
+        ("xlsx", True, xlsx),
+        ("explorer", True, lambda console: _write_explorer(own(), out, console=console)),
+        ("report", True, lambda console: _write_report(own(), out, console=console)),
+    ]
+
+
+def _cancel(futures) -> None:
+    """Cancel the futures not started; the running ones end before the pool does."""
+    for future in futures:
+        future.cancel()
+
+
+class _Lines:
+    """Stands in for the console in a writer thread: keeps what it prints, to print in order."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[tuple, dict]] = []
+
+    def print(self, *args: object, **kwargs: object) -> None:
+        self.lines.append((args, kwargs))
+
+
+def run_outputs(
+    tasks: list[tuple[str, bool, Callable[[Any], Any]]], *, console, workers: int = OUTPUT_WORKERS
+) -> dict[str, Any]:
+    """Run ``tasks`` (name, timed, writer taking a console) on ``workers`` threads; their results
+    by name.
+
+    A ``timed`` writer is timed as stage ``name`` under the caller's open stage (:mod:`gis.timing`;
+    the stages a writer opens itself nest there too). Each writer prints into a buffer; the
+    buffers go to ``console`` in the order of ``tasks`` once every writer has ended. When a writer
+    raises (or the wait is interrupted), the writers not yet started are cancelled, the running
+    ones finish, and the exception of the first failed task in the order of ``tasks`` is raised.
+    Peak memory grows with ``workers``: each running writer holds its own output's text.
+    """
+    lines = {name: _Lines() for name, _, _ in tasks}
+
+    def run(name: str, timed: bool, write: Callable[[Any], Any]) -> Any:
+        if not timed:
+            return write(lines[name])
+        with stage(name):
+            return write(lines[name])
+
+    futures: dict[str, Future] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gis-outputs") as pool:
+        try:
+            for name, timed, write in tasks:
+                futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
+            wait(futures.values(), return_when=FIRST_EXCEPTION)
+            if any(f.done() and f.exception() is not None for f in futures.values()):
+                _cancel(futures.values())
+            wait(futures.values())
+        except BaseException:  # e.g. Ctrl-C while waiting: start nothing more
+            _cancel(futures.values())
+            raise
+    for name, _, _ in tasks:
+        if futures[name].cancelled():
+            continue
+        for args, kwargs in lines[name].lines:
+            console.print(*args, **kwargs)
+        error = futures[name].exception()
+        if error is not None:
+            raise error
+    return {name: future.result() for name, future in futures.items()}
 
 
 def _write_maps(inputs: StageOutputs, spec: MapPreset, out: Path, *, console) -> list[Path]:

@@ -6,25 +6,28 @@ empty input gives a chart that says "no data" instead of failing.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
+import os
+import pickle
 import textwrap
-from collections.abc import Mapping, Sequence
-from typing import cast
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-import matplotlib.ticker
 import numpy as np
 
 from gis.outputs.labels import CATEGORY_LABELS
 
 __all__ = [
+    "CHART_CACHE_FILES",
     "WIDTH_PX",
     "btc_projection",
     "cash_flow",
+    "chart_cache_dir",
     "gw_by_category",
     "gw_by_group",
     "gw_by_state",
@@ -41,10 +44,120 @@ WIDTH_PX = 1000
 _WIDTH_IN = WIDTH_PX / 100
 _DPI = 200
 
-plt.rcParams.update({"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11})
+_PYPLOT_LOCK = threading.Lock()
+_STYLED: list[bool] = []  # not empty once the backend and font sizes are set
+
+
+def _pyplot() -> tuple[Any, Any]:
+    """``matplotlib.pyplot`` (Agg backend, the report's font sizes) and ``matplotlib.ticker``,
+    imported at the first chart drawn: ~1 s that a command drawing no chart (or finding every
+    chart in the cache) does not pay."""
+    with _PYPLOT_LOCK:
+        import matplotlib
+
+        if not _STYLED:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker as ticker
+
+        if not _STYLED:
+            plt.rcParams.update({"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11})
+            _STYLED.append(True)
+    return plt, ticker
+
+
+CHART_CACHE_FILES = 256
+"""Chart PNGs kept in the cache folder (:func:`chart_cache_dir`); the oldest go beyond this."""
+
+_MEMORY: OrderedDict[str, bytes] = OrderedDict()
+_MEMORY_MAX = 64
+_MEMORY_LOCK = threading.Lock()
+
+
+def chart_cache_dir() -> Path:
+    """``$GIS_CACHE_DIR/charts``: chart PNGs by the hash of their data (:func:`_cached`)."""
+    from gis.config.settings import cache_dir
+
+    return cache_dir() / "charts"
+
+
+@functools.cache
+def _code_key() -> bytes:
+    """What else decides a chart's pixels: this module's code, the matplotlib version and any
+    matplotlibrc that could restyle it (its path, size and time)."""
+    from importlib.metadata import version
+
+    parts = [Path(__file__).read_bytes(), version("matplotlib").encode()]
+    home = Path.home() / ".config" / "matplotlib"
+    for env in ("MATPLOTLIBRC", "MPLCONFIGDIR", "MPLBACKEND"):
+        parts.append(f"{env}={os.environ.get(env, '')}".encode())
+    for folder in (Path.cwd(), Path(os.environ.get("MATPLOTLIBRC") or "."), home):
+        rc = folder / "matplotlibrc" if folder.is_dir() else folder
+        if rc.is_file():
+            st = rc.stat()
+            parts.append(f"{rc}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return hashlib.sha256(b"\0".join(parts)).digest()
+
+
+def _cached(draw: Callable[..., bytes]) -> Callable[..., bytes]:
+    """Keep ``draw``'s PNG by the hash of its arguments (and :func:`_code_key`): in this process
+    and in :func:`chart_cache_dir`, so a chart whose data did not change (the price curves after
+    a change of scoring weights) is not drawn again. The bytes are the ones drawing gives."""
+
+    @functools.wraps(draw)
+    def chart(*args: object, **kwargs: object) -> bytes:
+        try:
+            blob = pickle.dumps((draw.__qualname__, args, sorted(kwargs.items())), protocol=4)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return draw(*args, **kwargs)
+        key = hashlib.sha256(_code_key() + blob).hexdigest()
+        with _MEMORY_LOCK:
+            if key in _MEMORY:
+                _MEMORY.move_to_end(key)
+                return _MEMORY[key]
+        png = _read_cached(key)
+        if png is None:
+            png = draw(*args, **kwargs)
+            _write_cached(key, png)
+        with _MEMORY_LOCK:
+            _MEMORY[key] = png
+            while len(_MEMORY) > _MEMORY_MAX:
+                _MEMORY.popitem(last=False)
+        return png
+
+    return chart
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _read_cached(key: str) -> bytes | None:
+    """The cached PNG of ``key``; None when absent or not a whole PNG (it is drawn again)."""
+    try:
+        png = (chart_cache_dir() / f"{key}.png").read_bytes()
+    except OSError:
+        return None
+    return png if png.startswith(_PNG_SIGNATURE) and png.endswith(b"IEND\xaeB`\x82") else None
+
+
+def _write_cached(key: str, png: bytes) -> None:
+    """Keep ``png`` under ``key`` (atomically); a cache folder that cannot be written is skipped:
+    the chart is then drawn at every run, which costs time, not correctness."""
+    folder = chart_cache_dir()
+    tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(png)
+        os.replace(tmp, folder / f"{key}.png")
+        files = sorted(folder.glob("*.png"), key=lambda p: p.stat().st_mtime_ns)
+        for old in files[: max(0, len(files) - CHART_CACHE_FILES)]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _png(fig, *, laid_out: bool = False) -> bytes:
+    plt, _ = _pyplot()
     buf = io.BytesIO()
     if not laid_out:
         fig.tight_layout()
@@ -54,6 +167,7 @@ def _png(fig, *, laid_out: bool = False) -> bytes:
 
 
 def _empty(title: str) -> bytes:
+    plt, _ = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH_IN, 1.6))
     ax.set_axis_off()
     ax.set_title(title)
@@ -61,6 +175,7 @@ def _empty(title: str) -> bytes:
     return _png(fig)
 
 
+@_cached
 def gw_by_group(groups: Mapping[str, Mapping], *, title: str, top: int | None = None, labels=None) -> bytes:
     """Horizontal bars of mineable GW per group (category, state ...), largest first."""
     items = sorted(
@@ -72,6 +187,7 @@ def gw_by_group(groups: Mapping[str, Mapping], *, title: str, top: int | None = 
         return _empty(title)
     names = [(labels or {}).get(k, k) for k, _ in items][::-1]
     values = [v for _, v in items][::-1]
+    plt, _ = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH_IN, 1.0 + 0.3 * len(items)))
     ax.barh(names, values, color="#2b8cbe")
     ax.set_xlabel("mineable GW")
@@ -92,6 +208,7 @@ def gw_by_state(by_state: Mapping[str, Mapping], *, top: int = 20) -> bytes:
     return gw_by_group(by_state, title=f"Mineable GW by state (top {top})", top=top)
 
 
+@_cached
 def btc_projection(projection: Sequence[Mapping]) -> bytes:
     """BTC a year across halvings (bars) with the block subsidy (step line, right axis)."""
     if not projection:
@@ -99,13 +216,14 @@ def btc_projection(projection: Sequence[Mapping]) -> bytes:
     years = np.array([int(p["year"]) for p in projection])
     btc = np.array([float(p.get("btc") or 0.0) for p in projection])
     subsidy = np.array([float(p.get("block_subsidy_btc") or 0.0) for p in projection])
+    plt, ticker = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH_IN, 3.6))
     ax.bar(years, btc, color="#f7931a")
     ax.set_ylabel("BTC a year (fleet)")
     ax.set_title("BTC a year across halvings")
     ax.set_xticks(years)
     twin = ax.twinx()
-    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
     twin.step(years, subsidy, where="mid", color="#444444")
     twin.set_ylabel("block subsidy (BTC)")
     twin.set_ylim(0, max(subsidy.max(), 0.1) * 1.2)
@@ -119,6 +237,7 @@ def _short(value: float) -> str:
     return f"{x:g}"
 
 
+@_cached
 def sensitivity_tornado(sensitivity: Sequence[Mapping], *, base: float | None = None) -> bytes:
     """Tornado of BTC a year at each input's low and high value around the base case, largest
     swing on top; inputs that do not move BTC a year are named under the chart, not drawn."""
@@ -135,11 +254,12 @@ def sensitivity_tornado(sensitivity: Sequence[Mapping], *, base: float | None = 
         for r in rows
     ][::-1]
     centre = float(base) if base is not None else float(np.median(np.r_[lows, highs]))
+    plt, ticker = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH_IN, 1.2 + 0.62 * len(rows)))
     ax.barh(names, lows - centre, left=centre, color="#de2d26", label="input at its low value")
     ax.barh(names, highs - centre, left=centre, color="#3182bd", label="input at its high value")
     ax.axvline(centre, color="#333333", lw=0.8)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
     ax.set_xlabel("BTC a year (line: base case)")
     ax.set_title("Sensitivity of BTC a year (one input at a time)")
     ax.legend(fontsize=10, loc="lower left")  # the smallest swing is at the bottom: room on its left
@@ -155,12 +275,14 @@ def sensitivity_tornado(sensitivity: Sequence[Mapping], *, base: float | None = 
     return _png(fig, laid_out=bool(still))
 
 
+@_cached
 def score_distribution(scores: np.ndarray, excluded: np.ndarray) -> bytes:
     """Histogram of site scores, excluded sites stacked in grey."""
     scores = np.asarray(scores, dtype="float64")
     excluded = np.asarray(excluded, dtype=bool)
     if scores.size == 0:
         return _empty("Score distribution")
+    plt, _ = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH_IN, 3.2))
     bins = np.linspace(0, 1, 21)
     ax.hist(
@@ -177,6 +299,7 @@ def score_distribution(scores: np.ndarray, excluded: np.ndarray) -> bytes:
     return _png(fig)
 
 
+@_cached
 def supply_curve(rows: Sequence[Mapping], *, wasted_gw: float = 0.0, wasted_btc: float = 0.0) -> bytes:
     """The bought ledger against the price cap a fleet accepts for bought energy (USD/MWh):
     average GW and BTC a year, with the wasted ledger at the central inputs as a dashed line
@@ -188,6 +311,7 @@ def supply_curve(rows: Sequence[Mapping], *, wasted_gw: float = 0.0, wasted_btc:
     btc = np.array([float(r.get("bought_btc_per_year") or 0.0) for r in rows])
     ehs = np.array([float(r.get("bought_ehs") or 0.0) for r in rows])
     revenue = float(rows[0].get("revenue_usd_mwh_year_one") or np.nan)
+    plt, ticker = _pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 3.8))
     a1.plot(cap, gw, marker="o", color="#3182bd", label="bought ledger (average GW)")
     a1.axhline(wasted_gw, color="#e6550d", ls="--", label=f"wasted ledger, central: {wasted_gw:,.2f} GW")
@@ -207,7 +331,7 @@ def supply_curve(rows: Sequence[Mapping], *, wasted_gw: float = 0.0, wasted_btc:
     a2.set_xlabel("price cap for bought energy (USD/MWh)")
     a2.set_ylabel("BTC a year")
     a2.set_title("Bitcoin a year vs price cap")
-    a2.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    a2.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
     for ax in (a1, a2):
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
         if np.isfinite(revenue):
@@ -219,6 +343,7 @@ def supply_curve(rows: Sequence[Mapping], *, wasted_gw: float = 0.0, wasted_btc:
     return _png(fig)
 
 
+@_cached
 def cash_flow(projection: Sequence[Mapping], *, capex_usd: float = 0.0) -> bytes:
     """Multi-year cash flow of the fleet: yearly margin (bars) and cumulative cash (line, USD M),
     which starts at minus the capex and pays back where it crosses 0; halvings marked. Beside it
@@ -230,6 +355,7 @@ def cash_flow(projection: Sequence[Mapping], *, capex_usd: float = 0.0) -> bytes
     cum = np.array([float(p.get("cumulative_cash_usd") or 0.0) for p in projection]) / 1e6
     rev = np.array([float(p.get("revenue_usd_per_mwh") or 0.0) for p in projection])
     halvings = [int(p["year"]) for p in projection if p.get("halvings_in_year")]
+    plt, ticker = _pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 3.8), gridspec_kw={"width_ratios": [3, 2]})
     a1.set_title("Fleet cash flow (USD M)")
     a1.set_xticks(years)
@@ -255,7 +381,7 @@ def cash_flow(projection: Sequence[Mapping], *, capex_usd: float = 0.0) -> bytes
             label="cumulative cash (starts at minus the capex)",
         )
         a1.axhline(0, color="#de2d26", ls="--", lw=1, label="capex repaid above this line")
-        a1.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+        a1.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
         a1.legend(fontsize=9, loc="lower right")
     a2.plot(years, rev, marker="o", color="#f7931a")
     a2.set_title("Revenue one MWh earns (USD/MWh)")
@@ -269,12 +395,14 @@ def cash_flow(projection: Sequence[Mapping], *, capex_usd: float = 0.0) -> bytes
     return _png(fig)
 
 
+@_cached
 def price_duration(curves: Mapping[str, np.ndarray], *, year: int | str = "") -> bytes:
     """Price-duration curves: per hub, its hourly prices sorted high to low against the share of
     the year (x); the legend gives the hours at or below 0 USD/MWh. Prices are clipped to
     -50..250 USD/MWh for legibility (the clipped tails are counted, not hidden)."""
     if not curves:
         return _empty("Price-duration curves")
+    plt, _ = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH_IN, 4.2))
     colours = plt.get_cmap("tab10")
     for i, (label, prices) in enumerate(curves.items()):
@@ -297,6 +425,7 @@ def price_duration(curves: Mapping[str, np.ndarray], *, year: int | str = "") ->
     return _png(fig)
 
 
+@_cached
 def npv_tornado(sensitivity: Sequence[Mapping]) -> bytes:
     """Tornado of the fleet's NPV (USD M, left) and installed GW (right) with each input at its
     low and high value, the rest central; largest NPV swing on top."""
@@ -309,6 +438,7 @@ def npv_tornado(sensitivity: Sequence[Mapping]) -> bytes:
         f"{_short(r['low'])} to {_short(r['high'])}"
         for r in rows
     ]
+    plt, ticker = _pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 1.4 + 0.6 * len(rows)), sharey=True)
     y = np.arange(len(rows))
     for ax, key, scale, unit in (
@@ -321,9 +451,7 @@ def npv_tornado(sensitivity: Sequence[Mapping]) -> bytes:
         ax.barh(y + 0.2, hi, height=0.4, color="#3182bd", label="input at its high value")
         ax.axvline(0, color="#333", lw=0.8)
         ax.set_xlabel(unit)
-        ax.xaxis.set_major_formatter(
-            matplotlib.ticker.StrMethodFormatter("{x:,.0f}" if scale > 1 else "{x:,.1f}")
-        )
+        ax.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}" if scale > 1 else "{x:,.1f}"))
         ax.grid(alpha=0.3, axis="x")
     a1.set_yticks(y)
     a1.set_yticklabels(names, fontsize=9)

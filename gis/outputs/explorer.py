@@ -23,6 +23,8 @@ multilinearly between grid points (:func:`interpolate_grid` is the same rule in 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
 import json
 import math
@@ -40,6 +42,7 @@ from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.io import write_text
 from gis.outputs.assets import VENDOR_DIR, _css_with_data_uris
+from gis.outputs.keep import geometry_digest, kept_text
 from gis.outputs.map import display_geometry
 
 __all__ = [
@@ -324,10 +327,28 @@ def _jsonable(value):
 
 
 def states_geojson(states: gpd.GeoDataFrame | None) -> dict | None:
+    """The states' outline (simplified 2 km in EPSG:5070, EPSG:4326 to 3 decimals) as GeoJSON; its
+    text is kept by the hash of the states' geometry (:func:`gis.outputs.keep.kept_text`)."""
     if states is None or len(states) == 0:
         return None
-    geometry = display_geometry(states, simplify_m=2000.0, decimals=3)
-    return json.loads(gpd.GeoDataFrame(geometry=geometry.values, crs=states.crs).to_json(drop_id=True))
+
+    def make() -> str:
+        geometry = display_geometry(states, simplify_m=2000.0, decimals=3)
+        return str(gpd.GeoDataFrame(geometry=geometry.values, crs=states.crs).to_json(drop_id=True))
+
+    digest = hashlib.blake2b(geometry_digest(states.geometry.values), digest_size=20)
+    digest.update(str(states.crs).encode() + _code_key())
+    return json.loads(kept_text("explorer_states", digest.hexdigest(), make))
+
+
+@functools.cache
+def _code_key() -> bytes:
+    """The code and libraries the outline's text depends on."""
+    from importlib.metadata import version
+
+    parts = [Path(__file__).read_bytes(), (Path(__file__).parent / "map.py").read_bytes()]
+    parts += [version(lib).encode() for lib in ("shapely", "pyproj", "geopandas")]
+    return hashlib.sha256(b"\0".join(parts)).digest()
 
 
 # ---------------------------------------------------------------- the page

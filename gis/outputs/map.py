@@ -10,10 +10,16 @@ layer names, title) is HTML-escaped in Python before it reaches the page: a plan
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
+import hashlib
 import html
 import itertools
 import json
+import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -83,9 +89,11 @@ _SHARES = {"p_top_n"}
 """0..1 columns a popup shows as percentages."""
 
 __all__ = [
+    "LAYER_CACHE_FILES",
     "MAX_ZOOM",
     "MIN_ZOOM",
     "SITE_POPUP_COLUMNS",
+    "LayerDrawing",
     "add_choropleth",
     "add_offline_basemap",
     "add_site_layers",
@@ -94,6 +102,9 @@ __all__ = [
     "class_labels",
     "colour_values",
     "display_geometry",
+    "layer_cache_dir",
+    "layer_drawing",
+    "layer_key",
     "legend_box",
     "render_map_html",
     "title_box",
@@ -212,13 +223,22 @@ class _GeoJson(folium.GeoJson):
     the one folium would write, and both the online and the offline page reuse the one text.
     """
 
-    def __init__(self, data: dict, **kwargs) -> None:
-        super().__init__(data, **kwargs)
-        env = self._template.environment
-        self.json_text = htmlsafe_json_dumps(
-            self.data, dumps=env.policies["json.dumps_function"], **env.policies["json.dumps_kwargs"]
+    def __init__(self, data: dict | None, *, json_text: str | None = None, **kwargs) -> None:
+        """``data``: the GeoJSON dict; or None with ``json_text``, its text already serialised
+        (:func:`_geojson_text`, e.g. from the layer cache)."""
+        super().__init__(
+            data if data is not None else {"type": "FeatureCollection", "features": []}, **kwargs
         )
+        self.json_text = json_text if data is None else _geojson_text(self.data)
         vars(self)["data"] = f"{_DATA_MARK}{self.get_name()}"  # a placeholder where folium keeps a dict
+
+
+def _geojson_text(data: dict) -> str:
+    """``data`` as folium's templates write it (jinja's ``tojson`` with folium's JSON policies), as
+    a plain ``str`` (not markupsafe's ``Markup``, which would escape text added to it)."""
+    env = folium.GeoJson._template.environment
+    dumps, kwargs = env.policies["json.dumps_function"], env.policies["json.dumps_kwargs"]
+    return str(htmlsafe_json_dumps(data, dumps=dumps, **kwargs))
 
 
 def _short_keys(
@@ -380,12 +400,42 @@ def _filtered(frame: gpd.GeoDataFrame, spec: SourceLayer) -> gpd.GeoDataFrame:
 def add_source_layer(
     fmap: folium.Map, frame: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int
 ) -> folium.FeatureGroup:
-    """Draw one source layer (points, lines or polygons) as a toggleable overlay."""
+    """Draw one source layer (points, lines or polygons) as a toggleable overlay.
+
+    Its GeoJSON text is taken from the layer cache (:func:`layer_drawing`) when the same rows
+    were drawn the same way before: the source layers do not change when the scoring does."""
     rows = _filtered(frame, spec)
-    group = folium.FeatureGroup(name=html.escape(f"{spec.label} ({len(rows):,})"), show=spec.show)
+    drawing = layer_drawing(rows, spec, decimals=decimals)
+    group = folium.FeatureGroup(name=html.escape(f"{spec.label} ({drawing.count:,})"), show=spec.show)
     group.add_to(fmap)
-    if rows.empty:
+    if drawing.json_text is None:
         return group
+    _GeoJson(
+        None,
+        json_text=drawing.json_text,
+        marker=folium.CircleMarker(radius=spec.radius_px) if drawing.points else None,
+        on_each_feature=_source_on_each(drawing.style, drawing.fields),
+        control=False,
+    ).add_to(group)
+    return group
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerDrawing:
+    """What the map draws of one source layer: its row count, GeoJSON text (None: no rows), the
+    tooltip fields (property key, label, unit), the static style and whether it is points."""
+
+    count: int
+    json_text: str | None
+    fields: list[tuple]
+    style: dict
+    points: bool
+
+
+def _draw_layer(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> LayerDrawing:
+    """Build :class:`LayerDrawing` from the filtered rows (EPSG:4326 out, simplified in EPSG:5070)."""
+    if rows.empty:
+        return LayerDrawing(0, None, [], {}, False)
     geometry = display_geometry(rows, simplify_m=spec.simplify_m, decimals=decimals)
     fields: list[tuple] = [(col, title(col), column_unit(col, layer=spec.layer)) for col in spec.tooltip]
     if spec.dissolve:
@@ -409,13 +459,123 @@ def add_source_layer(
     }
     if points:
         style["radius"] = spec.radius_px
-    _GeoJson(
-        _feature_collection(props, geometry),
-        marker=folium.CircleMarker(radius=spec.radius_px) if points else None,
-        on_each_feature=_source_on_each(style, fields),
-        control=False,
-    ).add_to(group)
-    return group
+    return LayerDrawing(len(rows), _geojson_text(_feature_collection(props, geometry)), fields, style, points)
+
+
+LAYER_CACHE_FILES = 64
+"""Drawn source layers kept in ``$GIS_CACHE_DIR/map_layers``; the oldest go beyond this."""
+
+_DRAWN: OrderedDict[str, LayerDrawing] = OrderedDict()
+_DRAWN_MAX = 32
+_DRAWN_LOCK = threading.Lock()
+
+
+def layer_cache_dir() -> Path:
+    """``$GIS_CACHE_DIR/map_layers``: source layers drawn for the map, by :func:`layer_key`."""
+    from gis.config.settings import cache_dir
+
+    return cache_dir() / "map_layers"
+
+
+@functools.cache
+def _code_key() -> bytes:
+    """What else decides a layer's text: this module and the labels, and the libraries' versions."""
+    from importlib.metadata import version
+
+    parts = [Path(__file__).read_bytes(), (Path(__file__).parent / "labels.py").read_bytes()]
+    parts += [
+        version(lib).encode() for lib in ("folium", "jinja2", "shapely", "pyproj", "geopandas", "pandas")
+    ]
+    parts.append(np.__version__.encode())
+    return hashlib.sha256(b"\0".join(parts)).digest()
+
+
+def layer_key(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> str:
+    """The hash of what a source layer's drawing depends on: the rows' geometry (WKB) and CRS,
+    the values and types of the columns drawn (tooltip, colour), the preset entry, the decimals
+    and the code (:func:`_code_key`). Any change to a drawn value gives another key."""
+    used = [spec.colour_by] if spec.colour_by else []
+    cols = [c for c in dict.fromkeys([*spec.tooltip, *used]) if c in rows.columns]
+    digest = hashlib.blake2b(digest_size=20)
+    head = [
+        spec.model_dump_json(),
+        decimals,
+        str(rows.crs),
+        len(rows),
+        cols,
+        [str(t) for t in rows[cols].dtypes],
+    ]
+    digest.update(_code_key() + json.dumps(head).encode())
+    if cols:
+        digest.update(pd.util.hash_pandas_object(rows[cols], index=False).to_numpy().tobytes())
+    wkb = shapely.to_wkb(np.asarray(rows.geometry.values, dtype=object))
+    sizes = np.fromiter((-1 if b is None else len(b) for b in wkb), dtype=np.int64, count=len(wkb))
+    digest.update(sizes.tobytes() + b"".join(b for b in wkb if b is not None))
+    return digest.hexdigest()
+
+
+def layer_drawing(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> LayerDrawing:
+    """:class:`LayerDrawing` of the filtered ``rows``, from the cache (this process, then
+    ``$GIS_CACHE_DIR/map_layers``) when :func:`layer_key` was drawn before; drawn and kept if not."""
+    key = layer_key(rows, spec, decimals=decimals)
+    with _DRAWN_LOCK:
+        if key in _DRAWN:
+            _DRAWN.move_to_end(key)
+            return _DRAWN[key]
+    drawing = _read_drawing(key)
+    if drawing is None:
+        drawing = _draw_layer(rows, spec, decimals=decimals)
+        _write_drawing(key, drawing)
+    with _DRAWN_LOCK:
+        _DRAWN[key] = drawing
+        while len(_DRAWN) > _DRAWN_MAX:
+            _DRAWN.popitem(last=False)
+    return drawing
+
+
+_DRAWING_MARK = "gis-layer-drawing/1"
+
+
+def _read_drawing(key: str) -> LayerDrawing | None:
+    """The drawing kept under ``key``: a JSON header line, then the GeoJSON text to the end; None
+    when absent or damaged (the layer is then drawn again)."""
+    try:
+        text = (layer_cache_dir() / f"{key}.txt").read_text(encoding="utf-8")
+        header, _, body = text.partition("\n")
+        meta = json.loads(header)
+        if meta.get("mark") != _DRAWING_MARK or len(body) != meta["chars"]:
+            return None
+        fields = [tuple(f) for f in meta["fields"]]
+        return LayerDrawing(
+            int(meta["count"]), body or None, fields, dict(meta["style"]), bool(meta["points"])
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_drawing(key: str, drawing: LayerDrawing) -> None:
+    """Keep ``drawing`` under ``key`` (atomically); an unwritable cache folder is skipped (the
+    layer is then drawn at every run, which costs time, not correctness)."""
+    body = drawing.json_text or ""
+    meta = {
+        "mark": _DRAWING_MARK,
+        "count": drawing.count,
+        "fields": drawing.fields,
+        "style": drawing.style,
+        "points": drawing.points,
+        "chars": len(body),
+    }
+    folder = layer_cache_dir()
+    tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(meta) + "\n" + body, encoding="utf-8")
+        os.replace(tmp, folder / f"{key}.txt")
+        files = sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime_ns)
+        for old in files[: max(0, len(files) - LAYER_CACHE_FILES)]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _site_radius(values: pd.Series, *, min_px: float, max_px: float) -> np.ndarray:

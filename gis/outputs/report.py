@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 import numpy as np
 import pandas as pd
 
@@ -944,13 +946,39 @@ def _charts(sites: pd.DataFrame, estimates: Mapping) -> list[dict]:
     return [_chart(alt, png) for alt, png in items]
 
 
+class _TemplateCode(jinja2.FileSystemBytecodeCache):
+    """The report templates compiled to Python code, kept in ``$GIS_CACHE_DIR/templates`` so a new
+    process does not compile them again (jinja2 checks each against its template's source). A
+    folder that cannot be written, or a damaged file, only means the template is compiled."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a truncated or foreign file: compile instead
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """The report's template environment, one per process: a template is compiled once and then
+    taken from the environment's cache at every later report (jinja2 reloads it when its file
+    changes)."""
+    from gis.config.settings import cache_dir
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_TemplateCode(str(cache_dir() / "templates")),
     )
     env.filters["fmt"] = fmt
     return env

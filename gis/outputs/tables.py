@@ -123,21 +123,34 @@ def _kinds(table: pd.DataFrame) -> list[str]:
     return kinds
 
 
-def _widths(table: pd.DataFrame, kinds: list[str], headers: list[str]) -> list[float]:
+def _text_lengths(table: pd.DataFrame, kinds: list[str]) -> dict[str, np.ndarray]:
+    """The length (characters) of each text cell, per text column."""
+    return {
+        col: np.asarray(
+            [len(v if isinstance(v, str) else str(v)) for v in table[col].tolist()], dtype="int64"
+        )
+        for col, kind in zip(table.columns, kinds, strict=True)
+        if kind == "text"
+    }
+
+
+def _widths(
+    table: pd.DataFrame, kinds: list[str], headers: list[str], lengths: dict[str, np.ndarray] | None = None
+) -> list[float]:
     """Column widths (characters) from the content, header wrapped.
 
     Text: the 95th percentile of the lengths (a few very long names do not widen the column; the
     cell shows the rest on click), at most 40 for the frozen columns, 50 otherwise. Numbers: the
-    largest value as shown (thousands separators, the column's decimals).
+    largest value as shown (thousands separators, the column's decimals). ``lengths``: the text
+    cells' lengths of ``table`` (:func:`_text_lengths`) when already known.
     """
+    lengths = _text_lengths(table, kinds) if lengths is None else lengths
     widths = []
     for col, kind, head in zip(table.columns, kinds, headers, strict=True):
         values = table[col]
         if kind == "text":
-            lengths = pd.Series(
-                [len(v if isinstance(v, str) else str(v)) for v in values.tolist()], dtype="int64"
-            )
-            content = int(np.ceil(lengths.quantile(0.95))) if len(values) else 0
+            cell_lengths = pd.Series(lengths[col], dtype="int64")
+            content = int(np.ceil(cell_lengths.quantile(0.95))) if len(values) else 0
             content = min(content, 38 if col in FROZEN_COLUMNS else 48)
         elif kind == "bool":
             content = 5
@@ -292,9 +305,13 @@ def _write_sites_sheet(
     cache: dict,
 ) -> None:
     """One site sheet: ``table`` is ``whole.iloc[rows]`` (all of it when ``rows`` is None); the
-    cells' XML is built once for ``whole`` and kept in ``cache`` for the next sheets."""
+    cells' XML and text lengths are built once for ``whole`` and kept in ``cache`` for the next
+    sheets."""
     ws = wb.add_worksheet(title)
-    widths = _widths(table, kinds, headers)
+    if "lengths" not in cache:
+        cache["lengths"] = _text_lengths(whole, kinds)
+    lengths = {c: v if rows is None else v[rows] for c, v in cache["lengths"].items()}
+    widths = _widths(table, kinds, headers, lengths)
     formats = [
         fmt.number(_digits(c)) if k == "number" else None for c, k in zip(table.columns, kinds, strict=True)
     ]

@@ -1,0 +1,266 @@
+"""The outputs' caches give the bytes drawing or rendering gives, and notice a change: the report
+charts (by their data), the report templates (compiled once per process), the map's source
+layers and the explorer's state outline (by their content)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pytest
+from fixtures.outputs.synthetic import make_out_dir
+
+from gis.outputs import charts, explorer, keep, report
+from gis.outputs import map as fmap
+from gis.outputs.api import map_layer_names
+from gis.outputs.inputs import read_stage_outputs
+from gis.outputs.presets import DEFAULT_PRESET, load_preset
+
+ROOT = Path(__file__).resolve().parents[1]
+SENSITIVITY = [
+    {
+        "input": "a",
+        "meaning": "first input",
+        "low": 1,
+        "high": 2,
+        "npv_usd_at_low": -1e6,
+        "npv_usd_at_high": 2e6,
+    },
+    {
+        "input": "b",
+        "meaning": "second input",
+        "low": 3,
+        "high": 4,
+        "npv_usd_at_low": 5e5,
+        "npv_usd_at_high": 7e5,
+    },
+]
+
+
+@pytest.fixture
+def fresh_charts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """An empty in-process chart cache; the names of the charts actually drawn."""
+    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())
+    drawn: list[str] = []
+    real = charts._png
+
+    def counting(fig, **kwargs):
+        drawn.append(fig.axes[0].get_title() if fig.axes else "")
+        return real(fig, **kwargs)
+
+    monkeypatch.setattr(charts, "_png", counting)
+    return drawn
+
+
+def test_a_chart_with_the_same_data_is_not_drawn_again(fresh_charts: list[str]) -> None:
+    scores, excluded = np.array([0.1, 0.5, 0.9]), np.array([False, True, False])
+    first = charts.score_distribution(scores, excluded)
+    again = charts.score_distribution(scores.copy(), excluded.copy())
+    assert again == first and len(fresh_charts) == 1
+    other = charts.score_distribution(np.array([0.2, 0.5, 0.9]), excluded)
+    assert other != first and len(fresh_charts) == 2  # new data: drawn
+
+
+def test_the_chart_cache_on_disk_serves_a_new_process(fresh_charts: list[str], monkeypatch) -> None:
+    first = charts.npv_tornado(SENSITIVITY)
+    assert len(list(charts.chart_cache_dir().glob("*.png"))) == 1
+    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())  # as in a new process
+    assert charts.npv_tornado(SENSITIVITY) == first and len(fresh_charts) == 1
+
+
+def test_a_damaged_cached_chart_is_drawn_again(fresh_charts: list[str], monkeypatch) -> None:
+    first = charts.npv_tornado(SENSITIVITY)
+    (cached,) = charts.chart_cache_dir().glob("*.png")
+    cached.write_bytes(first[: len(first) // 2])  # e.g. a disk that filled while writing
+    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())
+    assert charts.npv_tornado(SENSITIVITY) == first and len(fresh_charts) == 2
+
+
+def test_the_cache_gives_the_bytes_drawing_gives(fresh_charts: list[str], monkeypatch) -> None:
+    cached = charts.supply_curve([{"price_cap_usd_mwh": 20.0, "bought_gw_average": 1.5}], wasted_gw=0.5)
+    monkeypatch.setattr(charts, "_read_cached", lambda key: None)
+    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())
+    drawn = charts.supply_curve([{"price_cap_usd_mwh": 20.0, "bought_gw_average": 1.5}], wasted_gw=0.5)
+    assert drawn == cached and len(fresh_charts) == 2
+
+
+def test_matplotlib_is_imported_only_to_draw() -> None:
+    code = (
+        "import sys; import gis.outputs.api, gis.outputs.report, gis.outputs.charts; "
+        "print('matplotlib' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+@pytest.fixture
+def fresh_environment():
+    report._environment.cache_clear()
+    yield report._environment
+    report._environment.cache_clear()
+
+
+def test_the_report_templates_are_compiled_once_per_process(fresh_environment) -> None:
+    env = fresh_environment()
+    assert fresh_environment() is env
+    template = env.get_template("report.html.j2")
+    assert env.get_template("report.html.j2") is template  # from the environment's cache
+
+
+def test_compiled_templates_serve_a_new_process_and_damage_is_ignored(fresh_environment, monkeypatch) -> None:
+    folder = Path(fresh_environment().bytecode_cache.directory)
+    fresh_environment().get_template("sections/finding.html.j2")
+    (code,) = folder.glob("__jinja2_*.cache")
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return real(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    fresh_environment.cache_clear()  # as in a new process
+    fresh_environment().get_template("sections/finding.html.j2")
+    assert compiled == []  # read from the compiled file
+    code.write_bytes(code.read_bytes()[:20])  # damaged
+    fresh_environment.cache_clear()
+    fresh_environment().get_template("sections/finding.html.j2")
+    assert compiled == ["sections/finding.html.j2"]
+
+
+@pytest.fixture(scope="module")
+def map_inputs(tmp_path_factory: pytest.TempPathFactory):
+    out = make_out_dir(tmp_path_factory.mktemp("out"))
+    return read_stage_outputs(out, layer_names=map_layer_names())
+
+
+def _ids(text: str) -> str:
+    """folium names its elements at random: number them in order of appearance instead."""
+    seen: dict[str, str] = {}
+    return re.sub(r"_[0-9a-f]{32}", lambda m: seen.setdefault(m.group(0), f"_id{len(seen)}"), text)
+
+
+@pytest.fixture
+def counted_drawings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """An empty in-process layer cache; the keys of the layers actually drawn."""
+    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())
+    drawn: list[str] = []
+    real = fmap._draw_layer
+
+    def counting(rows, spec, *, decimals):
+        drawn.append(spec.key)
+        return real(rows, spec, decimals=decimals)
+
+    monkeypatch.setattr(fmap, "_draw_layer", counting)
+    return drawn
+
+
+def _lines_spec():
+    preset = load_preset(DEFAULT_PRESET)
+    return next(s for s in preset.layers if s.layer == "transmission_lines"), preset.coordinate_decimals
+
+
+def test_a_drawn_layer_is_reused_in_the_process_and_from_disk(
+    map_inputs, counted_drawings, monkeypatch
+) -> None:
+    spec, decimals = _lines_spec()
+    rows = map_inputs.layers["transmission_lines"]
+    first = fmap.layer_drawing(rows, spec, decimals=decimals)
+    assert fmap.layer_drawing(rows.copy(), spec, decimals=decimals) is first
+    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())  # as in a new process
+    again = fmap.layer_drawing(rows, spec, decimals=decimals)
+    assert again == first and counted_drawings == [spec.key]
+
+
+def test_the_layer_cache_notices_a_changed_layer(map_inputs, counted_drawings) -> None:
+    spec, decimals = _lines_spec()
+    rows = map_inputs.layers["transmission_lines"]
+    first = fmap.layer_drawing(rows, spec, decimals=decimals)
+    moved = rows.copy()
+    moved.geometry = moved.geometry.translate(xoff=0.5)
+    assert fmap.layer_key(moved, spec, decimals=decimals) != fmap.layer_key(rows, spec, decimals=decimals)
+    assert fmap.layer_drawing(moved, spec, decimals=decimals).json_text != first.json_text
+    relabelled = rows.copy()
+    column = spec.tooltip[0] if spec.tooltip else spec.colour_by
+    relabelled[column] = relabelled[column].iloc[::-1].to_numpy()
+    assert fmap.layer_key(relabelled, spec, decimals=decimals) != fmap.layer_key(
+        rows, spec, decimals=decimals
+    )
+    wider = spec.model_copy(update={"weight_px": spec.weight_px + 1})
+    assert fmap.layer_key(rows, wider, decimals=decimals) != fmap.layer_key(rows, spec, decimals=decimals)
+    assert fmap.layer_key(rows, spec, decimals=decimals + 1) != fmap.layer_key(rows, spec, decimals=decimals)
+    assert len(counted_drawings) == 2
+
+
+def test_a_damaged_cached_layer_is_drawn_again(map_inputs, counted_drawings, monkeypatch) -> None:
+    spec, decimals = _lines_spec()
+    rows = map_inputs.layers["transmission_lines"]
+    first = fmap.layer_drawing(rows, spec, decimals=decimals)
+    (kept,) = fmap.layer_cache_dir().glob("*.txt")
+    kept.write_text(kept.read_text(encoding="utf-8")[:-10], encoding="utf-8")  # cut short
+    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())
+    assert fmap.layer_drawing(rows, spec, decimals=decimals) == first and len(counted_drawings) == 2
+
+
+def test_the_map_from_cached_layers_is_the_map_drawn(map_inputs, counted_drawings) -> None:
+    def page() -> str:
+        built = fmap.build_map(
+            layers=map_inputs.layers,
+            sites=map_inputs.sites,
+            estimates=map_inputs.estimates,
+            preset=load_preset(DEFAULT_PRESET),
+            offline=None,
+        )
+        return _ids(fmap.render_map_html(built, offline=False))
+
+    drawn = page()
+    drawn_count = len(counted_drawings)
+    assert drawn_count > 0
+    assert page() == drawn and len(counted_drawings) == drawn_count  # nothing drawn the second time
+
+
+def test_the_explorer_outline_is_kept_and_follows_the_states(map_inputs, monkeypatch) -> None:
+    states = map_inputs.layers["states"]
+    made: list[int] = []
+    real = explorer.display_geometry
+
+    def counting(frame, **kwargs):
+        made.append(len(frame))
+        return real(frame, **kwargs)
+
+    monkeypatch.setattr(explorer, "display_geometry", counting)
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    first = explorer.states_geojson(states)
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())  # as in a new process: from disk
+    assert explorer.states_geojson(states.copy()) == first and len(made) == 1
+    moved = states.copy()
+    moved.geometry = moved.geometry.translate(xoff=1.0)
+    assert explorer.states_geojson(moved) != first and len(made) == 2
+
+
+def test_a_damaged_kept_text_is_made_again(monkeypatch) -> None:
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    assert keep.kept_text("t", "k", lambda: "first text") == "first text"
+    (kept,) = (Path(os.environ["GIS_CACHE_DIR"]) / "t").glob("*.txt")
+    kept.write_text(kept.read_text(encoding="utf-8")[:-3], encoding="utf-8")
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    assert keep.kept_text("t", "k", lambda: "made again") == "made again"
+
+
+def test_one_module_of_the_package_does_not_import_the_rest() -> None:
+    code = (
+        "import sys; import gis.outputs.explorer; "
+        "print(sorted(m for m in ('xlsxwriter', 'gis.outputs.api', 'gis.outputs.report') if m in sys.modules)); "
+        "from gis.outputs import outputs_command, MapPreset; print(outputs_command.__module__, MapPreset.__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "gis.outputs.api MapPreset"]

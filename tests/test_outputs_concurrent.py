@@ -1,0 +1,144 @@
+"""The outputs written by several threads at once: the same files as one after the other, the
+set still all-or-nothing when one output fails (the first failure in output order raised), the
+"Wrote ..." lines in a fixed order and each output's timing row under ``outputs``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fixtures.outputs.synthetic import make_out_dir
+from rich.console import Console
+
+from gis import timing
+from gis.errors import GisError
+from gis.io import atomic_path, staged_outputs
+from gis.outputs import api
+from gis.outputs.api import outputs_command, run_outputs
+
+QUIET = Console(quiet=True)
+
+
+class _Printed:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def print(self, *args: object, **kwargs: object) -> None:
+        self.lines.append(" ".join(str(a) for a in args))
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_run_outputs_prints_in_task_order_and_returns_by_name() -> None:
+    def slow(console):
+        time.sleep(0.05)
+        console.print("first")
+        return 1
+
+    def fast(console):
+        console.print("second")
+        return 2
+
+    printed = _Printed()
+    results = run_outputs([("a", True, slow), ("b", True, fast)], console=printed, workers=2)
+    assert results == {"a": 1, "b": 2}
+    assert printed.lines == ["first", "second"]  # task order, not the order they finished
+
+
+def test_run_outputs_raises_the_first_failure_in_order_after_the_others_end(tmp_path: Path) -> None:
+    started = threading.Event()
+    ended: list[str] = []
+
+    def writer(console):  # still writing when the others fail; its file is complete or absent
+        started.set()
+        with atomic_path(tmp_path / "slow.txt") as tmp:
+            time.sleep(0.2)
+            tmp.write_text("all of it")
+        ended.append("slow")
+        console.print("slow written")
+
+    def late_failure(console):
+        started.wait(5)
+        time.sleep(0.05)
+        raise GisError("second output failed")
+
+    def early_failure(console):
+        started.wait(5)
+        raise GisError("third output failed")
+
+    never: list[str] = []
+    tasks = [
+        ("slow", True, writer),
+        ("b", True, late_failure),
+        ("c", True, early_failure),
+        ("d", True, lambda console: never.append("d")),
+    ]
+    printed = _Printed()
+    with pytest.raises(GisError, match="second output failed"):
+        run_outputs(tasks, console=printed, workers=3)
+    assert ended == ["slow"]  # the running writer ended before the error was raised
+    assert (tmp_path / "slow.txt").read_text() == "all of it"
+    assert never == []  # not started once a writer had failed
+    assert printed.lines == ["slow written"]
+    assert [p.name for p in tmp_path.iterdir()] == ["slow.txt"]  # no temporary file left
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_failing_output_leaves_the_previous_set(tmp_path: Path, monkeypatch, workers: int) -> None:
+    out = make_out_dir(tmp_path / "out")
+    with staged_outputs(out) as stage:
+        outputs_command(out=stage, scenario_path=None, console=QUIET, workers=workers)
+    before = _listing(out)
+
+    def broken_xlsx(*args, **kwargs):
+        raise GisError("the spreadsheet failed")
+
+    def broken_report(*args, **kwargs):
+        raise GisError("the report failed")
+
+    monkeypatch.setattr(api, "write_ranked_xlsx", broken_xlsx)
+    monkeypatch.setattr(api, "write_report", broken_report)
+    with pytest.raises(GisError, match="the spreadsheet failed"), staged_outputs(out) as stage:
+        outputs_command(out=stage, scenario_path=None, console=QUIET, workers=workers)
+    assert _listing(out) == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_threads_write_the_same_files_as_one_after_the_other(tmp_path: Path) -> None:
+    one = make_out_dir(tmp_path / "one")
+    many = make_out_dir(tmp_path / "many")
+    printed_one, printed_many = _Printed(), _Printed()
+    paths_one = outputs_command(out=one, scenario_path=None, console=printed_one, workers=1)
+    paths_many = outputs_command(out=many, scenario_path=None, console=printed_many, workers=4)
+    assert [p.name for p in paths_one] == [p.name for p in paths_many]
+    for name in ("sites_ranked.csv", "scenario.toml"):
+        assert (one / name).read_bytes() == (many / name).read_bytes()
+    wrote = [
+        "map.html",
+        "map_offline.html",
+        "sites_ranked.csv",
+        "sites.gpkg",
+        "sites_ranked.xlsx",
+        "report.html",
+    ]
+    assert _wrote(printed_one) == _wrote(printed_many) == wrote
+
+
+def _wrote(printed: _Printed) -> list[str]:
+    """The names of the files in the "Wrote ..." lines, in the order printed."""
+    return [Path(line.split()[1]).name for line in printed.lines if line.startswith("Wrote")]
+
+
+def test_each_output_is_timed_under_the_outputs_stage(tmp_path: Path) -> None:
+    out = make_out_dir(tmp_path / "out")
+    timing.start()
+    with timing.stage("outputs"):
+        outputs_command(out=out, scenario_path=None, console=QUIET, workers=3)
+    names = {row["stage"] for row in timing.timings()["stages"]}
+    expected = {"map", "map_offline", "csv", "sites_gpkg", "xlsx", "report"}
+    assert {f"outputs/{n}" for n in expected} <= names, names
+    assert not [n for n in names if n.startswith(("map", "csv", "xlsx", "report"))]  # none outside
