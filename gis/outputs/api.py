@@ -163,11 +163,12 @@ def map_layer_names(preset: str | Path = DEFAULT_PRESET) -> list[str]:
     return _map_layers(load_preset(preset))
 
 
-OUTPUT_WORKERS = 3
-"""Threads writing the outputs at once. Much of each output's time is spent in code that lets
-other threads run (zlib compressing the spreadsheet and the chart PNGs, GDAL writing sites.gpkg,
-GEOS simplifying the map's layers), so on two cores three threads overlap it with the Python work
-of the other outputs; more only add memory (each output holds its own text while it is written)."""
+OUTPUT_WORKERS = 1
+"""Threads writing the outputs at once. Some of each output's time is spent in code that lets other
+threads run (zlib compressing the spreadsheet and the chart PNGs, GDAL writing sites.gpkg), but
+most is Python holding the lock: measured on two idle cores with the national outputs, one thread
+took 5.2-5.6 s (peak 543 MB), two 5.8 s (608 MB), three 6.1-7.0 s (661 MB). One it is; callers may
+ask for more (``workers``) on machines where it pays."""
 
 
 def outputs_command(
