@@ -33,6 +33,7 @@ from rich.table import Table
 
 from gis.config.scenario import Scenario
 from gis.energy.build import MarketTables
+from gis.energy.keep import ProfileStore
 from gis.layers import read_layers
 from gis.sources import Resolver
 from gis.timing import stage
@@ -231,7 +232,8 @@ def run_pipeline(
     built = _run_layers(resolver, out, console=console, use_cache=use_cache, step=step, spinner=spinner)
     layers, layers_key = built.layers, built.key  # from the cache: each frame read when first used
     memo = Reuse(layers_key, console) if reuse and layers_key is not None else None
-    markets = MarketTables(layers, scenario.energy)  # hourly market tables, built once for both stages
+    # hourly market tables built once for both stages; the estimate's profiles kept (stage cache too)
+    markets = MarketTables(layers, scenario.energy, ProfileStore(memo.layers_key if memo else None))
     try:
         if grid_stage is not None:
             built.finish()  # grid mode reads OUT/layers.gpkg

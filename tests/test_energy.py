@@ -371,3 +371,60 @@ def test_market_tables_are_shared_only_with_the_same_frames_and_table():
     assert not markets.serves(layers, cheaper) and markets.serves(dict(layers), config)
     alone, _ = surplus_profiles(sites, layers, config)
     np.testing.assert_array_equal(alone.price, first.price)
+
+
+def _two_market_sites():
+    values = np.where(np.isin(HOURS.hour, [2, 3, 4]), -5.0, 30.0)
+    layers = {"market_prices": _prices("ERCOT:HB_WEST", values)}
+    config = _config(
+        nuclear_surplus=CategoryEnergy(flexible_share=0.1, wasted_cost_usd_mwh=6.0),
+        flare_gas=CategoryEnergy(flexible_share=1.0, wasted_cost_usd_mwh=15.0),
+    )
+    sites = _sites(
+        [
+            {"site_id": "n", "category": "nuclear_surplus", "capacity_mw": 2000.0, "lon": -101, "lat": 31},
+            {
+                "site_id": "f",
+                "category": "flare_gas",
+                "offgrid": True,
+                "asset_mw": 4.0,
+                "lon": -103,
+                "lat": 32,
+            },
+        ]
+    )
+    return layers, config, sites
+
+
+def test_profiles_do_not_depend_on_the_order_of_the_sites():
+    layers, config, sites = _two_market_sites()
+    first, summary = surplus_profiles(sites, layers, config)
+    flipped, summary_flipped = surplus_profiles(sites.iloc[::-1], layers, config)
+    assert flipped.shape_ids == first.shape_ids  # shapes numbered in site_id order, whatever the rank
+    np.testing.assert_array_equal(flipped.shapes, first.shapes)
+    pd.testing.assert_frame_equal(flipped.sites.iloc[::-1].reset_index(drop=True), first.sites)
+    pd.testing.assert_frame_equal(summary_flipped.iloc[::-1].reset_index(drop=True), summary)
+
+
+def test_profiles_are_kept_in_the_process_and_on_disk_by_their_inputs():
+    from gis.energy.keep import ProfileStore
+
+    layers, config, sites = _two_market_sites()
+    markets = MarketTables(layers, config, ProfileStore("layers-key"))
+    first, summary = surplus_profiles(sites, layers, config, markets=markets)
+    again, _ = surplus_profiles(sites.iloc[::-1], layers, config, markets=markets)  # another rank
+    assert again.shapes is first.shapes  # from the process
+    disk = MarketTables(layers, config, ProfileStore("layers-key"))  # a new process: from disk
+    read, summary_read = surplus_profiles(sites, layers, config, markets=disk)
+    assert read.shapes is not first.shapes
+    for name in ("price", "hour_weight", "intensity", "shapes"):
+        np.testing.assert_array_equal(getattr(read, name), getattr(first, name))
+    assert (read.year, read.node_ids, read.shape_ids) == (first.year, first.node_ids, first.shape_ids)
+    assert read.hours.equals(first.hours)
+    pd.testing.assert_frame_equal(read.sites, first.sites)
+    pd.testing.assert_frame_equal(summary_read, summary)
+    moved = sites.assign(asset_mw=sites["asset_mw"] * 2)  # other inputs: computed, not read
+    other, _ = surplus_profiles(moved, layers, config, markets=disk)
+    assert other.sites["wasted_mw"].tolist() != first.sites["wasted_mw"].tolist()
+    logged, _ = surplus_profiles(sites, layers, config, RowLog("t"), markets=disk)
+    assert logged.shapes is not read.shapes  # a caller wanting the notes gets them computed

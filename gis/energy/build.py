@@ -33,6 +33,7 @@ per shape, that the fleet economics dispatches on) and a per-site summary table
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from gis.config.energy import CategoryEnergy, EnergyConfig
+from gis.energy.keep import ProfileStore
 from gis.energy.markets import hub_prices, market_intensity, year_hours
 from gis.energy.nodes import PROXY_MARK, assign_nodes, hub_of
 from gis.energy.profiles import SurplusProfiles
@@ -193,6 +195,8 @@ class MarketTables:
 
     layers: Mapping[str, pd.DataFrame]
     config: EnergyConfig
+    store: ProfileStore = field(default_factory=ProfileStore)
+    """Profiles already computed on these tables (in the process; also on disk when keyed)."""
     _prices: dict[tuple[str, ...], tuple[np.ndarray, list[int]]] = field(default_factory=dict, repr=False)
     _intensity: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -303,7 +307,7 @@ def _cap_at_generation(sites: pd.DataFrame, annual: np.ndarray, log: RowLog) -> 
 def _stranded_annual(
     sites: pd.DataFrame,
     market: np.ndarray,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     config: EnergyConfig,
     log: RowLog,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, pd.Series]]]:
@@ -443,7 +447,7 @@ def _place_stranded(
     sites: pd.DataFrame,
     ctx: _Hours,
     placed: _Placed,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     config: EnergyConfig,
     log: RowLog,
 ) -> None:
@@ -547,7 +551,7 @@ def _hours_context(
 
 
 def _place_all(
-    sites: pd.DataFrame, ctx: _Hours, layers: dict[str, pd.DataFrame], config: EnergyConfig, log: RowLog
+    sites: pd.DataFrame, ctx: _Hours, layers: Mapping[str, pd.DataFrame], config: EnergyConfig, log: RowLog
 ) -> _Placed:
     """Every site's wasted energy placed in time: flare gas every hour (its MW is its asset MW), then
     flexible nuclear and hydro, stranded wind and solar, military gensets."""
@@ -567,7 +571,7 @@ def _place_all(
 
 def surplus_profiles(
     sites: pd.DataFrame,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     config: EnergyConfig,
     log: RowLog | None = None,
     *,
@@ -596,12 +600,34 @@ def surplus_profiles(
         the arrays of :class:`SurplusProfiles` and a frame with :data:`SUMMARY_COLUMNS` (same
         row order as ``sites``).
     """
-    log = log if log is not None else RowLog("energy")
     sites = sites.reset_index(drop=True)
-    nodes = _nodes(sites, config, log)
-    node_ids = sorted(set(nodes["node"]) - {""})
+    order = np.argsort(sites["site_id"].to_numpy(dtype=str), kind="stable")
+    canonical = sites.iloc[order].reset_index(drop=True)  # the result does not depend on the rank
     if markets is None or not markets.serves(layers, config):
         markets = MarketTables(layers, config)
+    key = markets.store.key(canonical, config) if log is None else None  # a log wants the notes
+    found = markets.store.get(key) if key is not None else None
+    if found is None:
+        found = _profiles_in_order(canonical, layers, config, log or RowLog("energy"), markets)
+        if key is not None:
+            markets.store.put(key, *found)
+    profiles, summary = found
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    profiles = dataclasses.replace(profiles, sites=profiles.sites.iloc[back].reset_index(drop=True))
+    return profiles, summary.iloc[back].reset_index(drop=True)
+
+
+def _profiles_in_order(
+    sites: pd.DataFrame,
+    layers: Mapping[str, pd.DataFrame],
+    config: EnergyConfig,
+    log: RowLog,
+    markets: MarketTables,
+) -> tuple[SurplusProfiles, pd.DataFrame]:
+    """:func:`surplus_profiles` of ``sites`` in the order given (shapes numbered as first met)."""
+    nodes = _nodes(sites, config, log)
+    node_ids = sorted(set(nodes["node"]) - {""})
     price, price_years = markets.prices(node_ids, log)
     ctx = _hours_context(nodes, node_ids, price, config)
     t = len(ctx.hours)
