@@ -502,9 +502,9 @@ def gis_run(
     return rows
 
 
-def weight_change_toml(scenario: Scenario, target: Path) -> Path:
+def weight_change_toml(scenario: Scenario, target: Path, *, amount: float = 0.05) -> Path:
     """A scenario file holding only a weight change (:func:`shifted_weights`) over ``scenario``."""
-    changed = shifted_weights(scenario)
+    changed = shifted_weights(scenario, amount=amount)
     lines = [f'name = "{scenario.name}-reweighted"']
     for name, criterion in changed.scoring.criteria.items():
         if criterion.weight != scenario.scoring.criteria[name].weight:
@@ -542,31 +542,36 @@ def headline_runs(gis: list[str], *, data_dir: Path | None, scenario: Scenario, 
 def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     """The weight-change loop in one process: re-score (cached measures), re-estimate, re-render.
 
-    The stage functions ``gis run`` chains (:mod:`gis.pipeline`), on layers held in memory, with
-    the stage cache the runs filled (:class:`gis.pipeline.Reuse`: the measured sites are reused,
-    the estimates and outputs of the new ranking computed); the loop runs once untimed with the
-    scenario's own weights (imports, font caches: a planner's long-lived process), then with the
-    weights moved, timed stage by stage.
+    The stage functions ``gis run`` chains (:mod:`gis.pipeline`), on layers held in memory, as a
+    planner's long-lived process (a notebook) runs them: once untimed with the scenario's own
+    weights, computing every stage (imports, font caches, the hourly market tables and profiles)
+    and keeping the measured sites in the stage cache, then timed, stage by stage, with a weight change no run has made before (``amount`` 0.04, not
+    the subprocess loop's 0.05), so only the measured sites and the hourly profiles are found in
+    the stage cache (:class:`gis.pipeline.Reuse`) and the estimates and every output are computed.
     """
     from rich.console import Console as _Console
 
+    from gis.energy.build import MarketTables
+    from gis.energy.keep import ProfileStore
     from gis.memo import file_stamp
-    from gis.pipeline import Reuse
+    from gis.pipeline import Reuse, score_stage
 
     quiet = _Console(quiet=True)
-    path = weight_change_toml(scenario, out.parent / "reweighted-inprocess.toml")
+    path = weight_change_toml(scenario, out.parent / "reweighted-inprocess.toml", amount=0.04)
     changed = load_scenario(path)
     layers = read_layers(out / "layers.gpkg")
     memo = Reuse("file:" + file_stamp(out / "layers.gpkg"), quiet)
+    markets = MarketTables(layers, scenario.energy, ProfileStore(memo.layers_key))
     previous = os.environ.get("GIS_CACHE_DIR")
     os.environ["GIS_CACHE_DIR"] = str(cache)  # the measures and stage caches of the runs above
     r: dict[str, object] = {}
     try:
         t0 = time.perf_counter()
-        _planner_loop(layers, scenario, None, out, quiet, {}, memo)
+        _planner_loop(layers, scenario, None, out, quiet, {}, markets, None)  # every stage computed
+        score_stage(layers, scenario, out=out, console=quiet, markets=markets, memo=memo)  # measured kept
         r["planner_loop_warmup_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _planner_loop(layers, changed, path, out, quiet, r, memo)
+        _planner_loop(layers, changed, path, out, quiet, r, markets, memo)
         r["planner_loop_inprocess_s"] = time.perf_counter() - t0
     finally:
         if previous is None:
@@ -576,15 +581,17 @@ def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     return r
 
 
-def _planner_loop(layers, scenario, path, out, console, rows: dict, memo=None) -> None:
+def _planner_loop(layers, scenario, path, out, console, rows: dict, markets, memo) -> None:
     """Score, estimate and render every output once; each stage's seconds into ``rows``."""
     from gis.pipeline import estimate_and_write, outputs_stage, score_stage
 
     t = time.perf_counter()
-    sites, metadata, _ = score_stage(layers, scenario, out=out, console=console, memo=memo)
+    sites, metadata, _ = score_stage(layers, scenario, out=out, console=console, markets=markets, memo=memo)
     rows["planner_loop_score_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    estimates, _ = estimate_and_write(sites, layers, scenario, out=out, console=console, memo=memo)
+    estimates, _ = estimate_and_write(
+        sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
+    )
     rows["planner_loop_estimate_s"] = time.perf_counter() - t
     t = time.perf_counter()
     outputs_stage(sites, estimates, layers, metadata, out=out, scenario_path=path, console=console, memo=memo)
