@@ -253,7 +253,7 @@ def energy_and_fleet(
     return r, profiles, surplus
 
 
-CONVERGENCE_DRAWS = (250, 500, 1_000, 2_000, 4_000)
+CONVERGENCE_DRAWS = (1_000, 2_000, 4_000, 8_000, 16_000)
 """Draw counts tried for the Monte Carlo's convergence (:func:`monte_carlo_convergence`)."""
 CONVERGENCE_FIGURES = ("installed_gw", "btc_per_year")
 """Figures whose P10 and P90 must agree within 1 % between two seeds."""

@@ -477,9 +477,10 @@ class UncertaintyConfig(_Model):
 
     seed: int = _f(20_260_101, "", "choice", "random seed (same seed, same bands)", ge=0)
     draws: int = _f(
-        2_000,
+        16_000,
         "draws",
-        "measured: the smallest count keeping P90 of fleet GW and BTC/yr within 1 % between two seeds",
+        "measured (scripts/bench.py, monte_carlo_convergence): the smallest count of 1,000-16,000 "
+        "keeping P10 and P90 of fleet GW and BTC/yr within 1 % between seeds 20260101 and 20260102",
         "Monte Carlo draws",
         ge=10,
         le=1_000_000,
