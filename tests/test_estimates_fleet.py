@@ -477,3 +477,30 @@ def test_network_growth_fit_recovers_a_known_rate() -> None:
     h = 500.0 * 1.345**years
     h[0] = np.nan
     assert network_growth_fit(dates, h)["left_out"] == 1
+
+
+def test_monte_carlo_in_forked_processes_gives_the_same_bits(monkeypatch) -> None:
+    import multiprocessing
+
+    from gis.estimates import fleet
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform: the Monte Carlo runs in one process")
+    profiles = synthetic_profiles(200, n_shapes=8, n_nodes=3, seed=5)
+    data = EstimatesConfig().model_dump()
+    data["market"]["btc_price_usd"] = 160_000.0
+    config = EstimatesConfig.model_validate(data)
+    result = fleet_economics(profiles, None, config)
+    monkeypatch.setenv("GIS_PROCESSES", "1")
+    alone = monte_carlo(result, config, draws=500)
+    forks = []
+    real = fleet._in_processes
+    monkeypatch.setattr(fleet, "_in_processes", lambda *a: forks.append(len(a[-1])) or real(*a))
+    monkeypatch.setattr(fleet, "MIN_DRAWS_PER_PROCESS", 100)
+    monkeypatch.setenv("GIS_PROCESSES", "3")
+    shared = monte_carlo(result, config, draws=500)
+    assert forks and forks[0] == 3  # the draws were shared by three processes
+    assert shared == alone  # every band, share and sensitivity row to the bit
+    monkeypatch.setenv("GIS_PROCESSES", "none")
+    with pytest.raises(GisError, match="GIS_PROCESSES"):
+        monte_carlo(result, config, draws=500)

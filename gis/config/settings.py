@@ -181,6 +181,22 @@ def catalog_dir() -> Path:
     return Path(folder) if folder else resource_dir("layers")
 
 
+def processes() -> int:
+    """Processes the Monte Carlo may use: ``$GIS_PROCESSES`` or the machine's cores (1: this one only)."""
+    raw = os.environ.get("GIS_PROCESSES", "").strip()
+    if not raw:
+        return max(1, os.cpu_count() or 1)
+    if not raw.isdigit() or int(raw) < 1:
+        from gis.errors import GisError
+
+        raise GisError(
+            f"GIS_PROCESSES={raw!r} is not a whole number >= 1",
+            field="GIS_PROCESSES",
+            fix="unset GIS_PROCESSES or give the number of processes (1: no other process)",
+        )
+    return int(raw)
+
+
 def require_real_data() -> bool:
     """True when tests must fail, not skip, if the real data is absent (CI sets it)."""
     return os.environ.get("GIS_REQUIRE_DATA", "").strip().lower() in {"1", "true", "yes"}

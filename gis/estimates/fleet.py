@@ -1960,16 +1960,71 @@ def _metrics(model: _Model, inp: _Inputs, sol: _Solution) -> dict[str, np.ndarra
     }
 
 
+MIN_DRAWS_PER_PROCESS = 1_000
+"""Draws below which a second process costs more (its start, the results' way back) than it saves."""
+
+_FORKED: tuple | None = None
+"""The model and draws a forked worker solves a share of (set in the parent just before the fork)."""
+
+
 def _solve_chunks(
     model: _Model, inp: _Inputs, X0: np.ndarray | None, chunk: int, steps: int | None = None
 ) -> dict[str, np.ndarray]:
+    """Every draw solved, chunk by chunk; with more than one core (:func:`gis.config.settings.processes`)
+    and enough draws, the chunks are shared among forked processes, each solving whole chunks in
+    order, so the result is the same to the bit (a chunk's solve never sees another chunk)."""
+    starts = list(range(0, inp.draws, chunk))
+    workers = min(_processes(), len(starts), max(1, inp.draws // MIN_DRAWS_PER_PROCESS))
+    if workers <= 1:
+        return _solve_range(model, inp, X0, chunk, steps, starts)
+    shares = [list(part) for part in np.array_split(np.asarray(starts), workers)]
+    return _in_processes(model, inp, X0, chunk, steps, shares)
+
+
+def _processes() -> int:
+    import multiprocessing
+
+    from gis.config.settings import processes
+
+    return processes() if "fork" in multiprocessing.get_all_start_methods() else 1
+
+
+def _solve_range(
+    model: _Model, inp: _Inputs, X0: np.ndarray | None, chunk: int, steps: int | None, starts: list[int]
+) -> dict[str, np.ndarray]:
     parts: dict[str, list[np.ndarray]] = {k: [] for k in MC_METRICS}
-    for start in range(0, inp.draws, chunk):
+    for start in starts:
         part = inp.take(slice(start, start + chunk))
         sol = model.solve(part, X0=X0, steps=steps)
         for k, val in _metrics(model, part, sol).items():
             parts[k].append(val)
     return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _forked_share(starts: list[int]) -> dict[str, np.ndarray]:
+    """In a forked worker: the chunks at ``starts`` of the model and draws the parent set."""
+    assert _FORKED is not None
+    model, inp, X0, chunk, steps = _FORKED
+    return _solve_range(model, inp, X0, chunk, steps, starts)
+
+
+def _in_processes(
+    model: _Model, inp: _Inputs, X0: np.ndarray | None, chunk: int, steps: int | None, shares: list[list[int]]
+) -> dict[str, np.ndarray]:
+    """The shares of chunks solved in forked processes (they inherit the model: nothing is pickled
+    but the starts and the results), joined in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED
+    _FORKED = (model, inp, X0, chunk, steps)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=len(shares), mp_context=context) as pool:
+            results = list(pool.map(_forked_share, [[int(s) for s in share] for share in shares]))
+    finally:
+        _FORKED = None
+    return {k: np.concatenate([r[k] for r in results]) for k in MC_METRICS}
 
 
 def monte_carlo(
