@@ -176,18 +176,22 @@ def test_nuclear_and_hydro_surplus_only_in_hours_at_or_below_zero():
     assert (profiles.sites["ledger"] == "wasted").all()
 
 
+FLARE_SITE = {
+    "site_id": "f",
+    "category": "flare_gas",
+    "offgrid": True,
+    "asset_mw": 4.0,
+    "lon": -103,
+    "lat": 32,
+}
+"""An offgrid flare of 4 MW in the Permian."""
+
+
 def test_flare_is_constant_and_military_gensets_run_their_engine_hours():
     config = _config(flare_gas=CategoryEnergy(flexible_share=1.0, wasted_cost_usd_mwh=15.0))
     sites = _sites(
         [
-            {
-                "site_id": "f",
-                "category": "flare_gas",
-                "offgrid": True,
-                "asset_mw": 4.0,
-                "lon": -103,
-                "lat": 32,
-            },
+            FLARE_SITE,
             {
                 "site_id": "m",
                 "category": "military_backup",
@@ -383,14 +387,7 @@ def _two_market_sites():
     sites = _sites(
         [
             {"site_id": "n", "category": "nuclear_surplus", "capacity_mw": 2000.0, "lon": -101, "lat": 31},
-            {
-                "site_id": "f",
-                "category": "flare_gas",
-                "offgrid": True,
-                "asset_mw": 4.0,
-                "lon": -103,
-                "lat": 32,
-            },
+            FLARE_SITE,
         ]
     )
     return layers, config, sites

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_estimates_fleet_solve import SOLVE_FIELDS
 
 from gis.config.estimates import EstimatesConfig
 from gis.estimates import fleet, uncertainty
@@ -114,17 +115,7 @@ def test_the_shortcuts_solve_to_the_same_bits_as_the_long_way(btc_price_usd: flo
     _the_long_way(model)
     long = model.solve(inp, steps=8)
     assert long.wasted_mwh.max() > 0 and long.bought_mwh.max() > 0  # both kinds of site to compare
-    for k in (
-        "X",
-        "wasted_mwh",
-        "bought_mwh",
-        "energy_cost",
-        "capex",
-        "installed_mw",
-        "theta",
-        "X_lo",
-        "X_hi",
-    ):
+    for k in SOLVE_FIELDS:
         a, b = getattr(short, k), getattr(long, k)
         assert a.tobytes() == b.tobytes(), k
 

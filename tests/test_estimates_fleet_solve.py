@@ -12,6 +12,19 @@ import pytest
 from gis.config.estimates import UNCERTAIN_INPUTS, EstimatesConfig
 from gis.estimates import fleet, uncertainty
 
+SOLVE_FIELDS = (
+    "X",
+    "wasted_mwh",
+    "bought_mwh",
+    "energy_cost",
+    "capex",
+    "installed_mw",
+    "theta",
+    "X_lo",
+    "X_hi",
+)
+"""The arrays of a fleet solve that two ways of solving must give to the bit."""
+
 
 def _config(btc_price_usd: float) -> EstimatesConfig:
     data = EstimatesConfig().model_dump()
@@ -53,17 +66,7 @@ def test_the_solve_with_live_classes_equals_the_solve_over_every_class() -> None
     model.live_classes = lambda v, active: model.all_classes  # value every class in every step
     everything = model.solve(inp, steps=8)
     assert pruned.installed_mw.max() > 0  # a fleet to compare
-    for k in (
-        "X",
-        "wasted_mwh",
-        "bought_mwh",
-        "energy_cost",
-        "capex",
-        "installed_mw",
-        "theta",
-        "X_lo",
-        "X_hi",
-    ):
+    for k in SOLVE_FIELDS:
         assert np.array_equal(getattr(pruned, k), getattr(everything, k)), k
 
 

@@ -45,7 +45,7 @@ SENSITIVITY = [
 @pytest.fixture
 def fresh_charts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """An empty in-process chart cache; the names of the charts actually drawn."""
-    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     drawn: list[str] = []
     real = charts._png
 
@@ -69,7 +69,7 @@ def test_a_chart_with_the_same_data_is_not_drawn_again(fresh_charts: list[str]) 
 def test_the_chart_cache_on_disk_serves_a_new_process(fresh_charts: list[str], monkeypatch) -> None:
     first = charts.npv_tornado(SENSITIVITY)
     assert len(list(charts.chart_cache_dir().glob("*.png"))) == 1
-    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())  # as in a new process
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())  # as in a new process
     assert charts.npv_tornado(SENSITIVITY) == first and len(fresh_charts) == 1
 
 
@@ -77,14 +77,14 @@ def test_a_damaged_cached_chart_is_drawn_again(fresh_charts: list[str], monkeypa
     first = charts.npv_tornado(SENSITIVITY)
     (cached,) = charts.chart_cache_dir().glob("*.png")
     cached.write_bytes(first[: len(first) // 2])  # e.g. a disk that filled while writing
-    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert charts.npv_tornado(SENSITIVITY) == first and len(fresh_charts) == 2
 
 
 def test_the_cache_gives_the_bytes_drawing_gives(fresh_charts: list[str], monkeypatch) -> None:
     cached = charts.supply_curve([{"price_cap_usd_mwh": 20.0, "bought_gw_average": 1.5}], wasted_gw=0.5)
-    monkeypatch.setattr(charts, "_read_cached", lambda key: None)
-    monkeypatch.setattr(charts, "_MEMORY", type(charts._MEMORY)())
+    monkeypatch.setattr(keep, "_read", lambda path: None)
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     drawn = charts.supply_curve([{"price_cap_usd_mwh": 20.0, "bought_gw_average": 1.5}], wasted_gw=0.5)
     assert drawn == cached and len(fresh_charts) == 2
 
@@ -150,7 +150,7 @@ def _ids(text: str) -> str:
 @pytest.fixture
 def counted_drawings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """An empty in-process layer cache; the keys of the layers actually drawn."""
-    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     drawn: list[str] = []
     real = fmap._draw_layer
 
@@ -173,8 +173,9 @@ def test_a_drawn_layer_is_reused_in_the_process_and_from_disk(
     spec, decimals = _lines_spec()
     rows = map_inputs.layers["transmission_lines"]
     first = fmap.layer_drawing(rows, spec, decimals=decimals)
-    assert fmap.layer_drawing(rows.copy(), spec, decimals=decimals) is first
-    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())  # as in a new process
+    assert fmap.layer_drawing(rows.copy(), spec, decimals=decimals) == first  # from the process
+    assert counted_drawings == [spec.key]
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())  # as in a new process
     again = fmap.layer_drawing(rows, spec, decimals=decimals)
     assert again == first and counted_drawings == [spec.key]
 
@@ -205,7 +206,7 @@ def test_a_damaged_cached_layer_is_drawn_again(map_inputs, counted_drawings, mon
     first = fmap.layer_drawing(rows, spec, decimals=decimals)
     (kept,) = fmap.layer_cache_dir().glob("*.txt")
     kept.write_text(kept.read_text(encoding="utf-8")[:-10], encoding="utf-8")  # cut short
-    monkeypatch.setattr(fmap, "_DRAWN", type(fmap._DRAWN)())
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert fmap.layer_drawing(rows, spec, decimals=decimals) == first and len(counted_drawings) == 2
 
 

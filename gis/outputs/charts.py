@@ -13,13 +13,13 @@ import os
 import pickle
 import textwrap
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
+from gis.outputs.keep import kept_bytes, kept_folder
 from gis.outputs.labels import CATEGORY_LABELS
 
 __all__ = [
@@ -69,16 +69,10 @@ def _pyplot() -> tuple[Any, Any]:
 CHART_CACHE_FILES = 256
 """Chart PNGs kept in the cache folder (:func:`chart_cache_dir`); the oldest go beyond this."""
 
-_MEMORY: OrderedDict[str, bytes] = OrderedDict()
-_MEMORY_MAX = 64
-_MEMORY_LOCK = threading.Lock()
-
 
 def chart_cache_dir() -> Path:
     """``$GIS_CACHE_DIR/charts``: chart PNGs by the hash of their data (:func:`_cached`)."""
-    from gis.config.settings import cache_dir
-
-    return cache_dir() / "charts"
+    return kept_folder("charts")
 
 
 @functools.cache
@@ -101,8 +95,9 @@ def _code_key() -> bytes:
 
 def _cached(draw: Callable[..., bytes]) -> Callable[..., bytes]:
     """Keep ``draw``'s PNG by the hash of its arguments (and :func:`_code_key`): in this process
-    and in :func:`chart_cache_dir`, so a chart whose data did not change (the price curves after
-    a change of scoring weights) is not drawn again. The bytes are the ones drawing gives."""
+    and in :func:`chart_cache_dir` (:func:`gis.outputs.keep.kept_bytes`), so a chart whose data did
+    not change (the price curves after a change of scoring weights) is not drawn again. The bytes
+    are the ones drawing gives."""
 
     @functools.wraps(draw)
     def chart(*args: object, **kwargs: object) -> bytes:
@@ -111,49 +106,11 @@ def _cached(draw: Callable[..., bytes]) -> Callable[..., bytes]:
         except (pickle.PicklingError, TypeError, AttributeError):
             return draw(*args, **kwargs)
         key = hashlib.sha256(_code_key() + blob).hexdigest()
-        with _MEMORY_LOCK:
-            if key in _MEMORY:
-                _MEMORY.move_to_end(key)
-                return _MEMORY[key]
-        png = _read_cached(key)
-        if png is None:
-            png = draw(*args, **kwargs)
-            _write_cached(key, png)
-        with _MEMORY_LOCK:
-            _MEMORY[key] = png
-            while len(_MEMORY) > _MEMORY_MAX:
-                _MEMORY.popitem(last=False)
-        return png
+        return kept_bytes(
+            "charts", key, lambda: draw(*args, **kwargs), suffix=".png", files=CHART_CACHE_FILES
+        )
 
     return chart
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _read_cached(key: str) -> bytes | None:
-    """The cached PNG of ``key``; None when absent or not a whole PNG (it is drawn again)."""
-    try:
-        png = (chart_cache_dir() / f"{key}.png").read_bytes()
-    except OSError:
-        return None
-    return png if png.startswith(_PNG_SIGNATURE) and png.endswith(b"IEND\xaeB`\x82") else None
-
-
-def _write_cached(key: str, png: bytes) -> None:
-    """Keep ``png`` under ``key`` (atomically); a cache folder that cannot be written is skipped:
-    the chart is then drawn at every run, which costs time, not correctness."""
-    folder = chart_cache_dir()
-    tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(png)
-        os.replace(tmp, folder / f"{key}.png")
-        files = sorted(folder.glob("*.png"), key=lambda p: p.stat().st_mtime_ns)
-        for old in files[: max(0, len(files) - CHART_CACHE_FILES)]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        tmp.unlink(missing_ok=True)
 
 
 def _png(fig, *, laid_out: bool = False) -> bytes:

@@ -1,7 +1,7 @@
-"""Text the outputs derive from data that rarely changes (the states' outline, unchanged when the
-scoring weights change), kept by the hash of that data: in this process and in
-``$GIS_CACHE_DIR/<kind>``. A kept text is the text the function makes; a folder that cannot be
-written or a damaged file only means making it again."""
+"""What the outputs derive from data that a weight change leaves alone (the map's source layers,
+the charts of prices and supply, the states' outline of the explorer), kept by the hash of that data:
+in this process and in ``$GIS_CACHE_DIR/<kind>``. What is kept is exactly what making it gives; a
+folder that cannot be written or a damaged file only means making it again."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-__all__ = ["KEPT_FILES", "geometry_digest", "kept_text"]
+__all__ = ["KEPT_FILES", "geometry_digest", "kept_bytes", "kept_folder", "kept_text"]
 
 KEPT_FILES = 64
-"""Files kept per kind; the oldest go beyond this."""
+"""Files kept per kind unless the caller says otherwise; the oldest go beyond it."""
 
-_MEMORY: OrderedDict[tuple[str, str], str] = OrderedDict()
-_MEMORY_MAX = 16
+_MEMORY: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+_MEMORY_MAX = 96
 _LOCK = threading.Lock()
-_MARK = "gis-kept-text/1 "
+_MARK = b"gis-kept/2 "
 
 
 def geometry_digest(geometry: object) -> bytes:
@@ -35,49 +35,62 @@ def geometry_digest(geometry: object) -> bytes:
     ).digest()
 
 
-def _folder(kind: str) -> Path:
+def kept_folder(kind: str) -> Path:
+    """``$GIS_CACHE_DIR/<kind>``: where the bytes of ``kind`` are kept."""
     from gis.config.settings import cache_dir
 
     return cache_dir() / kind
 
 
-def kept_text(kind: str, key: str, make: Callable[[], str]) -> str:
-    """``make()``, or the text it gave before for ``key`` (a hash of everything it depends on)."""
+def kept_bytes(
+    kind: str, key: str, make: Callable[[], bytes], *, suffix: str = ".bin", files: int = KEPT_FILES
+) -> bytes:
+    """``make()``, or the bytes it gave before for ``key`` (a hash of everything it depends on):
+    from this process, else from ``kept_folder(kind)/<key><suffix>`` (a length-marked file: one cut
+    short or damaged is made again); the ``files`` most recent files of ``kind`` are kept."""
     with _LOCK:
         if (kind, key) in _MEMORY:
             _MEMORY.move_to_end((kind, key))
             return _MEMORY[(kind, key)]
-    text = _read(kind, key)
-    if text is None:
-        text = make()
-        _write(kind, key, text)
+    path = kept_folder(kind) / f"{key}{suffix}"
+    data = _read(path)
+    if data is None:
+        data = make()
+        _write(path, data, files)
     with _LOCK:
-        _MEMORY[(kind, key)] = text
+        _MEMORY[(kind, key)] = data
         while len(_MEMORY) > _MEMORY_MAX:
             _MEMORY.popitem(last=False)
-    return text
+    return data
 
 
-def _read(kind: str, key: str) -> str | None:
+def kept_text(kind: str, key: str, make: Callable[[], str]) -> str:
+    """:func:`kept_bytes` of a text (UTF-8, in ``<key>.txt``)."""
+    return kept_bytes(kind, key, lambda: make().encode("utf-8"), suffix=".txt").decode("utf-8")
+
+
+def _read(path: Path) -> bytes | None:
     try:
-        text = (_folder(kind) / f"{key}.txt").read_text(encoding="utf-8")
-    except (OSError, ValueError):
+        data = path.read_bytes()
+    except OSError:
         return None
-    head, _, body = text.partition("\n")
-    if not head.startswith(_MARK) or head[len(_MARK) :] != str(len(body)):
+    head, _, body = data.partition(b"\n")
+    if not head.startswith(_MARK) or head[len(_MARK) :] != str(len(body)).encode():
         return None
     return body
 
 
-def _write(kind: str, key: str, text: str) -> None:
-    folder = _folder(kind)
-    tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+def _write(path: Path, data: bytes, files: int) -> None:
+    """Keep ``data`` at ``path`` (atomically); a folder that cannot be written is skipped (the thing
+    is then made at every run, which costs time, not correctness)."""
+    folder = path.parent
+    tmp = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(f"{_MARK}{len(text)}\n{text}", encoding="utf-8")
-        os.replace(tmp, folder / f"{key}.txt")
-        files = sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime_ns)
-        for old in files[: max(0, len(files) - KEPT_FILES)]:
+        tmp.write_bytes(_MARK + str(len(data)).encode() + b"\n" + data)
+        os.replace(tmp, path)
+        kept = sorted(folder.glob(f"*{path.suffix}"), key=lambda p: p.stat().st_mtime_ns)
+        for old in kept[: max(0, len(kept) - files)]:
             old.unlink(missing_ok=True)
     except OSError:
         tmp.unlink(missing_ok=True)

@@ -16,10 +16,7 @@ import hashlib
 import html
 import itertools
 import json
-import os
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -39,6 +36,7 @@ from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.io import write_text
 from gis.outputs.assets import collect_assets, inline_assets
+from gis.outputs.keep import kept_bytes, kept_folder
 from gis.outputs.labels import (
     CATEGORY_LABELS,
     CRITERION_TITLES,
@@ -465,16 +463,10 @@ def _draw_layer(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> 
 LAYER_CACHE_FILES = 64
 """Drawn source layers kept in ``$GIS_CACHE_DIR/map_layers``; the oldest go beyond this."""
 
-_DRAWN: OrderedDict[str, LayerDrawing] = OrderedDict()
-_DRAWN_MAX = 32
-_DRAWN_LOCK = threading.Lock()
-
 
 def layer_cache_dir() -> Path:
     """``$GIS_CACHE_DIR/map_layers``: source layers drawn for the map, by :func:`layer_key`."""
-    from gis.config.settings import cache_dir
-
-    return cache_dir() / "map_layers"
+    return kept_folder("map_layers")
 
 
 @functools.cache
@@ -516,66 +508,34 @@ def layer_key(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> st
 
 def layer_drawing(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> LayerDrawing:
     """:class:`LayerDrawing` of the filtered ``rows``, from the cache (this process, then
-    ``$GIS_CACHE_DIR/map_layers``) when :func:`layer_key` was drawn before; drawn and kept if not."""
+    ``$GIS_CACHE_DIR/map_layers``; :func:`gis.outputs.keep.kept_bytes`) when :func:`layer_key` was
+    drawn before; drawn and kept if not."""
     key = layer_key(rows, spec, decimals=decimals)
-    with _DRAWN_LOCK:
-        if key in _DRAWN:
-            _DRAWN.move_to_end(key)
-            return _DRAWN[key]
-    drawing = _read_drawing(key)
-    if drawing is None:
-        drawing = _draw_layer(rows, spec, decimals=decimals)
-        _write_drawing(key, drawing)
-    with _DRAWN_LOCK:
-        _DRAWN[key] = drawing
-        while len(_DRAWN) > _DRAWN_MAX:
-            _DRAWN.popitem(last=False)
-    return drawing
+
+    def draw() -> bytes:
+        return _drawing_bytes(_draw_layer(rows, spec, decimals=decimals))
+
+    return _drawing_from(kept_bytes("map_layers", key, draw, suffix=".txt", files=LAYER_CACHE_FILES))
 
 
-_DRAWING_MARK = "gis-layer-drawing/1"
-
-
-def _read_drawing(key: str) -> LayerDrawing | None:
-    """The drawing kept under ``key``: a JSON header line, then the GeoJSON text to the end; None
-    when absent or damaged (the layer is then drawn again)."""
-    try:
-        text = (layer_cache_dir() / f"{key}.txt").read_text(encoding="utf-8")
-        header, _, body = text.partition("\n")
-        meta = json.loads(header)
-        if meta.get("mark") != _DRAWING_MARK or len(body) != meta["chars"]:
-            return None
-        fields = [tuple(f) for f in meta["fields"]]
-        return LayerDrawing(
-            int(meta["count"]), body or None, fields, dict(meta["style"]), bool(meta["points"])
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _write_drawing(key: str, drawing: LayerDrawing) -> None:
-    """Keep ``drawing`` under ``key`` (atomically); an unwritable cache folder is skipped (the
-    layer is then drawn at every run, which costs time, not correctness)."""
-    body = drawing.json_text or ""
+def _drawing_bytes(drawing: LayerDrawing) -> bytes:
+    """A JSON header line (count, fields, style, points), then the GeoJSON text."""
     meta = {
-        "mark": _DRAWING_MARK,
         "count": drawing.count,
         "fields": drawing.fields,
         "style": drawing.style,
         "points": drawing.points,
-        "chars": len(body),
     }
-    folder = layer_cache_dir()
-    tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(meta) + "\n" + body, encoding="utf-8")
-        os.replace(tmp, folder / f"{key}.txt")
-        files = sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime_ns)
-        for old in files[: max(0, len(files) - LAYER_CACHE_FILES)]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    meta["empty"] = drawing.json_text is None
+    return (json.dumps(meta) + "\n" + (drawing.json_text or "")).encode("utf-8")
+
+
+def _drawing_from(data: bytes) -> LayerDrawing:
+    header, _, body = data.decode("utf-8").partition("\n")
+    meta = json.loads(header)
+    fields = [tuple(f) for f in meta["fields"]]
+    text = None if meta["empty"] else body
+    return LayerDrawing(int(meta["count"]), text, fields, dict(meta["style"]), bool(meta["points"]))
 
 
 def _site_radius(values: pd.Series, *, min_px: float, max_px: float) -> np.ndarray:
