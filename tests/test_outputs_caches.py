@@ -68,14 +68,14 @@ def test_a_chart_with_the_same_data_is_not_drawn_again(fresh_charts: list[str]) 
 
 def test_the_chart_cache_on_disk_serves_a_new_process(fresh_charts: list[str], monkeypatch) -> None:
     first = charts.npv_tornado(SENSITIVITY)
-    assert len(list(charts.chart_cache_dir().glob("*.png"))) == 1
+    assert len(list(charts.chart_cache_dir().rglob("*.png"))) == 1
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())  # as in a new process
     assert charts.npv_tornado(SENSITIVITY) == first and len(fresh_charts) == 1
 
 
 def test_a_damaged_cached_chart_is_drawn_again(fresh_charts: list[str], monkeypatch) -> None:
     first = charts.npv_tornado(SENSITIVITY)
-    (cached,) = charts.chart_cache_dir().glob("*.png")
+    (cached,) = charts.chart_cache_dir().rglob("*.png")
     cached.write_bytes(first[: len(first) // 2])  # e.g. a disk that filled while writing
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert charts.npv_tornado(SENSITIVITY) == first and len(fresh_charts) == 2
@@ -204,7 +204,7 @@ def test_a_damaged_cached_layer_is_drawn_again(map_inputs, counted_drawings, mon
     spec, decimals = _lines_spec()
     rows = map_inputs.layers["transmission_lines"]
     first = fmap.layer_drawing(rows, spec, decimals=decimals)
-    (kept,) = fmap.layer_cache_dir().glob("*.txt")
+    (kept,) = fmap.layer_cache_dir().rglob("*.txt")
     kept.write_text(kept.read_text(encoding="utf-8")[:-10], encoding="utf-8")  # cut short
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert fmap.layer_drawing(rows, spec, decimals=decimals) == first and len(counted_drawings) == 2
@@ -249,7 +249,7 @@ def test_the_explorer_outline_is_kept_and_follows_the_states(map_inputs, monkeyp
 def test_a_damaged_kept_text_is_made_again(monkeypatch) -> None:
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert keep.kept_text("t", "k", lambda: "first text") == "first text"
-    (kept,) = (Path(os.environ["GIS_CACHE_DIR"]) / "t").glob("*.txt")
+    (kept,) = (Path(os.environ["GIS_CACHE_DIR"]) / "t").rglob("*.txt")
     kept.write_text(kept.read_text(encoding="utf-8")[:-3], encoding="utf-8")
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert keep.kept_text("t", "k", lambda: "made again") == "made again"

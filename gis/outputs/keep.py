@@ -6,7 +6,6 @@ folder that cannot be written or a damaged file only means making it again."""
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,15 +14,16 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from gis.memo import Memo
+
 __all__ = ["KEPT_FILES", "geometry_digest", "kept_bytes", "kept_folder", "kept_text"]
 
 KEPT_FILES = 64
-"""Files kept per kind unless the caller says otherwise; the oldest go beyond it."""
+"""Entries kept per kind unless the caller says otherwise; the least recently used go beyond it."""
 
 _MEMORY: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 _MEMORY_MAX = 96
 _LOCK = threading.Lock()
-_MARK = b"gis-kept/2 "
 
 
 def geometry_digest(geometry: object) -> bytes:
@@ -46,17 +46,24 @@ def kept_bytes(
     kind: str, key: str, make: Callable[[], bytes], *, suffix: str = ".bin", files: int = KEPT_FILES
 ) -> bytes:
     """``make()``, or the bytes it gave before for ``key`` (a hash of everything it depends on):
-    from this process, else from ``kept_folder(kind)/<key><suffix>`` (a length-marked file: one cut
-    short or damaged is made again); the ``files`` most recent files of ``kind`` are kept."""
+    from this process, else from the stage cache's store in ``kept_folder(kind)`` (:class:`gis.memo.Memo`:
+    an entry written whole with a manifest, a damaged one made again); the ``files`` most recently
+    used entries of ``kind`` are kept."""
     with _LOCK:
         if (kind, key) in _MEMORY:
             _MEMORY.move_to_end((kind, key))
             return _MEMORY[(kind, key)]
-    path = kept_folder(kind) / f"{key}{suffix}"
-    data = _read(path)
+    store = Memo(kind, kept_folder(kind).parent, keep=files)
+    name = f"data{suffix}"
+    entry = store.load(key)
+    data = _read(entry / name) if entry is not None else None
     if data is None:
-        data = make()
-        _write(path, data, files)
+        made = data = make()
+
+        def fill(folder: Path) -> None:
+            (folder / name).write_bytes(made)
+
+        store.store(key, fill)  # a cache that cannot be written: made again next time
     with _LOCK:
         _MEMORY[(kind, key)] = data
         while len(_MEMORY) > _MEMORY_MAX:
@@ -65,32 +72,12 @@ def kept_bytes(
 
 
 def kept_text(kind: str, key: str, make: Callable[[], str]) -> str:
-    """:func:`kept_bytes` of a text (UTF-8, in ``<key>.txt``)."""
+    """:func:`kept_bytes` of a text (UTF-8, in ``data.txt``)."""
     return kept_bytes(kind, key, lambda: make().encode("utf-8"), suffix=".txt").decode("utf-8")
 
 
 def _read(path: Path) -> bytes | None:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError:
         return None
-    head, _, body = data.partition(b"\n")
-    if not head.startswith(_MARK) or head[len(_MARK) :] != str(len(body)).encode():
-        return None
-    return body
-
-
-def _write(path: Path, data: bytes, files: int) -> None:
-    """Keep ``data`` at ``path`` (atomically); a folder that cannot be written is skipped (the thing
-    is then made at every run, which costs time, not correctness)."""
-    folder = path.parent
-    tmp = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(_MARK + str(len(data)).encode() + b"\n" + data)
-        os.replace(tmp, path)
-        kept = sorted(folder.glob(f"*{path.suffix}"), key=lambda p: p.stat().st_mtime_ns)
-        for old in kept[: max(0, len(kept) - files)]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        tmp.unlink(missing_ok=True)
