@@ -165,3 +165,18 @@ def test_popups_in_words_with_fleet_columns_when_present(inputs: dict) -> None:
     assert "map_offline.html" in online and 'id="gis-fallback"' not in offline
     assert "tile.openstreetmap" in online and "tile.openstreetmap" not in offline
     assert re.search(r'"collapsed":\s*true', online)
+
+
+def test_popup_numbers_are_rounded_once_as_the_page_shows_them() -> None:
+    import pandas as pd
+
+    from gis.outputs import map as fmap
+    from gis.outputs.labels import display_frame
+
+    # the page's rule, which as_shown mirrors: no decimal from 100, one from 10, two below
+    assert "Math.abs(v) >= 100 ? 0 : (Math.abs(v) >= 10 ? 1 : 2)" in fmap._TABLE_JS
+    frame = pd.DataFrame({"score": [0.9049, 0.90499], "mw": [181.516, 12.349], "share": [0.4583, 0.005]})
+    shown = display_frame(frame, ["score", "mw", "share"])
+    assert shown["score"].tolist() == [0.9, 0.9]  # not 0.905, which the page showed as 0.91
+    assert shown["mw"].tolist() == [182.0, 12.3]
+    assert shown["share"].tolist() == [0.46, 0.01]  # 46 %, 1 %

@@ -23,6 +23,7 @@ __all__ = [
     "FIELD_TITLES",
     "LEDGER_LABELS",
     "OWNER_CLASS_LABELS",
+    "as_shown",
     "column_unit",
     "display_frame",
     "escape_text",
@@ -156,8 +157,25 @@ _ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'"
 """What ``html.escape(quote=True)`` replaces, in its order (``&`` first)."""
 
 
-def display_frame(frame: pd.DataFrame, columns: list[str], *, decimals: int = 3) -> pd.DataFrame:
-    """The ``columns`` of ``frame`` ready to embed in HTML: text escaped, numbers rounded.
+def as_shown(numbers: np.ndarray) -> np.ndarray:
+    """Numbers rounded as the map's popups and tooltips show them (``gisValue`` in
+    :mod:`gis.outputs.map`: no decimal from 100, one from 10, two below; shares as whole per cent),
+    so the browser's own rounding of them is exact: rounding first to more digits and then to the
+    shown ones could move a value (a score of 0.9049 kept as 0.905 was shown as 0.91). Halves go
+    away from zero, as the browser rounds them.
+
+    >>> as_shown(np.array([0.9049, 12.345, 181.516, -3.14159, np.nan])).tolist()
+    [0.9, 12.3, 182.0, -3.14, nan]
+    """
+    a = np.abs(numbers)
+    scale = np.where(a >= 100, 1.0, np.where(a >= 10, 10.0, 100.0))
+    # halves away from zero, as the browser's number formatting rounds them (numpy rounds to even)
+    return np.sign(numbers) * np.floor(a * scale + 0.5) / scale + 0.0  # + 0.0: no "-0"
+
+
+def display_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` of ``frame`` ready to embed in HTML: text escaped, numbers rounded as they are
+    shown (:func:`as_shown`).
 
     Booleans become ``yes``/``no``; non-finite numbers become None (JSON null).
     """
@@ -167,7 +185,7 @@ def display_frame(frame: pd.DataFrame, columns: list[str], *, decimals: int = 3)
         if pd.api.types.is_bool_dtype(values):
             out[col] = np.where(values.to_numpy(dtype=bool), "yes", "no").astype(object)
         elif pd.api.types.is_numeric_dtype(values):
-            numbers = values.to_numpy(dtype="float64", na_value=np.nan).round(decimals)
+            numbers = as_shown(values.to_numpy(dtype="float64", na_value=np.nan))
             out[col] = pd.Series(numbers, index=frame.index).astype(object).where(np.isfinite(numbers), None)
         else:
             out[col] = escape_text(values)

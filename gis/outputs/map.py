@@ -440,7 +440,7 @@ def _draw_layer(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> 
         props, geometry = _dissolved_lines(rows, geometry, spec)
         fields = [("class", title(spec.colour_by) if spec.colour_by else "layer")]
     else:
-        props = display_frame(rows, list(spec.tooltip), decimals=2)
+        props = display_frame(rows, list(spec.tooltip))
         props["_c"] = (
             colour_values(rows[spec.colour_by], spec.ramp, breaks=spec.breaks or None)
             if spec.colour_by
@@ -587,7 +587,7 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
     radius = _site_radius(sites[style.size_by], min_px=style.min_radius_px, max_px=style.max_radius_px)
     colours = colour_values(sites["score"], style.ramp, vmin=0.0, vmax=1.0)
     colours[excluded] = style.excluded_colour
-    props = display_frame(sites.assign(**_popup_text(sites)), columns, decimals=3)
+    props = display_frame(sites.assign(**_popup_text(sites)), columns)
     props["_r"] = radius
     props["_c"] = colours
     props["_s"] = np.where(excluded, -1.0, sites["score"].to_numpy(dtype=float).round(4))
