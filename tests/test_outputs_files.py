@@ -401,3 +401,16 @@ def test_failed_render_leaves_old_map(tmp_path: Path, monkeypatch: pytest.Monkey
         map_command(out=out, offline=True, console=QUIET)
     assert (out / "map.html").read_bytes() == old
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_graduated_layers_draw_their_best_features_on_top() -> None:
+    import xml.etree.ElementTree as ET
+
+    from gis.outputs.styles import Style, qml
+
+    column = 'if("excluded", -1, "score")'
+    style = Style("marker", column=column, breaks=(0.0, 0.5, 1.0), colours=("#d7191c", "#1a9641"))
+    renderer = ET.fromstring(qml(style)).find("renderer-v2")
+    assert renderer is not None and renderer.get("enableorderby") == "1"
+    (clause,) = renderer.iter("orderByClause")  # lowest class first: excluded sites drawn under
+    assert clause.text == column and clause.get("asc") == "1"

@@ -220,10 +220,13 @@ def _graduated_renderer(root: ET.Element, style: Style, column: str) -> None:
             "attr": column,
             "graduatedMethod": "GraduatedColor",
             "symbollevels": "0",
-            "enableorderby": "0",
+            "enableorderby": "1",
             "forceraster": "0",
         },
     )
+    # drawn from the lowest class up: the best features on top, not hidden under excluded ones
+    order = ET.SubElement(renderer, "orderby")
+    ET.SubElement(order, "orderByClause", {"asc": "1", "nullsFirst": "1"}).text = column
     ranges = ET.SubElement(renderer, "ranges")
     symbols = ET.SubElement(renderer, "symbols")
     classes_ = [*style.extra]
