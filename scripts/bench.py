@@ -253,20 +253,30 @@ def energy_and_fleet(
     return r, profiles, surplus
 
 
-CONVERGENCE_DRAWS = (1_000, 2_000, 4_000, 8_000, 16_000)
-"""Draw counts tried for the Monte Carlo's convergence (:func:`monte_carlo_convergence`)."""
+CONVERGENCE_DRAWS = (1_024, 2_048, 4_096, 8_192, 16_384)
+"""Draw counts tried for the Monte Carlo's convergence (:func:`monte_carlo_convergence`): powers of
+two, which keep the Sobol' sequence of the draws balanced."""
 CONVERGENCE_FIGURES = ("installed_gw", "btc_per_year")
 """Figures whose P10 and P90 must agree within 1 % between two seeds."""
+SPREAD_SEEDS = 6
+"""Seeds whose bands at the default draw count give the seed-to-seed spread."""
 
 
 def monte_carlo_convergence(result, config, *, tolerance: float = 0.01) -> dict:
     """The smallest draw count from which P10 and P90 of fleet GW and BTC/yr agree within
     ``tolerance`` (relative to the larger) between two seeds at every larger count tried, with the
-    largest difference at each count.
+    largest difference at each count; then the spread of those bands over :data:`SPREAD_SEEDS`
+    seeds at the scenario's default count.
 
     ``monte_carlo_draws_needed`` is that count (None when even the largest count tried misses);
-    ``monte_carlo_draws_default`` is the scenario's, which should equal it.
+    ``monte_carlo_draws_default`` is the scenario's, which should not be below it. A two-seed
+    difference is one sample of the noise, so the spread gives its size:
+    ``monte_carlo_spread_sd_{figure}_{p}`` the standard deviation over the seeds relative to their
+    mean, and ``monte_carlo_pairs_within`` the share of the seed pairs agreeing within ``tolerance``
+    on every figure.
     """
+    from itertools import combinations
+
     from gis.estimates import fleet
 
     def bands(draws: int, seed: int) -> dict:
@@ -274,24 +284,35 @@ def monte_carlo_convergence(result, config, *, tolerance: float = 0.01) -> dict:
         cfg = config.model_copy(update={"uncertainty": uncertainty})
         return fleet.monte_carlo(result, cfg, draws=draws)["bands"]
 
+    def values(b: dict) -> dict[tuple[str, str], float]:
+        return {(f, p): float(b[f][p]) for f in CONVERGENCE_FIGURES for p in ("p10", "p90")}
+
+    def gap(a: dict, b: dict) -> float:
+        worst = 0.0
+        for key in a:
+            scale = max(abs(a[key]), abs(b[key]))
+            worst = max(worst, abs(a[key] - b[key]) / scale if scale > 0 else 0.0)
+        return worst
+
     r: dict[str, object] = {
         "monte_carlo_draws_default": config.uncertainty.draws,
         "monte_carlo_draws_needed": None,
     }
     seed = config.uncertainty.seed
     for draws in CONVERGENCE_DRAWS:
-        a, b = bands(draws, seed), bands(draws, seed + 1)
-        worst = 0.0
-        for figure in CONVERGENCE_FIGURES:
-            for p in ("p10", "p90"):
-                x, y = float(a[figure][p]), float(b[figure][p])
-                scale = max(abs(x), abs(y))
-                worst = max(worst, abs(x - y) / scale if scale > 0 else 0.0)
-        r[f"monte_carlo_seed_diff_{draws}"] = worst
+        r[f"monte_carlo_seed_diff_{draws}"] = gap(values(bands(draws, seed)), values(bands(draws, seed + 1)))
     for draws in reversed(CONVERGENCE_DRAWS):  # the smallest count from which every larger one agrees
         if r[f"monte_carlo_seed_diff_{draws}"] > tolerance:
             break
         r["monte_carlo_draws_needed"] = draws
+    spread = [values(bands(config.uncertainty.draws, seed + k)) for k in range(SPREAD_SEEDS)]
+    for key in spread[0]:
+        v = np.array([s[key] for s in spread])
+        mean = abs(float(v.mean()))
+        r[f"monte_carlo_spread_sd_{key[0]}_{key[1]}"] = float(v.std(ddof=1)) / mean if mean > 0 else 0.0
+    pairs = [gap(a, b) <= tolerance for a, b in combinations(spread, 2)]
+    r["monte_carlo_spread_seeds"] = SPREAD_SEEDS
+    r["monte_carlo_pairs_within"] = float(np.mean(pairs))
     return r
 
 

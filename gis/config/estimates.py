@@ -477,10 +477,10 @@ class UncertaintyConfig(_Model):
 
     seed: int = _f(20_260_101, "", "choice", "random seed (same seed, same bands)", ge=0)
     draws: int = _f(
-        16_000,
+        8_192,
         "draws",
-        "measured (scripts/bench.py, monte_carlo_convergence): the smallest count of 1,000-16,000 "
-        "keeping P10 and P90 of fleet GW and BTC/yr within 1 % between seeds 20260101 and 20260102",
+        "measured (scripts/bench.py, monte_carlo_convergence): with Sobol' draws, the power of two "
+        "whose seed-to-seed spread of P10 and P90 of fleet GW and BTC/yr keeps two seeds within 1 %",
         "Monte Carlo draws",
         ge=10,
         le=1_000_000,
