@@ -6,7 +6,9 @@ its work in ``stage("hourly")`` inside the estimate stage appears as ``estimate/
 timings file and in ``scripts/bench.py`` without any change there.
 
 The recorder is process-wide and off until :func:`start` is called; :func:`stage` is then cheap
-(two clock reads and one ``getrusage``). The open stages are a context variable, so a stage opened
+(two clock reads and one ``getrusage``). Stages timed in a forked child (:mod:`gis.forked`) are
+sent back and added to the parent's rows; the child's memory above what it inherited is added to
+the command's peak. The open stages are a context variable, so a stage opened
 in a worker thread started with a copy of the caller's context (``contextvars.copy_context().run``)
 nests under the caller's stage and does not mix with the stages of other threads.
 """
@@ -21,11 +23,34 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["peak_rss_mb", "record", "stage", "start", "timings", "write_timings"]
+__all__ = [
+    "add_forked",
+    "forked_child",
+    "forked_extra_mb",
+    "forked_rows",
+    "peak_rss_mb",
+    "record",
+    "stage",
+    "start",
+    "timings",
+    "write_timings",
+]
 
-_state: dict = {"on": False, "t0": 0.0, "rows": []}
+_state: dict = {"on": False, "t0": 0.0, "rows": [], "forked_mb": 0.0, "rss_at_fork_mb": None}
 _open: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("gis_timing_open", default=())
 """The names of the stages open in this context, outermost first."""
+
+
+def _status_mb(field: str) -> float | None:
+    """A ``kB`` line of ``/proc/self/status`` in MB (``VmHWM``, ``VmRSS``); None where there is none."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1e3
+    except OSError:
+        pass
+    return None
 
 
 def peak_rss_mb() -> float:
@@ -36,20 +61,16 @@ def peak_rss_mb() -> float:
     process, which inflates a small command started by a large one.) Elsewhere ``getrusage``
     (macOS reports bytes).
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1e3
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
+    raw = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return raw / 1e6 if sys.platform == "darwin" else raw / 1e3
 
 
 def start() -> None:
     """Start (or restart) recording stages in this process."""
-    _state.update(on=True, t0=time.perf_counter(), rows=[])
+    _state.update(on=True, t0=time.perf_counter(), rows=[], forked_mb=0.0)
     _open.set(())
 
 
@@ -90,11 +111,42 @@ def record(name: str, start: float, seconds: float) -> None:
         _state["rows"].append(row)
 
 
+def forked_child() -> None:
+    """In a process just forked: keep only the rows recorded from now on, and note the memory it
+    inherited (its resident set now: ``VmRSS``)."""
+    _state["rows"] = []
+    _state["rss_at_fork_mb"] = _status_mb("VmRSS")
+
+
+def forked_rows() -> list[dict]:
+    """In a forked child: the rows recorded since :func:`forked_child`."""
+    return list(_state["rows"])
+
+
+def forked_extra_mb() -> float:
+    """In a forked child: its peak resident set above the one it inherited, MB (0 where unknown).
+
+    The inherited pages are shared with the parent until either writes them, so this is the
+    child's own memory, counting the pages it copied on writing."""
+    start, peak = _state["rss_at_fork_mb"], _status_mb("VmHWM")
+    return max(0.0, peak - start) if start is not None and peak is not None else 0.0
+
+
+def add_forked(rows: list[dict], extra_mb: float) -> None:
+    """In the parent: add a forked child's rows and its own memory (:func:`forked_extra_mb`)."""
+    if _state["on"]:
+        _state["rows"].extend(rows)
+        _state["forked_mb"] = max(_state["forked_mb"], float(extra_mb))
+
+
 def timings() -> dict:
-    """Recorded stages (in the order they finished), total seconds and peak memory (MB)."""
+    """Recorded stages (in the order they finished), total seconds and peak memory (MB).
+
+    The peak is this process's plus the largest own memory of a forked child (:func:`add_forked`):
+    an upper bound, as if the child's peak fell at the parent's."""
     return {
         "total_s": time.perf_counter() - _state["t0"] if _state["on"] else 0.0,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb() + _state["forked_mb"],
         "stages": list(_state["rows"]),
     }
 

@@ -4,6 +4,7 @@ set still all-or-nothing when one output fails (the first failure in output orde
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -142,3 +143,98 @@ def test_each_output_is_timed_under_the_outputs_stage(tmp_path: Path) -> None:
     expected = {"map", "map_offline", "csv", "sites_gpkg", "xlsx", "report"}
     assert {f"outputs/{n}" for n in expected} <= names, names
     assert not [n for n in names if n.startswith(("map", "csv", "xlsx", "report"))]  # none outside
+
+
+def _where(console) -> int:
+    console.print(f"pid {os.getpid()}")
+    return os.getpid()
+
+
+def test_forked_outputs_run_in_a_child_and_come_back_in_order(monkeypatch) -> None:
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+    timing.start()
+    printed = _Printed()
+    with timing.stage("outputs"):
+        got = run_outputs(
+            [("a", True, _where), ("b", True, _where), ("c", True, _where)], console=printed, forked=("b",)
+        )
+    assert got["a"] == got["c"] == os.getpid() != got["b"]
+    assert printed.lines == [f"pid {got['a']}", f"pid {got['b']}", f"pid {got['c']}"]
+    assert {"outputs/a", "outputs/b", "outputs/c"} <= {row["stage"] for row in timing.timings()["stages"]}
+
+
+def test_one_process_keeps_every_output_here(monkeypatch) -> None:
+    monkeypatch.setenv("GIS_PROCESSES", "1")
+    got = run_outputs([("a", True, _where), ("b", True, _where)], console=_Printed(), forked=("b",))
+    assert got == {"a": os.getpid(), "b": os.getpid()}
+
+
+def test_a_forked_failure_is_raised_here_with_its_fields_and_traceback(monkeypatch) -> None:
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+
+    def broken(console):
+        console.print("before the failure")
+        raise GisError("the child failed", file="x.xlsx", field="score", fix="do this")
+
+    never: list[str] = []
+    tasks = [("a", True, _where), ("b", True, broken), ("c", True, lambda console: never.append("c"))]
+    printed = _Printed()
+    with pytest.raises(GisError) as caught:
+        run_outputs(tasks, console=printed, forked=("b", "c"))
+    err = caught.value
+    assert (err.problem, err.file, err.field, err.fix) == ("the child failed", "x.xlsx", "score", "do this")
+    assert any("in the forked process" in note and "broken" in note for note in err.__notes__)
+    assert printed.lines == [f"pid {os.getpid()}", "before the failure"]
+    assert never == []  # c was the child's, after the failure: not started
+
+
+def test_a_failure_here_stops_the_child(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+    go = tmp_path / "go"
+
+    def waits_for_go(console):  # in the child: would write its file once "go" exists
+        for _ in range(600):
+            if go.exists():
+                (tmp_path / "child.txt").write_text("written")
+                return
+            time.sleep(0.05)
+
+    def fails(console):
+        raise GisError("here it failed")
+
+    with pytest.raises(GisError, match="here it failed"):
+        run_outputs([("a", True, waits_for_go), ("b", True, fails)], console=_Printed(), forked=("a",))
+    go.touch()
+    time.sleep(0.2)
+    assert not (tmp_path / "child.txt").exists()  # the child was stopped, not waited for
+
+
+def test_an_unpicklable_failure_still_reaches_the_parent(monkeypatch) -> None:
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+
+    class Odd(Exception):
+        def __init__(self, a, b):
+            super().__init__(a)
+            self.lock = threading.Lock()  # cannot be pickled
+
+    def broken(console):
+        raise Odd("odd failure", 2)
+
+    with pytest.raises(RuntimeError, match="Odd: odd failure"):
+        run_outputs([("a", True, broken)], console=_Printed(), forked=("a",))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="the child's memory is read from /proc")
+def test_forked_memory_is_added_to_the_peak(monkeypatch) -> None:
+    import numpy as np
+
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+    timing.start()
+
+    def big(console):
+        block = np.ones(60_000_000 // 8)  # 60 MB of the child's own
+        return float(block.sum())
+
+    before = timing.timings()["peak_rss_mb"]
+    run_outputs([("a", True, big)], console=_Printed(), forked=("a",))
+    assert timing.timings()["peak_rss_mb"] >= before + 55

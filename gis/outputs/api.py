@@ -35,6 +35,7 @@ from gis.textsafe import csv_text
 from gis.timing import stage
 
 __all__ = [
+    "FORKED_OUTPUTS",
     "MAP_SIZE_BUDGET_MB",
     "OUTPUT_WORKERS",
     "map_command",
@@ -170,6 +171,14 @@ most is Python holding the lock: measured on two idle cores with the national ou
 took 5.2-5.6 s (peak 543 MB), two 5.8 s (608 MB), three 6.1-7.0 s (661 MB). One it is; callers may
 ask for more (``workers``) on machines where it pays."""
 
+FORKED_OUTPUTS = ("xlsx", "report")
+"""The outputs written by a forked child process beside the others when the machine has a second
+core (:func:`gis.forked.can_fork`): a process, unlike a thread, runs Python on that core. They are
+about half the work (national outputs: the spreadsheet ~2.0 s and the report ~1.3-2.2 s, against
+the maps ~1.2-2.9 s, the GeoPackage ~0.7 s, the CSV ~0.4 s and the explorer ~0.3 s) and call
+neither GDAL nor PROJ, whose locks a thread of the parent (the layers' GeoPackage written in the
+background) may hold at the fork."""
+
 
 def outputs_command(
     *,
@@ -279,18 +288,26 @@ class _Lines:
 
 
 def run_outputs(
-    tasks: list[tuple[str, bool, Callable[[Any], Any]]], *, console, workers: int = OUTPUT_WORKERS
+    tasks: list[tuple[str, bool, Callable[[Any], Any]]],
+    *,
+    console,
+    workers: int = OUTPUT_WORKERS,
+    forked: tuple[str, ...] = FORKED_OUTPUTS,
 ) -> dict[str, Any]:
-    """Run ``tasks`` (name, timed, writer taking a console) on ``workers`` threads; their results
-    by name.
+    """Run ``tasks`` (name, timed, writer taking a console): those named in ``forked`` one after
+    the other in a forked child process (when :func:`gis.forked.can_fork`), the others on
+    ``workers`` threads of this one; their results by name.
 
     A ``timed`` writer is timed as stage ``name`` under the caller's open stage (:mod:`gis.timing`;
-    the stages a writer opens itself nest there too). Each writer prints into a buffer; the
-    buffers go to ``console`` in the order of ``tasks`` once every writer has ended. When a writer
-    raises (or the wait is interrupted), the writers not yet started are cancelled, the running
-    ones finish, and the exception of the first failed task in the order of ``tasks`` is raised.
-    Peak memory grows with ``workers``: each running writer holds its own output's text.
+    the stages a writer opens itself nest there too, the child's rows included). Each writer prints
+    into a buffer; the buffers go to ``console`` in the order of ``tasks`` once every writer has
+    ended. When a writer raises (or the wait is interrupted), the writers not yet started are
+    cancelled (the child stopped when the error is this process's), the running ones finish, and
+    the exception of the first failed task in the order of ``tasks`` is raised. Peak memory grows
+    with ``workers``: each running writer holds its own output's text.
     """
+    from gis.forked import Forked, can_fork
+
     lines = {name: _Lines() for name, _, _ in tasks}
 
     def run(name: str, timed: bool, write: Callable[[Any], Any]) -> Any:
@@ -299,27 +316,63 @@ def run_outputs(
         with stage(name):
             return write(lines[name])
 
+    away = [task for task in tasks if task[0] in forked] if can_fork() else []
+    here = [task for task in tasks if task not in away]
+    child = Forked(lambda: _run_in_order(away, run, lines)) if away else None
     futures: dict[str, Future] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gis-outputs") as pool:
-        try:
-            for name, timed, write in tasks:
-                futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
-            wait(futures.values(), return_when=FIRST_EXCEPTION)
-            if any(f.done() and f.exception() is not None for f in futures.values()):
+    done: dict[str, tuple[Any, BaseException | None]] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gis-outputs") as pool:
+            try:
+                for name, timed, write in here:
+                    futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
+                wait(futures.values(), return_when=FIRST_EXCEPTION)
+                if any(f.done() and f.exception() is not None for f in futures.values()):
+                    _cancel(futures.values())
+                wait(futures.values())
+            except BaseException:  # e.g. Ctrl-C while waiting: start nothing more
                 _cancel(futures.values())
-            wait(futures.values())
-        except BaseException:  # e.g. Ctrl-C while waiting: start nothing more
-            _cancel(futures.values())
-            raise
+                raise
+        if child is not None:
+            if any(not f.cancelled() and f.exception() is not None for f in futures.values()):
+                child.cancel()  # this process failed: the child's files are not wanted
+            else:
+                for name, (result, error, printed) in child.result().items():
+                    lines[name].lines = printed
+                    done[name] = (result, error)
+                child = None
+    finally:
+        if child is not None:
+            child.cancel()
+    for name, future in futures.items():
+        if not future.cancelled():
+            done[name] = (future.result() if future.exception() is None else None, future.exception())
     for name, _, _ in tasks:
-        if futures[name].cancelled():
+        if name not in done:
             continue
         for args, kwargs in lines[name].lines:
             console.print(*args, **kwargs)
-        error = futures[name].exception()
-        if error is not None:
-            raise error
-    return {name: future.result() for name, future in futures.items()}
+        if done[name][1] is not None:
+            raise done[name][1]
+    return {name: done[name][0] for name, _, _ in tasks if name in done}
+
+
+def _run_in_order(
+    tasks: list[tuple[str, bool, Callable[[Any], Any]]], run: Callable[..., Any], lines: dict[str, _Lines]
+) -> dict[str, tuple[Any, BaseException | None, list]]:
+    """In the forked child: ``tasks`` one after the other until one fails (the rest not started);
+    per task run, its result (None when it failed), its exception (None when it did not) and
+    what it printed."""
+    from gis.forked import carried
+
+    ran: dict[str, tuple[Any, BaseException | None, list]] = {}
+    for name, timed, write in tasks:
+        try:
+            ran[name] = (run(name, timed, write), None, lines[name].lines)
+        except Exception as exc:
+            ran[name] = (None, carried(exc), lines[name].lines)
+            break
+    return ran
 
 
 def _write_maps(inputs: StageOutputs, spec: MapPreset, out: Path, *, console) -> list[Path]:
