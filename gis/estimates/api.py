@@ -38,6 +38,7 @@ from gis.estimates.calculator import (
     seed_claim_check,
     seed_claims_corrected,
 )
+from gis.estimates.keep import kept_monte_carlo, monte_carlo_key
 from gis.estimates.keys import ESTIMATE_KEYS
 from gis.rowlog import RowLog
 from gis.scoring.columns import read_candidate_sites
@@ -403,16 +404,34 @@ def _per_site(result: fleet.FleetResult, checked: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run_fleet(
-    prof: SurplusProfiles, checked: pd.DataFrame, c: EstimatesConfig, network_ehs: float
+    prof: SurplusProfiles, checked: pd.DataFrame, c: EstimatesConfig, network_ehs: float, *, on_disk: bool
 ) -> tuple[fleet.FleetResult, dict]:
-    """The economic fleet on the sites' profiles and its seeded Monte Carlo draws."""
+    """The economic fleet on the sites' profiles and its seeded Monte Carlo draws (kept for the
+    inputs they depend on, :mod:`gis.estimates.keep`; ``on_disk``: in the stage cache too).
+
+    The fleet is solved on the sites in ``site_id`` order and its per-site rows put back in the
+    order of ``checked``: a national sum then adds the same numbers in the same order whatever the
+    ranking, so a weight change that leaves the fleet alone leaves its figures alone to the bit."""
+    order = np.argsort(prof.sites["site_id"].to_numpy(dtype=str), kind="stable")
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    prof = dataclasses.replace(prof, sites=prof.sites.iloc[order].reset_index(drop=True))
     ranking = pd.DataFrame(
-        {"score": checked["score"], "rank": checked["rank"], "excluded": checked["excluded"]}
+        {
+            "score": checked["score"].to_numpy()[order],
+            "rank": checked["rank"].to_numpy()[order],
+            "excluded": checked["excluded"].to_numpy()[order],
+        }
     )
     with stage("fleet"):
         result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
+        result = dataclasses.replace(result, sites=result.sites.iloc[back].reset_index(drop=True))
     with stage("monte_carlo"):
-        mc = fleet.monte_carlo(result, c, draws=c.uncertainty.draws)
+        mc = kept_monte_carlo(
+            monte_carlo_key(prof, ranking, c, network_ehs),
+            lambda: fleet.monte_carlo(result, c, draws=c.uncertainty.draws),
+            on_disk=on_disk,
+        )
     return result, mc
 
 
@@ -466,6 +485,7 @@ def estimate(
     scenario: str = "default",
     surplus: dict | None = None,
     explorer_axes: dict[str, list[float]] | None = None,
+    keep_on_disk: bool = False,
 ) -> dict:
     """The ``estimates.json`` content: the economic fleet on the sites' hourly energy.
 
@@ -484,13 +504,16 @@ def estimate(
         ``{"by_category": [...], "published": [...]}`` of :mod:`gis.energy.summary`, copied through.
     explorer_axes
         the explorer's grid axes; None: no ``explorer_grid``.
+    keep_on_disk
+        keep the Monte Carlo's bands in the stage cache as well as in this process
+        (:mod:`gis.estimates.keep`: the same inputs give the same bands, so a weight change reuses them).
     """
     c = config
     asic = asic_model(c.asic_model)
     network_ehs, network_assumption = _network_ehs(c, network)
     checked, sites, log = _selection_frames(sites)
     prof = _fleet_profiles(profiles, sites, c)
-    result, mc = _run_fleet(prof, checked, c, network_ehs)
+    result, mc = _run_fleet(prof, checked, c, network_ehs, on_disk=keep_on_disk)
     per_site = _per_site(result, checked)
     height, subsidy = _height_and_subsidy(c)
     n = {k: v for k, v in result.national.items() if k != "seconds"}  # timing would break byte-identical runs
@@ -714,7 +737,9 @@ def estimate_stage(
     layers_file
         the file the layers came from, named in messages.
     markets
-        the scoring stage's hourly market tables (:class:`gis.energy.build.MarketTables`), reused.
+        the scoring stage's hourly market tables (:class:`gis.energy.build.MarketTables`), reused;
+        when its profile store is keyed by the layers (the stage cache is on), the Monte Carlo's
+        bands are kept in the stage cache too.
     """
     config = _stage_config(scenario, network_ehs)
     if "market_prices" not in layers and console is not None:
@@ -734,6 +759,7 @@ def estimate_stage(
         scenario=scenario.name,
         surplus=surplus,
         explorer_axes=explorer.axes() if explorer is not None else None,
+        keep_on_disk=markets is not None and markets.store.layers_key is not None,
     )
     if console is not None:
         print_estimates(result, console)

@@ -1,0 +1,103 @@
+"""The Monte Carlo's bands kept for the inputs it depends on: a weight change does not redraw them.
+
+:func:`gis.estimates.fleet.monte_carlo` re-sizes and re-selects the fleet in every draw from the
+sites' hourly energy (:class:`gis.energy.profiles.SurplusProfiles`, after
+:func:`gis.estimates.api._fleet_profiles`), their eligibility and the ``[estimates]`` table. The
+sites' rank and score enter a draw only through the selection rule: ``target_gw`` fills the fleet
+in rank order, ``score_threshold`` keeps the sites scoring at or above the threshold; under
+``npv`` (the default) every site whose own fleet has NPV > 0 is in, and the national sums of a
+draw do not depend on which marginal site enters first. So the key of the bands
+(:func:`monte_carlo_key`) hashes the profiles, the eligibility, the rank only under ``target_gw``,
+the score only under ``score_threshold``, the table, the network hashrate and the code
+(:func:`gis.memo.package_digest`): new criteria weights reuse the bands, bit for bit.
+
+:func:`kept_monte_carlo` keeps the bands in this process and, when asked, in the stage cache
+(``$GIS_CACHE_DIR/stages/monte_carlo``, :class:`gis.memo.Memo`) as JSON, which gives back the same
+floats.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from gis.config.estimates import EstimatesConfig
+from gis.energy.profiles import SurplusProfiles
+from gis.memo import Memo, digest
+
+__all__ = ["RANKING_INPUTS", "kept_monte_carlo", "monte_carlo_key"]
+
+RANKING_INPUTS: dict[str, tuple[str, ...]] = {
+    "npv": ("excluded",),
+    "score_threshold": ("excluded", "score"),
+    "target_gw": ("excluded", "rank"),
+}
+"""The ranking columns the Monte Carlo reads, by selection rule."""
+
+_KEPT: OrderedDict[str, dict] = OrderedDict()
+_KEPT_MAX = 8
+_FILE = "monte_carlo.json"
+
+
+def _array(a: np.ndarray) -> bytes:
+    a = np.ascontiguousarray(a)
+    return f"{a.dtype.str}{a.shape}".encode() + a.tobytes()
+
+
+def monte_carlo_key(
+    profiles: SurplusProfiles, ranking: pd.DataFrame, config: EstimatesConfig, network_ehs: float
+) -> str:
+    """Hex key of what the Monte Carlo's bands depend on (module docstring).
+
+    Parameters
+    ----------
+    profiles
+        the fleet's profiles, row for row with ``ranking``.
+    ranking
+        ``score``, ``rank`` (lower is better) and ``excluded`` of the sites.
+    config
+        the ``[estimates]`` table (draws, seed and ranges included).
+    network_ehs
+        the network hashrate the fleet is priced against, EH/s.
+    """
+    used = [c for c in RANKING_INPUTS[config.selection.rule] if c in ranking.columns]
+    return digest(
+        "monte_carlo",
+        config,
+        float(network_ehs),
+        pd.DataFrame(ranking[used]).reset_index(drop=True),
+        profiles.sites.reset_index(drop=True),
+        [profiles.year, list(profiles.node_ids), list(profiles.shape_ids), str(profiles.hours.tz)],
+        _array(profiles.hours.asi8),
+        *(_array(getattr(profiles, name)) for name in ("price", "hour_weight", "intensity", "shapes")),
+    )
+
+
+def kept_monte_carlo(key: str, make: Callable[[], dict], *, on_disk: bool) -> dict:
+    """``make()``, or the bands it gave before for ``key``: from this process, else (``on_disk``)
+    from the stage cache; a fresh copy each time (callers may change it)."""
+    if key in _KEPT:
+        _KEPT.move_to_end(key)
+        return copy.deepcopy(_KEPT[key])
+    store = Memo("monte_carlo") if on_disk else None
+    value = None
+    entry = store.load(key) if store is not None else None
+    if entry is not None:
+        try:
+            value = json.loads((entry / _FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            value = None  # damaged: made again
+    if value is None:
+        value = make()
+        if store is not None:
+            text = json.dumps(value)
+            store.store(key, lambda folder: (folder / _FILE).write_text(text, encoding="utf-8"))
+    _KEPT[key] = value
+    while len(_KEPT) > _KEPT_MAX:
+        _KEPT.popitem(last=False)
+    return copy.deepcopy(value)

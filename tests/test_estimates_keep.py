@@ -1,0 +1,105 @@
+"""The Monte Carlo's bands kept by what they depend on: the same under any rank and score when the
+rule is ``npv``, a new key when an input they read changes, and kept in the process and on disk."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gis.config.estimates import EstimatesConfig
+from gis.estimates import keep
+from gis.estimates.fleet import fleet_economics, monte_carlo, synthetic_profiles
+from gis.estimates.keep import kept_monte_carlo, monte_carlo_key
+
+N = 120
+
+
+def _config(rule: str = "npv", **selection: float) -> EstimatesConfig:
+    data = EstimatesConfig().model_dump()
+    data["market"]["btc_price_usd"] = 160_000.0  # a fleet in most draws
+    data["selection"].update(rule=rule, **selection)
+    return EstimatesConfig.model_validate(data)
+
+
+def _ranking(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "score": rng.uniform(0, 1, N),
+            "rank": rng.permutation(N).astype(float) + 1,
+            "excluded": np.zeros(N, bool),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def profiles():
+    return synthetic_profiles(N, n_shapes=8, n_nodes=3, seed=5)
+
+
+def test_bands_do_not_depend_on_rank_or_score_under_npv(profiles) -> None:
+    config = _config()
+    a, b = _ranking(1), _ranking(2)
+    bands_a = monte_carlo(fleet_economics(profiles, a, config), config, draws=256)
+    bands_b = monte_carlo(fleet_economics(profiles, b, config), config, draws=256)
+    assert bands_a["bands"]["installed_gw"]["p90"] > 0  # a fleet to select
+    assert bands_a == bands_b
+    assert monte_carlo_key(profiles, a, config, 900.0) == monte_carlo_key(profiles, b, config, 900.0)
+
+
+@pytest.mark.parametrize(("rule", "column"), [("target_gw", "rank"), ("score_threshold", "score")])
+def test_the_rule_that_reads_rank_or_score_keys_on_it(profiles, rule: str, column: str) -> None:
+    config = _config(rule)
+    a = _ranking(1)
+    b = a.assign(**{column: a[column].to_numpy()[::-1]})
+    assert monte_carlo_key(profiles, a, config, 900.0) != monte_carlo_key(profiles, b, config, 900.0)
+    other = "score" if column == "rank" else "rank"
+    c = a.assign(**{other: a[other].to_numpy()[::-1]})
+    assert monte_carlo_key(profiles, a, config, 900.0) == monte_carlo_key(profiles, c, config, 900.0)
+
+
+def test_the_key_changes_with_every_input_the_bands_read(profiles) -> None:
+    config = _config()
+    a = _ranking(1)
+    base = monte_carlo_key(profiles, a, config, 900.0)
+    excluded = a.assign(excluded=np.r_[True, np.zeros(N - 1, bool)])
+    more_draws = config.model_copy(
+        update={"uncertainty": config.uncertainty.model_copy(update={"draws": config.uncertainty.draws * 2})}
+    )
+    dearer = dataclasses.replace(profiles, price=profiles.price + 1.0)
+    bigger = dataclasses.replace(profiles, sites=profiles.sites.assign(max_mw=profiles.sites["max_mw"] * 2))
+    keys = {
+        monte_carlo_key(profiles, excluded, config, 900.0),
+        monte_carlo_key(profiles, a, more_draws, 900.0),
+        monte_carlo_key(profiles, a, config, 901.0),
+        monte_carlo_key(dearer, a, config, 900.0),
+        monte_carlo_key(bigger, a, config, 900.0),
+    }
+    assert base not in keys and len(keys) == 5
+
+
+def test_bands_are_kept_in_the_process_and_on_disk(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(keep, "_KEPT", keep.OrderedDict())
+    made: list[int] = []
+    bands = {"draws": 8, "bands": {"installed_gw": {"p10": 0.1, "p90": 1 / 3}}, "sensitivity": []}
+
+    def make() -> dict:
+        made.append(1)
+        return json.loads(json.dumps(bands))
+
+    first = kept_monte_carlo("k1", make, on_disk=True)
+    first["draws"] = -1  # a caller's change does not reach what is kept
+    assert kept_monte_carlo("k1", make, on_disk=True) == bands and len(made) == 1
+    keep._KEPT.clear()  # a new process: from disk, the same floats
+    assert kept_monte_carlo("k1", make, on_disk=True) == bands and len(made) == 1
+    keep._KEPT.clear()
+    (next((tmp_path / "stages" / "monte_carlo").glob("k1")) / "monte_carlo.json").write_text("{damaged")
+    assert kept_monte_carlo("k1", make, on_disk=True) == bands and len(made) == 2  # made again
+    keep._KEPT.clear()
+    assert kept_monte_carlo("k2", make, on_disk=False) == bands and len(made) == 3
+    assert not (tmp_path / "stages" / "monte_carlo" / "k2").exists()  # not on disk unless asked
