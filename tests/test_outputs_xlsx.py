@@ -121,3 +121,28 @@ def test_fleet_from_the_estimates_site_ids() -> None:
     first = str(sites["site_id"].iloc[0])
     mask, why = tables.fleet_mask(sites, {"fleet": {"site_ids": [first]}})
     assert mask.tolist() == [True] + [False] * (len(sites) - 1) and "site_ids" in why
+
+
+def test_parts_are_zipped_fast_and_hold_what_xlsxwriter_writes(tmp_path: Path, monkeypatch) -> None:
+    import zipfile
+
+    import xlsxwriter.workbook
+
+    levels: list[int | None] = []
+    original_write = zipfile.ZipFile.write
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        levels.append(self.compresslevel)
+        return original_write(self, filename, arcname, compress_type, compresslevel)
+
+    monkeypatch.setattr(zipfile.ZipFile, "write", write)
+    fast = write_ranked_xlsx(tmp_path / "fast.xlsx", _sites(), estimates=ESTIMATES)
+    assert levels and set(levels) == {tables.ZIP_LEVEL}
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile  # put back
+    monkeypatch.setattr(tables, "_Workbook", xlsxwriter.Workbook)  # XlsxWriter's own zipping
+    plain = write_ranked_xlsx(tmp_path / "plain.xlsx", _sites(), estimates=ESTIMATES)
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(plain) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != "docProps/core.xml":  # its creation time
+                assert a.read(name) == b.read(name), name

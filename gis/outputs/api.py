@@ -171,13 +171,13 @@ most is Python holding the lock: measured on two idle cores with the national ou
 took 5.2-5.6 s (peak 543 MB), two 5.8 s (608 MB), three 6.1-7.0 s (661 MB). One it is; callers may
 ask for more (``workers``) on machines where it pays."""
 
-FORKED_OUTPUTS = ("xlsx", "report")
+FORKED_OUTPUTS = ("csv", "xlsx", "report")
 """The outputs written by a forked child process beside the others when the machine has a second
 core (:func:`gis.forked.can_fork`): a process, unlike a thread, runs Python on that core. They are
-about half the work (national outputs: the spreadsheet ~2.0 s and the report ~1.3-2.2 s, against
-the maps ~1.2-2.9 s, the GeoPackage ~0.7 s, the CSV ~0.4 s and the explorer ~0.3 s) and call
-neither GDAL nor PROJ, whose locks a thread of the parent (the layers' GeoPackage written in the
-background) may hold at the fork."""
+about half the work (national outputs, CPU seconds after a weight change: the spreadsheet ~1.5, the
+report ~0.5 (its charts ~1.5 more when computed), the CSV ~0.4, against the maps ~1.1, the GeoPackage
+~0.6 and the explorer ~0.2) and call neither GDAL nor PROJ, whose locks a thread of the parent (the
+layers' GeoPackage written in the background) may hold at the fork."""
 
 
 def outputs_command(
