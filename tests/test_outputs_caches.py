@@ -58,11 +58,11 @@ def fresh_charts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_a_chart_with_the_same_data_is_not_drawn_again(fresh_charts: list[str]) -> None:
-    scores, excluded = np.array([0.1, 0.5, 0.9]), np.array([False, True, False])
-    first = charts.score_distribution(scores, excluded)
-    again = charts.score_distribution(scores.copy(), excluded.copy())
+    groups = {"flare_gas": {"mineable_gw": 1.5}, "federal_hydro": {"mineable_gw": 0.5}}
+    first = charts.gw_by_category(groups)
+    again = charts.gw_by_category({k: dict(v) for k, v in groups.items()})
     assert again == first and len(fresh_charts) == 1
-    other = charts.score_distribution(np.array([0.2, 0.5, 0.9]), excluded)
+    other = charts.gw_by_category({**groups, "flare_gas": {"mineable_gw": 1.6}})
     assert other != first and len(fresh_charts) == 2  # new data: drawn
 
 
@@ -265,3 +265,27 @@ def test_one_module_of_the_package_does_not_import_the_rest() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.split("\n")[:2] == ["[]", "gis.outputs.api MapPreset"]
+
+
+def test_score_histogram_bars_by_hand() -> None:
+    import re
+    import xml.dom.minidom
+
+    # bins of 0.05: 0.02 and 0.03 in bin 0 (one candidate, one excluded), 0.51 in bin 10, 1.0 in
+    # the last bin (numpy's closed last edge); NaN counted in the title
+    scores = np.array([0.02, 0.03, 0.51, 1.0, np.nan])
+    excluded = np.array([False, True, False, False, False])
+    svg = charts.score_distribution(scores, excluded).decode()
+    xml.dom.minidom.parseString(svg)  # well-formed
+    bars = re.findall(
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="(#\w+)" shape-rendering', svg
+    )
+    tips = re.findall(r"<title>([^<]+)</title>", svg)
+    assert tips == ["0.00-0.05: 1", "0.00-0.05: 1", "0.50-0.55: 1", "0.95-1.00: 1"]
+    assert [b[4] for b in bars] == ["#41ab5d", "#bdbdbd", "#41ab5d", "#41ab5d"]
+    # one site is 1/y_max of the plot's 230 px; y_max = 2 (tick step 1): 115 px, stacked from the axis at 272
+    heights = [float(b[3]) for b in bars]
+    assert heights == pytest.approx([115.0, 115.0, 115.0, 115.0])
+    assert float(bars[1][1]) + 115.0 == pytest.approx(float(bars[0][1]))  # excluded above the candidate
+    assert float(bars[0][1]) + 115.0 == pytest.approx(272.0)
+    assert "1 site without a score, not shown" in svg

@@ -203,7 +203,8 @@ def test_report_is_self_contained_and_escaped(written) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page.lower()
     # supply curve, cash flow, price-duration, tornado; fleet GW by category and state; scores
-    assert page.count("data:image/png;base64,") == 7
+    assert page.count("data:image/png;base64,") == 6
+    assert page.count("data:image/svg+xml;base64,") == 1  # the score histogram
     assert "src='http" not in page and 'src="http' not in page
     for section in (
         "National figures",

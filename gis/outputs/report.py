@@ -922,8 +922,10 @@ def _flatten(value: object, path: str, rows: list[tuple[str, str]]) -> None:
 # ----------------------------------------------------------------------------- page
 
 
-def _img(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def _img(image: bytes) -> str:
+    """A data URI of a chart: SVG text or PNG bytes."""
+    kind = "svg+xml" if image.lstrip().startswith(b"<svg") else "png"
+    return f"data:image/{kind};base64," + base64.b64encode(image).decode("ascii")
 
 
 def _chart(alt: str, png: bytes) -> dict:
