@@ -13,7 +13,7 @@ import pytest
 from gis.config.estimates import EstimatesConfig
 from gis.estimates import keep
 from gis.estimates.fleet import fleet_economics, monte_carlo, synthetic_profiles
-from gis.estimates.keep import kept_monte_carlo, monte_carlo_key
+from gis.estimates.keep import kept_json, monte_carlo_key
 
 N = 120
 
@@ -92,14 +92,14 @@ def test_bands_are_kept_in_the_process_and_on_disk(monkeypatch, tmp_path) -> Non
         made.append(1)
         return json.loads(json.dumps(bands))
 
-    first = kept_monte_carlo("k1", make, on_disk=True)
+    first = kept_json("monte_carlo", "k1", make, on_disk=True)
     first["draws"] = -1  # a caller's change does not reach what is kept
-    assert kept_monte_carlo("k1", make, on_disk=True) == bands and len(made) == 1
+    assert kept_json("monte_carlo", "k1", make, on_disk=True) == bands and len(made) == 1
     keep._KEPT.clear()  # a new process: from disk, the same floats
-    assert kept_monte_carlo("k1", make, on_disk=True) == bands and len(made) == 1
+    assert kept_json("monte_carlo", "k1", make, on_disk=True) == bands and len(made) == 1
     keep._KEPT.clear()
-    (next((tmp_path / "stages" / "monte_carlo").glob("k1")) / "monte_carlo.json").write_text("{damaged")
-    assert kept_monte_carlo("k1", make, on_disk=True) == bands and len(made) == 2  # made again
+    (next((tmp_path / "stages" / "monte_carlo").glob("k1")) / "data.json").write_text("{damaged")
+    assert kept_json("monte_carlo", "k1", make, on_disk=True) == bands and len(made) == 2  # made again
     keep._KEPT.clear()
-    assert kept_monte_carlo("k2", make, on_disk=False) == bands and len(made) == 3
+    assert kept_json("monte_carlo", "k2", make, on_disk=False) == bands and len(made) == 3
     assert not (tmp_path / "stages" / "monte_carlo" / "k2").exists()  # not on disk unless asked

@@ -38,8 +38,9 @@ from gis.estimates.calculator import (
     seed_claim_check,
     seed_claims_corrected,
 )
-from gis.estimates.keep import kept_monte_carlo, monte_carlo_key
+from gis.estimates.keep import kept_json, monte_carlo_key
 from gis.estimates.keys import ESTIMATE_KEYS
+from gis.memo import digest
 from gis.rowlog import RowLog
 from gis.scoring.columns import read_candidate_sites
 from gis.timing import stage
@@ -405,9 +406,10 @@ def _per_site(result: fleet.FleetResult, checked: pd.DataFrame) -> pd.DataFrame:
 
 def _run_fleet(
     prof: SurplusProfiles, checked: pd.DataFrame, c: EstimatesConfig, network_ehs: float, *, on_disk: bool
-) -> tuple[fleet.FleetResult, dict]:
-    """The economic fleet on the sites' profiles and its seeded Monte Carlo draws (kept for the
-    inputs they depend on, :mod:`gis.estimates.keep`; ``on_disk``: in the stage cache too).
+) -> tuple[fleet.FleetResult, dict, str]:
+    """The economic fleet on the sites' profiles, its seeded Monte Carlo draws (kept for the
+    inputs they depend on, :mod:`gis.estimates.keep`; ``on_disk``: in the stage cache too) and
+    the key of those inputs.
 
     The fleet is solved on the sites in ``site_id`` order and its per-site rows put back in the
     order of ``checked``: a national sum then adds the same numbers in the same order whatever the
@@ -427,12 +429,14 @@ def _run_fleet(
         result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
         result = dataclasses.replace(result, sites=result.sites.iloc[back].reset_index(drop=True))
     with stage("monte_carlo"):
-        mc = kept_monte_carlo(
-            monte_carlo_key(prof, ranking, c, network_ehs),
+        key = monte_carlo_key(prof, ranking, c, network_ehs)
+        mc = kept_json(
+            "monte_carlo",
+            key,
             lambda: fleet.monte_carlo(result, c, draws=c.uncertainty.draws),
             on_disk=on_disk,
         )
-    return result, mc
+    return result, mc, key
 
 
 def _selection(c: EstimatesConfig, checked: pd.DataFrame, n: dict, log: RowLog) -> dict:
@@ -505,15 +509,16 @@ def estimate(
     explorer_axes
         the explorer's grid axes; None: no ``explorer_grid``.
     keep_on_disk
-        keep the Monte Carlo's bands in the stage cache as well as in this process
-        (:mod:`gis.estimates.keep`: the same inputs give the same bands, so a weight change reuses them).
+        keep the Monte Carlo's bands and the explorer's grid in the stage cache as well as in this
+        process (:mod:`gis.estimates.keep`: the same inputs give the same figures, so a weight change
+        reuses them).
     """
     c = config
     asic = asic_model(c.asic_model)
     network_ehs, network_assumption = _network_ehs(c, network)
     checked, sites, log = _selection_frames(sites)
     prof = _fleet_profiles(profiles, sites, c)
-    result, mc = _run_fleet(prof, checked, c, network_ehs, on_disk=keep_on_disk)
+    result, mc, key = _run_fleet(prof, checked, c, network_ehs, on_disk=keep_on_disk)
     per_site = _per_site(result, checked)
     height, subsidy = _height_and_subsidy(c)
     n = {k: v for k, v in result.national.items() if k != "seconds"}  # timing would break byte-identical runs
@@ -538,7 +543,12 @@ def estimate(
     }
     if explorer_axes:
         with stage("explorer_grid"):
-            result_json["explorer_grid"] = _explorer_grid(result, c, explorer_axes)
+            result_json["explorer_grid"] = kept_json(
+                "explorer_grid",
+                digest("explorer_grid", key, explorer_axes),
+                lambda: _explorer_grid(result, c, explorer_axes),
+                on_disk=keep_on_disk,
+            )
     return _finite(result_json)
 
 

@@ -1,4 +1,5 @@
-"""The Monte Carlo's bands kept for the inputs it depends on: a weight change does not redraw them.
+"""The Monte Carlo's bands and the explorer's grid kept for the inputs they depend on: a weight
+change does not redraw them.
 
 :func:`gis.estimates.fleet.monte_carlo` re-sizes and re-selects the fleet in every draw from the
 sites' hourly energy (:class:`gis.energy.profiles.SurplusProfiles`, after
@@ -11,9 +12,10 @@ draw do not depend on which marginal site enters first. So the key of the bands
 the score only under ``score_threshold``, the table, the network hashrate and the code
 (:func:`gis.memo.package_digest`): new criteria weights reuse the bands, bit for bit.
 
-:func:`kept_monte_carlo` keeps the bands in this process and, when asked, in the stage cache
-(``$GIS_CACHE_DIR/stages/monte_carlo``, :class:`gis.memo.Memo`) as JSON, which gives back the same
-floats.
+The explorer's grid (:func:`gis.estimates.fleet.evaluate_points` on the same model) depends on the
+same inputs and its axes. :func:`kept_json` keeps either in this process and, when asked, in the
+stage cache (``$GIS_CACHE_DIR/stages/<kind>``, :class:`gis.memo.Memo`) as JSON, which gives back
+the same floats.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from gis.config.estimates import EstimatesConfig
 from gis.energy.profiles import SurplusProfiles
 from gis.memo import Memo, digest
 
-__all__ = ["RANKING_INPUTS", "kept_monte_carlo", "monte_carlo_key"]
+__all__ = ["RANKING_INPUTS", "kept_json", "monte_carlo_key"]
 
 RANKING_INPUTS: dict[str, tuple[str, ...]] = {
     "npv": ("excluded",),
@@ -39,9 +41,9 @@ RANKING_INPUTS: dict[str, tuple[str, ...]] = {
 }
 """The ranking columns the Monte Carlo reads, by selection rule."""
 
-_KEPT: OrderedDict[str, dict] = OrderedDict()
+_KEPT: OrderedDict[tuple[str, str], dict] = OrderedDict()
 _KEPT_MAX = 8
-_FILE = "monte_carlo.json"
+_FILE = "data.json"
 
 
 def _array(a: np.ndarray) -> bytes:
@@ -78,13 +80,15 @@ def monte_carlo_key(
     )
 
 
-def kept_monte_carlo(key: str, make: Callable[[], dict], *, on_disk: bool) -> dict:
-    """``make()``, or the bands it gave before for ``key``: from this process, else (``on_disk``)
-    from the stage cache; a fresh copy each time (callers may change it)."""
-    if key in _KEPT:
-        _KEPT.move_to_end(key)
-        return copy.deepcopy(_KEPT[key])
-    store = Memo("monte_carlo") if on_disk else None
+def kept_json(kind: str, key: str, make: Callable[[], dict], *, on_disk: bool) -> dict:
+    """``make()``, or what it gave before for ``key``: from this process, else (``on_disk``) from
+    the stage cache's ``kind`` folder; a fresh copy each time (callers may change it).
+
+    ``kind``: ``"monte_carlo"`` or ``"explorer_grid"``; ``make`` returns a JSON-able dict."""
+    if (kind, key) in _KEPT:
+        _KEPT.move_to_end((kind, key))
+        return copy.deepcopy(_KEPT[(kind, key)])
+    store = Memo(kind) if on_disk else None
     value = None
     entry = store.load(key) if store is not None else None
     if entry is not None:
@@ -97,7 +101,7 @@ def kept_monte_carlo(key: str, make: Callable[[], dict], *, on_disk: bool) -> di
         if store is not None:
             text = json.dumps(value)
             store.store(key, lambda folder: (folder / _FILE).write_text(text, encoding="utf-8"))
-    _KEPT[key] = value
+    _KEPT[(kind, key)] = value
     while len(_KEPT) > _KEPT_MAX:
         _KEPT.popitem(last=False)
     return copy.deepcopy(value)
