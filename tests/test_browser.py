@@ -184,11 +184,14 @@ def test_report_in_browser(browser, outputs: Path, tmp_path: Path) -> None:
         " > document.body.getBoundingClientRect().right + 1).map(t => t.closest('section')?.id)"
     )
     assert wide == [], wide  # and no table spills out of the page column
-    # charts are shown at the width they are drawn at (CSS px; drawn at 2x for sharpness)
+    # charts are shown at the width they are drawn at (CSS px; PNGs drawn at 2x for sharpness, the
+    # SVG score histogram is vector: its own width)
     sizes = page.evaluate(
-        "els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width])", images.element_handles()
+        "els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width, e.src.startsWith('data:image/svg')])",
+        images.element_handles(),
     )
-    assert all(abs(natural / 2 - shown) <= 1 for natural, shown in sizes), sizes
+    assert all(abs(natural / (1 if svg else 2) - shown) <= 1 for natural, shown, svg in sizes), sizes
+    assert sum(svg for _, _, svg in sizes) == 1, sizes
     assert w.blocked == []
     assert w.dialogs == []
     assert w.errors == []
