@@ -493,8 +493,8 @@ def estimate(
 ) -> dict:
     """The ``estimates.json`` content: the economic fleet on the sites' hourly energy.
 
-    Pure and deterministic: same sites, profiles, config and network, same result. Power in GW,
-    hashrate in EH/s, money in USD, CO2 in Mt CO2e a year.
+    Deterministic (same inputs, same result; the bands and grid kept by them, :mod:`gis.estimates.keep`).
+    Power in GW, hashrate in EH/s, money in USD, CO2 in Mt CO2e a year.
 
     Parameters
     ----------
@@ -509,12 +509,9 @@ def estimate(
     explorer_axes
         the explorer's grid axes; None: no ``explorer_grid``.
     keep_on_disk
-        keep the Monte Carlo's bands and the explorer's grid in the stage cache as well as in this
-        process (:mod:`gis.estimates.keep`: the same inputs give the same figures, so a weight change
-        reuses them).
+        keep the bands and the grid in the stage cache too, not only in this process.
     """
-    c = config
-    asic = asic_model(c.asic_model)
+    c, asic = config, asic_model(config.asic_model)
     network_ehs, network_assumption = _network_ehs(c, network)
     checked, sites, log = _selection_frames(sites)
     prof = _fleet_profiles(profiles, sites, c)
@@ -522,7 +519,7 @@ def estimate(
     per_site = _per_site(result, checked)
     height, subsidy = _height_and_subsidy(c)
     n = {k: v for k, v in result.national.items() if k != "seconds"}  # timing would break byte-identical runs
-    surplus = surplus or {}
+    surplus = {} if surplus is None else surplus
     result_json = {
         "scenario": scenario,
         "tool_version": __version__,
@@ -530,7 +527,7 @@ def estimate(
         "national": _national(n, network_ehs, height, subsidy, surplus),
         "ledgers": result.ledgers,
         "bands": mc["bands"],
-        "uncertainty": {k: v for k, v in mc.items() if k not in ("bands", "sensitivity")},
+        "uncertainty": _uncertainty(mc),
         **_groups(checked, per_site, surplus),
         "projection": result.projection,
         "supply_curve": result.supply_curve,
@@ -541,15 +538,34 @@ def estimate(
         "fleet": _fleet_json(per_site),
         "assumptions": _used_assumptions(c, asic, network_assumption, height, subsidy, prof.year),
     }
-    if explorer_axes:
-        with stage("explorer_grid"):
-            result_json["explorer_grid"] = kept_json(
-                "explorer_grid",
-                digest("explorer_grid", key, explorer_axes),
-                lambda: _explorer_grid(result, c, explorer_axes),
-                on_disk=keep_on_disk,
-            )
+    result_json |= _kept_explorer_grid(result, c, explorer_axes, key, keep_on_disk)
     return _finite(result_json)
+
+
+def _uncertainty(mc: dict) -> dict:
+    """The Monte Carlo's draws, seed and shares, without its bands and sensitivity rows."""
+    return {k: v for k, v in mc.items() if k not in ("bands", "sensitivity")}
+
+
+def _kept_explorer_grid(
+    result: fleet.FleetResult,
+    c: EstimatesConfig,
+    axes: dict[str, list[float]] | None,
+    key: str,
+    on_disk: bool,
+) -> dict:
+    """``{"explorer_grid": ...}`` (:func:`_explorer_grid`, kept by the Monte Carlo's ``key`` and the
+    axes, :mod:`gis.estimates.keep`); ``{}`` without axes."""
+    if not axes:
+        return {}
+    with stage("explorer_grid"):
+        grid = kept_json(
+            "explorer_grid",
+            digest("explorer_grid", key, axes),
+            lambda: _explorer_grid(result, c, axes),
+            on_disk=on_disk,
+        )
+    return {"explorer_grid": grid}
 
 
 FLEET_SITE_COLUMNS = tuple(

@@ -24,6 +24,7 @@ import copy
 import json
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -100,7 +101,11 @@ def kept_json(kind: str, key: str, make: Callable[[], dict], *, on_disk: bool) -
         value = make()
         if store is not None:
             text = json.dumps(value)
-            store.store(key, lambda folder: (folder / _FILE).write_text(text, encoding="utf-8"))
+
+            def fill(folder: Path) -> None:
+                (folder / _FILE).write_text(text, encoding="utf-8")
+
+            store.store(key, fill)
     _KEPT[(kind, key)] = value
     while len(_KEPT) > _KEPT_MAX:
         _KEPT.popitem(last=False)

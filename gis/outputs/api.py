@@ -334,27 +334,39 @@ def run_outputs(
                 _cancel(futures.values())
                 raise
         if child is not None:
-            if any(not f.cancelled() and f.exception() is not None for f in futures.values()):
-                child.cancel()  # this process failed: the child's files are not wanted
-            else:
-                for name, (result, error, printed) in child.result().items():
-                    lines[name].lines = printed
-                    done[name] = (result, error)
-                child = None
+            _collect(child, futures, lines, done)
+            child = None
     finally:
         if child is not None:
             child.cancel()
     for name, future in futures.items():
         if not future.cancelled():
             done[name] = (future.result() if future.exception() is None else None, future.exception())
+    return _in_task_order(tasks, lines, done, console)
+
+
+def _in_task_order(tasks: list, lines: dict[str, _Lines], done: dict[str, tuple], console) -> dict[str, Any]:
+    """Print each task's lines in the order of ``tasks`` and raise the first error met; the results by name."""
     for name, _, _ in tasks:
         if name not in done:
             continue
         for args, kwargs in lines[name].lines:
             console.print(*args, **kwargs)
-        if done[name][1] is not None:
-            raise done[name][1]
+        error: BaseException | None = done[name][1]
+        if error is not None:
+            raise error
     return {name: done[name][0] for name, _, _ in tasks if name in done}
+
+
+def _collect(child, futures: dict[str, Future], lines: dict[str, _Lines], done: dict[str, tuple]) -> None:
+    """The forked child's results and printed lines into ``done`` and ``lines``; the child
+    stopped instead when a writer of this process failed (its files are not wanted)."""
+    if any(not f.cancelled() and f.exception() is not None for f in futures.values()):
+        child.cancel()
+        return
+    for name, (result, error, printed) in child.result().items():
+        lines[name].lines = printed
+        done[name] = (result, error)
 
 
 def _run_in_order(

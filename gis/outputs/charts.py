@@ -258,6 +258,34 @@ def _svg_text(x: float, y: float, text: str, size: int = 11, anchor: str = "midd
     return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
 
 
+def _svg_frame(x, y, box: tuple[float, ...], step: float, y_max: float, title: str) -> list[str]:
+    """The histogram's frame, ticks, labels, title and legend (SVG elements); ``x`` and ``y`` map
+    a score and a count to pixels, ``box`` is (left, top, plot width, plot height, image height)."""
+    left, top, plot_w, plot_h, height = box
+    parts: list[str] = []
+    axis = 'stroke="#000000" stroke-width="1"'
+    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" {axis}/>')
+    for v in np.linspace(0.0, 1.0, 6):  # x ticks every 0.2
+        parts.append(
+            f'<line x1="{x(v):.1f}" y1="{top + plot_h}" x2="{x(v):.1f}" y2="{top + plot_h + 4}" {axis}/>'
+        )
+        parts.append(_svg_text(x(v), top + plot_h + 17, f"{v:.1f}"))
+    for v in np.arange(0.0, y_max + step / 2, step):  # y ticks
+        parts.append(f'<line x1="{left - 4}" y1="{y(v):.1f}" x2="{left}" y2="{y(v):.1f}" {axis}/>')
+        parts.append(_svg_text(left - 7, y(v) + 4, f"{v:,.0f}", anchor="end"))
+    parts.append(_svg_text(left + plot_w / 2, height - 10, "score (0..1)"))
+    parts.append(
+        _svg_text(16, top + plot_h / 2, "sites", extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"')
+    )
+    parts.append(_svg_text(left + plot_w / 2, 24, title, size=13))
+    lx, ly = left + plot_w - 118, top + 10  # legend, top right
+    parts.append(f'<rect x="{lx}" y="{ly}" width="110" height="46" fill="#ffffff" stroke="#cccccc"/>')
+    for k, (label, colour) in enumerate((("candidate", "#41ab5d"), ("excluded", "#bdbdbd"))):
+        parts.append(f'<rect x="{lx + 8}" y="{ly + 8 + 18 * k}" width="22" height="11" fill="{colour}"/>')
+        parts.append(_svg_text(lx + 38, ly + 18 + 18 * k, label, size=10, anchor="start"))
+    return parts
+
+
 @_cached
 def score_distribution(scores: np.ndarray, excluded: np.ndarray) -> bytes:
     """Histogram of site scores in :data:`SCORE_BINS` bins of equal width over 0..1, excluded
@@ -307,26 +335,7 @@ def score_distribution(scores: np.ndarray, excluded: np.ndarray) -> bytes:
                     f'<rect x="{x0:.2f}" y="{y0:.2f}" width="{x1 - x0:.2f}" height="{y1 - y0:.2f}" '
                     f'fill="{colour}" shape-rendering="crispEdges"><title>{edges[i]:.2f}-{edges[i + 1]:.2f}: {count:,}</title></rect>'
                 )
-    axis = 'stroke="#000000" stroke-width="1"'
-    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" {axis}/>')
-    for v in np.linspace(0.0, 1.0, 6):  # x ticks every 0.2
-        parts.append(
-            f'<line x1="{x(v):.1f}" y1="{top + plot_h}" x2="{x(v):.1f}" y2="{top + plot_h + 4}" {axis}/>'
-        )
-        parts.append(_svg_text(x(v), top + plot_h + 17, f"{v:.1f}"))
-    for v in np.arange(0.0, y_max + step / 2, step):  # y ticks
-        parts.append(f'<line x1="{left - 4}" y1="{y(v):.1f}" x2="{left}" y2="{y(v):.1f}" {axis}/>')
-        parts.append(_svg_text(left - 7, y(v) + 4, f"{v:,.0f}", anchor="end"))
-    parts.append(_svg_text(left + plot_w / 2, height - 10, "score (0..1)"))
-    parts.append(
-        _svg_text(16, top + plot_h / 2, "sites", extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"')
-    )
-    parts.append(_svg_text(left + plot_w / 2, 24, title, size=13))
-    lx, ly = left + plot_w - 118, top + 10  # legend, top right
-    parts.append(f'<rect x="{lx}" y="{ly}" width="110" height="46" fill="#ffffff" stroke="#cccccc"/>')
-    for k, (label, colour) in enumerate((("candidate", "#41ab5d"), ("excluded", "#bdbdbd"))):
-        parts.append(f'<rect x="{lx + 8}" y="{ly + 8 + 18 * k}" width="22" height="11" fill="{colour}"/>')
-        parts.append(_svg_text(lx + 38, ly + 18 + 18 * k, label, size=10, anchor="start"))
+    parts += _svg_frame(x, y, (left, top, plot_w, plot_h, height), step, y_max, title)
     parts.append("</svg>")
     return "\n".join(parts).encode("utf-8")
 
