@@ -260,6 +260,8 @@ CONVERGENCE_FIGURES = ("installed_gw", "btc_per_year")
 """Figures whose P10 and P90 must agree within 1 % between two seeds."""
 SPREAD_SEEDS = 6
 """Seeds whose bands at the default draw count give the seed-to-seed spread."""
+SPREAD_FIGURES = (*CONVERGENCE_FIGURES, "npv_usd")
+"""Figures whose spread over seeds is reported (the NPV's too: a tail of small values, noisier)."""
 
 
 def monte_carlo_convergence(result, config, *, tolerance: float = 0.01) -> dict:
@@ -272,8 +274,8 @@ def monte_carlo_convergence(result, config, *, tolerance: float = 0.01) -> dict:
     ``monte_carlo_draws_default`` is the scenario's, which should not be below it. A two-seed
     difference is one sample of the noise, so the spread gives its size:
     ``monte_carlo_spread_sd_{figure}_{p}`` the standard deviation over the seeds relative to their
-    mean, and ``monte_carlo_pairs_within`` the share of the seed pairs agreeing within ``tolerance``
-    on every figure.
+    mean (of :data:`SPREAD_FIGURES`), and ``monte_carlo_pairs_within`` the share of the seed pairs
+    agreeing within ``tolerance`` on every figure judged.
     """
     from itertools import combinations
 
@@ -284,8 +286,8 @@ def monte_carlo_convergence(result, config, *, tolerance: float = 0.01) -> dict:
         cfg = config.model_copy(update={"uncertainty": uncertainty})
         return fleet.monte_carlo(result, cfg, draws=draws)["bands"]
 
-    def values(b: dict) -> dict[tuple[str, str], float]:
-        return {(f, p): float(b[f][p]) for f in CONVERGENCE_FIGURES for p in ("p10", "p90")}
+    def values(b: dict, figures: tuple[str, ...] = CONVERGENCE_FIGURES) -> dict[tuple[str, str], float]:
+        return {(f, p): float(b[f][p] or 0.0) for f in figures for p in ("p10", "p90")}
 
     def gap(a: dict, b: dict) -> float:
         worst = 0.0
@@ -305,12 +307,13 @@ def monte_carlo_convergence(result, config, *, tolerance: float = 0.01) -> dict:
         if r[f"monte_carlo_seed_diff_{draws}"] > tolerance:
             break
         r["monte_carlo_draws_needed"] = draws
-    spread = [values(bands(config.uncertainty.draws, seed + k)) for k in range(SPREAD_SEEDS)]
+    spread = [values(bands(config.uncertainty.draws, seed + k), SPREAD_FIGURES) for k in range(SPREAD_SEEDS)]
     for key in spread[0]:
         v = np.array([s[key] for s in spread])
         mean = abs(float(v.mean()))
         r[f"monte_carlo_spread_sd_{key[0]}_{key[1]}"] = float(v.std(ddof=1)) / mean if mean > 0 else 0.0
-    pairs = [gap(a, b) <= tolerance for a, b in combinations(spread, 2)]
+    judged = [{k: v for k, v in s.items() if k[0] in CONVERGENCE_FIGURES} for s in spread]
+    pairs = [gap(a, b) <= tolerance for a, b in combinations(judged, 2)]
     r["monte_carlo_spread_seeds"] = SPREAD_SEEDS
     r["monte_carlo_pairs_within"] = float(np.mean(pairs))
     return r
