@@ -86,9 +86,17 @@ def map_command(*, out: Path, offline: bool, console, preset: str | Path = DEFAU
 
 def report_command(*, out: Path, console) -> Path:
     """Write ``OUT/report.html`` and ``OUT/explorer.html``."""
-    inputs = read_stage_outputs(Path(out), layer_names=["states"])
+    inputs = _with_market_prices(read_stage_outputs(Path(out), layer_names=["states"]), Path(out))
     _write_explorer(inputs, Path(out), console=console)
     return _write_report(inputs, Path(out), console=console)
+
+
+def _with_market_prices(inputs: StageOutputs, out: Path) -> StageOutputs:
+    """``inputs`` with the report's price table, read from ``OUT/layers.gpkg`` when not in memory
+    (here, before any output is handed to a forked process: GDAL is called in this one only)."""
+    if inputs.market_prices is not None:
+        return inputs
+    return dataclasses.replace(inputs, market_prices=read_market_prices(out / "layers.gpkg"))
 
 
 def _write_explorer(inputs: StageOutputs, out: Path, *, console) -> Path | None:
@@ -119,9 +127,7 @@ def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
         sources=sources_from_metadata(inputs.layers_metadata),
         vendored=vendored_licences(),
         layer_notes=inputs.layer_notes,
-        market_prices=inputs.market_prices
-        if inputs.market_prices is not None
-        else read_market_prices(out / "layers.gpkg"),
+        market_prices=inputs.market_prices,  # None: no price table (the report says so)
     )
     console.print(f"Wrote {path}")
     return path
@@ -214,7 +220,7 @@ def outputs_command(
     _report_notes(console, inputs.notes)
     if record_scenario:  # OUT/scenario.toml: the scenario the sites were scored with
         scenario_file = write_run_scenario(out, scenario_path)
-    tasks = _output_tasks(inputs, spec, out, scenario_path)
+    tasks = _output_tasks(_with_market_prices(inputs, out), spec, out, scenario_path)
     results = run_outputs(tasks, console=console, workers=OUTPUT_WORKERS if workers is None else workers)
     written = [*results["map"], results["csv"]]
     if record_scenario:
