@@ -49,14 +49,15 @@ def _reasons(part: pd.DataFrame) -> dict[str, int]:
 def published_comparison(sites: pd.DataFrame, config: EnergyConfig) -> list[dict]:
     """Each ``[[energy.published]]`` figure beside the tool's value for the same quantity and scope."""
     out = []
-    node = sites["node"].fillna("").astype(str)
-    hops = node.str.split("<-")  # split once for every figure: the node's market and its first hop
+    # the node's market and its first hop, split once per distinct node (a few hundred for 10^4 sites)
+    codes, nodes = pd.factorize(sites["node"].fillna("").astype(str).to_numpy(), use_na_sentinel=False)
+    hops = pd.Series(nodes, dtype=object).str.split("<-")
     market, first = hops.str[-1].str.split(":").str[0], hops.str[0]
     for fig in config.published:
         part = sites["category"].isin(fig.categories)
         if fig.scope:
             markets = fig.scope.split("|")
-            part &= market.isin(markets) | first.str.startswith(fig.scope)
+            part &= (market.isin(markets) | first.str.startswith(fig.scope)).to_numpy(dtype=bool)[codes]
         mwh = sites.loc[part, "wasted_mwh_per_year"].fillna(0.0)
         if fig.quantity == "twh_per_year":
             tool = float(mwh.sum()) / 1e6
