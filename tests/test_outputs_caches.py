@@ -278,7 +278,8 @@ def test_score_histogram_bars_by_hand() -> None:
     svg = charts.score_distribution(scores, excluded).decode()
     xml.dom.minidom.parseString(svg)  # well-formed
     bars = re.findall(
-        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="(#\w+)" shape-rendering', svg
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="(#\w+)" shape-rendering',
+        svg,
     )
     tips = re.findall(r"<title>([^<]+)</title>", svg)
     assert tips == ["0.00-0.05: 1", "0.00-0.05: 1", "0.50-0.55: 1", "0.95-1.00: 1"]

@@ -103,7 +103,8 @@ def test_a_failing_output_leaves_the_previous_set(tmp_path: Path, monkeypatch, w
 
     monkeypatch.setattr(api, "write_ranked_xlsx", broken_xlsx)
     monkeypatch.setattr(api, "write_report", broken_report)
-    with pytest.raises(GisError, match="the spreadsheet failed"), staged_outputs(out) as stage:
+    # the first to fail of the outputs started (the spreadsheet, or the report when it ran first)
+    with pytest.raises(GisError, match=r"the (spreadsheet|report) failed"), staged_outputs(out) as stage:
         outputs_command(out=stage, scenario_path=None, console=QUIET, workers=workers)
     assert _listing(out) == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
@@ -150,17 +151,54 @@ def _where(console) -> int:
     return os.getpid()
 
 
-def test_forked_outputs_run_in_a_child_and_come_back_in_order(monkeypatch) -> None:
+def _wait_for(path: Path) -> None:
+    """Poll until ``path`` exists (a signal from the other process); fail after 30 s."""
+    for _ in range(600):
+        if path.exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def test_forked_outputs_run_in_a_child_and_come_back_in_order(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIS_PROCESSES", "2")
+    started = tmp_path / "b started"
+
+    def b(console) -> int:
+        started.touch()
+        return _where(console)
+
+    def a(console) -> int:  # busy until the child has taken b
+        _wait_for(started)
+        return _where(console)
+
     timing.start()
     printed = _Printed()
     with timing.stage("outputs"):
         got = run_outputs(
-            [("a", True, _where), ("b", True, _where), ("c", True, _where)], console=printed, forked=("b",)
+            [("a", True, a), ("b", True, b), ("c", True, _where)], console=printed, forked=("b",)
         )
     assert got["a"] == got["c"] == os.getpid() != got["b"]
     assert printed.lines == [f"pid {got['a']}", f"pid {got['b']}", f"pid {got['c']}"]
     assert {"outputs/a", "outputs/b", "outputs/c"} <= {row["stage"] for row in timing.timings()["stages"]}
+
+
+def test_this_process_takes_the_shared_outputs_the_child_has_not(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+    x_started, release = tmp_path / "x started", tmp_path / "release"
+
+    def x(console) -> int:  # the child's first: holds it until y has run
+        x_started.touch()
+        _wait_for(release)
+        return _where(console)
+
+    def y(console) -> int:  # the last shared output: taken by this process while the child is busy
+        _wait_for(x_started)
+        release.touch()
+        return _where(console)
+
+    got = run_outputs([("x", True, x), ("y", True, y)], console=_Printed(), forked=("x", "y"))
+    assert got["y"] == os.getpid() != got["x"]
 
 
 def test_one_process_keeps_every_output_here(monkeypatch) -> None:
@@ -169,15 +207,27 @@ def test_one_process_keeps_every_output_here(monkeypatch) -> None:
     assert got == {"a": os.getpid(), "b": os.getpid()}
 
 
-def test_a_forked_failure_is_raised_here_with_its_fields_and_traceback(monkeypatch) -> None:
+def test_a_forked_failure_is_raised_here_with_its_fields_and_traceback(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIS_PROCESSES", "2")
+    gave_up = tmp_path / "nothing more to start"
+    take_all = api._Claims.take_all
+
+    def signalled(self) -> None:
+        take_all(self)
+        gave_up.touch()
+
+    monkeypatch.setattr(api._Claims, "take_all", signalled)  # inherited by the child
 
     def broken(console):
         console.print("before the failure")
         raise GisError("the child failed", file="x.xlsx", field="score", fix="do this")
 
+    def a(console) -> int:  # busy until the child has failed
+        _wait_for(gave_up)
+        return _where(console)
+
     never: list[str] = []
-    tasks = [("a", True, _where), ("b", True, broken), ("c", True, lambda console: never.append("c"))]
+    tasks = [("a", True, a), ("b", True, broken), ("c", True, lambda console: never.append("c"))]
     printed = _Printed()
     with pytest.raises(GisError) as caught:
         run_outputs(tasks, console=printed, forked=("b", "c"))
@@ -185,7 +235,7 @@ def test_a_forked_failure_is_raised_here_with_its_fields_and_traceback(monkeypat
     assert (err.problem, err.file, err.field, err.fix) == ("the child failed", "x.xlsx", "score", "do this")
     assert any("in the forked process" in note and "broken" in note for note in err.__notes__)
     assert printed.lines == [f"pid {os.getpid()}", "before the failure"]
-    assert never == []  # c was the child's, after the failure: not started
+    assert never == []  # c was not started by either process once b had failed
 
 
 def test_a_failure_here_stops_the_child(monkeypatch, tmp_path: Path) -> None:
@@ -209,8 +259,16 @@ def test_a_failure_here_stops_the_child(monkeypatch, tmp_path: Path) -> None:
     assert not (tmp_path / "child.txt").exists()  # the child was stopped, not waited for
 
 
-def test_an_unpicklable_failure_still_reaches_the_parent(monkeypatch) -> None:
+def test_an_unpicklable_failure_still_reaches_the_parent(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIS_PROCESSES", "2")
+    gave_up = tmp_path / "nothing more to start"
+    take_all = api._Claims.take_all
+
+    def signalled(self) -> None:
+        take_all(self)
+        gave_up.touch()
+
+    monkeypatch.setattr(api._Claims, "take_all", signalled)
 
     class Odd(Exception):
         def __init__(self, a, b):
@@ -220,21 +278,25 @@ def test_an_unpicklable_failure_still_reaches_the_parent(monkeypatch) -> None:
     def broken(console):
         raise Odd("odd failure", 2)
 
+    tasks = [("here", True, lambda console: _wait_for(gave_up)), ("a", True, broken)]
     with pytest.raises(RuntimeError, match="Odd: odd failure"):
-        run_outputs([("a", True, broken)], console=_Printed(), forked=("a",))
+        run_outputs(tasks, console=_Printed(), forked=("a",))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="the child's memory is read from /proc")
-def test_forked_memory_is_added_to_the_peak(monkeypatch) -> None:
+def test_forked_memory_is_added_to_the_peak(monkeypatch, tmp_path: Path) -> None:
     import numpy as np
 
     monkeypatch.setenv("GIS_PROCESSES", "2")
+    started = tmp_path / "big started"
     timing.start()
 
     def big(console):
+        started.touch()
         block = np.ones(60_000_000 // 8)  # 60 MB of the child's own
         return float(block.sum())
 
     before = timing.timings()["peak_rss_mb"]
-    run_outputs([("a", True, big)], console=_Printed(), forked=("a",))
+    tasks = [("here", True, lambda console: _wait_for(started)), ("a", True, big)]
+    run_outputs(tasks, console=_Printed(), forked=("a",))
     assert timing.timings()["peak_rss_mb"] >= before + 55

@@ -177,7 +177,7 @@ most is Python holding the lock: measured on two idle cores with the national ou
 took 5.2-5.6 s (peak 543 MB), two 5.8 s (608 MB), three 6.1-7.0 s (661 MB). One it is; callers may
 ask for more (``workers``) on machines where it pays."""
 
-FORKED_OUTPUTS = ("csv", "xlsx", "report")
+FORKED_OUTPUTS = ("report", "xlsx", "csv")
 """The outputs written by a forked child process beside the others when the machine has a second
 core (:func:`gis.forked.can_fork`): a process, unlike a thread, runs Python on that core. They are
 about half the work (national outputs, CPU seconds after a weight change: the spreadsheet ~1.5, the
@@ -300,17 +300,22 @@ def run_outputs(
     workers: int = OUTPUT_WORKERS,
     forked: tuple[str, ...] = FORKED_OUTPUTS,
 ) -> dict[str, Any]:
-    """Run ``tasks`` (name, timed, writer taking a console): those named in ``forked`` one after
-    the other in a forked child process (when :func:`gis.forked.can_fork`), the others on
-    ``workers`` threads of this one; their results by name.
+    """Run ``tasks`` (name, timed, writer taking a console); their results by name.
+
+    The tasks named in ``forked`` may run in a forked child process (when
+    :func:`gis.forked.can_fork`): the child takes them one after the other in the order of
+    ``forked`` (the longest first), while this process runs the other tasks on ``workers`` threads
+    and then takes the child's remaining ones from the end of that order (the shortest), so the two
+    processes end close together whatever each output costs on this machine. Without a child every
+    task runs here.
 
     A ``timed`` writer is timed as stage ``name`` under the caller's open stage (:mod:`gis.timing`;
     the stages a writer opens itself nest there too, the child's rows included). Each writer prints
     into a buffer; the buffers go to ``console`` in the order of ``tasks`` once every writer has
-    ended. When a writer raises (or the wait is interrupted), the writers not yet started are
-    cancelled (the child stopped when the error is this process's), the running ones finish, and
-    the exception of the first failed task in the order of ``tasks`` is raised. Peak memory grows
-    with ``workers``: each running writer holds its own output's text.
+    ended. When a writer raises (or the wait is interrupted), the writers not yet started are not
+    started (the child stopped when the error is this process's), the running ones finish, and the
+    exception of the first failed task in the order of ``tasks`` is raised. Peak memory grows with
+    ``workers``: each running writer holds its own output's text.
     """
     from gis.forked import Forked, can_fork
 
@@ -322,33 +327,87 @@ def run_outputs(
         with stage(name):
             return write(lines[name])
 
-    away = [task for task in tasks if task[0] in forked] if can_fork() else []
-    here = [task for task in tasks if task not in away]
-    child = Forked(lambda: _run_in_order(away, run, lines)) if away else None
-    futures: dict[str, Future] = {}
+    by_name = {task[0]: task for task in tasks}
+    shared = [by_name[name] for name in forked if name in by_name] if can_fork() else []
+    here = [task for task in tasks if task not in shared]
+    claims = _Claims(len(shared)) if shared else None
+    child = Forked(lambda: _run_claimed(shared, run, lines, claims)) if claims is not None else None
     done: dict[str, tuple[Any, BaseException | None]] = {}
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gis-outputs") as pool:
-            try:
-                for name, timed, write in here:
-                    futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
-                wait(futures.values(), return_when=FIRST_EXCEPTION)
-                if any(f.done() and f.exception() is not None for f in futures.values()):
-                    _cancel(futures.values())
-                wait(futures.values())
-            except BaseException:  # e.g. Ctrl-C while waiting: start nothing more
-                _cancel(futures.values())
-                raise
+        failed = _run_here(here, run, workers, done)
+        if claims is not None and not failed:
+            failed = _run_claimed_here(shared, run, claims, done)
         if child is not None:
-            _collect(child, futures, lines, done)
+            if failed:
+                child.cancel()  # this process failed: the child's files are not wanted
+            else:
+                for name, (result, error, printed) in child.result().items():
+                    lines[name].lines = printed
+                    done[name] = (result, error)
             child = None
     finally:
         if child is not None:
             child.cancel()
+    return _in_task_order(tasks, lines, done, console)
+
+
+class _Claims:
+    """Which of the shared outputs a process has taken: flags in memory shared with the forked
+    child (made before the fork), each set once under a lock."""
+
+    def __init__(self, n: int) -> None:
+        import multiprocessing
+
+        self.flags = multiprocessing.get_context("fork").Array("b", n)
+
+    def take(self, i: int) -> bool:
+        """Take output ``i``: True when no process had."""
+        with self.flags.get_lock():
+            if self.flags[i]:
+                return False
+            self.flags[i] = 1
+            return True
+
+    def take_all(self) -> None:
+        """Leave nothing to start (after a failure)."""
+        with self.flags.get_lock():
+            for i in range(len(self.flags)):
+                self.flags[i] = 1
+
+
+def _run_here(here: list, run: Callable[..., Any], workers: int, done: dict[str, tuple]) -> bool:
+    """This process's own outputs on ``workers`` threads into ``done``; True when one failed."""
+    futures: dict[str, Future] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gis-outputs") as pool:
+        try:
+            for name, timed, write in here:
+                futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
+            wait(futures.values(), return_when=FIRST_EXCEPTION)
+            if any(f.done() and f.exception() is not None for f in futures.values()):
+                _cancel(futures.values())
+            wait(futures.values())
+        except BaseException:  # e.g. Ctrl-C while waiting: start nothing more
+            _cancel(futures.values())
+            raise
     for name, future in futures.items():
         if not future.cancelled():
             done[name] = (future.result() if future.exception() is None else None, future.exception())
-    return _in_task_order(tasks, lines, done, console)
+    return any(error is not None for _, error in done.values())
+
+
+def _run_claimed_here(shared: list, run: Callable[..., Any], claims: _Claims, done: dict[str, tuple]) -> bool:
+    """The shared outputs the child has not taken, shortest first, into ``done``; True when one failed."""
+    for i in reversed(range(len(shared))):
+        name, timed, write = shared[i]
+        if not claims.take(i):
+            continue
+        try:
+            done[name] = (run(name, timed, write), None)
+        except Exception as exc:
+            claims.take_all()
+            done[name] = (None, exc)
+            return True
+    return False
 
 
 def _in_task_order(tasks: list, lines: dict[str, _Lines], done: dict[str, tuple], console) -> dict[str, Any]:
@@ -364,30 +423,25 @@ def _in_task_order(tasks: list, lines: dict[str, _Lines], done: dict[str, tuple]
     return {name: done[name][0] for name, _, _ in tasks if name in done}
 
 
-def _collect(child, futures: dict[str, Future], lines: dict[str, _Lines], done: dict[str, tuple]) -> None:
-    """The forked child's results and printed lines into ``done`` and ``lines``; the child
-    stopped instead when a writer of this process failed (its files are not wanted)."""
-    if any(not f.cancelled() and f.exception() is not None for f in futures.values()):
-        child.cancel()
-        return
-    for name, (result, error, printed) in child.result().items():
-        lines[name].lines = printed
-        done[name] = (result, error)
-
-
-def _run_in_order(
-    tasks: list[tuple[str, bool, Callable[[Any], Any]]], run: Callable[..., Any], lines: dict[str, _Lines]
+def _run_claimed(
+    shared: list[tuple[str, bool, Callable[[Any], Any]]],
+    run: Callable[..., Any],
+    lines: dict[str, _Lines],
+    claims: _Claims,
 ) -> dict[str, tuple[Any, BaseException | None, list]]:
-    """In the forked child: ``tasks`` one after the other until one fails (the rest not started);
-    per task run, its result (None when it failed), its exception (None when it did not) and
-    what it printed."""
+    """In the forked child: the shared outputs not yet taken, in order, until one fails (then
+    none is started by either process); per output run, its result (None when it failed), its
+    exception (None when it did not) and what it printed."""
     from gis.forked import carried
 
     ran: dict[str, tuple[Any, BaseException | None, list]] = {}
-    for name, timed, write in tasks:
+    for i, (name, timed, write) in enumerate(shared):
+        if not claims.take(i):
+            continue
         try:
             ran[name] = (run(name, timed, write), None, lines[name].lines)
         except Exception as exc:
+            claims.take_all()
             ran[name] = (None, carried(exc), lines[name].lines)
             break
     return ran
