@@ -223,6 +223,63 @@ def _parts(spec: str) -> list[str]:
     return [p.strip() for p in spec.split(" + ") if p.strip()]
 
 
+def _header(path: Path) -> list[str] | None:
+    """The column names on the line after the preamble (None: unreadable; the full read says why)."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            for _ in range(PREAMBLE_LINES):
+                fh.readline()
+            return next(csv.reader([fh.readline()]))
+    except (OSError, EOFError, UnicodeDecodeError, StopIteration, csv.Error):
+        return None
+
+
+def _read_arrow(path: Path, wanted: set[str]) -> pd.DataFrame | None:
+    """The wanted columns read by pyarrow's CSV reader, or None where it would not read pandas' values.
+
+    The stamp column comes as text (object) and the others as float64, with pandas' NA strings as
+    missing; a file whose header repeats a wanted name, or any value pyarrow will not convert
+    (text in a number column, a short row), returns None and is read by pandas instead, so the
+    values read are always those of ``pandas.read_csv``.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    header = _header(path)
+    if header is None or UTC_COLUMN not in header:
+        return None
+    names = [c for c in header if c in wanted]
+    if len(set(names)) != len(names):
+        return None
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=PREAMBLE_LINES, encoding="utf8"),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names,
+                column_types={c: pa.string() if c == UTC_COLUMN else pa.float64() for c in names},
+                null_values=sorted(STR_NA_VALUES),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.DataFrame(
+        {
+            c: table[c].to_numpy(zero_copy_only=False)
+            if c != UTC_COLUMN
+            else np.asarray(table[c].to_pylist(), dtype=object)
+            for c in names
+        }
+    )
+
+
 def read_eia_csv(
     path: str | Path, columns: list[str], *, log: RowLog, label: str, optional: list[str] | None = None
 ) -> pd.DataFrame:
@@ -231,6 +288,8 @@ def read_eia_csv(
     Skips the 3 preamble lines, accepts the plain or gzipped file (by name) and the
     spreadsheet-saved form (trailing commas, ``M/D/YYYY H:MM``). Rows without a readable stamp
     and repeated stamps are dropped and counted. ``optional`` columns are read when present.
+    Read by pyarrow's CSV reader where it gives pandas' values (:func:`_read_arrow`), else by
+    ``pandas.read_csv``.
 
     Raises
     ------
@@ -240,13 +299,15 @@ def read_eia_csv(
     path = Path(path)
     wanted = set(columns) | set(optional or ()) | {UTC_COLUMN}
     try:
-        frame = pd.read_csv(
-            path,
-            skiprows=PREAMBLE_LINES,
-            usecols=lambda c: c in wanted,
-            dtype={UTC_COLUMN: object},
-            encoding="utf-8-sig",
-        )
+        frame = _read_arrow(path, wanted)
+        if frame is None:
+            frame = pd.read_csv(
+                path,
+                skiprows=PREAMBLE_LINES,
+                usecols=lambda c: c in wanted,
+                dtype={UTC_COLUMN: object},
+                encoding="utf-8-sig",
+            )
     except (OSError, ValueError, EOFError, pd.errors.ParserError) as exc:
         raise GisError(
             f"cannot read the market CSV ({exc})", file=path, fix="re-download the file from the EIA portal"
