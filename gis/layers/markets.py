@@ -85,6 +85,7 @@ read as cross-checks only: a difference above 0.5 % is noted in the row log.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Mapping
@@ -97,6 +98,7 @@ from gis.errors import GisError
 from gis.layers._dates import PLAIN_FORMS, plain_stamps
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
+from gis.sources.archive import read_gzip
 
 __all__ = [
     "FUEL_COLUMNS",
@@ -225,14 +227,21 @@ def _parts(spec: str) -> list[str]:
     return [p.strip() for p in spec.split(" + ") if p.strip()]
 
 
-def _header(path: Path) -> list[str] | None:
-    """The column names on the line after the preamble (None: unreadable; the full read says why)."""
+def _header(path: Path, content: bytes | None = None) -> list[str] | None:
+    """The column names on the line after the preamble (None: unreadable; the full read says why).
+
+    ``content``: the file's bytes, already inflated (else the file is read, gunzipped by name).
+    """
     import csv
     import gzip
 
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+        if content is not None:
+            fh = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+        else:
+            opener = gzip.open if path.suffix == ".gz" else open
+            fh = opener(path, "rt", encoding="utf-8-sig", newline="")
+        with fh:
             for _ in range(PREAMBLE_LINES):
                 fh.readline()
             return next(csv.reader([fh.readline()]))
@@ -240,7 +249,7 @@ def _header(path: Path) -> list[str] | None:
         return None
 
 
-def _read_arrow(path: Path, wanted: set[str]) -> pd.DataFrame | None:
+def _read_arrow(path: Path, wanted: set[str], content: bytes | None = None) -> pd.DataFrame | None:
     """The wanted columns read by pyarrow's CSV reader, or None where it would not read pandas' values.
 
     The stamp column comes as text (object) and the others as float64, with pandas' NA strings as
@@ -252,7 +261,7 @@ def _read_arrow(path: Path, wanted: set[str]) -> pd.DataFrame | None:
     import pyarrow.csv as pacsv
     from pandas._libs.parsers import STR_NA_VALUES
 
-    header = _header(path)
+    header = _header(path, content)
     if header is None or UTC_COLUMN not in header:
         return None
     names = [c for c in header if c in wanted]
@@ -260,7 +269,7 @@ def _read_arrow(path: Path, wanted: set[str]) -> pd.DataFrame | None:
         return None
     try:
         table = pacsv.read_csv(
-            path,
+            path if content is None else pa.BufferReader(content),
             read_options=pacsv.ReadOptions(skip_rows=PREAMBLE_LINES, encoding="utf8"),
             convert_options=pacsv.ConvertOptions(
                 include_columns=names,
@@ -291,7 +300,8 @@ def read_eia_csv(
     spreadsheet-saved form (trailing commas, ``M/D/YYYY H:MM``). Rows without a readable stamp
     and repeated stamps are dropped and counted. ``optional`` columns are read when present.
     Read by pyarrow's CSV reader where it gives pandas' values (:func:`_read_arrow`), else by
-    ``pandas.read_csv``.
+    ``pandas.read_csv``; a gzipped file is inflated once for its bomb check and its reading
+    (:func:`gis.sources.archive.read_gzip`).
 
     Raises
     ------
@@ -301,7 +311,9 @@ def read_eia_csv(
     path = Path(path)
     wanted = set(columns) | set(optional or ()) | {UTC_COLUMN}
     try:
-        frame = _read_arrow(path, wanted)
+        content = read_gzip(path) if path.suffix == ".gz" else None  # inflated once, when checked
+        frame = _read_arrow(path, wanted, content)
+        content = None
         if frame is None:
             frame = pd.read_csv(
                 path,

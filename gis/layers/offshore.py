@@ -28,7 +28,7 @@ from gis.errors import GisError
 from gis.layers._dates import plain_stamps
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
-from gis.sources.archive import find_member, open_member
+from gis.sources.archive import find_member, open_member, read_gzip
 
 __all__ = ["SOURCE_CRS", "build", "parse_year", "read_boreholes"]
 
@@ -113,10 +113,15 @@ def read_boreholes(fetched: Fetched, columns: Iterable[str] | None = None) -> pd
 
 
 def _open_plain(path: Path) -> ContextManager:
-    """The file, inflated when gzipped (by its name, as pandas infers it)."""
+    """The file, inflated when gzipped (by its name, as pandas infers it; inflated once for its
+    bomb check and its reading, :func:`gis.sources.archive.read_gzip`)."""
     import gzip
+    import io
 
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    if path.suffix != ".gz":
+        return open(path, "rb")
+    content = read_gzip(path)
+    return io.BytesIO(content) if content is not None else gzip.open(path, "rb")
 
 
 def parse_year(values: pd.Series) -> pd.Series:

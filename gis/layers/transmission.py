@@ -22,6 +22,7 @@ Lengths are geodesic (WGS 84 ellipsoid); layers are stored in EPSG:4326.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +38,7 @@ from gis.errors import GisError
 from gis.layers.boundaries import read_vector, repair_geometries
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
-from gis.sources.archive import find_member, open_member
+from gis.sources.archive import find_member, open_member, read_gzip
 
 __all__ = [
     "US_TOLERANCE_KM",
@@ -422,7 +423,8 @@ def read_gridkit_table(fetched: Fetched | Path, table: str) -> pd.DataFrame:
             compression = "gzip" if member.lower().endswith(".gz") else None
             with open_member(path, member) as fh:
                 return pd.read_csv(fh, dtype=str, compression=compression)
-        return pd.read_csv(path, dtype=str)
+        content = read_gzip(path) if path.suffix == ".gz" else None  # inflated once, when checked
+        return pd.read_csv(path if content is None else io.BytesIO(content), dtype=str)
     except (OSError, EOFError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GisError(
             f"cannot read the GridKit {table} table ({exc})",
