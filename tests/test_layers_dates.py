@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gis.layers._dates import PLAIN_FORMS, plain_stamps
+from gis.layers._dates import ISO_STAMP, PLAIN_FORMS, iso_stamps, plain_stamps
 
 _NUMBER = st.one_of(
     st.integers(0, 13).map(str),
@@ -59,3 +59,29 @@ def test_plainly_written_stamps_take_the_fast_path(values: list, fmt: str) -> No
 )
 def test_a_value_pandas_might_read_otherwise_defers_to_pandas(value: str) -> None:
     assert plain_stamps(pd.Series(["1/1/2023", value], dtype=object), "%m/%d/%Y") is None
+
+
+@st.composite
+def _iso(draw) -> str | None:
+    """A value near ``YYYY-MM-DD HH:MM:SS``: plain, one character off, or missing."""
+    if draw(st.integers(0, 9)) == 0:
+        return None
+    parts = [draw(st.integers(0, 2100)), draw(st.integers(0, 13)), draw(st.integers(0, 32))]
+    parts += [draw(st.integers(0, 25)), draw(st.integers(0, 61)), draw(st.integers(0, 61))]
+    text = "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format(*parts)
+    if draw(st.integers(0, 4)) == 0:
+        at = draw(st.integers(0, len(text) - 1))
+        text = text[:at] + draw(st.sampled_from(["T", "/", "x", "", "  ", "٣", "0"])) + text[at + 1 :]
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_iso(), min_size=1, max_size=6), st.integers(0, 2))
+def test_iso_stamps_are_pandas_stamps_or_none(values: list, skip: int) -> None:
+    import pyarrow as pa
+
+    array = pa.array(["pad"] * skip + values)[skip:]  # a slice too: offsets into the buffers
+    fast = iso_stamps(pa.chunked_array([array]))
+    if fast is not None:
+        expected = pd.to_datetime(pd.Series(values, dtype=object), format=ISO_STAMP, errors="coerce")
+        pd.testing.assert_series_equal(fast, expected)

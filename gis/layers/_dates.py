@@ -3,7 +3,8 @@
 pandas parses an ISO stamp in C but any other ``format=`` with Python-level ``strptime`` per
 value (~2 microseconds each). :func:`plain_stamps` computes the same ``datetime64[us]`` values
 with pyarrow string kernels and numpy when every value is plainly written, and otherwise says
-so (None) so that the caller lets pandas parse, and coerce, as before.
+so (None) so that the caller lets pandas parse, and coerce, as before. :func:`iso_stamps` does
+the same for ``YYYY-MM-DD HH:MM:SS`` text still in a pyarrow array (no Python string per value).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PLAIN_FORMS", "plain_stamps"]
+__all__ = ["ISO_STAMP", "PLAIN_FORMS", "iso_stamps", "plain_stamps"]
 
 PLAIN_FORMS = {
     "%m/%d/%Y %H:%M": ("mdyHM", "// :", ((1, 2), (1, 2), (4, 4), (1, 2), (2, 2))),
@@ -95,3 +96,47 @@ def _from_parts(year, month, day, hour, minute, second, *, missing, like: pd.Ser
     stamps = first.astype("datetime64[us]") + np.where(missing, 0, seconds).astype("timedelta64[s]")
     stamps[missing] = np.datetime64("NaT")
     return pd.Series(stamps, index=like.index, name=like.name)
+
+
+ISO_STAMP = "%Y-%m-%d %H:%M:%S"
+"""The one form :func:`iso_stamps` reads: 19 characters, digits at fixed places."""
+
+_ISO_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+_ISO_MARKS = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(":")}
+
+
+def iso_stamps(values) -> pd.Series | None:
+    """``pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")`` of a pyarrow string
+    array whose every value is missing or exactly ``YYYY-MM-DD HH:MM:SS`` (ASCII digits) with a
+    real date and time (:func:`plain_stamps`' rules); None otherwise, or when all are missing.
+
+    The characters are read as one byte matrix from the array's buffers.
+
+    >>> import pyarrow as pa
+    >>> iso_stamps(pa.array(["2023-01-01 06:15:00", None])).tolist()
+    [Timestamp('2023-01-01 06:15:00'), NaT]
+    >>> iso_stamps(pa.array(["2023-01-01T06:15:00"])) is None
+    True
+    """
+    import pyarrow as pa
+
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not pa.types.is_string(arr.type) or arr.null_count == len(arr):
+        return None
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    if not (np.diff(offsets)[valid] == 19).all():
+        return None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    chars = data[offsets[:-1][valid][:, None] + np.arange(19)]
+    digits = chars[:, _ISO_DIGITS].astype(np.int64) - ord("0")
+    if ((digits < 0) | (digits > 9)).any() or any((chars[:, i] != c).any() for i, c in _ISO_MARKS.items()):
+        return None
+    n = len(arr)
+    parts = []
+    for first, width in ((0, 4), (4, 2), (6, 2), (8, 2), (10, 2), (12, 2)):
+        number = np.zeros(n, dtype=np.int64)
+        number[valid] = digits[:, first : first + width] @ (10 ** np.arange(width - 1, -1, -1))
+        parts.append(number)
+    like = pd.Series(index=pd.RangeIndex(n), dtype=object)
+    return _from_parts(*parts, missing=~valid, like=like)

@@ -95,7 +95,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import GisError
-from gis.layers._dates import PLAIN_FORMS, plain_stamps
+from gis.layers._dates import PLAIN_FORMS, iso_stamps, plain_stamps
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
 from gis.sources.archive import read_gzip
@@ -281,11 +281,12 @@ def _read_arrow(path: Path, wanted: set[str], content: bytes | None = None) -> p
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    stamps = iso_stamps(table[UTC_COLUMN])  # parsed as pandas parses them, or None: text for pandas
     return pd.DataFrame(
         {
             c: table[c].to_numpy(zero_copy_only=False)
             if c != UTC_COLUMN
-            else np.asarray(table[c].to_pylist(), dtype=object)
+            else (stamps.to_numpy() if stamps is not None else np.asarray(table[c].to_pylist(), dtype=object))
             for c in names
         }
     )
@@ -335,9 +336,13 @@ def read_eia_csv(
             fix="check the file against the [columns] table of its layers/*.toml entry",
         )
     log.read(len(frame))
-    stamps = _parse_stamps(frame[UTC_COLUMN], file=path, field=UTC_COLUMN)
+    stamps = frame[UTC_COLUMN]
+    if stamps.dtype != "datetime64[us]":  # text (stamps already parsed came as datetime64[us])
+        stamps = _parse_stamps(stamps, file=path, field=UTC_COLUMN)
     present = [c for c in dict.fromkeys([*columns, *(optional or ())]) if c in frame.columns]
-    values = frame[present].apply(pd.to_numeric, errors="coerce").astype("float64")
+    values = frame[present]
+    if not all(values.dtypes == "float64"):  # numbers already parsed need no coercion
+        values = values.apply(pd.to_numeric, errors="coerce").astype("float64")
     out = pd.concat([pd.DataFrame({"utc_end": stamps}), values], axis=1)
     out = log.drop(out, out["utc_end"].isna(), f"{label}: no readable UTC timestamp")
     out = log.drop(out, out["utc_end"].duplicated(keep="first"), f"{label}: repeated UTC timestamp")
