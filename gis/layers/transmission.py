@@ -51,6 +51,7 @@ __all__ = [
     "read_gridkit_table",
     "substations_from_gridkit",
     "substations_from_hifld",
+    "us_area",
     "volt_class",
 ]
 
@@ -186,11 +187,13 @@ def keep_in_us(
     *,
     log: RowLog,
     tolerance_km: float = US_TOLERANCE_KM,
+    area: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Drop (and count) features that lie wholly more than ``tolerance_km`` from every state.
 
     Distances in EPSG:5070 metres (its scale error in Alaska and Hawaii is irrelevant at a
-    tolerance of a few km). A line that crosses the border is kept whole.
+    tolerance of a few km). A line that crosses the border is kept whole. ``area``: the states
+    grown by the tolerance (:func:`us_area` of the same states), when already computed.
     """
     if len(frame) == 0:
         return frame
@@ -200,7 +203,8 @@ def keep_in_us(
             field="states",
             fix="build the boundaries layers first (gis build builds them in order)",
         )
-    area = states.to_crs(METRIC_CRS).geometry.buffer(tolerance_km * 1000.0).values
+    if area is None:
+        area = us_area(states, tolerance_km)
     # the tree on the features, queried with the few large state areas: each area is prepared once
     # (a tree on the areas would test every feature against an unprepared state outline: 26x slower)
     tree = shapely.STRtree(frame.geometry.to_crs(METRIC_CRS).values)
@@ -209,6 +213,11 @@ def keep_in_us(
     inside[np.unique(hits)] = True
     reason = f"outside the US (more than {tolerance_km:g} km from every state: Canada, Mexico, sea)"
     return log.drop(frame, pd.Series(~inside, index=frame.index), reason)
+
+
+def us_area(states: gpd.GeoDataFrame, tolerance_km: float = US_TOLERANCE_KM) -> np.ndarray:
+    """The state polygons grown by ``tolerance_km`` (EPSG:5070, metres) that :func:`keep_in_us` keeps."""
+    return states.to_crs(METRIC_CRS).geometry.buffer(tolerance_km * 1000.0).values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,7 +634,8 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
         lines_log.note("national fallback: GridKit 2016 OpenStreetMap high-voltage links")
         table, path = links()
         lines = lines_from_gridkit(table, file=path, log=lines_log, columns=resolver.source(GRIDKIT).columns)
-    lines = keep_in_us(lines, states, log=lines_log)
+    area = us_area(states) if states is not None and len(states) else None  # once, for lines and substations
+    lines = keep_in_us(lines, states, log=lines_log, area=area)
 
     hifld_subs = _optional(resolver, HIFLD_SUBSTATIONS, "substations", subs_log)
     if hifld_subs is not None:
@@ -648,7 +658,7 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
             links=table,
             columns=fetched.source.columns,
         )
-    subs = keep_in_us(subs, states, log=subs_log)
+    subs = keep_in_us(subs, states, log=subs_log, area=area)
     return {
         "transmission_lines": (lines.reset_index(drop=True), lines_log),
         "substations": (subs.reset_index(drop=True), subs_log),
