@@ -469,14 +469,17 @@ class _PriceParts:
         self.nodes: list[str] = []
         self.parts: list[dict[str, np.ndarray]] = []
 
-    def add(self, node_ids: list[str], hours, price, intervals, kind: str, expected: int) -> None:
-        """Add rows: node names, hour (ns since epoch, UTC), price ($/MWh), intervals present/expected."""
+    def add(
+        self, names: list[str], index: np.ndarray, hours, price, intervals, kind: str, expected: int
+    ) -> None:
+        """Add rows: node ``names[index]``, hour (ns since epoch, UTC), price ($/MWh), intervals
+        present/expected."""
         base = {n: i for i, n in enumerate(self.nodes)}
-        for n in node_ids:
+        for n in names:
             if n not in base:
                 base[n] = len(self.nodes)
                 self.nodes.append(n)
-        codes = np.array([base[n] for n in node_ids], dtype="int64")
+        codes = np.array([base[n] for n in names], dtype="int64")[np.asarray(index, dtype="int64")]
         self.parts.append(
             {
                 "node": codes,
@@ -497,7 +500,8 @@ def _oasis_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowL
         if got is not None:
             long = read_oasis_zip(got.path, log=log, columns=src.columns)
             hours = long["hour"].to_numpy(dtype="datetime64[ns]").view("int64")
-            found.add(long["node"].tolist(), hours, long["price_usd_mwh"], long["intervals"], "da", 1)
+            index, names = pd.factorize(long["node"].to_numpy(dtype=object))
+            found.add(list(names), index, hours, long["price_usd_mwh"], long["intervals"], "da", 1)
 
 
 def _eia_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowLog) -> None:
@@ -518,7 +522,8 @@ def _eia_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowLog
         row, col = np.nonzero(count > 0)  # hours with no interval of a node make no row
         ids = list(names.values())
         found.add(
-            [ids[j] for j in col],
+            ids,
+            col,
             hours[row],
             mean[row, col],
             count[row, col],
