@@ -26,6 +26,7 @@ import pandas as pd
 from gis import STORAGE_CRS
 from gis.errors import GisError
 from gis.layers._dates import plain_stamps
+from gis.layers._textcsv import read_text_csv
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
 from gis.sources.archive import find_member, open_member, read_gzip
@@ -56,13 +57,17 @@ WANTED = (
 def _read_csv(
     opener: Callable[[], ContextManager], *, file: str | Path, columns: set[str] | None
 ) -> pd.DataFrame:
-    """The table as text (only ``columns`` when given: names absent from the file are left out)."""
-    if columns is not None:
-        frame = _read_arrow(opener, columns)
+    """The table as text (only ``columns`` when given: names absent from the file are left out).
+
+    Read by pyarrow when it reads it as pandas would (:func:`gis.layers._textcsv.read_text_csv`),
+    else by pandas, every column (a row with too many fields is an error).
+    """
+    try:
+        with opener() as handle:
+            frame = read_text_csv(handle.read(), na_values=[""], columns=columns)
         if frame is not None:
             return frame
-    try:
-        with opener() as handle:  # every column: a row with too many fields is an error
+        with opener() as handle:
             frame = pd.read_csv(handle, dtype=str, low_memory=False, keep_default_na=False, na_values=[""])
             return frame if columns is None else frame[[c for c in frame.columns if c in columns]]
     except (ValueError, pd.errors.ParserError, OSError, EOFError, zipfile.BadZipFile) as exc:
@@ -71,32 +76,6 @@ def _read_csv(
             file=file,
             fix="delete the file from the cache and fetch again",
         ) from exc
-
-
-def _read_arrow(opener: Callable[[], ContextManager], columns: set[str]) -> pd.DataFrame | None:
-    """``columns`` as pandas reads them (text, only ``""`` missing) by pyarrow's CSV reader; None
-    when it cannot (the file is then read by pandas, which reports any problem)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    try:
-        with opener() as handle:
-            table = pacsv.read_csv(
-                handle,
-                read_options=pacsv.ReadOptions(encoding="utf8"),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={c: pa.string() for c in columns},
-                    null_values=[""],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=True,
-                ),
-            )
-    except (pa.ArrowException, OSError, EOFError, zipfile.BadZipFile, GisError):
-        return None
-    names = [c for c in table.column_names if c in columns]
-    if len(set(table.column_names)) != len(table.column_names):  # pandas would rename repeats
-        return None
-    return pd.DataFrame({c: table.column(c).to_pandas() for c in names})
 
 
 def read_boreholes(fetched: Fetched, columns: Iterable[str] | None = None) -> pd.DataFrame:

@@ -31,10 +31,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pandas._libs.parsers import STR_NA_VALUES
 from pyproj import Geod
 
 from gis import METRIC_CRS, STORAGE_CRS
 from gis.errors import GisError
+from gis.layers._textcsv import read_text_csv
 from gis.layers.boundaries import read_vector, repair_geometries
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
@@ -433,6 +435,10 @@ def read_gridkit_table(fetched: Fetched | Path, table: str) -> pd.DataFrame:
             with open_member(path, member) as fh:
                 return pd.read_csv(fh, dtype=str, compression=compression)
         content = read_gzip(path) if path.suffix == ".gz" else None  # inflated once, when checked
+        if content is not None or path.suffix != ".gz":
+            frame = read_text_csv(content if content is not None else path, na_values=STR_NA_VALUES)
+            if frame is not None:  # pyarrow read it as pandas would
+                return frame
         return pd.read_csv(path if content is None else io.BytesIO(content), dtype=str)
     except (OSError, EOFError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GisError(
