@@ -21,7 +21,7 @@ import pytest
 
 from gis.config.catalog import SourceFile
 from gis.errors import DataUnavailableError, GisError
-from gis.sources.archive import check_compressed, forget_inflated, open_member, read_gzip
+from gis.sources.archive import check_compressed, keep_inflated, open_member, read_gzip
 from gis.sources.fetch import LimitExceeded, download
 from gis.sources.resolve import inside
 
@@ -252,15 +252,19 @@ def test_a_gzip_file_is_inflated_once_for_its_check_and_its_reader(
 ) -> None:
     path = tmp_path / "rows.csv.gz"
     path.write_bytes(gzip.compress(BODY))
-    check_compressed(path)
     inflations = []
     monkeypatch.setattr(zlib, "decompressobj", lambda *a: inflations.append(a) or _real_decompressobj(*a))
-    assert read_gzip(path) == BODY and inflations == []  # the checked content, handed over
-    assert read_gzip(path) == BODY and len(inflations) == 1  # once only: then inflated again
+    with keep_inflated():
+        check_compressed(path)
+        assert read_gzip(path) == BODY and len(inflations) == 1  # the checked content, handed over
+        assert read_gzip(path) == BODY and len(inflations) == 2  # once only: then inflated again
+        check_compressed(path)
+        path.write_bytes(gzip.compress(BODY + b"more"))  # changed since its check: not the kept bytes
+        assert read_gzip(path) == BODY + b"more"
+        check_compressed(path)
+    assert read_gzip(path) == BODY + b"more" and len(inflations) == 6  # nothing kept outside the block
     check_compressed(path)
-    path.write_bytes(gzip.compress(BODY + b"more"))  # changed since its check: not the kept bytes
-    assert read_gzip(path) == BODY + b"more"
-    forget_inflated()
+    assert read_gzip(path) == BODY + b"more" and len(inflations) == 8
 
 
 def test_read_gzip_refuses_a_bomb_and_leaves_odd_files_to_their_reader(

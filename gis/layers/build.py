@@ -20,7 +20,7 @@ from gis.io import gpkg_layer_names, read_gpkg_layer, write_gpkg
 from gis.rowlog import RowLog
 from gis.schema import LAYER_SCHEMAS, validate
 from gis.sources import Resolver
-from gis.sources.archive import forget_inflated
+from gis.sources.archive import keep_inflated
 
 BUILDERS: dict[str, str] = {
     "boundaries": "gis.layers.boundaries:build",
@@ -79,7 +79,7 @@ def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_
     """
     result = BuildResult()
     wanted = list(themes) if themes is not None else list(BUILDERS)
-    try:
+    with keep_inflated():  # a gzip source is inflated once, for its check and its reader
         for theme in BUILDERS:
             if theme not in wanted:
                 continue
@@ -92,8 +92,6 @@ def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_
                 result.logs[name] = log
                 if on_layer:
                     on_layer(name, frame, log)
-    finally:
-        forget_inflated()  # gzip content checked but read by no builder (e.g. read by GDAL itself)
     result.warnings = list(resolver.warnings)
     used = {name for name, _ in resolver._seen}
     result.sources = sorted(used)

@@ -24,7 +24,7 @@ __all__ = [
     "check_compressed",
     "extract_member",
     "find_member",
-    "forget_inflated",
+    "keep_inflated",
     "open_member",
     "read_gzip",
     "safe_members",
@@ -77,7 +77,9 @@ def check_compressed(path: Path) -> None:
             if _over(info.file_size, info.compress_size, bound):
                 raise _refuse_inflation(f"{path}!{info.filename}", info.file_size, info.compress_size, bound)
     elif magic == b"\x1f\x8b":
-        _inflate_checked(path, bound)
+        content = _inflate_checked(path, bound, want=bool(_keeping))
+        if content is not None and _keeping:
+            _keep(_stamp(path), content)
 
 
 KEEP_INFLATED_BYTES = 64 << 20
@@ -85,6 +87,23 @@ KEEP_INFLATED_BYTES = 64 << 20
 
 _kept: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
 _kept_lock = threading.Lock()
+_keeping = 0  # how many keep_inflated() blocks are open
+
+
+@contextlib.contextmanager
+def keep_inflated() -> Iterator[None]:
+    """Within this block, gzip content checked by :func:`check_compressed` is kept for
+    :func:`read_gzip` (a layer build); on leaving it, what no reader took is dropped."""
+    global _keeping
+    with _kept_lock:
+        _keeping += 1
+    try:
+        yield
+    finally:
+        with _kept_lock:
+            _keeping -= 1
+            if not _keeping:
+                _kept.clear()
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
@@ -92,16 +111,16 @@ def _stamp(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()), st.st_size, st.st_mtime_ns
 
 
-def _inflate_checked(path: Path, bound: int) -> bytes | None:
+def _inflate_checked(path: Path, bound: int, *, want: bool) -> bytes | None:
     """Inflate a gzip file in bounded steps, refusing it past the bounds (a decompression bomb).
 
-    Returns the content of a whole single-member file, which is also kept (up to
-    :data:`KEEP_INFLATED_BYTES`, oldest dropped first) for :func:`read_gzip`; None for a damaged,
-    truncated or multi-member file (its reader reads it from the file and names the problem).
+    With ``want``, returns the content of a whole single-member file of at most
+    :data:`KEEP_INFLATED_BYTES`; else, or for a damaged, truncated or multi-member file (its
+    reader reads it from the file and names the problem), None.
     """
     packed = path.stat().st_size
     inflated = 0
-    parts: list[bytes] | None = []
+    parts: list[bytes] | None = [] if want else None
     zobj = zlib.decompressobj(zlib.MAX_WBITS | 32)
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
@@ -117,19 +136,19 @@ def _inflate_checked(path: Path, bound: int) -> bytes | None:
                 if parts is not None:
                     parts.append(chunk)
                     if inflated > KEEP_INFLATED_BYTES:
-                        parts = None  # checked, not kept
+                        parts = None  # checked, too large to hold
                 data = zobj.unconsumed_tail
             if zobj.eof:
                 break
     if parts is None or not zobj.eof or zobj.unused_data:
         return None
-    content = b"".join(parts)
-    _keep(_stamp(path), content)
-    return content
+    return b"".join(parts)
 
 
 def _keep(key: tuple[str, int, int], content: bytes) -> None:
     with _kept_lock:
+        if not _keeping:  # the block closed meanwhile: nothing is kept outside it
+            return
         _kept.pop(key, None)
         _kept[key] = content
         total = sum(len(v) for v in _kept.values())
@@ -140,10 +159,11 @@ def _keep(key: tuple[str, int, int], content: bytes) -> None:
 def read_gzip(path: str | Path) -> bytes | None:
     """The inflated content of a gzip file, checked like :func:`check_compressed`, or None.
 
-    The content :func:`check_compressed` kept for this file (same path, size and modification
-    time) is handed over once, so a file is inflated once for its check and its reading;
-    otherwise it is inflated here, with the same bounds. None when the file is not gzip, or is
-    damaged, truncated or multi-member: read it from the file as before, which names the problem.
+    The content :func:`check_compressed` kept for this file inside :func:`keep_inflated` (same
+    path, size and modification time) is handed over once, so a file is inflated once for its
+    check and its reading; otherwise it is inflated here, with the same bounds. None when the
+    file is not gzip, is damaged, truncated or multi-member, or inflates beyond
+    :data:`KEEP_INFLATED_BYTES`: read it from the file as before (which names any problem).
 
     Raises
     ------
@@ -163,16 +183,7 @@ def read_gzip(path: str | Path) -> bytes | None:
         content = _kept.pop(key, None)
     if content is not None:
         return content
-    content = _inflate_checked(path, limits().max_inflate_bytes)
-    with _kept_lock:
-        _kept.pop(key, None)  # handed over, not kept twice
-    return content
-
-
-def forget_inflated() -> None:
-    """Drop the gzip content kept for readers (after a build: what no reader asked for)."""
-    with _kept_lock:
-        _kept.clear()
+    return _inflate_checked(path, limits().max_inflate_bytes, want=True)
 
 
 def safe_members(archive: Path) -> list[str]:
