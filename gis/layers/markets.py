@@ -90,6 +90,7 @@ import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -236,6 +237,7 @@ def _header(path: Path, content: bytes | None = None) -> list[str] | None:
     import gzip
 
     try:
+        fh: IO[str]
         if content is not None:
             fh = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
         else:
