@@ -425,3 +425,18 @@ def test_profiles_are_kept_in_the_process_and_on_disk_by_their_inputs():
     assert other.sites["wasted_mw"].tolist() != first.sites["wasted_mw"].tolist()
     logged, _ = surplus_profiles(sites, layers, config, RowLog("t"), markets=disk)
     assert logged.shapes is not read.shapes  # a caller wanting the notes gets them computed
+
+
+def test_parse_hours_parses_each_distinct_label_once_with_the_same_result() -> None:
+    from gis.energy import markets as energy_markets
+
+    labels = pd.Series(["2024-03-10T07:00Z", "2023-12-31T23:00Z", "2024-03-10T07:00Z"] * 3, dtype=object)
+    assert energy_markets.parse_hours(labels).equals(energy_markets._parse_each(labels))
+    with_missing = pd.Series(["2024-03-10T07:00Z", None], dtype=object)
+    try:
+        expected = energy_markets._parse_each(with_missing)
+    except ValueError:
+        with pytest.raises(ValueError):
+            energy_markets.parse_hours(with_missing)
+    else:
+        assert energy_markets.parse_hours(with_missing).equals(expected)

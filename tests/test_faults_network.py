@@ -12,6 +12,7 @@ import hashlib
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,11 +21,12 @@ import pytest
 
 from gis.config.catalog import SourceFile
 from gis.errors import DataUnavailableError, GisError
-from gis.sources.archive import check_compressed, open_member
+from gis.sources.archive import check_compressed, keep_inflated, open_member, read_gzip
 from gis.sources.fetch import LimitExceeded, download
 from gis.sources.resolve import inside
 
 BODY = b"name,capacity_mw\nA,1.5\nB,2.5\n"
+_real_decompressobj = zlib.decompressobj
 BOMB = gzip.compress(b"0" * (16 << 20), compresslevel=9)  # 16 MiB of zeros in ~16 kB
 
 
@@ -243,3 +245,42 @@ def test_a_gzip_file_inflating_beyond_the_limit_is_refused(
     small = tmp_path / "small.csv.gz"
     small.write_bytes(gzip.compress(BODY))
     check_compressed(small)  # passes
+
+
+def test_a_gzip_file_is_inflated_once_for_its_check_and_its_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rows.csv.gz"
+    path.write_bytes(gzip.compress(BODY))
+    inflations = []
+    monkeypatch.setattr(zlib, "decompressobj", lambda *a: inflations.append(a) or _real_decompressobj(*a))
+    with keep_inflated():
+        check_compressed(path)
+        assert read_gzip(path) == BODY and len(inflations) == 1  # the checked content, handed over
+        assert read_gzip(path) == BODY and len(inflations) == 2  # once only: then inflated again
+        check_compressed(path)
+        path.write_bytes(gzip.compress(BODY + b"more"))  # changed since its check: not the kept bytes
+        assert read_gzip(path) == BODY + b"more"
+        check_compressed(path)
+    assert read_gzip(path) == BODY + b"more" and len(inflations) == 6  # nothing kept outside the block
+    check_compressed(path)
+    assert read_gzip(path) == BODY + b"more" and len(inflations) == 8
+
+
+def test_read_gzip_refuses_a_bomb_and_leaves_odd_files_to_their_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIS_MAX_INFLATE_MB", "1")
+    bomb = tmp_path / "rows.csv.gz"
+    bomb.write_bytes(gzip.compress(b"0" * (3 << 20)))
+    with pytest.raises(GisError, match=r"rows\.csv\.gz"):
+        read_gzip(bomb)
+    plain = tmp_path / "plain.csv.gz"
+    plain.write_bytes(BODY)  # named .gz, not gzip
+    truncated = tmp_path / "cut.csv.gz"
+    truncated.write_bytes(gzip.compress(BODY)[:-12])
+    two = tmp_path / "two.csv.gz"
+    two.write_bytes(gzip.compress(BODY) + gzip.compress(BODY))  # two members: gzip reads both
+    for path in (plain, truncated, two, tmp_path / "absent.gz"):
+        check_compressed(path)
+        assert read_gzip(path) is None

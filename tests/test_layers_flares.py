@@ -276,3 +276,26 @@ def test_real_flares(real_data_dir: Path) -> None:
     assert len(basins) == 48
     permian = basins.loc[basins["basin"] == "Permian", "flared_bcm_2020"]
     assert permian.iloc[0] == pytest.approx(120_938 * flares.MMCF_TO_BCM)
+
+
+def test_near_a_state_is_distance_to_the_union_of_states() -> None:
+    """The offshore note's count: points within 2 km of some state, as measured to their union."""
+    from shapely.geometry import Point, box
+
+    from gis import METRIC_CRS
+    from gis.layers.flares import _near_a_state
+
+    states = gpd.GeoDataFrame(
+        {"state": ["AA", "BB"]},
+        geometry=[box(0, 0, 10_000, 10_000), box(10_000, 0, 20_000, 10_000)],
+        crs=METRIC_CRS,
+    ).to_crs(4326)
+    xy = [(-1_999, 5_000), (-2_001, 5_000), (10_000, 11_500), (25_000, 25_000), (21_000, -1_000)]
+    points = gpd.GeoDataFrame(geometry=[Point(x, y) for x, y in xy], crs=METRIC_CRS).to_crs(4326)
+    union = states.to_crs(METRIC_CRS).union_all()
+    expected = points.to_crs(METRIC_CRS).distance(union).to_numpy() < 2_000.0
+    assert (
+        _near_a_state(points, states, 2_000.0).tolist()
+        == expected.tolist()
+        == [True, False, True, False, True]
+    )

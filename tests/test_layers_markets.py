@@ -8,6 +8,7 @@ comments.
 
 from __future__ import annotations
 
+import csv
 import doctest
 import gzip
 import re
@@ -284,6 +285,42 @@ def test_plain_official_csv_is_read_too(tmp_path: Path) -> None:
     )
     assert len(frame) == 15 and log.rows_read == 15
     assert frame["utc_end"].iloc[0] == pd.Timestamp("2023-11-05 05:15")
+
+
+def _pandas_read(path: Path, columns: list[str], monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
+    with monkeypatch.context() as m:
+        m.setattr(markets, "_read_arrow", lambda *a: None)  # the pandas.read_csv path only
+        return markets.read_eia_csv(path, [], optional=columns, log=RowLog("t"), label="x")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*_*_*_20*.csv")))
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_arrow_and_pandas_readers_give_the_same_frame(
+    name: str, gzipped: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = FIXTURES / name
+    if gzipped:
+        path = tmp_path / f"{name}.gz"
+        path.write_bytes(gzip.compress((FIXTURES / name).read_bytes()))
+    header = next(csv.reader((FIXTURES / name).read_text(encoding="utf-8-sig").splitlines()[3:4]))
+    columns = [c for c in header if c.endswith(("LMP", "(MW)"))]
+    assert columns
+    fast = markets.read_eia_csv(path, [], optional=columns, log=RowLog("t"), label="x")
+    pd.testing.assert_frame_equal(fast, _pandas_read(path, columns, monkeypatch), check_exact=True)
+
+
+def test_text_in_a_price_column_is_read_as_pandas_reads_it(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "ercot_lmp_da_hr_hubs_2023.csv"
+    lines = (FIXTURES / path.name).read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[-1] = "n.a."  # not a number and not a missing-value word: pyarrow refuses, pandas coerces
+    lines[5] = ",".join(cells)
+    lines[6] = lines[6].rsplit(",", 1)[0] + ",None"  # a pandas missing-value word: missing on both paths
+    path.write_text("\n".join(lines) + "\n")
+    assert markets._read_arrow(path, {markets.UTC_COLUMN, "West LMP"}) is None
+    frame = markets.read_eia_csv(path, ["West LMP"], log=RowLog("t"), label="x")
+    assert frame["West LMP"].isna().sum() == 2
+    pd.testing.assert_frame_equal(frame, _pandas_read(path, ["West LMP"], monkeypatch), check_exact=True)
 
 
 def test_missing_column_names_file_and_field(tmp_path: Path) -> None:

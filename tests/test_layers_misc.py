@@ -299,6 +299,36 @@ def test_offshore_reads_the_official_zip(tmp_path: Path, data_dir: Path) -> None
     assert len(table) == 6 and table["API_WELL_NUMBER"].iloc[0] == "177104155501"
 
 
+@pytest.mark.parametrize("form", ["gz", "zip"])
+def test_offshore_arrow_reader_gives_pandas_table(tmp_path: Path, form: str, monkeypatch) -> None:
+    """Only the wanted columns, as text with only empty fields missing, whichever reader runs."""
+    source = _catalog()["bsee_boreholes_gom"]
+    path = tmp_path / ("BoreholeRawData.zip" if form == "zip" else "mv_boreholes_all.txt.gz")
+    if form == "zip":
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.write(FIXTURES / "mv_boreholes_all.txt", "BoreholeRawData/mv_boreholes_all.txt")
+    else:
+        path.write_bytes(gzip.compress((FIXTURES / "mv_boreholes_all.txt").read_bytes()))
+    fetched = Fetched(path, "official", source, source.file("boreholes"))
+    wanted = ["WELL_SPUD_DATE", "API_WELL_NUMBER", "WATER_DEPTH", "NOT_IN_THE_FILE"]
+    fast = offshore.read_boreholes(fetched, wanted)
+    monkeypatch.setattr(offshore, "read_text_csv", lambda *a, **k: None)
+    slow = offshore.read_boreholes(fetched, wanted)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert fast.columns.tolist() == ["API_WELL_NUMBER", "WELL_SPUD_DATE", "WATER_DEPTH"]
+    assert fast["WATER_DEPTH"].isna().sum() == 1  # the one empty field
+
+
+def test_offshore_ragged_row_is_pandas_error(tmp_path: Path) -> None:
+    path = tmp_path / "mv_boreholes_all.txt.gz"
+    text = (FIXTURES / "mv_boreholes_all.txt").read_text().splitlines()
+    text[2] += ',"extra","fields"'
+    path.write_bytes(gzip.compress(("\n".join(text) + "\n").encode()))
+    source = _catalog()["bsee_boreholes_gom"]
+    with pytest.raises(GisError, match="cannot read the borehole table"):
+        offshore.read_boreholes(Fetched(path, "official", source, source.file("boreholes")), ["WATER_DEPTH"])
+
+
 def test_offshore_refuses_zip_slip(tmp_path: Path) -> None:
     archive = tmp_path / "BoreholeRawData.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -27,7 +27,7 @@ from gis.layers._plants_readers import (
     read_eia860,
     read_gppd,
 )
-from gis.layers._plants_status import join_status, normalise_plant_name, status_by_plant
+from gis.layers._plants_status import join_status, normalise_plant_name, status_by_plant, tfidf_char_wb
 from gis.layers.plants import build, capacity_factor, classify_owner, explain_owner, federal_summary
 from gis.rowlog import RowLog
 from gis.schema import PLANT_STATUS, PLANTS, validate
@@ -253,6 +253,22 @@ def test_normalised_names_drop_noise_words() -> None:
         ["Hoover Dam (NV)", "W.H. Sammis Generating Station", "Bull Run Fossil Plant", "Power Station"]
     )
     assert normalise_plant_name(names).tolist() == ["hoover dam", "w h sammis", "bull run", ""]
+
+
+def test_tfidf_is_scikit_learns_bit_for_bit() -> None:
+    """The numpy TF-IDF of the fuzzy name match gives scikit-learn's vectors, float for float."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    names = ["hoover dam", "hoover", "", "daggett 3", "daggett 1", "solar ii", "a", "x  y",
+             "grand coulee", "coulee grand", "1", "lake lynn hydro", "lake lynn", "hoover dam"]  # fmt: skip
+    docs = np.array(names, dtype=object)
+    expected = (
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), lowercase=False).fit(docs).transform(docs)
+    )
+    data, indices, indptr = tfidf_char_wb(docs)
+    assert indptr.tolist() == expected.indptr.tolist()
+    assert indices.tolist() == expected.indices.tolist()
+    assert data.view("uint64").tolist() == expected.data.view("uint64").tolist()
 
 
 def test_status_precedence() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 import shutil
@@ -748,3 +749,28 @@ def test_real_data_through_an_http_mirror(real_mirror, tmp_path: Path) -> None:
     assert len(out["transmission_lines"][0]) > 10_000 and len(out["substations"][0]) > 3_000
     assert resolver.get("gridkit_north_america", "links").path.is_relative_to(tmp_path / "cache")
     assert any("not on the mirror" in w for w in resolver.warnings)
+
+
+@pytest.mark.parametrize("table", ["links", "vertices"])
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_gridkit_table_reads_as_pandas_reads_it(
+    table: str, gzipped: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = FIXTURES / "grid" / f"gridkit_north_america-highvoltage-{table}.csv"
+    path = tmp_path / (source.name + (".gz" if gzipped else ""))
+    path.write_bytes(gzip.compress(source.read_bytes()) if gzipped else source.read_bytes())
+    fast = grid.read_gridkit_table(path, table)
+    monkeypatch.setattr(grid, "read_text_csv", lambda *a, **k: None)
+    pd.testing.assert_frame_equal(fast, grid.read_gridkit_table(path, table), check_exact=True)
+
+
+def test_text_csv_reader_defers_what_pandas_reads_otherwise() -> None:
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    from gis.layers._textcsv import read_text_csv
+
+    text = b'id,name,kv\n1,"NA",\n2,None,"345"\n3,"a, b",n/a\n'
+    expected = pd.read_csv(io.BytesIO(text), dtype=str)
+    pd.testing.assert_frame_equal(read_text_csv(text, na_values=STR_NA_VALUES), expected, check_exact=True)
+    for odd in (b"id,,kv\n1,2,3\n", b"id,id\n1,2\n", b"id,kv\n1,2,3\n", b"id,kv\n1\n"):
+        assert read_text_csv(odd, na_values=STR_NA_VALUES) is None

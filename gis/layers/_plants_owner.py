@@ -129,7 +129,16 @@ def normalise_operator(names: pd.Series) -> pd.Series:
 
 
 def classify_owner(names: pd.Series) -> pd.Series:
-    """``owner_class`` for each operator name (see :data:`OWNER_RULES`); empty names are private."""
+    """``owner_class`` for each operator name (see :data:`OWNER_RULES`); empty names are private.
+
+    Each distinct name is classified once (an operator often runs many plants).
+    """
+    codes, distinct = pd.factorize(names.to_numpy(dtype=object), use_na_sentinel=False)
+    classes = _class_of_each(pd.Series(distinct, dtype=object)).to_numpy(dtype=object)
+    return pd.Series(classes[codes], index=names.index, dtype=object)
+
+
+def _class_of_each(names: pd.Series) -> pd.Series:
     norm = normalise_operator(names)
     result = np.full(len(norm), "", dtype=object)
     for pattern, cls in _COMPILED:

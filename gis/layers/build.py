@@ -20,6 +20,7 @@ from gis.io import gpkg_layer_names, read_gpkg_layer, write_gpkg
 from gis.rowlog import RowLog
 from gis.schema import LAYER_SCHEMAS, validate
 from gis.sources import Resolver
+from gis.sources.archive import keep_inflated
 
 BUILDERS: dict[str, str] = {
     "boundaries": "gis.layers.boundaries:build",
@@ -78,18 +79,19 @@ def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_
     """
     result = BuildResult()
     wanted = list(themes) if themes is not None else list(BUILDERS)
-    for theme in BUILDERS:
-        if theme not in wanted:
-            continue
-        built = _builder(BUILDERS[theme])(resolver, result.layers)
-        for name, (frame, log) in built.items():
-            if name not in LAYER_SCHEMAS:
-                raise GisError(f"builder {theme} made an unknown layer {name}")
-            frame = validate(frame, LAYER_SCHEMAS[name], source=f"layer {name}")
-            result.layers[name] = frame
-            result.logs[name] = log
-            if on_layer:
-                on_layer(name, frame, log)
+    with keep_inflated():  # a gzip source is inflated once, for its check and its reader
+        for theme in BUILDERS:
+            if theme not in wanted:
+                continue
+            built = _builder(BUILDERS[theme])(resolver, result.layers)
+            for name, (frame, log) in built.items():
+                if name not in LAYER_SCHEMAS:
+                    raise GisError(f"builder {theme} made an unknown layer {name}")
+                frame = validate(frame, LAYER_SCHEMAS[name], source=f"layer {name}")
+                result.layers[name] = frame
+                result.logs[name] = log
+                if on_layer:
+                    on_layer(name, frame, log)
     result.warnings = list(resolver.warnings)
     used = {name for name, _ in resolver._seen}
     result.sources = sorted(used)

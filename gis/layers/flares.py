@@ -223,6 +223,20 @@ def assign_state(points: gpd.GeoSeries | gpd.GeoDataFrame, states: gpd.GeoDataFr
     return hit["state"].reindex(frame.index).fillna("").astype(str)
 
 
+def _near_a_state(points: gpd.GeoDataFrame, states: gpd.GeoDataFrame, metres: float) -> np.ndarray:
+    """Which points lie less than ``metres`` (EPSG:5070) from some state polygon.
+
+    The distance to the nearest state, each state taken alone: the distance to their union
+    without building the union (the states' tree gives the candidates within ``metres``).
+    """
+    at = points.to_crs(METRIC_CRS).geometry.values
+    polygons = states.to_crs(METRIC_CRS).geometry.values
+    point, state = shapely.STRtree(polygons).query(at, predicate="dwithin", distance=metres)
+    nearest = np.full(len(at), np.inf)
+    np.minimum.at(nearest, point, shapely.distance(at[point], polygons[state]))
+    return nearest < metres
+
+
 def assign_basin(points: gpd.GeoDataFrame, basins: gpd.GeoDataFrame) -> pd.Series:
     """Name of the shale basin each point lies in ("" if none), by index.
 
@@ -471,8 +485,7 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
         sites["setting"] = np.where(sites["state"] == "", "offshore", "onshore")
         offshore = sites.loc[sites["setting"] == "offshore"]
         if len(offshore):
-            coast = gpd.GeoSeries([states.to_crs(METRIC_CRS).union_all()], crs=METRIC_CRS)
-            near = offshore.to_crs(METRIC_CRS).distance(coast.iloc[0]) < 2_000.0
+            near = _near_a_state(offshore, states, 2_000.0)
             log.note(
                 f"{len(offshore)} sites lie in no state polygon and are marked offshore; "
                 f"{int(near.sum())} of them within 2 km of a state boundary (coastline generalisation)"

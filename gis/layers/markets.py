@@ -85,17 +85,21 @@ read as cross-checks only: a difference above 0.5 % is noted in the row log.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
 from gis.errors import GisError
+from gis.layers._dates import PLAIN_FORMS, iso_stamps, plain_stamps
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
+from gis.sources.archive import read_gzip
 
 __all__ = [
     "FUEL_COLUMNS",
@@ -210,7 +214,8 @@ def _parse_stamps(values: pd.Series, *, file: str | Path, field: str) -> pd.Seri
     first = str(sample.iloc[0]).strip()
     for fmt in STAMP_FORMATS:
         if pd.notna(pd.to_datetime(first, format=fmt, errors="coerce")):
-            return pd.to_datetime(text, format=fmt, errors="coerce")
+            fast = plain_stamps(text, fmt) if fmt in PLAIN_FORMS else None  # ISO: pandas is fast
+            return fast if fast is not None else pd.to_datetime(text, format=fmt, errors="coerce")
     raise GisError(
         f"timestamps like '{first}' are in no known form",
         file=file,
@@ -223,6 +228,72 @@ def _parts(spec: str) -> list[str]:
     return [p.strip() for p in spec.split(" + ") if p.strip()]
 
 
+def _header(path: Path, content: bytes | None = None) -> list[str] | None:
+    """The column names on the line after the preamble (None: unreadable; the full read says why).
+
+    ``content``: the file's bytes, already inflated (else the file is read, gunzipped by name).
+    """
+    import csv
+    import gzip
+
+    try:
+        fh: IO[str]
+        if content is not None:
+            fh = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+        else:
+            opener = gzip.open if path.suffix == ".gz" else open
+            fh = opener(path, "rt", encoding="utf-8-sig", newline="")
+        with fh:
+            for _ in range(PREAMBLE_LINES):
+                fh.readline()
+            return next(csv.reader([fh.readline()]))
+    except (OSError, EOFError, UnicodeDecodeError, StopIteration, csv.Error):
+        return None
+
+
+def _read_arrow(path: Path, wanted: set[str], content: bytes | None = None) -> pd.DataFrame | None:
+    """The wanted columns read by pyarrow's CSV reader, or None where it would not read pandas' values.
+
+    The stamp column comes as text (object) and the others as float64, with pandas' NA strings as
+    missing; a file whose header repeats a wanted name, or any value pyarrow will not convert
+    (text in a number column, a short row), returns None and is read by pandas instead, so the
+    values read are always those of ``pandas.read_csv``.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    header = _header(path, content)
+    if header is None or UTC_COLUMN not in header:
+        return None
+    names = [c for c in header if c in wanted]
+    if len(set(names)) != len(names):
+        return None
+    try:
+        table = pacsv.read_csv(
+            path if content is None else pa.BufferReader(content),
+            read_options=pacsv.ReadOptions(skip_rows=PREAMBLE_LINES, encoding="utf8"),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names,
+                column_types={c: pa.string() if c == UTC_COLUMN else pa.float64() for c in names},
+                null_values=sorted(STR_NA_VALUES),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    stamps = iso_stamps(table[UTC_COLUMN])  # parsed as pandas parses them, or None: text for pandas
+    return pd.DataFrame(
+        {
+            c: table[c].to_numpy(zero_copy_only=False)
+            if c != UTC_COLUMN
+            else (stamps.to_numpy() if stamps is not None else np.asarray(table[c].to_pylist(), dtype=object))
+            for c in names
+        }
+    )
+
+
 def read_eia_csv(
     path: str | Path, columns: list[str], *, log: RowLog, label: str, optional: list[str] | None = None
 ) -> pd.DataFrame:
@@ -231,6 +302,9 @@ def read_eia_csv(
     Skips the 3 preamble lines, accepts the plain or gzipped file (by name) and the
     spreadsheet-saved form (trailing commas, ``M/D/YYYY H:MM``). Rows without a readable stamp
     and repeated stamps are dropped and counted. ``optional`` columns are read when present.
+    Read by pyarrow's CSV reader where it gives pandas' values (:func:`_read_arrow`), else by
+    ``pandas.read_csv``; a gzipped file is inflated once for its bomb check and its reading
+    (:func:`gis.sources.archive.read_gzip`).
 
     Raises
     ------
@@ -240,13 +314,17 @@ def read_eia_csv(
     path = Path(path)
     wanted = set(columns) | set(optional or ()) | {UTC_COLUMN}
     try:
-        frame = pd.read_csv(
-            path,
-            skiprows=PREAMBLE_LINES,
-            usecols=lambda c: c in wanted,
-            dtype={UTC_COLUMN: object},
-            encoding="utf-8-sig",
-        )
+        content = read_gzip(path) if path.suffix == ".gz" else None  # inflated once, when checked
+        frame = _read_arrow(path, wanted, content)
+        content = None
+        if frame is None:
+            frame = pd.read_csv(
+                path,
+                skiprows=PREAMBLE_LINES,
+                usecols=lambda c: c in wanted,
+                dtype={UTC_COLUMN: object},
+                encoding="utf-8-sig",
+            )
     except (OSError, ValueError, EOFError, pd.errors.ParserError) as exc:
         raise GisError(
             f"cannot read the market CSV ({exc})", file=path, fix="re-download the file from the EIA portal"
@@ -260,9 +338,13 @@ def read_eia_csv(
             fix="check the file against the [columns] table of its layers/*.toml entry",
         )
     log.read(len(frame))
-    stamps = _parse_stamps(frame[UTC_COLUMN], file=path, field=UTC_COLUMN)
+    stamps = frame[UTC_COLUMN]
+    if stamps.dtype != "datetime64[us]":  # text (stamps already parsed came as datetime64[us])
+        stamps = _parse_stamps(stamps, file=path, field=UTC_COLUMN)
     present = [c for c in dict.fromkeys([*columns, *(optional or ())]) if c in frame.columns]
-    values = frame[present].apply(pd.to_numeric, errors="coerce").astype("float64")
+    values = frame[present]
+    if not all(values.dtypes == "float64"):  # numbers already parsed need no coercion
+        values = values.apply(pd.to_numeric, errors="coerce").astype("float64")
     out = pd.concat([pd.DataFrame({"utc_end": stamps}), values], axis=1)
     out = log.drop(out, out["utc_end"].isna(), f"{label}: no readable UTC timestamp")
     out = log.drop(out, out["utc_end"].duplicated(keep="first"), f"{label}: repeated UTC timestamp")
@@ -389,14 +471,17 @@ class _PriceParts:
         self.nodes: list[str] = []
         self.parts: list[dict[str, np.ndarray]] = []
 
-    def add(self, node_ids: list[str], hours, price, intervals, kind: str, expected: int) -> None:
-        """Add rows: node names, hour (ns since epoch, UTC), price ($/MWh), intervals present/expected."""
+    def add(
+        self, names: list[str], index: np.ndarray, hours, price, intervals, kind: str, expected: int
+    ) -> None:
+        """Add rows: node ``names[index]``, hour (ns since epoch, UTC), price ($/MWh), intervals
+        present/expected."""
         base = {n: i for i, n in enumerate(self.nodes)}
-        for n in node_ids:
+        for n in names:
             if n not in base:
                 base[n] = len(self.nodes)
                 self.nodes.append(n)
-        codes = np.array([base[n] for n in node_ids], dtype="int64")
+        codes = np.array([base[n] for n in names], dtype="int64")[np.asarray(index, dtype="int64")]
         self.parts.append(
             {
                 "node": codes,
@@ -417,7 +502,8 @@ def _oasis_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowL
         if got is not None:
             long = read_oasis_zip(got.path, log=log, columns=src.columns)
             hours = long["hour"].to_numpy(dtype="datetime64[ns]").view("int64")
-            found.add(long["node"].tolist(), hours, long["price_usd_mwh"], long["intervals"], "da", 1)
+            index, names = pd.factorize(long["node"].to_numpy(dtype=object))
+            found.add(list(names), index, hours, long["price_usd_mwh"], long["intervals"], "da", 1)
 
 
 def _eia_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowLog) -> None:
@@ -438,7 +524,8 @@ def _eia_prices(resolver: Resolver, source: str, found: _PriceParts, log: RowLog
         row, col = np.nonzero(count > 0)  # hours with no interval of a node make no row
         ids = list(names.values())
         found.add(
-            [ids[j] for j in col],
+            ids,
+            col,
             hours[row],
             mean[row, col],
             count[row, col],

@@ -16,7 +16,8 @@ that would escape the archive is refused). Both are comma-separated with every v
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,9 +25,11 @@ import pandas as pd
 
 from gis import STORAGE_CRS
 from gis.errors import GisError
+from gis.layers._dates import plain_stamps
+from gis.layers._textcsv import read_text_csv
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
-from gis.sources.archive import find_member, open_member
+from gis.sources.archive import find_member, open_member, read_gzip
 
 __all__ = ["SOURCE_CRS", "build", "parse_year", "read_boreholes"]
 
@@ -51,9 +54,22 @@ WANTED = (
 )
 
 
-def _read_csv(handle, *, file: str | Path) -> pd.DataFrame:
+def _read_csv(
+    opener: Callable[[], ContextManager], *, file: str | Path, columns: set[str] | None
+) -> pd.DataFrame:
+    """The table as text (only ``columns`` when given: names absent from the file are left out).
+
+    Read by pyarrow when it reads it as pandas would (:func:`gis.layers._textcsv.read_text_csv`),
+    else by pandas, every column (a row with too many fields is an error).
+    """
     try:
-        return pd.read_csv(handle, dtype=str, low_memory=False, keep_default_na=False, na_values=[""])
+        with opener() as handle:
+            frame = read_text_csv(handle.read(), na_values=[""], columns=columns)
+        if frame is not None:
+            return frame
+        with opener() as handle:
+            frame = pd.read_csv(handle, dtype=str, low_memory=False, keep_default_na=False, na_values=[""])
+            return frame if columns is None else frame[[c for c in frame.columns if c in columns]]
     except (ValueError, pd.errors.ParserError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise GisError(
             f"cannot read the borehole table ({exc})",
@@ -62,19 +78,41 @@ def _read_csv(handle, *, file: str | Path) -> pd.DataFrame:
         ) from exc
 
 
-def read_boreholes(fetched: Fetched) -> pd.DataFrame:
-    """The borehole table (all columns as text) from the gzipped text file or BSEE's zip."""
+def read_boreholes(fetched: Fetched, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """The borehole table (as text) from the gzipped text file or BSEE's zip.
+
+    ``columns``: read only these (those the file has); default every column.
+    """
     path = Path(fetched.path)
+    wanted = None if columns is None else set(columns)
     if zipfile.is_zipfile(path):
         member = find_member(path, MEMBER_PATTERN)
-        with open_member(path, member) as fh:
-            return _read_csv(fh, file=f"{path}!{member}")
-    return _read_csv(path, file=path)
+        return _read_csv(lambda: open_member(path, member), file=f"{path}!{member}", columns=wanted)
+    return _read_csv(lambda: _open_plain(path), file=path, columns=wanted)
+
+
+def _open_plain(path: Path) -> ContextManager:
+    """The file, inflated when gzipped (by its name, as pandas infers it; inflated once for its
+    bomb check and its reading, :func:`gis.sources.archive.read_gzip`)."""
+    import gzip
+    import io
+
+    if path.suffix != ".gz":
+        return open(path, "rb")
+    content = read_gzip(path)
+    return io.BytesIO(content) if content is not None else gzip.open(path, "rb")
 
 
 def parse_year(values: pd.Series) -> pd.Series:
-    """Year (nullable Int64) of M/D/YYYY dates; empty or unparseable text gives <NA>."""
-    dates = pd.to_datetime(values, format="%m/%d/%Y", errors="coerce")
+    """Year (nullable Int64) of M/D/YYYY dates; empty or unparseable text gives <NA>.
+
+    >>> parse_year(pd.Series(["6/30/2000", "", "2/30/2001", None])).tolist()
+    [2000, <NA>, <NA>, <NA>]
+    """
+    text = values.astype(object)
+    dates = plain_stamps(text, "%m/%d/%Y")
+    if dates is None:  # not every date plainly written: pandas parses (and coerces) them
+        dates = pd.to_datetime(values, format="%m/%d/%Y", errors="coerce")
     return dates.dt.year.astype("Int64")
 
 
@@ -82,9 +120,9 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
     """Build ``offshore_wells`` (Gulf surface locations, EPSG:4326 from NAD27)."""
     log = RowLog("offshore_wells")
     fetched = resolver.require("bsee_boreholes_gom", "boreholes")
-    raw = read_boreholes(fetched)
-    log.read(len(raw))
     columns = fetched.source.columns
+    raw = read_boreholes(fetched, [columns[c] for c in WANTED if c in columns])
+    log.read(len(raw))
     for canonical in WANTED:
         if canonical not in columns or columns[canonical] not in raw.columns:
             raise GisError(

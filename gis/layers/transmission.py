@@ -22,6 +22,7 @@ Lengths are geodesic (WGS 84 ellipsoid); layers are stored in EPSG:4326.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,14 +31,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pandas._libs.parsers import STR_NA_VALUES
 from pyproj import Geod
 
 from gis import METRIC_CRS, STORAGE_CRS
 from gis.errors import GisError
+from gis.layers._textcsv import read_text_csv
 from gis.layers.boundaries import read_vector, repair_geometries
 from gis.rowlog import RowLog
 from gis.sources import Fetched, Resolver
-from gis.sources.archive import find_member, open_member
+from gis.sources.archive import find_member, open_member, read_gzip
 
 __all__ = [
     "US_TOLERANCE_KM",
@@ -50,6 +53,7 @@ __all__ = [
     "read_gridkit_table",
     "substations_from_gridkit",
     "substations_from_hifld",
+    "us_area",
     "volt_class",
 ]
 
@@ -185,11 +189,13 @@ def keep_in_us(
     *,
     log: RowLog,
     tolerance_km: float = US_TOLERANCE_KM,
+    area: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Drop (and count) features that lie wholly more than ``tolerance_km`` from every state.
 
     Distances in EPSG:5070 metres (its scale error in Alaska and Hawaii is irrelevant at a
-    tolerance of a few km). A line that crosses the border is kept whole.
+    tolerance of a few km). A line that crosses the border is kept whole. ``area``: the states
+    grown by the tolerance (:func:`us_area` of the same states), when already computed.
     """
     if len(frame) == 0:
         return frame
@@ -199,7 +205,8 @@ def keep_in_us(
             field="states",
             fix="build the boundaries layers first (gis build builds them in order)",
         )
-    area = states.to_crs(METRIC_CRS).geometry.buffer(tolerance_km * 1000.0).values
+    if area is None:
+        area = us_area(states, tolerance_km)
     # the tree on the features, queried with the few large state areas: each area is prepared once
     # (a tree on the areas would test every feature against an unprepared state outline: 26x slower)
     tree = shapely.STRtree(frame.geometry.to_crs(METRIC_CRS).values)
@@ -208,6 +215,11 @@ def keep_in_us(
     inside[np.unique(hits)] = True
     reason = f"outside the US (more than {tolerance_km:g} km from every state: Canada, Mexico, sea)"
     return log.drop(frame, pd.Series(~inside, index=frame.index), reason)
+
+
+def us_area(states: gpd.GeoDataFrame, tolerance_km: float = US_TOLERANCE_KM) -> np.ndarray:
+    """The state polygons grown by ``tolerance_km`` (EPSG:5070, metres) that :func:`keep_in_us` keeps."""
+    return states.to_crs(METRIC_CRS).geometry.buffer(tolerance_km * 1000.0).values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,7 +434,12 @@ def read_gridkit_table(fetched: Fetched | Path, table: str) -> pd.DataFrame:
             compression = "gzip" if member.lower().endswith(".gz") else None
             with open_member(path, member) as fh:
                 return pd.read_csv(fh, dtype=str, compression=compression)
-        return pd.read_csv(path, dtype=str)
+        content = read_gzip(path) if path.suffix == ".gz" else None  # inflated once, when checked
+        if content is not None or path.suffix != ".gz":
+            frame = read_text_csv(content if content is not None else path, na_values=STR_NA_VALUES)
+            if frame is not None:  # pyarrow read it as pandas would
+                return frame
+        return pd.read_csv(path if content is None else io.BytesIO(content), dtype=str)
     except (OSError, EOFError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GisError(
             f"cannot read the GridKit {table} table ({exc})",
@@ -623,7 +640,8 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
         lines_log.note("national fallback: GridKit 2016 OpenStreetMap high-voltage links")
         table, path = links()
         lines = lines_from_gridkit(table, file=path, log=lines_log, columns=resolver.source(GRIDKIT).columns)
-    lines = keep_in_us(lines, states, log=lines_log)
+    area = us_area(states) if states is not None and len(states) else None  # once, for lines and substations
+    lines = keep_in_us(lines, states, log=lines_log, area=area)
 
     hifld_subs = _optional(resolver, HIFLD_SUBSTATIONS, "substations", subs_log)
     if hifld_subs is not None:
@@ -646,7 +664,7 @@ def build(resolver: Resolver, built: Mapping[str, pd.DataFrame]) -> dict[str, tu
             links=table,
             columns=fetched.source.columns,
         )
-    subs = keep_in_us(subs, states, log=subs_log)
+    subs = keep_in_us(subs, states, log=subs_log, area=area)
     return {
         "transmission_lines": (lines.reset_index(drop=True), lines_log),
         "substations": (subs.reset_index(drop=True), subs_log),

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -18,7 +20,15 @@ from typing import IO
 from gis.config.settings import MAX_INFLATE_RATIO, limits
 from gis.errors import GisError
 
-__all__ = ["check_compressed", "extract_member", "find_member", "open_member", "safe_members"]
+__all__ = [
+    "check_compressed",
+    "extract_member",
+    "find_member",
+    "keep_inflated",
+    "open_member",
+    "read_gzip",
+    "safe_members",
+]
 
 _BOMB_FLOOR = 64 << 20  # below this, any inflation ratio is harmless
 
@@ -43,7 +53,8 @@ def check_compressed(path: Path) -> None:
     A member may not exceed ``GIS_MAX_INFLATE_MB`` nor, beyond 64 MiB, inflate more than
     :data:`~gis.config.settings.MAX_INFLATE_RATIO` times. Zip members are judged by their declared
     sizes (Python's reader stops at the declared size and checks the CRC, so a lie fails there);
-    a gzip file is inflated once, in bounded steps, up to the limit. Other files pass.
+    a gzip file is inflated once, in bounded steps, up to the limit (its content is kept for its
+    reader: :func:`read_gzip`). Other files pass.
 
     Raises
     ------
@@ -66,22 +77,113 @@ def check_compressed(path: Path) -> None:
             if _over(info.file_size, info.compress_size, bound):
                 raise _refuse_inflation(f"{path}!{info.filename}", info.file_size, info.compress_size, bound)
     elif magic == b"\x1f\x8b":
-        packed = path.stat().st_size
-        inflated = 0
-        zobj = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        content = _inflate_checked(path, bound, want=bool(_keeping))
+        if content is not None and _keeping:
+            _keep(_stamp(path), content)
+
+
+KEEP_INFLATED_BYTES = 64 << 20
+"""Most bytes of checked gzip content kept for the reader (:func:`read_gzip`), all files together."""
+
+_kept: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
+_kept_lock = threading.Lock()
+_keeping = 0  # how many keep_inflated() blocks are open
+
+
+@contextlib.contextmanager
+def keep_inflated() -> Iterator[None]:
+    """Within this block, gzip content checked by :func:`check_compressed` is kept for
+    :func:`read_gzip` (a layer build); on leaving it, what no reader took is dropped."""
+    global _keeping
+    with _kept_lock:
+        _keeping += 1
+    try:
+        yield
+    finally:
+        with _kept_lock:
+            _keeping -= 1
+            if not _keeping:
+                _kept.clear()
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _inflate_checked(path: Path, bound: int, *, want: bool) -> bytes | None:
+    """Inflate a gzip file in bounded steps, refusing it past the bounds (a decompression bomb).
+
+    With ``want``, returns the content of a whole single-member file of at most
+    :data:`KEEP_INFLATED_BYTES`; else, or for a damaged, truncated or multi-member file (its
+    reader reads it from the file and names the problem), None.
+    """
+    packed = path.stat().st_size
+    inflated = 0
+    parts: list[bytes] | None = [] if want else None
+    zobj = zlib.decompressobj(zlib.MAX_WBITS | 32)
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            data = block
+            while data:
+                try:
+                    chunk = zobj.decompress(data, 1 << 22)
+                except zlib.error:
+                    return None  # damaged: the reader's own message names it
+                inflated += len(chunk)
+                if _over(inflated, packed, bound):
+                    raise _refuse_inflation(str(path), inflated, packed, bound)
+                if parts is not None:
+                    parts.append(chunk)
+                    if inflated > KEEP_INFLATED_BYTES:
+                        parts = None  # checked, too large to hold
+                data = zobj.unconsumed_tail
+            if zobj.eof:
+                break
+    if parts is None or not zobj.eof or zobj.unused_data:
+        return None
+    return b"".join(parts)
+
+
+def _keep(key: tuple[str, int, int], content: bytes) -> None:
+    with _kept_lock:
+        if not _keeping:  # the block closed meanwhile: nothing is kept outside it
+            return
+        _kept.pop(key, None)
+        _kept[key] = content
+        total = sum(len(v) for v in _kept.values())
+        while total > KEEP_INFLATED_BYTES and _kept:
+            total -= len(_kept.popitem(last=False)[1])
+
+
+def read_gzip(path: str | Path) -> bytes | None:
+    """The inflated content of a gzip file, checked like :func:`check_compressed`, or None.
+
+    The content :func:`check_compressed` kept for this file inside :func:`keep_inflated` (same
+    path, size and modification time) is handed over once, so a file is inflated once for its
+    check and its reading; otherwise it is inflated here, with the same bounds. None when the
+    file is not gzip, is damaged, truncated or multi-member, or inflates beyond
+    :data:`KEEP_INFLATED_BYTES`: read it from the file as before (which names any problem).
+
+    Raises
+    ------
+    GisError
+        when the file would inflate beyond the bounds.
+    """
+    path = Path(path)
+    try:
+        key = _stamp(path)
         with open(path, "rb") as fh:
-            while block := fh.read(1 << 20):
-                data = block
-                while data:
-                    try:
-                        inflated += len(zobj.decompress(data, 1 << 22))
-                    except zlib.error:
-                        return  # damaged: the reader's own message names it
-                    if _over(inflated, packed, bound):
-                        raise _refuse_inflation(str(path), inflated, packed, bound)
-                    data = zobj.unconsumed_tail
-                if zobj.eof:
-                    break
+            magic = fh.read(2)
+    except OSError:
+        return None
+    if magic != b"\x1f\x8b":
+        return None
+    with _kept_lock:
+        content = _kept.pop(key, None)
+    if content is not None:
+        return content
+    return _inflate_checked(path, limits().max_inflate_bytes, want=True)
 
 
 def safe_members(archive: Path) -> list[str]:
