@@ -467,16 +467,21 @@ def _place_stranded(
     light, bin_of = _daylight(
         sites.geometry.x.to_numpy()[stranded], sites.geometry.y.to_numpy()[stranded], ctx.hours
     )
+    flat = np.ones(t)
+    carried_of: dict[tuple[int, int], float] = {}  # a shape's hours at a node: shared by its sites
     for j, i in enumerate(stranded):
         solar = category[i] == "stranded_solar"
-        curve = light[bin_of[j]] if solar else np.ones(t)
+        curve = light[bin_of[j]] if solar else flat
         fuel = "solar" if solar else "wind"
         key = _stranded_shape(int(i), fuel, curve, bin_of[j], region[i], daily, ctx, placed.shapes)
         if key is None:
             placed.why[i] = "no curtailment data or surplus hours for its market"
             continue
         k = placed.shapes.ids.index(key)
-        carried = _energy_hours(placed.shapes.rows[k], ctx.node_index[i], ctx.known, ctx.weight)
+        node = int(ctx.node_index[i])
+        if (k, node) not in carried_of:
+            carried_of[(k, node)] = _energy_hours(placed.shapes.rows[k], node, ctx.known, ctx.weight)
+        carried = carried_of[(k, node)]
         if carried <= 0:
             placed.why[i] = "no hour in which its market curtails"
             continue
