@@ -63,50 +63,76 @@ class BuiltLayers:
     writing: Background | None = None
     """The GeoPackage (and layer cache) still being written on another thread, or None."""
 
-    def finish(self, *, check: bool = True) -> Path:
-        """Wait until ``path`` is written (raising the writer's error with ``check``); ``path``."""
+    def finish(self, *, check: bool = True, console: Console | None = None) -> Path:
+        """Wait until ``path`` is written (raising the writer's error with ``check``; the lines it
+        printed go to ``console``); ``path``."""
         if self.writing is not None:
             writing, self.writing = self.writing, None
-            writing.wait(check=check)
+            for line in writing.wait(check=check):
+                if console is not None:
+                    console.print(line)
         return self.path
 
 
 class Background:
-    """Work run on another thread and waited for later: GeoPackage and Parquet writing is GDAL and
-    Arrow code that releases the GIL, so it overlaps the next stage's Python on a second core.
+    """Work run beside the caller and waited for later, its printed lines kept until then.
 
-    The work's time is recorded as the timing row ``name`` (:func:`gis.timing.record`); its error,
-    if any, is raised by :meth:`wait`.
+    In a forked process when the machine has a second core (:func:`gis.forked.can_fork`), else on
+    a thread. The GeoPackage writer (pyogrio's ``write_arrow``) holds the GIL while it inserts rows:
+    on a thread it stalled the next stage for most of its ~4 s (measured: building the candidate
+    sites took 1.5 s alone, 5.2 s beside the writer thread); a process runs it on the other core.
+    ``work`` returns the lines to print; its time is recorded as the timing row ``name``
+    (:func:`gis.timing.record`) and its error, if any, raised by :meth:`wait`.
     """
 
-    def __init__(self, name: str, work: Callable[[], None]) -> None:
-        import threading
+    def __init__(self, name: str, work: Callable[[], list[str]]) -> None:
         import time
 
+        from gis.forked import Forked, can_fork
+
         self.name = name
-        self.error: BaseException | None = None
         self.start = time.perf_counter()
-        self.seconds = 0.0
+        self.outcome: tuple[list[str], float] = ([], 0.0)
+        self.error: BaseException | None = None
+        self.forked: Forked | None = Forked(lambda: _timed(work)) if can_fork() else None
+        self.thread = None
+        if self.forked is None:
+            import threading
 
-        def run() -> None:
-            try:
-                work()
-            except BaseException as exc:  # handed to the waiting thread
-                self.error = exc
-            finally:
-                self.seconds = time.perf_counter() - self.start
+            def run() -> None:
+                try:
+                    self.outcome = _timed(work)
+                except BaseException as exc:  # handed to the waiting thread
+                    self.error = exc
+                    self.outcome = ([], time.perf_counter() - self.start)
 
-        self.thread = threading.Thread(target=run, name=f"gis-{name}", daemon=False)
-        self.thread.start()
+            self.thread = threading.Thread(target=run, name=f"gis-{name}", daemon=False)
+            self.thread.start()
 
-    def wait(self, *, check: bool = True) -> None:
-        """Join the thread; record its time; raise its error when ``check``."""
+    def wait(self, *, check: bool = True) -> list[str]:
+        """Wait for the work; record its time; raise its error when ``check``; the lines it printed."""
         from gis.timing import record
 
-        self.thread.join()
-        record(self.name, self.start, self.seconds)
+        if self.forked is not None:
+            try:
+                self.outcome = self.forked.result()
+            except BaseException as exc:
+                self.error = exc
+        elif self.thread is not None:
+            self.thread.join()
+        lines, seconds = self.outcome
+        record(self.name, self.start, seconds)
         if check and self.error is not None:
             raise self.error
+        return lines
+
+
+def _timed(work: Callable[[], list[str]]) -> tuple[list[str], float]:
+    import time
+
+    t0 = time.perf_counter()
+    lines = work()
+    return lines, time.perf_counter() - t0
 
 
 def print_build(result, console: Console) -> None:
@@ -186,24 +212,24 @@ def layers_stage(
     built = BuiltLayers(target, frames if keep_frames else {}, cached=False, key=key)
     if background:
         built.writing = Background(
-            "layers/write_layers", lambda: _write(result, resolver, store, frames, console, target)
+            "layers/write_layers", lambda: _write(result, resolver, store, frames, target)
         )
     else:
         with stage("write_layers"):
-            _write(result, resolver, store, frames, console, target)
+            for line in _write(result, resolver, store, frames, target):
+                console.print(line)
     return built
 
 
-def _write(result, resolver: Resolver, key: str | None, frames, console: Console, target: Path) -> None:
-    """Write the built layers to ``target`` and, under ``key`` (None: no cache), into the layer cache."""
+def _write(result, resolver: Resolver, key: str | None, frames, target: Path) -> list[str]:
+    """Write the built layers to ``target`` and, under ``key`` (None: no cache), into the layer
+    cache; the lines to print."""
     from gis.layers import write_layers
     from gis.layers.build import store_cached_layers
 
     write_layers(result, resolver, target)
     problem = store_cached_layers(key, target, frames=frames) if key is not None else None
-    if problem:
-        console.print(f"[yellow]warning:[/] {problem}")
-    console.print(f"Wrote {target}")
+    return [*([f"[yellow]warning:[/] {problem}"] if problem else []), f"Wrote {target}"]
 
 
 def run_pipeline(
@@ -236,7 +262,7 @@ def run_pipeline(
     markets = MarketTables(layers, scenario.energy, ProfileStore(memo.layers_key if memo else None))
     try:
         if grid_stage is not None:
-            built.finish()  # grid mode reads OUT/layers.gpkg
+            built.finish(console=console)  # grid mode reads OUT/layers.gpkg
         with _step(step, "score sites", "score"):
             options: dict[str, Any] = {
                 "engine": engine,
@@ -252,7 +278,11 @@ def run_pipeline(
                 sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
             )
         with _step(step, "write outputs", "outputs"):
-            written = [built.finish(), *grid_files, path]  # the outputs read the layers' metadata
+            written = [
+                built.finish(console=console),
+                *grid_files,
+                path,
+            ]  # the outputs read the layers' metadata
             written += outputs_stage(
                 sites,
                 estimates,
@@ -264,7 +294,9 @@ def run_pipeline(
                 memo=memo,
             )
     finally:
-        built.finish(check=False)  # an error elsewhere: the writer is done before OUT is cleaned
+        built.finish(
+            check=False, console=console
+        )  # an error elsewhere: the writer is done before OUT is cleaned
     return written
 
 
