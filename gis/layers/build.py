@@ -37,6 +37,7 @@ BUILDERS: dict[str, str] = {
 
 __all__ = [
     "BUILDERS",
+    "FORKED_THEMES",
     "BuildResult",
     "build_layers",
     "cached_layers_path",
@@ -68,6 +69,12 @@ def _builder(spec: str) -> Builder:
 def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_layer=None) -> BuildResult:
     """Build every canonical layer from its sources and validate it.
 
+    ``boundaries`` is built first (the other builders read its ``states``); then, when the sources
+    are a local folder and the machine has a second core (:func:`gis.forked.can_fork`), the themes
+    of :data:`FORKED_THEMES` are built by a forked process while this one builds the others, and
+    their layers, logs, warnings and sources come back and take their places in :data:`BUILDERS`
+    order, so the result is the same as one after the other.
+
     Parameters
     ----------
     resolver
@@ -77,24 +84,83 @@ def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_
     on_layer
         optional callback ``(name, frame, log)`` after each layer, e.g. for progress output.
     """
-    result = BuildResult()
-    wanted = list(themes) if themes is not None else list(BUILDERS)
+    from gis.forked import Forked, can_fork
+
+    wanted = [theme for theme in BUILDERS if themes is None or theme in set(themes)]
+    before = len(resolver.warnings)
+    done: dict[str, _Built] = {}
     with keep_inflated():  # a gzip source is inflated once, for its check and its reader
-        for theme in BUILDERS:
-            if theme not in wanted:
-                continue
-            built = _builder(BUILDERS[theme])(resolver, result.layers)
-            for name, (frame, log) in built.items():
-                if name not in LAYER_SCHEMAS:
-                    raise GisError(f"builder {theme} made an unknown layer {name}")
-                frame = validate(frame, LAYER_SCHEMAS[name], source=f"layer {name}")
-                result.layers[name] = frame
-                result.logs[name] = log
-                if on_layer:
-                    on_layer(name, frame, log)
+        first = [theme for theme in wanted if theme == "boundaries"]
+        rest = [theme for theme in wanted if theme != "boundaries"]
+        done.update(_build_themes(resolver, first, {}))
+        states = {name: built.layers[name] for built in done.values() for name in built.layers}
+        away = [theme for theme in rest if theme in FORKED_THEMES]
+        if away and len(rest) > len(away) and resolver.origin.kind == "dir" and can_fork():
+            child = Forked(lambda: _build_themes(resolver, away, states))
+            try:
+                done.update(_build_themes(resolver, [t for t in rest if t not in away], states))
+            except BaseException:
+                child.cancel()
+                raise
+            done.update(child.result())
+        else:
+            done.update(_build_themes(resolver, rest, states))
+    return _assemble(resolver, [done[theme] for theme in wanted], before, on_layer)
+
+
+FORKED_THEMES = ("markets", "offshore")
+"""Themes built by the forked process (:func:`build_layers`): about half the build's work (CPU
+seconds on the national data: markets ~1.7, offshore ~0.7, against plants ~1.1, transmission
+~0.7 and the rest ~0.8) and nothing the others read."""
+
+
+@dataclass
+class _Built:
+    """One theme built: its validated layers and logs, and what the resolver saw while building it."""
+
+    layers: dict[str, pd.DataFrame]
+    logs: dict[str, RowLog]
+    warnings: list[str]
+    seen: dict
+
+
+def _build_themes(
+    resolver: Resolver, themes: list[str], built: Mapping[str, pd.DataFrame]
+) -> dict[str, _Built]:
+    """Build and validate ``themes`` in order (``built``: the layers they may read, ``states``)."""
+    out: dict[str, _Built] = {}
+    known = dict(built)
+    for theme in themes:
+        warned, seen = len(resolver.warnings), set(resolver._seen)
+        layers: dict[str, pd.DataFrame] = {}
+        logs: dict[str, RowLog] = {}
+        for name, (frame, log) in _builder(BUILDERS[theme])(resolver, known).items():
+            if name not in LAYER_SCHEMAS:
+                raise GisError(f"builder {theme} made an unknown layer {name}")
+            layers[name] = known[name] = validate(frame, LAYER_SCHEMAS[name], source=f"layer {name}")
+            logs[name] = log
+        new_seen = {k: v for k, v in resolver._seen.items() if k not in seen}
+        out[theme] = _Built(layers, logs, resolver.warnings[warned:], new_seen)
+    return out
+
+
+def _assemble(resolver: Resolver, parts: list[_Built], before: int, on_layer) -> BuildResult:
+    """The themes' layers, logs, warnings and sources in order, as one :class:`BuildResult`; what a
+    forked process saw is added to ``resolver`` too (its warnings after the ``before`` it had)."""
+    result = BuildResult()
+    warnings: list[str] = []
+    for part in parts:
+        warnings += part.warnings
+        for key, fetched in part.seen.items():
+            resolver._seen.setdefault(key, fetched)
+        for name, frame in part.layers.items():
+            result.layers[name] = frame
+            result.logs[name] = part.logs[name]
+            if on_layer:
+                on_layer(name, frame, part.logs[name])
+    resolver.warnings[before:] = warnings
     result.warnings = list(resolver.warnings)
-    used = {name for name, _ in resolver._seen}
-    result.sources = sorted(used)
+    result.sources = sorted({name for name, _ in resolver._seen})
     return result
 
 
