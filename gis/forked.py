@@ -46,15 +46,26 @@ def carried(exc: BaseException) -> BaseException:
 
 
 def _child(work: Callable[[], Any], send) -> None:  # pragma: no cover - runs in the forked child
+    """Run ``work``, send its outcome, and end at once with :func:`os._exit`: no exit handler of the
+    parent's runs here, and no standard stream is flushed (a lock another thread of the parent held
+    at the fork would never be released here)."""
+    import os
+
     from gis import timing
 
-    timing.forked_child()
+    code = 0
     try:
-        payload: tuple = (True, work())
-    except Exception as exc:
-        payload = (False, carried(exc))
-    send.send((*payload, timing.forked_rows(), timing.forked_extra_mb()))
-    send.close()
+        timing.forked_child()
+        try:
+            payload: tuple = (True, work())
+        except Exception as exc:
+            payload = (False, carried(exc))
+        send.send((*payload, timing.forked_rows(), timing.forked_extra_mb()))
+        send.close()
+    except BaseException:  # nothing could be sent (e.g. interrupted): the parent sees the pipe close
+        code = 1
+    finally:
+        os._exit(code)
 
 
 class Forked(Generic[T]):

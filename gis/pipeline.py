@@ -19,6 +19,7 @@ is reused only when every input is the same; anything else computes it again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -210,13 +211,12 @@ def layers_stage(
 
     store = key if use_cache else None
     built = BuiltLayers(target, frames if keep_frames else {}, cached=False, key=key)
+    write = functools.partial(_write, result, resolver, store, frames, target)
     if background:
-        built.writing = Background(
-            "layers/write_layers", lambda: _write(result, resolver, store, frames, target)
-        )
+        built.writing = Background("layers/write_layers", write)
     else:
         with stage("write_layers"):
-            for line in _write(result, resolver, store, frames, target):
+            for line in write():
                 console.print(line)
     return built
 
@@ -264,12 +264,8 @@ def run_pipeline(
         if grid_stage is not None:
             built.finish(console=console)  # grid mode reads OUT/layers.gpkg
         with _step(step, "score sites", "score"):
-            options: dict[str, Any] = {
-                "engine": engine,
-                "scheduler": scheduler,
-                "grid_stage": grid_stage,
-                "memo": memo,
-            }
+            options: dict[str, Any] = {"engine": engine, "scheduler": scheduler, "grid_stage": grid_stage}
+            options["memo"] = memo
             sites, metadata, grid_files = score_stage(
                 layers, scenario, out=out, console=console, markets=markets, **options
             )
@@ -278,11 +274,8 @@ def run_pipeline(
                 sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
             )
         with _step(step, "write outputs", "outputs"):
-            written = [
-                built.finish(console=console),
-                *grid_files,
-                path,
-            ]  # the outputs read the layers' metadata
+            # the outputs read the layers' metadata
+            written = [built.finish(console=console), *grid_files, path]
             written += outputs_stage(
                 sites,
                 estimates,
@@ -293,10 +286,8 @@ def run_pipeline(
                 console=console,
                 memo=memo,
             )
-    finally:
-        built.finish(
-            check=False, console=console
-        )  # an error elsewhere: the writer is done before OUT is cleaned
+    finally:  # an error elsewhere: the writer is done before OUT is cleaned
+        built.finish(check=False, console=console)
     return written
 
 
