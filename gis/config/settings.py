@@ -182,7 +182,8 @@ def catalog_dir() -> Path:
 
 
 def processes() -> int:
-    """Processes the Monte Carlo and the outputs may use: ``$GIS_PROCESSES`` or the machine's cores (1: this one only)."""
+    """Processes the Monte Carlo, the layer build and the outputs may use: ``$GIS_PROCESSES`` or
+    the machine's cores (1: this one only)."""
     raw = os.environ.get("GIS_PROCESSES", "").strip()
     if not raw:
         return max(1, os.cpu_count() or 1)
