@@ -640,6 +640,11 @@ def unregistered_keys(payload: object, registry: dict[str, Key] | None = None) -
 
 def _coerce(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == "str":
+        if (
+            pd.api.types.is_object_dtype(series.dtype)
+            and pd.api.types.infer_dtype(series, skipna=False) == "string"
+        ):
+            return series  # every value is already text (no missing one): nothing to convert or fill
         out = series.astype("object").where(series.notna(), "")
         if pd.api.types.infer_dtype(out, skipna=False) in ("string", "empty"):
             return out  # already all text: skip the per-value conversion (a million-row layer)
@@ -733,7 +738,7 @@ def _coerced(frame: pd.DataFrame, schema: LayerSchema, where: str) -> pd.DataFra
     GisError
         when a column's values cannot be cast to its dtype.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced below, never written into
     for col in schema.columns:
         if col.name not in out.columns:
             out[col.name] = (
@@ -838,7 +843,7 @@ def _in_storage_crs(out: pd.DataFrame, schema: LayerSchema, where: str) -> gpd.G
             fix="the builder must drop (and count) rows without coordinates",
         )
     allowed = schema.geometry or ()
-    bad_types = sorted(set(geoms.geom_type) - set(allowed))
+    bad_types = sorted(set(geoms.geom_type.unique()) - set(allowed))  # each type once, not each row
     if bad_types:
         raise GisError(
             f"the {schema.name} layer has geometry types {bad_types}, expected {list(allowed)}",

@@ -20,6 +20,7 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -136,6 +137,31 @@ def _scored_chunk(
     t0 = time.perf_counter()
     measures = engine.measure(sites, layers, config, func=measure_cells)
     timings["measure_s"] += time.perf_counter() - t0
+    return _finished_chunk(sites, measures, config, timings)
+
+
+def _finished_chunk(
+    sites: gpd.GeoDataFrame, measures: pd.DataFrame, config: ScoringConfig, timings: dict[str, float]
+) -> gpd.GeoDataFrame:
+    """A chunk's candidate rows and measures -> its ``grid_cells`` rows (sub-scores, score,
+    exclusions, flags; rank and rank stability left as placeholders), checked against the schema.
+
+    Parameters
+    ----------
+    sites
+        the chunk's candidate rows (:func:`gis.grid.potential.cell_sites`, EPSG:4326 points).
+    measures
+        their measures (:func:`measure_cells`, same order).
+    config
+        criteria, weights, exclusions and flags.
+    timings
+        seconds per step; ``score_s`` is added to.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        the ``grid_cells`` rows, EPSG:4326.
+    """
     t0 = time.perf_counter()
     scored = score_measures(measures, config)
     frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"])
@@ -362,21 +388,7 @@ def _ranked_cells(
         cells, resource = grid_cells_and_resource(layers, config, workdir=Path(workdir or tmp), log=log)
     timings["cells_s"] += time.perf_counter() - t0
     store = _CellStore()
-    for start in range(0, max(len(cells), 1), chunk):
-        with stage("grid_chunk"):
-            part = _scored_chunk(
-                cells.iloc[start : start + chunk],
-                resource.iloc[start : start + chunk],
-                layers,
-                config,
-                engine,
-                log,
-                timings,
-            )
-            if part is not None:
-                store.add(part)
-                del part
-            _release_memory()
+    _measure_and_store(cells, resource, chunk, layers, config, engine, log, timings, store)
     del cells, resource
     if not store.parts:
         return None
@@ -400,6 +412,69 @@ def _ranked_cells(
     del subs
     timings["stability_s"] = time.perf_counter() - t0
     return _Ranked(store, table, order, p, score)
+
+
+def _measure_and_store(
+    cells: pd.DataFrame,
+    resource: pd.DataFrame,
+    chunk: int,
+    layers: dict[str, pd.DataFrame],
+    config: ScoringConfig,
+    engine: Engine,
+    log: RowLog,
+    timings: dict[str, float],
+    store: _CellStore,
+) -> None:
+    """Pass one, ``chunk`` cells at a time, with the measures of a chunk running on a second
+    thread while this one scores, checks and stores the chunk before it.
+
+    The measures are nearest-feature queries in GEOS, which release the GIL, so on two cores
+    they overlap the scoring rather than follow it. Chunks are measured one after the other on a
+    single worker and stored in their order: the result is the one-thread result, row for row.
+    ``measure_s`` counts the worker's seconds (overlapped), ``measure_wait_s`` the seconds this
+    thread waited for it.
+    """
+    timings.setdefault("measure_wait_s", 0.0)
+
+    def measured(sites: gpd.GeoDataFrame) -> pd.DataFrame:
+        t0 = time.perf_counter()
+        try:
+            return engine.measure(sites, layers, config, func=measure_cells)
+        finally:
+            timings["measure_s"] += time.perf_counter() - t0
+
+    def finish(sites: gpd.GeoDataFrame, future: Future[pd.DataFrame]) -> None:
+        t0 = time.perf_counter()
+        measures = future.result()
+        timings["measure_wait_s"] += time.perf_counter() - t0
+        store.add(_finished_chunk(sites, measures, config, timings))
+        _release_memory()
+
+    pending: tuple[gpd.GeoDataFrame, Future[pd.DataFrame]] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gis-grid-measure") as pool:
+        try:
+            for start in range(0, max(len(cells), 1), chunk):
+                with stage("grid_chunk"):
+                    t0 = time.perf_counter()
+                    sites = cell_sites(
+                        cells.iloc[start : start + chunk],
+                        resource.iloc[start : start + chunk],
+                        config.national_grid,
+                        log,
+                    )
+                    timings["cells_s"] += time.perf_counter() - t0
+                    future = pool.submit(measured, sites) if len(sites) else None
+                    if pending is not None:
+                        finish(*pending)
+                    pending = (sites, future) if future is not None else None
+                    del sites
+            if pending is not None:
+                with stage("grid_chunk"):
+                    finish(*pending)
+        finally:
+            if pending is not None:
+                pending[1].cancel()
+            pending = None
 
 
 def _release_memory() -> None:
