@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import shapely
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
 from gis import STORAGE_CRS, __version__
 from gis.config.scoring import ScoringConfig
@@ -39,6 +40,7 @@ from gis.engine import Engine, LocalEngine, metric_layers
 from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.files import csv_bytes, csv_header, point_wkb
+from gis.grid.gpkg import GpkgStream
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
 from gis.io import GPKG_VERSION, atomic_path
@@ -401,7 +403,10 @@ def _ranked_cells(
     subs = subs[order]
     weights = np.array([c.weight for c in config.criteria.values()])
     p = np.zeros(len(order))
-    with stage("grid_stability"):
+    # one BLAS thread: the products are small (cells x a few criteria), and on a busy machine the
+    # threads of a multi-threaded BLAS spin waiting for each other (each product computes every
+    # element the same way with any number of threads)
+    with stage("grid_stability"), threadpool_limits(limits=1, user_api="blas"):
         p[order] = p_top_n(
             subs,
             weights,
@@ -598,7 +603,10 @@ def write_grid(
     Returns
     -------
     the two paths (``grid_gpkg``, ``grid_csv``), the row log, seconds per step (``cells_s``,
-    ``measure_s``, ``score_s``, ``stability_s``, ``write_s``) and the per-category summary.
+    ``measure_s``, ``score_s``, ``stability_s``, ``write_s``; the measures run on a second thread
+    and the GeoPackage insert on a child process, so ``measure_wait_s`` and ``gpkg_wait_s`` say how
+    long this thread waited for them, ``gpkg_child_cpu_s`` and ``gpkg_child_peak_gb`` what the
+    child used: CPU seconds and peak memory, GB) and the per-category summary.
     """
     import pyogrio
 
@@ -626,7 +634,7 @@ def write_grid(
             )
             csv_file.write(csv_header([*empty.columns.drop("geometry"), "lat", "lon"]))
         else:
-            _write_ranked(ranked, rows, gpkg_tmp, csv_file, metadata, summary)
+            _write_ranked(ranked, rows, gpkg_tmp, csv_file, metadata, summary, timings)
     timings["write_s"] = time.perf_counter() - t0
     return {"grid_gpkg": gpkg, "grid_csv": csv}, log, timings, summary
 
@@ -641,7 +649,13 @@ _CSV_DIGITS_PREFIXED = {"s_": 6}
 
 
 def _write_ranked(
-    ranked: _Ranked, rows: int, gpkg: Path, csv_file: BinaryIO, metadata: dict[str, str], summary: _Summary
+    ranked: _Ranked,
+    rows: int,
+    gpkg: Path,
+    csv_file: BinaryIO,
+    metadata: dict[str, str],
+    summary: _Summary,
+    timings: dict[str, float],
 ) -> None:
     """Write the ranked cells, ``rows`` at a time, to the GeoPackage layer and the CSV.
 
@@ -649,11 +663,11 @@ def _write_ranked(
     the table ``pyogrio.write_dataframe`` would build from the slice's ``grid_cells`` frame (text
     decoded to the types pandas gives, points as WKB), the CSV gets
     :func:`gis.grid.files.csv_bytes` (what ``to_csv`` writes for the rounded frame). The slices
-    reach GDAL as one stream of record batches (:func:`pyogrio.write_arrow` called once): one
-    layer creation and one spatial index built at the end, not an append per slice.
+    reach GDAL as one stream of record batches (one layer creation and one spatial index built at
+    the end, not an append per slice), inserted by a child process
+    (:class:`gis.grid.gpkg.GpkgStream`) while this one writes the slice's CSV and builds the next
+    slice: GDAL's insert holds the GIL, so on one process the two would run one after the other.
     """
-    import pyogrio
-
     store = ranked.store
     names = [c for c in store.columns if c != "geometry"]
     digits = {c: d for c in names for p, d in _CSV_DIGITS_PREFIXED.items() if c.startswith(p)}
@@ -662,32 +676,29 @@ def _write_ranked(
         [pa.field(c, pa.binary() if c == "geometry" else store.write_types[c]) for c in store.columns]
     )
     csv_file.write(csv_header([*names, "lat", "lon"]))
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for part, lon, lat in ranked.arrow_chunks(rows):
-            columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
-            csv_file.write(csv_bytes(columns, digits))
-            summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
-            del columns
-            arrays = [
-                point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
-                for c in store.columns
-            ]
-            del part
-            yield from pa.Table.from_arrays(arrays, schema=schema).to_batches()
-            del arrays
-            _release_memory()
-
-    pyogrio.write_arrow(
-        pa.RecordBatchReader.from_batches(schema, batches()),
+    with GpkgStream(
         gpkg,
+        schema,
         layer="grid_cells",
-        driver="GPKG",
         geometry_name="geometry",
         geometry_type="Point",
         crs=STORAGE_CRS,
         **_first_write(metadata),
-    )
+    ) as layer:
+        for part, lon, lat in ranked.arrow_chunks(rows):
+            arrays = [
+                point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
+                for c in store.columns
+            ]
+            layer.write(pa.Table.from_arrays(arrays, schema=schema))  # inserted while the CSV is made
+            del arrays
+            columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
+            csv_file.write(csv_bytes(columns, digits))
+            summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
+            del columns, part
+            _release_memory()
+    timings["gpkg_wait_s"] = layer.wait_s
+    timings |= {f"gpkg_child_{k}": v for k, v in layer.child.items()}
 
 
 def grid_command(

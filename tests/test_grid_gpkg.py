@@ -1,0 +1,75 @@
+"""The GeoPackage layer written by a child process (gis.grid.gpkg.GpkgStream)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyogrio
+import pytest
+
+from gis.errors import GisError
+from gis.grid.files import point_wkb
+from gis.grid.gpkg import GpkgStream
+
+OPTIONS = {
+    "layer": "cells",
+    "geometry_name": "geometry",
+    "geometry_type": "Point",
+    "crs": "EPSG:4326",
+    "dataset_options": {"VERSION": "1.2"},
+    "layer_metadata": {"tool": "test", "note": 'quotes " and a\nline break'},
+}
+
+
+def _table(n: int, start: int = 0) -> pa.Table:
+    ids = np.arange(start, start + n)
+    return pa.table(
+        {
+            "site_id": pa.array([f"cell:{i}" for i in ids]),
+            "score": pa.array(ids / 7.0),
+            "rank": pa.array(ids + 1, type=pa.int64()),
+            "excluded": pa.array(ids % 3 == 0),
+            "note": pa.array([None if i % 4 == 0 else "x,y" for i in ids], type=pa.string()),
+            "geometry": point_wkb(-100.0 + ids / 1000.0, 40.0 + ids / 2000.0),
+        }
+    )
+
+
+def test_child_writes_the_layer_an_in_process_write_gives(tmp_path: Path):
+    parts = [_table(5), _table(0, 5), _table(7, 5)]
+    schema = parts[0].schema
+    with GpkgStream(tmp_path / "child.gpkg", schema, **OPTIONS) as layer:
+        for part in parts:
+            layer.write(part)
+    assert layer.child["cpu_s"] >= 0 and layer.child["peak_gb"] > 0 and layer.wait_s >= 0
+    pyogrio.write_arrow(
+        pa.RecordBatchReader.from_batches(schema, [b for p in parts for b in p.to_batches()]),
+        tmp_path / "direct.gpkg",
+        driver="GPKG",
+        **OPTIONS,
+    )
+    (meta_a, got), (meta_b, want) = (
+        pyogrio.read_arrow(tmp_path / name, layer="cells") for name in ("child.gpkg", "direct.gpkg")
+    )
+    assert got.num_rows == 12 and got.equals(want) and repr(meta_a) == repr(meta_b)
+    info = pyogrio.read_info(tmp_path / "child.gpkg", layer="cells")
+    assert info["layer_metadata"] == OPTIONS["layer_metadata"] and info["crs"] == "EPSG:4326"
+
+
+def test_child_failure_is_a_gis_error_naming_the_file(tmp_path: Path):
+    target = tmp_path / "no such folder" / "cells.gpkg"
+    with pytest.raises(GisError) as err, GpkgStream(target, _table(1).schema, **OPTIONS) as layer:
+        layer.write(_table(3))
+    assert str(target) in str(err.value) and err.value.file == str(target)
+
+
+def test_error_in_the_block_stops_the_child(tmp_path: Path):
+    with (
+        pytest.raises(RuntimeError, match="stop here"),
+        GpkgStream(tmp_path / "cells.gpkg", _table(1).schema, **OPTIONS) as layer,
+    ):
+        layer.write(_table(3))
+        raise RuntimeError("stop here")
+    assert layer._proc.poll() is not None  # the child is gone
