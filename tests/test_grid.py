@@ -388,3 +388,17 @@ def test_streamed_csv_makes_the_same_text_safe_as_csv_text():
         quoted = '"' + safe.replace('"', '""') + '"' if any(c in safe for c in ',"\r\n') else safe
         assert text_field(value) == quoted, value
     assert text_field(None) == ""
+
+
+def test_chunk_scores_are_score_measures_without_the_rank(tmp_path: Path):
+    from gis.grid.api import _chunk_scores, grid_candidates, measure_cells
+
+    layers = synthetic.synthetic_layers(plants=60)
+    config = _config(cell_km=20.0)
+    sites = grid_candidates(layers, config, workdir=tmp_path, log=RowLog("grid_cells"))
+    measures = measure_cells(sites, layers, config)
+    measures.loc[measures.index[::3], "in_us"] = 0.0  # off US soil: the first rule excludes them
+    want = score_measures(measures, config).drop(columns="rank")
+    got = _chunk_scores(measures, config)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert len(got) > 10 and got["excluded"].any() and not got["excluded"].all()

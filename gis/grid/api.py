@@ -48,7 +48,7 @@ from gis.measures import MEASURES_ON_SITES, measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
 from gis.scoring.flags import site_flags
-from gis.scoring.score import score_measures
+from gis.scoring.score import exclusions, subscores
 from gis.scoring.stability import p_top_n
 from gis.timing import stage
 
@@ -165,7 +165,7 @@ def _finished_chunk(
         the ``grid_cells`` rows, EPSG:4326.
     """
     t0 = time.perf_counter()
-    scored = score_measures(measures, config)
+    scored = _chunk_scores(measures, config)
     frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"])
     del sites
     for col in MEASURED:
@@ -187,6 +187,25 @@ def _finished_chunk(
     frame = validate(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), GRID_CELLS)
     timings["score_s"] += time.perf_counter() - t0
     return frame
+
+
+def _chunk_scores(measures: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
+    """:func:`gis.scoring.score.score_measures` of a chunk without its ``rank`` column.
+
+    The sub-scores, ``score`` (0..1, 0 when excluded), ``excluded`` and ``exclusion_reason``,
+    computed as that function computes them (its own building blocks). A chunk's rank would be
+    thrown away (cells are ranked all at once), and ordering a chunk's text ids cost about as
+    much as scoring it.
+    """
+    subs = subscores(measures, config)
+    weights = np.array([c.weight for c in config.criteria.values()])
+    score = np.clip(subs.to_numpy(dtype="float64") @ weights, 0.0, 1.0) if len(subs) else np.zeros(0)
+    excluded, reasons = exclusions(measures, config)
+    out = subs.copy()
+    out["score"] = np.where(excluded, 0.0, score)
+    out["excluded"] = excluded
+    out["exclusion_reason"] = reasons
+    return out
 
 
 _REPEATED_TEXT_SHARE = 4
