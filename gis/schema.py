@@ -638,7 +638,14 @@ def unregistered_keys(payload: object, registry: dict[str, Key] | None = None) -
     return sorted(missing)
 
 
+_NUMPY_DTYPES = {"float64": np.dtype("float64"), "int64": np.dtype("int64"), "bool": np.dtype("bool")}
+"""Schema dtypes a numpy column may already have: such a column is returned as it is (a numpy
+int64 or bool column cannot hold a missing value, and float64 may)."""
+
+
 def _coerce(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype in _NUMPY_DTYPES and series.dtype == _NUMPY_DTYPES[dtype]:
+        return series  # already the dtype: the casts below would return the same values
     if dtype == "str":
         if (
             pd.api.types.is_object_dtype(series.dtype)
@@ -701,7 +708,7 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
         return pd.DataFrame(out[ordered]).reset_index(drop=True)
     out = _in_storage_crs(out, schema, where)
     geoms = out.geometry
-    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS)
+    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS, copy=False)
     return result.reset_index(drop=True)
 
 
@@ -748,7 +755,10 @@ def _coerced(frame: pd.DataFrame, schema: LayerSchema, where: str) -> pd.DataFra
             )
             continue
         try:
-            out[col.name] = _coerce(out[col.name], col.dtype)
+            series = out[col.name]
+            coerced = _coerce(series, col.dtype)
+            if coerced is not series:  # a column already canonical is not set again (a copy)
+                out[col.name] = coerced
         except (ValueError, TypeError) as exc:
             raise GisError(
                 f"values in the {schema.name} layer are not {col.dtype} ({exc})",
