@@ -73,3 +73,35 @@ def test_error_in_the_block_stops_the_child(tmp_path: Path):
         layer.write(_table(3))
         raise RuntimeError("stop here")
     assert layer._proc.poll() is not None  # the child is gone
+
+
+def test_grid_files_are_the_same_when_no_child_can_be_started(tmp_path: Path, monkeypatch):
+    import importlib.util
+
+    import gis.grid.api as grid_api
+    from gis.config.scenario import load_scenario
+
+    spec = importlib.util.spec_from_file_location(
+        "scale_synthetic", Path(__file__).parent / "fixtures" / "scale" / "synthetic.py"
+    )
+    synthetic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synthetic)
+    scenario = load_scenario()
+    grid = scenario.scoring.national_grid.model_copy(update={"cell_km": 20.0, "chunk_rows": 64})
+    scenario = scenario.model_copy(
+        update={"scoring": scenario.scoring.model_copy(update={"national_grid": grid})}
+    )
+    layers = synthetic.synthetic_layers(plants=60)
+    child, _, child_steps, _ = grid_api.write_grid(tmp_path / "child", layers, scenario, rows=50)
+
+    def no_process(*args, **kwargs):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(grid_api, "GpkgStream", no_process)
+    here, _, steps, _ = grid_api.write_grid(tmp_path / "here", layers, scenario, rows=50)
+    assert "gpkg_child_cpu_s" in child_steps and "gpkg_child_cpu_s" not in steps
+    assert here["grid_csv"].read_bytes() == child["grid_csv"].read_bytes()
+    (meta_a, a), (meta_b, b) = (pyogrio.read_arrow(p["grid_gpkg"], layer="grid_cells") for p in (child, here))
+    assert a.num_rows > 100 and a.equals(b) and repr(meta_a) == repr(meta_b)
+    info_a, info_b = (pyogrio.read_info(p["grid_gpkg"], layer="grid_cells") for p in (child, here))
+    assert info_a["layer_metadata"] == info_b["layer_metadata"]

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import geopandas as gpd
 import numpy as np
@@ -696,6 +696,7 @@ def _write_ranked(
     the end, not an append per slice), inserted by a child process
     (:class:`gis.grid.gpkg.GpkgStream`) while this one writes the slice's CSV and builds the next
     slice: GDAL's insert holds the GIL, so on one process the two would run one after the other.
+    Where no child process can be started, GDAL inserts in this process, the same batches.
     """
     store = ranked.store
     names = [c for c in store.columns if c != "geometry"]
@@ -705,29 +706,76 @@ def _write_ranked(
         [pa.field(c, pa.binary() if c == "geometry" else store.write_types[c]) for c in store.columns]
     )
     csv_file.write(csv_header([*names, "lat", "lon"]))
-    with GpkgStream(
-        gpkg,
-        schema,
-        layer="grid_cells",
-        geometry_name="geometry",
-        geometry_type="Point",
-        crs=STORAGE_CRS,
+    slices = _slices(ranked, rows, schema, csv_file, digits, summary)
+    options: dict[str, Any] = {
+        "layer": "grid_cells",
+        "geometry_name": "geometry",
+        "geometry_type": "Point",
+        "crs": STORAGE_CRS,
         **_first_write(metadata),
-    ) as layer:
-        for part, lon, lat in ranked.arrow_chunks(rows):
-            arrays = [
-                point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
-                for c in store.columns
-            ]
-            layer.write(pa.Table.from_arrays(arrays, schema=schema))  # inserted while the CSV is made
-            del arrays
-            columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
-            csv_file.write(csv_bytes(columns, digits))
-            summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
-            del columns, part
-            _release_memory()
+    }
+    try:
+        layer = GpkgStream(gpkg, schema, **options)
+    except OSError:  # no child process can be started here: GDAL inserts in this process
+        import pyogrio
+
+        batches = (batch for table in slices for batch in table.to_batches())
+        pyogrio.write_arrow(
+            pa.RecordBatchReader.from_batches(schema, batches), gpkg, driver="GPKG", **options
+        )
+        return
+    with layer:
+        for table in slices:
+            layer.write(table)  # inserted by the child while the slice's CSV is made
     timings["gpkg_wait_s"] = layer.wait_s
     timings |= {f"gpkg_child_{k}": v for k, v in layer.child.items()}
+
+
+def _slices(
+    ranked: _Ranked,
+    rows: int,
+    schema: pa.Schema,
+    csv_file: BinaryIO,
+    digits: dict[str, int],
+    summary: _Summary,
+) -> Iterator[pa.Table]:
+    """The GeoPackage table of each slice of ``rows`` ranked cells, best first; once a slice's
+    table is taken, its CSV rows are written to ``csv_file`` and it is added to ``summary``.
+
+    Parameters
+    ----------
+    ranked
+        the ranked cells.
+    rows
+        cells per slice.
+    schema
+        the layer's Arrow schema (``store.columns``; WKB geometry).
+    csv_file
+        the CSV, its header written.
+    digits
+        decimals per float column of the CSV.
+    summary
+        the per-category summary, added to.
+
+    Yields
+    ------
+    pyarrow.Table
+        the slice's rows for the GeoPackage (EPSG:4326 points as WKB).
+    """
+    store = ranked.store
+    names = [c for c in store.columns if c != "geometry"]
+    for part, lon, lat in ranked.arrow_chunks(rows):
+        arrays = [
+            point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
+            for c in store.columns
+        ]
+        yield pa.Table.from_arrays(arrays, schema=schema)
+        del arrays
+        columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
+        csv_file.write(csv_bytes(columns, digits))
+        summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
+        del columns, part
+        _release_memory()
 
 
 def grid_command(
