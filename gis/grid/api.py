@@ -446,6 +446,24 @@ def _ranked_cells(
     return _Ranked(store, table, order, p, score)
 
 
+def _timed_measure(
+    engine: Engine,
+    sites: gpd.GeoDataFrame,
+    layers: dict[str, pd.DataFrame],
+    config: ScoringConfig,
+    timings: dict[str, float],
+) -> pd.DataFrame:
+    """:func:`measure_cells` of ``sites`` on ``engine``, its seconds added to ``measure_s`` and
+    recorded as a ``grid_measure`` timing row (it runs beside ``grid_chunk``, on the worker)."""
+    t0 = time.perf_counter()
+    try:
+        return engine.measure(sites, layers, config, func=measure_cells)
+    finally:
+        seconds = time.perf_counter() - t0
+        timings["measure_s"] += seconds
+        record("grid_measure", t0, seconds)
+
+
 def _measure_and_store(
     cells: pd.DataFrame,
     resource: pd.DataFrame,
@@ -468,15 +486,6 @@ def _measure_and_store(
     """
     timings.setdefault("measure_wait_s", 0.0)
 
-    def measured(sites: gpd.GeoDataFrame) -> pd.DataFrame:
-        t0 = time.perf_counter()
-        try:
-            return engine.measure(sites, layers, config, func=measure_cells)
-        finally:
-            seconds = time.perf_counter() - t0
-            timings["measure_s"] += seconds
-            record("grid_measure", t0, seconds)  # a row of its own: it ran beside grid_chunk
-
     def finish(sites: gpd.GeoDataFrame, future: Future[pd.DataFrame]) -> None:
         t0 = time.perf_counter()
         measures = future.result()
@@ -497,7 +506,11 @@ def _measure_and_store(
                         log,
                     )
                     timings["cells_s"] += time.perf_counter() - t0
-                    future = pool.submit(measured, sites) if len(sites) else None
+                    future = (
+                        pool.submit(_timed_measure, engine, sites, layers, config, timings)
+                        if len(sites)
+                        else None
+                    )
                     if pending is not None:
                         finish(*pending)
                     pending = (sites, future) if future is not None else None
