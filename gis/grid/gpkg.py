@@ -23,10 +23,15 @@ import pyarrow as pa
 
 from gis.errors import GisError
 
-__all__ = ["CHILD_SCRIPT", "GpkgStream"]
+__all__ = ["CHILD_SCRIPT", "GDAL_CONFIG", "GpkgStream"]
 
 CHILD_SCRIPT = Path(__file__).with_name("gpkg_child.py")
 """The child's script, run by path (it imports pyarrow and pyogrio, not this package)."""
+
+
+GDAL_CONFIG = {"GDAL_PAM_ENABLED": "NO"}
+"""GDAL settings the child takes from this process (:mod:`gis.io` sets them here): no
+``.aux.xml`` beside a GeoPackage."""
 
 
 class GpkgStream:
@@ -80,6 +85,7 @@ class GpkgStream:
             "crs": crs,
             "dataset_options": dataset_options,
             "layer_metadata": layer_metadata,
+            "gdal_config": GDAL_CONFIG,
         }
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close/abort)
         self._proc = subprocess.Popen(

@@ -3,11 +3,11 @@
 Run by :class:`gis.grid.gpkg.GpkgStream` as a script (``python gpkg_child.py``), so it imports
 pyarrow and pyogrio only, not the package. Standard input holds one line of JSON options
 (``path``, ``layer``, ``geometry_name``, ``geometry_type``, ``crs``, ``dataset_options``,
-``layer_metadata``), then the record batches as an Arrow IPC stream; they go to
-:func:`pyogrio.write_arrow` as they come, while the parent process prepares the next ones. Exit
-status 0 when the layer is written (and one line of JSON on stdout: the child's ``cpu_s``, CPU
-seconds, and ``peak_gb``, peak resident memory in GB); on an error the message goes to stderr and
-the status is 1.
+``layer_metadata``, and ``gdal_config``: the parent's GDAL settings), then the record batches as
+an Arrow IPC stream; they go to :func:`pyogrio.write_arrow` as they come, while the parent
+process prepares the next ones. Exit status 0 when the layer is written (and one line of JSON on
+stdout: the child's ``cpu_s``, CPU seconds, and ``peak_gb``, peak resident memory in GB); on an
+error the message goes to stderr and the status is 1.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def main() -> int:
     source = sys.stdin.buffer
     try:
         options = json.loads(source.readline())
+        pyogrio.set_gdal_config_options(options.get("gdal_config") or {})
         with pa.ipc.open_stream(pa.PythonFile(source, mode="r")) as reader:
             pyogrio.write_arrow(
                 reader,
