@@ -97,7 +97,7 @@ def test_grid_files_are_the_same_when_no_child_can_be_started(tmp_path: Path, mo
     def no_process(*args, **kwargs):
         raise OSError("no processes here")
 
-    monkeypatch.setattr(grid_api, "GpkgStream", no_process)
+    monkeypatch.setattr(grid_api, "GpkgChild", no_process)
     here, _, steps, _ = grid_api.write_grid(tmp_path / "here", layers, scenario, rows=50)
     assert "gpkg_child_cpu_s" in child_steps and "gpkg_child_cpu_s" not in steps
     assert here["grid_csv"].read_bytes() == child["grid_csv"].read_bytes()
@@ -105,3 +105,17 @@ def test_grid_files_are_the_same_when_no_child_can_be_started(tmp_path: Path, mo
     assert a.num_rows > 100 and a.equals(b) and repr(meta_a) == repr(meta_b)
     info_a, info_b = (pyogrio.read_info(p["grid_gpkg"], layer="grid_cells") for p in (child, here))
     assert info_a["layer_metadata"] == info_b["layer_metadata"]
+
+
+def test_child_started_ahead_writes_the_layer_or_is_stopped_unused(tmp_path: Path):
+    from gis.grid.gpkg import GpkgChild
+
+    ahead = GpkgChild()
+    with GpkgStream(tmp_path / "ahead.gpkg", _table(1).schema, process=ahead, **OPTIONS) as layer:
+        layer.write(_table(4))
+    ahead.stop()  # already ended: nothing to do
+    assert ahead.proc.returncode == 0
+    assert pyogrio.read_arrow(tmp_path / "ahead.gpkg", layer="cells")[1].num_rows == 4
+    unused = GpkgChild()
+    unused.stop()
+    assert unused.proc.returncode is not None and not list(tmp_path.glob("*.gpkg-*"))

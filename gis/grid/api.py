@@ -40,7 +40,7 @@ from gis.engine import Engine, LocalEngine, metric_layers
 from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.files import csv_bytes, csv_header, point_wkb
-from gis.grid.gpkg import GpkgStream
+from gis.grid.gpkg import GpkgChild, GpkgStream
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
 from gis.io import GPKG_VERSION, atomic_path
@@ -650,19 +650,46 @@ def write_grid(
     long this thread waited for them, ``gpkg_child_cpu_s`` and ``gpkg_child_peak_gb`` what the
     child used: CPU seconds and peak memory, GB) and the per-category summary.
     """
-    import pyogrio
-
     config = scenario.scoring
     out = Path(out)
     rows = rows or min(config.national_grid.chunk_rows, STREAM_ROWS)
     log = RowLog("grid_cells")
     timings = {"cells_s": 0.0, "measure_s": 0.0, "score_s": 0.0, "stability_s": 0.0, "write_s": 0.0}
     engine = engine or LocalEngine(chunk_rows=min(config.national_grid.chunk_rows, STREAM_ROWS))
-    ranked = _ranked_cells(layers, config, engine=engine, workdir=None, log=log, timings=timings)
+    try:  # the GeoPackage's writer starts now, so its start-up overlaps the scoring
+        process: GpkgChild | None = GpkgChild()
+    except OSError:  # no child process can be started here: GDAL will insert in this process
+        process = None
+    try:
+        ranked = _ranked_cells(layers, config, engine=engine, workdir=None, log=log, timings=timings)
+        summary = _Summary()
+        t0 = time.perf_counter()
+        paths = _write_files(out, ranked, rows, scenario, layers, engine, log, summary, timings, process)
+        timings["write_s"] = time.perf_counter() - t0
+    finally:
+        if process is not None:
+            process.stop()  # ended already when it wrote the layer
+    return paths, log, timings, summary
+
+
+def _write_files(
+    out: Path,
+    ranked: _Ranked | None,
+    rows: int,
+    scenario: Scenario,
+    layers: dict[str, pd.DataFrame],
+    engine: Engine,
+    log: RowLog,
+    summary: _Summary,
+    timings: dict[str, float],
+    process: GpkgChild | None,
+) -> dict[str, Path]:
+    """Write ``OUT/grid_cells.gpkg`` and ``OUT/grid_cells_ranked.csv`` atomically (the layer empty
+    when no cell is a candidate); ``process`` inserts the GeoPackage (None: this process)."""
+    import pyogrio
+
     metadata = _grid_metadata(scenario, log)
-    summary = _Summary()
     gpkg, csv = out / "grid_cells.gpkg", out / "grid_cells_ranked.csv"
-    t0 = time.perf_counter()
     with (
         stage("grid_write"),
         atomic_path(gpkg) as gpkg_tmp,
@@ -670,15 +697,15 @@ def write_grid(
         open(csv_tmp, "wb") as csv_file,
     ):
         if ranked is None:
+            config = scenario.scoring
             empty = _empty_chunk({**layers, **metric_layers(layers)}, config, engine, log)
             pyogrio.write_dataframe(
                 empty, gpkg_tmp, layer="grid_cells", driver="GPKG", use_arrow=True, **_first_write(metadata)
             )
             csv_file.write(csv_header([*empty.columns.drop("geometry"), "lat", "lon"]))
         else:
-            _write_ranked(ranked, rows, gpkg_tmp, csv_file, metadata, summary, timings)
-    timings["write_s"] = time.perf_counter() - t0
-    return {"grid_gpkg": gpkg, "grid_csv": csv}, log, timings, summary
+            _write_ranked(ranked, rows, gpkg_tmp, csv_file, metadata, summary, timings, process)
+    return {"grid_gpkg": gpkg, "grid_csv": csv}
 
 
 def _first_write(metadata: dict[str, str]) -> dict[str, object]:
@@ -698,6 +725,7 @@ def _write_ranked(
     metadata: dict[str, str],
     summary: _Summary,
     timings: dict[str, float],
+    process: GpkgChild | None,
 ) -> None:
     """Write the ranked cells, ``rows`` at a time, to the GeoPackage layer and the CSV.
 
@@ -709,7 +737,8 @@ def _write_ranked(
     the end, not an append per slice), inserted by a child process
     (:class:`gis.grid.gpkg.GpkgStream`) while this one writes the slice's CSV and builds the next
     slice: GDAL's insert holds the GIL, so on one process the two would run one after the other.
-    Where no child process can be started, GDAL inserts in this process, the same batches.
+    Where no child process could be started (``process`` None), GDAL inserts in this process, the
+    same batches.
     """
     store = ranked.store
     names = [c for c in store.columns if c != "geometry"]
@@ -727,9 +756,7 @@ def _write_ranked(
         "crs": STORAGE_CRS,
         **_first_write(metadata),
     }
-    try:
-        layer = GpkgStream(gpkg, schema, **options)
-    except OSError:  # no child process can be started here: GDAL inserts in this process
+    if process is None:  # no child process could be started: GDAL inserts in this process
         import pyogrio
 
         batches = (batch for table in slices for batch in table.to_batches())
@@ -737,7 +764,7 @@ def _write_ranked(
             pa.RecordBatchReader.from_batches(schema, batches), gpkg, driver="GPKG", **options
         )
         return
-    with layer:
+    with GpkgStream(gpkg, schema, process=process, **options) as layer:
         for table in slices:
             layer.write(table)  # inserted by the child while the slice's CSV is made
     timings["gpkg_wait_s"] = layer.wait_s

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from gis.errors import GisError
 
-__all__ = ["CHILD_SCRIPT", "GDAL_CONFIG", "GpkgStream"]
+__all__ = ["CHILD_SCRIPT", "GDAL_CONFIG", "GpkgChild", "GpkgStream"]
 
 CHILD_SCRIPT = Path(__file__).with_name("gpkg_child.py")
 """The child's script, run by path (it imports pyarrow and pyogrio, not this package)."""
@@ -32,6 +32,42 @@ CHILD_SCRIPT = Path(__file__).with_name("gpkg_child.py")
 GDAL_CONFIG = {"GDAL_PAM_ENABLED": "NO"}
 """GDAL settings the child takes from this process (:mod:`gis.io` sets them here): no
 ``.aux.xml`` beside a GeoPackage."""
+
+
+class GpkgChild:
+    """The child process, started ahead of its layer: Python and the libraries it imports take
+    about a second to start, which then overlaps the caller's work. It waits for its options on
+    stdin (:class:`GpkgStream` sends them); :meth:`stop` ends an unused one.
+
+    Raises
+    ------
+    OSError
+        when no process can be started.
+    """
+
+    def __init__(self) -> None:
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by its user)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(CHILD_SCRIPT)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+            )
+        except OSError:
+            self.stderr.close()
+            raise
+
+    def stop(self) -> None:
+        """End the child if it still runs (an unused or abandoned one); nothing is written."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        self.stderr.close()
 
 
 class GpkgStream:
@@ -47,6 +83,9 @@ class GpkgStream:
         as for :func:`pyogrio.write_arrow` (``crs`` such as ``"EPSG:4326"``).
     dataset_options, layer_metadata
         GDAL dataset creation options and the layer's metadata (text values).
+    process
+        a child started beforehand (:class:`GpkgChild`), which has imported its libraries
+        meanwhile; None starts one now.
 
     Use it as a context manager: on leaving, the stream is ended and the child waited for; a
     failed child raises :class:`gis.errors.GisError` naming ``path``. On an error in the block
@@ -73,6 +112,7 @@ class GpkgStream:
         crs: str,
         dataset_options: dict[str, str],
         layer_metadata: dict[str, str],
+        process: GpkgChild | None = None,
     ) -> None:
         self.path = Path(path)
         self.wait_s = 0.0
@@ -87,13 +127,9 @@ class GpkgStream:
             "layer_metadata": layer_metadata,
             "gdal_config": GDAL_CONFIG,
         }
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close/abort)
-        self._proc = subprocess.Popen(
-            [sys.executable, str(CHILD_SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-        )
+        process = process or GpkgChild()
+        self._stderr = process.stderr
+        self._proc = process.proc
         assert self._proc.stdin is not None
         self._pipe = self._proc.stdin
         try:
