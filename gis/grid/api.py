@@ -273,9 +273,16 @@ class _CellStore:
         return sum(part.num_rows for part in self.parts)
 
     def table(self) -> pa.Table:
-        """Every chunk as one table (dictionaries unified), the chunks released."""
+        """Every chunk as one table (dictionaries unified), the chunks released.
+
+        Each column is made one contiguous array, a column at a time (its chunks freed as it
+        goes): the rows are then taken best first from contiguous arrays, which costs about half
+        as much as taking them across chunks.
+        """
         table = pa.concat_tables(self.parts).unify_dictionaries()
         self.parts = []
+        for i, name in enumerate(table.column_names):
+            table = table.set_column(i, name, table.column(i).combine_chunks())
         return table
 
     def frame(self, table: pa.Table, rows: np.ndarray, extra: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
