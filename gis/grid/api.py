@@ -438,8 +438,8 @@ def _ranked_cells(
     weights = np.array([c.weight for c in config.criteria.values()])
     p = np.zeros(len(order))
     # one BLAS thread: the products are small (cells x a few criteria), and on a busy machine the
-    # threads of a multi-threaded BLAS spin waiting for each other (each product computes every
-    # element the same way with any number of threads)
+    # threads of a multi-threaded BLAS spin waiting for each other (OpenBLAS splits a product by
+    # rows and columns of the result, so each element is summed the same way: files unchanged)
     with stage("grid_stability"), threadpool_limits(limits=1, user_api="blas"):
         p[order] = p_top_n(
             subs,
