@@ -402,3 +402,25 @@ def test_chunk_scores_are_score_measures_without_the_rank(tmp_path: Path):
     got = _chunk_scores(measures, config)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert len(got) > 10 and got["excluded"].any() and not got["excluded"].all()
+
+
+def test_rank_order_sorts_ties_by_id_as_sorting_every_cell_does():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from gis.grid.api import _rank_order
+
+    rng = np.random.default_rng(3)
+    for n, levels in ((1, 1), (7, 2), (500, 5), (2_000, 1_000), (3_000, 10**9)):
+        score = rng.integers(0, levels, n) / max(levels - 1, 1)
+        score[rng.random(n) < 0.1] = 0.0
+        score[rng.random(n) < 0.05] = -0.0  # equal to 0.0: a tie broken by id
+        ids = np.array(
+            [f"stranded_{'wind' if i % 3 else 'solar'}:g2.5km:{i * 7919 % n}_{i}" for i in range(n)]
+        )
+        rng.shuffle(ids)
+        site_id = pa.chunked_array([pa.array(ids[: n // 2]), pa.array(ids[n // 2 :])])
+        codes = pc.rank(site_id, sort_keys="ascending", tiebreaker="dense").to_numpy()
+        want = np.lexsort((codes, -score))
+        assert np.array_equal(_rank_order(score, site_id), want)
+        assert np.array_equal(want, np.lexsort((ids.astype(str), -score)))  # Python's text order

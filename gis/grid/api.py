@@ -396,14 +396,26 @@ def _whole_score(
     return np.where(table.column("excluded").to_numpy(), 0.0, score), subs
 
 
-def _rank_order(score: np.ndarray, site_id: pa.ChunkedArray) -> np.ndarray:
+def _rank_order(score: np.ndarray, site_id: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Best first, ties by site_id: the order of :func:`gis.scoring.score.rank_order`.
 
-    The ids enter as their dense sorted ranks (Arrow compares UTF-8 bytes, which orders as the
-    code points Python compares), not as a fixed-width text array.
+    The cells are sorted by score, and only the runs of equal scores are then ordered by id
+    (Arrow compares UTF-8 bytes, which orders as the code points Python compares): the order of
+    sorting every cell by (score, id), without ordering a million ids when few scores tie.
     """
-    id_codes = pc.rank(site_id, sort_keys="ascending", tiebreaker="dense").to_numpy()
-    return np.lexsort((id_codes, -score))
+    order = np.argsort(-score, kind="stable")
+    ranked = score[order]
+    tied = np.r_[False, ranked[1:] == ranked[:-1]]  # equal to the cell before (-0.0 == 0.0)
+    if not tied.any():
+        return order
+    in_run = np.flatnonzero(tied | np.r_[tied[1:], False])
+    run = np.cumsum(~tied)[in_run]  # one number per run of equal scores, increasing
+    ids = site_id.take(pa.array(order[in_run], type=pa.int64()))
+    by_id = pc.sort_indices(
+        pa.table({"run": run, "id": ids}), sort_keys=[("run", "ascending"), ("id", "ascending")]
+    )
+    order[in_run] = order[in_run][by_id.to_numpy()]
+    return order
 
 
 def _ranked_cells(
