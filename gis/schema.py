@@ -638,8 +638,20 @@ def unregistered_keys(payload: object, registry: dict[str, Key] | None = None) -
     return sorted(missing)
 
 
+_NUMPY_DTYPES = {"float64": np.dtype("float64"), "int64": np.dtype("int64"), "bool": np.dtype("bool")}
+"""Schema dtypes a numpy column may already have: such a column is returned as it is (a numpy
+int64 or bool column cannot hold a missing value, and float64 may)."""
+
+
 def _coerce(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype in _NUMPY_DTYPES and series.dtype == _NUMPY_DTYPES[dtype]:
+        return series  # already the dtype: the casts below would return the same values
     if dtype == "str":
+        if (
+            pd.api.types.is_object_dtype(series.dtype)
+            and pd.api.types.infer_dtype(series, skipna=False) == "string"
+        ):
+            return series  # every value is already text (no missing one): nothing to convert or fill
         out = series.astype("object").where(series.notna(), "")
         if pd.api.types.infer_dtype(out, skipna=False) in ("string", "empty"):
             return out  # already all text: skip the per-value conversion (a million-row layer)
@@ -696,7 +708,7 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
         return pd.DataFrame(out[ordered]).reset_index(drop=True)
     out = _in_storage_crs(out, schema, where)
     geoms = out.geometry
-    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS)
+    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS, copy=False)
     return result.reset_index(drop=True)
 
 
@@ -733,7 +745,7 @@ def _coerced(frame: pd.DataFrame, schema: LayerSchema, where: str) -> pd.DataFra
     GisError
         when a column's values cannot be cast to its dtype.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced below, never written into
     for col in schema.columns:
         if col.name not in out.columns:
             out[col.name] = (
@@ -743,7 +755,10 @@ def _coerced(frame: pd.DataFrame, schema: LayerSchema, where: str) -> pd.DataFra
             )
             continue
         try:
-            out[col.name] = _coerce(out[col.name], col.dtype)
+            series = out[col.name]
+            coerced = _coerce(series, col.dtype)
+            if coerced is not series:  # a column already canonical is not set again (a copy)
+                out[col.name] = coerced
         except (ValueError, TypeError) as exc:
             raise GisError(
                 f"values in the {schema.name} layer are not {col.dtype} ({exc})",
@@ -838,7 +853,7 @@ def _in_storage_crs(out: pd.DataFrame, schema: LayerSchema, where: str) -> gpd.G
             fix="the builder must drop (and count) rows without coordinates",
         )
     allowed = schema.geometry or ()
-    bad_types = sorted(set(geoms.geom_type) - set(allowed))
+    bad_types = sorted(set(geoms.geom_type.unique()) - set(allowed))  # each type once, not each row
     if bad_types:
         raise GisError(
             f"the {schema.name} layer has geometry types {bad_types}, expected {list(allowed)}",

@@ -20,8 +20,9 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +32,7 @@ import pyarrow.compute as pc
 import shapely
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
 from gis import STORAGE_CRS, __version__
 from gis.config.scoring import ScoringConfig
@@ -38,6 +40,7 @@ from gis.engine import Engine, LocalEngine, metric_layers
 from gis.grid.cells import square_cells
 from gis.grid.columns import GRID_CELLS, GRID_CSV_FLOAT_DIGITS
 from gis.grid.files import csv_bytes, csv_header, point_wkb
+from gis.grid.gpkg import GpkgChild, GpkgStream
 from gis.grid.potential import cell_sites
 from gis.grid.resource import resource_raster_for, sample_points
 from gis.io import GPKG_VERSION, atomic_path
@@ -45,9 +48,9 @@ from gis.measures import MEASURES_ON_SITES, measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
 from gis.scoring.flags import site_flags
-from gis.scoring.score import score_measures
+from gis.scoring.score import exclusions, subscores
 from gis.scoring.stability import p_top_n
-from gis.timing import stage
+from gis.timing import record, stage
 
 if TYPE_CHECKING:
     from gis.config.scenario import Scenario
@@ -136,29 +139,81 @@ def _scored_chunk(
     t0 = time.perf_counter()
     measures = engine.measure(sites, layers, config, func=measure_cells)
     timings["measure_s"] += time.perf_counter() - t0
+    return _finished_chunk(sites, measures, config, timings)
+
+
+def _finished_chunk(
+    sites: gpd.GeoDataFrame, measures: pd.DataFrame, config: ScoringConfig, timings: dict[str, float]
+) -> gpd.GeoDataFrame:
+    """A chunk's candidate rows and measures -> its ``grid_cells`` rows (sub-scores, score,
+    exclusions, flags; rank and rank stability left as placeholders), checked against the schema.
+
+    Parameters
+    ----------
+    sites
+        the chunk's candidate rows (:func:`gis.grid.potential.cell_sites`, EPSG:4326 points).
+    measures
+        their measures (:func:`measure_cells`, same order).
+    config
+        criteria, weights, exclusions and flags.
+    timings
+        seconds per step; ``score_s`` is added to.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        the ``grid_cells`` rows, EPSG:4326.
+    """
     t0 = time.perf_counter()
-    scored = score_measures(measures, config)
-    frame = sites.drop(columns=["energy_fuel", "grid_voltage_kv"])
+    scored = _chunk_scores(measures, config)
+    n = len(sites)
+    index = pd.RangeIndex(n)
+
+    def column(values: np.ndarray) -> pd.Series:
+        # object text stays object: no per-value round trip through a string dtype
+        return pd.Series(values, index=index, dtype=object if values.dtype == object else None)
+
+    # the frame is built once from its columns (not column by column, nor concatenated)
+    columns = {
+        c: column(sites[c].to_numpy())
+        for c in sites.columns
+        if c not in ("energy_fuel", "grid_voltage_kv", "geometry")
+    }
+    geometry = sites.geometry.values
     del sites
-    for col in MEASURED:
-        frame[col] = measures[col].to_numpy()
-    frame["shared_cut_mw"] = 0.0
-    frame["interconnect_group"] = pd.Series("", index=frame.index, dtype=object)
-    for col in scored.columns:
-        if col != "rank":
-            values = scored[col].to_numpy()
-            # object text stays object: no per-value round trip through a string dtype
-            frame[col] = (
-                pd.Series(values, index=frame.index, dtype=object) if values.dtype == object else values
-            )
-    frame = pd.concat([frame, site_flags(frame, config.flags)], axis=1)
-    frame["rank"] = np.zeros(len(frame), dtype="int64")  # placeholders: both need every cell
-    frame["p_top_n"] = 0.0
+    columns |= {col: column(measures[col].to_numpy()) for col in MEASURED}
+    columns["shared_cut_mw"] = column(np.zeros(n))
+    columns["interconnect_group"] = column(np.full(n, "", dtype=object))
+    columns |= {col: column(scored[col].to_numpy()) for col in scored.columns}
+    flags = site_flags(pd.DataFrame(columns, index=index, copy=False), config.flags)
+    columns |= {col: column(flags[col].to_numpy()) for col in flags.columns}
+    columns["rank"] = column(np.zeros(n, dtype="int64"))  # placeholders: both need every cell
+    columns["p_top_n"] = column(np.zeros(n))
+    frame = gpd.GeoDataFrame(columns, index=index, geometry=geometry, crs=STORAGE_CRS, copy=False)
     # checked a chunk at a time (the full frame is never copied for it); cell ids are unique by
     # construction, so unique within each chunk is unique overall
-    frame = validate(gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS), GRID_CELLS)
+    frame = validate(frame, GRID_CELLS)
     timings["score_s"] += time.perf_counter() - t0
     return frame
+
+
+def _chunk_scores(measures: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
+    """:func:`gis.scoring.score.score_measures` of a chunk without its ``rank`` column.
+
+    The sub-scores, ``score`` (0..1, 0 when excluded), ``excluded`` and ``exclusion_reason``,
+    computed as that function computes them (its own building blocks). A chunk's rank would be
+    thrown away (cells are ranked all at once), and ordering a chunk's text ids cost about as
+    much as scoring it.
+    """
+    subs = subscores(measures, config)
+    weights = np.array([c.weight for c in config.criteria.values()])
+    score = np.clip(subs.to_numpy(dtype="float64") @ weights, 0.0, 1.0) if len(subs) else np.zeros(0)
+    excluded, reasons = exclusions(measures, config)
+    out = subs.copy()
+    out["score"] = np.where(excluded, 0.0, score)
+    out["excluded"] = excluded
+    out["exclusion_reason"] = reasons
+    return out
 
 
 _REPEATED_TEXT_SHARE = 4
@@ -218,9 +273,16 @@ class _CellStore:
         return sum(part.num_rows for part in self.parts)
 
     def table(self) -> pa.Table:
-        """Every chunk as one table (dictionaries unified), the chunks released."""
+        """Every chunk as one table (dictionaries unified), the chunks released.
+
+        Each column is made one contiguous array, a column at a time (its chunks freed as it
+        goes): the rows are then taken best first from contiguous arrays, which costs about half
+        as much as taking them across chunks.
+        """
         table = pa.concat_tables(self.parts).unify_dictionaries()
         self.parts = []
+        for i, name in enumerate(table.column_names):
+            table = table.set_column(i, name, table.column(i).combine_chunks())
         return table
 
     def frame(self, table: pa.Table, rows: np.ndarray, extra: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
@@ -334,14 +396,26 @@ def _whole_score(
     return np.where(table.column("excluded").to_numpy(), 0.0, score), subs
 
 
-def _rank_order(score: np.ndarray, site_id: pa.ChunkedArray) -> np.ndarray:
+def _rank_order(score: np.ndarray, site_id: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Best first, ties by site_id: the order of :func:`gis.scoring.score.rank_order`.
 
-    The ids enter as their dense sorted ranks (Arrow compares UTF-8 bytes, which orders as the
-    code points Python compares), not as a fixed-width text array.
+    The cells are sorted by score, and only the runs of equal scores are then ordered by id
+    (Arrow compares UTF-8 bytes, which orders as the code points Python compares): the order of
+    sorting every cell by (score, id), without ordering a million ids when few scores tie.
     """
-    id_codes = pc.rank(site_id, sort_keys="ascending", tiebreaker="dense").to_numpy()
-    return np.lexsort((id_codes, -score))
+    order = np.argsort(-score, kind="stable")
+    ranked = score[order]
+    tied = np.r_[False, ranked[1:] == ranked[:-1]]  # equal to the cell before (-0.0 == 0.0)
+    if not tied.any():
+        return order
+    in_run = np.flatnonzero(tied | np.r_[tied[1:], False])
+    run = np.cumsum(~tied)[in_run]  # one number per run of equal scores, increasing
+    ids = site_id.take(pa.array(order[in_run], type=pa.int64()))
+    by_id = pc.sort_indices(
+        pa.table({"run": run, "id": ids}), sort_keys=[("run", "ascending"), ("id", "ascending")]
+    )
+    order[in_run] = order[in_run][by_id.to_numpy()]
+    return order
 
 
 def _ranked_cells(
@@ -362,21 +436,7 @@ def _ranked_cells(
         cells, resource = grid_cells_and_resource(layers, config, workdir=Path(workdir or tmp), log=log)
     timings["cells_s"] += time.perf_counter() - t0
     store = _CellStore()
-    for start in range(0, max(len(cells), 1), chunk):
-        with stage("grid_chunk"):
-            part = _scored_chunk(
-                cells.iloc[start : start + chunk],
-                resource.iloc[start : start + chunk],
-                layers,
-                config,
-                engine,
-                log,
-                timings,
-            )
-            if part is not None:
-                store.add(part)
-                del part
-            _release_memory()
+    _measure_and_store(cells, resource, chunk, layers, config, engine, log, timings, store)
     del cells, resource
     if not store.parts:
         return None
@@ -389,7 +449,10 @@ def _ranked_cells(
     subs = subs[order]
     weights = np.array([c.weight for c in config.criteria.values()])
     p = np.zeros(len(order))
-    with stage("grid_stability"):
+    # one BLAS thread: the products are small (cells x a few criteria), and on a busy machine the
+    # threads of a multi-threaded BLAS spin waiting for each other (OpenBLAS splits a product by
+    # rows and columns of the result, so each element is summed the same way: files unchanged)
+    with stage("grid_stability"), threadpool_limits(limits=1, user_api="blas"):
         p[order] = p_top_n(
             subs,
             weights,
@@ -400,6 +463,84 @@ def _ranked_cells(
     del subs
     timings["stability_s"] = time.perf_counter() - t0
     return _Ranked(store, table, order, p, score)
+
+
+def _timed_measure(
+    engine: Engine,
+    sites: gpd.GeoDataFrame,
+    layers: dict[str, pd.DataFrame],
+    config: ScoringConfig,
+    timings: dict[str, float],
+) -> pd.DataFrame:
+    """:func:`measure_cells` of ``sites`` on ``engine``, its seconds added to ``measure_s`` and
+    recorded as a ``grid_measure`` timing row (it runs beside ``grid_chunk``, on the worker)."""
+    t0 = time.perf_counter()
+    try:
+        return engine.measure(sites, layers, config, func=measure_cells)
+    finally:
+        seconds = time.perf_counter() - t0
+        timings["measure_s"] += seconds
+        record("grid_measure", t0, seconds)
+
+
+def _measure_and_store(
+    cells: pd.DataFrame,
+    resource: pd.DataFrame,
+    chunk: int,
+    layers: dict[str, pd.DataFrame],
+    config: ScoringConfig,
+    engine: Engine,
+    log: RowLog,
+    timings: dict[str, float],
+    store: _CellStore,
+) -> None:
+    """Pass one, ``chunk`` cells at a time, with the measures of a chunk running on a second
+    thread while this one scores, checks and stores the chunk before it.
+
+    The measures are nearest-feature queries in GEOS, which release the GIL, so on two cores
+    they overlap the scoring rather than follow it. Chunks are measured one after the other on a
+    single worker and stored in their order: the result is the one-thread result, row for row.
+    ``measure_s`` counts the worker's seconds (overlapped), ``measure_wait_s`` the seconds this
+    thread waited for it.
+    """
+    timings.setdefault("measure_wait_s", 0.0)
+
+    def finish(sites: gpd.GeoDataFrame, future: Future[pd.DataFrame]) -> None:
+        t0 = time.perf_counter()
+        measures = future.result()
+        timings["measure_wait_s"] += time.perf_counter() - t0
+        store.add(_finished_chunk(sites, measures, config, timings))
+        _release_memory()
+
+    pending: tuple[gpd.GeoDataFrame, Future[pd.DataFrame]] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gis-grid-measure") as pool:
+        try:
+            for start in range(0, max(len(cells), 1), chunk):
+                with stage("grid_chunk"):
+                    t0 = time.perf_counter()
+                    sites = cell_sites(
+                        cells.iloc[start : start + chunk],
+                        resource.iloc[start : start + chunk],
+                        config.national_grid,
+                        log,
+                    )
+                    timings["cells_s"] += time.perf_counter() - t0
+                    future = (
+                        pool.submit(_timed_measure, engine, sites, layers, config, timings)
+                        if len(sites)
+                        else None
+                    )
+                    if pending is not None:
+                        finish(*pending)
+                    pending = (sites, future) if future is not None else None
+                    del sites
+            if pending is not None:
+                with stage("grid_chunk"):
+                    finish(*pending)
+        finally:
+            if pending is not None:
+                pending[1].cancel()
+            pending = None
 
 
 def _release_memory() -> None:
@@ -523,21 +664,51 @@ def write_grid(
     Returns
     -------
     the two paths (``grid_gpkg``, ``grid_csv``), the row log, seconds per step (``cells_s``,
-    ``measure_s``, ``score_s``, ``stability_s``, ``write_s``) and the per-category summary.
+    ``measure_s``, ``score_s``, ``stability_s``, ``write_s``; the measures run on a second thread
+    and the GeoPackage insert on a child process, so ``measure_wait_s`` and ``gpkg_wait_s`` say how
+    long this thread waited for them, ``gpkg_child_cpu_s`` and ``gpkg_child_peak_gb`` what the
+    child used: CPU seconds and peak memory, GB) and the per-category summary.
     """
-    import pyogrio
-
     config = scenario.scoring
     out = Path(out)
     rows = rows or min(config.national_grid.chunk_rows, STREAM_ROWS)
     log = RowLog("grid_cells")
     timings = {"cells_s": 0.0, "measure_s": 0.0, "score_s": 0.0, "stability_s": 0.0, "write_s": 0.0}
     engine = engine or LocalEngine(chunk_rows=min(config.national_grid.chunk_rows, STREAM_ROWS))
-    ranked = _ranked_cells(layers, config, engine=engine, workdir=None, log=log, timings=timings)
+    try:  # the GeoPackage's writer starts now, so its start-up overlaps the scoring
+        process: GpkgChild | None = GpkgChild()
+    except OSError:  # no child process can be started here: GDAL will insert in this process
+        process = None
+    try:
+        ranked = _ranked_cells(layers, config, engine=engine, workdir=None, log=log, timings=timings)
+        summary = _Summary()
+        t0 = time.perf_counter()
+        paths = _write_files(out, ranked, rows, scenario, layers, engine, log, summary, timings, process)
+        timings["write_s"] = time.perf_counter() - t0
+    finally:
+        if process is not None:
+            process.stop()  # ended already when it wrote the layer
+    return paths, log, timings, summary
+
+
+def _write_files(
+    out: Path,
+    ranked: _Ranked | None,
+    rows: int,
+    scenario: Scenario,
+    layers: dict[str, pd.DataFrame],
+    engine: Engine,
+    log: RowLog,
+    summary: _Summary,
+    timings: dict[str, float],
+    process: GpkgChild | None,
+) -> dict[str, Path]:
+    """Write ``OUT/grid_cells.gpkg`` and ``OUT/grid_cells_ranked.csv`` atomically (the layer empty
+    when no cell is a candidate); ``process`` inserts the GeoPackage (None: this process)."""
+    import pyogrio
+
     metadata = _grid_metadata(scenario, log)
-    summary = _Summary()
     gpkg, csv = out / "grid_cells.gpkg", out / "grid_cells_ranked.csv"
-    t0 = time.perf_counter()
     with (
         stage("grid_write"),
         atomic_path(gpkg) as gpkg_tmp,
@@ -545,15 +716,15 @@ def write_grid(
         open(csv_tmp, "wb") as csv_file,
     ):
         if ranked is None:
+            config = scenario.scoring
             empty = _empty_chunk({**layers, **metric_layers(layers)}, config, engine, log)
             pyogrio.write_dataframe(
                 empty, gpkg_tmp, layer="grid_cells", driver="GPKG", use_arrow=True, **_first_write(metadata)
             )
             csv_file.write(csv_header([*empty.columns.drop("geometry"), "lat", "lon"]))
         else:
-            _write_ranked(ranked, rows, gpkg_tmp, csv_file, metadata, summary)
-    timings["write_s"] = time.perf_counter() - t0
-    return {"grid_gpkg": gpkg, "grid_csv": csv}, log, timings, summary
+            _write_ranked(ranked, rows, gpkg_tmp, csv_file, metadata, summary, timings, process)
+    return {"grid_gpkg": gpkg, "grid_csv": csv}
 
 
 def _first_write(metadata: dict[str, str]) -> dict[str, object]:
@@ -566,7 +737,14 @@ _CSV_DIGITS_PREFIXED = {"s_": 6}
 
 
 def _write_ranked(
-    ranked: _Ranked, rows: int, gpkg: Path, csv_file: BinaryIO, metadata: dict[str, str], summary: _Summary
+    ranked: _Ranked,
+    rows: int,
+    gpkg: Path,
+    csv_file: BinaryIO,
+    metadata: dict[str, str],
+    summary: _Summary,
+    timings: dict[str, float],
+    process: GpkgChild | None,
 ) -> None:
     """Write the ranked cells, ``rows`` at a time, to the GeoPackage layer and the CSV.
 
@@ -574,11 +752,13 @@ def _write_ranked(
     the table ``pyogrio.write_dataframe`` would build from the slice's ``grid_cells`` frame (text
     decoded to the types pandas gives, points as WKB), the CSV gets
     :func:`gis.grid.files.csv_bytes` (what ``to_csv`` writes for the rounded frame). The slices
-    reach GDAL as one stream of record batches (:func:`pyogrio.write_arrow` called once): one
-    layer creation and one spatial index built at the end, not an append per slice.
+    reach GDAL as one stream of record batches (one layer creation and one spatial index built at
+    the end, not an append per slice), inserted by a child process
+    (:class:`gis.grid.gpkg.GpkgStream`) while this one writes the slice's CSV and builds the next
+    slice: GDAL's insert holds the GIL, so on one process the two would run one after the other.
+    Where no child process could be started (``process`` None), GDAL inserts in this process, the
+    same batches.
     """
-    import pyogrio
-
     store = ranked.store
     names = [c for c in store.columns if c != "geometry"]
     digits = {c: d for c in names for p, d in _CSV_DIGITS_PREFIXED.items() if c.startswith(p)}
@@ -587,32 +767,74 @@ def _write_ranked(
         [pa.field(c, pa.binary() if c == "geometry" else store.write_types[c]) for c in store.columns]
     )
     csv_file.write(csv_header([*names, "lat", "lon"]))
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for part, lon, lat in ranked.arrow_chunks(rows):
-            columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
-            csv_file.write(csv_bytes(columns, digits))
-            summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
-            del columns
-            arrays = [
-                point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
-                for c in store.columns
-            ]
-            del part
-            yield from pa.Table.from_arrays(arrays, schema=schema).to_batches()
-            del arrays
-            _release_memory()
-
-    pyogrio.write_arrow(
-        pa.RecordBatchReader.from_batches(schema, batches()),
-        gpkg,
-        layer="grid_cells",
-        driver="GPKG",
-        geometry_name="geometry",
-        geometry_type="Point",
-        crs=STORAGE_CRS,
+    slices = _slices(ranked, rows, schema, csv_file, digits, summary)
+    options: dict[str, Any] = {
+        "layer": "grid_cells",
+        "geometry_name": "geometry",
+        "geometry_type": "Point",
+        "crs": STORAGE_CRS,
         **_first_write(metadata),
-    )
+    }
+    if process is None:  # no child process could be started: GDAL inserts in this process
+        import pyogrio
+
+        batches = (batch for table in slices for batch in table.to_batches())
+        pyogrio.write_arrow(
+            pa.RecordBatchReader.from_batches(schema, batches), gpkg, driver="GPKG", **options
+        )
+        return
+    with GpkgStream(gpkg, schema, process=process, **options) as layer:
+        for table in slices:
+            layer.write(table)  # inserted by the child while the slice's CSV is made
+    timings["gpkg_wait_s"] = layer.wait_s
+    timings |= {f"gpkg_child_{k}": v for k, v in layer.child.items()}
+
+
+def _slices(
+    ranked: _Ranked,
+    rows: int,
+    schema: pa.Schema,
+    csv_file: BinaryIO,
+    digits: dict[str, int],
+    summary: _Summary,
+) -> Iterator[pa.Table]:
+    """The GeoPackage table of each slice of ``rows`` ranked cells, best first; once a slice's
+    table is taken, its CSV rows are written to ``csv_file`` and it is added to ``summary``.
+
+    Parameters
+    ----------
+    ranked
+        the ranked cells.
+    rows
+        cells per slice.
+    schema
+        the layer's Arrow schema (``store.columns``; WKB geometry).
+    csv_file
+        the CSV, its header written.
+    digits
+        decimals per float column of the CSV.
+    summary
+        the per-category summary, added to.
+
+    Yields
+    ------
+    pyarrow.Table
+        the slice's rows for the GeoPackage (EPSG:4326 points as WKB).
+    """
+    store = ranked.store
+    names = [c for c in store.columns if c != "geometry"]
+    for part, lon, lat in ranked.arrow_chunks(rows):
+        arrays = [
+            point_wkb(lon, lat) if c == "geometry" else part.column(c).cast(schema.field(c).type)
+            for c in store.columns
+        ]
+        yield pa.Table.from_arrays(arrays, schema=schema)
+        del arrays
+        columns = {c: part.column(c) for c in names} | {"lat": pa.array(lat), "lon": pa.array(lon)}
+        csv_file.write(csv_bytes(columns, digits))
+        summary.add_arrow(part.column("category"), part.column("score"), part.column("excluded"))
+        del columns, part
+        _release_memory()
 
 
 def grid_command(

@@ -1,7 +1,7 @@
 """Interconnection measures: nearest transmission line and substation, and interconnection headroom.
 
-All distances are measured in EPSG:5070 (gis.METRIC_CRS) metres with the spatial index
-(``sindex.nearest``, an STRtree) and returned in kilometres.
+All distances are measured in EPSG:5070 (gis.METRIC_CRS) metres with a spatial index (a shapely
+STRtree, ``query_nearest`` with every tie) and returned in kilometres.
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ from gis.config.scoring import InterconnectConfig
 __all__ = ["headroom_mw", "line_vertices", "nearest_line", "nearest_substation"]
 
 
+NEAREST_NODE_CAPACITY = 2
+"""Children per node of the STRtree the nearest queries search (GEOS's default is 10).
+
+Smaller nodes have tighter envelopes, so the search computes fewer exact distances (a query
+takes 2-3 times less for a million grid cells against ~19,000 line segments). The tree's shape
+changes only which nodes are searched: the nearest distance and every feature at that distance
+(``all_matches``) are the same for any capacity."""
+
+
 def _nearest(points: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Index into ``targets`` of the nearest feature to each point, and its distance in metres.
 
@@ -28,7 +37,8 @@ def _nearest(points: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[NDArray[np.
     dist = np.full(n, np.nan)
     if n == 0 or len(targets) == 0:
         return index, dist
-    (src, tgt), d = targets.sindex.nearest(points.values, return_all=True, return_distance=True)
+    tree = shapely.STRtree(targets.values, node_capacity=NEAREST_NODE_CAPACITY)
+    (src, tgt), d = tree.query_nearest(points.values, all_matches=True, return_distance=True)
     order = np.lexsort((tgt, src))
     src, tgt, d = src[order], tgt[order], d[order]
     first = np.r_[True, src[1:] != src[:-1]]
