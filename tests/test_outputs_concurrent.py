@@ -160,6 +160,21 @@ def _wait_for(path: Path) -> None:
     raise AssertionError(f"{path} never appeared")
 
 
+def _signal_failures(monkeypatch, tmp_path: Path) -> Path:
+    """Two processes allowed; the file that appears once a failure has stopped every later output
+    (the patched claims are inherited by the forked child)."""
+    monkeypatch.setenv("GIS_PROCESSES", "2")
+    gave_up = tmp_path / "nothing more to start"
+    take_all = api._Claims.take_all
+
+    def signalled(self) -> None:
+        take_all(self)
+        gave_up.touch()
+
+    monkeypatch.setattr(api._Claims, "take_all", signalled)
+    return gave_up
+
+
 def test_forked_outputs_run_in_a_child_and_come_back_in_order(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIS_PROCESSES", "2")
     started = tmp_path / "b started"
@@ -208,15 +223,7 @@ def test_one_process_keeps_every_output_here(monkeypatch) -> None:
 
 
 def test_a_forked_failure_is_raised_here_with_its_fields_and_traceback(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIS_PROCESSES", "2")
-    gave_up = tmp_path / "nothing more to start"
-    take_all = api._Claims.take_all
-
-    def signalled(self) -> None:
-        take_all(self)
-        gave_up.touch()
-
-    monkeypatch.setattr(api._Claims, "take_all", signalled)  # inherited by the child
+    gave_up = _signal_failures(monkeypatch, tmp_path)
 
     def broken(console):
         console.print("before the failure")
@@ -260,15 +267,7 @@ def test_a_failure_here_stops_the_child(monkeypatch, tmp_path: Path) -> None:
 
 
 def test_an_unpicklable_failure_still_reaches_the_parent(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIS_PROCESSES", "2")
-    gave_up = tmp_path / "nothing more to start"
-    take_all = api._Claims.take_all
-
-    def signalled(self) -> None:
-        take_all(self)
-        gave_up.touch()
-
-    monkeypatch.setattr(api._Claims, "take_all", signalled)
+    gave_up = _signal_failures(monkeypatch, tmp_path)
 
     class Odd(Exception):
         def __init__(self, a, b):
