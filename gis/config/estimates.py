@@ -479,8 +479,9 @@ class UncertaintyConfig(_Model):
     draws: int = _f(
         8_192,
         "draws",
-        "measured (scripts/bench.py, monte_carlo_convergence): with Sobol' draws, the power of two "
-        "whose seed-to-seed spread of P10 and P90 of fleet GW and BTC/yr keeps two seeds within 1 %",
+        "measured (scripts/bench.py, monte_carlo_convergence): with Sobol' draws, the smallest power "
+        "of two whose seed-to-seed spread of P10 and P90 of fleet GW and BTC/yr keeps 9 pairs of seeds "
+        "in 10 within 1 %",
         "Monte Carlo draws",
         ge=10,
         le=1_000_000,

@@ -16,7 +16,7 @@ inverse of the input's distribution function:
 
 Sobol' points fill the input space more evenly than independent pseudo-random ones, so the bands
 settle with fewer draws: on the national data the seed-to-seed spread of the P90 of fleet GW and
-BTC/yr at 8,192 Sobol' draws (standard deviation over six seeds 0.31 % and 0.42 %) is what
+BTC/yr at 8,192 Sobol' draws (standard deviation over six seeds at most 0.36 %) is what
 pseudo-random draws reached at 16,000 (``scripts/bench.py``, ``monte_carlo_convergence``).
 Scrambling keeps every estimate unbiased and lets two seeds be compared like two Monte Carlo runs.
 Counts that are powers of two keep the sequence's balance (any count is accepted: the first
