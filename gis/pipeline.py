@@ -80,8 +80,9 @@ class Background:
 
     In a forked process when the machine has a second core (:func:`gis.forked.can_fork`), else on
     a thread. The GeoPackage writer (pyogrio's ``write_arrow``) holds the GIL while it inserts rows:
-    on a thread it stalled the next stage for most of its ~4 s (measured: building the candidate
-    sites took 1.5 s alone, 5.2 s beside the writer thread); a process runs it on the other core.
+    on a thread it stalled the next stage for most of its ~4 s (measured: three builds of the
+    candidate sites took 1.5 s alone, 5.2 s beside the writer thread); a process runs it on the
+    other core.
     ``work`` returns the lines to print; its time is recorded as the timing row ``name``
     (:func:`gis.timing.record`) and its error, if any, raised by :meth:`wait`.
     """
