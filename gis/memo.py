@@ -32,6 +32,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,7 +42,7 @@ import shapely
 
 from gis import __version__
 
-__all__ = ["Memo", "digest", "file_stamp", "package_digest"]
+__all__ = ["Memo", "digest", "file_stamp", "kept_bytes", "package_digest"]
 
 MANIFEST = "manifest.json"
 """The file of an entry naming its other files and their sizes in bytes; written last."""
@@ -177,3 +179,53 @@ class Memo:
         done = [p for p in entries if not p.name.startswith(".")]
         for old in done[self.keep :]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_bytes(
+    kind: str,
+    key: str,
+    make: Callable[[], bytes],
+    *,
+    memory: OrderedDict[tuple[str, str], bytes],
+    memory_max: int,
+    root: Path | None = None,
+    suffix: str = ".bin",
+    files: int = 4,
+    disk: bool = True,
+) -> bytes:
+    """``make()``, or the bytes it gave before for ``key`` (a hash of everything it depends on):
+    from ``memory`` (this process's, the ``memory_max`` most recently used), else, with ``disk``,
+    from the :class:`Memo` of ``kind`` under ``root`` (an entry written whole with a manifest, a
+    damaged one made again; the ``files`` most recently used entries kept). A cache that cannot be
+    written only means making it again next time."""
+    with _KEPT_LOCK:
+        if (kind, key) in memory:
+            memory.move_to_end((kind, key))
+            return memory[(kind, key)]
+    store = Memo(kind, root, keep=files) if disk else None
+    name = f"data{suffix}"
+    entry = store.load(key) if store is not None else None
+    data = _read(entry / name) if entry is not None else None
+    if data is None:
+        made = data = make()
+
+        def fill(folder: Path) -> None:
+            (folder / name).write_bytes(made)
+
+        if store is not None:
+            store.store(key, fill)
+    with _KEPT_LOCK:
+        memory[(kind, key)] = data
+        while len(memory) > memory_max:
+            memory.popitem(last=False)
+    return data
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

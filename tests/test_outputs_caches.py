@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from fixtures.outputs.synthetic import make_out_dir
 
+from gis import memo
 from gis.outputs import charts, explorer, keep, report
 from gis.outputs import map as fmap
 from gis.outputs.api import map_layer_names
@@ -83,7 +84,7 @@ def test_a_damaged_cached_chart_is_drawn_again(fresh_charts: list[str], monkeypa
 
 def test_the_cache_gives_the_bytes_drawing_gives(fresh_charts: list[str], monkeypatch) -> None:
     cached = charts.supply_curve([{"price_cap_usd_mwh": 20.0, "bought_gw_average": 1.5}], wasted_gw=0.5)
-    monkeypatch.setattr(keep, "_read", lambda path: None)
+    monkeypatch.setattr(memo, "_read", lambda path: None)  # every file on disk unreadable
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     drawn = charts.supply_curve([{"price_cap_usd_mwh": 20.0, "bought_gw_average": 1.5}], wasted_gw=0.5)
     assert drawn == cached and len(fresh_charts) == 2

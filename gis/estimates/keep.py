@@ -20,18 +20,17 @@ the same floats.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gis import memo
 from gis.config.estimates import EstimatesConfig
 from gis.energy.profiles import SurplusProfiles
-from gis.memo import Memo, digest
+from gis.memo import digest
 
 __all__ = ["RANKING_INPUTS", "kept_json", "monte_carlo_key"]
 
@@ -42,9 +41,8 @@ RANKING_INPUTS: dict[str, tuple[str, ...]] = {
 }
 """The ranking columns the Monte Carlo reads, by selection rule."""
 
-_KEPT: OrderedDict[tuple[str, str], dict] = OrderedDict()
+_KEPT: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 _KEPT_MAX = 8
-_FILE = "data.json"
 
 
 def _array(a: np.ndarray) -> bytes:
@@ -83,30 +81,17 @@ def monte_carlo_key(
 
 def kept_json(kind: str, key: str, make: Callable[[], dict], *, on_disk: bool) -> dict:
     """``make()``, or what it gave before for ``key``: from this process, else (``on_disk``) from
-    the stage cache's ``kind`` folder; a fresh copy each time (callers may change it).
+    the stage cache's ``kind`` folder (:func:`gis.memo.kept_bytes`, as JSON); a fresh dict each time
+    (callers may change it).
 
     ``kind``: ``"monte_carlo"`` or ``"explorer_grid"``; ``make`` returns a JSON-able dict."""
-    if (kind, key) in _KEPT:
-        _KEPT.move_to_end((kind, key))
-        return copy.deepcopy(_KEPT[(kind, key)])
-    store = Memo(kind) if on_disk else None
-    value = None
-    entry = store.load(key) if store is not None else None
-    if entry is not None:
-        try:
-            value = json.loads((entry / _FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            value = None  # damaged: made again
-    if value is None:
-        value = make()
-        if store is not None:
-            text = json.dumps(value)
-
-            def fill(folder: Path) -> None:
-                (folder / _FILE).write_text(text, encoding="utf-8")
-
-            store.store(key, fill)
-    _KEPT[(kind, key)] = value
-    while len(_KEPT) > _KEPT_MAX:
-        _KEPT.popitem(last=False)
-    return copy.deepcopy(value)
+    text = memo.kept_bytes(
+        kind,
+        key,
+        lambda: json.dumps(make()).encode("utf-8"),
+        memory=_KEPT,
+        memory_max=_KEPT_MAX,
+        suffix=".json",
+        disk=on_disk,
+    )
+    return json.loads(text)

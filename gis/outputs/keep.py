@@ -6,7 +6,6 @@ folder that cannot be written or a damaged file only means making it again."""
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from gis.memo import Memo
+from gis import memo
 
 __all__ = ["KEPT_FILES", "geometry_digest", "kept_bytes", "kept_folder", "kept_text"]
 
@@ -23,7 +22,6 @@ KEPT_FILES = 64
 
 _MEMORY: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 _MEMORY_MAX = 96
-_LOCK = threading.Lock()
 
 
 def geometry_digest(geometry: object) -> bytes:
@@ -46,38 +44,20 @@ def kept_bytes(
     kind: str, key: str, make: Callable[[], bytes], *, suffix: str = ".bin", files: int = KEPT_FILES
 ) -> bytes:
     """``make()``, or the bytes it gave before for ``key`` (a hash of everything it depends on):
-    from this process, else from the stage cache's store in ``kept_folder(kind)`` (:class:`gis.memo.Memo`:
-    an entry written whole with a manifest, a damaged one made again); the ``files`` most recently
-    used entries of ``kind`` are kept."""
-    with _LOCK:
-        if (kind, key) in _MEMORY:
-            _MEMORY.move_to_end((kind, key))
-            return _MEMORY[(kind, key)]
-    store = Memo(kind, kept_folder(kind).parent, keep=files)
-    name = f"data{suffix}"
-    entry = store.load(key)
-    data = _read(entry / name) if entry is not None else None
-    if data is None:
-        made = data = make()
-
-        def fill(folder: Path) -> None:
-            (folder / name).write_bytes(made)
-
-        store.store(key, fill)  # a cache that cannot be written: made again next time
-    with _LOCK:
-        _MEMORY[(kind, key)] = data
-        while len(_MEMORY) > _MEMORY_MAX:
-            _MEMORY.popitem(last=False)
-    return data
+    from this process, else from ``kept_folder(kind)`` (:func:`gis.memo.kept_bytes`); the
+    ``files`` most recently used entries of ``kind`` are kept."""
+    return memo.kept_bytes(
+        kind,
+        key,
+        make,
+        memory=_MEMORY,
+        memory_max=_MEMORY_MAX,
+        root=kept_folder(kind).parent,
+        suffix=suffix,
+        files=files,
+    )
 
 
 def kept_text(kind: str, key: str, make: Callable[[], str]) -> str:
     """:func:`kept_bytes` of a text (UTF-8, in ``data.txt``)."""
     return kept_bytes(kind, key, lambda: make().encode("utf-8"), suffix=".txt").decode("utf-8")
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
