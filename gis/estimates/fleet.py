@@ -66,6 +66,7 @@ destroyed is a reduction); bought energy the node's hourly grid intensity in the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -1963,9 +1964,6 @@ def _metrics(model: _Model, inp: _Inputs, sol: _Solution) -> dict[str, np.ndarra
 MIN_DRAWS_PER_PROCESS = 1_000
 """Draws below which a second process costs more (its start, the results' way back) than it saves."""
 
-_FORKED: tuple | None = None
-"""The model and draws a forked worker solves a share of (set in the parent just before the fork)."""
-
 
 def _solve_chunks(
     model: _Model, inp: _Inputs, X0: np.ndarray | None, chunk: int, steps: int | None = None
@@ -2001,29 +1999,23 @@ def _solve_range(
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def _forked_share(starts: list[int]) -> dict[str, np.ndarray]:
-    """In a forked worker: the chunks at ``starts`` of the model and draws the parent set."""
-    assert _FORKED is not None
-    model, inp, X0, chunk, steps = _FORKED
-    return _solve_range(model, inp, X0, chunk, steps, starts)
-
-
 def _in_processes(
     model: _Model, inp: _Inputs, X0: np.ndarray | None, chunk: int, steps: int | None, shares: list[list[int]]
 ) -> dict[str, np.ndarray]:
-    """The shares of chunks solved in forked processes (they inherit the model: nothing is pickled
-    but the starts and the results), joined in order."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """The shares of chunks solved by forked processes (:class:`gis.forked.Forked`: they inherit the
+    model, only their results are sent back) and the last share by this process, joined in order."""
+    from gis.forked import Forked
 
-    global _FORKED
-    _FORKED = (model, inp, X0, chunk, steps)
+    children = [
+        Forked(functools.partial(_solve_range, model, inp, X0, chunk, steps, share)) for share in shares[:-1]
+    ]
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=len(shares), mp_context=context) as pool:
-            results = list(pool.map(_forked_share, [[int(s) for s in share] for share in shares]))
-    finally:
-        _FORKED = None
+        mine = _solve_range(model, inp, X0, chunk, steps, shares[-1])
+        results = [child.result() for child in children] + [mine]
+    except BaseException:
+        for child in children:
+            child.cancel()
+        raise
     return {k: np.concatenate([r[k] for r in results]) for k in MC_METRICS}
 
 
