@@ -22,6 +22,7 @@ import contextlib
 import functools
 import json
 import shutil
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -391,24 +392,61 @@ def _measured(
     )
     entry = memo.load("measured_sites", key)
     if entry is not None:
+        kept = _MEASURED.get(str(entry))
+        if kept is not None:  # the entry's frames, read or made by this process before
+            _MEASURED.move_to_end(str(entry))
+            memo.console.print(f"Measured sites unchanged (weights aside): reused (key {key[:12]})")
+            return _measured_copy(kept)
         try:
             frames = read_frames(entry)
-            log = RowLog.from_dict(json.loads((entry / "log.json").read_text(encoding="utf-8")))
+            record = json.loads((entry / "log.json").read_text(encoding="utf-8"))
+            log = RowLog.from_dict(record)
             memo.console.print(f"Measured sites unchanged (weights aside): reused (key {key[:12]})")
+            _keep_measured(entry, (frames["sites"], frames["measures"], record))
             return frames["sites"], frames["measures"], log
         except (OSError, ValueError, KeyError):
             pass  # damaged: computed again
     sites, measures, log = compute()
+    record = {"layer": log.name, "rows_read": log.rows_read, "dropped": dict(log.dropped)}
+    record |= {"repaired": dict(log.repaired), "notes": list(log.notes)}
 
     def fill(folder: Path) -> None:
         sites.to_parquet(folder / "sites.geo.parquet")
         measures.to_parquet(folder / "measures.table.parquet")
-        record = {"layer": log.name, "rows_read": log.rows_read, "dropped": log.dropped}
-        record |= {"repaired": log.repaired, "notes": log.notes}
         (folder / "log.json").write_text(json.dumps(record), encoding="utf-8")
 
     memo.store("measured_sites", key, fill)
+    stored = memo.load("measured_sites", key)
+    if stored is not None:
+        _keep_measured(stored, (sites, measures, record))
     return sites, measures, log
+
+
+_MEASURED: OrderedDict[str, tuple[gpd.GeoDataFrame, pd.DataFrame, dict]] = OrderedDict()
+"""The frames of the last stage-cache entries of measured sites this process read or made (sites,
+measures, the row log's record), by the entry's folder: a planner's next weight change in the same
+process finds the entry whole (:meth:`gis.memo.Memo.load`, which checks the file sizes) and reads
+no file. Only a whole entry is used, so the stage cache stays what decides (a damaged or removed
+entry is computed again). The frames handed out are shallow copies: with pandas' copy-on-write a
+caller's changes do not reach the kept ones."""
+
+_MEASURED_MAX = 2
+
+
+def _keep_measured(entry: Path, kept: tuple[gpd.GeoDataFrame, pd.DataFrame, dict]) -> None:
+    key = str(entry)
+    _MEASURED[key] = kept
+    _MEASURED.move_to_end(key)
+    while len(_MEASURED) > _MEASURED_MAX:
+        _MEASURED.popitem(last=False)
+
+
+def _measured_copy(kept: tuple[gpd.GeoDataFrame, pd.DataFrame, dict]):
+    """Shallow copies of kept measured sites and a new row log (:func:`_measured`'s result)."""
+    from gis.rowlog import RowLog
+
+    sites, measures, record = kept
+    return sites.copy(deep=False), measures.copy(deep=False), RowLog.from_dict(record)
 
 
 def score_stage(

@@ -596,6 +596,9 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 
 def print_estimates(result: dict, console: Console) -> None:
+    """The national figures and their bands as a table (nothing is drawn for a quiet console)."""
+    if getattr(console, "quiet", False):
+        return
     n = result["national"]
     t = Table(title=f"National estimate ({result['scenario']}): the economic fleet, {n['sites']:,} sites")
     for col in ("figure", "central", "P10", "P50", "P90"):

@@ -380,7 +380,10 @@ def write_sites(out: Path, scenario: Scenario, sites: gpd.GeoDataFrame, log: Row
 
 
 def print_sites(sites: gpd.GeoDataFrame, log: RowLog, console: Console) -> None:
-    """Sites per category, the top sites, and what the assembly left out or noted."""
+    """Sites per category, the top sites, and what the assembly left out or noted (nothing is
+    drawn for a quiet console: its tables would be laid out and thrown away)."""
+    if getattr(console, "quiet", False):
+        return
     console.print(_category_table(sites))
     console.print(_top_table(sites))
     for reason, count in log.dropped.items():
