@@ -228,13 +228,22 @@ def _xml_text(values: list[str]) -> list[str]:
     return [v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for v in values]
 
 
-def _cell_tails(table: pd.DataFrame, kinds: list[str], formats: list) -> list[np.ndarray]:
-    """Each cell's sheet XML after its reference, per column ('' for an empty cell).
+ROW_MARK = "\x00"
+"""Stands for the row number in a row's cell XML (:func:`_row_templates`): a control character,
+which no cell's text keeps (:func:`_clean_text` removes them) and no number or style holds."""
 
-    A cell is ``'<c r="' + ref + tail``: inline strings, numbers as the shortest text that reads
-    back the same float with the column's style, booleans. Built once for the whole table (the
-    category sheets take their rows from it), and once per distinct value of a column.
+
+def _cell_tails(table: pd.DataFrame, kinds: list[str], formats: list) -> list[np.ndarray]:
+    """Each cell's sheet XML with :data:`ROW_MARK` for its row number, per column ('' for an
+    empty cell).
+
+    A cell is ``'<c r="' + column letter + ROW_MARK + tail``: inline strings, numbers as the
+    shortest text that reads back the same float with the column's style, booleans. Built once for
+    the whole table (the category sheets take their rows from it), and once per distinct value of
+    a column.
     """
+    from xlsxwriter.utility import xl_col_to_name
+
     tails = []
     for j, (col, kind) in enumerate(zip(table.columns, kinds, strict=True)):
         values = table[col]
@@ -268,33 +277,35 @@ def _cell_tails(table: pd.DataFrame, kinds: list[str], formats: list) -> list[np
                     f'"{style}><v>{v!r}</v></c>' if math.isfinite(v) else ""
                     for v in np.asarray(uniques, dtype=np.int64).view(np.float64).tolist()
                 ]
-        tails.append(np.asarray([*text, ""], dtype=object)[codes])
+        start = f'<c r="{xl_col_to_name(j)}{ROW_MARK}'
+        tails.append(np.asarray([*(start + t if t else "" for t in text), ""], dtype=object)[codes])
     return tails
 
 
-def _stream_rows_xml(ws, tails: list[np.ndarray], rows: np.ndarray | None) -> None:
-    """Data rows as sheet XML built a column at a time, streamed into XlsxWriter's row file.
+def _row_templates(tails: list[np.ndarray]) -> np.ndarray:
+    """Each table row's cells as one text, :data:`ROW_MARK` standing for its row number."""
+    return np.asarray(
+        ["".join(cells) for cells in zip(*(t.tolist() for t in tails), strict=True)], dtype=object
+    )
+
+
+def _stream_rows_xml(ws, templates: np.ndarray, columns: int, rows: np.ndarray | None) -> None:
+    """Data rows as sheet XML, streamed into XlsxWriter's row file.
 
     XlsxWriter's per-cell path costs about 10 us a cell; this writes the same ``<c>`` elements
-    (:func:`_cell_tails`; ``rows``: the table rows of this sheet, all when None) where
-    ``constant_memory`` mode keeps the rows it has written, then sets the sheet dimensions.
-    The header row (row 0) must have been flushed through the normal path first.
+    (:func:`_cell_tails`, joined per row by :func:`_row_templates`; ``rows``: the table rows of
+    this sheet, all when None) where ``constant_memory`` mode keeps the rows it has written, then
+    sets the sheet dimensions. The header row (row 0) must have been flushed through the normal
+    path first.
     """
-    from xlsxwriter.utility import xl_col_to_name
-
-    n = len(tails[0]) if rows is None else len(rows)
-    refs = [str(i + 1) for i in range(1, n + 1)]
-    parts: list[list[str]] = []
-    for j, column in enumerate(tails):
-        start = f'<c r="{xl_col_to_name(j)}'
-        cells = (column if rows is None else column[rows]).tolist()
-        parts.append([start + r + t if t else "" for r, t in zip(refs, cells, strict=True)])
+    chosen = (templates if rows is None else templates[rows]).tolist()
+    refs = [str(i) for i in range(2, len(chosen) + 2)]
     ws.row_data_fh.writelines(
-        f'<row r="{r}">' + "".join(cells) + "</row>"
-        for r, cells in zip(refs, zip(*parts, strict=True), strict=True)
+        f'<row r="{r}">' + cells.replace(ROW_MARK, r) + "</row>"
+        for r, cells in zip(refs, chosen, strict=True)
     )
-    ws._check_dimensions(n, len(tails) - 1)
-    ws.previous_row = n + 1
+    ws._check_dimensions(len(chosen), columns - 1)
+    ws.previous_row = len(chosen) + 1
 
 
 def _write_sites_sheet(
@@ -327,9 +338,9 @@ def _write_sites_sheet(
         ws.write_string(0, j, head, fmt.header)
     if len(table) and _can_stream_xml(ws):
         ws._write_single_row(1)  # flush the header row (its style id comes first); the next row is 1
-        if "tails" not in cache:
-            cache["tails"] = _cell_tails(whole, kinds, formats)
-        _stream_rows_xml(ws, cache["tails"], rows)
+        if "rows" not in cache:
+            cache["rows"] = _row_templates(_cell_tails(whole, kinds, formats))
+        _stream_rows_xml(ws, cache["rows"], len(headers), rows)
     else:
         _write_rows_api(ws, table, kinds, formats)
     frozen = [i for i, c in enumerate(table.columns) if c in FROZEN_COLUMNS]
