@@ -17,6 +17,8 @@ import html
 import itertools
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -36,7 +38,7 @@ from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
 from gis.io import write_text
 from gis.outputs.assets import collect_assets, inline_assets
-from gis.outputs.keep import kept_bytes, kept_folder
+from gis.outputs.keep import geometry_digest, kept_bytes, kept_folder
 from gis.outputs.labels import (
     CATEGORY_LABELS,
     CRITERION_TITLES,
@@ -150,14 +152,32 @@ def colour_values(
 
 
 def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: int) -> gpd.GeoSeries:
-    """Geometry for drawing: simplified in EPSG:5070 (tolerance in metres), rounded, EPSG:4326."""
+    """Geometry for drawing: simplified in EPSG:5070 (tolerance in metres), rounded, EPSG:4326.
+
+    Simplified geometry (the states drawn by the offline basemap, the choropleth and the explorer)
+    is kept in this process by the hash of its WKB (:func:`gis.outputs.keep.geometry_digest`), the
+    CRS, the tolerance and the decimals: the same outline is simplified once, not once per use."""
     geoms = frame.geometry
     if simplify_m > 0 and not geoms.geom_type.isin(["Point", "MultiPoint"]).all():
-        geoms = geoms.to_crs(METRIC_CRS).simplify(simplify_m, preserve_topology=True).to_crs(STORAGE_CRS)
-    else:
-        geoms = geoms.to_crs(STORAGE_CRS)
-    rounded = shapely.transform(geoms.values, lambda xy: np.round(xy, decimals))
+        key = (geometry_digest(geoms.values), str(geoms.crs), float(simplify_m), int(decimals))
+        with _SIMPLIFIED_LOCK:
+            rounded = _SIMPLIFIED.get(key)
+        if rounded is None:
+            simple = geoms.to_crs(METRIC_CRS).simplify(simplify_m, preserve_topology=True).to_crs(STORAGE_CRS)
+            rounded = shapely.transform(simple.values, lambda xy: np.round(xy, decimals))
+            with _SIMPLIFIED_LOCK:
+                _SIMPLIFIED[key] = rounded
+                while len(_SIMPLIFIED) > _SIMPLIFIED_MAX:
+                    _SIMPLIFIED.popitem(last=False)
+        return gpd.GeoSeries(np.array(rounded, dtype=object), index=frame.index, crs=STORAGE_CRS)
+    rounded = shapely.transform(geoms.to_crs(STORAGE_CRS).values, lambda xy: np.round(xy, decimals))
     return gpd.GeoSeries(rounded, index=frame.index, crs=STORAGE_CRS)
+
+
+_SIMPLIFIED: OrderedDict[tuple, np.ndarray] = OrderedDict()
+"""Simplified, rounded geometry (EPSG:4326) of :func:`display_geometry`, the most recent first out."""
+_SIMPLIFIED_MAX = 8
+_SIMPLIFIED_LOCK = threading.Lock()
 
 
 def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
