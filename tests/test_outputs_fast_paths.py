@@ -39,9 +39,15 @@ def test_csv_writer_is_byte_identical(tmp_path: Path) -> None:
             "number": [1.0, np.nan, -0.0, 1e-05, 1e16, np.inf, 1 / 3, 2.5, 0.1, 123456.789],
             "count": list(range(len(TEXTS))),
             "flag": [True, False] * (len(TEXTS) // 2),
+            "year": pd.Series([2024, None, 2025, 1, 2, 3, 4, 5, 6, -7], dtype="Int64"),
+            "maybe": pd.Series([True, None, False] + [True] * 7, dtype="boolean"),
+            "quoted": pd.Series(
+                ['say "hi"', "a,b", "plain", None, "", "x", "y", "z", "w", "v"], dtype=object
+            ),
+            "when": pd.date_range("2024-01-01", periods=len(TEXTS), freq="D"),  # pandas' writer
         }
     )
-    for part in (frame, frame[["clean", "number", "count"]]):
+    for part in (frame, frame.drop(columns="when"), frame[["clean", "number", "count"]], frame.iloc[:0]):
         _write_csv(tmp_path / "fast.csv", part)
         write_csv(tmp_path / "slow.csv", part)
         assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()

@@ -142,7 +142,9 @@ _CSV_FORMULA_LINE = re.compile(r"^[=+\-@]", re.MULTILINE)
 def _write_csv(target: Path, frame: pd.DataFrame) -> Path:
     """:func:`gis.io.write_csv`, byte for byte, without a Python call per cell: a text column in
     which :func:`gis.textsafe.csv_text` would change nothing (one search over its joined text, no
-    cell starting like a formula; the usual case) is written as it is."""
+    cell starting like a formula; the usual case) is written as it is, numbers are written once
+    per distinct value, and the rows are joined a column at a time (:func:`_csv_cells`), not by
+    pandas' writer; a column of another kind goes through pandas as before."""
     out = frame.copy()
     for col in out.columns:
         series = out[col]
@@ -156,9 +158,48 @@ def _write_csv(target: Path, frame: pd.DataFrame) -> Path:
             text = np.asarray([repr(v) if v == v else "" for v in floats], dtype=object)
             out[col] = pd.Series(text[codes], index=out.index, dtype=object)
     out.columns = [csv_text(str(c)) for c in out.columns]
+    columns = [_csv_cells(out.iloc[:, j]) for j in range(out.shape[1])]
     with atomic_path(target) as tmp:
-        out.to_csv(tmp, index=False, lineterminator="\n")
+        if any(cells is None for cells in columns):  # a kind of column this writer does not know
+            out.to_csv(tmp, index=False, lineterminator="\n")
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.write(",".join(_csv_quoted([str(c) for c in out.columns])) + "\n")
+                if len(out):
+                    f.writelines(",".join(row) + "\n" for row in zip(*columns, strict=True))
     return Path(target)
+
+
+_CSV_QUOTE = re.compile(r'[,"\r\n]')
+"""A character that makes Python's csv writer (pandas' ``to_csv``, QUOTE_MINIMAL) quote a field."""
+
+
+def _csv_quoted(cells: list[str]) -> list[str]:
+    """``cells`` as the csv writer writes them: a field holding a comma, a quote or a line break
+    in quotes, its quotes doubled (one search over the joined text for the usual clean column)."""
+    if not _CSV_QUOTE.search("".join(cells)):
+        return cells
+    return ['"' + c.replace('"', '""') + '"' if _CSV_QUOTE.search(c) else c for c in cells]
+
+
+def _csv_cells(series: pd.Series) -> list[str] | None:
+    """The fields pandas' ``to_csv`` writes for a column (missing values as ""), or None for a
+    kind of column not handled here (dates, categories, ...).
+
+    Text and Python objects are written with ``str``, booleans as ``True``/``False``, integers
+    (nullable ones too) in decimal; floats reach here as text already (:func:`_write_csv`)."""
+    dtype = series.dtype
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        values = series.tolist()
+        cells = [
+            v if isinstance(v, str) else ("" if v is None or v is pd.NA or v != v else str(v)) for v in values
+        ]
+        return _csv_quoted(cells)
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        text = np.asarray([*(str(v) for v in uniques.tolist()), ""], dtype=object)
+        return text[codes].tolist()
+    return None
 
 
 def _map_layers(preset: MapPreset) -> list[str]:
