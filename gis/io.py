@@ -26,6 +26,7 @@ from gis.errors import GisError
 __all__ = [
     "STAGING_PREFIX",
     "LazyFrames",
+    "add_gpkg_layers",
     "as_written",
     "atomic_path",
     "clean_stale",
@@ -169,26 +170,44 @@ def write_gpkg(
     stores them in ``gpkg_metadata``. The file is GeoPackage :data:`GPKG_VERSION`. Rows go through
     Arrow (the same fields and values as the row-wise writer, about 40 % sooner).
     """
+    with atomic_path(target) as tmp:
+        add_gpkg_layers(tmp, layers, dataset_metadata=dataset_metadata, layer_metadata=layer_metadata)
+    return Path(target)
+
+
+def add_gpkg_layers(
+    path: str | Path,
+    layers: Mapping[str, pd.DataFrame],
+    *,
+    dataset_metadata: Mapping[str, str] | None = None,
+    layer_metadata: Mapping[str, Mapping[str, str]] | None = None,
+) -> Path:
+    """Write ``layers`` into the GeoPackage ``path`` in place, as :func:`write_gpkg` does: the file
+    is created (GeoPackage :data:`GPKG_VERSION`) when absent, else the layers are added to it.
+
+    Not atomic: the caller writes into a temporary file (:func:`atomic_path`). ``dataset_metadata``
+    goes with the first layer written and replaces the file's.
+    """
     import geopandas as gpd
     import pyogrio
 
     layer_metadata = layer_metadata or {}
-    with atomic_path(target) as tmp:
-        first = True
-        for name, frame in layers.items():
-            kwargs = {}
-            if first:
-                kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
-            if first and dataset_metadata:
-                kwargs["dataset_metadata"] = {k: str(v) for k, v in dataset_metadata.items()}
-            if name in layer_metadata:
-                kwargs["layer_metadata"] = {k: str(v) for k, v in layer_metadata[name].items()}
-            data = frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame)
-            pyogrio.write_dataframe(
-                data, tmp, layer=name, driver="GPKG", append=not first, use_arrow=True, **kwargs
-            )
-            first = False
-    return Path(target)
+    first = True
+    exists = Path(path).is_file()
+    for name, frame in layers.items():
+        kwargs = {}
+        if first and not exists:
+            kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
+        if first and dataset_metadata:
+            kwargs["dataset_metadata"] = {k: str(v) for k, v in dataset_metadata.items()}
+        if name in layer_metadata:
+            kwargs["layer_metadata"] = {k: str(v) for k, v in layer_metadata[name].items()}
+        data = frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame)
+        pyogrio.write_dataframe(
+            data, path, layer=name, driver="GPKG", append=exists or not first, use_arrow=True, **kwargs
+        )
+        first = False
+    return Path(path)
 
 
 _MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}

@@ -546,6 +546,7 @@ def outputs_stage(
         layers=layers,
         sites_metadata=metadata,
         layer_names=map_layer_names(),
+        layers_key=memo.layers_key if memo is not None else None,
     )
     written = outputs_command(out=out, scenario_path=scenario_path, console=console, inputs=inputs)
     if memo is not None and key is not None:

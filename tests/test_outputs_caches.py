@@ -247,6 +247,88 @@ def test_the_explorer_outline_is_kept_and_follows_the_states(map_inputs, monkeyp
     assert explorer.states_geojson(moved) != first and len(made) == 2
 
 
+def _sites_gpkg(inputs, target: Path, *, layers_key: str | None) -> Path:
+    from gis.outputs.gpkg import write_sites_gpkg
+
+    return write_sites_gpkg(
+        target,
+        sites=inputs.sites,
+        source_layers=inputs.layers,
+        estimates=inputs.estimates,
+        preset=load_preset(DEFAULT_PRESET),
+        layers_metadata=inputs.layers_metadata,
+        sites_metadata=inputs.sites_metadata,
+        layers_key=layers_key,
+    )
+
+
+def _layers_of(path: Path) -> dict:
+    import pyogrio
+
+    frames = {}
+    for name in pyogrio.list_layers(path)[:, 0]:
+        frame = pyogrio.read_dataframe(path, layer=name)
+        frames[str(name)] = (
+            frame.drop(columns="update_time", errors="ignore"),
+            pyogrio.read_info(path, layer=name),
+        )
+    return frames
+
+
+def test_sites_gpkg_starts_from_the_kept_source_layers(map_inputs, tmp_path: Path, monkeypatch) -> None:
+    import pyogrio
+    from pandas.testing import assert_frame_equal
+
+    from gis.outputs import gpkg
+
+    written: list[list[str]] = []
+    real = gpkg.add_gpkg_layers
+
+    def counting(path, layers, **kwargs):
+        written.append(list(layers))
+        return real(path, layers, **kwargs)
+
+    monkeypatch.setattr(gpkg, "add_gpkg_layers", counting)
+    first = _sites_gpkg(map_inputs, tmp_path / "a.gpkg", layers_key=map_inputs.layers_key)
+    again = _sites_gpkg(map_inputs, tmp_path / "b.gpkg", layers_key=map_inputs.layers_key)
+    hashed = _sites_gpkg(map_inputs, tmp_path / "c.gpkg", layers_key=None)  # keyed by the frames
+    sources = sorted(n for n in map_inputs.layers)
+    own = sorted(["candidate_sites", "state_summary", "category_summary"])
+    assert [sorted(w) for w in written] == [sources, own, own, sources, own]  # sources written twice
+    names = [str(n) for n in pyogrio.list_layers(first)[:, 0]]
+    assert names[:2] == ["candidate_sites", "state_summary"]  # listed first, as when written first
+    for path in (again, hashed):
+        assert [str(n) for n in pyogrio.list_layers(path)[:, 0]] == names
+        got, want = _layers_of(path), _layers_of(first)
+        for name, (frame, info) in want.items():
+            assert_frame_equal(got[name][0], frame, check_exact=True)
+            assert got[name][1]["layer_metadata"] == info["layer_metadata"], name
+            assert got[name][1]["dataset_metadata"] == info["dataset_metadata"], name
+
+
+def test_a_damaged_kept_source_gpkg_is_written_again(map_inputs, tmp_path: Path) -> None:
+    first = _sites_gpkg(map_inputs, tmp_path / "a.gpkg", layers_key="layers-v1")
+    (kept,) = (Path(os.environ["GIS_CACHE_DIR"]) / "sites_gpkg_sources").rglob("sources.gpkg")
+    kept.write_bytes(kept.read_bytes()[:-100])  # the manifest's size disagrees: a miss
+    again = _sites_gpkg(map_inputs, tmp_path / "b.gpkg", layers_key="layers-v1")
+    got, want = _layers_of(again), _layers_of(first)
+    assert list(got) == list(want)
+
+
+def test_simplified_outlines_are_kept_by_their_geometry(map_inputs, monkeypatch) -> None:
+    monkeypatch.setattr(fmap, "_SIMPLIFIED", type(fmap._SIMPLIFIED)())
+    states = map_inputs.layers["states"]
+    first = fmap.display_geometry(states, simplify_m=1000.0, decimals=4)
+    again = fmap.display_geometry(states.copy(), simplify_m=1000.0, decimals=4)
+    assert len(fmap._SIMPLIFIED) == 1 and again.geom_equals_exact(first, tolerance=0).all()
+    assert again.values is not first.values  # each caller gets its own array
+    moved = states.copy()
+    moved.geometry = moved.geometry.translate(xoff=0.5)
+    assert not fmap.display_geometry(moved, simplify_m=1000.0, decimals=4).geom_equals(first).all()
+    fmap.display_geometry(states, simplify_m=2000.0, decimals=4)
+    assert len(fmap._SIMPLIFIED) == 3
+
+
 def test_a_damaged_kept_text_is_made_again(monkeypatch) -> None:
     monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
     assert keep.kept_text("t", "k", lambda: "first text") == "first text"

@@ -295,6 +295,7 @@ def _output_tasks(
             layers_metadata=mine.layers_metadata,
             sites_metadata=mine.sites_metadata,
             scenario_path=scenario_path,
+            layers_key=mine.layers_key,
         )
         console.print(
             f"Wrote {path} (candidate sites, summaries, {len(mine.layers)} source layers, QGIS styles)"

@@ -20,7 +20,7 @@ import pandas as pd
 
 from gis import STORAGE_CRS, __version__
 from gis.config.vocabulary import CATEGORIES
-from gis.io import atomic_path, write_gpkg
+from gis.io import add_gpkg_layers, atomic_path
 from gis.outputs.columns import SUMMARY_COLUMNS
 from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
 from gis.outputs.presets import MapPreset, SourceLayer
@@ -287,8 +287,15 @@ def write_sites_gpkg(
     layers_metadata: Mapping[str, str],
     sites_metadata: Mapping[str, str],
     scenario_path: Path | None = None,
+    layers_key: str | None = None,
 ) -> Path:
-    """Rewrite ``sites.gpkg`` atomically with sites, summaries, source layers, styles and provenance."""
+    """Rewrite ``sites.gpkg`` atomically with sites, summaries, source layers, styles and provenance.
+
+    The source layers do not change with the criteria weights: they are written once into a
+    GeoPackage kept in ``$GIS_CACHE_DIR/sites_gpkg_sources`` (:func:`_source_layers_file`), which
+    each new ``sites.gpkg`` starts from before the sites and summaries are added (then listed
+    first again, as when written first). ``layers_key``: what names the source layers' content
+    (the run's layers key, or the layers file's stamp); None: a hash of the frames."""
     states = source_layers.get("states")
     by_state = estimates.get("by_state", {}) or {}
     frames: dict[str, pd.DataFrame] = {
@@ -314,8 +321,14 @@ def write_sites_gpkg(
         sites_metadata=sites_metadata,
         scenario_path=scenario_path,
     )
+    own = [name for name in frames if name in _OWN_LAYERS]
+    sources = {name: frames[name] for name in frames if name not in _OWN_LAYERS}
     with atomic_path(target) as tmp:
-        write_gpkg(tmp, frames, dataset_metadata=meta, layer_metadata=layer_meta)
+        if sources:
+            _source_layers_file(tmp, sources, {n: layer_meta[n] for n in sources}, layers_key)
+        add_gpkg_layers(tmp, {n: frames[n] for n in own}, dataset_metadata=meta, layer_metadata=layer_meta)
+        if sources:
+            _list_first(tmp, own)
         styles = layer_styles_for(preset, state_max_gw=state_max)
         styles = {
             name: replace(style, aliases=_aliases(frames[name], name)) if name in frames else style
@@ -324,6 +337,65 @@ def write_sites_gpkg(
         write_layer_styles(tmp, styles)
         write_data_columns(tmp, frames)
     return Path(target)
+
+
+_OWN_LAYERS = ("candidate_sites", "state_summary", "category_summary")
+"""The layers of sites.gpkg made from the scored sites and the estimates (the rest are source layers)."""
+
+SOURCES_KEPT = 4
+"""GeoPackages of source layers kept in ``$GIS_CACHE_DIR/sites_gpkg_sources`` (most recent first)."""
+
+
+def _source_layers_file(
+    path: Path,
+    sources: Mapping[str, pd.DataFrame],
+    metadata: Mapping[str, Mapping[str, str]],
+    key: str | None,
+) -> None:
+    """Create the GeoPackage ``path`` holding the ``sources`` layers with their ``metadata``: a copy
+    of the one kept for the same layers (:class:`gis.memo.Memo` in the ``sites_gpkg_sources``
+    folder of the cache), or written and then kept. The entry's key hashes the layers' names and
+    metadata, the GeoPackage version, the code (:func:`gis.memo.digest`) and ``key`` (what names
+    the layers' content) or, without one, the frames themselves. A cache that cannot be written
+    only means writing the layers each time."""
+    import shutil
+
+    from gis.io import GPKG_VERSION
+    from gis.memo import Memo, digest
+    from gis.outputs.keep import kept_folder
+
+    content = [key] if key is not None else list(sources.values())
+    entry_key = digest("sites_gpkg_sources", GPKG_VERSION, list(sources), dict(metadata), *content)
+    memo = Memo("sites_gpkg_sources", kept_folder("sites_gpkg_sources").parent, keep=SOURCES_KEPT)
+    entry = memo.load(entry_key)
+    if entry is not None:
+        try:
+            shutil.copyfile(entry / "sources.gpkg", path)
+            return
+        except OSError:
+            path.unlink(missing_ok=True)  # written below instead
+    add_gpkg_layers(path, sources, layer_metadata=metadata)
+
+    def fill(folder: Path) -> None:
+        shutil.copyfile(path, folder / "sources.gpkg")
+
+    memo.store(entry_key, fill)
+
+
+def _list_first(gpkg: Path, names: list[str]) -> None:
+    """List the layers ``names`` first in ``gpkg`` (GDAL and QGIS list a GeoPackage's layers in
+    the order of ``gpkg_contents``' rows): the other rows are moved after them, in their order."""
+    con = sqlite3.connect(gpkg)
+    try:
+        with con:
+            last = con.execute("SELECT max(rowid) FROM gpkg_contents").fetchone()[0] or 0
+            marks = ",".join("?" * len(names))
+            con.execute(
+                f"UPDATE gpkg_contents SET rowid = rowid + ? WHERE table_name NOT IN ({marks})",
+                (int(last), *names),
+            )
+    finally:
+        con.close()
 
 
 def _preset_layer_style(spec: SourceLayer) -> Style:

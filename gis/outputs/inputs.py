@@ -19,6 +19,7 @@ from gis import STORAGE_CRS
 from gis.errors import GisError
 from gis.io import gpkg_layer_names
 from gis.layers import read_layers
+from gis.memo import file_stamp
 from gis.scoring.columns import FLEET_SOURCE_KEYS, SITE_FLEET_COLUMNS, SITES_RANKED, read_candidate_sites
 
 __all__ = [
@@ -104,6 +105,9 @@ class StageOutputs:
     """Per layer of layers.gpkg, the notes its build recorded (which source it used, fallbacks)."""
     market_prices: pd.DataFrame | None = None
     """The hourly prices for the report's price curves when already in memory (None: read them)."""
+    layers_key: str | None = None
+    """What names the source layers' content (the run's layers key, or the layers file's stamp):
+    outputs derived from them alone are kept by it. None: they are hashed."""
 
 
 def _need(path: Path, command: str) -> Path:
@@ -287,11 +291,13 @@ def stage_outputs(
     layers: Mapping[str, pd.DataFrame],
     sites_metadata: dict[str, str],
     layer_names: Iterable[str],
+    layers_key: str | None = None,
 ) -> StageOutputs:
     """What :func:`read_stage_outputs` reads, from frames already in memory (``gis run``).
 
     ``sites`` are the scoring stage's ``candidate_sites``; ``layers`` the built layers (the wanted
     ones are taken); ``out/layers.gpkg`` must exist (its metadata and build notes are read).
+    ``layers_key``: what names the layers' content (:attr:`StageOutputs.layers_key`).
     """
     notes: list[str] = []
     layers_path = _need(out / "layers.gpkg", "gis build")
@@ -309,6 +315,7 @@ def stage_outputs(
         notes=notes,
         layer_notes=layer_build_notes(layers_path),
         market_prices=layers["market_prices"][PRICE_COLUMNS] if "market_prices" in layers else None,
+        layers_key=layers_key,
     )
 
 
@@ -333,4 +340,5 @@ def read_stage_outputs(out: Path, *, layer_names: Iterable[str]) -> StageOutputs
         sites_metadata=scoring_metadata(out / "sites.gpkg"),
         notes=notes,
         layer_notes=layer_build_notes(layers_path),
+        layers_key="file:" + file_stamp(layers_path),
     )
