@@ -5,6 +5,7 @@ A missing file fails with a :class:`~gis.errors.GisError` that names the command
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -231,6 +232,14 @@ def join_fleet(sites: pd.DataFrame, estimates: dict) -> pd.DataFrame:
 
 def gpkg_metadata(path: Path) -> dict[str, str]:
     """Dataset metadata of a GeoPackage written by :func:`gis.io.write_gpkg` (empty if none)."""
+    return dict(_gpkg_metadata(str(path), file_stamp(path)))
+
+
+@functools.lru_cache(maxsize=8)
+def _gpkg_metadata(path: str, stamp: str) -> dict[str, str]:
+    """:func:`gpkg_metadata` of the file as ``stamp`` (:func:`gis.memo.file_stamp`) found it: read
+    once per version of the file in this process."""
+    del stamp
     layers = pyogrio.list_layers(path)
     if len(layers) == 0:
         return {}
@@ -251,7 +260,14 @@ def scoring_metadata(path: Path) -> dict[str, str]:
 
 
 def layer_build_notes(path: Path) -> dict[str, list[str]]:
-    """The ``row_log`` notes each layer of ``layers.gpkg`` recorded in its metadata ({} if none)."""
+    """The ``row_log`` notes each layer of ``layers.gpkg`` recorded in its metadata ({} if none);
+    read once per version of the file (:func:`gis.memo.file_stamp`) in this process."""
+    return {name: list(notes) for name, notes in _layer_build_notes(str(path), file_stamp(path)).items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _layer_build_notes(path: str, stamp: str) -> dict[str, list[str]]:
+    del stamp
     notes: dict[str, list[str]] = {}
     for name in pyogrio.list_layers(path)[:, 0]:
         meta = pyogrio.read_info(path, layer=str(name)).get("layer_metadata") or {}
