@@ -103,3 +103,27 @@ def test_bands_are_kept_in_the_process_and_on_disk(monkeypatch, tmp_path) -> Non
     keep._KEPT.clear()
     assert kept_json("monte_carlo", "k2", make, on_disk=False) == bands and len(made) == 3
     assert not (tmp_path / "stages" / "monte_carlo" / "k2").exists()  # not on disk unless asked
+
+
+def test_fleet_tables_are_kept_read_only_and_give_the_same_fleet(profiles, monkeypatch) -> None:
+    from gis.estimates.fleet import fleet_tables
+
+    monkeypatch.setattr(keep, "_TABLES", type(keep._TABLES)())
+    config = _config()
+    made: list[int] = []
+
+    def make():
+        made.append(1)
+        return fleet_tables(profiles, config)
+
+    key = monte_carlo_key(profiles, _ranking(1), config, 700.0)
+    tables = keep.kept_tables(key, make)
+    assert keep.kept_tables(key, make) is tables and made == [1]  # kept in the process
+    with pytest.raises(ValueError, match="read-only"):
+        tables[0].E[0, 0] = 1.0
+    for ranking in (_ranking(1), _ranking(2)):
+        plain = fleet_economics(profiles, ranking, config, network_ehs=700.0)
+        reused = fleet_economics(profiles, ranking, config, network_ehs=700.0, tables=tables)
+        pd.testing.assert_frame_equal(reused.sites, plain.sites)
+        assert json.dumps(reused.national | {"seconds": 0}) == json.dumps(plain.national | {"seconds": 0})
+        assert monte_carlo(reused, config, draws=64) == monte_carlo(plain, config, draws=64)

@@ -38,7 +38,7 @@ from gis.estimates.calculator import (
     seed_claim_check,
     seed_claims_corrected,
 )
-from gis.estimates.keep import kept_json, monte_carlo_key
+from gis.estimates.keep import kept_json, kept_tables, monte_carlo_key
 from gis.estimates.keys import ESTIMATE_KEYS
 from gis.memo import digest
 from gis.rowlog import RowLog
@@ -425,11 +425,12 @@ def _run_fleet(
             "excluded": checked["excluded"].to_numpy()[order],
         }
     )
+    key = monte_carlo_key(prof, ranking, c, network_ehs)
     with stage("fleet"):
-        result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs)
+        tables = kept_tables(key, lambda: fleet.fleet_tables(prof, c))
+        result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs, tables=tables)
         result = dataclasses.replace(result, sites=result.sites.iloc[back].reset_index(drop=True))
     with stage("monte_carlo"):
-        key = monte_carlo_key(prof, ranking, c, network_ehs)
         mc = kept_json(
             "monte_carlo",
             key,

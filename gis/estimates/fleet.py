@@ -93,6 +93,7 @@ __all__ = [
     "build_tables",
     "evaluate_points",
     "fleet_economics",
+    "fleet_tables",
     "hashprice_usd_per_th_day",
     "irr",
     "monte_carlo",
@@ -1714,6 +1715,7 @@ def fleet_economics(
     network_ehs: float | None = None,
     grid_topup: bool | None = None,
     price_caps: np.ndarray | None = None,
+    tables: tuple[Tables, np.ndarray] | None = None,
 ) -> FleetResult:
     """The NPV-sized fleet on the hourly profiles, solved with its own dilution.
 
@@ -1733,6 +1735,9 @@ def fleet_economics(
         sites buy; True: every site with a market node may buy.
     price_caps
         USD/MWh caps of the supply curve (default 0, 10, ..., 150).
+    tables
+        :func:`fleet_tables` of these ``profiles``, ``config`` and ``grid_topup``, made before
+        (they depend on neither the ranking nor the network); None: made here.
 
     Returns
     -------
@@ -1740,8 +1745,8 @@ def fleet_economics(
     """
     started = time.perf_counter()
     n_ehs = _network_ehs(config, network_ehs)
-    tables, site_pair = _fleet_tables(profiles, config, grid_topup)
-    model = _Model(tables, _site_arrays(profiles, sites, site_pair, grid_topup), config, schedule(config))
+    t, site_pair = tables if tables is not None else fleet_tables(profiles, config, grid_topup)
+    model = _Model(t, _site_arrays(profiles, sites, site_pair, grid_topup), config, schedule(config))
     inp = _base_inputs(config, n_ehs)
     sol = model.solve(inp)
     mk = model.market(inp)
@@ -1763,11 +1768,11 @@ def fleet_economics(
     )
 
 
-def _fleet_tables(
-    profiles: SurplusProfiles, config: EstimatesConfig, grid_topup: bool | None
+def fleet_tables(
+    profiles: SurplusProfiles, config: EstimatesConfig, grid_topup: bool | None = None
 ) -> tuple[Tables, np.ndarray]:
     """:func:`build_tables` at the scenario's levels and revenue grid, with buying tables for
-    the pairs of the sites that may buy."""
+    the pairs of the sites that may buy; and each site's pair (S,)."""
     cf = config.fleet
     return build_tables(
         profiles,

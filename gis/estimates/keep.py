@@ -21,6 +21,7 @@ the same floats.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -32,7 +33,7 @@ from gis.config.estimates import EstimatesConfig
 from gis.energy.profiles import SurplusProfiles
 from gis.memo import digest
 
-__all__ = ["RANKING_INPUTS", "kept_json", "monte_carlo_key"]
+__all__ = ["RANKING_INPUTS", "kept_json", "kept_tables", "monte_carlo_key"]
 
 RANKING_INPUTS: dict[str, tuple[str, ...]] = {
     "npv": ("excluded",),
@@ -43,6 +44,10 @@ RANKING_INPUTS: dict[str, tuple[str, ...]] = {
 
 _KEPT: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 _KEPT_MAX = 8
+
+_TABLES: OrderedDict[str, tuple] = OrderedDict()
+_TABLES_MAX = 2
+_TABLES_LOCK = threading.Lock()
 
 
 def _array(a: np.ndarray) -> bytes:
@@ -95,3 +100,25 @@ def kept_json(kind: str, key: str, make: Callable[[], dict], *, on_disk: bool) -
         disk=on_disk,
     )
     return json.loads(text)
+
+
+def kept_tables(key: str, make: Callable[[], tuple]) -> tuple:
+    """``make()`` (the fleet's energy tables, :func:`gis.estimates.fleet.fleet_tables`), or what
+    it gave before in this process for ``key`` (:func:`monte_carlo_key`: the profiles and the
+    ``[estimates]`` table they are made from, and more). Their arrays are made read-only, so a
+    model that reused them cannot change them for the next."""
+    with _TABLES_LOCK:
+        if key in _TABLES:
+            _TABLES.move_to_end(key)
+            return _TABLES[key]
+    made = make()
+    for value in made:
+        arrays = [value] if isinstance(value, np.ndarray) else list(vars(value).values())
+        for array in arrays:
+            if isinstance(array, np.ndarray):
+                array.setflags(write=False)
+    with _TABLES_LOCK:
+        _TABLES[key] = made
+        while len(_TABLES) > _TABLES_MAX:
+            _TABLES.popitem(last=False)
+    return made
