@@ -201,6 +201,18 @@ def test_the_layer_cache_notices_a_changed_layer(map_inputs, counted_drawings) -
     assert len(counted_drawings) == 2
 
 
+def test_a_layer_found_by_the_layers_key_is_the_layer_drawn(map_inputs, counted_drawings) -> None:
+    spec, decimals = _lines_spec()
+    rows = map_inputs.layers["transmission_lines"]
+    hashed = fmap.layer_drawing(rows, spec, decimals=decimals)
+    by_key = fmap.layer_drawing(rows, spec, decimals=decimals, layers_key="layers-v1")
+    assert by_key == hashed and len(counted_drawings) == 2  # another key: drawn, the same drawing
+    assert fmap.layer_drawing(rows.iloc[:0], spec, decimals=decimals, layers_key="layers-v1") == hashed
+    assert len(counted_drawings) == 2  # found by the key alone: the rows are not read
+    fmap.layer_drawing(rows, spec, decimals=decimals, layers_key="layers-v2")
+    assert len(counted_drawings) == 3  # new layers, drawn again
+
+
 def test_a_damaged_cached_layer_is_drawn_again(map_inputs, counted_drawings, monkeypatch) -> None:
     spec, decimals = _lines_spec()
     rows = map_inputs.layers["transmission_lines"]

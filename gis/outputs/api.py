@@ -57,7 +57,12 @@ def _report_notes(console, notes: list[str]) -> None:
 
 def _build_map(inputs: StageOutputs, preset: MapPreset, *, offline: bool | None):
     return build_map(
-        layers=inputs.layers, sites=inputs.sites, estimates=inputs.estimates, preset=preset, offline=offline
+        layers=inputs.layers,
+        sites=inputs.sites,
+        estimates=inputs.estimates,
+        preset=preset,
+        offline=offline,
+        layers_key=inputs.layers_key,
     )
 
 

@@ -416,14 +416,21 @@ def _filtered(frame: gpd.GeoDataFrame, spec: SourceLayer) -> gpd.GeoDataFrame:
 
 
 def add_source_layer(
-    fmap: folium.Map, frame: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int
+    fmap: folium.Map,
+    frame: gpd.GeoDataFrame,
+    spec: SourceLayer,
+    *,
+    decimals: int,
+    layers_key: str | None = None,
 ) -> folium.FeatureGroup:
     """Draw one source layer (points, lines or polygons) as a toggleable overlay.
 
     Its GeoJSON text is taken from the layer cache (:func:`layer_drawing`) when the same rows
-    were drawn the same way before: the source layers do not change when the scoring does."""
+    were drawn the same way before: the source layers do not change when the scoring does.
+    ``layers_key``: what names the layers' content (the run's layers key, or the layers file's
+    stamp); the drawing is then found by it and the preset entry, without hashing the rows."""
     rows = _filtered(frame, spec)
-    drawing = layer_drawing(rows, spec, decimals=decimals)
+    drawing = layer_drawing(rows, spec, decimals=decimals, layers_key=layers_key)
     group = folium.FeatureGroup(name=html.escape(f"{spec.label} ({drawing.count:,})"), show=spec.show)
     group.add_to(fmap)
     if drawing.json_text is None:
@@ -526,11 +533,19 @@ def layer_key(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> st
     return digest.hexdigest()
 
 
-def layer_drawing(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> LayerDrawing:
+def layer_drawing(
+    rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int, layers_key: str | None = None
+) -> LayerDrawing:
     """:class:`LayerDrawing` of the filtered ``rows``, from the cache (this process, then
     ``$GIS_CACHE_DIR/map_layers``; :func:`gis.outputs.keep.kept_bytes`) when :func:`layer_key` was
-    drawn before; drawn and kept if not."""
-    key = layer_key(rows, spec, decimals=decimals)
+    drawn before; drawn and kept if not. With ``layers_key`` (what names the content of the layers
+    ``rows`` were filtered from), the key is that, the preset entry, the decimals and the code,
+    and the rows are not hashed."""
+    if layers_key is None:
+        key = layer_key(rows, spec, decimals=decimals)
+    else:
+        head = json.dumps(["by layers key", layers_key, spec.model_dump_json(), decimals])
+        key = hashlib.blake2b(_code_key() + head.encode(), digest_size=20).hexdigest()
 
     def draw() -> bytes:
         return _drawing_bytes(_draw_layer(rows, spec, decimals=decimals))
@@ -889,6 +904,7 @@ def build_map(
     estimates: Mapping,
     preset: MapPreset,
     offline: bool | None,
+    layers_key: str | None = None,
 ) -> folium.Map:
     """Build the folium map of candidate sites over their source layers.
 
@@ -906,6 +922,8 @@ def build_map(
     offline
         True: draw the states as a vector basemap instead of web tiles (assets are inlined at
         write); False: web tiles; None: both, so one map serves :func:`write_map` online and offline.
+    layers_key
+        what names the content of ``layers``, to find their drawings by (:func:`layer_drawing`).
 
     Returns
     -------
@@ -934,7 +952,7 @@ def build_map(
         frame = layers.get(spec.layer)
         if frame is None:
             continue
-        add_source_layer(fmap, frame, spec, decimals=preset.coordinate_decimals)
+        add_source_layer(fmap, frame, spec, decimals=preset.coordinate_decimals, layers_key=layers_key)
         drawn_specs.append(spec)
     add_site_layers(fmap, sites, preset, decimals=preset.coordinate_decimals)
     _add_controls_and_panels(fmap, root, preset, estimates, choropleth_max, drawn_specs)
