@@ -106,3 +106,26 @@ def test_sheet_widths_from_the_whole_table_lengths() -> None:
         part = table.iloc[rows].reset_index(drop=True)
         subset = {c: v[rows] for c, v in lengths.items()}
         assert _widths(part, kinds, headers, subset) == _widths(part, kinds, headers)
+
+
+def test_points_collection_text_is_the_json_folium_writes() -> None:
+    from gis.outputs.map import _collection_text, _feature_collection, _geojson_text
+
+    frame = pd.DataFrame(
+        {
+            "p1": ["a<b>&'c'", "ünïcode ✓", None, "", 'q"uote', "x"],
+            "p10": [1.5, np.nan, -0.0, 1e-7, 12345678.9, 3.0],
+            "_c": ["#fff", "#000", "#fff", "#abc", "#fff", "#000"],
+            "_o": [True, False, True, True, False, False],
+            "p2": pd.Series([1, 2, 3, 4, 5, 6], dtype="int64"),
+            "_x": [None, "excluded &amp; why", None, None, None, None],
+        }
+    )
+    points = gpd.GeoSeries.from_xy([0.5, -97.123456, 1, 2, 3, 4], [1, 30.25, 2, 3, 4, 5], crs="EPSG:4326")
+    points.iloc[3] = None  # no geometry: left out, as by _feature_collection
+    for part in (frame, frame.iloc[:0], frame[[]]):
+        geometry = points.iloc[: len(part)] if len(part) else points.iloc[:0]
+        want = _geojson_text(_feature_collection(part, geometry))
+        assert _collection_text(part, geometry) == want
+    lines = gpd.GeoSeries.from_wkt(["LINESTRING (0 0, 1 1)"] * len(frame), crs="EPSG:4326")
+    assert _collection_text(frame, lines) == _geojson_text(_feature_collection(frame, lines))

@@ -202,6 +202,48 @@ def _feature_collection(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _collection_text(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> str:
+    """``_geojson_text(_feature_collection(frame, geometry))``, the same text, made a column at a
+    time for 2D points (the candidate sites): each property's JSON once per distinct value,
+    each feature joined from its columns' pieces, keys in the sorted order folium writes them.
+    Other geometries go through the dict and the JSON encoder."""
+    keep = (~(geometry.isna() | geometry.is_empty)).to_numpy()
+    geoms = np.asarray(geometry.values[keep], dtype=object)
+    if len(geoms) == 0 or not (shapely.get_type_id(geoms) == 0).all() or shapely.has_z(geoms).any():
+        return _geojson_text(_feature_collection(frame, geometry))
+    rows = frame.loc[keep]
+    encode = json.JSONEncoder(sort_keys=True).encode  # the separators and floats json.dumps writes
+    pieces = []
+    for col in sorted(str(c) for c in rows.columns):
+        head = encode(col) + ": "
+        seen: dict[tuple[type, object], str] = {}
+        values = rows[col].to_numpy(dtype=object, na_value=None).tolist()
+        column = []
+        for v in values:
+            try:
+                text = seen.get((v.__class__, v))
+            except TypeError:  # an unhashable value: encoded each time
+                text = None
+            if text is None:
+                text = head + encode(v)
+                with contextlib.suppress(TypeError):
+                    seen[(v.__class__, v)] = text
+            column.append(text)
+        pieces.append(column)
+    xy = shapely.get_coordinates(geoms).tolist()
+    points = ['{"geometry": {"coordinates": ' + encode(c) + ', "type": "Point"}, "properties": {' for c in xy]
+    props = [", ".join(parts) for parts in zip(*pieces, strict=True)] if pieces else [""] * len(points)
+    features = [a + b + '}, "type": "Feature"}' for a, b in zip(points, props, strict=True)]
+    text = '{"features": [' + ", ".join(features) + '], "type": "FeatureCollection"}'
+    for char, escaped in _HTML_SAFE:
+        text = text.replace(char, escaped)
+    return text
+
+
+_HTML_SAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"))
+"""What jinja's ``htmlsafe_json_dumps`` (folium's ``tojson``) replaces in JSON text."""
+
+
 def _geometry_dicts(geoms: np.ndarray) -> list[dict]:
     """``shapely.geometry.mapping`` of each geometry (lists where it gives tuples: the same JSON),
     read a whole array at a time for 2D points and (multi)lines; other kinds one by one."""
@@ -658,7 +700,8 @@ def add_site_layers(fmap: folium.Map, sites: gpd.GeoDataFrame, preset: MapPreset
                 icon_create_function=_CLUSTER_ICON,
             ).add_to(group)
         _GeoJson(
-            _feature_collection(props.loc[mask], geometry.loc[mask]),
+            None,
+            json_text=_collection_text(props.loc[mask], geometry.loc[mask]),
             marker=folium.CircleMarker(radius=style.min_radius_px),
             on_each_feature=on_each,
             control=False,
