@@ -221,7 +221,8 @@ def fleet_membership(sites: pd.DataFrame, estimates: Mapping) -> tuple[list | No
     """Per site: in the fleet the estimate stage selected? (``in_fleet`` column or a site-id list)."""
     if "in_fleet" in sites.columns:
         fleet = sites["in_fleet"].astype("boolean")
-        return [None if pd.isna(v) else bool(v) for v in fleet], "candidate_sites.in_fleet"
+        flags = fleet.to_numpy(dtype=object, na_value=None).tolist()
+        return [None if v is None else bool(v) for v in flags], "candidate_sites.in_fleet"
     fleet = estimates.get("fleet") if isinstance(estimates, Mapping) else None
     ids = fleet.get("site_ids") if isinstance(fleet, Mapping) else None
     if isinstance(ids, list):
@@ -523,10 +524,20 @@ def _sites_payload(sites: gpd.GeoDataFrame, subs: np.ndarray) -> dict[str, list]
         "category": sites["category"].astype(str).tolist(),
         "state": [str(v) for v in _column(sites, "state", "")],
         "ledger": [str(v) for v in _column(sites, "ledger", "")],
-        "mineable_mw": [_num(v) for v in _column(sites, "mineable_mw", math.nan)],
-        "lat": [round(float(v), 5) for v in geometry.y],
-        "lon": [round(float(v), 5) for v in geometry.x],
-        "rank": [int(v) for v in sites["rank"]],
-        "score": [_num(v) for v in sites["score"]],
-        "s": [[float(v) for v in subs[:, j]] for j in range(subs.shape[1])],
+        "mineable_mw": _finite_or_none(_column(sites, "mineable_mw", math.nan)),
+        "lat": [round(v, 5) for v in geometry.y.to_numpy(dtype="float64").tolist()],
+        "lon": [round(v, 5) for v in geometry.x.to_numpy(dtype="float64").tolist()],
+        "rank": sites["rank"].to_numpy(dtype="int64").tolist(),
+        "score": _finite_or_none(sites["score"].tolist()),
+        "s": [subs[:, j].astype("float64").tolist() for j in range(subs.shape[1])],
     }
+
+
+def _finite_or_none(values: list) -> list[float | None]:
+    """:func:`_num` of each value: floats, None where not a finite number (a whole array at once
+    when the values are numbers)."""
+    try:
+        numbers = np.asarray(values, dtype="float64")
+    except (TypeError, ValueError):
+        return [_num(v) for v in values]
+    return [v if ok else None for v, ok in zip(numbers.tolist(), np.isfinite(numbers).tolist(), strict=True)]
