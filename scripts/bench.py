@@ -585,21 +585,25 @@ def headline_runs(gis: list[str], *, data_dir: Path | None, scenario: Scenario, 
 def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     """The weight-change loop in one process: re-score (cached measures), re-estimate, re-render.
 
-    The stage functions ``gis run`` chains (:mod:`gis.pipeline`), on layers held in memory, as a
-    planner's long-lived process (a notebook) runs them: once untimed with the scenario's own
-    weights, computing every stage (imports, font caches, the hourly market tables and profiles)
-    and keeping the measured sites in the stage cache, then timed, stage by stage, with a weight change no run has made before (``amount`` 0.04, not
-    the subprocess loop's 0.05), so only the measured sites and the hourly profiles are found in
-    the stage cache (:class:`gis.pipeline.Reuse`) and the estimates and every output are computed.
+    The stage functions ``gis run`` chains (:mod:`gis.pipeline`), on layers held in memory, with
+    the stage cache of the runs above (:class:`gis.pipeline.Reuse`), as a planner's long-lived
+    process (a notebook) runs them: first, untimed, with every stage computed once without the
+    stage cache (imports, font caches, the hourly market tables and profiles) and then a first
+    weight change (``amount`` 0.03: the estimates and every output computed, as after any earlier
+    weight change of the planner's); then timed, stage by stage, a weight change no run has made
+    before (``amount`` 0.04, not the subprocess loop's 0.05), so only what does not depend on the
+    weights is found (the measured sites, the hourly profiles, the source layers' drawings and
+    GeoPackage, the charts of unchanged data) and the estimates and every output are computed.
     """
     from rich.console import Console as _Console
 
     from gis.energy.build import MarketTables
     from gis.energy.keep import ProfileStore
     from gis.memo import file_stamp
-    from gis.pipeline import Reuse, score_stage
+    from gis.pipeline import Reuse
 
     quiet = _Console(quiet=True)
+    first = weight_change_toml(scenario, out.parent / "reweighted-first.toml", amount=0.03)
     path = weight_change_toml(scenario, out.parent / "reweighted-inprocess.toml", amount=0.04)
     changed = load_scenario(path)
     layers = read_layers(out / "layers.gpkg")
@@ -611,7 +615,7 @@ def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     try:
         t0 = time.perf_counter()
         _planner_loop(layers, scenario, None, out, quiet, {}, markets, None)  # every stage computed
-        score_stage(layers, scenario, out=out, console=quiet, markets=markets, memo=memo)  # measured kept
+        _planner_loop(layers, load_scenario(first), first, out, quiet, {}, markets, memo)  # a first change
         r["planner_loop_warmup_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         _planner_loop(layers, changed, path, out, quiet, r, markets, memo)
