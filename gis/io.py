@@ -15,7 +15,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +25,7 @@ from gis.errors import GisError
 
 __all__ = [
     "STAGING_PREFIX",
+    "FrameSubset",
     "LazyFrames",
     "add_gpkg_layers",
     "as_written",
@@ -319,6 +320,38 @@ class LazyFrames(Mapping[str, pd.DataFrame]):
 
     def __len__(self) -> int:
         return len(self._paths)
+
+    def __contains__(self, name: object) -> bool:
+        """Whether the folder holds frame ``name`` (without reading it)."""
+        return name in self._paths
+
+
+class FrameSubset(Mapping[str, pd.DataFrame]):
+    """The frames ``names`` of ``frames`` (those it holds), read from it only when used: a stage
+    handed a :class:`LazyFrames` subset reads just what it uses.
+
+    >>> subset = FrameSubset({"a": pd.DataFrame(), "b": pd.DataFrame()}, ["b", "c"])
+    >>> list(subset), "c" in subset, subset.base is not None
+    (['b'], False, True)
+    """
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame], names: Iterable[str]) -> None:
+        self.base = frames
+        self._names = [name for name in names if name in frames]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._names:
+            raise KeyError(name)
+        return self.base[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
 
 
 def gpkg_layer_names(path: str | Path, *, fix: str) -> list[str]:

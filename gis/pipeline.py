@@ -491,7 +491,7 @@ def estimate_and_write(
     estimates reused for the same sites, layers and scenario)."""
     from gis.estimates import rollup
     from gis.estimates.api import ESTIMATE_LAYERS, estimate_stage, print_estimates
-    from gis.io import atomic_path, write_json
+    from gis.io import FrameSubset, atomic_path, write_json
     from gis.memo import digest
 
     rollup.check_sites(sites, source=f"{out / 'sites.gpkg'}:candidate_sites")
@@ -505,7 +505,7 @@ def estimate_and_write(
         print_estimates(estimates, console)
         console.print(f"Estimates unchanged (same sites, layers and scenario): reused (key {key[:12]})")
     else:
-        wanted = {n: layers[n] for n in ESTIMATE_LAYERS if n in layers}
+        wanted = FrameSubset(layers, ESTIMATE_LAYERS)  # read only if used (profiles not kept, ...)
         estimates = estimate_stage(sites, wanted, scenario, console=console, markets=markets)
         write_json(target, estimates)
         if memo is not None:

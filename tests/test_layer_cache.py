@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from rich.console import Console
 
@@ -182,7 +183,31 @@ def test_cached_frames_are_read_when_first_used(setup) -> None:
     states = lazy["states"]
     assert set(lazy._frames) == {"states"} and lazy["states"] is states
     _same_frames({"states": states}, {"states": cold.layers["states"]})
+    assert "counties" in lazy and "no such layer" not in lazy and set(lazy._frames) == {"states"}  # not read
     part = next(cached_frames_path(key).glob("counties.*.parquet"))
     part.write_bytes(part.read_bytes()[:-20])  # a truncated file fails on opening, not later
     with pytest.raises((OSError, ValueError)):
         LazyFrames(cached_frames_path(key))
+
+
+def test_market_tables_serve_a_subset_of_their_layers_without_reading_them(setup) -> None:
+    from gis.config.scenario import load_scenario
+    from gis.energy.build import MarketTables
+    from gis.io import FrameSubset, LazyFrames
+
+    data, out, _ = setup
+    _build(data, out, use_cache=True)
+    key = layers_cache_key(Resolver(DataOrigin(data_dir=data), progress=False))
+    lazy = LazyFrames(cached_frames_path(key))
+    energy = load_scenario().energy
+    markets = MarketTables(lazy, energy)
+    names = ["market_prices", "market_mix", "curtailment_daily", "states", "no such layer"]
+    wanted = FrameSubset(lazy, names)
+    assert list(wanted) == [n for n in names if n in lazy] and "states" in wanted
+    assert "no such layer" not in wanted
+    assert markets.serves(wanted, energy) and lazy._frames == {}  # nothing read to know it
+    assert not markets.serves(wanted, energy.model_copy(update={"reference_year": energy.reference_year + 1}))
+    other = {n: lazy[n] for n in wanted}  # the same frames in another mapping: compared one by one
+    assert markets.serves(other, energy)
+    other["market_mix"] = pd.DataFrame({"node": ["x"]})  # another frame than the tables were made from
+    assert not markets.serves(other, energy)

@@ -201,9 +201,15 @@ class MarketTables:
     _intensity: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
 
     def serves(self, layers: Mapping[str, pd.DataFrame], config: EnergyConfig) -> bool:
-        """True when these tables were made from the same market frames and ``[energy]`` table."""
-        same = all(self.layers.get(name) is layers.get(name) for name in MARKET_LAYERS)
-        return same and self.config == config
+        """True when these tables were made from the same market frames and ``[energy]`` table.
+
+        ``layers`` that are these tables' own mapping, or a subset of it
+        (:class:`gis.io.FrameSubset`), hold the same frames without any being read."""
+        if self.config != config:
+            return False
+        if _base_of(layers) is _base_of(self.layers):
+            return all((name in layers) == (name in self.layers) for name in MARKET_LAYERS)
+        return all(self.layers.get(name) is layers.get(name) for name in MARKET_LAYERS)
 
     def prices(self, node_ids: list[str], log: RowLog) -> tuple[np.ndarray, list[int]]:
         """(nodes, hours) $/MWh and each node's data year (:func:`_price_rows`); notes go to the
@@ -219,6 +225,13 @@ class MarketTables:
         if key not in self._intensity:
             self._intensity[key] = _intensity_rows(node_ids, self.layers, self.config)
         return self._intensity[key]
+
+
+def _base_of(layers: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
+    """The mapping a :class:`gis.io.FrameSubset` takes its frames from (any other: itself)."""
+    while isinstance(getattr(layers, "base", None), Mapping):
+        layers = layers.base  # type: ignore[attr-defined]
+    return layers
 
 
 def _surplus_hours(price: np.ndarray, threshold: float) -> np.ndarray:

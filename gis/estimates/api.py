@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import overload
 
@@ -658,7 +659,7 @@ def print_estimates(result: dict, console: Console) -> None:
 
 def profiles_for_sites(
     sites: pd.DataFrame,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     energy: EnergyConfig,
     *,
     markets: MarketTables | None = None,
@@ -727,7 +728,7 @@ def _stage_config(scenario: Scenario, network_ehs: float | None) -> EstimatesCon
 
 
 def _stage_network(
-    config: EstimatesConfig, layers: dict[str, pd.DataFrame], layers_file: Path | str
+    config: EstimatesConfig, layers: Mapping[str, pd.DataFrame], layers_file: Path | str
 ) -> dict | None:
     """The :func:`network_from_layer` dict when the scenario takes the hashrate from data, else None."""
     if config.network.hashrate_ehs != "from_data":
@@ -744,7 +745,7 @@ def _stage_network(
 
 def estimate_stage(
     sites: pd.DataFrame,
-    layers: dict[str, pd.DataFrame],
+    layers: Mapping[str, pd.DataFrame],
     scenario: Scenario,
     *,
     network_ehs: float | None = None,
