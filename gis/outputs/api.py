@@ -13,7 +13,7 @@ import contextvars
 import dataclasses
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from gis.outputs.assets import vendored_licences
 from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
 from gis.outputs.inputs import StageOutputs, read_market_prices, read_stage_outputs
-from gis.outputs.map import build_map, write_map
 from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
 from gis.outputs.report import sources_from_metadata, write_report
 from gis.outputs.tables import write_ranked_xlsx
@@ -56,6 +55,8 @@ def _report_notes(console, notes: list[str]) -> None:
 
 
 def _build_map(inputs: StageOutputs, preset: MapPreset, *, offline: bool | None):
+    from gis.outputs.map import build_map  # folium: imported by the process that draws the map
+
     return build_map(
         layers=inputs.layers,
         sites=inputs.sites,
@@ -67,6 +68,8 @@ def _build_map(inputs: StageOutputs, preset: MapPreset, *, offline: bool | None)
 
 
 def _write_map(fmap, target: Path, *, offline: bool, console) -> Path:
+    from gis.outputs.map import write_map
+
     t0 = time.perf_counter()
     path = write_map(fmap, target, offline=offline)
     size_mb = path.stat().st_size / 1e6
@@ -286,7 +289,7 @@ def _output_tasks(
         return dataclasses.replace(
             inputs,
             sites=inputs.sites.copy(deep=False),
-            layers={name: frame.copy(deep=False) for name, frame in inputs.layers.items()},
+            layers=_ShallowCopies(inputs.layers),
         )
 
     def gpkg(console) -> Path:
@@ -322,6 +325,29 @@ def _output_tasks(
         ("explorer", True, lambda console: _write_explorer(own(), out, console=console)),
         ("report", True, lambda console: _write_report(own(), out, console=console)),
     ]
+
+
+class _ShallowCopies(Mapping[str, pd.DataFrame]):
+    """Shallow copies of ``frames``' frames, each made (and its frame read, when ``frames`` reads
+    on use) when first asked for: an output that draws no source layer reads none."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self._frames = frames
+        self._copies: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._copies:
+            self._copies[name] = self._frames[name].copy(deep=False)
+        return self._copies[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._frames
 
 
 def _cancel(futures) -> None:

@@ -18,10 +18,12 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-from branca.element import Element
+from typing import TYPE_CHECKING
 
 from gis.errors import GisError
+
+if TYPE_CHECKING:
+    from branca.element import Element
 
 __all__ = [
     "VENDOR_DIR",

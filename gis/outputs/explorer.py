@@ -43,7 +43,6 @@ from gis.errors import GisError
 from gis.io import write_text
 from gis.outputs.assets import VENDOR_DIR, _css_with_data_uris
 from gis.outputs.keep import geometry_digest, kept_text
-from gis.outputs.map import display_geometry
 
 __all__ = [
     "CATEGORY_OFF_MIN_MW",
@@ -182,6 +181,14 @@ def interpolate_grid(grid: Mapping, ledger: str, metric: str, point: Mapping[str
 
 
 # ---------------------------------------------------------------- the run's scenario
+
+
+def display_geometry(frame: gpd.GeoDataFrame, *, simplify_m: float, decimals: int) -> gpd.GeoSeries:
+    """:func:`gis.outputs.map.display_geometry` (imported when first drawn: the map module brings
+    folium, which the explorer page does not use)."""
+    from gis.outputs.map import display_geometry as draw
+
+    return draw(frame, simplify_m=simplify_m, decimals=decimals)
 
 
 def write_run_scenario(out: Path, scenario_path: Path | None) -> Path:

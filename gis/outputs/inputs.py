@@ -18,7 +18,7 @@ import pyogrio
 
 from gis import STORAGE_CRS
 from gis.errors import GisError
-from gis.io import gpkg_layer_names
+from gis.io import FrameSubset, gpkg_layer_names
 from gis.layers import read_layers
 from gis.memo import file_stamp
 from gis.scoring.columns import FLEET_SOURCE_KEYS, SITE_FLEET_COLUMNS, SITES_RANKED, read_candidate_sites
@@ -98,7 +98,8 @@ class StageOutputs:
 
     sites: gpd.GeoDataFrame
     estimates: dict
-    layers: dict[str, pd.DataFrame]
+    layers: Mapping[str, pd.DataFrame]
+    """The source layers drawn, by name (each read when first used where they come from a cache)."""
     layers_metadata: dict[str, str]
     sites_metadata: dict[str, str]
     notes: list[str] = field(default_factory=list)
@@ -325,7 +326,7 @@ def stage_outputs(
     return StageOutputs(
         sites=sites,
         estimates=estimates,
-        layers={n: layers[n] for n in wanted if n in layers},
+        layers=FrameSubset(layers, wanted),  # read by the process that draws them, when it does
         layers_metadata=gpkg_metadata(layers_path),
         sites_metadata=dict(sites_metadata),
         notes=notes,
