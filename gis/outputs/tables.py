@@ -14,7 +14,8 @@ scenario's selection rule re-applied, checked against the count in ``estimates.j
 
 Text: every string goes through :func:`_clean_text` (line breaks become spaces, control
 characters removed, then :func:`gis.textsafe.xlsx_text`), and is
-written as a string, never as a formula, number or link (``=HYPERLINK(...)`` stays text).
+written as a string, never as a formula, number or link (``=HYPERLINK(...)`` stays text); the site
+sheets' texts are shared strings, each distinct text stored once for the workbook.
 Rows are streamed (XlsxWriter ``constant_memory``), so memory does not grow with the sheet.
 The parts are zipped at zlib level 1 (:class:`_Workbook`): the national spreadsheet's 57 MB of
 XML deflate in 0.46 s instead of 1.25 s at XlsxWriter's level 6, for a file of 9.7 MB instead of
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.sharedstrings import SharedStringTable
 
 from gis.config.vocabulary import CATEGORIES
 from gis.io import atomic_path
@@ -224,44 +226,35 @@ def _can_stream_xml(ws) -> bool:
     )
 
 
-def _xml_text(values: list[str]) -> list[str]:
-    return [v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for v in values]
-
-
 ROW_MARK = "\x00"
 """Stands for the row number in a row's cell XML (:func:`_row_templates`): a control character,
 which no cell's text keeps (:func:`_clean_text` removes them) and no number or style holds."""
 
 
-def _cell_tails(table: pd.DataFrame, kinds: list[str], formats: list) -> list[np.ndarray]:
+def _cell_tails(
+    table: pd.DataFrame, kinds: list[str], formats: list, strings: SharedStringTable
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Each cell's sheet XML with :data:`ROW_MARK` for its row number, per column ('' for an
-    empty cell).
+    empty cell), and each row's number of text cells.
 
-    A cell is ``'<c r="' + column letter + ROW_MARK + tail``: inline strings, numbers as the
-    shortest text that reads back the same float with the column's style, booleans. Built once for
-    the whole table (the category sheets take their rows from it), and once per distinct value of
-    a column.
+    A cell is ``'<c r="' + column letter + ROW_MARK + tail``: text as an index into the workbook's
+    shared strings (``strings``, where each distinct text is added once; XlsxWriter writes the
+    table and escapes it), numbers as the shortest text that reads back the same float with the
+    column's style, booleans. Built once for the whole table (the category sheets take their rows
+    from it), and once per distinct value of a column.
     """
     from xlsxwriter.utility import xl_col_to_name
 
     tails = []
+    texts_per_row = np.zeros(len(table), dtype=np.int64)
     for j, (col, kind) in enumerate(zip(table.columns, kinds, strict=True)):
         values = table[col]
         if kind == "text":
             codes, uniques = pd.factorize(
                 np.asarray(_text_cells(values), dtype=object), use_na_sentinel=False
             )
-            texts = uniques.tolist()
-            text = [
-                (
-                    '" t="inlineStr"><is><t'
-                    + (' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else "")
-                    + f">{v}</t></is></c>"
-                )
-                if v
-                else ""
-                for v in _xml_text(texts)
-            ]
+            text = [f'" t="s"><v>{_string_index(strings, v)}</v></c>' if v else "" for v in uniques.tolist()]
+            texts_per_row += (np.asarray([t != "" for t in text], dtype=bool)[codes]).astype(np.int64)
         elif kind == "bool":
             codes = values.to_numpy(dtype=bool).astype(np.intp)
             text = ['" t="b"><v>0</v></c>', '" t="b"><v>1</v></c>']
@@ -279,7 +272,15 @@ def _cell_tails(table: pd.DataFrame, kinds: list[str], formats: list) -> list[np
                 ]
         start = f'<c r="{xl_col_to_name(j)}{ROW_MARK}'
         tails.append(np.asarray([*(start + t if t else "" for t in text), ""], dtype=object)[codes])
-    return tails
+    return tails, texts_per_row
+
+
+def _string_index(strings: SharedStringTable, text: str) -> int:
+    """``text``'s index in the shared strings, added when new; the table's count of references is
+    left as it was (each sheet adds the text cells it writes, :func:`_write_sites_sheet`)."""
+    index = strings._get_shared_string_index(text)
+    strings.count -= 1
+    return int(index)
 
 
 def _row_templates(tails: list[np.ndarray]) -> np.ndarray:
@@ -339,8 +340,11 @@ def _write_sites_sheet(
     if len(table) and _can_stream_xml(ws):
         ws._write_single_row(1)  # flush the header row (its style id comes first); the next row is 1
         if "rows" not in cache:
-            cache["rows"] = _row_templates(_cell_tails(whole, kinds, formats))
+            tails, cache["texts"] = _cell_tails(whole, kinds, formats, wb.str_table)
+            cache["rows"] = _row_templates(tails)
         _stream_rows_xml(ws, cache["rows"], len(headers), rows)
+        texts = cache["texts"] if rows is None else cache["texts"][rows]
+        wb.str_table.count += int(texts.sum())  # the shared-string references this sheet holds
     else:
         _write_rows_api(ws, table, kinds, formats)
     frozen = [i for i, c in enumerate(table.columns) if c in FROZEN_COLUMNS]
