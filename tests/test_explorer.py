@@ -353,3 +353,16 @@ def test_fleet_membership_from_a_column_or_the_estimates() -> None:
     unknown = sites.assign(in_fleet=pd.array([True, None, False], dtype="boolean"))
     assert fleet_membership(unknown, {})[0] == [True, None, False]
     assert fleet_membership(sites, {"national": {}})[0] is None
+
+
+def test_the_scenario_note_names_the_file_where_the_outputs_land(tmp_path: Path) -> None:
+    from gis.io import STAGING_PREFIX
+    from gis.outputs.explorer import read_run_scenario, write_run_scenario
+
+    staging = tmp_path / "out" / f"{STAGING_PREFIX}123-abc"  # the run writes its outputs here first
+    staging.mkdir(parents=True)
+    write_run_scenario(staging, None)
+    _, _, note = read_run_scenario(staging)
+    assert note == str(tmp_path / "out" / "scenario.toml")
+    _, _, note = read_run_scenario(tmp_path / "out")  # gis report on outputs in place
+    assert "absent" in note
