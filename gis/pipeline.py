@@ -275,6 +275,9 @@ def run_pipeline(
             estimates, path = estimate_and_write(
                 sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
             )
+        from gis.estimates.keep import release_fleet_tables
+
+        release_fleet_tables()  # a run estimates once: its memory peak is the outputs' to have
         with _step(step, "write outputs", "outputs"):
             # the outputs read the layers' metadata
             written = [built.finish(console=console), *grid_files, path]

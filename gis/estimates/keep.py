@@ -33,7 +33,7 @@ from gis.config.estimates import EstimatesConfig
 from gis.energy.profiles import SurplusProfiles
 from gis.memo import digest
 
-__all__ = ["RANKING_INPUTS", "kept_json", "kept_tables", "monte_carlo_key"]
+__all__ = ["RANKING_INPUTS", "kept_json", "kept_tables", "monte_carlo_key", "release_fleet_tables"]
 
 RANKING_INPUTS: dict[str, tuple[str, ...]] = {
     "npv": ("excluded",),
@@ -122,3 +122,10 @@ def kept_tables(key: str, make: Callable[[], tuple]) -> tuple:
         while len(_TABLES) > _TABLES_MAX:
             _TABLES.popitem(last=False)
     return made
+
+
+def release_fleet_tables() -> None:
+    """Forget the fleet tables :func:`kept_tables` holds (40 MB for the national sites): for a
+    process that will not estimate again, such as ``gis run`` once its estimates are made."""
+    with _TABLES_LOCK:
+        _TABLES.clear()
