@@ -275,9 +275,7 @@ def run_pipeline(
             estimates, path = estimate_and_write(
                 sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
             )
-        from gis.estimates.keep import release_fleet_tables
-
-        release_fleet_tables()  # a run estimates once: its memory peak is the outputs' to have
+        _release_estimate_tables()  # a run estimates once: its memory peak is the outputs' to have
         with _step(step, "write outputs", "outputs"):
             # the outputs read the layers' metadata
             written = [built.finish(console=console), *grid_files, path]
@@ -290,10 +288,19 @@ def run_pipeline(
                 scenario_path=scenario_path,
                 console=console,
                 memo=memo,
+                layers_key=layers_key,  # with the stage cache off too (--no-stage-cache)
             )
     finally:  # an error elsewhere: the writer is done before OUT is cleaned
         built.finish(check=False, console=console)
     return written
+
+
+def _release_estimate_tables() -> None:
+    """Forget the fleet tables the estimate stage keeps for a next estimate in this process
+    (:func:`gis.estimates.keep.release_fleet_tables`)."""
+    from gis.estimates.keep import release_fleet_tables
+
+    release_fleet_tables()
 
 
 def _run_layers(
@@ -527,9 +534,12 @@ def outputs_stage(
     scenario_path: Path | None,
     console: Console,
     memo: Reuse | None = None,
+    layers_key: str | None = None,
 ) -> list[Path]:
     """Every output from the frames in memory: maps, sites.gpkg, CSV, XLSX, explorer, report.
-    ``memo``: the run's stage cache (the files reused for the same inputs)."""
+    ``memo``: the run's stage cache (the files reused for the same inputs). ``layers_key``: what
+    names the layers' content (default: the stage cache's), by which the outputs find what they
+    derive from the source layers alone (:attr:`gis.outputs.inputs.StageOutputs.layers_key`)."""
     from gis.memo import digest
 
     key = None
@@ -549,7 +559,7 @@ def outputs_stage(
         layers=layers,
         sites_metadata=metadata,
         layer_names=map_layer_names(),
-        layers_key=memo.layers_key if memo is not None else None,
+        layers_key=layers_key if layers_key is not None else (memo.layers_key if memo is not None else None),
     )
     written = outputs_command(out=out, scenario_path=scenario_path, console=console, inputs=inputs)
     if memo is not None and key is not None:
