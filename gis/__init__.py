@@ -17,7 +17,9 @@ Coordinates are stored in EPSG:4326; every distance and area is measured in EPSG
 (CONUS Albers, metres) or geodesically.
 """
 
-__all__ = ["METRIC_CRS", "STORAGE_CRS", "__version__"]
+from collections.abc import Callable, Mapping
+
+__all__ = ["METRIC_CRS", "STORAGE_CRS", "__version__", "lazy_exports"]
 
 __version__ = "0.1.0"
 
@@ -26,3 +28,21 @@ STORAGE_CRS = "EPSG:4326"
 
 METRIC_CRS = "EPSG:5070"
 """CRS every distance and area is measured in (NAD83 / CONUS Albers equal-area, metres)."""
+
+
+def lazy_exports(package: str, homes: Mapping[str, str]) -> Callable[[str], object]:
+    """A package's ``__getattr__`` (PEP 562) that imports each exported name from its module
+    (``homes``: name -> submodule) when first used and keeps it in the package: importing one
+    module of the package then does not import the others."""
+
+    def __getattr__(name: str) -> object:
+        import importlib
+        import sys
+
+        if name not in homes:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{homes[name]}"), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__

@@ -327,22 +327,31 @@ class LazyFrames(Mapping[str, pd.DataFrame]):
 
 
 class FrameSubset(Mapping[str, pd.DataFrame]):
-    """The frames ``names`` of ``frames`` (those it holds), read from it only when used: a stage
-    handed a :class:`LazyFrames` subset reads just what it uses.
+    """The frames ``names`` of ``frames`` (those it holds; all when None), read from it only when
+    used: a stage handed a :class:`LazyFrames` subset reads just what it uses. ``copies``: each
+    frame given as a shallow copy of its own, made when first asked for (with pandas'
+    copy-on-write, a user's changes to it reach neither ``frames`` nor another subset).
 
     >>> subset = FrameSubset({"a": pd.DataFrame(), "b": pd.DataFrame()}, ["b", "c"])
     >>> list(subset), "c" in subset, subset.base is not None
     (['b'], False, True)
     """
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame], names: Iterable[str]) -> None:
+    def __init__(
+        self, frames: Mapping[str, pd.DataFrame], names: Iterable[str] | None = None, *, copies: bool = False
+    ) -> None:
         self.base = frames
-        self._names = [name for name in names if name in frames]
+        self._names = [name for name in (frames if names is None else names) if name in frames]
+        self._copies: dict[str, pd.DataFrame] | None = {} if copies else None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self._names:
             raise KeyError(name)
-        return self.base[name]
+        if self._copies is None:
+            return self.base[name]
+        if name not in self._copies:
+            self._copies[name] = self.base[name].copy(deep=False)
+        return self._copies[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)

@@ -14,8 +14,9 @@ as their own layer; they are never added to the national estimates.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gis import lazy_exports
 
 if TYPE_CHECKING:
     from gis.grid.api import (
@@ -65,12 +66,7 @@ outputs register the ``grid_cells`` schema through :mod:`gis.grid.columns` witho
 grid's engine, rasterio among it (0.3 s of a run that draws no grid)."""
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 
 def __dir__() -> list[str]:

@@ -19,8 +19,9 @@ Modules::
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from gis import lazy_exports
 
 if TYPE_CHECKING:
     from gis.outputs.api import map_command, outputs_command, report_command
@@ -42,12 +43,7 @@ needs one module of the package (``gis compare`` the explorer) does not import t
 XlsxWriter, jinja2, GDAL writers)."""
 
 
-def __getattr__(name: str) -> object:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"gis.outputs.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [

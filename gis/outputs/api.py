@@ -13,7 +13,7 @@ import contextvars
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import GisError
-from gis.io import atomic_path
+from gis.io import FrameSubset, atomic_path
 from gis.outputs.assets import vendored_licences
 from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
@@ -289,7 +289,7 @@ def _output_tasks(
         return dataclasses.replace(
             inputs,
             sites=inputs.sites.copy(deep=False),
-            layers=_ShallowCopies(inputs.layers),
+            layers=FrameSubset(inputs.layers, copies=True),  # each copied, and read, when used
         )
 
     def gpkg(console) -> Path:
@@ -325,29 +325,6 @@ def _output_tasks(
         ("explorer", True, lambda console: _write_explorer(own(), out, console=console)),
         ("report", True, lambda console: _write_report(own(), out, console=console)),
     ]
-
-
-class _ShallowCopies(Mapping[str, pd.DataFrame]):
-    """Shallow copies of ``frames``' frames, each made (and its frame read, when ``frames`` reads
-    on use) when first asked for: an output that draws no source layer reads none."""
-
-    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
-        self._frames = frames
-        self._copies: dict[str, pd.DataFrame] = {}
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        if name not in self._copies:
-            self._copies[name] = self._frames[name].copy(deep=False)
-        return self._copies[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._frames)
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._frames
 
 
 def _cancel(futures) -> None:
