@@ -424,3 +424,22 @@ def test_rank_order_sorts_ties_by_id_as_sorting_every_cell_does():
         want = np.lexsort((codes, -score))
         assert np.array_equal(_rank_order(score, site_id), want)
         assert np.array_equal(want, np.lexsort((ids.astype(str), -score)))  # Python's text order
+
+
+def test_collector_paused_restores_the_collector_as_it_was():
+    import gc
+
+    from gis.grid.api import _collector_paused
+
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            with _collector_paused():
+                assert not gc.isenabled()
+            assert gc.isenabled() is enabled
+            with pytest.raises(RuntimeError), _collector_paused():
+                raise RuntimeError("left by an error")
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
