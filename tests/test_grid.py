@@ -341,7 +341,11 @@ def test_csv_floats_are_written_as_python_writes_them():
 
     edges = [0.0, -0.0, 1.0, 2.5, -0.5, 0.1, 1e-4, 9.9995e-5, 5e-5, -5e-5, 1e-5, 1e15, 1e16, 2.0**51]
     odd = [1e300, np.inf, -np.inf, np.nan, 5e-324, 123.456789, -98765.4321, 0.125, 1 / 3, 2 / 3, 1e-7]
-    values = np.concatenate([edges, odd, np.random.default_rng(5).normal(0, 1e3, 2_000)])
+    # where Arrow's text turns to an exponent (1e10) and Python's (1e16), whole numbers around them
+    big = [1e10, np.nextafter(1e10, 0), 9_999_999_999.5, -9_999_999_999.0, 123_456_789.0, 2.5e9, 1e9 + 0.25]
+    rng = np.random.default_rng(5)
+    spread = 10 ** rng.uniform(-5, 11, 2_000) * rng.choice([-1, 1], 2_000)
+    values = np.concatenate([edges, odd, big, rng.normal(0, 1e3, 2_000), spread])
     for digits in (None, 0, 1, 2, 3, 4, 6):
         expected = (values if digits is None else np.round(values, digits)).astype(str)
         expected[np.isnan(values)] = ""
