@@ -447,3 +447,15 @@ def test_collector_paused_restores_the_collector_as_it_was():
             assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_two_chunks_are_measured_at_once_only_in_this_process():
+    from gis.engine import LocalEngine
+    from gis.grid.api import MEASURE_WORKERS, _measure_workers
+
+    class Elsewhere:  # any engine but the in-process one: a cluster spreads a chunk itself
+        def measure(self, *args, **kwargs):
+            raise AssertionError("not called")
+
+    assert _measure_workers(LocalEngine(chunk_rows=10)) == MEASURE_WORKERS == 2
+    assert _measure_workers(Elsewhere()) == 1

@@ -20,7 +20,9 @@ import contextlib
 import gc
 import json
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -481,8 +483,12 @@ def _timed_measure(
         return engine.measure(sites, layers, config, func=measure_cells)
     finally:
         seconds = time.perf_counter() - t0
-        timings["measure_s"] += seconds
-        record("grid_measure", t0, seconds)
+        with _TIMINGS_LOCK:  # two workers may finish at once
+            timings["measure_s"] += seconds
+            record("grid_measure", t0, seconds)
+
+
+_TIMINGS_LOCK = threading.Lock()
 
 
 def _measure_and_store(
@@ -496,14 +502,16 @@ def _measure_and_store(
     timings: dict[str, float],
     store: _CellStore,
 ) -> None:
-    """Pass one, ``chunk`` cells at a time, with the measures of a chunk running on a second
-    thread while this one scores, checks and stores the chunk before it.
+    """Pass one, ``chunk`` cells at a time, with the measures of the next chunks running on worker
+    threads while this one scores, checks and stores the chunk before them.
 
     The measures are nearest-feature queries in GEOS, which release the GIL, so on two cores
-    they overlap the scoring rather than follow it. Chunks are measured one after the other on a
-    single worker and stored in their order: the result is the one-thread result, row for row.
-    ``measure_s`` counts the worker's seconds (overlapped), ``measure_wait_s`` the seconds this
-    thread waited for it.
+    they overlap the scoring rather than follow it; on an in-process engine two chunks are
+    measured at once (:func:`_measure_workers`), so the cores stay busy when this thread's
+    share of the work is the smaller. Chunks are stored in their order, whatever order their
+    measures end in: the result is the one-thread result, row for row. ``measure_s`` counts
+    the workers' seconds (overlapped, added up), ``measure_wait_s`` the seconds this thread
+    waited for them.
     """
     timings.setdefault("measure_wait_s", 0.0)
 
@@ -514,8 +522,9 @@ def _measure_and_store(
         store.add(_finished_chunk(sites, measures, config, timings))
         _release_memory()
 
-    pending: tuple[gpd.GeoDataFrame, Future[pd.DataFrame]] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gis-grid-measure") as pool:
+    workers = _measure_workers(engine)
+    pending: deque[tuple[gpd.GeoDataFrame, Future[pd.DataFrame]]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gis-grid-measure") as pool:
         try:
             for start in range(0, max(len(cells), 1), chunk):
                 with stage("grid_chunk"):
@@ -527,22 +536,30 @@ def _measure_and_store(
                         log,
                     )
                     timings["cells_s"] += time.perf_counter() - t0
-                    future = (
-                        pool.submit(_timed_measure, engine, sites, layers, config, timings)
-                        if len(sites)
-                        else None
-                    )
-                    if pending is not None:
-                        finish(*pending)
-                    pending = (sites, future) if future is not None else None
+                    if len(sites):
+                        future = pool.submit(_timed_measure, engine, sites, layers, config, timings)
+                        pending.append((sites, future))
                     del sites
-            if pending is not None:
+                    if len(pending) > workers:
+                        finish(*pending.popleft())
+            while pending:
                 with stage("grid_chunk"):
-                    finish(*pending)
+                    finish(*pending.popleft())
         finally:
-            if pending is not None:
-                pending[1].cancel()
-            pending = None
+            for _, future in pending:
+                future.cancel()
+            pending.clear()
+
+
+MEASURE_WORKERS = 2
+"""Chunks measured at once on an in-process engine: the nearest-feature queries release the
+GIL, so two chunks' queries and this thread's scoring share the machine's cores."""
+
+
+def _measure_workers(engine: Engine) -> int:
+    """Threads measuring chunks at once: :data:`MEASURE_WORKERS` on a :class:`LocalEngine`
+    (GEOS queries, thread-safe), one on any other engine (a cluster spreads a chunk itself)."""
+    return MEASURE_WORKERS if isinstance(engine, LocalEngine) else 1
 
 
 def _release_memory() -> None:
