@@ -188,6 +188,17 @@ def test_chunked_stability_when_everyone_is_in_the_top():
     np.testing.assert_array_equal(got, [1, 1, 0, 1, 1])
 
 
+def test_draw_batches_hold_every_draw_once_within_the_budget():
+    from gis.scoring.stability import _draw_batches
+
+    reach = np.array([30, 5, 5, 100, 0, 12, 30, 7])
+    batches = _draw_batches(reach, 40)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(reach)))
+    for batch in batches:  # a batch over the budget is one draw alone
+        assert reach[batch].max() * len(batch) <= 40 or len(batch) == 1
+    assert [reach[b].tolist() for b in batches] == [[0, 5, 5, 7], [12], [30], [30], [100]]
+
+
 # ---------------------------------------------------------------- scoring
 
 

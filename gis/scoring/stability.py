@@ -77,23 +77,49 @@ def p_top_n(
         lift = np.clip(w - weights, 0.0, None).sum(axis=1)
         reach = np.searchsorted(-base[by_base], -(thresholds - lift - 1e-9), side="right")
         sorted_rows = chosen[by_base]
-        draws = np.argsort(reach, kind="stable")
-        start = 0
-        while start < len(draws):
-            stop = start + 1
-            while stop < len(draws) and reach[draws[stop]] * (stop + 1 - start) <= max_elements:
-                stop += 1
-            chunk = draws[start:stop]
+
+        def count(chunk: NDArray[np.int64]) -> NDArray[np.int64]:
             prefix = max(int(reach[chunk].max()), top)
             raw = sorted_rows[:prefix] @ w[chunk].T
             # tie-broken scores never exceed raw ones: comparing raw scores keeps a superset
-            rows = np.flatnonzero((raw >= thresholds[chunk]).any(axis=1))
+            # (the rows of the few scores at or above a threshold, found without a row-wise any)
+            rows = np.unique(np.flatnonzero(raw >= thresholds[chunk]) // len(chunk))
             if len(rows) < top:  # never with the slack above; kept as a guard for argpartition
                 rows = np.arange(prefix)
             scores = raw[rows] - tie_break[by_base[rows]]
             best = np.argpartition(-scores, top - 1, axis=0)[:top]
-            counts += np.bincount(by_base[rows[best]].ravel(), minlength=m)
-            start = stop
+            return np.bincount(by_base[rows[best]].ravel(), minlength=m)
+
+        for chunk in _draw_batches(reach, max_elements):
+            counts += count(chunk)
     out = np.zeros(n)
     out[eligible] = counts / w.shape[0]
     return out
+
+
+def _draw_batches(reach: NDArray[np.int64], max_elements: int) -> list[NDArray[np.int64]]:
+    """Draws in batches scored together: by increasing reach, each batch holding at most
+    ``max_elements`` scores (its largest reach x its draws; a draw alone may hold more).
+
+    Parameters
+    ----------
+    reach
+        rows each draw must score (a prefix of the rows by score at the scenario's weights).
+    max_elements
+        scores a batch may hold.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        draw numbers per batch; every draw in exactly one.
+    """
+    draws = np.argsort(reach, kind="stable")
+    batches = []
+    start = 0
+    while start < len(draws):
+        stop = start + 1
+        while stop < len(draws) and reach[draws[stop]] * (stop + 1 - start) <= max_elements:
+            stop += 1
+        batches.append(draws[start:stop])
+        start = stop
+    return batches
