@@ -470,3 +470,19 @@ def test_two_chunks_are_measured_at_once_only_in_this_process():
 
     assert _measure_workers(LocalEngine(chunk_rows=10)) == MEASURE_WORKERS == 2
     assert _measure_workers(Elsewhere()) == 1
+
+
+def test_empty_number_columns_are_the_ones_validate_would_add(tmp_path: Path, monkeypatch):
+    import gis.grid.api as grid_api
+
+    layers = synthetic.synthetic_layers(plants=30)
+    config = _config(cell_km=20.0)
+    sites = grid_api.grid_candidates(layers, config, workdir=tmp_path, log=RowLog("grid_cells"))
+    measures = grid_api.measure_cells(sites, layers, config)
+    frame = grid_api._finished_chunk(sites, measures, config, {"score_s": 0.0})
+    added = grid_api._empty_numbers({c: frame[c] for c in ("capacity_mw", "score")}, frame.index)
+    assert {"wasted_mwh_per_year", "price_year"} <= set(added) and not {"capacity_mw", "score"} & set(added)
+    assert str(frame["price_year"].dtype) == "Int64" and frame["wasted_mwh_per_year"].isna().all()
+    monkeypatch.setattr(grid_api, "_empty_numbers", lambda columns, index: {})  # validate adds them
+    by_validate = grid_api._finished_chunk(sites, measures, config, {"score_s": 0.0})
+    pd.testing.assert_frame_equal(frame, by_validate, check_exact=True)
