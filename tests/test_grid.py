@@ -182,6 +182,36 @@ def test_chunked_stability_equals_the_all_draws_version(seed: int, max_elements:
     assert got[excluded].sum() == 0 and got.sum() == pytest.approx(20)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stability_with_narrow_sub_score_columns_equals_scoring_everything(seed: int):
+    rng = np.random.default_rng(seed)
+    subs = rng.random((800, 5))
+    subs[:, 1] = 0.5  # one value for every row
+    subs[:, 2] = 0.2 + 0.1 * subs[:, 2]  # a narrow range
+    subs[:, 4] = 0.9 + 0.1 * subs[:, 4]
+    excluded = rng.random(800) < 0.1
+    weights = np.array([0.3, 0.25, 0.2, 0.15, 0.1])
+    config = StabilityConfig(draws=300, top_n=15, seed=seed)
+    expected = _p_top_n_scoring_everything(subs, weights, excluded, config)
+    for max_elements in (60, 20_000_000):
+        np.testing.assert_array_equal(
+            p_top_n(subs, weights, excluded, config, max_elements=max_elements), expected
+        )
+
+
+def test_lift_bounds_every_row_and_is_reached_by_the_extreme_one():
+    from gis.scoring.stability import _lift
+
+    rng = np.random.default_rng(4)
+    low, high = np.array([0.0, 0.5, 0.2, 1.0]), np.array([1.0, 0.5, 0.3, 1.0])
+    rows = low + (high - low) * rng.random((2_000, 4))
+    delta = rng.normal(0, 0.1, (50, 4))
+    lift = _lift(delta, low, high)
+    assert (rows @ delta.T <= lift + 1e-12).all()
+    extreme = np.where(delta > 0, high, low)  # per draw, the row that gains the most
+    np.testing.assert_allclose((extreme * delta).sum(axis=1), lift)
+
+
 def test_chunked_stability_when_everyone_is_in_the_top():
     subs = np.random.default_rng(0).random((5, 3))
     got = p_top_n(subs, np.array([0.5, 0.3, 0.2]), np.array([0, 0, 1, 0, 0], bool), StabilityConfig(top_n=10))
