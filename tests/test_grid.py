@@ -516,3 +516,15 @@ def test_empty_number_columns_are_the_ones_validate_would_add(tmp_path: Path, mo
     monkeypatch.setattr(grid_api, "_empty_numbers", lambda columns, index: {})  # validate adds them
     by_validate = grid_api._finished_chunk(sites, measures, config, {"score_s": 0.0})
     pd.testing.assert_frame_equal(frame, by_validate, check_exact=True)
+
+
+def test_one_pattern_finds_the_text_a_csv_field_changes():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from gis.grid.files import _CHANGED, text_field
+
+    texts = ["plain", "=SUM(A1)", "+1", "-x", "@me", "a,b", 'say "hi"', "two\nlines", "cr\r", "tab\tin"]
+    texts += ["nel\x85", "ls\u2028", "é and ü", "", "1-2", "a=b", "stranded_wind:g2.5km:-12_40"]
+    found = pc.match_substring_regex(pa.array(texts), _CHANGED).to_pylist()
+    assert found == [text_field(t) != t for t in texts]

@@ -30,7 +30,10 @@ CSV_TEXT_TOUCHES = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]|^[=+\-@]"
 a formula's first character (tab and carriage return are control characters)."""
 
 _TOUCHES = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]|^[=+\\-@]")
-_QUOTE = '[,"\r\n]'
+
+_CHANGED = r'[\x00-\x1f\x7f-\x9f\x{2028}\x{2029},"]|^[=+\-@]'
+"""Text that :func:`text_field` changes: what :data:`CSV_TEXT_TOUCHES` matches, or a comma or a
+quote (quoted; line breaks are control characters), in one pattern: one pass over a column."""
 
 _WKB_POINT = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
 """A 2D point's WKB, 21 bytes: byte order (1: little endian), type (1: Point), x, y."""
@@ -179,8 +182,7 @@ def _text_words(column: pa.Array) -> pa.Array | pa.Scalar:
             return fields[0]
         return pc.fill_null(fields.take(column.indices), "")
     column = column.cast(pa.string())
-    odd = pc.or_(pc.match_substring_regex(column, CSV_TEXT_TOUCHES), pc.match_substring_regex(column, _QUOTE))
-    odd = pc.fill_null(odd, False)
+    odd = pc.fill_null(pc.match_substring_regex(column, _CHANGED), False)
     if not pc.any(odd).as_py():
         return pc.fill_null(column, "")
     plain = column.to_numpy(zero_copy_only=False)
