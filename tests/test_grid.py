@@ -182,10 +182,51 @@ def test_chunked_stability_equals_the_all_draws_version(seed: int, max_elements:
     assert got[excluded].sum() == 0 and got.sum() == pytest.approx(20)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stability_with_narrow_sub_score_columns_equals_scoring_everything(seed: int):
+    rng = np.random.default_rng(seed)
+    subs = rng.random((800, 5))
+    subs[:, 1] = 0.5  # one value for every row
+    subs[:, 2] = 0.2 + 0.1 * subs[:, 2]  # a narrow range
+    subs[:, 4] = 0.9 + 0.1 * subs[:, 4]
+    excluded = rng.random(800) < 0.1
+    weights = np.array([0.3, 0.25, 0.2, 0.15, 0.1])
+    config = StabilityConfig(draws=300, top_n=15, seed=seed)
+    expected = _p_top_n_scoring_everything(subs, weights, excluded, config)
+    for max_elements in (60, 20_000_000):
+        np.testing.assert_array_equal(
+            p_top_n(subs, weights, excluded, config, max_elements=max_elements), expected
+        )
+
+
+def test_lift_bounds_every_row_and_is_reached_by_the_extreme_one():
+    from gis.scoring.stability import _lift
+
+    rng = np.random.default_rng(4)
+    low, high = np.array([0.0, 0.5, 0.2, 1.0]), np.array([1.0, 0.5, 0.3, 1.0])
+    rows = low + (high - low) * rng.random((2_000, 4))
+    delta = rng.normal(0, 0.1, (50, 4))
+    lift = _lift(delta, low, high)
+    assert (rows @ delta.T <= lift + 1e-12).all()
+    extreme = np.where(delta > 0, high, low)  # per draw, the row that gains the most
+    np.testing.assert_allclose((extreme * delta).sum(axis=1), lift)
+
+
 def test_chunked_stability_when_everyone_is_in_the_top():
     subs = np.random.default_rng(0).random((5, 3))
     got = p_top_n(subs, np.array([0.5, 0.3, 0.2]), np.array([0, 0, 1, 0, 0], bool), StabilityConfig(top_n=10))
     np.testing.assert_array_equal(got, [1, 1, 0, 1, 1])
+
+
+def test_draw_batches_hold_every_draw_once_within_the_budget():
+    from gis.scoring.stability import _draw_batches
+
+    reach = np.array([30, 5, 5, 100, 0, 12, 30, 7])
+    batches = _draw_batches(reach, 40)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(reach)))
+    for batch in batches:  # a batch over the budget is one draw alone
+        assert reach[batch].max() * len(batch) <= 40 or len(batch) == 1
+    assert [reach[b].tolist() for b in batches] == [[0, 5, 5, 7], [12], [30], [30], [100]]
 
 
 # ---------------------------------------------------------------- scoring
@@ -341,7 +382,11 @@ def test_csv_floats_are_written_as_python_writes_them():
 
     edges = [0.0, -0.0, 1.0, 2.5, -0.5, 0.1, 1e-4, 9.9995e-5, 5e-5, -5e-5, 1e-5, 1e15, 1e16, 2.0**51]
     odd = [1e300, np.inf, -np.inf, np.nan, 5e-324, 123.456789, -98765.4321, 0.125, 1 / 3, 2 / 3, 1e-7]
-    values = np.concatenate([edges, odd, np.random.default_rng(5).normal(0, 1e3, 2_000)])
+    # where Arrow's text turns to an exponent (1e10) and Python's (1e16), whole numbers around them
+    big = [1e10, np.nextafter(1e10, 0), 9_999_999_999.5, -9_999_999_999.0, 123_456_789.0, 2.5e9, 1e9 + 0.25]
+    rng = np.random.default_rng(5)
+    spread = 10 ** rng.uniform(-5, 11, 2_000) * rng.choice([-1, 1], 2_000)
+    values = np.concatenate([edges, odd, big, rng.normal(0, 1e3, 2_000), spread])
     for digits in (None, 0, 1, 2, 3, 4, 6):
         expected = (values if digits is None else np.round(values, digits)).astype(str)
         expected[np.isnan(values)] = ""
@@ -424,3 +469,62 @@ def test_rank_order_sorts_ties_by_id_as_sorting_every_cell_does():
         want = np.lexsort((codes, -score))
         assert np.array_equal(_rank_order(score, site_id), want)
         assert np.array_equal(want, np.lexsort((ids.astype(str), -score)))  # Python's text order
+
+
+def test_collector_paused_restores_the_collector_as_it_was():
+    import gc
+
+    from gis.grid.api import _collector_paused
+
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            with _collector_paused():
+                assert not gc.isenabled()
+            assert gc.isenabled() is enabled
+            with pytest.raises(RuntimeError), _collector_paused():
+                raise RuntimeError("left by an error")
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_two_chunks_are_measured_at_once_only_in_this_process():
+    from gis.engine import LocalEngine
+    from gis.grid.api import MEASURE_WORKERS, _measure_workers
+
+    class Elsewhere:  # any engine but the in-process one: a cluster spreads a chunk itself
+        def measure(self, *args, **kwargs):
+            raise AssertionError("not called")
+
+    assert _measure_workers(LocalEngine(chunk_rows=10)) == MEASURE_WORKERS == 2
+    assert _measure_workers(Elsewhere()) == 1
+
+
+def test_empty_number_columns_are_the_ones_validate_would_add(tmp_path: Path, monkeypatch):
+    import gis.grid.api as grid_api
+
+    layers = synthetic.synthetic_layers(plants=30)
+    config = _config(cell_km=20.0)
+    sites = grid_api.grid_candidates(layers, config, workdir=tmp_path, log=RowLog("grid_cells"))
+    measures = grid_api.measure_cells(sites, layers, config)
+    frame = grid_api._finished_chunk(sites, measures, config, {"score_s": 0.0})
+    added = grid_api._empty_numbers({c: frame[c] for c in ("capacity_mw", "score")}, frame.index)
+    assert {"wasted_mwh_per_year", "price_year"} <= set(added) and not {"capacity_mw", "score"} & set(added)
+    assert str(frame["price_year"].dtype) == "Int64" and frame["wasted_mwh_per_year"].isna().all()
+    monkeypatch.setattr(grid_api, "_empty_numbers", lambda columns, index: {})  # validate adds them
+    by_validate = grid_api._finished_chunk(sites, measures, config, {"score_s": 0.0})
+    pd.testing.assert_frame_equal(frame, by_validate, check_exact=True)
+
+
+def test_one_pattern_finds_the_text_a_csv_field_changes():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from gis.grid.files import _CHANGED, text_field
+
+    texts = ["plain", "=SUM(A1)", "+1", "-x", "@me", "a,b", 'say "hi"', "two\nlines", "cr\r", "tab\tin"]
+    texts += ["nel\x85", "ls\u2028", "é and ü", "", "1-2", "a=b", "stranded_wind:g2.5km:-12_40"]
+    found = pc.match_substring_regex(pa.array(texts), _CHANGED).to_pylist()
+    assert found == [text_field(t) != t for t in texts]

@@ -8,7 +8,8 @@ geometry objects, and without per-cell Python:
   the same rows (floats rounded to their CSV decimals and written as Python writes them, text
   made safe by :func:`gis.textsafe.csv_text`, quoted as ``csv.writer`` does);
 * :func:`point_wkb` gives the WKB of EPSG:4326 points from their coordinates, as shapely writes it;
-* :func:`float_words` formats floats as ``numpy.ndarray.astype(str)`` does (Python's ``repr``).
+* :func:`float_words` formats floats as ``numpy.ndarray.astype(str)`` does (Python's ``repr``),
+  with Arrow's cast to text.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ CSV_TEXT_TOUCHES = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]|^[=+\-@]"
 a formula's first character (tab and carriage return are control characters)."""
 
 _TOUCHES = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]|^[=+\\-@]")
-_QUOTE = '[,"\r\n]'
+
+_CHANGED = r'[\x00-\x1f\x7f-\x9f\x{2028}\x{2029},"]|^[=+\-@]'
+"""Text that :func:`text_field` changes: what :data:`CSV_TEXT_TOUCHES` matches, or a comma or a
+quote (quoted; line breaks are control characters), in one pattern: one pass over a column."""
 
 _WKB_POINT = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
 """A 2D point's WKB, 21 bytes: byte order (1: little endian), type (1: Point), x, y."""
@@ -61,12 +65,12 @@ def point_wkb(x: np.ndarray, y: np.ndarray) -> pa.Array:
 def float_words(values: np.ndarray, digits: int | None = None) -> pa.Array:
     """Floats as text, as ``numpy.ndarray.astype(str)`` writes them after ``numpy.round(values, digits)``.
 
-    A value rounded to ``digits`` decimals is the double nearest ``k / 10**digits``; while one unit
-    in its last place is below half of ``10**-digits`` (and ``|v| >= 1e-4``, where Python leaves
-    positional notation), its shortest round-trip text is that decimal with the trailing zeros
-    dropped (at least one kept): written here from the integer ``k`` in Arrow. Other values
-    (too small or too large for that, infinities, or no ``digits``) are formatted by numpy.
-    NaN is ``""`` (a missing field).
+    Python writes a float as its shortest round-trip decimal (``repr``), positional while
+    ``1e-4 <= |v| < 1e16``, with at least one decimal (``1.0``). Arrow's cast to text writes the
+    same shortest decimal, positional while ``|v| < 1e10``, without the ``.0`` of a whole number:
+    the values rounded to ``digits`` that are 0 or lie in ``1e-4 <= |v| < 1e10`` are cast by
+    Arrow in C++ (``.0`` added to whole numbers), the others (too small or too large for that,
+    infinities, or no ``digits``) formatted by numpy. NaN is ``""`` (a missing field).
 
     Parameters
     ----------
@@ -83,14 +87,33 @@ def float_words(values: np.ndarray, digits: int | None = None) -> pa.Array:
     v = np.asarray(values, dtype="float64")
     if digits is not None:
         v = np.round(v, digits)
-    codes, distinct = pd.factorize(v.view("int64"))  # by bits: -0.0 and 0.0 stay apart
-    if len(distinct) * _REPEATS < len(v):  # a few values repeated: each written once
+    if _repeats(v):  # a few values repeated: each written once
+        codes, distinct = pd.factorize(v.view("int64"))  # by bits: -0.0 and 0.0 stay apart
         return _rounded_words(distinct.view("float64"), digits).take(pa.array(codes))
     return _rounded_words(v, digits)
 
 
+_ARROW_POSITIONAL = 1e10
+"""Arrow writes a float positionally below this magnitude (and with an exponent from it on),
+Python below ``1e16``: Arrow writes the values below it."""
+
 _REPEATS = 4
 """Floats are written once per distinct value when they repeat this many times on average."""
+
+_REPEAT_SAMPLE = 4_096
+"""Values looked at first to tell a column of a few repeated values from one of distinct values."""
+
+
+def _repeats(v: np.ndarray) -> bool:
+    """True when ``v``'s values repeat :data:`_REPEATS` times on average: judged on its first
+    :data:`_REPEAT_SAMPLE` values (a column of distinct values is not hashed whole), then on all.
+
+    Either answer writes the same text; it only says which way is quicker.
+    """
+    sample = v[:_REPEAT_SAMPLE].view("int64")
+    if len(v) > len(sample) and len(np.unique(sample)) * _REPEATS >= len(sample):
+        return False
+    return len(pd.unique(v.view("int64"))) * _REPEATS < len(v)
 
 
 def _rounded_words(v: np.ndarray, digits: int | None) -> pa.Array:
@@ -99,9 +122,7 @@ def _rounded_words(v: np.ndarray, digits: int | None) -> pa.Array:
     a = np.abs(v)
     with np.errstate(invalid="ignore"):
         fast = (
-            np.zeros(n, dtype=bool)
-            if digits is None
-            else (a == 0) | ((a >= 1e-4) & (a < 2.0**51 / 10.0**digits))
+            np.zeros(n, dtype=bool) if digits is None else (a == 0) | ((a >= 1e-4) & (a < _ARROW_POSITIONAL))
         )
     slow = ~fast & ~np.isnan(v)
     if not fast.any() and not slow.any():  # all NaN
@@ -110,9 +131,7 @@ def _rounded_words(v: np.ndarray, digits: int | None) -> pa.Array:
         words = np.full(n, "", dtype=object)
         words[slow] = v[slow].astype(str)
         return pa.array(words, type=pa.string())
-    assert digits is not None  # no fast value without digits
-    k = np.where(fast, np.rint(a * float(10**digits)), 0.0).astype("int64")
-    words = _decimal_words(k, np.signbit(v), digits)
+    words = _shortest_words(v, whole=fast & (v == np.trunc(v)))
     if slow.any():
         other = np.full(n, "", dtype=object)
         other[slow] = v[slow].astype(str)
@@ -120,50 +139,26 @@ def _rounded_words(v: np.ndarray, digits: int | None) -> pa.Array:
     return pc.if_else(pa.array(fast), words, "")
 
 
-def _decimal_words(k: np.ndarray, negative: np.ndarray, digits: int) -> pa.Array:
-    """``[-]<k // 10**digits>.<k % 10**digits>`` as text, trailing zeros of the fraction dropped (one
-    digit kept), written digit by digit into a byte matrix (no per-value formatting).
+def _shortest_words(v: np.ndarray, *, whole: np.ndarray) -> pa.Array:
+    """Arrow's text of ``v`` (the shortest round-trip decimal), ``.0`` added where ``whole``.
 
     Parameters
     ----------
-    k
-        the magnitudes in units of ``10**-digits``, int64 >= 0.
-    negative
-        a leading minus sign per value.
-    digits
-        decimals of ``k`` (0 writes ``<k>.0``).
+    v
+        float64 values; those read are 0 or ``1e-4 <= |v| < 1e10`` (written positionally by
+        Arrow, as by Python).
+    whole
+        the values that are whole numbers (``-0.0`` included), which Arrow writes without ``.0``.
 
     Returns
     -------
     pyarrow.Array
-        ``string``, one per value.
+        ``string``, one per value (the values not read are written too, and replaced by the caller).
     """
-    n = len(k)
-    whole_w = max(1, len(str(int(k.max()) // 10**digits))) if n else 1
-    frac_w = max(digits, 1)
-    places = np.zeros((n, whole_w + frac_w), dtype="uint8")  # whole digits, then the fraction's
-    rest = k.copy()
-    for j in range(whole_w + digits - 1, -1, -1):
-        places[:, j] = rest % 10
-        rest //= 10
-    chars = np.empty((n, whole_w + frac_w + 2), dtype="uint8")
-    chars[:, 0] = ord("-")
-    chars[:, 1 : 1 + whole_w] = places[:, :whole_w] + ord("0")
-    chars[:, 1 + whole_w] = ord(".")
-    chars[:, 2 + whole_w :] = places[:, whole_w:] + ord("0")
-    keep = np.zeros(chars.shape, dtype=bool)
-    keep[:, 0] = negative
-    nonzero = places[:, :whole_w] != 0
-    lead = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), whole_w - 1)  # first digit written
-    keep[:, 1 : 1 + whole_w] = np.arange(whole_w) >= lead[:, None]
-    keep[:, 1 + whole_w] = True
-    nonzero = places[:, whole_w:] != 0
-    last = np.where(nonzero.any(axis=1), frac_w - 1 - nonzero[:, ::-1].argmax(axis=1), 0)
-    keep[:, 2 + whole_w :] = np.arange(frac_w) <= last[:, None]
-    offsets = np.zeros(n + 1, dtype="int32")
-    np.cumsum(keep.sum(axis=1), out=offsets[1:])
-    data = chars[keep]
-    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    words = pc.cast(pa.array(v), pa.string())
+    if not whole.any():
+        return words
+    return pc.if_else(pa.array(whole), pc.binary_join_element_wise(words, ".0", ""), words)
 
 
 def text_field(text: str | None) -> str:
@@ -187,8 +182,7 @@ def _text_words(column: pa.Array) -> pa.Array | pa.Scalar:
             return fields[0]
         return pc.fill_null(fields.take(column.indices), "")
     column = column.cast(pa.string())
-    odd = pc.or_(pc.match_substring_regex(column, CSV_TEXT_TOUCHES), pc.match_substring_regex(column, _QUOTE))
-    odd = pc.fill_null(odd, False)
+    odd = pc.fill_null(pc.match_substring_regex(column, _CHANGED), False)
     if not pc.any(odd).as_py():
         return pc.fill_null(column, "")
     plain = column.to_numpy(zero_copy_only=False)

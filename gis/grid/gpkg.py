@@ -29,9 +29,12 @@ CHILD_SCRIPT = Path(__file__).with_name("gpkg_child.py")
 """The child's script, run by path (it imports pyarrow and pyogrio, not this package)."""
 
 
-GDAL_CONFIG = {"GDAL_PAM_ENABLED": "NO"}
-"""GDAL settings the child takes from this process (:mod:`gis.io` sets them here): no
-``.aux.xml`` beside a GeoPackage."""
+GDAL_CONFIG = {"GDAL_PAM_ENABLED": "NO", "OGR_SQLITE_CACHE": "64"}
+"""GDAL settings of the child: no ``.aux.xml`` beside a GeoPackage (as :mod:`gis.io` sets it
+in this process), and a 64 MB SQLite page cache (``OGR_SQLITE_CACHE``, MB; SQLite's default
+holds 2 MB), which spares re-reading and spilling pages while a million rows go in: the 2.5 km
+grid's insert took 7.1-7.2 instead of 7.9-8.0 CPU-s, the child peaking ~70 MB higher. The cache
+belongs to the connection, not the file: the layer is the same."""
 
 
 class GpkgChild:
