@@ -225,18 +225,30 @@ def _collection_text(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> str:
             except TypeError:  # an unhashable value: encoded each time
                 text = None
             if text is None:
-                text = head + encode(v)
+                text = _html_safe(head + encode(v))  # escaped piece by piece: no copies of the whole
                 with contextlib.suppress(TypeError):
                     seen[(v.__class__, v)] = text
             column.append(text)
         pieces.append(column)
     xy = shapely.get_coordinates(geoms).tolist()
-    points = ['{"geometry": {"coordinates": ' + encode(c) + ', "type": "Point"}, "properties": {' for c in xy]
-    props = [", ".join(parts) for parts in zip(*pieces, strict=True)] if pieces else [""] * len(points)
-    features = [a + b + '}, "type": "Feature"}' for a, b in zip(points, props, strict=True)]
-    text = '{"features": [' + ", ".join(features) + '], "type": "FeatureCollection"}'
+    rows_of = zip(*pieces, strict=True) if pieces else ([] for _ in xy)
+    features = [
+        '{"geometry": {"coordinates": '
+        + encode(c)
+        + ', "type": "Point"}, "properties": {'
+        + ", ".join(parts)
+        + '}, "type": "Feature"}'
+        for c, parts in zip(xy, rows_of, strict=True)
+    ]
+    del pieces, rows_of
+    return '{"features": [' + ", ".join(features) + '], "type": "FeatureCollection"}'
+
+
+def _html_safe(text: str) -> str:
+    """``text`` with the characters jinja's ``htmlsafe_json_dumps`` escapes escaped as it does."""
     for char, escaped in _HTML_SAFE:
-        text = text.replace(char, escaped)
+        if char in text:
+            text = text.replace(char, escaped)
     return text
 
 
