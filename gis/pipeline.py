@@ -275,7 +275,7 @@ def run_pipeline(
             estimates, path = estimate_and_write(
                 sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
             )
-        _release_estimate_tables()  # a run estimates once: its memory peak is the outputs' to have
+        _release_process_keeps()  # a run scores and estimates once: its memory is the outputs' to have
         with _step(step, "write outputs", "outputs"):
             # the outputs read the layers' metadata
             written = [built.finish(console=console), *grid_files, path]
@@ -295,11 +295,12 @@ def run_pipeline(
     return written
 
 
-def _release_estimate_tables() -> None:
-    """Forget the fleet tables the estimate stage keeps for a next estimate in this process
-    (:func:`gis.estimates.keep.release_fleet_tables`)."""
+def _release_process_keeps() -> None:
+    """Forget what this process keeps for a next weight change in it: the measured sites
+    (:func:`_measured`) and the fleet tables (:func:`gis.estimates.keep.release_fleet_tables`)."""
     from gis.estimates.keep import release_fleet_tables
 
+    _MEASURED.clear()
     release_fleet_tables()
 
 
