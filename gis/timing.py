@@ -133,20 +133,24 @@ def forked_extra_mb() -> float:
 
 
 def add_forked(rows: list[dict], extra_mb: float) -> None:
-    """In the parent: add a forked child's rows and its own memory (:func:`forked_extra_mb`)."""
+    """In the parent, once a forked child has ended: add its rows, and its own memory
+    (:func:`forked_extra_mb`) on top of this process's peak so far (:func:`timings`)."""
     if _state["on"]:
         _state["rows"].extend(rows)
-        _state["forked_mb"] = max(_state["forked_mb"], float(extra_mb))
+        _state["forked_mb"] = max(_state["forked_mb"], peak_rss_mb() + float(extra_mb))
 
 
 def timings() -> dict:
     """Recorded stages (in the order they finished), total seconds and peak memory (MB).
 
-    The peak is this process's plus the largest own memory of a forked child (:func:`add_forked`):
-    an upper bound, as if the child's peak fell at the parent's."""
+    The peak is the larger of this process's and, for each forked child, this process's peak up
+    to the moment the child's result was taken plus the child's own memory (:func:`add_forked`):
+    an upper bound on the memory of both at once, as if the child's peak fell at the parent's
+    peak so far, which never adds a child's memory to a peak of the parent's that came after the
+    child had ended."""
     return {
         "total_s": time.perf_counter() - _state["t0"] if _state["on"] else 0.0,
-        "peak_rss_mb": peak_rss_mb() + _state["forked_mb"],
+        "peak_rss_mb": max(peak_rss_mb(), _state["forked_mb"]),
         "stages": list(_state["rows"]),
     }
 
