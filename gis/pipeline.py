@@ -414,7 +414,7 @@ def _measured(
             log = RowLog.from_dict(record)
             memo.console.print(f"Measured sites unchanged (weights aside): reused (key {key[:12]})")
             _keep_measured(entry, (frames["sites"], frames["measures"], record))
-            return frames["sites"], frames["measures"], log
+            return frames["sites"].copy(deep=False), frames["measures"].copy(deep=False), log
         except (OSError, ValueError, KeyError):
             pass  # damaged: computed again
     sites, measures, log = compute()
@@ -430,7 +430,7 @@ def _measured(
     stored = memo.load("measured_sites", key)
     if stored is not None:
         _keep_measured(stored, (sites, measures, record))
-    return sites, measures, log
+    return sites.copy(deep=False), measures.copy(deep=False), log  # the kept frames stay as made
 
 
 _MEASURED: OrderedDict[str, tuple[gpd.GeoDataFrame, pd.DataFrame, dict]] = OrderedDict()
