@@ -34,6 +34,7 @@ __all__ = [
     "disk_nearly_full",
     "ensure_dir",
     "gpkg_layer_names",
+    "landing_path",
     "read_frames",
     "read_gpkg_layer",
     "staged_outputs",
@@ -420,6 +421,18 @@ def _swap_in(out: Path, stage: Path, names: list[str]) -> None:
         if src.is_dir() and dst.is_dir():
             _remove(dst)
         os.replace(src, dst)
+
+
+def landing_path(path: str | Path) -> Path:
+    """Where ``path`` will be once its command's outputs are swapped in: a file written inside a
+    staging folder (:func:`staged_outputs`) lands in that folder's parent, OUT; any other path is
+    where it is.
+
+    >>> str(landing_path("out/.staging-12-ab/scenario.toml")), str(landing_path("out/x.csv"))
+    ('out/scenario.toml', 'out/x.csv')
+    """
+    path = Path(path)
+    return path.parent.parent / path.name if path.parent.name.startswith(STAGING_PREFIX) else path
 
 
 def clean_stale(out: Path) -> list[str]:

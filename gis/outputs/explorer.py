@@ -40,7 +40,7 @@ import pandas as pd
 from gis.config.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, merge_tables
 from gis.config.vocabulary import CATEGORIES
 from gis.errors import GisError
-from gis.io import STAGING_PREFIX, write_text
+from gis.io import landing_path, write_text
 from gis.outputs.assets import VENDOR_DIR, _css_with_data_uris
 from gis.outputs.keep import geometry_digest, kept_text
 
@@ -212,8 +212,7 @@ def read_run_scenario(out: Path) -> tuple[Scenario, dict, str]:
     own = tomllib.loads(path.read_text(encoding="utf-8"))
     raw = merge_tables(default, own)
     raw["name"] = own.get("name", path.stem)
-    shown = path if not path.parent.name.startswith(STAGING_PREFIX) else path.parent.parent / path.name
-    return load_scenario(path), raw, str(shown)  # where the file is once the run's outputs are in place
+    return load_scenario(path), raw, str(landing_path(path))  # where it is once the outputs are in place
 
 
 # ---------------------------------------------------------------- the data the page applies the rule to
