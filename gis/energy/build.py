@@ -46,6 +46,7 @@ from gis.energy.markets import hub_prices, market_intensity, year_hours
 from gis.energy.nodes import PROXY_MARK, assign_nodes, hub_of
 from gis.energy.profiles import SurplusProfiles
 from gis.energy.solar import daylight_weights
+from gis.io import FrameSubset
 from gis.rowlog import RowLog
 
 __all__ = [
@@ -229,8 +230,8 @@ class MarketTables:
 
 def _base_of(layers: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
     """The mapping a :class:`gis.io.FrameSubset` takes its frames from (any other: itself)."""
-    while isinstance(getattr(layers, "base", None), Mapping):
-        layers = layers.base  # type: ignore[attr-defined]
+    while isinstance(layers, FrameSubset):
+        layers = layers.base
     return layers
 
 
