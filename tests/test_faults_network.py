@@ -234,12 +234,18 @@ def test_an_xlsx_with_a_huge_sheet_is_refused(tmp_path: Path, monkeypatch: pytes
         check_compressed(book)
 
 
-def test_a_gzip_file_inflating_beyond_the_limit_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _gzip_bomb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``rows.csv.gz``: 3 MB of zeros deflated, with the inflation limit at 1 MB."""
     monkeypatch.setenv("GIS_MAX_INFLATE_MB", "1")
     path = tmp_path / "rows.csv.gz"
     path.write_bytes(gzip.compress(b"0" * (3 << 20)))
+    return path
+
+
+def test_a_gzip_file_inflating_beyond_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _gzip_bomb(tmp_path, monkeypatch)
     with pytest.raises(GisError, match=r"rows\.csv\.gz"):
         check_compressed(path)
     small = tmp_path / "small.csv.gz"
@@ -270,9 +276,7 @@ def test_a_gzip_file_is_inflated_once_for_its_check_and_its_reader(
 def test_read_gzip_refuses_a_bomb_and_leaves_odd_files_to_their_reader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GIS_MAX_INFLATE_MB", "1")
-    bomb = tmp_path / "rows.csv.gz"
-    bomb.write_bytes(gzip.compress(b"0" * (3 << 20)))
+    bomb = _gzip_bomb(tmp_path, monkeypatch)
     with pytest.raises(GisError, match=r"rows\.csv\.gz"):
         read_gzip(bomb)
     plain = tmp_path / "plain.csv.gz"
