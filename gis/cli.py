@@ -351,6 +351,17 @@ StageCacheOpt = Annotated[
 ]
 
 
+WatchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--watch",
+        help="After the run, run again each time the --scenario file is saved with other content, in "
+        "this process: what does not depend on the weights is kept, so every output is re-rendered in "
+        "seconds. A scenario with an error is reported and not run; Ctrl-C stops.",
+    ),
+]
+
+
 @app.command()
 def run(
     data_dir: DataDirOpt = None,
@@ -370,22 +381,76 @@ def run(
     ] = True,
     stage_cache: StageCacheOpt = True,
     timings: TimingsOpt = None,
+    watch: WatchOpt = False,
 ) -> None:
     """Everything in order: build (skipped with --layers), score, estimate, map, GeoPackage,
-    ranked lists, report. The scenario is checked before any work starts."""
+    ranked lists, report. The scenario is checked before any work starts. With --watch, again
+    on each save of the scenario file."""
     from gis import timing
 
     timing.start()
     with timing.stage("imports"):
         from gis.config.scenario import load_scenario
         from gis.io import ensure_dir
-        from gis.pipeline import run_pipeline
+        from gis.watch import FileWatch, stamp
 
-    t0 = time.perf_counter()
+    watcher = FileWatch(_watchable(scenario, out)) if watch else None  # a save from now on is a change
+    seen = stamp(scenario) if scenario is not None else None
     loaded = load_scenario(scenario)  # every scenario problem, before 20 s of layer building
     ensure_dir(Path(out))
     use_layers(out, layers)
-    stages = ["build layers", "score sites", "estimate", "write outputs"][0 if layers is None else 1 :]
+    resolver = _resolver(data_dir, mirror) if layers is None else None
+
+    def once(loaded, seen) -> None:
+        _run_once(
+            loaded,
+            scenario,
+            seen,
+            out,
+            resolver=resolver,
+            timings=timings,
+            pipeline={
+                "use_cache": layer_cache,
+                "reuse": stage_cache,
+                "engine": engine,
+                "scheduler": scheduler,
+                "grid_stage": _grid_command() if grid or loaded.scoring.national_grid.enabled else None,
+                "keep_in_process": watch,  # the measured sites and fleet tables, for the next save
+            },
+        )
+
+    once(loaded, seen)
+    if watcher is None:
+        return
+
+    def again() -> None:
+        timing.start()
+        seen = stamp(watcher.path)
+        once(load_scenario(watcher.path), seen)
+
+    _watch(watcher, again, out)
+
+
+def _run_once(
+    loaded,
+    scenario: Path | None,
+    seen: tuple[int, int, int] | None,
+    out: Path,
+    *,
+    resolver,
+    timings: Path | None,
+    pipeline: dict,
+) -> None:
+    """One run of every stage into a staging folder, swapped into ``out`` on success; ``loaded``
+    is the validated scenario read from ``scenario`` when its stamp was ``seen``
+    (:func:`gis.watch.stamp`): a file written during the run fails it before the swap, as its
+    outputs could mix two versions (``OUT/scenario.toml``, ``sites.gpkg``'s scenario digest)."""
+    from gis import timing
+    from gis.pipeline import run_pipeline
+    from gis.watch import stamp
+
+    t0 = time.perf_counter()
+    stages = ["build layers", "score sites", "estimate", "write outputs"][0 if resolver is not None else 1 :]
     # all outputs swap in together: a killed run leaves the old set
     with _staged(out) as staged, _stages(sys.stderr.isatty()) as progress:
         made = run_pipeline(
@@ -393,21 +458,82 @@ def run(
             scenario=loaded,
             scenario_path=scenario,
             console=console,
-            resolver=_resolver(data_dir, mirror) if layers is None else None,
-            use_cache=layer_cache,
-            reuse=stage_cache,
-            engine=engine,
-            scheduler=scheduler,
-            grid_stage=_grid_command() if grid or loaded.scoring.national_grid.enabled else None,
+            resolver=resolver,
             step=_progress_steps(progress, stages),
             spinner=progress.disable,
+            **pipeline,
         )
+        if scenario is not None and stamp(scenario) != seen:
+            raise GisError(
+                "the scenario file was written while the run read it, so its outputs could mix two "
+                "versions: none were written",
+                file=scenario,
+                field="--scenario",
+                fix=f"run again once the file is saved ({out} holds the outputs of the last complete run)",
+            )
         names = {
             Path(p).relative_to(staged) if Path(p).is_relative_to(staged) else Path(p).name for p in made
         }
-    _print_written([out / name for name in names], title=f"Outputs ({time.perf_counter() - t0:.0f} s)")
+    seconds = time.perf_counter() - t0
+    _print_written([out / name for name in names], title=f"Outputs ({seconds:.1f} s)")
     if timings is not None:
         timing.write_timings(timings, command="run", tool_version=__version__)
+
+
+def _watchable(scenario: Path | None, out: Path) -> Path:
+    """The scenario file ``gis run --watch`` watches.
+
+    Raises
+    ------
+    GisError
+        without ``--scenario``, or for a file inside OUT (each run replaces OUT's files: a save
+        there during a run would be lost).
+    """
+    if scenario is None:
+        raise GisError(
+            "--watch runs again when the scenario file changes, and no scenario file was given",
+            field="--scenario",
+            fix="add --scenario FILE; every run writes the scenario it used to OUT/scenario.toml, a "
+            "copy of which (outside OUT) is a file to start from",
+        )
+    if Path(scenario).resolve().is_relative_to(Path(out).resolve()):
+        raise GisError(
+            "the watched scenario file is inside the output folder, whose files each run replaces: "
+            "a save during a run would be lost",
+            file=scenario,
+            field="--scenario",
+            fix=f"copy it out of {out} and watch the copy",
+        )
+    return Path(scenario)
+
+
+def _watch(watcher, again, out: Path) -> None:
+    """Call ``again`` each time ``watcher``'s file changes (:class:`gis.watch.FileWatch`), until
+    Ctrl-C. A run that fails prints its message, and the watch goes on: nothing of it was written,
+    so OUT keeps the outputs of the last complete run. Ctrl-C during a run discards it (exit 130)."""
+    while True:
+        console.print(f"Watching {watcher.path} (each save runs again; Ctrl-C stops)", soft_wrap=True)
+        try:
+            watcher.wait()
+        except KeyboardInterrupt:
+            console.print("Stopped watching.", soft_wrap=True)
+            return
+        console.print(f"{watcher.path} changed: running again", soft_wrap=True)
+        try:
+            again()
+        except KeyboardInterrupt:
+            console.print(
+                f"Interrupted: this run's outputs were not written; {out} holds the last complete run's.",
+                soft_wrap=True,
+            )
+            raise typer.Exit(130) from None
+        except Exception as exc:  # reported, and the next save is waited for
+            message, _ = _error_message(exc, _state["debug"])
+            console.print(message, highlight=False, soft_wrap=True)
+            console.print(
+                f"Nothing of this run was written: {out} holds the outputs of the last complete run.",
+                soft_wrap=True,
+            )
 
 
 def _grid_command():
@@ -452,29 +578,32 @@ def main(argv: list[str] | None = None) -> int:
         app(args=args, prog_name="gis")  # click's standalone mode: usage errors print usage, exit 2
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except GisError as exc:
-        if debug:
-            traceback.print_exc()
-        console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        return 1
     except Exception as exc:  # the last line of defence for users
-        if debug:
-            traceback.print_exc()
-        from gis.sources.fetch import transfer_error
-
-        # disk full, unwritable folder, network: the user can fix it
-        user = environment_error(exc) or transfer_error(exc)
-        if user is not None:
-            console.print(f"[bold red]error:[/] {user.message}", highlight=False, soft_wrap=True)
-            return 1
-        console.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. This is a bug in gis; rerun with "
-            "--debug for the traceback and report it with the command you ran.",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return 2
+        message, code = _error_message(exc, debug)
+        console.print(message, highlight=False, soft_wrap=True)
+        return code
     return 0
+
+
+def _error_message(exc: Exception, debug: bool) -> tuple[str, int]:
+    """The one-paragraph message for an error and the exit code: 1 for what the user can fix (a
+    :class:`GisError`, a full disk, an unwritable folder, the network), 2 for a bug. With
+    ``debug`` the traceback is printed first."""
+    if debug:
+        traceback.print_exception(exc)
+    if isinstance(exc, GisError):
+        return f"[bold red]error:[/] {exc.message}", 1
+    from gis.sources.fetch import transfer_error
+
+    # disk full, unwritable folder, network: the user can fix it
+    user = environment_error(exc) or transfer_error(exc)
+    if user is not None:
+        return f"[bold red]error:[/] {user.message}", 1
+    return (
+        f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}. This is a bug in gis; rerun with "
+        "--debug for the traceback and report it with the command you ran.",
+        2,
+    )
 
 
 def entry() -> None:

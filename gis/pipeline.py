@@ -248,6 +248,7 @@ def run_pipeline(
     grid_stage: Callable[..., dict[str, Path]] | None = None,
     step: Callable[[str], Callable[[], None]] = lambda name: lambda: None,
     spinner: bool = True,
+    keep_in_process: bool = False,
 ) -> list[Path]:
     """Every stage in order, in memory; the files each writes into ``out`` (``gis run``: a staging
     folder swapped in on success). ``scenario_path``: the validated ``scenario``'s file (None: the
@@ -255,7 +256,9 @@ def run_pipeline(
     ``--layers``); ``use_cache`` reuses layers built from unchanged sources, ``reuse`` stage
     results keyed by their inputs (:mod:`gis.memo`); ``grid_stage`` (:func:`gis.grid.grid_command`)
     also scores the national grid cells; ``step`` is called with each stage's name as it starts
-    and returns the callback for its end (progress bars).
+    and returns the callback for its end (progress bars). ``keep_in_process``: keep the measured
+    sites and the fleet's energy tables in this process for a next run in it (``gis run --watch``);
+    otherwise they are let go once estimated, leaving their memory to the outputs.
     """
     built = _run_layers(resolver, out, console=console, use_cache=use_cache, step=step, spinner=spinner)
     layers, layers_key = built.layers, built.key  # from the cache: each frame read when first used
@@ -275,7 +278,8 @@ def run_pipeline(
             estimates, path = estimate_and_write(
                 sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
             )
-        _release_process_keeps()  # a run scores and estimates once: its memory is the outputs' to have
+        if not keep_in_process:
+            _release_process_keeps()  # a run scores and estimates once: its memory is the outputs' to have
         with _step(step, "write outputs", "outputs"):
             # the outputs read the layers' metadata
             written = [built.finish(console=console), *grid_files, path]

@@ -13,8 +13,10 @@ Runs as::
     (``_rusage_peak_gb``: the whole tree, dask workers included, but on Linux never below the
     bench's own size when it started the child, so an upper bound);
 (p) the planner's loop after a weight change: the same ``gis run`` with the weights moved
-    (layers and measures come from the caches; every output re-rendered), and the same loop in
-    one process (re-score from cached measures, re-estimate, re-render every output);
+    (layers and measures come from the caches; every output re-rendered); ``gis run --watch``
+    with the scenario file saved after each weight change (the wait from the save to the outputs
+    in place); and the same loop in one process as a notebook runs it (re-score from cached
+    measures, re-estimate, re-render every output);
 (a) the national pipeline in process on the layers of the cold run: read, candidate sites,
     measures, score, stability (1,000 draws at least), estimate, write; plus grid mode at the
     scenario's cell size;
@@ -73,6 +75,7 @@ TARGETS = {
     "run_cold_peak_gb": ("<=", 1.0),
     "run_warm_peak_gb": ("<=", 1.0),
     "planner_loop_run_s": ("<=", 3.0),
+    "planner_loop_watch_s": ("<=", 3.0),
     "planner_loop_inprocess_s": ("<=", 3.0),
     "grid_x16_s": ("<=", 20.0),
     "grid_x16_peak_gb": ("<=", 2.0),
@@ -582,6 +585,90 @@ def headline_runs(gis: list[str], *, data_dir: Path | None, scenario: Scenario, 
     return r
 
 
+WATCH_SAVES = (0.06, 0.07, 0.08)
+"""Weight shifts (:func:`shifted_weights`) saved in turn under ``gis run --watch``: none made before."""
+
+
+def watch_runs(
+    gis: list[str], *, data_dir: Path | None, scenario: Scenario, work: Path, timeout_s: float = 300.0
+) -> dict:
+    """``gis run --watch`` as a planner uses it: started on a scenario file (the first run finds
+    the layers and measured sites of the runs above in the cache), then the file is saved with one
+    weight change after another (:data:`WATCH_SAVES`, each written whole and renamed into place as
+    an editor does). Each save is timed from the rename to the line ``gis`` prints once that
+    run's outputs are in place and it watches again: the planner's wait, polling included. The
+    median is ``planner_loop_watch_s``; the stage rows are the last save's; Ctrl-C (SIGINT) must
+    then end the command with status 0."""
+    import queue
+    import signal
+    import threading
+
+    path = work / "watched.toml"
+    out = work / "watch_out"
+    timings = work / "planner_loop_watch.timings.json"
+    log = work / "planner_loop_watch.log"
+    weight_change_toml(scenario, path, amount=0.02)
+    argv = [*gis, "run", "--watch", "--scenario", str(path), "--out", str(out), "--timings", str(timings)]
+    if data_dir is not None:
+        argv += ["--data-dir", str(data_dir)]
+    env = {**os.environ, "GIS_CACHE_DIR": str(work / "cache")}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+    seen: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def until_watching() -> None:
+        """Wait for the next "Watching" line; fail on an error line, the end or the timeout."""
+        deadline = time.perf_counter() + timeout_s
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.perf_counter()))
+            except queue.Empty:
+                raise RuntimeError(
+                    f"gis run --watch printed no 'Watching' line in {timeout_s:.0f} s"
+                ) from None
+            if line is None:
+                raise RuntimeError(f"gis run --watch ended early ({proc.wait()}); see {log}")
+            seen.append(line)
+            if "error:" in line:
+                raise RuntimeError(f"gis run --watch failed a run: {line.strip()} (see {log})")
+            if line.startswith("Watching "):
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    r: dict[str, object] = {}
+    waits = []
+    try:
+        until_watching()
+        for i, amount in enumerate(WATCH_SAVES, 1):
+            staged = path.with_suffix(".saving")
+            weight_change_toml(scenario, staged, amount=amount)
+            t0 = time.perf_counter()
+            os.replace(staged, path)
+            until_watching()
+            waits.append(time.perf_counter() - t0)
+            r[f"planner_loop_watch_save{i}_s"] = waits[-1]
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.write_text("".join(seen), encoding="utf-8")
+    if code != 0:
+        raise RuntimeError(f"gis run --watch ended with {code} on Ctrl-C, not 0; see {log}")
+    r["planner_loop_watch_s"] = float(np.median(waits))
+    reported = json.loads(timings.read_text(encoding="utf-8"))
+    r["planner_loop_watch_peak_gb"] = float(reported.get("peak_rss_mb", 0.0)) / 1e3
+    r |= stage_rows("planner_loop_watch", reported)
+    return r
+
+
 def planner_loop_inprocess(out: Path, scenario: Scenario, cache: Path) -> dict:
     """The weight-change loop in one process: re-score (cached measures), re-estimate, re-render.
 
@@ -891,7 +978,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print("(h) gis run: cold, warm, and after a weight change ...")
             results |= headline_runs(gis, data_dir=args.data_dir, scenario=scenario, work=work)
             layers_path = work / "out" / "layers.gpkg"
-            console.print("(p) the planner's loop in one process ...")
+            console.print("(p) the planner's loop: gis run --watch, then in one process ...")
+            results |= watch_runs(gis, data_dir=args.data_dir, scenario=scenario, work=work)
             results |= planner_loop_inprocess(work / "out", scenario, work / "cache")
         out = work / "inprocess"
         out.mkdir(parents=True, exist_ok=True)

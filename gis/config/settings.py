@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_OUT",
     "MAX_INFLATE_RATIO",
     "SIZE_MARGIN",
+    "WATCH_POLL_S",
     "DataOrigin",
     "Limits",
     "cache_dir",
@@ -45,6 +46,9 @@ __all__ = [
 
 APP_NAME = "gis-btc-sites"
 DEFAULT_OUT = Path("out")
+WATCH_POLL_S = 0.1
+"""Seconds between two looks at the scenario file under ``gis run --watch`` (:mod:`gis.watch`):
+a save is seen within one to two polls, and a look is one ``stat`` call."""
 
 
 @dataclass(frozen=True)
