@@ -260,6 +260,8 @@ def run_pipeline(
     sites and the fleet's energy tables in this process for a next run in it (``gis run --watch``);
     otherwise they are let go once estimated, leaving their memory to the outputs.
     """
+    from gis.memo import digest
+
     built = _run_layers(resolver, out, console=console, use_cache=use_cache, step=step, spinner=spinner)
     layers, layers_key = built.layers, built.key  # from the cache: each frame read when first used
     memo = Reuse(layers_key, console) if reuse and layers_key is not None else None
@@ -274,9 +276,17 @@ def run_pipeline(
             sites, metadata, grid_files = score_stage(
                 layers, scenario, out=out, console=console, markets=markets, **options
             )
+        sites_digest = digest("sites", sites) if memo is not None else None  # both stages' keys
         with _step(step, "estimate", "estimate"):
             estimates, path = estimate_and_write(
-                sites, layers, scenario, out=out, console=console, markets=markets, memo=memo
+                sites,
+                layers,
+                scenario,
+                out=out,
+                console=console,
+                markets=markets,
+                memo=memo,
+                sites_digest=sites_digest,
             )
         if not keep_in_process:
             _release_process_keeps()  # a run scores and estimates once: its memory is the outputs' to have
@@ -293,6 +303,7 @@ def run_pipeline(
                 console=console,
                 memo=memo,
                 layers_key=layers_key,  # with the stage cache off too (--no-stage-cache)
+                sites_digest=sites_digest,
             )
     finally:  # an error elsewhere: the writer is done before OUT is cleaned
         built.finish(check=False, console=console)
@@ -500,10 +511,12 @@ def estimate_and_write(
     console: Console,
     markets: MarketTables | None = None,
     memo: Reuse | None = None,
+    sites_digest: str | None = None,
 ) -> tuple[dict, Path]:
     """The estimates of the scored sites (:func:`gis.estimates.api.estimate_stage`), written to
     ``out/estimates.json``; the payload and the file. ``memo``: the run's stage cache (the
-    estimates reused for the same sites, layers and scenario)."""
+    estimates reused for the same sites, layers and scenario); ``sites_digest``: the sites'
+    ``digest("sites", sites)`` when the caller has it (default: hashed here)."""
     from gis.estimates import rollup
     from gis.estimates.api import ESTIMATE_LAYERS, estimate_stage, print_estimates
     from gis.io import FrameSubset, atomic_path, write_json
@@ -511,7 +524,9 @@ def estimate_and_write(
 
     rollup.check_sites(sites, source=f"{out / 'sites.gpkg'}:candidate_sites")
     target = out / "estimates.json"
-    key = digest("estimates", memo.layers_key, sites, scenario) if memo is not None else ""
+    if memo is not None and sites_digest is None:
+        sites_digest = digest("sites", sites)
+    key = digest("estimates", memo.layers_key, sites_digest, scenario) if memo is not None else ""
     entry = memo.load("estimates", key) if memo is not None else None
     if entry is not None:
         with atomic_path(target) as tmp:
@@ -540,17 +555,21 @@ def outputs_stage(
     console: Console,
     memo: Reuse | None = None,
     layers_key: str | None = None,
+    sites_digest: str | None = None,
 ) -> list[Path]:
     """Every output from the frames in memory: maps, sites.gpkg, CSV, XLSX, explorer, report.
     ``memo``: the run's stage cache (the files reused for the same inputs). ``layers_key``: what
     names the layers' content (default: the stage cache's), by which the outputs find what they
-    derive from the source layers alone (:attr:`gis.outputs.inputs.StageOutputs.layers_key`)."""
+    derive from the source layers alone (:attr:`gis.outputs.inputs.StageOutputs.layers_key`).
+    ``sites_digest``: as for :func:`estimate_and_write`."""
     from gis.memo import digest
 
     key = None
     if memo is not None:  # the map's layers come from the packaged preset: in the package's digest
         scenario_text = scenario_path.read_bytes() if scenario_path is not None else b"<packaged default>"
-        key = digest("outputs", memo.layers_key, sites, estimates, metadata, scenario_text)
+        if sites_digest is None:
+            sites_digest = digest("sites", sites)
+        key = digest("outputs", memo.layers_key, sites_digest, estimates, metadata, scenario_text)
         entry = memo.load("outputs", key)
         if entry is not None:
             return _restore_outputs(entry, out, key, console)

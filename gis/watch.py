@@ -7,7 +7,7 @@ outputs are re-rendered in seconds instead of a new process's start, imports and
 
 The file is polled: its :func:`stamp` (inode, size, modification time in ns) every ``poll_s``
 seconds (:data:`gis.config.settings.WATCH_POLL_S`), with no platform-specific notification. A
-change counts once the stamp has held still for one poll (an editor saves in several writes, or
+change counts once the stamp has held still for half a poll (an editor saves in several writes, or
 writes a new file and renames it over the old), and only when the bytes differ from the last
 seen (a save without an edit, or a copy of the same text, is no change). A file missing for a
 moment (between an editor's removal and rename) is waited for.
@@ -77,18 +77,20 @@ class FileWatch:
     ) -> None:
         self.path = Path(path)
         self.poll_s = float(poll_s)
+        self.settle_s = self.poll_s / 2
         self._sleep = sleep
         self._stamp = stamp(self.path)
         self._content = _content(self.path)
 
     def changed(self) -> bool:
         """True once when the file now holds other bytes than last seen (then they are the seen
-        ones); waits one poll for a file being written to hold still. False when unchanged or absent."""
+        ones); waits half a poll for a file being written to hold still (longer while it is still
+        written). False when unchanged or absent."""
         now = stamp(self.path)
         if now is None or now == self._stamp:
             return False
-        while True:  # an editor may still be writing: wait for the stamp to hold for one poll
-            self._sleep(self.poll_s)
+        while True:  # an editor may still be writing: wait for the stamp to hold for half a poll
+            self._sleep(self.settle_s)
             again = stamp(self.path)
             if again == now:
                 break

@@ -655,6 +655,8 @@ def watch_runs(
             r[f"planner_loop_watch_save{i}_s"] = waits[-1]
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
+        while (line := lines.get(timeout=30)) is not None:  # what it printed on the way out
+            seen.append(line)
     finally:
         if proc.poll() is None:
             proc.kill()

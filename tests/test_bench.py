@@ -153,3 +153,65 @@ def test_weight_shift_keeps_weights_summing_to_one():
     weights = [c.weight for c in changed.scoring.criteria.values()]
     assert abs(sum(weights) - 1.0) < 1e-9
     assert weights != [c.weight for c in scenario.scoring.criteria.values()]
+
+
+FAKE_WATCH = """
+import json, os, sys, time
+from pathlib import Path
+args = sys.argv[1:]
+assert args[:2] == ["run", "--watch"], args
+scenario = Path(args[args.index("--scenario") + 1])
+timings = Path(args[args.index("--timings") + 1])
+mode = os.environ.get("FAKE_WATCH", "ok")
+runs = 0
+def run():
+    global runs
+    runs += 1
+    stages = [{"stage": "outputs/xlsx", "seconds": 0.125 * runs, "peak_rss_mb": 100.0 * runs}]
+    timings.write_text(json.dumps({"total_s": 1.0, "peak_rss_mb": 100.0 * runs, "stages": stages}))
+    print("Outputs (1.0 s)", flush=True)
+    if mode == "error" and runs == 2:
+        print("error: File x field y: wrong", flush=True)
+    print(f"Watching {scenario} (each save runs again; Ctrl-C stops)", flush=True)
+run()
+seen = scenario.read_bytes()
+try:
+    while True:
+        time.sleep(0.01)
+        if scenario.read_bytes() != seen:
+            seen = scenario.read_bytes()
+            run()
+except KeyboardInterrupt:
+    print("Stopped watching.", flush=True)
+    sys.exit(0 if mode != "exit1" else 1)
+"""
+
+
+def test_watch_runs_time_each_save_until_watching_again(tmp_path: Path):
+    from gis.config.scenario import load_scenario
+
+    fake = tmp_path / "fake_watch.py"
+    fake.write_text(FAKE_WATCH)
+    rows = bench.watch_runs(
+        [sys.executable, str(fake)], data_dir=None, scenario=load_scenario(), work=tmp_path
+    )
+    saves = [rows[f"planner_loop_watch_save{i}_s"] for i in range(1, len(bench.WATCH_SAVES) + 1)]
+    assert all(0 < s < 30 for s in saves)
+    assert rows["planner_loop_watch_s"] == sorted(saves)[len(saves) // 2]
+    runs = len(bench.WATCH_SAVES) + 1  # the stage rows and peak are the last save's
+    assert rows["planner_loop_watch_outputs__xlsx_s"] == 0.125 * runs
+    assert rows["planner_loop_watch_peak_gb"] == 0.1 * runs
+    assert "Stopped watching." in (tmp_path / "planner_loop_watch.log").read_text()
+    saved = load_scenario(tmp_path / "watched.toml")  # the last save, a whole scenario
+    assert saved.scoring.criteria != load_scenario().scoring.criteria
+
+
+@pytest.mark.parametrize(("mode", "message"), [("error", "failed a run"), ("exit1", "not 0")])
+def test_watch_runs_fail_on_an_error_line_or_a_bad_exit(tmp_path: Path, monkeypatch, mode, message):
+    from gis.config.scenario import load_scenario
+
+    fake = tmp_path / "fake_watch.py"
+    fake.write_text(FAKE_WATCH)
+    monkeypatch.setenv("FAKE_WATCH", mode)
+    with pytest.raises(RuntimeError, match=message):
+        bench.watch_runs([sys.executable, str(fake)], data_dir=None, scenario=load_scenario(), work=tmp_path)

@@ -9,6 +9,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -288,6 +289,31 @@ def test_report_shows_ledgers_categories_surplus_and_charts(tmp_path: Path) -> N
     # the old model's words are gone
     for old in ("max_margin", "eligible GW", "uptime-based"):
         assert old not in page
+
+
+def test_price_curves_are_kept_by_the_layers_key(tmp_path: Path, monkeypatch) -> None:
+    """The report's price curves of one layers key are made once: a second run (a weight change)
+    reads no price, and gets the same curves and rows; another key makes them again."""
+    from gis.outputs.report import kept_price_curves, price_curves, reference_year
+
+    monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path / "cache"))
+    _, estimates, prices = _report_inputs(tmp_path)
+    year = reference_year(estimates)
+    reads = []
+
+    def read():
+        reads.append(1)
+        return prices
+
+    made, rows = price_curves(prices, year)
+    assert made  # the fixture has hubs with prices
+    for key in ("layers-a", "layers-a", "layers-b"):
+        curves, kept_rows = kept_price_curves(read, year, key)
+        assert kept_rows == rows and list(curves) == list(made)
+        for label, values in made.items():
+            assert curves[label].dtype == np.float64 and np.array_equal(curves[label], values)
+    assert len(reads) == 2  # layers-a once, layers-b once
+    assert kept_price_curves(read, year, None)[1] == rows and len(reads) == 3  # no key: made each time
 
 
 def test_report_says_plainly_when_the_fleet_is_empty(tmp_path: Path) -> None:

@@ -48,7 +48,8 @@ APP_NAME = "gis-btc-sites"
 DEFAULT_OUT = Path("out")
 WATCH_POLL_S = 0.1
 """Seconds between two looks at the scenario file under ``gis run --watch`` (:mod:`gis.watch`):
-a save is seen within one to two polls, and a look is one ``stat`` call."""
+a save is taken within one and a half polls (half a poll to see it hold still), and a look is
+one ``stat`` call."""
 
 
 @dataclass(frozen=True)

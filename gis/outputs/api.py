@@ -28,7 +28,7 @@ from gis.outputs.explorer import write_explorer, write_run_scenario
 from gis.outputs.gpkg import write_sites_gpkg
 from gis.outputs.inputs import StageOutputs, read_market_prices, read_stage_outputs
 from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
-from gis.outputs.report import sources_from_metadata, write_report
+from gis.outputs.report import kept_price_curves, reference_year, sources_from_metadata, write_report
 from gis.outputs.tables import write_ranked_xlsx
 from gis.textsafe import csv_text
 from gis.timing import stage
@@ -94,17 +94,27 @@ def map_command(*, out: Path, offline: bool, console, preset: str | Path = DEFAU
 
 def report_command(*, out: Path, console) -> Path:
     """Write ``OUT/report.html`` and ``OUT/explorer.html``."""
-    inputs = _with_market_prices(read_stage_outputs(Path(out), layer_names=["states"]), Path(out))
+    inputs = _with_price_curves(read_stage_outputs(Path(out), layer_names=["states"]), Path(out))
     _write_explorer(inputs, Path(out), console=console)
     return _write_report(inputs, Path(out), console=console)
 
 
-def _with_market_prices(inputs: StageOutputs, out: Path) -> StageOutputs:
-    """``inputs`` with the report's price table, read from ``OUT/layers.gpkg`` when not in memory
-    (here, before any output is handed to a forked process: GDAL is called in this one only)."""
-    if inputs.market_prices is not None:
+def _with_price_curves(inputs: StageOutputs, out: Path) -> StageOutputs:
+    """``inputs`` with the report's price curves (:func:`gis.outputs.report.kept_price_curves`),
+    the prices read from ``OUT/layers.gpkg`` when neither the curves are kept nor the prices in
+    memory (here, before any output is handed to a forked process: GDAL is called in this one only)."""
+    if inputs.price_curves is not None:
         return inputs
-    return dataclasses.replace(inputs, market_prices=read_market_prices(out / "layers.gpkg"))
+
+    def prices():
+        return (
+            inputs.market_prices
+            if inputs.market_prices is not None
+            else read_market_prices(out / "layers.gpkg")
+        )
+
+    curves = kept_price_curves(prices, reference_year(inputs.estimates), inputs.layers_key)
+    return dataclasses.replace(inputs, price_curves=curves)
 
 
 def _write_explorer(inputs: StageOutputs, out: Path, *, console) -> Path | None:
@@ -136,6 +146,7 @@ def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
         vendored=vendored_licences(),
         layer_notes=inputs.layer_notes,
         market_prices=inputs.market_prices,  # None: no price table (the report says so)
+        curves=inputs.price_curves,
     )
     console.print(f"Wrote {path}")
     return path
@@ -269,7 +280,7 @@ def outputs_command(
     _report_notes(console, inputs.notes)
     if record_scenario:  # OUT/scenario.toml: the scenario the sites were scored with
         scenario_file = write_run_scenario(out, scenario_path)
-    tasks = _output_tasks(_with_market_prices(inputs, out), spec, out, scenario_path)
+    tasks = _output_tasks(_with_price_curves(inputs, out), spec, out, scenario_path)
     results = run_outputs(tasks, console=console, workers=OUTPUT_WORKERS if workers is None else workers)
     written = [*results["map"], results["csv"]]
     if record_scenario:

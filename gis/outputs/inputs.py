@@ -5,8 +5,8 @@ A missing file fails with a :class:`~gis.errors.GisError` that names the command
 
 from __future__ import annotations
 
-import functools
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +107,9 @@ class StageOutputs:
     """Per layer of layers.gpkg, the notes its build recorded (which source it used, fallbacks)."""
     market_prices: pd.DataFrame | None = None
     """The hourly prices for the report's price curves when already in memory (None: read them)."""
+    price_curves: tuple[dict, list[dict]] | None = None
+    """The report's price curves and hub rows already made (:func:`gis.outputs.report.kept_price_curves`;
+    None: made from :attr:`market_prices`)."""
     layers_key: str | None = None
     """What names the source layers' content (the run's layers key, or the layers file's stamp):
     outputs derived from them alone are kept by it. None: they are hashed."""
@@ -231,16 +234,30 @@ def join_fleet(sites: pd.DataFrame, estimates: dict) -> pd.DataFrame:
     return out
 
 
-def gpkg_metadata(path: Path) -> dict[str, str]:
-    """Dataset metadata of a GeoPackage written by :func:`gis.io.write_gpkg` (empty if none)."""
-    return dict(_gpkg_metadata(str(path), file_stamp(path)))
+def gpkg_metadata(path: Path, *, key: str | None = None) -> dict[str, str]:
+    """Dataset metadata of a GeoPackage written by :func:`gis.io.write_gpkg` (empty if none); read
+    once per ``key`` (what names the file's content, such as a run's layers key; default: the
+    file's :func:`gis.memo.file_stamp`) in this process."""
+    return dict(_kept_by(_GPKG_METADATA, key or file_stamp(path), lambda: _gpkg_metadata(str(path))))
 
 
-@functools.lru_cache(maxsize=8)
-def _gpkg_metadata(path: str, stamp: str) -> dict[str, str]:
-    """:func:`gpkg_metadata` of the file as ``stamp`` (:func:`gis.memo.file_stamp`) found it: read
-    once per version of the file in this process."""
-    del stamp
+_GPKG_METADATA: OrderedDict[str, dict] = OrderedDict()
+_LAYER_NOTES: OrderedDict[str, dict] = OrderedDict()
+_KEPT_MAX = 8
+
+
+def _kept_by(kept: OrderedDict, key: str, make):
+    """``make()``, kept in ``kept`` by ``key`` (the :data:`_KEPT_MAX` most recent)."""
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
+    value = kept[key] = make()
+    while len(kept) > _KEPT_MAX:
+        kept.popitem(last=False)
+    return value
+
+
+def _gpkg_metadata(path: str) -> dict[str, str]:
     layers = pyogrio.list_layers(path)
     if len(layers) == 0:
         return {}
@@ -260,15 +277,14 @@ def scoring_metadata(path: Path) -> dict[str, str]:
     return {k.removeprefix("scoring_"): v for k, v in data.items() if k.startswith("scoring_")}
 
 
-def layer_build_notes(path: Path) -> dict[str, list[str]]:
+def layer_build_notes(path: Path, *, key: str | None = None) -> dict[str, list[str]]:
     """The ``row_log`` notes each layer of ``layers.gpkg`` recorded in its metadata ({} if none);
-    read once per version of the file (:func:`gis.memo.file_stamp`) in this process."""
-    return {name: list(notes) for name, notes in _layer_build_notes(str(path), file_stamp(path)).items()}
+    read once per ``key`` (as for :func:`gpkg_metadata`) in this process."""
+    notes = _kept_by(_LAYER_NOTES, key or file_stamp(path), lambda: _layer_build_notes(str(path)))
+    return {name: list(values) for name, values in notes.items()}
 
 
-@functools.lru_cache(maxsize=8)
-def _layer_build_notes(path: str, stamp: str) -> dict[str, list[str]]:
-    del stamp
+def _layer_build_notes(path: str) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = {}
     for name in pyogrio.list_layers(path)[:, 0]:
         meta = pyogrio.read_info(path, layer=str(name)).get("layer_metadata") or {}
@@ -323,15 +339,20 @@ def stage_outputs(
     absent = [n for n in wanted if n not in layers]
     if absent:
         notes.append(f"layers.gpkg lacks {', '.join(absent)}: not drawn")
+    from gis.outputs.report import kept_price_curves, reference_year
+
+    def prices() -> pd.DataFrame | None:  # read only when the curves of these layers are not kept
+        return layers["market_prices"][PRICE_COLUMNS] if "market_prices" in layers else None
+
     return StageOutputs(
         sites=sites,
         estimates=estimates,
         layers=FrameSubset(layers, wanted),  # read by the process that draws them, when it does
-        layers_metadata=gpkg_metadata(layers_path),
+        layers_metadata=gpkg_metadata(layers_path, key=layers_key),
         sites_metadata=dict(sites_metadata),
         notes=notes,
-        layer_notes=layer_build_notes(layers_path),
-        market_prices=layers["market_prices"][PRICE_COLUMNS] if "market_prices" in layers else None,
+        layer_notes=layer_build_notes(layers_path, key=layers_key),
+        price_curves=kept_price_curves(prices, reference_year(estimates), layers_key),
         layers_key=layers_key,
     )
 

@@ -26,7 +26,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +54,9 @@ __all__ = [
     "finding",
     "fmt",
     "headline",
+    "kept_price_curves",
     "price_curves",
+    "reference_year",
     "sources_from_metadata",
     "write_report",
 ]
@@ -820,6 +822,30 @@ def price_curves(market_prices: pd.DataFrame | None, year: int | None) -> tuple[
     return curves, rows
 
 
+def kept_price_curves(
+    prices: Callable[[], pd.DataFrame | None], year: int | None, layers_key: str | None
+) -> tuple[dict, list[dict]]:
+    """:func:`price_curves` of ``prices()`` for ``year``, kept by ``layers_key`` (what names the
+    source layers' content; None: made each time) in this process and in
+    ``$GIS_CACHE_DIR/price_curves`` (:func:`gis.outputs.keep.kept_bytes`): a weight change, which
+    leaves the prices alone, reads none of their 0.5 M rows. The curves come back as made (float64
+    USD/MWh, JSON keeps every float exactly)."""
+    if layers_key is None:
+        return price_curves(prices(), year)
+    from gis.memo import digest
+    from gis.outputs.keep import kept_bytes
+
+    def make() -> bytes:
+        curves, rows = price_curves(prices(), year)
+        kept = {"curves": {label: values.tolist() for label, values in curves.items()}, "rows": rows}
+        return json.dumps(kept).encode("utf-8")
+
+    key = digest("price_curves", layers_key, year, [list(hub) for hub in PRICE_HUBS])
+    kept = json.loads(kept_bytes("price_curves", key, make, suffix=".json"))
+    curves = {label: np.asarray(values, dtype="float64") for label, values in kept["curves"].items()}
+    return curves, kept["rows"]
+
+
 def _assumption_value(value: object, unit: str) -> str:
     if isinstance(value, Mapping):
         if "dist" in value:
@@ -986,7 +1012,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _reference_year(estimates: Mapping) -> int | None:
+def reference_year(estimates: Mapping) -> int | None:
+    """The year of the estimates' hourly prices (``assumptions.reference_year``), or None."""
     ref = (estimates.get("assumptions", {}) or {}).get("reference_year")
     value = ref.get("value") if isinstance(ref, Mapping) else ref
     try:
@@ -1003,15 +1030,17 @@ def build_report(
     vendored: Sequence[Mapping] = (),
     layer_notes: Mapping[str, Sequence[str]] | None = None,
     market_prices: pd.DataFrame | None = None,
+    curves: tuple[dict, list[dict]] | None = None,
 ) -> str:
     """The whole report page as an HTML string (no script, every value escaped).
 
     ``sites`` are the candidate sites with the fleet joined (:func:`gis.outputs.inputs.join_fleet`);
     ``market_prices`` the ``market_prices`` layer of layers.gpkg (hourly hub prices, USD/MWh) for
-    the price-duration curves of ``assumptions.reference_year`` (None: the section says so)."""
+    the price-duration curves of ``assumptions.reference_year`` (None: the section says so), or
+    ``curves`` those curves and their table rows already made (:func:`kept_price_curves`)."""
     heads, top_rows = top_sites(sites)
-    year = _reference_year(estimates)
-    curves, hub_rows = price_curves(market_prices, year)
+    year = reference_year(estimates)
+    curves, hub_rows = price_curves(market_prices, year) if curves is None else curves
     context = {
         "scenario": str(estimates.get("scenario", "")),
         "version": str(estimates.get("tool_version", __version__)),
