@@ -119,6 +119,12 @@ def test_points_collection_text_is_the_json_folium_writes() -> None:
             "_o": [True, False, True, True, False, False],
             "p2": pd.Series([1, 2, 3, 4, 5, 6], dtype="int64"),
             "_x": [None, "excluded &amp; why", None, None, None, None],
+            "mixed": [True, 1, 1.0, "1", None, np.inf],  # equal under ==, each its own JSON
+            "f": [np.inf, -np.inf, np.nan, 0.1 + 0.2, -0.0, 5e-324],
+            "none": [None] * 6,
+            "objf": pd.Series([1.5, None, np.inf, np.float64(2.25), -0.0, 1e300], dtype=object),
+            "u8": np.array([0, 1, 2, 3, 255, 7], dtype="uint8"),
+            "s": pd.Series(["<", None, "é", "a'b", "<", ""], dtype="string"),
         }
     )
     points = gpd.GeoSeries.from_xy([0.5, -97.123456, 1, 2, 3, 4], [1, 30.25, 2, 3, 4, 5], crs="EPSG:4326")

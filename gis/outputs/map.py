@@ -16,10 +16,11 @@ import hashlib
 import html
 import itertools
 import json
+import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -213,23 +214,9 @@ def _collection_text(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> str:
         return _geojson_text(_feature_collection(frame, geometry))
     rows = frame.loc[keep]
     encode = json.JSONEncoder(sort_keys=True).encode  # the separators and floats json.dumps writes
-    pieces = []
-    for col in sorted(str(c) for c in rows.columns):
-        head = encode(col) + ": "
-        seen: dict[tuple[type, object], str] = {}
-        values = rows[col].to_numpy(dtype=object, na_value=None).tolist()
-        column = []
-        for v in values:
-            try:
-                text = seen.get((v.__class__, v))
-            except TypeError:  # an unhashable value: encoded each time
-                text = None
-            if text is None:
-                text = _html_safe(head + encode(v))  # escaped piece by piece: no copies of the whole
-                with contextlib.suppress(TypeError):
-                    seen[(v.__class__, v)] = text
-            column.append(text)
-        pieces.append(column)
+    pieces = [
+        _column_pieces(encode(col) + ": ", rows[col], encode) for col in sorted(str(c) for c in rows.columns)
+    ]
     xy = shapely.get_coordinates(geoms).tolist()
     rows_of = zip(*pieces, strict=True) if pieces else ([] for _ in xy)
     features = [
@@ -242,6 +229,53 @@ def _collection_text(frame: pd.DataFrame, geometry: gpd.GeoSeries) -> str:
     ]
     del pieces, rows_of
     return '{"features": [' + ", ".join(features) + '], "type": "FeatureCollection"}'
+
+
+def _column_pieces(head: str, column: pd.Series, encode: Callable[[object], str]) -> list[str]:
+    """``head`` + the JSON of each value of ``column``, made HTML-safe (:func:`_html_safe`): what
+    ``encode`` writes for the value as ``to_numpy(dtype=object, na_value=None)`` gives it.
+
+    Whole columns at once where their kind says what each value's JSON is: float64 (``repr``,
+    missing ``null``), int64, bool, text (each distinct text encoded once, by
+    :func:`pandas.factorize`) and floats held as objects; other columns value by value, each
+    distinct value (by type and value: ``1``, ``1.0`` and ``True`` apart) encoded once."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind == "f":
+        values = column.to_numpy(dtype="float64")
+        texts = [head + t for t in map(float.__repr__, values.tolist())]  # json's float text
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():  # NaN is missing (null); +-inf
+            texts[i] = head + encode(None if np.isnan(values[i]) else float(values[i]))
+        return texts
+    if kind in ("i", "u"):
+        return [head + t for t in map(int.__repr__, column.to_numpy().tolist())]
+    if kind == "b":
+        true, false = head + "true", head + "false"
+        return [true if v else false for v in column.to_numpy().tolist()]
+    values = column.to_numpy(dtype=object, na_value=None)
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred in ("string", "empty"):
+        codes, uniques = pd.factorize(values)  # None: code -1, the last text below
+        texts = [_html_safe(head + encode(u)) for u in uniques.tolist()] + [head + "null"]
+        return np.asarray(texts, dtype=object)[codes].tolist()
+    if inferred == "floating":  # numbers held as objects (display values), None for missing
+        null, text = head + "null", float.__repr__
+        return [
+            null if v is None else head + (text(v) if math.isfinite(v) else encode(v))
+            for v in values.tolist()
+        ]
+    seen: dict[tuple[type, object], str] = {}
+    out = []
+    for v in values.tolist():
+        try:
+            text = seen.get((v.__class__, v))
+        except TypeError:  # an unhashable value: encoded each time
+            text = None
+        if text is None:
+            text = _html_safe(head + encode(v))  # escaped piece by piece: no copies of the whole
+            with contextlib.suppress(TypeError):
+                seen[(v.__class__, v)] = text
+        out.append(text)
+    return out
 
 
 def _html_safe(text: str) -> str:
