@@ -511,6 +511,8 @@ def _watch(watcher, again, out: Path) -> None:
     """Call ``again`` each time ``watcher``'s file changes (:class:`gis.watch.FileWatch`), until
     Ctrl-C. A run that fails prints its message, and the watch goes on: nothing of it was written,
     so OUT keeps the outputs of the last complete run. Ctrl-C during a run discards it (exit 130)."""
+    import gis.outputs.map  # noqa: F401  (folium and the templates: imported while waiting, not after a save)
+
     while True:
         console.print(f"Watching {watcher.path} (each save runs again; Ctrl-C stops)", soft_wrap=True)
         try:

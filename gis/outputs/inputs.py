@@ -6,7 +6,6 @@ A missing file fails with a :class:`~gis.errors.GisError` that names the command
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,24 +236,21 @@ def join_fleet(sites: pd.DataFrame, estimates: dict) -> pd.DataFrame:
 def gpkg_metadata(path: Path, *, key: str | None = None) -> dict[str, str]:
     """Dataset metadata of a GeoPackage written by :func:`gis.io.write_gpkg` (empty if none); read
     once per ``key`` (what names the file's content, such as a run's layers key; default: the
-    file's :func:`gis.memo.file_stamp`) in this process."""
-    return dict(_kept_by(_GPKG_METADATA, key or file_stamp(path), lambda: _gpkg_metadata(str(path))))
+    file's :func:`gis.memo.file_stamp`), then kept (:func:`_kept_json`)."""
+    return dict(_kept_json("gpkg_metadata", key or file_stamp(path), lambda: _gpkg_metadata(str(path))))
 
 
-_GPKG_METADATA: OrderedDict[str, dict] = OrderedDict()
-_LAYER_NOTES: OrderedDict[str, dict] = OrderedDict()
-_KEPT_MAX = 8
+def _kept_json(kind: str, key: str, make) -> dict:
+    """``make()`` (a JSON-able dict), kept by ``kind`` and ``key`` in this process and in
+    ``$GIS_CACHE_DIR/layers_info`` (:func:`gis.outputs.keep.kept_bytes`): a new process after a
+    weight change opens none of layers.gpkg's 18 layers for their metadata."""
+    from gis.memo import digest
+    from gis.outputs.keep import kept_bytes
 
-
-def _kept_by(kept: OrderedDict, key: str, make):
-    """``make()``, kept in ``kept`` by ``key`` (the :data:`_KEPT_MAX` most recent)."""
-    if key in kept:
-        kept.move_to_end(key)
-        return kept[key]
-    value = kept[key] = make()
-    while len(kept) > _KEPT_MAX:
-        kept.popitem(last=False)
-    return value
+    blob = kept_bytes(
+        "layers_info", digest(kind, key), lambda: json.dumps(make()).encode("utf-8"), suffix=".json"
+    )
+    return json.loads(blob)
 
 
 def _gpkg_metadata(path: str) -> dict[str, str]:
@@ -279,9 +275,9 @@ def scoring_metadata(path: Path) -> dict[str, str]:
 
 def layer_build_notes(path: Path, *, key: str | None = None) -> dict[str, list[str]]:
     """The ``row_log`` notes each layer of ``layers.gpkg`` recorded in its metadata ({} if none);
-    read once per ``key`` (as for :func:`gpkg_metadata`) in this process."""
-    notes = _kept_by(_LAYER_NOTES, key or file_stamp(path), lambda: _layer_build_notes(str(path)))
-    return {name: list(values) for name, values in notes.items()}
+    read once per ``key`` (as for :func:`gpkg_metadata`), then kept."""
+    notes = _kept_json("layer_build_notes", key or file_stamp(path), lambda: _layer_build_notes(str(path)))
+    return {str(name): [str(n) for n in values] for name, values in notes.items()}
 
 
 def _layer_build_notes(path: str) -> dict[str, list[str]]:
