@@ -395,6 +395,8 @@ def run(
         from gis.watch import FileWatch, stamp
 
     watcher = FileWatch(_watchable(scenario, out)) if watch else None  # a save from now on is a change
+    if watch:
+        _stop_on_sigterm()
     seen = stamp(scenario) if scenario is not None else None
     loaded = load_scenario(scenario)  # every scenario problem, before 20 s of layer building
     ensure_dir(Path(out))
@@ -505,6 +507,18 @@ def _watchable(scenario: Path | None, out: Path) -> Path:
             fix=f"copy it out of {out} and watch the copy",
         )
     return Path(scenario)
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, a service manager) end ``gis run --watch`` as Ctrl-C does: between
+    runs it stops with status 0, during one it discards that run (status 130); the staging folder
+    is cleaned up either way."""
+    import signal
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _watch(watcher, again, out: Path) -> None:

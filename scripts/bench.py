@@ -612,7 +612,16 @@ def watch_runs(
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
     env = {**os.environ, "GIS_CACHE_DIR": str(work / "cache")}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # Ctrl-C's signal as a terminal sends it, even when this script runs where it is ignored
+        # (a shell's background job), which the child would inherit
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     lines: queue.Queue[str | None] = queue.Queue()
     seen: list[str] = []
 
@@ -654,7 +663,12 @@ def watch_runs(
             waits.append(time.perf_counter() - t0)
             r[f"planner_loop_watch_save{i}_s"] = waits[-1]
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=60)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(
+                f"gis run --watch did not stop on Ctrl-C (SIGINT) within 60 s; see {log}"
+            ) from None
         while (line := lines.get(timeout=30)) is not None:  # what it printed on the way out
             seen.append(line)
     finally:

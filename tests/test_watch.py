@@ -146,6 +146,7 @@ class Watched:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
@@ -249,3 +250,53 @@ def test_a_scenario_written_during_the_run_fails_it_and_writes_nothing(
     assert "written while the run read it" in err and str(scenario) in err
     assert not (out / "sites_ranked.csv").exists() and not (out / "estimates.json").exists()
     assert [p.name for p in out.iterdir()] == []  # nothing half-written either
+
+
+class FakeWatch:
+    """Stands in for FileWatch: each wait returns, until the planned Ctrl-C."""
+
+    def __init__(self, path: Path, waits_before_ctrl_c: int) -> None:
+        self.path, self.left = path, waits_before_ctrl_c
+
+    def wait(self) -> None:
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+
+
+def test_a_failed_run_is_reported_and_the_watch_goes_on(tmp_path: Path, capsys) -> None:
+    import gis.cli
+    from gis.errors import GisError
+
+    runs = []
+
+    def again() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise GisError(
+                "the weights moved too far", file=tmp_path / "s.toml", field="x", fix="move them back"
+            )
+        if len(runs) == 2:
+            raise ValueError("a bug")
+
+    gis.cli._watch(FakeWatch(tmp_path / "s.toml", 3), again, tmp_path / "out")
+    err = capsys.readouterr().err
+    assert len(runs) == 3  # each save ran, the failed ones too
+    assert "error:" in err and "the weights moved too far" in err and "move them back" in err
+    assert "unexpected error:" in err and "ValueError: a bug" in err
+    assert err.count("Nothing of this run was written") == 2
+    assert err.count("Watching ") == 4 and err.rstrip().endswith("Stopped watching.")
+
+
+def test_ctrl_c_during_a_run_discards_it_with_status_130(tmp_path: Path, capsys) -> None:
+    import typer
+
+    import gis.cli
+
+    def again() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(typer.Exit) as stopped:
+        gis.cli._watch(FakeWatch(tmp_path / "s.toml", 1), again, tmp_path / "out")
+    assert stopped.value.exit_code == 130
+    assert "Interrupted: this run's outputs were not written" in capsys.readouterr().err
