@@ -299,3 +299,24 @@ def test_forked_memory_is_added_to_the_peak(monkeypatch, tmp_path: Path) -> None
     tasks = [("here", True, lambda console: _wait_for(started)), ("a", True, big)]
     run_outputs(tasks, console=_Printed(), forked=("a",))
     assert timing.timings()["peak_rss_mb"] >= before + 55
+
+
+def test_gdal_outputs_are_shared_with_the_child_only_when_no_other_thread_may_hold_gdal(monkeypatch) -> None:
+    import threading
+
+    from gis.outputs.api import FORKED_OUTPUTS, FORKED_WHEN_ALONE, _shared_outputs
+
+    me = threading.current_thread()
+
+    class RefreshLike(threading.Thread):  # as rich's display refresh thread
+        pass
+
+    RefreshLike.__module__ = "rich.live"
+    for others, shared in (
+        ([], FORKED_OUTPUTS + FORKED_WHEN_ALONE),
+        ([RefreshLike()], FORKED_OUTPUTS + FORKED_WHEN_ALONE),
+        ([threading.Thread(name="gis-layers")], FORKED_OUTPUTS),  # e.g. a writer thread: not shared
+        ([RefreshLike(), threading.Thread()], FORKED_OUTPUTS),
+    ):
+        monkeypatch.setattr(threading, "enumerate", lambda others=others: [me, *others])
+        assert _shared_outputs() == shared

@@ -35,6 +35,7 @@ from gis.timing import stage
 
 __all__ = [
     "FORKED_OUTPUTS",
+    "FORKED_WHEN_ALONE",
     "MAP_SIZE_BUDGET_MB",
     "OUTPUT_WORKERS",
     "map_command",
@@ -240,10 +241,27 @@ ask for more (``workers``) on machines where it pays."""
 FORKED_OUTPUTS = ("report", "xlsx", "csv")
 """The outputs written by a forked child process beside the others when the machine has a second
 core (:func:`gis.forked.can_fork`): a process, unlike a thread, runs Python on that core. They are
-about half the work (national outputs, CPU seconds after a weight change: the spreadsheet ~1.5, the
-report ~0.5 (its charts ~1.5 more when computed), the CSV ~0.4, against the maps ~1.1, the GeoPackage
-~0.6 and the explorer ~0.2) and call neither GDAL nor PROJ, whose locks a thread of the parent (the
-layers' GeoPackage written in the background) may hold at the fork."""
+about half the work (national outputs, CPU seconds after a weight change: the spreadsheet ~1.1, the
+report ~0.1 (its charts ~1.5 more when computed), the CSV ~0.3, against the maps ~1.0, the GeoPackage
+~0.2 and the explorer ~0.2) and call neither GDAL nor PROJ, whose locks another thread of the
+parent may hold at the fork."""
+
+FORKED_WHEN_ALONE = ("explorer", "sites_gpkg")
+"""Outputs that call PROJ (the explorer's states outline) or GDAL (the GeoPackage), shared with the
+forked child too when no other thread of this process can be inside those libraries at the fork
+(:func:`_shared_outputs`). A new process after a weight change spends about a second more on the
+maps (imports, kept drawings read back), which the child then evens out."""
+
+
+def _shared_outputs() -> tuple[str, ...]:
+    """:data:`FORKED_OUTPUTS`, and :data:`FORKED_WHEN_ALONE` when every other thread of this process
+    is known not to call GDAL or PROJ (a lock held at the fork would never be released in the
+    child): here, only rich's display refresh (``gis run``'s progress bars on a terminal)."""
+    import threading
+
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    alone = all(type(t).__module__ == "rich.live" for t in others)
+    return FORKED_OUTPUTS + (FORKED_WHEN_ALONE if alone else ())
 
 
 def outputs_command(
@@ -359,13 +377,13 @@ def run_outputs(
     *,
     console,
     workers: int = OUTPUT_WORKERS,
-    forked: tuple[str, ...] = FORKED_OUTPUTS,
+    forked: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Run ``tasks`` (name, timed, writer taking a console); their results by name.
 
-    The tasks named in ``forked`` may run in a forked child process (when
-    :func:`gis.forked.can_fork`): the child takes them one after the other in the order of
-    ``forked`` (the longest first), while this process runs the other tasks on ``workers`` threads
+    The tasks named in ``forked`` (default :func:`_shared_outputs`) may run in a forked child
+    process (when :func:`gis.forked.can_fork`): the child takes them one after the other in the
+    order of ``forked`` (the longest first), while this process runs the other tasks on ``workers`` threads
     and then takes the child's remaining ones from the end of that order (the shortest), so the two
     processes end close together whatever each output costs on this machine. Without a child every
     task runs here.
@@ -389,6 +407,8 @@ def run_outputs(
             return write(lines[name])
 
     by_name = {task[0]: task for task in tasks}
+    if forked is None:
+        forked = _shared_outputs()  # asked here, at the fork
     shared = [by_name[name] for name in forked if name in by_name] if can_fork() else []
     here = [task for task in tasks if task not in shared]
     claims = _Claims(len(shared)) if shared else None
