@@ -258,13 +258,13 @@ def _column_pieces(head: str, column: pd.Series, encode: Callable[[object], str]
         texts = [_html_safe(head + encode(u)) for u in uniques.tolist()] + [head + "null"]
         return np.asarray(texts, dtype=object)[codes].tolist()
     if inferred == "floating":  # numbers held as objects (display values), None for missing
-        null, text = head + "null", float.__repr__
+        null, as_text = head + "null", float.__repr__
         return [
-            null if v is None else head + (text(v) if math.isfinite(v) else encode(v))
+            null if v is None else head + (as_text(v) if math.isfinite(v) else encode(v))
             for v in values.tolist()
         ]
     seen: dict[tuple[type, object], str] = {}
-    out = []
+    out: list[str] = []
     for v in values.tolist():
         try:
             text = seen.get((v.__class__, v))

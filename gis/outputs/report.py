@@ -1040,7 +1040,7 @@ def build_report(
     ``curves`` those curves and their table rows already made (:func:`kept_price_curves`)."""
     heads, top_rows = top_sites(sites)
     year = reference_year(estimates)
-    curves, hub_rows = price_curves(market_prices, year) if curves is None else curves
+    hub_curves, hub_rows = price_curves(market_prices, year) if curves is None else curves
     context = {
         "scenario": str(estimates.get("scenario", "")),
         "version": str(estimates.get("tool_version", __version__)),
@@ -1052,7 +1052,7 @@ def build_report(
         "categories": category_rows(sites, estimates),
         "surplus": surplus_rows(estimates),
         "supply": supply_rows(estimates),
-        **_money_charts(estimates, curves, year),
+        **_money_charts(estimates, hub_curves, year),
         "hub_rows": hub_rows,
         "reference_year": year,
         "tornado": _chart(
