@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -401,52 +402,54 @@ def run(
     loaded = load_scenario(scenario)  # every scenario problem, before 20 s of layer building
     ensure_dir(Path(out))
     use_layers(out, layers)
-    resolver = _resolver(data_dir, mirror) if layers is None else None
-
-    def once(loaded, seen) -> None:
-        _run_once(
-            loaded,
-            scenario,
-            seen,
-            out,
-            resolver=resolver,
-            timings=timings,
-            pipeline={
-                "use_cache": layer_cache,
-                "reuse": stage_cache,
-                "engine": engine,
-                "scheduler": scheduler,
-                "grid_stage": _grid_command() if grid or loaded.scoring.national_grid.enabled else None,
-                "keep_in_process": watch,  # the measured sites and fleet tables, for the next save
-            },
-        )
-
+    once = functools.partial(
+        _run_once,
+        scenario=scenario,
+        out=out,
+        resolver=_resolver(data_dir, mirror) if layers is None else None,
+        timings=timings,
+        grid=grid,
+        pipeline={
+            "use_cache": layer_cache,
+            "reuse": stage_cache,
+            "engine": engine,
+            "scheduler": scheduler,
+            "keep_in_process": watch,  # the measured sites and fleet tables, for the next save
+        },
+    )
     once(loaded, seen)
-    if watcher is None:
-        return
+    if watcher is not None:
+        _watch(watcher, functools.partial(_again, once, watcher.path), out)
 
-    def again() -> None:
-        timing.start()
-        seen = stamp(watcher.path)
-        once(load_scenario(watcher.path), seen)
 
-    _watch(watcher, again, out)
+def _again(once: Callable[..., None], path: Path) -> None:
+    """``once`` (a :func:`_run_once`) on the scenario file as it is now, timed anew."""
+    from gis import timing
+    from gis.config.scenario import load_scenario
+    from gis.watch import stamp
+
+    timing.start()
+    seen = stamp(path)
+    once(load_scenario(path), seen)
 
 
 def _run_once(
     loaded,
-    scenario: Path | None,
     seen: tuple[int, int, int] | None,
-    out: Path,
     *,
+    scenario: Path | None,
+    out: Path,
     resolver,
     timings: Path | None,
+    grid: bool,
     pipeline: dict,
 ) -> None:
     """One run of every stage into a staging folder, swapped into ``out`` on success; ``loaded``
     is the validated scenario read from ``scenario`` when its stamp was ``seen``
     (:func:`gis.watch.stamp`): a file written during the run fails it before the swap, as its
-    outputs could mix two versions (``OUT/scenario.toml``, ``sites.gpkg``'s scenario digest)."""
+    outputs could mix two versions (``OUT/scenario.toml``, ``sites.gpkg``'s scenario digest).
+    ``grid``: score the grid cells too (also when the scenario enables them); ``pipeline``: the
+    other options of :func:`gis.pipeline.run_pipeline`."""
     from gis import timing
     from gis.pipeline import run_pipeline
     from gis.watch import stamp
@@ -463,6 +466,7 @@ def _run_once(
             resolver=resolver,
             step=_progress_steps(progress, stages),
             spinner=progress.disable,
+            grid_stage=_grid_command() if grid or loaded.scoring.national_grid.enabled else None,
             **pipeline,
         )
         if scenario is not None and stamp(scenario) != seen:

@@ -123,13 +123,32 @@ def forked_rows() -> list[dict]:
     return list(_state["rows"])
 
 
-def forked_extra_mb() -> float:
-    """In a forked child: its peak resident set above the one it inherited, MB (0 where unknown).
+def _private_mb() -> float | None:
+    """This process's private memory now (``Private_Clean`` + ``Private_Dirty`` of
+    ``/proc/self/smaps_rollup``), MB; None where the file is absent."""
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as rollup:
+            kb = sum(
+                int(line.split()[1])
+                for line in rollup
+                if line.startswith(("Private_Clean:", "Private_Dirty:"))
+            )
+    except (OSError, ValueError, IndexError):
+        return None
+    return kb / 1e3
 
-    The inherited pages are shared with the parent until either writes them, so this is the
-    child's own memory, counting the pages it copied on writing."""
+
+def forked_extra_mb() -> float:
+    """In a forked child: the memory it adds to its parent's, MB (0 where unknown).
+
+    The larger of two measures, as neither sees all of it. Its peak resident set above the one
+    it inherited counts the pages it mapped anew (large arrays). But a page the child writes
+    where the parent's freed memory lay (the heap it inherited) is copied on writing, which moves
+    no resident-set figure: :func:`_private_mb` counts those, the pages only this process maps
+    now (a page either process wrote since the fork: one copy each), as the child ends."""
     start, peak = _state["rss_at_fork_mb"], _status_mb("VmHWM")
-    return max(0.0, peak - start) if start is not None and peak is not None else 0.0
+    grown = max(0.0, peak - start) if start is not None and peak is not None else 0.0
+    return max(grown, _private_mb() or 0.0)
 
 
 def add_forked(rows: list[dict], extra_mb: float) -> None:

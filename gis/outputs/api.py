@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -257,8 +258,6 @@ def _shared_outputs() -> tuple[str, ...]:
     """:data:`FORKED_OUTPUTS`, and :data:`FORKED_WHEN_ALONE` when every other thread of this process
     is known not to call GDAL or PROJ (a lock held at the fork would never be released in the
     child): here, only rich's display refresh (``gis run``'s progress bars on a terminal)."""
-    import threading
-
     others = [t for t in threading.enumerate() if t is not threading.current_thread()]
     alone = all(type(t).__module__ == "rich.live" for t in others)
     return FORKED_OUTPUTS + (FORKED_WHEN_ALONE if alone else ())
@@ -456,22 +455,41 @@ class _Claims:
                 self.flags[i] = 1
 
 
+class _NotStarted(Exception):
+    """An output a thread took after another had failed: left unstarted, as a cancelled one."""
+
+
 def _run_here(here: list, run: Callable[..., Any], workers: int, done: dict[str, tuple]) -> bool:
-    """This process's own outputs on ``workers`` threads into ``done``; True when one failed."""
+    """This process's own outputs on ``workers`` threads into ``done``; True when one failed.
+
+    Once one fails no other is started: those still queued are cancelled, and one a thread takes
+    before that (a thread freed by the failure takes the next at once) is not run."""
     futures: dict[str, Future] = {}
+    failed = threading.Event()
+
+    def guarded(name: str, timed: bool, write: Callable[[Any], Any]) -> Any:
+        if failed.is_set():
+            raise _NotStarted(name)
+        try:
+            return run(name, timed, write)
+        except BaseException:
+            failed.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gis-outputs") as pool:
         try:
             for name, timed, write in here:
-                futures[name] = pool.submit(contextvars.copy_context().run, run, name, timed, write)
+                futures[name] = pool.submit(contextvars.copy_context().run, guarded, name, timed, write)
             wait(futures.values(), return_when=FIRST_EXCEPTION)
             if any(f.done() and f.exception() is not None for f in futures.values()):
                 _cancel(futures.values())
             wait(futures.values())
         except BaseException:  # e.g. Ctrl-C while waiting: start nothing more
+            failed.set()
             _cancel(futures.values())
             raise
     for name, future in futures.items():
-        if not future.cancelled():
+        if not future.cancelled() and not isinstance(future.exception(), _NotStarted):
             done[name] = (future.result() if future.exception() is None else None, future.exception())
     return any(error is not None for _, error in done.values())
 
