@@ -257,8 +257,7 @@ def run_pipeline(
     results keyed by their inputs (:mod:`gis.memo`); ``grid_stage`` (:func:`gis.grid.grid_command`)
     also scores the national grid cells; ``step`` is called with each stage's name as it starts
     and returns the callback for its end (progress bars). ``keep_in_process``: keep the measured
-    sites and the fleet's energy tables in this process for a next run in it (``gis run --watch``;
-    otherwise they are let go once estimated, leaving their memory to the outputs)."""
+    sites and fleet tables for a next run in this process (``gis run --watch``), not let go."""
     from gis.memo import digest
 
     built = _run_layers(resolver, out, console=console, use_cache=use_cache, step=step, spinner=spinner)
@@ -266,21 +265,22 @@ def run_pipeline(
     memo = Reuse(layers_key, console) if reuse and layers_key is not None else None
     # hourly market tables built once for both stages; the estimate's profiles kept (stage cache too)
     markets = MarketTables(layers, scenario.energy, ProfileStore(memo.layers_key if memo else None))
-    where: dict[str, Any] = {"out": out, "console": console, "markets": markets, "memo": memo}
+    where: dict[str, Any] = {"out": out, "console": console, "memo": memo}
     try:
         if grid_stage is not None:
             built.finish(console=console)  # grid mode reads OUT/layers.gpkg
         with _step(step, "score sites", "score"):
             grid: dict[str, Any] = {"engine": engine, "scheduler": scheduler, "grid_stage": grid_stage}
-            sites, metadata, grid_files = score_stage(layers, scenario, **where, **grid)
+            sites, metadata, grid_files = score_stage(layers, scenario, markets=markets, **where, **grid)
         sites_digest = digest("sites", sites) if memo is not None else None  # both stages' keys
         with _step(step, "estimate", "estimate"):
-            estimates, path = estimate_and_write(sites, layers, scenario, **where, sites_digest=sites_digest)
+            estimates, path = estimate_and_write(
+                sites, layers, scenario, markets=markets, **where, sites_digest=sites_digest
+            )
         if not keep_in_process:
             _release_process_keeps()  # a run scores and estimates once: its memory is the outputs' to have
         with _step(step, "write outputs", "outputs"):
             written = [built.finish(console=console), *grid_files, path]  # the outputs read its metadata
-            del where["markets"]
             written += outputs_stage(
                 sites,
                 estimates,
