@@ -479,6 +479,42 @@ def test_network_growth_fit_recovers_a_known_rate() -> None:
     assert network_growth_fit(dates, h)["left_out"] == 1
 
 
+def _leaves(x, path=""):
+    """Every number of a nested dict / list result, by its path."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _leaves(v, f"{path}/{k}")
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, x
+
+
+@pytest.mark.parametrize("btc_price_usd", [40_000.0, 160_000.0])
+def test_monte_carlo_does_not_depend_on_how_the_draws_are_chunked(monkeypatch, btc_price_usd: float) -> None:
+    """A draw's solve never sees another draw: chunks of 37 (not dividing the draws) and all 300
+    at once give the bands, shares and sensitivity of the default chunk to the bit, with few sites
+    in the fleet and with many (buying sites in play at the higher BTC price); one draw at a time
+    only within the last digits (numpy adds a few short rows in another order)."""
+    monkeypatch.setenv("GIS_PROCESSES", "1")
+    profiles = synthetic_profiles(150, n_shapes=8, n_nodes=3, seed=11)
+    data = EstimatesConfig().model_dump()
+    data["market"]["btc_price_usd"] = btc_price_usd
+    config = EstimatesConfig.model_validate(data)
+    result = fleet_economics(profiles, None, config)
+    default = monte_carlo(result, config, draws=300)
+    assert default["bands"]["installed_gw"]["p90"] is not None
+    for chunk in (37, 300):
+        assert monte_carlo(result, config, draws=300, chunk=chunk) == default, chunk
+    one = dict(_leaves(monte_carlo(result, config, draws=300, chunk=1)))
+    for path, value in _leaves(default):
+        if isinstance(value, float):
+            assert one[path] == pytest.approx(value, rel=1e-12, abs=1e-9), path
+        else:
+            assert one[path] == value, path
+
+
 def test_monte_carlo_in_forked_processes_gives_the_same_bits(monkeypatch) -> None:
     import multiprocessing
 
@@ -492,13 +528,13 @@ def test_monte_carlo_in_forked_processes_gives_the_same_bits(monkeypatch) -> Non
     config = EstimatesConfig.model_validate(data)
     result = fleet_economics(profiles, None, config)
     monkeypatch.setenv("GIS_PROCESSES", "1")
-    alone = monte_carlo(result, config, draws=500)
+    alone = monte_carlo(result, config, draws=500, chunk=100)
     forks = []
     real = fleet._in_processes
     monkeypatch.setattr(fleet, "_in_processes", lambda *a: forks.append(len(a[-1])) or real(*a))
     monkeypatch.setattr(fleet, "MIN_DRAWS_PER_PROCESS", 100)
     monkeypatch.setenv("GIS_PROCESSES", "3")
-    shared = monte_carlo(result, config, draws=500)
+    shared = monte_carlo(result, config, draws=500, chunk=100)
     assert forks and forks[0] == 3  # the draws were shared by three processes
     assert shared == alone  # every band, share and sensitivity row to the bit
     monkeypatch.setenv("GIS_PROCESSES", "none")

@@ -1969,6 +1969,15 @@ def _metrics(model: _Model, inp: _Inputs, sol: _Solution) -> dict[str, np.ndarra
 MIN_DRAWS_PER_PROCESS = 1_000
 """Draws below which a second process costs more (its start, the results' way back) than it saves."""
 
+CHUNK_DRAWS = 256
+"""Draws solved together (:func:`monte_carlo`, :func:`evaluate_points`). Each bisection step costs
+a fixed number of array operations whatever the chunk, so larger chunks spend less time between
+them: on the national data the default 8,192 draws took ~3.4 s in one process in chunks of 100
+and ~2.7 s in chunks of 256 or 512, the bands the same to the bit (a draw's solve never sees
+another draw; only chunks of a few draws move the last digits, as numpy then adds some short rows
+in another order). The chunk's arrays peak near 20 MB at 256 (traced: 9 MB at 100, 53 MB at
+800); a power of two, so the default draws split evenly among processes."""
+
 
 def _solve_chunks(
     model: _Model, inp: _Inputs, X0: np.ndarray | None, chunk: int, steps: int | None = None
@@ -2029,7 +2038,7 @@ def monte_carlo(
     config: EstimatesConfig,
     *,
     draws: int | None = None,
-    chunk: int = 100,
+    chunk: int = CHUNK_DRAWS,
     steps: int = 12,
 ) -> dict:
     """Seeded bands over the uncertain inputs, re-sizing and re-selecting the fleet in every draw.
@@ -2253,7 +2262,7 @@ def evaluate_points(
     config: EstimatesConfig,
     points: dict[str, np.ndarray],
     *,
-    chunk: int = 100,
+    chunk: int = CHUNK_DRAWS,
     steps: int = 12,
 ) -> dict[str, np.ndarray]:
     """National figures (:data:`MC_METRICS`) with the fleet re-sized and re-selected at each point.
