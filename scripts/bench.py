@@ -31,7 +31,8 @@ Runs as::
 (e) re-scoring after a weight change from cached measures, and dask against local.
 
 Prints a table and writes flat JSON keys (seconds ``_s``, gigabytes ``_gb``, ratios). Targets on
-this 2-core machine are in :data:`TARGETS`. ``--layers FILE`` skips the ``gis run`` parts and
+this 2-core machine are in :data:`TARGETS`. The machine's speed drifts: a fixed workload timed
+before each part (:func:`machine_reference`) lets two bench runs be compared by ratio. ``--layers FILE`` skips the ``gis run`` parts and
 reads an existing layers.gpkg; ``--gis`` names another command for ``gis run`` (tests).
 """
 
@@ -103,6 +104,53 @@ def timed(call: Callable, *args, **kwargs) -> tuple[object, float]:
     t0 = time.perf_counter()
     result = call(*args, **kwargs)
     return result, time.perf_counter() - t0
+
+
+REFERENCE_REPEATS = 3
+"""Repeats of :func:`machine_reference` (their median is reported)."""
+
+
+def machine_reference(repeats: int = REFERENCE_REPEATS) -> float:
+    """Seconds of a fixed single-thread workload, the median of ``repeats``: a million-step Python
+    loop, a sort of a million floats and zlib of 4 MB (the kinds of work a run does).
+
+    The machine's speed drifts (the same run took 20-40 % longer from one hour to the next), so
+    the bench times this before its headline runs, its planner's loop and its grid runs
+    (``machine_reference_<part>_s``) and divides the headline times by it
+    (``<row>_per_reference``): a ratio that two bench runs can compare where seconds cannot.
+    """
+    import zlib
+
+    data = np.random.default_rng(0).random(1_000_000)
+    blob = data.tobytes()[:4_000_000]
+
+    def once() -> float:
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i % 7
+        np.sort(data)
+        zlib.compress(blob, 6)
+        return time.perf_counter() - t0
+
+    return float(np.median([once() for _ in range(repeats)]))
+
+
+PER_REFERENCE = ("run_cold_s", "run_warm_s", "planner_loop_run_s", "planner_loop_watch_s", "grid_x16_s")
+"""Rows also given as a multiple of :func:`machine_reference` measured before them."""
+
+
+def per_reference(results: dict) -> dict:
+    """``<row>_per_reference`` for each row of :data:`PER_REFERENCE` present: the row's seconds
+    over the machine reference of its part (``run_*``: headline; ``planner_loop_*``: planner;
+    ``grid_*``: grid), when both were measured."""
+    part = {"run": "headline", "planner": "planner", "grid": "grid"}
+    out = {}
+    for row in PER_REFERENCE:
+        ref = results.get(f"machine_reference_{part[row.split('_')[0]]}_s")
+        if row in results and isinstance(ref, float) and ref > 0:
+            out[f"{row.removesuffix('_s')}_per_reference"] = float(results[row]) / ref
+    return out
 
 
 class TimedEngine:
@@ -559,30 +607,85 @@ def weight_change_toml(scenario: Scenario, target: Path, *, amount: float = 0.05
     return target
 
 
+COLD_RUNS = 3
+"""Cold ``gis run`` repeats, each with an empty cache and a new output folder (the last one's are
+kept for the runs after it): ``run_cold_s`` is their median."""
+WARM_RUNS = 3
+"""Warm ``gis run`` repeats (every stage from the stage cache): ``run_warm_s`` is their median."""
+PLANNER_RUN_SHIFTS = (0.05, 0.04, 0.03)
+"""Weight shifts (:func:`shifted_weights`) of the new ``gis run`` after a weight change, one run
+each, none made before: ``planner_loop_run_s`` is their median."""
+
+
 def headline_runs(gis: list[str], *, data_dir: Path | None, scenario: Scenario, work: Path) -> dict:
-    """``gis run`` cold, warm (the stage cache reusing every stage; and again computing every stage
-    after the layers, ``--no-stage-cache``), and after a weight change (the planner's loop: the
-    measured sites reused, the rest computed), each a subprocess."""
+    """``gis run`` cold (:data:`COLD_RUNS`), warm (the stage cache reusing every stage,
+    :data:`WARM_RUNS`; and once computing every stage after the layers, ``--no-stage-cache``),
+    and after a weight change (the planner's loop: the measured sites reused, the rest computed;
+    one run per shift of :data:`PLANNER_RUN_SHIFTS`), each a subprocess. Repeated rows give the
+    median (:func:`median_run`)."""
+    import shutil
+
     cache = work / "cache"
     out = work / "out"
     r: dict[str, object] = {}
-    r |= gis_run(gis, data_dir=data_dir, out=out, cache=cache, prefix="run_cold")
-    r |= gis_run(gis, data_dir=data_dir, out=out, cache=cache, prefix="run_warm")
+    cold = []
+    for i in range(COLD_RUNS):
+        last = i == COLD_RUNS - 1
+        run_cache, run_out = (cache, out) if last else (work / f"cache_cold{i}", work / f"out_cold{i}")
+        for folder in (run_cache, run_out):
+            shutil.rmtree(folder, ignore_errors=True)
+        cold.append(gis_run(gis, data_dir=data_dir, out=run_out, cache=run_cache, prefix="run_cold"))
+        if not last:  # the disk space of a national run, twice
+            for folder in (run_cache, run_out):
+                shutil.rmtree(folder, ignore_errors=True)
+    r |= median_run(cold, "run_cold")
+    warm = [
+        gis_run(gis, data_dir=data_dir, out=out, cache=cache, prefix="run_warm") for _ in range(WARM_RUNS)
+    ]
+    r |= median_run(warm, "run_warm")
     # the same warm run computing every stage after the layers (only layers and measures cached)
     r |= gis_run(
         gis, data_dir=data_dir, out=out, cache=cache, prefix="run_warm_computed", extra=["--no-stage-cache"]
     )
-    changed = weight_change_toml(scenario, work / "reweighted.toml")
-    r |= gis_run(
-        gis,
-        data_dir=data_dir,
-        out=out,
-        cache=cache,
-        prefix="planner_loop_run",
-        extra=["--scenario", str(changed)],
-    )
+    planner = []
+    for i, amount in enumerate(PLANNER_RUN_SHIFTS, start=1):
+        changed = weight_change_toml(scenario, work / f"reweighted{i}.toml", amount=amount)
+        planner.append(
+            gis_run(
+                gis,
+                data_dir=data_dir,
+                out=out,
+                cache=cache,
+                prefix="planner_loop_run",
+                extra=["--scenario", str(changed)],
+            )
+        )
+    r |= median_run(planner, "planner_loop_run")
     r["run_out"] = str(out)
     return r
+
+
+def median_run(runs: list[dict], prefix: str) -> dict:
+    """The rows of repeated :func:`gis_run` runs of ``prefix``: the run at the median wall time
+    (the upper middle of an even count) with its stage rows, each run's wall ``<prefix>_<i>_s``
+    (from 1), ``<prefix>_runs`` and the largest peaks of them all.
+
+    >>> runs = [{"x_s": 3.0, "x_peak_gb": 0.5, "x_a_s": 1.0}, {"x_s": 1.0, "x_peak_gb": 0.7, "x_a_s": 0.2},
+    ...         {"x_s": 2.0, "x_peak_gb": 0.6, "x_a_s": 0.5}]
+    >>> rows = median_run(runs, "x")
+    >>> rows["x_s"], rows["x_a_s"], rows["x_peak_gb"], rows["x_1_s"], rows["x_runs"]
+    (2.0, 0.5, 0.7, 3.0, 3)
+    """
+    walls = [float(run[f"{prefix}_s"]) for run in runs]
+    middle = sorted(range(len(runs)), key=lambda i: (walls[i], i))[len(runs) // 2]
+    rows = dict(runs[middle])
+    for key in (f"{prefix}_peak_gb", f"{prefix}_rusage_peak_gb"):
+        peaks = [float(run[key]) for run in runs if key in run]
+        if peaks:
+            rows[key] = max(peaks)
+    rows |= {f"{prefix}_{i}_s": wall for i, wall in enumerate(walls, start=1)}
+    rows[f"{prefix}_runs"] = len(runs)
+    return rows
 
 
 WATCH_SAVES = (0.06, 0.07, 0.08)
@@ -992,9 +1095,11 @@ def main(argv: list[str] | None = None) -> int:
         layers_path = args.layers
         if args.data_dir is not None:
             console.print("(h) gis run: cold, warm, and after a weight change ...")
+            results["machine_reference_headline_s"] = machine_reference()
             results |= headline_runs(gis, data_dir=args.data_dir, scenario=scenario, work=work)
             layers_path = work / "out" / "layers.gpkg"
             console.print("(p) the planner's loop: gis run --watch, then in one process ...")
+            results["machine_reference_planner_s"] = machine_reference()
             results |= watch_runs(gis, data_dir=args.data_dir, scenario=scenario, work=work)
             results |= planner_loop_inprocess(work / "out", scenario, work / "cache")
         out = work / "inprocess"
@@ -1019,6 +1124,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"(c) scaled workloads x{', x'.join(map(str, scales))} ...")
         results |= scaled_workloads(layers, sites, scenario, scales=scales, seed=args.seed)
         if not args.skip_grid_scales:
+            results["machine_reference_grid_s"] = machine_reference()
             results |= grid_scales(
                 layers_path, args.scenario, scales=scales, base_cell_km=args.base_cell_km, work=work
             )
@@ -1028,6 +1134,7 @@ def main(argv: list[str] | None = None) -> int:
                 layers, scenario, cell_km=args.dask_cell_km, partitions=args.partitions
             )
     results["peak_rss_gb"] = peak_rss_gb()
+    results |= per_reference(results)
     console.print(report_table(results))
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in results.items()}
     write_json(args.json, clean)

@@ -128,10 +128,45 @@ def test_headline_runs_time_gis_run_stage_by_stage(tmp_path: Path):
     for prefix in ("run_cold", "run_warm", "run_warm_computed", "planner_loop_run"):
         assert rows[f"{prefix}_s"] > 0 and rows[f"{prefix}_peak_gb"] == 0.13  # as the run reports it
         assert rows[f"{prefix}_rusage_peak_gb"] > 0
-    assert (tmp_path / "out" / "args.log").read_text().splitlines()[2].endswith("--no-stage-cache")
-    changed = (tmp_path / "reweighted.toml").read_text()
-    assert "[scoring.criteria." in changed and "weight = " in changed
-    assert load_scenario(tmp_path / "reweighted.toml").scoring.criteria != load_scenario().scoring.criteria
+    # cold: each run in a new folder, the others' removed; then warm runs and one computing it all
+    assert rows["run_cold_runs"] == bench.COLD_RUNS and rows["run_warm_runs"] == bench.WARM_RUNS
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("out", "cache"))) == ["out"]
+    lines = (tmp_path / "out" / "args.log").read_text().splitlines()
+    assert len(lines) == 1 + bench.WARM_RUNS + 1 + len(bench.PLANNER_RUN_SHIFTS)
+    assert [line.endswith("--no-stage-cache") for line in lines].index(True) == 1 + bench.WARM_RUNS
+    weights = []
+    for i in range(1, len(bench.PLANNER_RUN_SHIFTS) + 1):
+        changed = (tmp_path / f"reweighted{i}.toml").read_text()
+        assert "[scoring.criteria." in changed and "weight = " in changed
+        weights.append(load_scenario(tmp_path / f"reweighted{i}.toml").scoring.criteria)
+    assert all(w != load_scenario().scoring.criteria for w in weights)
+    assert weights[0] != weights[1] != weights[2]  # a new weight change each run: no stage cache hit
+
+
+def test_median_run_takes_the_middle_run_and_the_largest_peaks():
+    runs = [
+        {"x_s": 3.0, "x_peak_gb": 0.5, "x_rusage_peak_gb": 0.9, "x_a_s": 1.0},
+        {"x_s": 1.0, "x_peak_gb": 0.7, "x_rusage_peak_gb": 0.8, "x_a_s": 0.2},
+        {"x_s": 2.0, "x_peak_gb": 0.6, "x_rusage_peak_gb": 0.7, "x_a_s": 0.5},
+    ]
+    rows = bench.median_run(runs, "x")
+    assert (rows["x_s"], rows["x_a_s"]) == (2.0, 0.5)  # the median run's stages, not a mix
+    assert (rows["x_peak_gb"], rows["x_rusage_peak_gb"]) == (0.7, 0.9)
+    assert [rows[f"x_{i}_s"] for i in (1, 2, 3)] == [3.0, 1.0, 2.0] and rows["x_runs"] == 3
+    assert bench.median_run(runs[:2], "x")["x_s"] == 3.0  # an even count: the upper middle
+
+
+def test_machine_reference_and_the_rows_given_per_reference():
+    assert 0 < bench.machine_reference(repeats=1) < 60
+    rows = bench.per_reference(
+        {
+            "run_cold_s": 12.0,
+            "machine_reference_headline_s": 0.25,
+            "grid_x16_s": 20.0,
+            "planner_loop_watch_s": 2.5,
+        }
+    )
+    assert rows == {"run_cold_per_reference": 48.0}  # no grid or planner reference measured: no ratio
 
 
 def test_failed_run_is_an_error(tmp_path: Path):
