@@ -5,7 +5,8 @@ Runs as::
     python scripts/bench.py --data-dir DIR --json FILE
 
 (h) headline: ``gis run`` itself, as a subprocess with its own cache folder, cold (empty layer
-    and measures caches, new output folder) and warm (the same command again); each run reports
+    and measures caches, new output folder) and warm (the same command again), the median of
+    three runs each (:func:`median_run`); each run reports
     its stages and outputs (``gis run --timings``: seconds and peak MB per stage, nested stages
     such as ``outputs/xlsx`` or a model's ``estimate/hourly`` appear by themselves as
     ``run_cold_<stage>_s`` rows) and its peak memory (``VmHWM``: a local run is one process);
@@ -31,8 +32,7 @@ Runs as::
 (e) re-scoring after a weight change from cached measures, and dask against local.
 
 Prints a table and writes flat JSON keys (seconds ``_s``, gigabytes ``_gb``, ratios). Targets on
-this 2-core machine are in :data:`TARGETS`. The machine's speed drifts: a fixed workload timed
-before each part (:func:`machine_reference`) lets two bench runs be compared by ratio. ``--layers FILE`` skips the ``gis run`` parts and
+this 2-core machine are in :data:`TARGETS`. ``--layers FILE`` skips the ``gis run`` parts and
 reads an existing layers.gpkg; ``--gis`` names another command for ``gis run`` (tests).
 """
 
@@ -104,53 +104,6 @@ def timed(call: Callable, *args, **kwargs) -> tuple[object, float]:
     t0 = time.perf_counter()
     result = call(*args, **kwargs)
     return result, time.perf_counter() - t0
-
-
-REFERENCE_REPEATS = 3
-"""Repeats of :func:`machine_reference` (their median is reported)."""
-
-
-def machine_reference(repeats: int = REFERENCE_REPEATS) -> float:
-    """Seconds of a fixed single-thread workload, the median of ``repeats``: a million-step Python
-    loop, a sort of a million floats and zlib of 4 MB (the kinds of work a run does).
-
-    The machine's speed drifts (the same run took 20-40 % longer from one hour to the next), so
-    the bench times this before its headline runs, its planner's loop and its grid runs
-    (``machine_reference_<part>_s``) and divides the headline times by it
-    (``<row>_per_reference``): a ratio that two bench runs can compare where seconds cannot.
-    """
-    import zlib
-
-    data = np.random.default_rng(0).random(1_000_000)
-    blob = data.tobytes()[:4_000_000]
-
-    def once() -> float:
-        t0 = time.perf_counter()
-        total = 0
-        for i in range(1_000_000):
-            total += i % 7
-        np.sort(data)
-        zlib.compress(blob, 6)
-        return time.perf_counter() - t0
-
-    return float(np.median([once() for _ in range(repeats)]))
-
-
-PER_REFERENCE = ("run_cold_s", "run_warm_s", "planner_loop_run_s", "planner_loop_watch_s", "grid_x16_s")
-"""Rows also given as a multiple of :func:`machine_reference` measured before them."""
-
-
-def per_reference(results: dict) -> dict:
-    """``<row>_per_reference`` for each row of :data:`PER_REFERENCE` present: the row's seconds
-    over the machine reference of its part (``run_*``: headline; ``planner_loop_*``: planner;
-    ``grid_*``: grid), when both were measured."""
-    part = {"run": "headline", "planner": "planner", "grid": "grid"}
-    out = {}
-    for row in PER_REFERENCE:
-        ref = results.get(f"machine_reference_{part[row.split('_')[0]]}_s")
-        if row in results and isinstance(ref, float) and ref > 0:
-            out[f"{row.removesuffix('_s')}_per_reference"] = float(results[row]) / ref
-    return out
 
 
 class TimedEngine:
@@ -1095,11 +1048,9 @@ def main(argv: list[str] | None = None) -> int:
         layers_path = args.layers
         if args.data_dir is not None:
             console.print("(h) gis run: cold, warm, and after a weight change ...")
-            results["machine_reference_headline_s"] = machine_reference()
             results |= headline_runs(gis, data_dir=args.data_dir, scenario=scenario, work=work)
             layers_path = work / "out" / "layers.gpkg"
             console.print("(p) the planner's loop: gis run --watch, then in one process ...")
-            results["machine_reference_planner_s"] = machine_reference()
             results |= watch_runs(gis, data_dir=args.data_dir, scenario=scenario, work=work)
             results |= planner_loop_inprocess(work / "out", scenario, work / "cache")
         out = work / "inprocess"
@@ -1124,7 +1075,6 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"(c) scaled workloads x{', x'.join(map(str, scales))} ...")
         results |= scaled_workloads(layers, sites, scenario, scales=scales, seed=args.seed)
         if not args.skip_grid_scales:
-            results["machine_reference_grid_s"] = machine_reference()
             results |= grid_scales(
                 layers_path, args.scenario, scales=scales, base_cell_km=args.base_cell_km, work=work
             )
@@ -1134,7 +1084,6 @@ def main(argv: list[str] | None = None) -> int:
                 layers, scenario, cell_km=args.dask_cell_km, partitions=args.partitions
             )
     results["peak_rss_gb"] = peak_rss_gb()
-    results |= per_reference(results)
     console.print(report_table(results))
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in results.items()}
     write_json(args.json, clean)

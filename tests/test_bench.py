@@ -156,19 +156,6 @@ def test_median_run_takes_the_middle_run_and_the_largest_peaks():
     assert bench.median_run(runs[:2], "x")["x_s"] == 3.0  # an even count: the upper middle
 
 
-def test_machine_reference_and_the_rows_given_per_reference():
-    assert 0 < bench.machine_reference(repeats=1) < 60
-    rows = bench.per_reference(
-        {
-            "run_cold_s": 12.0,
-            "machine_reference_headline_s": 0.25,
-            "grid_x16_s": 20.0,
-            "planner_loop_watch_s": 2.5,
-        }
-    )
-    assert rows == {"run_cold_per_reference": 48.0}  # no grid or planner reference measured: no ratio
-
-
 def test_failed_run_is_an_error(tmp_path: Path):
     from gis.config.scenario import load_scenario
 
