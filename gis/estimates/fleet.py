@@ -1972,10 +1972,11 @@ MIN_DRAWS_PER_PROCESS = 1_000
 CHUNK_DRAWS = 256
 """Draws solved together (:func:`monte_carlo`, :func:`evaluate_points`). Each bisection step costs
 a fixed number of array operations whatever the chunk, so larger chunks spend less time between
-them: on the national data the default 8,192 draws took ~3.4 s in one process in chunks of 100
-and ~2.7 s in chunks of 256 or 512, the bands the same to the bit (a draw's solve never sees
-another draw; only chunks of a few draws move the last digits, as numpy then adds some short rows
-in another order). The chunk's arrays peak near 20 MB at 256 (traced: 9 MB at 100, 53 MB at
+them: on the national data the default 8,192 draws in one process took 2.2-3.4 s in chunks of 100
+and 2.1-2.7 s in chunks of 256 (5-20 % less, the more the slower the machine ran at the time; in
+``gis run``'s two processes about 3 % less), the bands the same to the bit (a draw's solve never
+sees another draw; only chunks of a few draws move the last digits, as numpy then adds some short
+rows in another order). The chunk's arrays peak near 20 MB at 256 (traced: 9 MB at 100, 53 MB at
 800); a power of two, so the default draws split evenly among processes."""
 
 
