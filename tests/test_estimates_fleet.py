@@ -491,12 +491,23 @@ def _leaves(x, path=""):
         yield path, x
 
 
-@pytest.mark.parametrize("btc_price_usd", [40_000.0, 160_000.0])
+def _agree(got: dict, want: dict, rel: float) -> None:
+    """Every number of ``got`` within ``rel`` of ``want``'s; everything else equal."""
+    got_leaves = dict(_leaves(got))
+    for path, value in _leaves(want):
+        if isinstance(value, float):
+            assert got_leaves[path] == pytest.approx(value, rel=rel, abs=1e-9), path
+        else:
+            assert got_leaves[path] == value, path
+
+
+@pytest.mark.parametrize("btc_price_usd", [90_000.0, 110_000.0, 160_000.0])
 def test_monte_carlo_does_not_depend_on_how_the_draws_are_chunked(monkeypatch, btc_price_usd: float) -> None:
-    """A draw's solve never sees another draw: chunks of 37 (not dividing the draws) and all 300
-    at once give the bands, shares and sensitivity of the default chunk to the bit, with few sites
-    in the fleet and with many (buying sites in play at the higher BTC price); one draw at a time
-    only within the last digits (numpy adds a few short rows in another order)."""
+    """A draw's solve never sees another draw: chunks of 37 (not dividing the draws), 100 and all
+    300 at once give the bands, shares and sensitivity of the default chunk but for the last
+    digits (numpy adds rows of other lengths in another order), where about half the draws build
+    a fleet, where most do and where every draw does (buying sites in play); one draw at a time
+    within 1e-9 (the classes valued per chunk differ, so do the sums the bisection steps on)."""
     monkeypatch.setenv("GIS_PROCESSES", "1")
     profiles = synthetic_profiles(150, n_shapes=8, n_nodes=3, seed=11)
     data = EstimatesConfig().model_dump()
@@ -504,15 +515,10 @@ def test_monte_carlo_does_not_depend_on_how_the_draws_are_chunked(monkeypatch, b
     config = EstimatesConfig.model_validate(data)
     result = fleet_economics(profiles, None, config)
     default = monte_carlo(result, config, draws=300)
-    assert default["bands"]["installed_gw"]["p90"] is not None
-    for chunk in (37, 300):
-        assert monte_carlo(result, config, draws=300, chunk=chunk) == default, chunk
-    one = dict(_leaves(monte_carlo(result, config, draws=300, chunk=1)))
-    for path, value in _leaves(default):
-        if isinstance(value, float):
-            assert one[path] == pytest.approx(value, rel=1e-12, abs=1e-9), path
-        else:
-            assert one[path] == value, path
+    assert default["share_with_a_fleet"] > 0.3 and default["bands"]["installed_gw"]["p90"] > 0
+    for chunk in (37, 100, 300):
+        _agree(monte_carlo(result, config, draws=300, chunk=chunk), default, rel=1e-13)
+    _agree(monte_carlo(result, config, draws=300, chunk=1), default, rel=1e-9)
 
 
 def test_monte_carlo_in_forked_processes_gives_the_same_bits(monkeypatch) -> None:

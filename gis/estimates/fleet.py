@@ -1974,10 +1974,11 @@ CHUNK_DRAWS = 256
 a fixed number of array operations whatever the chunk, so larger chunks spend less time between
 them: on the national data the default 8,192 draws in one process took 2.2-3.4 s in chunks of 100
 and 2.1-2.7 s in chunks of 256 (5-20 % less, the more the slower the machine ran at the time; in
-``gis run``'s two processes about 3 % less), the bands the same to the bit (a draw's solve never
-sees another draw; only chunks of a few draws move the last digits, as numpy then adds some short
-rows in another order). The chunk's arrays peak near 20 MB at 256 (traced: 9 MB at 100, 53 MB at
-800); a power of two, so the default draws split evenly among processes."""
+``gis run``'s two processes about 3 % less), the bands the same to the bit there. A draw's solve
+never sees another draw, but a chunk's shape can move the last digits (numpy adds rows of other
+lengths in another order: about 1e-15 of a band on synthetic data; 1e-10 for one draw at a
+time, whose classes valued differ). The chunk's arrays peak near 20 MB at 256 (traced: 9 MB at
+100, 53 MB at 800); a power of two, so the default draws split evenly among processes."""
 
 
 def _solve_chunks(
