@@ -103,19 +103,13 @@ def report_command(*, out: Path, console) -> Path:
 
 def _with_price_curves(inputs: StageOutputs, out: Path) -> StageOutputs:
     """``inputs`` with the report's price curves (:func:`gis.outputs.report.kept_price_curves`),
-    the prices read from ``OUT/layers.gpkg`` when neither the curves are kept nor the prices in
-    memory (here, before any output is handed to a forked process: GDAL is called in this one only)."""
+    the prices read from ``OUT/layers.gpkg`` when the curves are not kept (here, before any output
+    is handed to a forked process: GDAL is called in this one only)."""
     if inputs.price_curves is not None:
         return inputs
-
-    def prices():
-        return (
-            inputs.market_prices
-            if inputs.market_prices is not None
-            else read_market_prices(out / "layers.gpkg")
-        )
-
-    curves = kept_price_curves(prices, reference_year(inputs.estimates), inputs.layers_key)
+    curves = kept_price_curves(
+        lambda: read_market_prices(out / "layers.gpkg"), reference_year(inputs.estimates), inputs.layers_key
+    )
     return dataclasses.replace(inputs, price_curves=curves)
 
 
@@ -147,8 +141,7 @@ def _write_report(inputs: StageOutputs, out: Path, *, console) -> Path:
         sources=sources_from_metadata(inputs.layers_metadata),
         vendored=vendored_licences(),
         layer_notes=inputs.layer_notes,
-        market_prices=inputs.market_prices,  # None: no price table (the report says so)
-        curves=inputs.price_curves,
+        curves=inputs.price_curves,  # made by _with_price_curves (none without a price table)
     )
     console.print(f"Wrote {path}")
     return path

@@ -104,11 +104,9 @@ class StageOutputs:
     notes: list[str] = field(default_factory=list)
     layer_notes: dict[str, list[str]] = field(default_factory=dict)
     """Per layer of layers.gpkg, the notes its build recorded (which source it used, fallbacks)."""
-    market_prices: pd.DataFrame | None = None
-    """The hourly prices for the report's price curves when already in memory (None: read them)."""
     price_curves: tuple[dict, list[dict]] | None = None
     """The report's price curves and hub rows already made (:func:`gis.outputs.report.kept_price_curves`;
-    None: made from :attr:`market_prices`)."""
+    None: made from ``layers.gpkg``'s ``market_prices`` before the report is written)."""
     layers_key: str | None = None
     """What names the source layers' content (the run's layers key, or the layers file's stamp):
     outputs derived from them alone are kept by it. None: they are hashed."""
