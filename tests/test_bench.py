@@ -195,8 +195,8 @@ def run():
     if mode == "error" and runs == 2:
         print("error: File x field y: wrong", flush=True)
     print(f"Watching {scenario} (each save runs again; Ctrl-C stops)", flush=True)
+seen = scenario.read_bytes()  # before the first run, as gis does: a save once it watches is a change
 run()
-seen = scenario.read_bytes()
 try:
     while True:
         time.sleep(0.01)
