@@ -20,8 +20,8 @@ from gis.config.scoring import StabilityConfig
 from gis.config.vocabulary import CATEGORIES
 from gis.io import write_gpkg
 from gis.schema import SCHEMA_REGISTRY
-from gis.scoring.allocate import allocate_shared, interconnect_groups
-from gis.scoring.api import score_command, score_sites
+from gis.scoring.allocate import GROUP_COLUMN, allocate_shared, interconnect_groups, site_groups
+from gis.scoring.api import measured_sites, ranked_sites, score_command, score_sites
 from gis.scoring.score import score_measures
 from gis.scoring.stability import draw_weights, p_top_n
 
@@ -131,6 +131,44 @@ def test_offgrid_sites_are_never_shared():
     assert groups.tolist() == [-1, -1]
     kept = allocate_shared(np.array([5.0, 7.0]), np.array([1.0, 1.0]), groups, np.array([0, 1]))
     assert kept.tolist() == [5.0, 7.0]
+
+
+def test_groups_are_kept_with_the_measures_and_give_the_same_ranking():
+    """measured_sites finds the shared-interconnect groups once (weights never change them);
+    ranked_sites reads them, and ranks as it does when it must find them itself."""
+    layers = tiny.tiny_layers()
+    sites, measures, log = measured_sites(layers, CONFIG)
+    points = gpd.GeoSeries(sites.geometry, crs=sites.crs)
+    kept = measures[GROUP_COLUMN].to_numpy()
+    assert kept.dtype == np.int64
+    assert np.array_equal(kept, interconnect_groups(points, measures, CONFIG.grid))
+    assert (kept[measures["offgrid"].to_numpy()] == -1).all()
+    with_groups = ranked_sites(sites, measures, CONFIG, log)
+    without = ranked_sites(sites, measures.drop(columns=GROUP_COLUMN), CONFIG, log)
+    pd.testing.assert_frame_equal(with_groups, without)
+    # the kept labels are used as they are: other labels, other allocation
+    alone = measures.assign(**{GROUP_COLUMN: np.where(kept >= 0, np.arange(len(kept)), -1)})
+    assert site_groups(points, alone, CONFIG.grid).tolist() == alone[GROUP_COLUMN].tolist()
+
+
+def test_a_weight_change_imports_no_scipy(tmp_path):
+    """Scoring kept measures (a new process's weight change) leaves scipy unimported: it takes a
+    new process about 0.7 s, more than the re-scoring itself."""
+    script = (
+        "import sys, pickle\n"
+        "from gis.config.scenario import load_scenario\n"
+        "from gis.scoring.api import ranked_sites\n"
+        f"sites, measures, log = pickle.load(open({str(tmp_path / 'kept.pickle')!r}, 'rb'))\n"
+        "ranked_sites(sites, measures, load_scenario().scoring, log)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))\n"
+    )
+    import pickle
+    import subprocess
+    import sys
+
+    (tmp_path / "kept.pickle").write_bytes(pickle.dumps(measured_sites(tiny.tiny_layers(), CONFIG)))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_stability_is_seeded_bounded_and_counts_the_top():

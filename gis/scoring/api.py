@@ -36,7 +36,7 @@ from gis.layers.osm import road_tiles
 from gis.measures import MEASURES_ON_SITES, measure_sites
 from gis.rowlog import RowLog
 from gis.schema import validate
-from gis.scoring.allocate import allocate_shared, interconnect_groups
+from gis.scoring.allocate import GROUP_COLUMN, allocate_shared, interconnect_groups, site_groups
 from gis.scoring.columns import CANDIDATE_SITES, CSV_FLOAT_DIGITS
 from gis.scoring.flags import site_flags
 from gis.scoring.score import score_measures
@@ -121,7 +121,8 @@ def measured_sites(
     markets: MarketTables | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, RowLog]:
     """The part of scoring no weight changes: candidate sites with their energy columns, their
-    measures (``engine``, default in-process) and the row log of the assembly.
+    measures (``engine``, default in-process) with their shared-interconnect groups
+    (:data:`gis.scoring.allocate.GROUP_COLUMN`) and the row log of the assembly.
 
     Weights, thresholds and stability enter only in :func:`ranked_sites`, so a planner's weight
     change reuses this result (``gis run`` keeps it in the stage cache, :mod:`gis.memo`).
@@ -135,7 +136,8 @@ def measured_sites(
     measures = (
         engine.measure(sites, layers, config) if engine is not None else measure_sites(sites, layers, config)
     )
-    return sites, measures, log
+    groups = interconnect_groups(gpd.GeoSeries(sites.geometry, crs=sites.crs), measures, config.grid)
+    return sites, measures.assign(**{GROUP_COLUMN: groups}), log
 
 
 def ranked_sites(
@@ -146,7 +148,7 @@ def ranked_sites(
     ``log``."""
     scored = score_measures(measures, config)
     order = np.argsort(scored["rank"].to_numpy(), kind="stable")
-    groups = interconnect_groups(gpd.GeoSeries(sites.geometry, crs=sites.crs), measures, config.grid)
+    groups = site_groups(gpd.GeoSeries(sites.geometry, crs=sites.crs), measures, config.grid)
     potential = measures["mineable_mw"].to_numpy(dtype="float64")
     kept = allocate_shared(potential, measures["headroom_mw"].to_numpy(dtype="float64"), groups, order)
     cut = potential - kept
