@@ -143,6 +143,16 @@ def test_headline_runs_time_gis_run_stage_by_stage(tmp_path: Path):
     assert weights[0] != weights[1] != weights[2]  # a new weight change each run: no stage cache hit
 
 
+def test_gis_runs_cache_bytecode_as_a_default_python_does(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = bench.user_env(tmp_path / "cache_cold0")
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["GIS_CACHE_DIR"] == str(tmp_path / "cache_cold0")
+    # one bytecode folder for every run of the benchmark, outside the checkout
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "pycache")
+    assert bench.user_env(tmp_path / "cache")["PYTHONPYCACHEPREFIX"] == env["PYTHONPYCACHEPREFIX"]
+
+
 def test_median_run_takes_the_middle_run_and_the_largest_peaks():
     runs = [
         {"x_s": 3.0, "x_peak_gb": 0.5, "x_rusage_peak_gb": 0.9, "x_a_s": 1.0},
