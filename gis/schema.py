@@ -705,11 +705,22 @@ def validate(frame: pd.DataFrame, schema: LayerSchema | str, *, source: str | Pa
     )
     ordered = schema.column_names + extras
     if schema.geometry is None:
-        return pd.DataFrame(out[ordered]).reset_index(drop=True)
+        return _selected(out, ordered)
     out = _in_storage_crs(out, schema, where)
-    geoms = out.geometry
-    result = gpd.GeoDataFrame(out[ordered], geometry=geoms.values, crs=STORAGE_CRS, copy=False)
-    return result.reset_index(drop=True)
+    return gpd.GeoDataFrame(
+        _selected(out, ordered), geometry=out.geometry.values, crs=STORAGE_CRS, copy=False
+    )
+
+
+def _selected(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame[columns]`` on a new default index, each column kept as it is.
+
+    Selecting by a list consolidates the columns into one block per dtype, a copy of the frame
+    (a third of :func:`validate`'s time on a grid chunk of 125,000 cells); a frame made from the
+    columns themselves shares them (copy-on-write).
+    """
+    frame = frame.reset_index(drop=True)
+    return pd.DataFrame({c: frame[c] for c in columns}, index=frame.index)
 
 
 def schema_table(schema: LayerSchema | str) -> pd.DataFrame:
