@@ -529,7 +529,10 @@ def _watch(watcher, again, out: Path) -> None:
     """Call ``again`` each time ``watcher``'s file changes (:class:`gis.watch.FileWatch`), until
     Ctrl-C. A run that fails prints its message, and the watch goes on: nothing of it was written,
     so OUT keeps the outputs of the last complete run. Ctrl-C during a run discards it (exit 130)."""
-    import gis.outputs.map  # noqa: F401  (folium and the templates: imported while waiting, not after a save)
+    # folium, the templates and XlsxWriter: imported while waiting, not after a save (nor by each
+    # save's forked process again)
+    import gis.outputs.map
+    import gis.outputs.tables  # noqa: F401
 
     while True:
         console.print(f"Watching {watcher.path} (each save runs again; Ctrl-C stops)", soft_wrap=True)

@@ -16,7 +16,7 @@ from rich.console import Console
 from gis import timing
 from gis.errors import GisError
 from gis.io import atomic_path, staged_outputs
-from gis.outputs import api
+from gis.outputs import api, tables
 from gis.outputs.api import outputs_command, run_outputs
 
 QUIET = Console(quiet=True)
@@ -101,7 +101,7 @@ def test_a_failing_output_leaves_the_previous_set(tmp_path: Path, monkeypatch, w
     def broken_report(*args, **kwargs):
         raise GisError("the report failed")
 
-    monkeypatch.setattr(api, "write_ranked_xlsx", broken_xlsx)
+    monkeypatch.setattr(tables, "write_ranked_xlsx", broken_xlsx)  # imported by the xlsx task
     monkeypatch.setattr(api, "write_report", broken_report)
     # the first to fail of the outputs started (the spreadsheet, or the report when it ran first)
     with pytest.raises(GisError, match=r"the (spreadsheet|report) failed"), staged_outputs(out) as stage:
@@ -320,3 +320,14 @@ def test_gdal_outputs_are_shared_with_the_child_only_when_no_other_thread_may_ho
     ):
         monkeypatch.setattr(threading, "enumerate", lambda others=others: [me, *others])
         assert _shared_outputs() == shared
+
+
+def test_the_spreadsheet_writer_is_imported_by_the_process_that_writes_it() -> None:
+    """XlsxWriter (~0.2 s) is not imported with the outputs stage: on two cores only the forked
+    process writing the spreadsheet imports it, after the fork, not the parent before it."""
+    import subprocess
+    import sys
+
+    script = "import sys, gis.outputs.api; print('xlsxwriter' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -30,7 +30,6 @@ from gis.outputs.gpkg import write_sites_gpkg
 from gis.outputs.inputs import StageOutputs, read_market_prices, read_stage_outputs
 from gis.outputs.presets import DEFAULT_PRESET, MapPreset, load_preset
 from gis.outputs.report import kept_price_curves, reference_year, sources_from_metadata, write_report
-from gis.outputs.tables import write_ranked_xlsx
 from gis.textsafe import csv_text
 from gis.timing import stage
 
@@ -332,6 +331,10 @@ def _output_tasks(
         return path
 
     def xlsx(console) -> Path:
+        # XlsxWriter (~0.2 s to import): imported by the process that writes the spreadsheet, the
+        # forked one on two cores, not by the parent before the fork
+        from gis.outputs.tables import write_ranked_xlsx
+
         path = write_ranked_xlsx(
             out / "sites_ranked.xlsx", own().sites, estimates=inputs.estimates, scenario_path=scenario_path
         )
