@@ -532,15 +532,16 @@ def user_env(cache: Path) -> dict[str, str]:
     """The environment of a ``gis`` the benchmark starts: this one, ``GIS_CACHE_DIR=cache``, and
     Python's own default for bytecode.
 
-    Python writes each module's compiled bytecode on first import and reads it on the next; a
-    shell with ``PYTHONDONTWRITEBYTECODE`` set (as some containers and CI images have) compiles the
-    whole package again in every process, about 0.25 s a run here, which no user of a default
-    Python waits for. The children get the default back, the bytecode kept in a ``pycache``
-    folder beside ``cache`` (``PYTHONPYCACHEPREFIX``, shared by the runs whose caches lie side by
-    side, and the checkout left unwritten): the first run compiles, as a user's first run does.
+    Python writes each module's compiled bytecode (``__pycache__``, beside the package's files:
+    ignored by git) on first import and reads it on the next; a shell with
+    ``PYTHONDONTWRITEBYTECODE`` set (as some containers and CI images have) compiles the whole
+    package again in every process, about 0.25 s a run here, which no user of a default Python
+    waits for. The children get the default back: the first run compiles the package, as a
+    user's first run does, and the libraries' bytecode written when they were installed is read
+    as it is (a ``PYTHONPYCACHEPREFIX`` elsewhere would have every library compiled again).
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return env | {"GIS_CACHE_DIR": str(cache), "PYTHONPYCACHEPREFIX": str(cache.parent / "pycache")}
+    return env | {"GIS_CACHE_DIR": str(cache)}
 
 
 def gis_run(
