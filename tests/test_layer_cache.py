@@ -211,3 +211,31 @@ def test_market_tables_serve_a_subset_of_their_layers_without_reading_them(setup
     assert markets.serves(other, energy)
     other["market_mix"] = pd.DataFrame({"node": ["x"]})  # another frame than the tables were made from
     assert not markets.serves(other, energy)
+
+
+@pytest.mark.parametrize("forks", [True, False])
+def test_a_build_does_later_work_while_it_waits_for_its_forked_builder(
+    monkeypatch, tmp_path: Path, forks
+) -> None:
+    """``while_waiting`` runs in this process after its own themes, before the forked process's
+    themes are collected, and only when a process was forked (nothing to wait for otherwise)."""
+    import os
+
+    parent, events = os.getpid(), []
+
+    def themes_built(resolver, themes, built):
+        if os.getpid() == parent:  # the forked process's events stay in it
+            events.append(",".join(themes))
+        return {t: build_module._Built({}, {}, [], {}) for t in themes}
+
+    monkeypatch.setattr(build_module, "_build_themes", themes_built)
+    monkeypatch.setattr("gis.forked.can_fork", lambda: forks)
+    resolver = Resolver(DataOrigin(data_dir=tmp_path), progress=False)
+    result = build_module.build_layers(
+        resolver, themes=["boundaries", "plants", "markets"], while_waiting=lambda: events.append("waiting")
+    )
+    assert result.layers == {}
+    if forks:  # markets built by the forked process
+        assert events == ["boundaries", "plants", "waiting"]
+    else:
+        assert events == ["boundaries", "plants,markets"]

@@ -66,7 +66,13 @@ def _builder(spec: str) -> Builder:
     return getattr(importlib.import_module(module), func)
 
 
-def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_layer=None) -> BuildResult:
+def build_layers(
+    resolver: Resolver,
+    *,
+    themes: Iterable[str] | None = None,
+    on_layer=None,
+    while_waiting: Callable[[], object] | None = None,
+) -> BuildResult:
     """Build every canonical layer from its sources and validate it.
 
     ``boundaries`` is built first (the other builders read its ``states``); then, when the sources
@@ -83,6 +89,10 @@ def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_
         a subset of :data:`BUILDERS` keys (default: all, in order).
     on_layer
         optional callback ``(name, frame, log)`` after each layer, e.g. for progress output.
+    while_waiting
+        optional work (no argument) this process does once its own themes are built, before it
+        waits for the forked process's: what a later stage needs, done in a wait (``gis run``
+        imports the Monte Carlo's sampler). Not called when nothing is forked.
     """
     from gis.forked import Forked, can_fork
 
@@ -99,6 +109,8 @@ def build_layers(resolver: Resolver, *, themes: Iterable[str] | None = None, on_
             child = Forked(lambda: _build_themes(resolver, away, states))
             try:
                 done.update(_build_themes(resolver, [t for t in rest if t not in away], states))
+                if while_waiting is not None:
+                    while_waiting()
             except BaseException:
                 child.cancel()
                 raise
