@@ -183,7 +183,6 @@ def layers_stage(
     stages that a build does while it waits for its forked builder (:func:`gis.layers.build_layers`).
     """
     from gis.io import as_written
-    from gis.layers import build_layers
     from gis.layers.build import layers_cache_key, restore_cached_layers
     from gis.layers.plants import federal_summary
 
@@ -200,12 +199,7 @@ def layers_stage(
             console.print(f"Wrote {target}")
             return BuiltLayers(target, cached.layers if keep_frames else {}, cached=True, key=key)
     console.print(f"Building layers from {resolver.origin.describe()} ...")
-    with stage("build"):
-        if spinner:
-            with console.status("building layers"):
-                result = build_layers(resolver, while_waiting=while_waiting)
-        else:
-            result = build_layers(resolver, while_waiting=while_waiting)
+    result = _build(resolver, console=console, spinner=spinner, while_waiting=while_waiting)
     print_build(result, console)
     if "plants" in result.layers:
         console.print(federal_summary(result.layers["plants"]))
@@ -223,6 +217,19 @@ def layers_stage(
             for line in write():
                 console.print(line)
     return built
+
+
+def _build(
+    resolver: Resolver, *, console: Console, spinner: bool, while_waiting: Callable[[], object] | None
+):
+    """:func:`gis.layers.build_layers` timed as the ``build`` stage, under a spinner if asked."""
+    from gis.layers import build_layers
+
+    with stage("build"):
+        if not spinner:
+            return build_layers(resolver, while_waiting=while_waiting)
+        with console.status("building layers"):
+            return build_layers(resolver, while_waiting=while_waiting)
 
 
 def _write(result, resolver: Resolver, key: str | None, frames, target: Path) -> list[str]:
