@@ -320,14 +320,3 @@ def test_gdal_outputs_are_shared_with_the_child_only_when_no_other_thread_may_ho
     ):
         monkeypatch.setattr(threading, "enumerate", lambda others=others: [me, *others])
         assert _shared_outputs() == shared
-
-
-def test_the_spreadsheet_writer_is_imported_by_the_process_that_writes_it() -> None:
-    """XlsxWriter (~0.2 s) is not imported with the outputs stage: on two cores only the forked
-    process writing the spreadsheet imports it, after the fork, not the parent before it."""
-    import subprocess
-    import sys
-
-    script = "import sys, gis.outputs.api; print('xlsxwriter' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
