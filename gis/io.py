@@ -277,14 +277,77 @@ def write_frames(folder: str | Path, frames: Mapping[str, pd.DataFrame]) -> Path
 
 def _read_frame(path: Path) -> pd.DataFrame:
     """One file :func:`write_frames` wrote, text columns as ``object`` (None where missing)."""
-    import geopandas as gpd
-
     kind = path.name.removesuffix(".parquet").rsplit(".", 1)[1]
-    frame = gpd.read_parquet(path) if kind == "geo" else pd.read_parquet(path)
+    frame = _read_geoparquet(path) if kind == "geo" else pd.read_parquet(path)
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.StringDtype):
             frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
+
+
+_PARQUET_CRS: dict[str, object] = {}
+"""The pyproj CRS of each GeoParquet ``crs`` (PROJJSON) text read in this process."""
+
+
+def _parquet_crs(column: dict) -> object:
+    """The CRS of a GeoParquet geometry column's metadata, as ``geopandas.read_parquet`` makes it
+    (no ``crs``: OGC:CRS84, per the GeoParquet specification; ``null``: none), built once per
+    distinct PROJJSON text in this process: pyproj takes ~25 ms to parse one, and every layer and
+    measure frame carries the same EPSG:4326 text. pyproj CRS objects may be shared between
+    threads (each thread builds its own PROJ object from it)."""
+    from pyproj import CRS
+
+    if "crs" not in column:
+        return "OGC:CRS84"
+    if column["crs"] is None:
+        return None
+    text = json.dumps(column["crs"])  # in the file's order: pyproj keeps the text it was given
+    crs = _PARQUET_CRS.get(text)
+    if crs is None:
+        projjson = json.loads(text)
+        _without_member_ids(projjson)
+        crs = _PARQUET_CRS.setdefault(text, CRS.from_user_input(projjson))
+    return crs
+
+
+def _without_member_ids(projjson: dict) -> None:
+    """Drop the ids of datum ensemble members in place, as geopandas and GDAL do on reading:
+    an older PROJ database does not know the ids a newer one wrote (GDAL pull 5872)."""
+    for key, value in projjson.items():
+        if isinstance(value, dict):
+            _without_member_ids(value)
+        elif key == "members" and isinstance(value, list):
+            for member in value:
+                if isinstance(member, dict):
+                    member.pop("id", None)
+
+
+def _read_geoparquet(path: Path) -> pd.DataFrame:
+    """A GeoParquet file :func:`write_frames` wrote (one WKB geometry column), read as
+    ``geopandas.read_parquet`` reads it (columns, order, index, dtypes, CRS) with the CRS built
+    once per process (:func:`_parquet_crs`); any other layout is left to geopandas."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    metadata = table.schema.metadata or {}
+    geo = json.loads(metadata[b"geo"]) if b"geo" in metadata else None
+    columns = (geo or {}).get("columns", {})
+    if (
+        geo is None
+        or b"PANDAS_ATTRS" in metadata
+        or len(columns) != 1
+        or geo.get("primary_column") not in columns
+        or geo["primary_column"] not in table.column_names
+        or columns[geo["primary_column"]].get("encoding") != "WKB"
+    ):
+        return gpd.read_parquet(path)
+    name = geo["primary_column"]
+    order = list(table.slice(0, 0).to_pandas().columns)
+    frame = table.drop([name]).to_pandas()
+    geometry = gpd.array.from_wkb(table[name].to_numpy(), crs=_parquet_crs(columns[name]))
+    frame.insert(order.index(name), name, geometry)
+    return gpd.GeoDataFrame(frame, geometry=name)
 
 
 def read_frames(folder: str | Path, names: list[str] | None = None) -> dict[str, pd.DataFrame]:

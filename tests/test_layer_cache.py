@@ -239,3 +239,35 @@ def test_a_build_does_later_work_while_it_waits_for_its_forked_builder(
         assert events == ["boundaries", "plants", "waiting"]
     else:
         assert events == ["boundaries", "plants,markets"]
+
+
+def test_frames_read_back_as_geopandas_reads_them_with_one_crs_per_text(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from geopandas.testing import assert_geodataframe_equal
+    from shapely.geometry import LineString, Point
+
+    from gis.io import read_frames, write_frames
+
+    plants = gpd.GeoDataFrame(
+        {"name": ["Hoover", None], "capacity_mw": [2080.0, float("nan")], "units": [17, 2]},
+        geometry=[Point(-114.7, 36.0), None],
+        crs="EPSG:4326",
+        index=pd.Index([7, 3], name="row"),
+    )
+    lines = gpd.GeoDataFrame({"kv": [345.0]}, geometry=[LineString([(0, 0), (1, 1)])], crs="EPSG:4326")
+    metric = gpd.GeoDataFrame({"kv": [500.0]}, geometry=[Point(1e6, 2e6)], crs="EPSG:5070")
+    table = pd.DataFrame({"year": [2024, 2025]})
+    folder = write_frames(
+        tmp_path / "frames", {"plants": plants, "lines": lines, "metric": metric, "t": table}
+    )
+    got = read_frames(folder)
+    for name in ("plants", "lines", "metric"):
+        expected = gpd.read_parquet(folder / f"{name}.geo.parquet")  # what geopandas makes of the file
+        for col in expected.columns:
+            if isinstance(expected[col].dtype, pd.StringDtype):
+                expected[col] = expected[col].astype(object).where(expected[col].notna(), None)
+        assert_geodataframe_equal(got[name], expected)
+        assert str(got[name].crs) == str(expected.crs) and got[name].geometry.name == "geometry"
+    assert got["plants"].index.name == "row" and got["plants"]["name"].tolist() == ["Hoover", None]
+    assert got["plants"].crs is got["lines"].crs  # the same PROJJSON text: parsed once in the process
+    assert got["metric"].crs.to_epsg() == 5070 and got["t"]["year"].tolist() == [2024, 2025]
