@@ -4,10 +4,12 @@ layers and the explorer's state outline (by their content)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
@@ -16,6 +18,7 @@ import pytest
 from fixtures.outputs.synthetic import make_out_dir
 
 from gis import memo
+from gis.errors import GisError
 from gis.outputs import charts, explorer, keep, report
 from gis.outputs import map as fmap
 from gis.outputs.api import map_layer_names
@@ -244,6 +247,78 @@ def test_the_map_from_cached_layers_is_the_map_drawn(map_inputs, counted_drawing
     drawn_count = len(counted_drawings)
     assert drawn_count > 0
     assert page() == drawn and len(counted_drawings) == drawn_count  # nothing drawn the second time
+
+
+class _CountedLayers(Mapping):
+    """Layers by name that note each one read (as :class:`gis.io.LazyFrames` reads a file)."""
+
+    def __init__(self, frames: Mapping) -> None:
+        self.frames, self.read = frames, []
+
+    def __getitem__(self, name: str):
+        self.read.append(name)
+        return self.frames[name]
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.frames
+
+
+def test_a_map_whose_drawings_are_kept_reads_no_source_layer(
+    map_inputs, counted_drawings, monkeypatch
+) -> None:
+    def page(layers: Mapping) -> str:
+        built = fmap.build_map(
+            layers=layers,
+            sites=map_inputs.sites,
+            estimates={**map_inputs.estimates, "by_state": {}},  # no choropleth: it colours the states
+            preset=load_preset(DEFAULT_PRESET),
+            offline=None,
+            layers_key="layers-v1",
+        )
+        return _ids(fmap.render_map_html(built, offline=True))
+
+    first = _CountedLayers(map_inputs.layers)
+    drawn = page(first)
+    assert "states" in first.read and counted_drawings  # drawn: each layer read once
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())  # as in a new process: from disk
+    monkeypatch.setattr(fmap, "_SIMPLIFIED", type(fmap._SIMPLIFIED)())
+    again = _CountedLayers(map_inputs.layers)
+    assert page(again) == drawn and again.read == []
+    preset = load_preset(DEFAULT_PRESET)
+    other = _CountedLayers(map_inputs.layers)
+    fmap.build_map(  # other layers (another key): each drawn again, so read
+        layers=other,
+        sites=map_inputs.sites,
+        estimates={},
+        preset=preset,
+        offline=False,
+        layers_key="layers-v2",
+    )
+    assert set(other.read) == {spec.layer for spec in preset.layers if spec.layer in map_inputs.layers}
+
+
+def test_the_kept_offline_basemap_is_the_one_drawn_and_follows_the_states(map_inputs, monkeypatch) -> None:
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    preset = load_preset(DEFAULT_PRESET)
+    states = map_inputs.layers["states"]
+    made = fmap.offline_basemap_text(states, preset)
+    monkeypatch.setattr(keep, "_MEMORY", type(keep._MEMORY)())
+    monkeypatch.setattr(fmap, "_SIMPLIFIED", type(fmap._SIMPLIFIED)())
+    assert fmap.offline_basemap_text(lambda: states.copy(), preset) == made  # by the geometry, from disk
+    collection = json.loads(made)
+    assert len(collection["features"]) == len(states)
+    assert {f["properties"]["_c"] for f in collection["features"]} == {preset.basemap.offline_line}
+    moved = states.copy()
+    moved.geometry = moved.geometry.translate(xoff=1.0)
+    assert fmap.offline_basemap_text(moved, preset) != made
+    with pytest.raises(GisError, match="states layer"):
+        fmap.offline_basemap_text(lambda: states.iloc[:0], preset, layers_key="another")
 
 
 def test_the_explorer_outline_is_kept_and_follows_the_states(map_inputs, monkeypatch) -> None:

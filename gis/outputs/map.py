@@ -107,6 +107,7 @@ __all__ = [
     "layer_drawing",
     "layer_key",
     "legend_box",
+    "offline_basemap_text",
     "render_map_html",
     "title_box",
     "write_map",
@@ -505,7 +506,7 @@ def _filtered(frame: gpd.GeoDataFrame, spec: SourceLayer) -> gpd.GeoDataFrame:
 
 def add_source_layer(
     fmap: folium.Map,
-    frame: gpd.GeoDataFrame,
+    frame: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame],
     spec: SourceLayer,
     *,
     decimals: int,
@@ -515,9 +516,15 @@ def add_source_layer(
 
     Its GeoJSON text is taken from the layer cache (:func:`layer_drawing`) when the same rows
     were drawn the same way before: the source layers do not change when the scoring does.
-    ``layers_key``: what names the layers' content (the run's layers key, or the layers file's
-    stamp); the drawing is then found by it and the preset entry, without hashing the rows."""
-    rows = _filtered(frame, spec)
+    ``frame``: the layer, or a function giving it. ``layers_key``: what names the layers' content
+    (the run's layers key, or the layers file's stamp); the drawing is then found by it and the
+    preset entry, without hashing the rows, and a function ``frame`` is called only to draw."""
+    rows: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame]
+    if callable(frame):
+        load = frame
+        rows = lambda: _filtered(load(), spec)  # noqa: E731 - read only when drawn
+    else:
+        rows = _filtered(frame, spec)
     drawing = layer_drawing(rows, spec, decimals=decimals, layers_key=layers_key)
     group = folium.FeatureGroup(name=html.escape(f"{spec.label} ({drawing.count:,})"), show=spec.show)
     group.add_to(fmap)
@@ -622,21 +629,27 @@ def layer_key(rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int) -> st
 
 
 def layer_drawing(
-    rows: gpd.GeoDataFrame, spec: SourceLayer, *, decimals: int, layers_key: str | None = None
+    rows: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame],
+    spec: SourceLayer,
+    *,
+    decimals: int,
+    layers_key: str | None = None,
 ) -> LayerDrawing:
-    """:class:`LayerDrawing` of the filtered ``rows``, from the cache (this process, then
-    ``$GIS_CACHE_DIR/map_layers``; :func:`gis.outputs.keep.kept_bytes`) when :func:`layer_key` was
-    drawn before; drawn and kept if not. With ``layers_key`` (what names the content of the layers
-    ``rows`` were filtered from), the key is that, the preset entry, the decimals and the code,
-    and the rows are not hashed."""
+    """:class:`LayerDrawing` of the filtered ``rows`` (or of what a function ``rows`` gives), from
+    the cache (this process, then ``$GIS_CACHE_DIR/map_layers``; :func:`gis.outputs.keep.kept_bytes`)
+    when :func:`layer_key` was drawn before; drawn and kept if not. With ``layers_key`` (what names
+    the content of the layers ``rows`` were filtered from), the key is that, the preset entry, the
+    decimals and the code: the rows are neither hashed nor, when a function, read."""
     if layers_key is None:
+        if callable(rows):
+            rows = rows()
         key = layer_key(rows, spec, decimals=decimals)
     else:
         head = json.dumps(["by layers key", layers_key, spec.model_dump_json(), decimals])
         key = hashlib.blake2b(_code_key() + head.encode(), digest_size=20).hexdigest()
 
     def draw() -> bytes:
-        return _drawing_bytes(_draw_layer(rows, spec, decimals=decimals))
+        return _drawing_bytes(_draw_layer(rows() if callable(rows) else rows, spec, decimals=decimals))
 
     return _drawing_from(kept_bytes("map_layers", key, draw, suffix=".txt", files=LAYER_CACHE_FILES))
 
@@ -779,11 +792,17 @@ def add_choropleth(
     return 0.0, vmax
 
 
-def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapPreset) -> folium.FeatureGroup:
-    """States as a vector basemap (no tiles, no network)."""
+def add_offline_basemap(
+    fmap: folium.Map,
+    states: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame | None] | None,
+    preset: MapPreset,
+    *,
+    layers_key: str | None = None,
+) -> folium.FeatureGroup:
+    """States as a vector basemap (no tiles, no network); ``states``: the layer, or a function
+    giving it. Its GeoJSON text is kept like a source layer's (:func:`offline_basemap_text`)."""
     basemap = preset.basemap
-    geometry = display_geometry(states, simplify_m=1000.0, decimals=preset.coordinate_decimals)
-    props = pd.DataFrame({"_c": basemap.offline_line}, index=states.index)
+    text = offline_basemap_text(states, preset, layers_key=layers_key)
     group = folium.FeatureGroup(name="Basemap: states (offline)", overlay=False, control=True)
     group.add_to(fmap)
     style = {
@@ -797,10 +816,59 @@ def add_offline_basemap(fmap: folium.Map, states: gpd.GeoDataFrame, preset: MapP
         f"function (feature, layer) {{ var s = {json.dumps(style)}; s.color = feature.properties._c;"
         " layer.setStyle(s); }"
     )
-    _GeoJson(_feature_collection(props, geometry), on_each_feature=on_each, control=False).add_to(group)
+    _GeoJson(None, json_text=text, on_each_feature=on_each, control=False).add_to(group)
     css = f"<style>.folium-map.leaflet-container {{ background: {basemap.offline_background}; }}</style>"
     _root(fmap).header.add_child(folium.Element(css), name="gis_offline_background")
     return group
+
+
+def offline_basemap_text(
+    states: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame | None] | None,
+    preset: MapPreset,
+    *,
+    layers_key: str | None = None,
+) -> str:
+    """The GeoJSON text of the offline basemap: the states simplified 1 km in EPSG:5070, rounded to
+    the preset's decimals in EPSG:4326, each carrying the preset's line colour (``_c``).
+
+    Kept with the drawn source layers (``$GIS_CACHE_DIR/map_layers``,
+    :func:`gis.outputs.keep.kept_bytes`) by the states' geometry and CRS, or by ``layers_key`` when
+    given (what names the layers' content), with the colour, the decimals and the code
+    (:func:`_code_key`): a new process after a weight change neither simplifies the states again
+    nor, when ``states`` is a function and ``layers_key`` is given, reads them.
+
+    Raises
+    ------
+    GisError
+        when the states are needed and missing or empty.
+    """
+    decimals = preset.coordinate_decimals
+    line = preset.basemap.offline_line
+
+    def frame() -> gpd.GeoDataFrame:
+        rows = states() if callable(states) else states
+        if rows is None or len(rows) == 0:
+            raise GisError(
+                "an offline map needs the states layer as its basemap",
+                field="states",
+                fix="rebuild layers.gpkg with `gis build` (the states layer comes from the Census boundaries)",
+            )
+        return rows
+
+    def make() -> bytes:
+        rows = frame()
+        geometry = display_geometry(rows, simplify_m=1000.0, decimals=decimals)
+        props = pd.DataFrame({"_c": line}, index=rows.index)
+        return _geojson_text(_feature_collection(props, geometry)).encode("utf-8")
+
+    if layers_key is None:
+        rows = frame()
+        content = [geometry_digest(rows.geometry.values).hex(), str(rows.crs)]
+    else:
+        content = ["by layers key", layers_key]
+    head = json.dumps(["offline basemap", *content, line, decimals])
+    key = hashlib.blake2b(_code_key() + head.encode(), digest_size=20).hexdigest()
+    return kept_bytes("map_layers", key, make, suffix=".json", files=LAYER_CACHE_FILES).decode("utf-8")
 
 
 # ----------------------------------------------------------------------------- boxes and legends
@@ -1029,23 +1097,40 @@ def build_map(
     )
     # marker clusters need the map's zoom range, which folium only sets through a tile layer
     fmap.options.update(max_zoom=MAX_ZOOM, min_zoom=MIN_ZOOM)
-    states = layers.get("states")
     root = _root(fmap)
-    variants = _add_basemaps(fmap, root, states, preset, offline=offline)
+    variants = _add_basemaps(
+        fmap, root, _reader(layers, "states"), preset, offline=offline, layers_key=layers_key
+    )
     vars(fmap)["_gis_variants"] = variants  # read back by _variant when rendering
     choropleth_max = None
-    if states is not None and len(states) and estimates.get("by_state"):
+    if "states" in layers and estimates.get("by_state") and len(states := layers["states"]):
         _, choropleth_max = add_choropleth(fmap, states, estimates["by_state"], preset)
-    drawn_specs = []
-    for spec in preset.layers:
-        frame = layers.get(spec.layer)
-        if frame is None:
-            continue
-        add_source_layer(fmap, frame, spec, decimals=preset.coordinate_decimals, layers_key=layers_key)
-        drawn_specs.append(spec)
+    drawn_specs = _add_source_layers(fmap, layers, preset, layers_key=layers_key)
     add_site_layers(fmap, sites, preset, decimals=preset.coordinate_decimals)
     _add_controls_and_panels(fmap, root, preset, estimates, choropleth_max, drawn_specs)
     return fmap
+
+
+def _add_source_layers(
+    fmap: folium.Map, layers: Mapping[str, pd.DataFrame], preset: MapPreset, *, layers_key: str | None
+) -> list[SourceLayer]:
+    """Draw the preset's source layers that ``layers`` holds, in its order; their entries."""
+    drawn = []
+    for spec in preset.layers:
+        load = _reader(layers, spec.layer)
+        if load is None:
+            continue
+        add_source_layer(fmap, load, spec, decimals=preset.coordinate_decimals, layers_key=layers_key)
+        drawn.append(spec)
+    return drawn
+
+
+def _reader(layers: Mapping[str, pd.DataFrame], name: str) -> Callable[[], gpd.GeoDataFrame] | None:
+    """A function giving ``layers[name]`` (None when absent): a layer whose drawing is kept is
+    not read (``layers`` may read each frame from disk on first use, :class:`gis.io.LazyFrames`)."""
+    if name not in layers:
+        return None
+    return lambda: cast("gpd.GeoDataFrame", layers[name])
 
 
 def render_map_html(fmap: folium.Map, *, offline: bool) -> str:
@@ -1170,7 +1255,13 @@ def _criteria_keys(criteria_cols: list[str], columns: list[str]) -> list[list]:
 
 
 def _add_basemaps(
-    fmap: folium.Map, root: Figure, states: pd.DataFrame | None, preset: MapPreset, *, offline: bool | None
+    fmap: folium.Map,
+    root: Figure,
+    states: Callable[[], gpd.GeoDataFrame] | None,
+    preset: MapPreset,
+    *,
+    offline: bool | None,
+    layers_key: str | None = None,
 ) -> dict[bool, list[tuple[object, str]]]:
     """Add the offline (states, EPSG:4326) and/or web-tile basemaps, as :func:`build_map` asks.
 
@@ -1179,11 +1270,14 @@ def _add_basemaps(
     fmap, root
         the map and its root figure.
     states
-        the states layer (needed offline).
+        a function giving the states layer (needed offline; read only when its drawing is not
+        kept), or None when there is none.
     preset
         the map preset (basemap tiles and colours).
     offline
         True: states only; False: tiles only; None: both.
+    layers_key
+        what names the layers' content (:func:`offline_basemap_text`).
 
     Returns
     -------
@@ -1197,13 +1291,7 @@ def _add_basemaps(
     """
     variants: dict[bool, list[tuple[object, str]]] = {True: [], False: []}
     if offline is None or offline:
-        if states is None or len(states) == 0:
-            raise GisError(
-                "an offline map needs the states layer as its basemap",
-                field="states",
-                fix="rebuild layers.gpkg with `gis build` (the states layer comes from the Census boundaries)",
-            )
-        group = add_offline_basemap(fmap, states, preset)
+        group = add_offline_basemap(fmap, states, preset, layers_key=layers_key)
         variants[True] += [(fmap, group.get_name()), (root.header, "gis_offline_background")]
     if offline is None or not offline:
         tiles = folium.TileLayer(
