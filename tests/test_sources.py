@@ -319,3 +319,19 @@ def test_every_real_data_file_is_catalogued_or_named_unused(real_data_dir: Path)
         "or list it in NOT_CATALOGUED with the reason"
     )
     assert not (set(NOT_CATALOGUED) & catalogued), "a file is both catalogued and listed as unused"
+
+
+def test_the_http_libraries_are_imported_only_to_download() -> None:
+    """A run on local files or cached layers makes no transfer: requests, urllib3 and pooch
+    (~80 ms of every start-up) stay unimported until one is made."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import gis.cli, gis.sources, gis.sources.fetch, gis.layers.osm, gis.measures; "
+        "print(sorted(m for m in ('requests', 'urllib3', 'pooch') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -18,7 +18,6 @@ import math
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import requests
 
 from gis import METRIC_CRS, STORAGE_CRS
 from gis.config.settings import cache_dir
@@ -277,6 +276,7 @@ def osm_power_features(
         for a bad bbox or a place that cannot be geocoded.
     """
     import osmnx as ox
+    import requests
 
     if (place is None) == (bbox is None):
         raise GisError(
@@ -368,6 +368,7 @@ def road_edges(
         for points spread more than ``max_span_km``, or without a CRS.
     """
     import osmnx as ox
+    import requests
 
     geometry = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if geometry.crs is None:

@@ -15,14 +15,17 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-import pooch
-import requests
-import urllib3
 
 from gis.config.settings import Limits, limits
 from gis.errors import DataUnavailableError, GisError
+
+if TYPE_CHECKING:
+    import requests
+
+# pooch, requests and urllib3 (~80 ms to import, with charset_normalizer) are imported when a
+# transfer is made: a run on local files or cached layers never makes one
 
 __all__ = [
     "LimitExceeded",
@@ -36,8 +39,6 @@ __all__ = [
 CONNECT_TIMEOUT_S = 10
 
 CHUNK = 1 << 20
-
-pooch.get_logger().setLevel(logging.WARNING)
 
 OFFLINE_FIX = (
     "point the tool at local files with --data-dir DIR (or GIS_DATA_DIR), laid out like the public "
@@ -71,6 +72,9 @@ def transfer_error(exc: BaseException) -> GisError | None:
 
 def network_error(exc: BaseException, url: str, stall_s: float) -> GisError:
     """A user error for any failure of an HTTP transfer (no network, loop, cut short, bad URL)."""
+    import requests
+    import urllib3
+
     host = urlparse(url).netloc or url
     rq = requests.exceptions
     if isinstance(exc, rq.TooManyRedirects):
@@ -157,6 +161,9 @@ class ResumableDownloader:
     def __call__(
         self, url: str, output_file: str, pooch_obj: object = None, check_only: bool = False
     ) -> None:
+        import requests
+        import urllib3
+
         try:
             self._fetch(url)
         except LimitExceeded:
@@ -167,6 +174,8 @@ class ResumableDownloader:
         os.replace(self.part, output_file)
 
     def _fetch(self, url: str) -> None:
+        import requests
+
         started = time.monotonic()
         offset = self.part.stat().st_size if self.part.exists() else 0
         headers = {"User-Agent": "gis-btc-sites (public-data site selection)", "Accept-Encoding": "identity"}
@@ -272,6 +281,9 @@ def _retrieve(
     url: str, dest: Path, known_hash: str | None, downloader: ResumableDownloader, part: Path
 ) -> Path:
     """``pooch.retrieve`` of ``url`` into ``dest``: a sha256 mismatch is downloaded once more, then refused."""
+    import pooch
+
+    pooch.get_logger().setLevel(logging.WARNING)
     spec = f"sha256:{known_hash}" if known_hash else None
     for attempt in (1, 2):
         try:
