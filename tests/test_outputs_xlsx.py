@@ -136,8 +136,20 @@ def test_parts_are_zipped_fast_and_hold_what_xlsxwriter_writes(tmp_path: Path, m
         return original_write(self, filename, arcname, compress_type, compresslevel)
 
     monkeypatch.setattr(zipfile.ZipFile, "write", write)
+    deflated: list[int] = []
+    real_deflater = tables.deflater
+
+    def counted(level: int = tables.ZIP_LEVEL):
+        deflated.append(level)
+        return real_deflater(level)
+
+    monkeypatch.setattr(tables, "deflater", counted)
     fast = write_ranked_xlsx(tmp_path / "fast.xlsx", _sites(), estimates=ESTIMATES)
     assert levels and set(levels) == {tables.ZIP_LEVEL}
+    with zipfile.ZipFile(fast) as book:  # every part deflated by the fast deflater, and whole
+        assert len(deflated) == len(book.namelist()) and set(deflated) == {tables.ZIP_LEVEL}
+        assert {info.compress_type for info in book.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert book.testzip() is None
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile  # put back
     monkeypatch.setattr(tables, "_Workbook", xlsxwriter.Workbook)  # XlsxWriter's own zipping
     plain = write_ranked_xlsx(tmp_path / "plain.xlsx", _sites(), estimates=ESTIMATES)
@@ -146,3 +158,14 @@ def test_parts_are_zipped_fast_and_hold_what_xlsxwriter_writes(tmp_path: Path, m
         for name in a.namelist():
             if name != "docProps/core.xml":  # its creation time
                 assert a.read(name) == b.read(name), name
+
+
+def test_the_deflater_is_isa_l_at_the_zip_level() -> None:
+    import zlib
+
+    from isal import isal_zlib
+
+    deflater = tables.deflater()
+    assert type(deflater) is type(isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15))
+    text = b"<row><c><v>1</v></c></row>" * 1000
+    assert zlib.decompress(deflater.compress(text) + deflater.flush(), -15) == text  # raw deflate

@@ -17,9 +17,9 @@ characters removed, then :func:`gis.textsafe.xlsx_text`), and is
 written as a string, never as a formula, number or link (``=HYPERLINK(...)`` stays text); the site
 sheets' texts are shared strings, each distinct text stored once for the workbook.
 Rows are streamed (XlsxWriter ``constant_memory``), so memory does not grow with the sheet.
-The parts are zipped at zlib level 1 (:class:`_Workbook`): the national spreadsheet's 57 MB of
-XML deflate in 0.46 s instead of 1.25 s at XlsxWriter's level 6, for a file of 9.7 MB instead of
-7.3 MB.
+The parts are deflated at level 1 by ISA-L (:class:`_Workbook`, :func:`deflater`): the national
+spreadsheet's 47 MB of XML in 0.075 s, against 0.30 s with zlib at level 1 and 0.90 s at
+XlsxWriter's level 6, for a file of 8.4 MB (8.9 MB and 6.7 MB).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import math
 import re
 import threading
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -502,17 +503,38 @@ def write_ranked_xlsx(
 
 
 ZIP_LEVEL = 1
-"""zlib level of the spreadsheet's parts (XlsxWriter has no setting: it zips at the default, 6)."""
+"""Deflate level of the spreadsheet's parts (XlsxWriter has no setting: it zips at zlib's default, 6)."""
 
 _ZIP_LOCK = threading.Lock()
 
 
+def deflater(level: int = ZIP_LEVEL):
+    """A raw-deflate compressor (what a zip member holds) at ``level``: ISA-L's (python-isal, levels
+    0-3) when it is installed, else zlib's. On the national sheets (47 MB of XML) ISA-L at level 1
+    takes 0.075 s against zlib's 0.30 s, and gives 8.4 MB against 8.9 MB; any reader inflates
+    either."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency; a platform without its wheel
+        return zlib.compressobj(level, zlib.DEFLATED, -15)
+    return isal_zlib.compressobj(min(level, isal_zlib.ISAL_BEST_COMPRESSION), isal_zlib.DEFLATED, -15)
+
+
 class _FastZipFile(zipfile.ZipFile):
-    """A ZipFile whose members are deflated at :data:`ZIP_LEVEL` unless told otherwise."""
+    """A ZipFile whose members are deflated at :data:`ZIP_LEVEL` unless told otherwise, by
+    :func:`deflater` (zipfile's own writer, its compressor swapped for the member)."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("compresslevel", ZIP_LEVEL)
         super().__init__(*args, **kwargs)
+
+    def _open_to_write(self, zinfo: zipfile.ZipInfo, force_zip64: bool = False):
+        # zipfile's writer of one member (CPython 3.6+; not in its type stubs)
+        member = super()._open_to_write(zinfo, force_zip64)  # type: ignore[misc]
+        if zinfo.compress_type == zipfile.ZIP_DEFLATED and getattr(member, "_compressor", None) is not None:
+            level = getattr(zinfo, "_compresslevel", None)
+            member._compressor = deflater(ZIP_LEVEL if level is None else level)
+        return member
 
 
 class _Workbook(xlsxwriter.Workbook):
