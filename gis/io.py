@@ -33,6 +33,7 @@ __all__ = [
     "clean_stale",
     "disk_nearly_full",
     "ensure_dir",
+    "frame_columns",
     "gpkg_layer_names",
     "landing_path",
     "read_frames",
@@ -389,6 +390,14 @@ class LazyFrames(Mapping[str, pd.DataFrame]):
         """Whether the folder holds frame ``name`` (without reading it)."""
         return name in self._paths
 
+    def columns(self, name: str) -> list[str]:
+        """The columns of frame ``name`` in order, from its file's schema when not read yet."""
+        import pyarrow.parquet as pq
+
+        if name in self._frames:
+            return [str(c) for c in self._frames[name].columns]
+        return [str(c) for c in pq.read_schema(self._paths[name]).empty_table().to_pandas().columns]
+
 
 class FrameSubset(Mapping[str, pd.DataFrame]):
     """The frames ``names`` of ``frames`` (those it holds; all when None), read from it only when
@@ -425,6 +434,22 @@ class FrameSubset(Mapping[str, pd.DataFrame]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
+
+
+def frame_columns(frames: Mapping[str, pd.DataFrame], name: str) -> list[str]:
+    """The columns of ``frames[name]`` in order; from the file's schema, without reading the frame,
+    when ``frames`` reads lazily (:class:`LazyFrames`, or a :class:`FrameSubset` of one).
+
+    >>> frame_columns({"a": pd.DataFrame({"x": [1], "y": [2]})}, "a")
+    ['x', 'y']
+    """
+    if isinstance(frames, FrameSubset):
+        if name not in frames:
+            raise KeyError(name)
+        return frame_columns(frames.base, name)
+    if isinstance(frames, LazyFrames):
+        return frames.columns(name)
+    return [str(c) for c in frames[name].columns]
 
 
 def gpkg_layer_names(path: str | Path, *, fix: str) -> list[str]:

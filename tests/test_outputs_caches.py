@@ -399,6 +399,27 @@ def test_sites_gpkg_starts_from_the_kept_source_layers(map_inputs, tmp_path: Pat
             assert got[name][1]["dataset_metadata"] == info["dataset_metadata"], name
 
 
+def test_sites_gpkg_reads_a_kept_source_layer_only_for_its_columns(map_inputs, tmp_path: Path) -> None:
+    import dataclasses
+
+    from pandas.testing import assert_frame_equal
+
+    from gis.io import LazyFrames, write_frames
+
+    folder = write_frames(tmp_path / "frames", {name: map_inputs.layers[name] for name in map_inputs.layers})
+    first = _sites_gpkg(map_inputs, tmp_path / "a.gpkg", layers_key="lazy-v1")  # the sources kept
+    lazy = LazyFrames(folder)
+    again = _sites_gpkg(
+        dataclasses.replace(map_inputs, layers=lazy), tmp_path / "b.gpkg", layers_key="lazy-v1"
+    )
+    assert set(lazy._frames) <= {"states"}  # read for the state summary's outlines only
+    got, want = _layers_of(again), _layers_of(first)
+    assert list(got) == list(want)
+    for name, (frame, info) in want.items():
+        assert_frame_equal(got[name][0], frame, check_exact=True)
+        assert got[name][1]["layer_metadata"] == info["layer_metadata"], name
+
+
 def test_a_damaged_kept_source_gpkg_is_written_again(map_inputs, tmp_path: Path) -> None:
     first = _sites_gpkg(map_inputs, tmp_path / "a.gpkg", layers_key="layers-v1")
     (kept,) = (Path(os.environ["GIS_CACHE_DIR"]) / "sites_gpkg_sources").rglob("sources.gpkg")

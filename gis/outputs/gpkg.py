@@ -11,7 +11,7 @@ import hashlib
 import itertools
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import pandas as pd
 
 from gis import STORAGE_CRS, __version__
 from gis.config.vocabulary import CATEGORIES
-from gis.io import add_gpkg_layers, atomic_path
+from gis.io import FrameSubset, add_gpkg_layers, atomic_path, frame_columns
 from gis.outputs.columns import SUMMARY_COLUMNS
 from gis.outputs.labels import CATEGORY_LABELS, OWNER_CLASS_LABELS, column_unit, title
 from gis.outputs.presets import MapPreset, SourceLayer
@@ -221,10 +221,11 @@ def _column_description(layer: str, column: str) -> str:
     return ""
 
 
-def write_data_columns(gpkg: Path, frames: Mapping[str, pd.DataFrame]) -> int:
-    """Fill ``gpkg_data_columns`` (GeoPackage schema extension): a title with unit and a
-    description per column from the column registry; ``gpkg_contents`` gets layer titles and
-    descriptions. QGIS shows the titles as field aliases. Returns the number of columns described."""
+def write_data_columns(gpkg: Path, columns: Mapping[str, Sequence[str]]) -> int:
+    """Fill ``gpkg_data_columns`` (GeoPackage schema extension) for the ``columns`` of each layer
+    (a frame's ``columns``, or a list): a title with unit and a description per column from the
+    column registry; ``gpkg_contents`` gets layer titles and descriptions. QGIS shows the titles as
+    field aliases. Returns the number of columns described."""
     con = sqlite3.connect(gpkg)
     try:
         for ddl in _DATA_COLUMNS_DDL:
@@ -237,8 +238,8 @@ def write_data_columns(gpkg: Path, frames: Mapping[str, pd.DataFrame]) -> int:
                 (table, _SCHEMA_EXTENSION, table),
             )
         n = 0
-        for layer, frame in frames.items():
-            for column in frame.columns:
+        for layer, names in columns.items():
+            for column in names:
                 if column == "geometry":
                     continue
                 label = _field_title(layer, column)
@@ -269,12 +270,12 @@ def _field_title(layer: str, column: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def _aliases(frame: pd.DataFrame, layer: str) -> tuple[tuple[str, str], ...]:
-    return tuple((c, _field_title(layer, c)) for c in frame.columns if c != "geometry")
+def _aliases(columns: Sequence[str], layer: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c, _field_title(layer, c)) for c in columns if c != "geometry")
 
 
-def _columns_metadata(frame: pd.DataFrame, layer: str) -> str:
-    return json.dumps({c: column_unit(c, layer=layer) for c in frame.columns if c != "geometry"})
+def _columns_metadata(columns: Sequence[str], layer: str) -> str:
+    return json.dumps({c: column_unit(c, layer=layer) for c in columns if c != "geometry"})
 
 
 def write_sites_gpkg(
@@ -295,24 +296,26 @@ def write_sites_gpkg(
     GeoPackage kept in ``$GIS_CACHE_DIR/sites_gpkg_sources`` (:func:`_source_layers_file`), which
     each new ``sites.gpkg`` starts from before the sites and summaries are added (then listed
     first again, as when written first). ``layers_key``: what names the source layers' content
-    (the run's layers key, or the layers file's stamp); None: a hash of the frames."""
+    (the run's layers key, or the layers file's stamp); None: a hash of the frames. A source
+    layer is read only to be written (:func:`gis.io.frame_columns` gives its columns)."""
     states = source_layers.get("states")
     by_state = estimates.get("by_state", {}) or {}
-    frames: dict[str, pd.DataFrame] = {
+    own: dict[str, pd.DataFrame] = {
         "candidate_sites": sites,
         "state_summary": state_summary(by_state, states),
         "category_summary": category_summary(estimates.get("by_category", {}) or {}),
     }
-    for name, frame in source_layers.items():
-        frames.setdefault(name, frame)
+    sources = FrameSubset(source_layers, [name for name in source_layers if name not in own])
+    columns = {name: [str(c) for c in frame.columns] for name, frame in own.items()}
+    columns |= {name: frame_columns(sources, name) for name in sources}
     layer_meta = {
         name: {
-            "columns_units": _columns_metadata(frame, name),
+            "columns_units": _columns_metadata(names, name),
             "description": LAYER_TITLES[name][1]
             if name in LAYER_TITLES
             else (LAYER_SCHEMAS[name].description if name in LAYER_SCHEMAS else name),
         }
-        for name, frame in frames.items()
+        for name, names in columns.items()
     }
     state_max = max((float((v or {}).get("mineable_gw") or 0.0) for v in by_state.values()), default=1.0)
     meta = provenance(
@@ -321,26 +324,21 @@ def write_sites_gpkg(
         sites_metadata=sites_metadata,
         scenario_path=scenario_path,
     )
-    own = [name for name in frames if name in _OWN_LAYERS]
-    sources = {name: frames[name] for name in frames if name not in _OWN_LAYERS}
     with atomic_path(target) as tmp:
         if sources:
             _source_layers_file(tmp, sources, {n: layer_meta[n] for n in sources}, layers_key)
-        add_gpkg_layers(tmp, {n: frames[n] for n in own}, dataset_metadata=meta, layer_metadata=layer_meta)
+        add_gpkg_layers(tmp, own, dataset_metadata=meta, layer_metadata=layer_meta)
         if sources:
-            _list_first(tmp, own)
+            _list_first(tmp, list(own))
         styles = layer_styles_for(preset, state_max_gw=state_max)
         styles = {
-            name: replace(style, aliases=_aliases(frames[name], name)) if name in frames else style
+            name: replace(style, aliases=_aliases(columns[name], name)) if name in columns else style
             for name, style in styles.items()
         }
         write_layer_styles(tmp, styles)
-        write_data_columns(tmp, frames)
+        write_data_columns(tmp, columns)
     return Path(target)
 
-
-_OWN_LAYERS = ("candidate_sites", "state_summary", "category_summary")
-"""The layers of sites.gpkg made from the scored sites and the estimates (the rest are source layers)."""
 
 SOURCES_KEPT = 4
 """GeoPackages of source layers kept in ``$GIS_CACHE_DIR/sites_gpkg_sources`` (most recent first)."""
