@@ -487,3 +487,117 @@ def test_score_histogram_bars_by_hand() -> None:
     assert float(bars[1][1]) + 115.0 == pytest.approx(float(bars[0][1]))  # excluded above the candidate
     assert float(bars[0][1]) + 115.0 == pytest.approx(272.0)
     assert "1 site without a score, not shown" in svg
+
+
+@pytest.fixture
+def new_process_templates(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The kept template code as a new process finds it (read from disk at first use); the
+    sources jinja2 compiled since (the others were taken from the kept code)."""
+    from gis.outputs import compiled
+
+    compiled.install()
+    monkeypatch.setattr(compiled, "_STATE", {"code": None, "new": False, "used": set()})
+    made: list[str] = []
+    real = compiled._COMPILE
+
+    def counting(env, source, name=None, filename=None, raw=False, defer_init=False):
+        made.append(source if isinstance(source, str) else "<nodes>")
+        return real(env, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(compiled, "_COMPILE", counting)
+    return made
+
+
+def _as_new_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gis.outputs import compiled
+
+    compiled.save()
+    monkeypatch.setattr(compiled, "_STATE", {"code": None, "new": False, "used": set()})
+
+
+def test_a_template_made_from_text_is_compiled_once_per_machine(new_process_templates, monkeypatch) -> None:
+    env = jinja2.Environment()
+    first = env.from_string("Hello {{ name | upper }}!")
+    assert new_process_templates == ["Hello {{ name | upper }}!"]
+    _as_new_process(monkeypatch)
+    again = env.from_string("Hello {{ name | upper }}!")
+    assert new_process_templates == ["Hello {{ name | upper }}!"]  # taken from the kept code
+    assert again.render(name="hoover") == first.render(name="hoover") == "Hello HOOVER!"
+    jinja2.Environment(trim_blocks=True).from_string("Hello {{ name | upper }}!")  # other settings
+    filtered = jinja2.Environment()
+    filtered.filters["upper"] = lambda text: text.lower()  # another filter: other code
+    assert filtered.from_string("Hello {{ name | upper }}!").render(name="HOOVER") == "Hello hoover!"
+    assert len(new_process_templates) == 3
+
+
+def test_templates_loaded_from_files_and_a_damaged_file_are_compiled(
+    new_process_templates, monkeypatch
+) -> None:
+    from gis.outputs import compiled
+
+    loaded = jinja2.Environment(loader=jinja2.DictLoader({"page.html": "<p>{{ x }}</p>"}))
+    assert loaded.get_template("page.html").render(x=1) == "<p>1</p>"
+    assert new_process_templates == ["<p>{{ x }}</p>"] and compiled._STATE["used"] == set()  # not kept
+    jinja2.Environment().from_string("{{ 1 + 1 }}")
+    _as_new_process(monkeypatch)
+    compiled.kept_code_file().write_bytes(b"\x00not marshal")
+    assert jinja2.Environment().from_string("{{ 1 + 1 }}").render() == "2"  # compiled again
+    assert new_process_templates[-1] == "{{ 1 + 1 }}" and len(new_process_templates) == 3
+
+
+def test_the_kept_template_code_holds_what_the_last_process_used(new_process_templates, monkeypatch) -> None:
+    import marshal
+
+    from gis.outputs import compiled
+
+    env = jinja2.Environment()
+    env.from_string("{{ a }}")
+    env.from_string("{{ b }}")
+    _as_new_process(monkeypatch)
+    env.from_string("{{ a }}")
+    env.from_string("{{ c }}")  # one map's own text: compiled, and kept only while used
+    _as_new_process(monkeypatch)
+    kept = marshal.loads(compiled.kept_code_file().read_bytes())
+    assert set(kept) == {compiled.code_key(env, text) for text in ("{{ a }}", "{{ c }}")}
+
+
+def test_the_map_drawn_from_kept_template_code_is_the_map_compiled(
+    map_inputs, new_process_templates, monkeypatch
+) -> None:
+    def page() -> str:
+        built = fmap.build_map(
+            layers=map_inputs.layers,
+            sites=map_inputs.sites,
+            estimates=map_inputs.estimates,
+            preset=load_preset(DEFAULT_PRESET),
+            offline=None,
+        )
+        return _ids(fmap.render_map_html(built, offline=True))
+
+    compiled_page = page()
+    first = len(new_process_templates)  # the elements made at render time
+    _as_new_process(monkeypatch)
+    assert page() == compiled_page
+    assert 0 < len(new_process_templates) - first < first  # those carrying the map's own names compiled
+
+
+def test_a_new_process_takes_folium_s_templates_compiled(tmp_path: Path) -> None:
+    code = (
+        "import gis.outputs.map; from gis.outputs import compiled; "
+        "print(compiled._STATE['new'], len(compiled._STATE['used'])); compiled.save()"
+    )
+    env = {**os.environ, "GIS_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert runs[0][0] == "True" and int(runs[0][1]) > 50  # folium's and branca's, compiled at import
+    assert runs[1] == ["False", runs[0][1]]  # the same ones, none compiled

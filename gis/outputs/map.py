@@ -24,6 +24,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from gis.outputs import compiled
+
+compiled.install()  # before folium and branca make their templates: compiled once per machine
+
 import branca.colormap as cm
 import folium
 import geopandas as gpd
@@ -1191,8 +1195,11 @@ def _walk(element):
 
 
 def write_map(fmap: folium.Map, target: str | Path, *, offline: bool) -> Path:
-    """Render ``fmap`` and write it to ``target`` atomically."""
-    return write_text(target, render_map_html(fmap, offline=offline))
+    """Render ``fmap`` and write it to ``target`` atomically; keep the templates compiled for
+    it (:func:`gis.outputs.compiled.save`)."""
+    path = write_text(target, render_map_html(fmap, offline=offline))
+    compiled.save()
+    return path
 
 
 def _site_columns(sites: gpd.GeoDataFrame) -> tuple[list[tuple[str, str, str, str]], list[str], list[str]]:
