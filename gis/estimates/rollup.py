@@ -5,6 +5,7 @@ The fleet itself (sizes, dispatch, dilution, sums) is :mod:`gis.estimates.fleet`
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from gis.config.vocabulary import CATEGORIES
@@ -44,7 +45,7 @@ def check_sites(sites: pd.DataFrame, *, source: str = "candidate_sites") -> pd.D
         values = sites[col].reset_index(drop=True)
         try:
             if dtype == "str":
-                out[col] = values.astype(object).where(values.notna(), "").astype(str).to_numpy(dtype=object)
+                out[col] = _text(values)
             elif dtype == "bool":
                 if values.isna().any():
                     raise ValueError("missing values")
@@ -58,11 +59,7 @@ def check_sites(sites: pd.DataFrame, *, source: str = "candidate_sites") -> pd.D
                 field=col,
                 fix="rerun `gis score`; the column must hold " + dtype,
             ) from exc
-    out["setting"] = (
-        sites["setting"].astype(object).where(sites["setting"].notna(), "").astype(str).to_numpy(dtype=object)
-        if "setting" in sites.columns
-        else ""
-    )
+    out["setting"] = _text(sites["setting"]) if "setting" in sites.columns else ""
     unknown = sorted(set(out["category"]) - set(CATEGORIES))
     if unknown:
         raise GisError(
@@ -72,3 +69,19 @@ def check_sites(sites: pd.DataFrame, *, source: str = "candidate_sites") -> pd.D
             fix="categories must be one of " + ", ".join(CATEGORIES),
         )
     return out
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """``values`` as Python strings (object array), ``""`` where missing, ``str(value)`` else.
+
+    >>> _text(pd.Series(["TX", None, float("nan"), 3])).tolist()
+    ['TX', '', '', '3']
+    """
+    raw = values.to_numpy(dtype=object)
+    missing = pd.isna(raw)
+    kept = raw[~missing]
+    if pd.api.types.infer_dtype(kept, skipna=False) in {"string", "empty"}:
+        out = raw.copy()
+        out[missing] = ""
+        return out
+    return np.array(["" if m else str(v) for v, m in zip(raw, missing, strict=True)], dtype=object)
