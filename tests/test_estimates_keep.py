@@ -129,3 +129,50 @@ def test_fleet_tables_are_kept_read_only_and_give_the_same_fleet(profiles, monke
         assert monte_carlo(reused, config, draws=64) == monte_carlo(plain, config, draws=64)
     keep.release_fleet_tables()  # gis run, once estimated: its memory back for the outputs
     assert keep.kept_tables(key, make) is not tables and made == [1, 1]
+
+
+def test_fleet_tables_are_keyed_by_the_energy_alone(profiles) -> None:
+    config = _config("target_gw")
+    digest = keep.profiles_key(profiles)
+    key = keep.tables_key(config, digest)
+    assert key == keep.tables_key(_config("npv"), keep.profiles_key(dataclasses.replace(profiles)))
+    finer = config.model_copy(
+        update={"fleet": config.fleet.model_copy(update={"levels": config.fleet.levels + 1})}
+    )
+    dearer = dataclasses.replace(profiles, price=profiles.price + 1.0)
+    assert len({key, keep.tables_key(finer, digest), keep.tables_key(config, keep.profiles_key(dearer))}) == 3
+    assert monte_carlo_key(profiles, _ranking(1), config, 900.0) == monte_carlo_key(
+        profiles, _ranking(1), config, 900.0, profiles_digest=digest
+    )
+
+
+def test_fleet_tables_kept_on_disk_are_the_tables_made(profiles, monkeypatch, tmp_path) -> None:
+    from gis.estimates.fleet import fleet_tables
+
+    monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(keep, "_TABLES", type(keep._TABLES)())
+    config = _config()
+    made: list[int] = []
+
+    def make():
+        made.append(1)
+        return fleet_tables(profiles, config)
+
+    key = keep.tables_key(config, keep.profiles_key(profiles))
+    tables, pairs = keep.kept_tables(key, make, on_disk=True)
+    keep.release_fleet_tables()  # as in a new process: from the stage cache
+    again, again_pairs = keep.kept_tables(key, make, on_disk=True)
+    assert made == [1] and again is not tables and np.array_equal(again_pairs, pairs)
+    for field in dataclasses.fields(tables):
+        a, b = getattr(tables, field.name), getattr(again, field.name)
+        assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b, field.name
+    with pytest.raises(ValueError, match="read-only"):
+        again.W[0, 0, 0] = 1.0
+    for ranking in (_ranking(1), _ranking(2)):
+        plain = fleet_economics(profiles, ranking, config, network_ehs=700.0, tables=(tables, pairs))
+        reused = fleet_economics(profiles, ranking, config, network_ehs=700.0, tables=(again, again_pairs))
+        pd.testing.assert_frame_equal(reused.sites, plain.sites)
+        assert monte_carlo(reused, config, draws=64) == monte_carlo(plain, config, draws=64)
+    keep.release_fleet_tables()
+    (next((tmp_path / "stages" / "fleet_tables").iterdir()) / "tables.json").write_text("{damaged")
+    assert keep.kept_tables(key, make, on_disk=True) is not None and made == [1, 1]  # made again

@@ -39,7 +39,7 @@ from gis.estimates.calculator import (
     seed_claim_check,
     seed_claims_corrected,
 )
-from gis.estimates.keep import kept_json, kept_tables, monte_carlo_key
+from gis.estimates.keep import kept_json, kept_tables, monte_carlo_key, profiles_key, tables_key
 from gis.estimates.keys import ESTIMATE_KEYS
 from gis.memo import digest
 from gis.rowlog import RowLog
@@ -426,9 +426,12 @@ def _run_fleet(
             "excluded": checked["excluded"].to_numpy()[order],
         }
     )
-    key = monte_carlo_key(prof, ranking, c, network_ehs)
+    profiles_digest = profiles_key(prof)
+    key = monte_carlo_key(prof, ranking, c, network_ehs, profiles_digest=profiles_digest)
     with stage("fleet"):
-        tables = kept_tables(key, lambda: fleet.fleet_tables(prof, c))
+        tables = kept_tables(
+            tables_key(c, profiles_digest), lambda: fleet.fleet_tables(prof, c), on_disk=on_disk
+        )
         result = fleet.fleet_economics(prof, ranking, c, network_ehs=network_ehs, tables=tables)
         result = dataclasses.replace(result, sites=result.sites.iloc[back].reset_index(drop=True))
     with stage("monte_carlo"):

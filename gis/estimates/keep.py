@@ -24,6 +24,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,15 @@ from gis.config.estimates import EstimatesConfig
 from gis.energy.profiles import SurplusProfiles
 from gis.memo import digest
 
-__all__ = ["RANKING_INPUTS", "kept_json", "kept_tables", "monte_carlo_key", "release_fleet_tables"]
+__all__ = [
+    "RANKING_INPUTS",
+    "kept_json",
+    "kept_tables",
+    "monte_carlo_key",
+    "profiles_key",
+    "release_fleet_tables",
+    "tables_key",
+]
 
 RANKING_INPUTS: dict[str, tuple[str, ...]] = {
     "npv": ("excluded",),
@@ -55,8 +64,24 @@ def _array(a: np.ndarray) -> bytes:
     return f"{a.dtype.str}{a.shape}".encode() + a.tobytes()
 
 
+def profiles_key(profiles: SurplusProfiles) -> str:
+    """Hex key of the sites' hourly energy: their rows, the hours, prices, weights, intensities and shapes."""
+    return digest(
+        "profiles",
+        profiles.sites.reset_index(drop=True),
+        [profiles.year, list(profiles.node_ids), list(profiles.shape_ids), str(profiles.hours.tz)],
+        _array(profiles.hours.asi8),
+        *(_array(getattr(profiles, name)) for name in ("price", "hour_weight", "intensity", "shapes")),
+    )
+
+
 def monte_carlo_key(
-    profiles: SurplusProfiles, ranking: pd.DataFrame, config: EstimatesConfig, network_ehs: float
+    profiles: SurplusProfiles,
+    ranking: pd.DataFrame,
+    config: EstimatesConfig,
+    network_ehs: float,
+    *,
+    profiles_digest: str | None = None,
 ) -> str:
     """Hex key of what the Monte Carlo's bands depend on (module docstring).
 
@@ -70,6 +95,8 @@ def monte_carlo_key(
         the ``[estimates]`` table (draws, seed and ranges included).
     network_ehs
         the network hashrate the fleet is priced against, EH/s.
+    profiles_digest
+        :func:`profiles_key` of ``profiles`` when the caller has it.
     """
     used = [c for c in RANKING_INPUTS[config.selection.rule] if c in ranking.columns]
     return digest(
@@ -77,11 +104,15 @@ def monte_carlo_key(
         config,
         float(network_ehs),
         pd.DataFrame(ranking[used]).reset_index(drop=True),
-        profiles.sites.reset_index(drop=True),
-        [profiles.year, list(profiles.node_ids), list(profiles.shape_ids), str(profiles.hours.tz)],
-        _array(profiles.hours.asi8),
-        *(_array(getattr(profiles, name)) for name in ("price", "hour_weight", "intensity", "shapes")),
+        profiles_digest if profiles_digest is not None else profiles_key(profiles),
     )
+
+
+def tables_key(config: EstimatesConfig, profiles_digest: str) -> str:
+    """Hex key of the fleet's energy tables (:func:`gis.estimates.fleet.fleet_tables`): the sites'
+    hourly energy (:func:`profiles_key`) and the ``[estimates.fleet]`` table (slabs, revenue grid);
+    neither the ranking nor the network, nor the rest of the scenario."""
+    return digest("fleet_tables", config.fleet, profiles_digest)
 
 
 def kept_json(kind: str, key: str, make: Callable[[], dict], *, on_disk: bool) -> dict:
@@ -102,26 +133,66 @@ def kept_json(kind: str, key: str, make: Callable[[], dict], *, on_disk: bool) -
     return json.loads(text)
 
 
-def kept_tables(key: str, make: Callable[[], tuple]) -> tuple:
-    """``make()`` (the fleet's energy tables, :func:`gis.estimates.fleet.fleet_tables`), or what
-    it gave before in this process for ``key`` (:func:`monte_carlo_key`: the profiles and the
-    ``[estimates]`` table they are made from, and more). Their arrays are made read-only, so a
-    model that reused them cannot change them for the next."""
+def kept_tables(key: str, make: Callable[[], tuple], *, on_disk: bool = False) -> tuple:
+    """``make()`` (the fleet's energy tables, :func:`gis.estimates.fleet.fleet_tables`: the
+    :class:`~gis.estimates.fleet.Tables` and each site's pair), or what it gave before for ``key``
+    (:func:`tables_key`): from this process, else (``on_disk``) from the stage cache's
+    ``fleet_tables`` folder, one ``.npy`` file per array mapped read-only (40 MB for the national
+    sites, ~0.1 s to make; a damaged entry is made again). Their arrays are read-only, so a model
+    that reused them cannot change them for the next."""
     with _TABLES_LOCK:
         if key in _TABLES:
             _TABLES.move_to_end(key)
             return _TABLES[key]
-    made = make()
-    for value in made:
-        arrays = [value] if isinstance(value, np.ndarray) else list(vars(value).values())
-        for array in arrays:
-            if isinstance(array, np.ndarray):
-                array.setflags(write=False)
+    made = _load_tables(key) if on_disk else None
+    if made is None:
+        made = make()
+        for value in made:
+            arrays = [value] if isinstance(value, np.ndarray) else list(vars(value).values())
+            for array in arrays:
+                if isinstance(array, np.ndarray):
+                    array.setflags(write=False)
+        if on_disk:
+            _store_tables(key, made)
     with _TABLES_LOCK:
         _TABLES[key] = made
         while len(_TABLES) > _TABLES_MAX:
             _TABLES.popitem(last=False)
     return made
+
+
+TABLES_KEPT = 2
+"""Entries of fleet tables kept in the stage cache (most recent first)."""
+
+
+def _store_tables(key: str, made: tuple) -> None:
+    """Write the tables and the sites' pairs as ``.npy`` files and their scalars as JSON."""
+    tables, site_pair = made
+    arrays = {name: value for name, value in vars(tables).items() if isinstance(value, np.ndarray)}
+    scalars = {name: value for name, value in vars(tables).items() if name not in arrays}
+
+    def fill(folder: Path) -> None:
+        for name, array in {**arrays, "site_pair": site_pair}.items():
+            np.save(folder / f"{name}.npy", array, allow_pickle=False)
+        (folder / "tables.json").write_text(json.dumps({"scalars": scalars, "arrays": list(arrays)}))
+
+    memo.Memo("fleet_tables", keep=TABLES_KEPT).store(key, fill)
+
+
+def _load_tables(key: str) -> tuple | None:
+    """The tables kept for ``key`` in the stage cache, their arrays mapped read-only; None on a miss."""
+    from gis.estimates.fleet import Tables
+
+    entry = memo.Memo("fleet_tables", keep=TABLES_KEPT).load(key)
+    if entry is None:
+        return None
+    try:
+        layout = json.loads((entry / "tables.json").read_text(encoding="utf-8"))
+        arrays = {name: np.load(entry / f"{name}.npy", mmap_mode="r") for name in layout["arrays"]}
+        site_pair = np.load(entry / "site_pair.npy", mmap_mode="r")
+        return Tables(**layout["scalars"], **arrays), site_pair
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # damaged or of another layout: made again
 
 
 def release_fleet_tables() -> None:
