@@ -319,6 +319,9 @@ def test_the_kept_offline_basemap_is_the_one_drawn_and_follows_the_states(map_in
     assert fmap.offline_basemap_text(moved, preset) != made
     with pytest.raises(GisError, match="states layer"):
         fmap.offline_basemap_text(lambda: states.iloc[:0], preset, layers_key="another")
+    assert fmap.offline_basemap_text(lambda: states, preset, layers_key="kept") == made
+    with pytest.raises(GisError, match="states layer"):  # no states layer: whatever is kept
+        fmap.offline_basemap_text(None, preset, layers_key="kept")
 
 
 def test_the_explorer_outline_is_kept_and_follows_the_states(map_inputs, monkeypatch) -> None:

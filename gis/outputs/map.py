@@ -865,7 +865,7 @@ def offline_basemap_text(
         props = pd.DataFrame({"_c": line}, index=rows.index)
         return _geojson_text(_feature_collection(props, geometry)).encode("utf-8")
 
-    if layers_key is None:
+    if layers_key is None or states is None:  # no states: the error, whatever is kept
         rows = frame()
         content = [geometry_digest(rows.geometry.values).hex(), str(rows.crs)]
     else:
