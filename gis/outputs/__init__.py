@@ -14,6 +14,7 @@ Modules::
     labels   words and units of columns, categories and owner classes
     inputs   reading layers.gpkg, sites.gpkg and estimates.json from OUT
     keep     text derived from rarely changing data, kept by its hash ($GIS_CACHE_DIR)
+    compiled folium's and branca's templates compiled once per machine ($GIS_CACHE_DIR)
     api      the commands behind `gis map`, `gis report` and `gis run`
 """
 
