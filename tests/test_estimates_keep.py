@@ -105,7 +105,10 @@ def test_bands_are_kept_in_the_process_and_on_disk(monkeypatch, tmp_path) -> Non
     assert not (tmp_path / "stages" / "monte_carlo" / "k2").exists()  # not on disk unless asked
 
 
-def test_fleet_tables_are_kept_read_only_and_give_the_same_fleet(profiles, monkeypatch) -> None:
+@pytest.fixture
+def counted_tables(profiles, monkeypatch):
+    """An empty in-process keep of fleet tables; the default-rule config, a maker of the tables of
+    ``profiles`` and the list it adds to each time it makes them."""
     from gis.estimates.fleet import fleet_tables
 
     monkeypatch.setattr(keep, "_TABLES", type(keep._TABLES)())
@@ -116,7 +119,12 @@ def test_fleet_tables_are_kept_read_only_and_give_the_same_fleet(profiles, monke
         made.append(1)
         return fleet_tables(profiles, config)
 
-    key = monte_carlo_key(profiles, _ranking(1), config, 700.0)
+    return config, make, made
+
+
+def test_fleet_tables_are_kept_read_only_and_give_the_same_fleet(profiles, counted_tables) -> None:
+    config, make, made = counted_tables
+    key = keep.tables_key(config, keep.profiles_key(profiles))
     tables = keep.kept_tables(key, make)
     assert keep.kept_tables(key, make) is tables and made == [1]  # kept in the process
     with pytest.raises(ValueError, match="read-only"):
@@ -146,18 +154,11 @@ def test_fleet_tables_are_keyed_by_the_energy_alone(profiles) -> None:
     )
 
 
-def test_fleet_tables_kept_on_disk_are_the_tables_made(profiles, monkeypatch, tmp_path) -> None:
-    from gis.estimates.fleet import fleet_tables
-
+def test_fleet_tables_kept_on_disk_are_the_tables_made(
+    profiles, counted_tables, monkeypatch, tmp_path
+) -> None:
     monkeypatch.setenv("GIS_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(keep, "_TABLES", type(keep._TABLES)())
-    config = _config()
-    made: list[int] = []
-
-    def make():
-        made.append(1)
-        return fleet_tables(profiles, config)
-
+    config, make, made = counted_tables
     key = keep.tables_key(config, keep.profiles_key(profiles))
     tables, pairs = keep.kept_tables(key, make, on_disk=True)
     keep.release_fleet_tables()  # as in a new process: from the stage cache

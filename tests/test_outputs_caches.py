@@ -232,21 +232,33 @@ def test_a_damaged_cached_layer_is_drawn_again(map_inputs, counted_drawings, mon
     assert fmap.layer_drawing(rows, spec, decimals=decimals) == first and len(counted_drawings) == 2
 
 
-def test_the_map_from_cached_layers_is_the_map_drawn(map_inputs, counted_drawings) -> None:
-    def page() -> str:
-        built = fmap.build_map(
-            layers=map_inputs.layers,
-            sites=map_inputs.sites,
-            estimates=map_inputs.estimates,
-            preset=load_preset(DEFAULT_PRESET),
-            offline=None,
-        )
-        return _ids(fmap.render_map_html(built, offline=False))
+def _map_page(
+    inputs,
+    *,
+    offline: bool,
+    layers: Mapping | None = None,
+    estimates: dict | None = None,
+    layers_key: str | None = None,
+) -> str:
+    """The test map built with both basemaps and rendered (``offline`` or not), folium's ids numbered."""
+    built = fmap.build_map(
+        layers=inputs.layers if layers is None else layers,
+        sites=inputs.sites,
+        estimates=inputs.estimates if estimates is None else estimates,
+        preset=load_preset(DEFAULT_PRESET),
+        offline=None,
+        layers_key=layers_key,
+    )
+    return _ids(fmap.render_map_html(built, offline=offline))
 
-    drawn = page()
+
+def test_the_map_from_cached_layers_is_the_map_drawn(map_inputs, counted_drawings) -> None:
+    drawn = _map_page(map_inputs, offline=False)
     drawn_count = len(counted_drawings)
     assert drawn_count > 0
-    assert page() == drawn and len(counted_drawings) == drawn_count  # nothing drawn the second time
+    assert (
+        _map_page(map_inputs, offline=False) == drawn and len(counted_drawings) == drawn_count
+    )  # nothing drawn the second time
 
 
 class _CountedLayers(Mapping):
@@ -273,15 +285,10 @@ def test_a_map_whose_drawings_are_kept_reads_no_source_layer(
     map_inputs, counted_drawings, monkeypatch
 ) -> None:
     def page(layers: Mapping) -> str:
-        built = fmap.build_map(
-            layers=layers,
-            sites=map_inputs.sites,
-            estimates={**map_inputs.estimates, "by_state": {}},  # no choropleth: it colours the states
-            preset=load_preset(DEFAULT_PRESET),
-            offline=None,
-            layers_key="layers-v1",
+        no_choropleth = {**map_inputs.estimates, "by_state": {}}  # the choropleth colours the states
+        return _map_page(
+            map_inputs, offline=True, layers=layers, estimates=no_choropleth, layers_key="layers-v1"
         )
-        return _ids(fmap.render_map_html(built, offline=True))
 
     first = _CountedLayers(map_inputs.layers)
     drawn = page(first)
@@ -567,20 +574,10 @@ def test_the_kept_template_code_holds_what_the_last_process_used(new_process_tem
 def test_the_map_drawn_from_kept_template_code_is_the_map_compiled(
     map_inputs, new_process_templates, monkeypatch
 ) -> None:
-    def page() -> str:
-        built = fmap.build_map(
-            layers=map_inputs.layers,
-            sites=map_inputs.sites,
-            estimates=map_inputs.estimates,
-            preset=load_preset(DEFAULT_PRESET),
-            offline=None,
-        )
-        return _ids(fmap.render_map_html(built, offline=True))
-
-    compiled_page = page()
+    compiled_page = _map_page(map_inputs, offline=True)
     first = len(new_process_templates)  # the elements made at render time
     _as_new_process(monkeypatch)
-    assert page() == compiled_page
+    assert _map_page(map_inputs, offline=True) == compiled_page
     assert 0 < len(new_process_templates) - first < first  # those carrying the map's own names compiled
 
 
